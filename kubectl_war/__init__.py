@@ -1,0 +1,3 @@
+"""kubectl-war: a kubectl plugin for TSB WorkloadAutoRegistrations."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,30 @@
+"""The project's own exceptions: every failure a user can meet is one of these.
+
+The CLI turns a `WarError` into `error: <message>` on stderr and its exit code;
+anything else is a bug and shows a traceback only with `--debug`.
+"""
+
+from __future__ import annotations
+
+
+class WarError(Exception):
+    """A failure with a one-line message meant for the user.
+
+    Attributes:
+        message: the line printed after `error: `.
+        exit_code: 1 for runtime failures, 2 for usage errors (kubectl's convention).
+    """
+
+    exit_code: int = 1
+
+    def __init__(self, message: str, exit_code: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if exit_code is not None:
+            self.exit_code = exit_code
+
+
+class UsageError(WarError):
+    """The user's input cannot be understood (bad flag value, undecodable name)."""
+
+    exit_code = 2
