@@ -1,0 +1,96 @@
+"""The `kubectl war` command group and the process entry point.
+
+Only click and the pure modules are imported here: commands that reach a cluster
+import the kubernetes client when they run, so `--help` and `decode` start fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from kubectl_war.errors import WarError
+
+
+def prog_name() -> str:
+    """`kubectl war` when kubectl runs us as a plugin, else the executable's name."""
+    base = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "kubectl-war"
+    if base.startswith("kubectl-") or "KUBECTL_PLUGINS_CALLER" in os.environ:
+        return "kubectl war"
+    return base
+
+
+class WarGroup(click.Group):
+    """Lists commands in the order they were added (most used first), not alphabetically."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)
+
+
+@click.group(cls=WarGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def war() -> None:
+    """Manage TSB WorkloadAutoRegistrations: the VMs, ECS tasks and on-premise
+    machines onboarded into the mesh.
+
+    \b
+    Examples:
+      kubectl war list -A
+      kubectl war list -n bookinfo --group ratings -o wide
+      kubectl war version
+    """
+
+
+def _register() -> None:
+    from kubectl_war.cli.list import list_cmd
+    from kubectl_war.cli.version import version_cmd
+
+    war.add_command(list_cmd)
+    war.add_command(version_cmd)
+
+
+_register()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run the CLI; every failure becomes `error: ...` and kubectl's exit codes."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        war.main(args=args, prog_name=prog_name(), standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("\n")
+        sys.exit(130)
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx else prog_name()
+        sys.stderr.write(f"error: {exc.format_message()}\nSee '{cmd} --help' for usage.\n")
+        sys.exit(2)
+    except click.ClickException as exc:
+        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.exit(exc.exit_code)
+    except WarError as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(f"error: {exc.message}\n")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("\n")
+        sys.exit(130)
+    except BrokenPipeError:
+        # `kubectl war list | head`: the reader left; that is not an error.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        sys.exit(0)
+    except Exception as exc:
+        if debug:
+            traceback.print_exc()
+        sys.stderr.write(
+            f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)\n"
+        )
+        sys.exit(1)

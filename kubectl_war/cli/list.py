@@ -1,0 +1,156 @@
+"""`kubectl war list`: onboarded workloads with their identity decoded."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from kubectl_war import listing
+from kubectl_war.cli.options import KubeFlags, kube_options, now, output_option
+from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
+from kubectl_war.war import RESOURCE_NAME, War
+
+
+def no_resources(namespace: str | None) -> str:
+    """kubectl's words for an empty result."""
+    if namespace is None:
+        return "No resources found"
+    return f"No resources found in {namespace} namespace."
+
+
+@click.command("list")
+@kube_options
+@click.option("-l", "--selector", metavar="SELECTOR", help="Label selector (e.g. app=ratings).")
+@click.option("--field-selector", metavar="SELECTOR", help="Field selector (e.g. metadata.name=x).")
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="WORKLOADGROUP",
+    help="Only WARs of this WorkloadGroup; repeat for several.",
+)
+@click.option(
+    "--connected",
+    "connected",
+    flag_value=True,
+    default=None,
+    help="Only WARs whose agent is connected.",
+)
+@click.option(
+    "--disconnected", "connected", flag_value=False, help="Only WARs whose agent is not connected."
+)
+@click.option("--sort-by", type=click.Choice(listing.SORT_KEYS), help="Sort the rows.")
+@click.option("--no-headers", is_flag=True, help="Do not print the header line.")
+@output_option()
+@click.option("-w", "--watch", is_flag=True, help="After the list, print a line per change.")
+@click.option(
+    "--output-watch-events",
+    is_flag=True,
+    help="With --watch, add an EVENT column (ADDED, MODIFIED, DELETED).",
+)
+def list_cmd(
+    kube: KubeFlags,
+    selector: str | None,
+    field_selector: str | None,
+    groups: tuple[str, ...],
+    connected: bool | None,
+    sort_by: str | None,
+    no_headers: bool,
+    output: str,
+    watch: bool,
+    output_watch_events: bool,
+) -> None:
+    """List onboarded workloads (WorkloadAutoRegistrations).
+
+    Each row decodes the workload's verified identity: platform (ec2, ecs, jwt),
+    instance, zone and address, with the agent's connection state.
+
+    \b
+    Examples:
+      kubectl war list -A
+      kubectl war list -n bookinfo --group ratings --disconnected
+      kubectl war list -A -o wide --sort-by zone
+      kubectl war list -n bookinfo -o name
+      kubectl war list -n bookinfo -w
+    """
+    from kubectl_war import snapshot
+
+    client = kube.connect()
+    namespace = None if kube.all_namespaces else client.namespace
+    snap = snapshot.take(client, namespace, label_selector=selector, field_selector=field_selector)
+    wars = listing.select(snap.wars, groups=groups, connected=connected)
+    wars = listing.sort(wars, sort_by)
+    printer = _Printer(
+        output,
+        all_namespaces=namespace is None,
+        no_headers=no_headers,
+        events=watch and output_watch_events,
+    )
+    if not wars and not watch and output in ("table", "wide"):
+        sys.stderr.write(no_resources(namespace) + "\n")
+        return
+    printer.initial(wars, snap.resource_version)
+    if not watch:
+        return
+    sys.stdout.flush()
+    res = client.war_resource()
+    from kubectl_war.kube import ListResult
+
+    listed = ListResult([w.obj for w in snap.wars], snap.resource_version)
+    for event in client.follow(
+        res, namespace, listed, label_selector=selector, field_selector=field_selector
+    ):
+        war = War(event.object)
+        if not listing.select([war], groups=groups, connected=connected):
+            continue
+        printer.change(event.type, war)
+        sys.stdout.flush()
+
+
+class _Printer:
+    """Prints the list in one output format, then (with --watch) one entry per change."""
+
+    def __init__(self, output: str, *, all_namespaces: bool, no_headers: bool, events: bool):
+        self.output = output
+        self.all_namespaces = all_namespaces
+        self.no_headers = no_headers
+        self.events = events
+        self.now = now()
+        cols = listing.headers(all_namespaces=all_namespaces, wide=output == "wide")
+        if events:
+            cols.insert(0, "EVENT")
+        self.table = Table(cols, colour=use_colour())
+
+    def _row(self, war: War, event: str | None = None) -> list[str]:
+        cells = listing.row(
+            war, self.now, all_namespaces=self.all_namespaces, wide=self.output == "wide"
+        )
+        if self.events:
+            cells.insert(0, event or "ADDED")
+        return cells
+
+    def initial(self, wars: list[War], resource_version: str) -> None:
+        if self.output in ("table", "wide"):
+            write(self.table.render([self._row(w) for w in wars], headers=not self.no_headers))
+        elif self.output == "name":
+            write("".join(f"{RESOURCE_NAME}/{w.name}\n" for w in wars))
+        elif self.output == "json":
+            write(to_json(as_list([w.obj for w in wars], resource_version)))
+        elif self.output == "yaml":
+            write(to_yaml(as_list([w.obj for w in wars], resource_version)))
+
+    def change(self, event: str, war: War) -> None:
+        self.now = now()
+        obj: Any = war.obj
+        if self.output in ("table", "wide"):
+            row = self._row(war, event)
+            self.table.fit([row])
+            write(self.table.format_row(row) + "\n")
+        elif self.output == "name":
+            write(f"{RESOURCE_NAME}/{war.name}\n")
+        elif self.output == "json":
+            write(to_json(obj))
+        elif self.output == "yaml":
+            write("---\n" + to_yaml(obj))

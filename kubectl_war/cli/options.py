@@ -1,0 +1,182 @@
+"""Flags shared by many commands, as decorator factories (one definition each)."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TypeVar
+
+import click
+
+from kubectl_war.errors import UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+OUTPUTS = ("table", "wide", "json", "yaml", "name")
+# Set to an RFC3339 time to make ages and countdowns reproducible (tests, demos).
+NOW_ENV = "KUBECTL_WAR_NOW"
+
+
+@dataclass
+class KubeFlags:
+    """The kubectl connection flags of one invocation."""
+
+    kubeconfig: str | None
+    context: str | None
+    cluster: str | None
+    user: str | None
+    namespace: str | None
+    all_namespaces: bool
+    as_user: str | None
+    as_groups: tuple[str, ...]
+    request_timeout: float | None
+    server: str | None
+    token: str | None
+    certificate_authority: str | None
+    insecure_skip_tls_verify: bool
+    chunk_size: int
+    debug: bool
+
+    def connect(self) -> Any:
+        """A `kube.Kube` for these flags (imports the kubernetes client only now)."""
+        from kubectl_war.kube import Kube, KubeOptions
+
+        return Kube(
+            KubeOptions(
+                kubeconfig=self.kubeconfig,
+                context=self.context,
+                cluster=self.cluster,
+                user=self.user,
+                namespace=self.namespace,
+                as_user=self.as_user,
+                as_groups=self.as_groups,
+                request_timeout=self.request_timeout,
+                server=self.server,
+                token=self.token,
+                certificate_authority=self.certificate_authority,
+                insecure_skip_tls_verify=self.insecure_skip_tls_verify,
+                chunk_size=self.chunk_size,
+                debug=self.debug,
+            )
+        )
+
+
+def _request_timeout(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+    """kubectl's --request-timeout: a duration, a bare number of seconds, 0 for none."""
+    if value is None or value.strip() in ("", "0"):
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return float(text)
+    from kubectl_war.durations import parse_duration
+
+    seconds = parse_duration(text, flag="--request-timeout")
+    return seconds or None
+
+
+def _chunk_size(ctx: click.Context, param: click.Parameter, value: int) -> int:
+    if value < 0:
+        raise UsageError(f"invalid value {value} for --chunk-size: must be 0 (no paging) or more")
+    return value
+
+
+_KUBE_OPTIONS = [
+    click.option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file to use."),
+    click.option("--context", metavar="NAME", help="The kubeconfig context to use."),
+    click.option("--cluster", metavar="NAME", help="The kubeconfig cluster to use."),
+    click.option("--user", metavar="NAME", help="The kubeconfig user to use."),
+    click.option("-n", "--namespace", metavar="NS", help="The namespace to look in."),
+    click.option(
+        "-A", "--all-namespaces", is_flag=True, help="Look in every namespace (ignores -n)."
+    ),
+    click.option("--as", "as_user", metavar="USER", help="Username to impersonate."),
+    click.option(
+        "--as-group",
+        "as_groups",
+        multiple=True,
+        metavar="GROUP",
+        help="Group to impersonate; repeat for several.",
+    ),
+    click.option(
+        "--request-timeout",
+        default="0",
+        metavar="DURATION",
+        callback=_request_timeout,
+        help="How long to wait for one server request (e.g. 30s); 0 waits forever.",
+    ),
+    click.option("-s", "--server", metavar="URL", help="The API server's address."),
+    click.option("--token", metavar="TOKEN", help="Bearer token for the API server."),
+    click.option("--certificate-authority", metavar="PATH", help="A CA certificate file to trust."),
+    click.option(
+        "--insecure-skip-tls-verify",
+        is_flag=True,
+        help="Do not check the server's certificate (insecure).",
+    ),
+    click.option(
+        "--chunk-size",
+        type=int,
+        default=500,
+        show_default=True,
+        callback=_chunk_size,
+        help="List in pages of this many objects (0: one page).",
+    ),
+    click.option("--debug", is_flag=True, help="Log each API request; show tracebacks."),
+]
+
+_KUBE_PARAMS = (
+    "kubeconfig",
+    "context",
+    "cluster",
+    "user",
+    "namespace",
+    "all_namespaces",
+    "as_user",
+    "as_groups",
+    "request_timeout",
+    "server",
+    "token",
+    "certificate_authority",
+    "insecure_skip_tls_verify",
+    "chunk_size",
+    "debug",
+)
+
+
+def kube_options(f: F) -> F:
+    """Adds kubectl's connection flags; the command receives them as `kube: KubeFlags`."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        flags = KubeFlags(**{name: kwargs.pop(name) for name in _KUBE_PARAMS})
+        return f(*args, kube=flags, **kwargs)
+
+    for option in reversed(_KUBE_OPTIONS):
+        wrapper = option(wrapper)
+    return wrapper  # type: ignore[return-value]
+
+
+def output_option(choices: tuple[str, ...] = OUTPUTS) -> Callable[[F], F]:
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Choice(choices),
+        default=choices[0],
+        show_default=True,
+        help="Output format.",
+    )
+
+
+def now() -> datetime:
+    """The current time, or the one `KUBECTL_WAR_NOW` pins for reproducible output."""
+    pinned = os.environ.get(NOW_ENV)
+    if pinned:
+        from kubectl_war.durations import parse_timestamp
+
+        parsed = parse_timestamp(pinned)
+        if parsed is None:
+            raise UsageError(f"invalid {NOW_ENV}={pinned!r}: expected an RFC3339 time")
+        return parsed
+    return datetime.now(timezone.utc)

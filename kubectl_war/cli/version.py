@@ -1,0 +1,40 @@
+"""`kubectl war version`: what is installed, for bug reports."""
+
+from __future__ import annotations
+
+import platform
+
+import click
+
+from kubectl_war import __version__
+from kubectl_war.cli.options import output_option
+from kubectl_war.render import to_json, to_yaml, write
+
+
+@click.command("version")
+@output_option(("text", "json", "yaml"))
+def version_cmd(output: str) -> None:
+    """Print the plugin, Python and kubernetes client versions.
+
+    \b
+    Examples:
+      kubectl war version
+      kubectl war version -o json
+    """
+    from kubectl_war.kube import client_version
+
+    info = {
+        "kubectlWar": f"v{__version__}",
+        "python": platform.python_version(),
+        "kubernetesClient": client_version(),
+    }
+    if output == "json":
+        write(to_json(info))
+    elif output == "yaml":
+        write(to_yaml(info))
+    else:
+        write(
+            f"kubectl-war: {info['kubectlWar']}\n"
+            f"Python: {info['python']}\n"
+            f"kubernetes client: {info['kubernetesClient']}\n"
+        )

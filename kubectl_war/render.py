@@ -1,0 +1,134 @@
+"""Every byte the plugin prints goes through here.
+
+Tables look like kubectl's (upper-case headers, columns three spaces apart, the
+last column unpadded, nothing truncated or wrapped); colour only when writing to
+a terminal and `NO_COLOR` is unset; JSON and YAML shaped as kubectl prints them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import IO, Any
+
+NONE = "<none>"
+GAP = "   "
+
+# ANSI colours by meaning; a cell is styled by its style name, never by its text.
+_STYLES = {
+    "good": "\x1b[32m",
+    "bad": "\x1b[31m",
+    "warn": "\x1b[33m",
+    "dim": "\x1b[2m",
+    "bold": "\x1b[1m",
+}
+_RESET = "\x1b[0m"
+
+
+def use_colour(stream: IO[str] | None = None) -> bool:
+    """Colour only for a person at a terminal: never when piped, never with NO_COLOR."""
+    if os.environ.get("NO_COLOR", "") != "":
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    stream = stream or sys.stdout
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class Cell(str):
+    """A table cell: its text, plus how to colour it on a terminal."""
+
+    style: str | None
+
+    def __new__(cls, text: str, style: str | None = None) -> Cell:
+        obj = super().__new__(cls, text)
+        obj.style = style
+        return obj
+
+
+def _paint(text: str, style: str | None, colour: bool) -> str:
+    if not colour or not style or style not in _STYLES:
+        return text
+    return f"{_STYLES[style]}{text}{_RESET}"
+
+
+class Table:
+    """Rows laid out the way kubectl's tabwriter lays them out.
+
+    Column widths come from every row given so far; `format_row` reuses them, so a
+    watch can print one line per change aligned with the table above it.
+    """
+
+    def __init__(self, headers: Sequence[str], *, colour: bool = False) -> None:
+        self.headers = [h.upper() for h in headers]
+        self.colour = colour
+        self.widths = [len(h) for h in self.headers]
+
+    def fit(self, rows: Iterable[Sequence[str]]) -> list[Sequence[str]]:
+        rows = list(rows)
+        widths = self.widths
+        for row in rows:
+            for i, cell in enumerate(row):
+                if len(cell) > widths[i]:
+                    widths[i] = len(cell)
+        return rows
+
+    def format_row(self, row: Sequence[str], *, header: bool = False) -> str:
+        parts = []
+        last = len(row) - 1
+        for i, cell in enumerate(row):
+            text = str(cell)
+            pad = "" if i == last else " " * (self.widths[i] - len(text))
+            style = "bold" if header else getattr(cell, "style", None)
+            parts.append(_paint(text, style, self.colour) + pad)
+        return GAP.join(parts).rstrip(" ")
+
+    def render(self, rows: Iterable[Sequence[str]], *, headers: bool = True) -> str:
+        fitted = self.fit(rows)
+        lines = [self.format_row(self.headers, header=True)] if headers else []
+        lines.extend(self.format_row(r) for r in fitted)
+        return "\n".join(lines) + "\n" if lines else ""
+
+
+def as_list(items: Sequence[Mapping[str, Any]], resource_version: str = "") -> dict[str, Any]:
+    """A `v1 List` holding the objects exactly as the server returned them (kubectl -o json)."""
+    return {
+        "apiVersion": "v1",
+        "items": list(items),
+        "kind": "List",
+        "metadata": {"resourceVersion": resource_version},
+    }
+
+
+def to_json(data: Any) -> str:
+    """JSON as kubectl prints it: four-space indent, a trailing newline."""
+    return json.dumps(data, indent=4, ensure_ascii=False) + "\n"
+
+
+def to_yaml(data: Any) -> str:
+    """YAML as kubectl prints it: block style, keys sorted."""
+    import yaml
+
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(
+        data, Dumper=dumper, default_flow_style=False, sort_keys=True, allow_unicode=True
+    )
+
+
+def write(text: str, stream: IO[str] | None = None) -> None:
+    (stream or sys.stdout).write(text)
+
+
+def kv_lines(pairs: Iterable[tuple[str, str]], indent: int = 0) -> list[str]:
+    """`Key:  value` lines with values aligned, as kubectl describe prints a block."""
+    pairs = list(pairs)
+    if not pairs:
+        return []
+    width = max(len(k) for k, _ in pairs) + 2
+    pad = " " * indent
+    return [f"{pad}{(k + ':').ljust(width)}{v}".rstrip() for k, v in pairs]

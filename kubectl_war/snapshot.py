@@ -1,0 +1,88 @@
+"""Flags in, a consistent picture of the cluster out: the WARs and what they refer to.
+
+This is the only place commands read the cluster from, so a run asks the API
+server for each thing once (one paged list of WARs, one list of WorkloadGroups).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_war.war import War
+
+
+@dataclass
+class Snapshot:
+    """What one run saw of the cluster.
+
+    Attributes:
+        wars: the WARs, in the server's order (namespace, then name).
+        resource_version: the list's resourceVersion, where a watch resumes from.
+        namespace: the namespace looked in, None for all namespaces.
+        groups: WorkloadGroups by (namespace, name), when they were fetched.
+        groups_served: False when the cluster serves no WorkloadGroup API.
+    """
+
+    wars: list[War]
+    resource_version: str = ""
+    namespace: str | None = None
+    groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    groups_fetched: bool = False
+    groups_served: bool = True
+
+    def group_of(self, war: War) -> dict[str, Any] | None:
+        """The WorkloadGroup object a WAR belongs to, or None when it does not exist.
+
+        A WorkloadGroup deleted and re-created under the same name is not the one
+        that owns the WAR: the ownerReference's uid tells them apart.
+        """
+        if war.group is None:
+            return None
+        wg = self.groups.get((war.namespace, war.group))
+        if wg is None:
+            return None
+        owner_uid = war.group_uid
+        if owner_uid:
+            meta = wg.get("metadata") if isinstance(wg.get("metadata"), dict) else {}
+            if meta.get("uid") and meta.get("uid") != owner_uid:
+                return None
+        return wg
+
+
+def take(
+    kube: Any,
+    namespace: str | None,
+    *,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+    with_groups: bool = False,
+) -> Snapshot:
+    """Read the WARs (and, when asked, their WorkloadGroups) in one namespace or all."""
+    res = kube.war_resource()
+    listed = kube.list(res, namespace, label_selector=label_selector, field_selector=field_selector)
+    snap = Snapshot([War(o) for o in listed.items], listed.resource_version, namespace)
+    if with_groups:
+        fetch_groups(kube, snap)
+    return snap
+
+
+def fetch_groups(kube: Any, snap: Snapshot) -> None:
+    """Fetch the WorkloadGroups the snapshot's WARs refer to, with one list call."""
+    snap.groups_fetched = True
+    wg_res = kube.workloadgroup_resource()
+    if wg_res is None:
+        snap.groups_served = False
+        return
+    namespaces = {w.namespace for w in snap.wars}
+    if not namespaces:
+        return
+    scope = snap.namespace if snap.namespace is not None else None
+    if scope is None and len(namespaces) == 1:
+        scope = next(iter(namespaces))
+    listed = kube.list(wg_res, scope)
+    for obj in listed.items:
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        ns, name = meta.get("namespace"), meta.get("name")
+        if isinstance(ns, str) and isinstance(name, str):
+            snap.groups[(ns, name)] = obj
