@@ -1,0 +1,100 @@
+"""The request builders in kube.py: exact paths, queries and bodies, no network."""
+
+from __future__ import annotations
+
+from kubectl_war.kube import (
+    EVENTS,
+    NAMESPACES,
+    Resource,
+    delete_request,
+    get_request,
+    list_request,
+    watch_request,
+)
+
+WAR = Resource(
+    "runtime.onboarding.tetrate.io",
+    "v1alpha1",
+    "workloadautoregistrations",
+    "WorkloadAutoRegistration",
+)
+NAME = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
+
+
+def test_list_request_in_a_namespace_pages_by_500() -> None:
+    req = list_request(WAR, "bookinfo")
+    assert req.method == "GET"
+    assert req.url_path == (
+        "/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/bookinfo/"
+        "workloadautoregistrations?limit=500"
+    )
+    assert (req.verb, req.resource, req.namespace) == (
+        "list",
+        "workloadautoregistrations.runtime.onboarding.tetrate.io",
+        "bookinfo",
+    )
+
+
+def test_list_request_across_namespaces_with_selectors_and_continue() -> None:
+    req = list_request(
+        WAR,
+        None,
+        label_selector="app in (ratings),version!=v1",
+        field_selector="metadata.name=x",
+        limit=2,
+        continue_token="abc=",
+    )
+    assert req.path == "/apis/runtime.onboarding.tetrate.io/v1alpha1/workloadautoregistrations"
+    assert req.query == (
+        ("labelSelector", "app in (ratings),version!=v1"),
+        ("fieldSelector", "metadata.name=x"),
+        ("limit", "2"),
+        ("continue", "abc="),
+    )
+
+
+def test_chunk_size_zero_lists_in_one_page() -> None:
+    assert list_request(WAR, "ns", limit=0).query == ()
+
+
+def test_delete_request_carries_uid_and_resource_version_preconditions() -> None:
+    req = delete_request(WAR, "bookinfo", NAME, uid="u-1", resource_version="42")
+    assert req.method == "DELETE"
+    assert req.path.endswith(f"/namespaces/bookinfo/workloadautoregistrations/{NAME}")
+    assert req.query == ()
+    assert req.body == {
+        "kind": "DeleteOptions",
+        "apiVersion": "v1",
+        "preconditions": {"uid": "u-1", "resourceVersion": "42"},
+    }
+
+
+def test_server_dry_run_delete_sends_dry_run_all() -> None:
+    req = delete_request(WAR, "bookinfo", NAME, uid="u-1", dry_run=True)
+    assert req.query == (("dryRun", "All"),)
+    assert req.body is not None
+    assert req.body["dryRun"] == ["All"]
+    assert req.body["preconditions"] == {"uid": "u-1"}
+
+
+def test_watch_request_resumes_from_resource_version() -> None:
+    req = watch_request(
+        WAR, "bookinfo", resource_version="77", label_selector="a=b", timeout_seconds=30
+    )
+    assert req.stream is True
+    assert req.query == (
+        ("labelSelector", "a=b"),
+        ("watch", "1"),
+        ("allowWatchBookmarks", "true"),
+        ("resourceVersion", "77"),
+        ("timeoutSeconds", "30"),
+    )
+
+
+def test_names_are_escaped_in_paths() -> None:
+    assert get_request(WAR, "ns", "a/b").path.endswith("/workloadautoregistrations/a%2Fb")
+
+
+def test_core_resources_live_under_api_v1() -> None:
+    assert list_request(EVENTS, "ns", limit=0).path == "/api/v1/namespaces/ns/events"
+    assert list_request(NAMESPACES, "ignored", limit=0).path == "/api/v1/namespaces"
