@@ -419,8 +419,10 @@ class Kube:
     def _timeout(self, req: Request) -> Any:
         t = self.opts.request_timeout
         if req.stream:
-            # A watch is meant to stay open: bound only the connect.
-            return (t or 30.0, None)
+            # A watch stays open until the server ends it at timeoutSeconds; the read
+            # bound only catches a server that never does.
+            server_end = dict(req.query).get("timeoutSeconds")
+            return (t or 30.0, float(server_end) + 10.0 if server_end else None)
         return t or None
 
     def _debug(self, req: Request, status: int | None, start: float) -> None:
