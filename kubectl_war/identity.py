@@ -1,0 +1,519 @@
+"""Who a workload is: its verified `spec.identity`, and what its WAR name encodes.
+
+The TSB endpoint names a WorkloadAutoRegistration `<workload-group>-<identity part>`:
+
+- EC2: `aws-<partition>-<account>-<zone>-ec2-<instance-id>`
+- ECS: `aws-<partition>-<account>-<zone>-ecs-<cluster>-<task-id>`
+- JWT: `jwt-<issuer short name>--<subject>`
+
+Group names may themselves contain hyphens and words such as `aws` or `jwt`, so a name
+can have more than one reading; `decode_name` returns them all and never guesses.
+Standard library only: `kubectl war decode` imports this and must start fast.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_war.errors import UsageError
+
+__all__ = [
+    "PLATFORMS",
+    "Identity",
+    "NameReading",
+    "decode_name",
+    "group_from_name",
+    "identity_from_spec",
+]
+
+PLATFORMS = ("ec2", "ecs", "jwt", "gcp", "azure", "unknown")
+
+_PLATFORM_LABELS = {
+    "ec2": "AWS EC2",
+    "ecs": "AWS ECS",
+    "jwt": "JWT",
+    "gcp": "GCP",
+    "azure": "Azure",
+}
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One workload's identity, from `spec.identity` or decoded from a WAR name.
+
+    Fields a source does not carry are None. `attributes` and `extra` are left out of
+    the hash (they are mappings), so identities can still be set members and dict keys.
+    """
+
+    platform: str  # one of PLATFORMS
+    partition: str | None = None
+    account: str | None = None
+    region: str | None = None
+    zone: str | None = None
+    instance_id: str | None = None
+    ecs_cluster: str | None = None
+    task_id: str | None = None
+    iam_role: str | None = None
+    issuer: str | None = None  # JWT issuer URL, from spec.identity
+    issuer_short: str | None = None  # JWT issuer short name, from a WAR name
+    subject: str | None = None
+    attributes: Mapping[str, str] = field(default_factory=dict, hash=False)  # JWT attributes
+    # gcp/azure/unknown fields with no place above, flattened as "a.b" -> "value"
+    extra: Mapping[str, str] = field(default_factory=dict, hash=False)
+
+    @property
+    def platform_label(self) -> str:
+        """The platform in plain words: `AWS EC2`, `AWS ECS`, `JWT`, `GCP`, `Azure`."""
+        return _PLATFORM_LABELS.get(self.platform, self.platform)
+
+    @property
+    def instance(self) -> str | None:
+        """The INSTANCE cell: what names this one machine or task.
+
+        EC2, GCE and Azure: the instance id; ECS: `cluster/taskId` (the task id alone
+        when the cluster is unknown); JWT: the subject.
+        """
+        if self.platform == "ecs":
+            if self.task_id and self.ecs_cluster:
+                return f"{self.ecs_cluster}/{self.task_id}"
+            return self.task_id
+        if self.platform == "jwt":
+            return self.subject
+        return self.instance_id
+
+    @property
+    def zone_label(self) -> str | None:
+        """The ZONE cell: where the workload runs.
+
+        AWS and GCP: the zone, else the region. JWT: the `region` attribute, else the
+        `datacenter` attribute (region wins because it is the coarser, more commonly
+        set label). Azure and unknown platforms: None.
+        """
+        if self.platform in ("ec2", "ecs", "gcp"):
+            return self.zone or self.region
+        if self.platform == "jwt":
+            return self.attributes.get("region") or self.attributes.get("datacenter") or None
+        return None
+
+    def fields(self) -> list[tuple[str, str]]:
+        """Rows for `describe`, in plain words, skipping what is unknown.
+
+        JWT attributes follow as `Attribute <key>` rows sorted by key; `extra` fields
+        follow with their camelCase keys split into words (`projectId` → `Project ID`).
+        """
+        rows: list[tuple[str, str | None]] = []
+        if self.platform in ("ec2", "ecs") or self.partition or self.account:
+            rows += [("Partition", self.partition), ("Account", self.account)]
+        rows += [("Region", self.region), ("Zone", self.zone)]
+        if self.platform == "ecs":
+            rows += [("Cluster", self.ecs_cluster), ("Task ID", self.task_id)]
+        else:
+            rows.append(("Instance ID", self.instance_id))
+        rows += [
+            ("IAM Role", self.iam_role),
+            ("Issuer", self.issuer),
+            ("Issuer Short Name", self.issuer_short),
+            ("Subject", self.subject),
+        ]
+        rows += [(f"Attribute {k}", v) for k, v in sorted(self.attributes.items())]
+        rows += [(_words(k), v) for k, v in sorted(self.extra.items())]
+        return [(label, value) for label, value in rows if value]
+
+    def name_part(self) -> str | None:
+        """The identity part of the WAR name this identity would produce, if known.
+
+        Used to check a WAR's name against its verified identity. EC2 and ECS need
+        partition, account, zone and instance (or cluster and task); JWT needs the
+        issuer's short name, which only a WAR name carries. Other platforms: None.
+        """
+        aws = self.platform in ("ec2", "ecs")
+        if aws and not (self.partition and self.account and self.zone):
+            return None
+        prefix = f"aws-{self.partition}-{self.account}-{self.zone}"
+        if self.platform == "ec2" and self.instance_id:
+            return f"{prefix}-ec2-{self.instance_id}"
+        if self.platform == "ecs" and self.ecs_cluster and self.task_id:
+            return f"{prefix}-ecs-{self.ecs_cluster}-{self.task_id}"
+        if self.platform == "jwt" and self.issuer_short and self.subject:
+            return f"jwt-{self.issuer_short}--{self.subject}"
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict with lowerCamel keys, leaving out what is unknown."""
+        out: dict[str, Any] = {"platform": self.platform}
+        for key, value in (
+            ("partition", self.partition),
+            ("account", self.account),
+            ("region", self.region),
+            ("zone", self.zone),
+            ("instanceId", self.instance_id),
+            ("ecsCluster", self.ecs_cluster),
+            ("taskId", self.task_id),
+            ("iamRole", self.iam_role),
+            ("issuer", self.issuer),
+            ("issuerShort", self.issuer_short),
+            ("subject", self.subject),
+        ):
+            if value is not None:
+                out[key] = value
+        if self.attributes:
+            out["attributes"] = dict(self.attributes)
+        if self.extra:
+            out["extra"] = dict(self.extra)
+        return out
+
+
+# --- spec.identity ----------------------------------------------------------------------
+
+
+def _snake(key: str) -> str:
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
+
+
+def _scalar(value: object) -> str | None:
+    """A field value as text: strings as they are, numbers and booleans as JSON writes
+    them, empty strings and anything else (None, lists, maps) as None."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value or None
+    if isinstance(value, (int, float)):
+        return str(value)
+    return None
+
+
+def _pop(mapping: dict[str, Any], key: str) -> Any:
+    """Take a field by its JSON (lowerCamel) name or its snake_case spelling."""
+    value = mapping.pop(key, None)
+    snake = _snake(key)
+    alt = mapping.pop(snake, None) if snake != key else None
+    return value if value is not None else alt
+
+
+def _pop_str(mapping: dict[str, Any], key: str) -> str | None:
+    value = _pop(mapping, key)
+    text = _scalar(value)
+    if text is None and value is not None and value != "":
+        mapping[key] = value  # malformed: leave it to be shown in `extra`
+    return text
+
+
+def _pop_map(mapping: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = _pop(mapping, key)
+    if isinstance(value, Mapping):
+        return dict(value)
+    if value is not None:
+        mapping[key] = value  # malformed: leave it to be shown in `extra`
+    return None
+
+
+def _flatten(value: object, prefix: str, out: dict[str, str]) -> None:
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _flatten(v, f"{prefix}[{i}]", out)
+    else:
+        text = _scalar(value)
+        if text is not None and prefix:
+            out[prefix] = text
+
+
+def _flat(value: object, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    _flatten(value, prefix, out)
+    return out
+
+
+def _pop_role(body: dict[str, Any], prefix: str) -> tuple[str | None, dict[str, str]]:
+    """`iamRole: {name: ...}` (or a plain string): the name, and any other fields."""
+    value = _pop(body, "iamRole")
+    if isinstance(value, Mapping):
+        role = dict(value)
+        return _pop_str(role, "name"), _flat(role, f"{prefix}.iamRole")
+    text = _scalar(value)
+    return text, ({} if text is not None else _flat(value, f"{prefix}.iamRole"))
+
+
+def _account(value: object) -> str | None:
+    # An account is exactly 12 digits; a YAML file may have turned it into a number.
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return str(value).zfill(12)
+    return _scalar(value)
+
+
+def _aws(aws: dict[str, Any]) -> Identity:
+    partition = _pop_str(aws, "partition")
+    account = _account(_pop(aws, "account"))
+    region = _pop_str(aws, "region")
+    zone = _pop_str(aws, "zone")
+    ec2 = _pop_map(aws, "ec2")
+    ecs = _pop_map(aws, "ecs")
+    common = {"partition": partition, "account": account, "region": region, "zone": zone}
+    # Exactly one of ec2/ecs is expected. Should both appear, the task is the workload
+    # (an ECS task may run on an EC2 container instance), so ECS wins.
+    if ecs is not None:
+        role, role_extra = _pop_role(ecs, "ecs")
+        return Identity(
+            platform="ecs",
+            ecs_cluster=_pop_str(ecs, "cluster"),
+            task_id=_pop_str(ecs, "taskId"),
+            iam_role=role,
+            extra={**_flat(aws), **_flat(ecs, "ecs"), **role_extra, **_flat(ec2 or {}, "ec2")},
+            **common,
+        )
+    if ec2 is not None:
+        role, role_extra = _pop_role(ec2, "ec2")
+        return Identity(
+            platform="ec2",
+            instance_id=_pop_str(ec2, "instanceId"),
+            iam_role=role,
+            extra={**_flat(aws), **_flat(ec2, "ec2"), **role_extra},
+            **common,
+        )
+    # AWS, but neither EC2 nor ECS: keep what is known, without claiming a platform.
+    return Identity(platform="unknown", extra=_flat(aws, "aws"), **common)
+
+
+def _jwt(jwt: dict[str, Any]) -> Identity:
+    attributes: dict[str, str] = {}
+    raw = _pop_map(jwt, "attributes") or {}
+    for k, v in raw.items():
+        text = _scalar(v)
+        if text is not None:
+            attributes[str(k)] = text
+    return Identity(
+        platform="jwt",
+        issuer=_pop_str(jwt, "issuer"),
+        subject=_pop_str(jwt, "subject"),
+        attributes=attributes,
+        extra=_flat(jwt),
+    )
+
+
+def _gcp(gcp: dict[str, Any]) -> Identity:
+    region = _pop_str(gcp, "region")
+    zone = _pop_str(gcp, "zone")
+    gce = _pop_map(gcp, "gce") or {}
+    instance_id = _pop_str(gce, "instanceId")
+    return Identity(
+        platform="gcp",
+        region=region,
+        zone=zone,
+        instance_id=instance_id,
+        extra={**_flat(gcp), **_flat(gce, "gce")},
+    )
+
+
+def _azure(azure: dict[str, Any]) -> Identity:
+    compute = _pop_map(azure, "compute") or {}
+    instance_id = _pop_str(compute, "instanceId")
+    return Identity(
+        platform="azure",
+        instance_id=instance_id,
+        extra={**_flat(azure), **_flat(compute, "compute")},
+    )
+
+
+_SPEC_DECODERS = (("aws", _aws), ("jwt", _jwt), ("gcp", _gcp), ("azure", _azure))
+
+
+def identity_from_spec(spec_identity: object) -> Identity | None:
+    """Decode `spec.identity`; None when it is missing or empty. Never raises.
+
+    Both the JSON spelling (`instanceId`, `taskId`, `iamRole`) and the snake_case one
+    seen in the TSB docs (`instance_id`, ...) are read; `iamRole` may be `{name: ...}`
+    or a plain string. `aws` (with `ec2` or `ecs`), `jwt`, `gcp` and `azure` decode to
+    their platform; any other content becomes platform `unknown` with every field kept
+    in `extra`. Should several platforms appear, the first of aws, jwt, gcp, azure wins.
+    Fields the platform does not define, or whose value has the wrong shape, are kept
+    in `extra` rather than dropped.
+    """
+    if not isinstance(spec_identity, Mapping):
+        return None
+    present = {str(k): v for k, v in spec_identity.items() if v is not None}
+    if not present:
+        return None
+    try:
+        for key, decode in _SPEC_DECODERS:
+            body = present.get(key)
+            if isinstance(body, Mapping):
+                return decode(dict(body))
+        return Identity(platform="unknown", extra=_flat(present))
+    except Exception:  # a shape nobody foresaw: one odd object must not break a listing
+        return Identity(platform="unknown")
+
+
+# --- WAR names --------------------------------------------------------------------------
+
+_PARTITION = r"(?P<partition>aws|aws-cn|aws-us-gov)"
+_ACCOUNT = r"(?P<account>[0-9]{12})"
+# Region + letter (us-east-2b, us-gov-west-1a); Local Zones (us-west-2-lax-1a) and
+# Wavelength Zones (us-east-1-wl1-bos-wlz-1) belong to the region they start with.
+# The suffixes are kept tight so that a zone never swallows "-ecs-" and a cluster name.
+_ZONE = (
+    r"(?P<zone>(?P<region>[a-z]{2}(?:-[a-z]+)+-[0-9]+)"
+    r"(?:[a-z]|-[a-z]{3}-[0-9]+[a-z]|-wl[0-9]+-[a-z]{3}-wlz-[0-9]+))"
+)
+_AWS_PREFIX = f"aws-{_PARTITION}-{_ACCOUNT}-{_ZONE}"
+_EC2 = re.compile(_AWS_PREFIX + r"-ec2-(?P<instance_id>i-(?:[0-9a-f]{17}|[0-9a-f]{8}))", re.ASCII)
+# ECS cluster names allow hyphens (and underscores); the task id is the last 32 hex.
+_ECS = re.compile(
+    _AWS_PREFIX + r"-ecs-(?P<cluster>[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)-(?P<task_id>[0-9a-f]{32})",
+    re.ASCII,
+)
+# An issuer short name never contains "--", so the first "--" ends it.
+_JWT = re.compile(r"jwt-(?P<issuer>[0-9a-z]+(?:-[0-9a-z]+)*)--(?P<subject>[0-9a-z.-]+)", re.ASCII)
+# WorkloadGroup names are DNS labels.
+_GROUP = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", re.ASCII)
+# Where an identity part can start: after the group and its hyphen.
+_MARKER = re.compile(r"-(?=aws-|jwt-)")
+# `kubectl get -o name` output, so a pasted line decodes too.
+_RESOURCE_PREFIX = re.compile(
+    r"(?:war|wars|workloadautoregistrations?)(?:\.runtime\.onboarding\.tetrate\.io)?/"
+)
+
+# No WAR name can be longer: it is a Kubernetes object name.
+MAX_NAME_LENGTH = 253
+
+_FORMATS = (
+    "<group>-aws-<partition>-<account>-<zone>-ec2-<instance-id>, "
+    "<group>-aws-<partition>-<account>-<zone>-ecs-<cluster>-<task-id> "
+    "or <group>-jwt-<issuer>--<subject>"
+)
+
+
+@dataclass(frozen=True)
+class NameReading:
+    """One way to read a WAR name: the WorkloadGroup and the identity it encodes."""
+
+    group: str
+    identity: Identity
+
+
+def _decode_part(part: str) -> Identity | None:
+    """Read the identity part of a name (everything after `<group>-`)."""
+    if part.startswith("aws-"):
+        m = _EC2.fullmatch(part)
+        if m is not None:
+            return Identity(
+                platform="ec2",
+                partition=m.group("partition"),
+                account=m.group("account"),
+                region=m.group("region"),
+                zone=m.group("zone"),
+                instance_id=m.group("instance_id"),
+            )
+        m = _ECS.fullmatch(part)
+        if m is not None:
+            return Identity(
+                platform="ecs",
+                partition=m.group("partition"),
+                account=m.group("account"),
+                region=m.group("region"),
+                zone=m.group("zone"),
+                ecs_cluster=m.group("cluster"),
+                task_id=m.group("task_id"),
+            )
+        return None
+    if part.startswith("jwt-"):
+        m = _JWT.fullmatch(part)
+        if m is not None:
+            return Identity(
+                platform="jwt", issuer_short=m.group("issuer"), subject=m.group("subject")
+            )
+    return None
+
+
+def _quote(text: str, limit: int = 80) -> str:
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return '"' + "".join(out) + '"'
+
+
+def decode_name(name: str, *, group: str | None = None) -> list[NameReading]:
+    """Every reading of a WAR name that the known formats allow, shortest group first.
+
+    `ratings-jwt-x-jwt-corp--vm1` has two readings (group `ratings` with issuer
+    `x-jwt-corp`, and group `ratings-jwt-x` with issuer `corp`); only the caller,
+    knowing the WorkloadGroup, can choose. Each group gives at most one reading.
+    Surrounding whitespace and a `workloadautoregistration.<api group>/` prefix (as
+    `kubectl get -o name` prints) are ignored.
+
+    Args:
+        name: the WAR name.
+        group: the WorkloadGroup, when known: only the reading with that group is
+            returned, and the group name is not checked against DNS-label syntax.
+
+    Raises:
+        UsageError: no format explains the name (or none does with `group`).
+    """
+    text = name.strip() if isinstance(name, str) else ""
+    m = _RESOURCE_PREFIX.match(text)
+    if m is not None:
+        text = text[m.end() :]
+    if len(text) > MAX_NAME_LENGTH:
+        shown = _quote(name, 60)
+        raise UsageError(
+            f"cannot decode {shown}: a WorkloadAutoRegistration name has at most "
+            f"{MAX_NAME_LENGTH} characters"
+        )
+    shown = _quote(name if isinstance(name, str) else repr(name), MAX_NAME_LENGTH)
+
+    if group is not None:
+        prefix = group + "-"
+        ident = _decode_part(text[len(prefix) :]) if text.startswith(prefix) and group else None
+        if ident is not None:
+            return [NameReading(group, ident)]
+        others = " or ".join(_quote(r.group) for r in _readings(text))
+        hint = f" (it reads as WorkloadGroup {others})" if others else f": expected {_FORMATS}"
+        raise UsageError(f"cannot decode {shown} as a name in WorkloadGroup {_quote(group)}{hint}")
+
+    readings = _readings(text)
+    if not readings:
+        raise UsageError(f"cannot decode {shown}: expected {_FORMATS}")
+    return readings
+
+
+def _readings(text: str) -> list[NameReading]:
+    out = []
+    # Positions only ever grow, so the readings come out shortest group first.
+    for m in _MARKER.finditer(text):
+        grp = text[: m.start()]
+        if _GROUP.fullmatch(grp) is None:
+            continue
+        ident = _decode_part(text[m.end() :])
+        if ident is not None:
+            out.append(NameReading(grp, ident))
+    return out
+
+
+def group_from_name(name: str) -> str | None:
+    """The WorkloadGroup a WAR name encodes, when exactly one reading exists; else None."""
+    try:
+        readings = decode_name(name)
+    except UsageError:
+        return None
+    return readings[0].group if len(readings) == 1 else None
+
+
+_ACRONYMS = {"id": "ID", "ip": "IP", "iam": "IAM", "aws": "AWS", "ecs": "ECS", "ec2": "EC2"}
+
+
+def _words(key: str) -> str:
+    """`projectNumber` → `Project Number`, `gce.instanceId` → `Gce Instance ID`."""
+    parts = re.split(r"[._\s]+|(?<=[a-z0-9])(?=[A-Z])", key)
+    return " ".join(_ACRONYMS.get(p.lower(), p[:1].upper() + p[1:]) for p in parts if p)
