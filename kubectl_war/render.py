@@ -129,6 +129,6 @@ def kv_lines(pairs: Iterable[tuple[str, str]], indent: int = 0) -> list[str]:
     pairs = list(pairs)
     if not pairs:
         return []
-    width = max(len(k) for k, _ in pairs) + 2
+    width = max(len(k) for k, _ in pairs) + 3
     pad = " " * indent
     return [f"{pad}{(k + ':').ljust(width)}{v}".rstrip() for k, v in pairs]

@@ -9,7 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubectl_war.war import GROUP as WAR_API_GROUP
+from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import War
+
+WAR_PLURAL = "workloadautoregistrations"
 
 
 @dataclass
@@ -86,3 +90,36 @@ def fetch_groups(kube: Any, snap: Snapshot) -> None:
         ns, name = meta.get("namespace"), meta.get("name")
         if isinstance(ns, str) and isinstance(name, str):
             snap.groups[(ns, name)] = obj
+
+
+def take_named(kube: Any, namespace: str, names: list[str]) -> tuple[Snapshot, list[str]]:
+    """The named WARs in one namespace (a GET each), and the names that do not exist."""
+    res = kube.war_resource()
+    found: list[War] = []
+    missing: list[str] = []
+    for name in dict.fromkeys(names):  # each name once, in the order given
+        obj = kube.get(res, namespace, name)
+        if obj is None:
+            missing.append(name)
+        else:
+            found.append(War(obj))
+    return Snapshot(found, "", namespace), missing
+
+
+def events_by_uid(kube: Any, namespace: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Events about WARs, grouped by the uid of the WAR they are about (one list call)."""
+    from kubectl_war.kube import EVENTS
+
+    listed = kube.list(EVENTS, namespace, field_selector="involvedObject.kind=" + WAR_KIND)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for ev in listed.items:
+        involved = ev.get("involvedObject") if isinstance(ev.get("involvedObject"), dict) else {}
+        uid = involved.get("uid")
+        if isinstance(uid, str):
+            out.setdefault(uid, []).append(ev)
+    return out
+
+
+def not_found(name: str) -> str:
+    """kubectl's line for a WAR that does not exist."""
+    return f'Error from server (NotFound): {WAR_PLURAL}.{WAR_API_GROUP} "{name}" not found'

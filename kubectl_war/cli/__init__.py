@@ -46,10 +46,16 @@ def war() -> None:
 
 
 def _register() -> None:
-    from kubectl_war.cli.list import list_cmd
+    from kubectl_war.cli.decode import decode_cmd
+    from kubectl_war.cli.delete import delete_cmd
+    from kubectl_war.cli.describe import describe_cmd
+    from kubectl_war.cli.list_wars import list_cmd
     from kubectl_war.cli.version import version_cmd
 
     war.add_command(list_cmd)
+    war.add_command(describe_cmd)
+    war.add_command(delete_cmd)
+    war.add_command(decode_cmd)
     war.add_command(version_cmd)
 
 

@@ -180,3 +180,39 @@ def now() -> datetime:
             raise UsageError(f"invalid {NOW_ENV}={pinned!r}: expected an RFC3339 time")
         return parsed
     return datetime.now(timezone.utc)
+
+
+def _grace(ctx: click.Context, param: click.Parameter, value: str) -> float:
+    from kubectl_war.durations import parse_duration
+
+    return parse_duration(value, flag="--grace-period")
+
+
+grace_option = click.option(
+    "--grace-period",
+    default="5m",
+    show_default=True,
+    metavar="DURATION",
+    callback=_grace,
+    help="How long the onboarding endpoint keeps a disconnected agent's WAR.",
+)
+
+
+def duration_option(name: str, *, default: str | None = None, help: str) -> Callable[[F], F]:
+    """A Go-style duration flag (30s, 2m, 1h), parsed to seconds; None when not given."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+        if value is None:
+            return None
+        from kubectl_war.durations import parse_duration
+
+        return parse_duration(value, flag=name)
+
+    return click.option(
+        name,
+        default=default,
+        show_default=default is not None,
+        metavar="DURATION",
+        callback=parse,
+        help=help,
+    )

@@ -1,0 +1,88 @@
+"""`kubectl war describe`: everything known about onboarded workloads, one at a time."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from kubectl_war.cli.list_wars import no_resources
+from kubectl_war.cli.options import KubeFlags, grace_option, kube_options, now, output_option
+from kubectl_war.errors import UsageError
+from kubectl_war.render import as_list, to_json, to_yaml, write
+
+
+@click.command("describe")
+@kube_options
+@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.option("-l", "--selector", metavar="SELECTOR", help="Describe the WARs matching this.")
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    metavar="WORKLOADGROUP",
+    help="Describe every WAR of this WorkloadGroup; repeat for several.",
+)
+@grace_option
+@output_option(("text", "json", "yaml"))
+def describe_cmd(
+    kube: KubeFlags,
+    names: tuple[str, ...],
+    selector: str | None,
+    groups: tuple[str, ...],
+    grace_period: float,
+    output: str,
+) -> None:
+    """Show one or more onboarded workloads in detail.
+
+    Identity (verified, decoded), WorkloadGroup and whether this workload predates
+    its latest change, agent state with the countdown to automatic removal,
+    registration, and events.
+
+    \b
+    Examples:
+      kubectl war describe -n bookinfo ratings-aws-aws-123456789012-us-east-2b-ec2-i-0abc
+      kubectl war describe -n bookinfo --group ratings
+      kubectl war describe -A -l app=ratings -o json
+    """
+    from kubectl_war import describe, listing, snapshot
+    from kubectl_war.assess import assess, computed
+
+    if not names and not selector and not groups:
+        raise UsageError("name a WAR, or select some with -l or --group")
+    if names and (selector or groups):
+        raise UsageError("names cannot be given together with -l or --group")
+    if names and kube.all_namespaces:
+        raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
+    client = kube.connect()
+    missing: list[str] = []
+    if names:
+        snap, missing = snapshot.take_named(client, client.namespace, list(names))
+        wars = snap.wars
+    else:
+        namespace = None if kube.all_namespaces else client.namespace
+        snap = snapshot.take(client, namespace, label_selector=selector)
+        wars = listing.select(snap.wars, groups=groups)
+        if not wars:
+            sys.stderr.write(no_resources(namespace) + "\n")
+            return
+    snapshot.fetch_groups(client, snap)
+    t = now()
+    if output in ("json", "yaml"):
+        docs = []
+        for war in wars:
+            facts = assess(war, snap, t, grace_period)
+            docs.append(dict(war.obj, computed=computed(war, facts, snap)))
+        data = docs[0] if len(docs) == 1 and names else as_list(docs)
+        write(to_json(data) if output == "json" else to_yaml(data))
+    else:
+        events = snapshot.events_by_uid(client, snap.namespace) if wars else {}
+        blocks = []
+        for war in wars:
+            facts = assess(war, snap, t, grace_period)
+            blocks.append(describe.render(war, facts, events.get(war.uid, []), t, grace_period))
+        write("\n\n".join(blocks))
+    for name in missing:
+        sys.stderr.write(snapshot.not_found(name) + "\n")
+    if missing:
+        sys.exit(1)

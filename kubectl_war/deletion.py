@@ -1,0 +1,212 @@
+"""Deleting WARs exactly: only the objects the user selected, never a re-created one.
+
+Every DELETE carries the uid (and resourceVersion) of the object that was read, so
+the API server itself refuses to delete a WAR that the agent re-created under the
+same name since it was listed. Waiting for deleted WARs to go, or to come back
+re-registered, uses a watch with a deadline, never a sleep loop.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kubectl_war.kube import KubeError, Resource
+from kubectl_war.war import RESOURCE_NAME, War
+
+DELETED = "deleted"
+DRY_RUN = "dry run"
+SERVER_DRY_RUN = "server dry run"
+REREGISTERED = "re-registered"
+CHANGED = "changed"
+GONE = "gone"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one WAR the user selected."""
+
+    war: War
+    result: str
+    message: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.result == FAILED
+
+    @property
+    def deleted(self) -> bool:
+        return self.result in (DELETED, DRY_RUN, SERVER_DRY_RUN)
+
+    def line(self) -> str:
+        """The line kubectl would print (kubectl 1.34+ wording), or ours for a skip."""
+        ref = f'{RESOURCE_NAME} "{self.war.name}"'
+        where = f" from {self.war.namespace} namespace" if self.war.namespace else ""
+        if self.result == DELETED:
+            return f"{ref} deleted{where}"
+        if self.result in (DRY_RUN, SERVER_DRY_RUN):
+            return f"{ref} deleted{where} ({self.result})"
+        if self.result == REREGISTERED:
+            return f"{ref} skipped: re-registered since it was listed"
+        if self.result == CHANGED:
+            return f"{ref} skipped: {self.message}"
+        if self.result == GONE:
+            return f"{ref} skipped: already deleted"
+        return f"error: {self.message}"
+
+
+def delete_wars(
+    kube: Any,
+    res: Resource,
+    wars: Iterable[War],
+    *,
+    dry_run: str | None = None,
+    still_selected: Callable[[War], bool] = lambda war: True,
+    stop: Callable[[], bool] = lambda: False,
+) -> Iterator[Outcome]:
+    """Delete each WAR with uid and resourceVersion preconditions; yield what happened.
+
+    A 409 Conflict means the object changed since it was read. It is read again: a
+    new uid means the agent re-registered (skipped, never deleted); the same uid
+    still matching the user's selection is deleted with the fresh resourceVersion;
+    one that no longer matches (say, its agent reconnected) is skipped.
+
+    Args:
+        dry_run: None, "client" (no request at all) or "server" (dryRun=All).
+        still_selected: the user's selection, re-checked on a changed object.
+        stop: checked before each DELETE; True ends the loop (Ctrl-C, a failed batch).
+    """
+    for war in wars:
+        if stop():
+            return
+        if dry_run == "client":
+            yield Outcome(war, DRY_RUN)
+            continue
+        yield _delete_one(kube, res, war, dry_run == "server", still_selected)
+
+
+def _delete_one(
+    kube: Any, res: Resource, war: War, server_dry_run: bool, still_selected: Callable[[War], bool]
+) -> Outcome:
+    done = SERVER_DRY_RUN if server_dry_run else DELETED
+    current = war
+    for _ in range(3):
+        try:
+            kube.delete(
+                res,
+                current.namespace,
+                current.name,
+                uid=war.uid,
+                resource_version=current.resource_version or None,
+                dry_run=server_dry_run,
+            )
+            return Outcome(war, done)
+        except KubeError as exc:
+            if exc.status == 404:
+                return Outcome(war, GONE)
+            if exc.status != 409:
+                return Outcome(war, FAILED, exc.message)
+        fresh_obj = kube.get(res, war.namespace, war.name)
+        if fresh_obj is None:
+            return Outcome(war, GONE)
+        fresh = War(fresh_obj)
+        if fresh.uid != war.uid:
+            return Outcome(war, REREGISTERED)
+        if not still_selected(fresh):
+            return Outcome(war, CHANGED, "changed since it was listed and no longer matches")
+        current = fresh
+    return Outcome(war, FAILED, f'{RESOURCE_NAME} "{war.name}" kept changing; not deleted')
+
+
+@dataclass
+class Target:
+    """A deleted WAR being waited on."""
+
+    namespace: str
+    name: str
+    old_uid: str
+    new_uid: str | None = None
+    connected: bool = False
+    gone: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.namespace, self.name)
+
+    def waiting_on(self, reregister: bool) -> str:
+        if not reregister:
+            return "still present"
+        if self.new_uid is None:
+            return "not re-created yet" if self.gone else "old WAR still present"
+        return "re-created, agent not connected yet"
+
+
+def observe(target: Target, obj: dict[str, Any] | None) -> None:
+    """Update what is known of a target from the object now under its name (None: absent)."""
+    if obj is None:
+        target.gone = True
+        target.connected = False
+        return
+    war = War(obj)
+    if war.uid == target.old_uid:
+        return
+    target.gone = True
+    target.new_uid = war.uid
+    target.connected = war.is_connected
+
+
+def wait_for(
+    kube: Any,
+    res: Resource,
+    targets: list[Target],
+    *,
+    reregister: bool,
+    timeout: float,
+    on_done: Callable[[Target], None] = lambda t: None,
+    extra_ready: Callable[[Target], bool] = lambda t: True,
+) -> list[Target]:
+    """Wait until every target is gone (or, with `reregister`, back with a new uid and a
+    connected agent); answer the targets still pending at the deadline.
+
+    One list per namespace gives the starting point; a watch from its
+    resourceVersion then reports every change, so nothing is polled.
+    """
+    deadline = time.monotonic() + timeout
+    pending = {t.key: t for t in targets}
+
+    def ready(t: Target) -> bool:
+        if not reregister:
+            return t.gone
+        return t.new_uid is not None and t.connected and extra_ready(t)
+
+    def settle() -> None:
+        for key, t in list(pending.items()):
+            if ready(t):
+                del pending[key]
+                on_done(t)
+
+    namespaces = sorted({t.namespace for t in targets})
+    scope = namespaces[0] if len(namespaces) == 1 else None
+    listed = kube.list(res, scope)
+    present = {(War(o).namespace, War(o).name): o for o in listed.items}
+    for t in targets:
+        observe(t, present.get(t.key))
+    settle()
+    if not pending:
+        return []
+    for event in kube.follow(res, scope, listed, deadline=deadline):
+        war = War(event.object)
+        t = pending.get((war.namespace, war.name))
+        if t is None:
+            continue
+        observe(t, None if event.type == "DELETED" else event.object)
+        if event.type == "DELETED" and war.uid != t.old_uid:
+            # The re-created WAR went away again: wait for the next one.
+            t.new_uid = None
+        settle()
+        if not pending or time.monotonic() >= deadline:
+            break
+    return list(pending.values())
