@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 
+from kubectl_war.assess import Facts, agent_state
 from kubectl_war.durations import human_duration
+from kubectl_war.freshness import Freshness
 from kubectl_war.render import NONE, Cell
 from kubectl_war.war import War
 
 SORT_KEYS = ("name", "age", "group", "zone")
-BASE_COLUMNS = ("NAME", "GROUP", "PLATFORM", "INSTANCE", "ZONE", "IP", "AGENT CONNECTED", "AGE")
+BASE_COLUMNS = (
+    "NAME",
+    "GROUP",
+    "PLATFORM",
+    "INSTANCE",
+    "ZONE",
+    "IP",
+    "AGENT CONNECTED",
+    "UP-TO-DATE",
+    "AGE",
+)
 WIDE_COLUMNS = ("ACCOUNT", "REGION", "AGENT", "ISTIO", "CONNECTED TO")
 
 
@@ -27,12 +39,23 @@ def _or_none(value: str | None) -> str:
     return value if value else NONE
 
 
-def agent_cell(war: War) -> Cell:
+def agent_cell(war: War, facts: Facts) -> Cell:
     state = war.connected
     if state is None:
         return Cell(NONE, "dim")
     style = {"True": "good", "False": "bad"}.get(state, "warn")
-    return Cell(state, style)
+    return Cell(agent_state(war, facts), style)
+
+
+def fresh_cell(facts: Facts) -> Cell:
+    if facts.freshness is None:
+        return Cell(NONE, "dim")
+    style = {
+        Freshness.UP_TO_DATE: "good",
+        Freshness.OUTDATED: "warn",
+        Freshness.NO_GROUP: "bad",
+    }.get(facts.freshness)
+    return Cell(facts.freshness.value, style)
 
 
 def age_cell(war: War, now: datetime) -> str:
@@ -47,7 +70,7 @@ def istio_cell(war: War) -> str:
     return f"{version}/{revision}" if revision else version
 
 
-def row(war: War, now: datetime, *, all_namespaces: bool, wide: bool) -> list[str]:
+def row(war: War, facts: Facts, now: datetime, *, all_namespaces: bool, wide: bool) -> list[str]:
     ident = war.identity
     cells: list[str] = [
         war.name,
@@ -56,7 +79,8 @@ def row(war: War, now: datetime, *, all_namespaces: bool, wide: bool) -> list[st
         _or_none(ident.instance),
         _or_none(ident.zone_label),
         _or_none(war.ip),
-        agent_cell(war),
+        agent_cell(war, facts),
+        fresh_cell(facts),
         age_cell(war, now),
     ]
     if all_namespaces:
@@ -77,8 +101,19 @@ def select(
     *,
     groups: Sequence[str] = (),
     connected: bool | None = None,
+    older_than: float | None = None,
+    now: datetime | None = None,
+    outdated: bool = False,
+    facts: Callable[[War], Facts] | None = None,
 ) -> list[War]:
-    """WARs of the given WorkloadGroups (any of them) and agent state (AND between flags)."""
+    """The WARs matching every given filter (AND between flags, OR within --group).
+
+    Args:
+        connected: True for connected agents only, False for the rest.
+        older_than: with connected=False, only agents disconnected for longer than this.
+        outdated: only WARs older than their WorkloadGroup's last spec change.
+        facts: how to assess a WAR (needed for `outdated`).
+    """
     wanted = set(groups)
     out = []
     for war in wars:
@@ -86,7 +121,14 @@ def select(
             continue
         if connected is True and not war.is_connected:
             continue
-        if connected is False and war.is_connected:
+        if connected is False:
+            if war.is_connected:
+                continue
+            if older_than is not None:
+                gone = war.disconnected_for(now) if now is not None else None
+                if gone is None or gone <= older_than:
+                    continue
+        if outdated and (facts is None or not facts(war).is_outdated):
             continue
         out.append(war)
     return out

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from datetime import datetime
 
 import click
 
+from kubectl_war.assess import Facts
 from kubectl_war.cli.options import (
     KubeFlags,
     duration_option,
@@ -86,7 +89,7 @@ def delete_cmd(
       kubectl war delete -A --disconnected --older-than 10m --dry-run=client
       kubectl war delete -n bookinfo NAME --wait-reregistered --timeout 5m
     """
-    from kubectl_war import deletion, snapshot
+    from kubectl_war import deletion, listing, snapshot
     from kubectl_war.assess import assess
 
     by_selector = bool(selector or groups or disconnected or outdated or all_)
@@ -114,23 +117,26 @@ def delete_cmd(
     else:
         namespace = None if kube.all_namespaces else client.namespace
         snap = snapshot.take(client, namespace, label_selector=selector)
-    if outdated:
-        snapshot.fetch_groups(client, snap)
+    snapshot.fetch_groups(client, snap)
     t = now()
 
+    def facts(war: War) -> Facts:
+        return assess(war, snap, t, grace_period)
+
     def selected(war: War) -> bool:
-        if groups and war.group not in groups:
-            return False
         if selector and names and not matches(selector, war.labels):
             return False
-        if disconnected:
-            if war.is_connected:
-                return False
-            if older_than is not None:
-                gone = war.disconnected_for(now())
-                if gone is None or gone <= older_than:
-                    return False
-        return not (outdated and not assess(war, snap, t, grace_period).is_outdated)
+        return bool(
+            listing.select(
+                [war],
+                groups=groups,
+                connected=False if disconnected else None,
+                older_than=older_than,
+                now=now(),
+                outdated=outdated,
+                facts=facts,
+            )
+        )
 
     wars = [w for w in snap.wars if selected(w)]
     failures = 0
@@ -144,7 +150,7 @@ def delete_cmd(
         sys.exit(1 if failures else 0)
 
     if by_selector and dry_run == "none" and not yes:
-        _confirm(wars, snap, t, grace_period, all_namespaces=snap.namespace is None)
+        _confirm(wars, facts, t, all_namespaces=snap.namespace is None)
 
     outcomes = []
     for outcome in deletion.delete_wars(
@@ -177,7 +183,9 @@ def _dry(value: str) -> str | None:
     return None if value == "none" else value
 
 
-def _confirm(wars: list, snap: object, t: object, grace: float, *, all_namespaces: bool) -> None:
+def _confirm(
+    wars: list[War], facts: Callable[[War], Facts], t: datetime, *, all_namespaces: bool
+) -> None:
     """Show what will be deleted and ask; without a terminal, refuse."""
     from kubectl_war import listing
     from kubectl_war.render import Table, use_colour
@@ -190,7 +198,7 @@ def _confirm(wars: list, snap: object, t: object, grace: float, *, all_namespace
         )
     cols = listing.headers(all_namespaces=all_namespaces, wide=False)
     table = Table(cols, colour=use_colour(sys.stderr))
-    rows = [listing.row(w, t, all_namespaces=all_namespaces, wide=False) for w in wars]  # type: ignore[arg-type]
+    rows = [listing.row(w, facts(w), t, all_namespaces=all_namespaces, wide=False) for w in wars]
     sys.stderr.write(f"You are about to delete the following {len(wars)} WAR(s):\n")
     sys.stderr.write(table.render(rows))
     sys.stderr.write(PROMPT)

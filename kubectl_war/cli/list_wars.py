@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
 
 from kubectl_war import listing
-from kubectl_war.cli.options import KubeFlags, kube_options, now, output_option
+from kubectl_war.assess import Facts
+from kubectl_war.cli.options import (
+    KubeFlags,
+    duration_option,
+    grace_option,
+    kube_options,
+    now,
+    output_option,
+)
+from kubectl_war.errors import UsageError
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, War
 
@@ -41,6 +51,13 @@ def no_resources(namespace: str | None) -> str:
 @click.option(
     "--disconnected", "connected", flag_value=False, help="Only WARs whose agent is not connected."
 )
+@duration_option(
+    "--older-than", help="With --disconnected: only agents disconnected for longer than this."
+)
+@click.option(
+    "--outdated", is_flag=True, help="Only WARs older than their WorkloadGroup's spec change."
+)
+@grace_option
 @click.option("--sort-by", type=click.Choice(listing.SORT_KEYS), help="Sort the rows.")
 @click.option("--no-headers", is_flag=True, help="Do not print the header line.")
 @output_option()
@@ -56,6 +73,9 @@ def list_cmd(
     field_selector: str | None,
     groups: tuple[str, ...],
     connected: bool | None,
+    older_than: float | None,
+    outdated: bool,
+    grace_period: float,
     sort_by: str | None,
     no_headers: bool,
     output: str,
@@ -76,14 +96,39 @@ def list_cmd(
       kubectl war list -n bookinfo -w
     """
     from kubectl_war import snapshot
+    from kubectl_war.assess import assess
 
+    if older_than is not None and connected is not False:
+        raise UsageError("--older-than goes with --disconnected")
     client = kube.connect()
     namespace = None if kube.all_namespaces else client.namespace
-    snap = snapshot.take(client, namespace, label_selector=selector, field_selector=field_selector)
-    wars = listing.select(snap.wars, groups=groups, connected=connected)
-    wars = listing.sort(wars, sort_by)
+    snap = snapshot.take(
+        client,
+        namespace,
+        label_selector=selector,
+        field_selector=field_selector,
+        with_groups=True,
+    )
+    t = now()
+
+    def facts(war: War) -> Facts:
+        return assess(war, snap, now() if watch else t, grace_period)
+
+    def chosen(wars: list[War]) -> list[War]:
+        return listing.select(
+            wars,
+            groups=groups,
+            connected=connected,
+            older_than=older_than,
+            now=t,
+            outdated=outdated,
+            facts=facts,
+        )
+
+    wars = listing.sort(chosen(snap.wars), sort_by)
     printer = _Printer(
         output,
+        facts,
         all_namespaces=namespace is None,
         no_headers=no_headers,
         events=watch and output_watch_events,
@@ -103,7 +148,7 @@ def list_cmd(
         res, namespace, listed, label_selector=selector, field_selector=field_selector
     ):
         war = War(event.object)
-        if not listing.select([war], groups=groups, connected=connected):
+        if event.type != "DELETED" and not chosen([war]):
             continue
         printer.change(event.type, war)
         sys.stdout.flush()
@@ -112,8 +157,17 @@ def list_cmd(
 class _Printer:
     """Prints the list in one output format, then (with --watch) one entry per change."""
 
-    def __init__(self, output: str, *, all_namespaces: bool, no_headers: bool, events: bool):
+    def __init__(
+        self,
+        output: str,
+        facts: Callable[[War], Facts],
+        *,
+        all_namespaces: bool,
+        no_headers: bool,
+        events: bool,
+    ):
         self.output = output
+        self.facts = facts
         self.all_namespaces = all_namespaces
         self.no_headers = no_headers
         self.events = events
@@ -125,7 +179,11 @@ class _Printer:
 
     def _row(self, war: War, event: str | None = None) -> list[str]:
         cells = listing.row(
-            war, self.now, all_namespaces=self.all_namespaces, wide=self.output == "wide"
+            war,
+            self.facts(war),
+            self.now,
+            all_namespaces=self.all_namespaces,
+            wide=self.output == "wide",
         )
         if self.events:
             cells.insert(0, event or "ADDED")
