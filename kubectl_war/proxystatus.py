@@ -94,6 +94,8 @@ class ProxyStatusError(WarError):
 
 
 def _clip(text: str, limit: int = 60) -> str:
+    # Column padding would fill the message with blanks; two spaces still show the gaps.
+    text = re.sub(r" {3,}", "  ", text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -114,7 +116,8 @@ class ProxySync:
         version: the VERSION column without its trailing `*`: the proxy's Istio version
             (before 1.19, `istioctl x proxy-status` printed istiod's version there).
         types: xDS short type name (`CDS`, `LDS`, `EDS`, `RDS`, `ECDS`, ...) -> one of
-            `STATES`. Holds only the types the source mentions.
+            `STATES`: the types the source reports (syncz with a `resources` map also
+            gets IGNORED for the core types it leaves out, as istioctl shows them).
         version_mismatch: istioctl marked the version with `*`: istiod did not know the
             proxy's Istio version and istioctl fell back to the Envoy proxy version, which
             need not match any Istio release.
@@ -610,8 +613,12 @@ def _parse_csds_value(value: object, path: str, istiod: str | None) -> list[Prox
     if isinstance(value, list):
         result: list[ProxySync] = []
         for index, item in enumerate(value):
-            result.extend(_parse_csds_value(item, f"{path}[{index}]", istiod))
+            result.extend(_parse_csds_object(item, f"{path}[{index}]", istiod))
         return result
+    return _parse_csds_object(value, path, istiod)
+
+
+def _parse_csds_object(value: object, path: str, istiod: str | None) -> list[ProxySync]:
     obj = _object(value, path)
     if "resources" in obj:  # a DiscoveryResponse from one istiod (istioctl 1.30+ -o json)
         own = _control_plane_id(obj, path) or istiod
