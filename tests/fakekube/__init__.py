@@ -1,0 +1,18 @@
+"""A loopback Kubernetes API server for tests and demos: ``FakeKube``."""
+
+from __future__ import annotations
+
+from .clock import Clock, format_time, human_duration, parse_time
+from .fleet import build_fleet, build_large_fleet
+from .server import FakeKube, RecordedRequest
+
+__all__ = [
+    "Clock",
+    "FakeKube",
+    "RecordedRequest",
+    "build_fleet",
+    "build_large_fleet",
+    "format_time",
+    "human_duration",
+    "parse_time",
+]
