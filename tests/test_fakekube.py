@@ -646,6 +646,30 @@ def test_managed_fields_time_moves_on_spec_change_not_on_status_change(
     }
 
 
+def test_patch_content_types(fake_kube: FakeKube) -> None:
+    fake_kube.add(ns("a"))
+    fake_kube.add(war("a", "w1", labels={"app": "x"}))
+    path = f"{WARS}/namespaces/a/workloadautoregistrations/w1"
+
+    json_patch = call(
+        fake_kube,
+        "PATCH",
+        path,
+        body=[{"op": "replace", "path": "/metadata/labels/app", "value": "y"}],
+        content_type="application/json-patch+json",
+    )
+    strategic = call(
+        fake_kube,
+        "PATCH",
+        path,
+        body={"metadata": {"labels": {"app": "z"}}},
+        content_type="application/strategic-merge-patch+json",
+    )
+
+    assert (json_patch[0], json_patch[1]["metadata"]["labels"]) == (200, {"app": "y"})
+    assert (strategic[0], strategic[1]["reason"]) == (415, "UnsupportedMediaType")
+
+
 def test_workload_groups_are_served_under_every_version(fake_kube: FakeKube) -> None:
     fake_kube.add(ns("a"))
     fake_kube.add(wg("a", "ratings", version="v1alpha3"))
@@ -1018,6 +1042,15 @@ def test_unserved_war_api_is_absent_from_discovery_and_404(clock: Clock) -> None
         "NotFound",
         "the server could not find the requested resource",
     )
+
+
+def test_server_version_is_configurable(clock: Clock) -> None:
+    with FakeKube(clock=clock) as default, FakeKube(clock=clock, server_version="v1.36.2") as new:
+        _, old_info = call(default, "GET", "/version")
+        _, new_info = call(new, "GET", "/version")
+
+    assert (old_info["gitVersion"], old_info["major"], old_info["minor"]) == ("v1.31.0", "1", "31")
+    assert (new_info["gitVersion"], new_info["major"], new_info["minor"]) == ("v1.36.2", "1", "36")
 
 
 def test_discovery_answers_aggregated_or_legacy_as_asked(fake_kube: FakeKube) -> None:

@@ -37,7 +37,6 @@ from .store import (
     Store,
     Stored,
     decode_continue,
-    dumps,
     encode_continue,
     object_key,
     paused_gc,
@@ -152,8 +151,13 @@ def _wanted(accept: str, group: str, kind: str, versions: Sequence[str]) -> str 
     return None
 
 
+def _typed_dumps(obj: Any) -> bytes:
+    # Typed API structs (Status, Table, discovery) serialize in field order, not sorted.
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
 def _json_response(obj: Any, code: int = 200, content_type: str = JSON) -> Response:
-    return Response(code, dumps(obj) + b"\n", content_type)
+    return Response(code, _typed_dumps(obj) + b"\n", content_type)
 
 
 def _error_response(err: ApiError) -> Response:
@@ -183,12 +187,20 @@ class FakeKube:
         watch_window: int = 1000,
         host: str = "127.0.0.1",
         port: int = 0,
+        server_version: str = "v1.31.0",
     ) -> None:
         self.clock: Callable[[], datetime] = clock or utcnow
         # A steppable clock (tests.fakekube.Clock) when one was given: tests advance it.
         self.clock_ctl: Any = clock if hasattr(clock, "advance") else None
         self.token = token
         self.user = DEFAULT_USER
+        major, minor = [*server_version.lstrip("v").split("."), "0"][:2]
+        self.version_info = {
+            **VERSION_INFO,
+            "major": major,
+            "minor": minor,
+            "gitVersion": server_version,
+        }
         self.serve_wars = serve_wars
         self.wg_versions = tuple(wg_versions)
         self.store = Store(
@@ -501,7 +513,7 @@ class FakeKube:
             return _json_response({"paths": self._paths()})
         head = segs[0]
         if head == "version" and len(segs) == 1:
-            return _json_response(VERSION_INFO)
+            return _json_response(self.version_info)
         if head in ("healthz", "livez", "readyz") and len(segs) == 1:
             return Response(200, b"ok", "text/plain; charset=utf-8")
         if head == "api":
@@ -802,7 +814,7 @@ class FakeKube:
                 b'],"kind":',
                 json.dumps(rt.list_kind).encode(),
                 b',"metadata":',
-                dumps(meta),
+                _typed_dumps(meta),
                 b"}\n",
             )
         )
@@ -1087,7 +1099,7 @@ class FakeKube:
                 b'],"kind":',
                 json.dumps(rt.list_kind).encode(),
                 b',"metadata":',
-                dumps({"resourceVersion": str(rv)}),
+                _typed_dumps({"resourceVersion": str(rv)}),
                 b"}\n",
             )
         )
@@ -1124,7 +1136,7 @@ class FakeKube:
     ) -> bytes:
         if table:
             meta = {"resourceVersion": str(stored.rv)}
-            obj = dumps(self._table(req, rt, av, [stored], meta, table))
+            obj = _typed_dumps(self._table(req, rt, av, [stored], meta, table))
         else:
             obj = stored.json(av)
         return b'{"type":"' + kind.encode() + b'","object":' + obj + b"}\n"
@@ -1134,7 +1146,7 @@ class FakeKube:
         if initial_end:
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
         obj = {"kind": rt.kind, "apiVersion": av, "metadata": meta}
-        return b'{"type":"BOOKMARK","object":' + dumps(obj) + b"}\n"
+        return b'{"type":"BOOKMARK","object":' + _typed_dumps(obj) + b"}\n"
 
     def _watch_events(
         self,
@@ -1275,7 +1287,7 @@ def _method_not_allowed() -> ApiError:
 
 def _too_old(rv: int, oldest: int) -> bytes:
     status = ApiError(410, "Expired", f"too old resource version: {rv} ({oldest})").status()
-    return b'{"type":"ERROR","object":' + dumps(status) + b"}\n"
+    return b'{"type":"ERROR","object":' + _typed_dumps(status) + b"}\n"
 
 
 class _Handler(BaseHTTPRequestHandler):
