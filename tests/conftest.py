@@ -37,15 +37,17 @@ def kubectl_bin() -> str:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    """A clock standing at FIXED_NOW until the test advances it."""
+def kube_clock() -> Clock:
+    """The fake cluster's clock: FIXED_NOW until the test advances it (also
+    ``fake_kube.clock_ctl``). Not named ``clock`` so a test module's own ``clock``
+    fixture cannot replace the server's."""
     return Clock(FIXED_NOW)
 
 
 @pytest.fixture
-def fake_kube(clock: Clock) -> Iterator[FakeKube]:
+def fake_kube(kube_clock: Clock) -> Iterator[FakeKube]:
     """A started, empty FakeKube on the fixed clock (``fake_kube.clock_ctl.advance(s)``)."""
-    fake = FakeKube(clock=clock).start()
+    fake = FakeKube(clock=kube_clock).start()
     try:
         yield fake
     finally:
@@ -53,9 +55,9 @@ def fake_kube(clock: Clock) -> Iterator[FakeKube]:
 
 
 @pytest.fixture
-def fleet_kube(clock: Clock) -> Iterator[FakeKube]:
+def fleet_kube(kube_clock: Clock) -> Iterator[FakeKube]:
     """A started FakeKube on the fixed clock, seeded with the demo fleet (fleet.build_fleet)."""
-    fake = FakeKube(clock=clock).start()
+    fake = FakeKube(clock=kube_clock).start()
     try:
         fake.seed_fleet()
         yield fake

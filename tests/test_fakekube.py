@@ -903,9 +903,9 @@ def test_watch_after_compaction_gets_a_410_error_event(fake_kube: FakeKube) -> N
     assert after is not None and after["type"] == "ADDED"
 
 
-def test_watch_older_than_the_window_is_too_old(clock: Clock) -> None:
+def test_watch_older_than_the_window_is_too_old(kube_clock: Clock) -> None:
     watch = f"{WARS}/workloadautoregistrations?watch=1&resourceVersion="
-    with FakeKube(clock=clock, watch_window=3) as fake:
+    with FakeKube(clock=kube_clock, watch_window=3) as fake:
         rv = int(fake.resource_version)
         fake.add(ns("a"))
         for i in range(3):
@@ -944,8 +944,8 @@ def test_watch_timeout_ends_the_stream_with_a_bookmark(fake_kube: FakeKube) -> N
     assert end is None
 
 
-def test_stopping_the_server_ends_open_watches(clock: Clock) -> None:
-    fake = FakeKube(clock=clock).start()
+def test_stopping_the_server_ends_open_watches(kube_clock: Clock) -> None:
+    fake = FakeKube(clock=kube_clock).start()
     events: queue.Queue[dict[str, Any] | None] = queue.Queue()
 
     def consume() -> None:
@@ -973,8 +973,8 @@ def test_stopping_the_server_ends_open_watches(clock: Clock) -> None:
 # -- authentication, authorization, discovery ---------------------------------------------------
 
 
-def test_a_token_is_required_when_set(clock: Clock) -> None:
-    with FakeKube(clock=clock, token="s3cret") as fake:
+def test_a_token_is_required_when_set(kube_clock: Clock) -> None:
+    with FakeKube(clock=kube_clock, token="s3cret") as fake:
         anonymous = call(fake, "GET", f"{WARS}/workloadautoregistrations")
         wrong = call(fake, "GET", "/version", headers={"Authorization": "Bearer nope"})
         good = call(fake, "GET", "/version", headers={"Authorization": "Bearer s3cret"})
@@ -1029,8 +1029,8 @@ def test_forbidden_verbs_answer_403_with_the_rbac_message(fake_kube: FakeKube) -
     assert fake_kube.get("workloadautoregistrations", "a", "w1") is not None
 
 
-def test_unserved_war_api_is_absent_from_discovery_and_404(clock: Clock) -> None:
-    with FakeKube(clock=clock, serve_wars=False) as fake:
+def test_unserved_war_api_is_absent_from_discovery_and_404(kube_clock: Clock) -> None:
+    with FakeKube(clock=kube_clock, serve_wars=False) as fake:
         _, groups = call(fake, "GET", "/apis")
         status, body = call(fake, "GET", f"{WARS}/workloadautoregistrations")
         with pytest.raises(ValueError, match="not served"):
@@ -1044,8 +1044,11 @@ def test_unserved_war_api_is_absent_from_discovery_and_404(clock: Clock) -> None
     )
 
 
-def test_server_version_is_configurable(clock: Clock) -> None:
-    with FakeKube(clock=clock) as default, FakeKube(clock=clock, server_version="v1.36.2") as new:
+def test_server_version_is_configurable(kube_clock: Clock) -> None:
+    with (
+        FakeKube(clock=kube_clock) as default,
+        FakeKube(clock=kube_clock, server_version="v1.36.2") as new,
+    ):
         _, old_info = call(default, "GET", "/version")
         _, new_info = call(new, "GET", "/version")
 
@@ -1191,17 +1194,17 @@ def test_the_python_client_lists_and_deletes_with_preconditions(
 # -- the fleet ----------------------------------------------------------------------------------
 
 
-def test_demo_fleet_matches_the_documented_shapes(clock: Clock) -> None:
-    objs = build_fleet(clock())
+def test_demo_fleet_matches_the_documented_shapes(kube_clock: Clock) -> None:
+    objs = build_fleet(kube_clock())
     wars = [o for o in objs if o["kind"] == "WorkloadAutoRegistration"]
     groups = {
         (o["metadata"]["namespace"], o["metadata"]["name"]): o
         for o in objs
         if o["kind"] == "WorkloadGroup"
     }
-    now = clock()
+    now = kube_clock()
 
-    assert build_fleet(clock()) == objs  # deterministic
+    assert build_fleet(kube_clock()) == objs  # deterministic
     assert 15 <= len(wars) <= 25
     for w in wars:
         meta = w["metadata"]
@@ -1241,8 +1244,8 @@ def test_demo_fleet_matches_the_documented_shapes(clock: Clock) -> None:
     assert (ledger["generation"], "managedFields" in ledger) == (1, False)
 
 
-def test_large_fleet_names_are_unique_and_varied(clock: Clock) -> None:
-    objs = build_large_fleet(clock(), 1200)
+def test_large_fleet_names_are_unique_and_varied(kube_clock: Clock) -> None:
+    objs = build_large_fleet(kube_clock(), 1200)
     wars = [o for o in objs if o["kind"] == "WorkloadAutoRegistration"]
 
     assert len(wars) == 1200
