@@ -920,6 +920,23 @@ def test_watch_older_than_the_window_is_too_old(kube_clock: Clock) -> None:
     assert [e["object"]["metadata"]["name"] for e in kept if e] == ["w0", "w1", "w2"]
 
 
+def test_a_watcher_that_falls_behind_the_window_gets_410(kube_clock: Clock) -> None:
+    with FakeKube(clock=kube_clock, watch_window=3) as fake:
+        fake.add(ns("a"))
+        rv = int(fake.resource_version)
+        with watching(
+            fake, f"{WARS}/workloadautoregistrations?watch=1&resourceVersion={rv}"
+        ) as nxt:
+            # One batch under the store lock: the watcher cannot keep up in between.
+            fake.add_all(war("a", f"w{i}") for i in range(5))
+            error = nxt()
+            end = nxt()
+
+    assert error is not None and error["type"] == "ERROR"
+    assert error["object"]["message"] == f"too old resource version: {rv} ({rv + 2})"
+    assert end is None
+
+
 def test_watch_timeout_ends_the_stream_with_a_bookmark(fake_kube: FakeKube) -> None:
     rv = fake_kube.resource_version
     path = (

@@ -1162,6 +1162,7 @@ class FakeKube:
     ) -> Iterator[bytes]:
         store = self.store
         deadline = None if timeout is None else time.monotonic() + timeout
+        oldest = 0
         with store.lock:
             seen_bookmarks = self._bookmarks
             if start is None:
@@ -1171,9 +1172,10 @@ class FakeKube:
                 initial = []
                 last = start
                 oldest = max(store.log_floor, store.compact_floor)
-                if start < oldest:
-                    yield _too_old(start, oldest)
-                    return
+        # Never yield while holding the lock: the consumer writes to a socket.
+        if start is not None and start < oldest:
+            yield _too_old(start, oldest)
+            return
         first = b"".join(self._event_bytes("ADDED", s, rt, av, req, table) for s in initial)
         if initial_events and bookmarks:
             first += self._bookmark(rt, av, last, initial_end=True)
@@ -1197,16 +1199,17 @@ class FakeKube:
                     store.changed.wait(wait)
                     if req.client_gone():
                         return
-                if last < store.log_floor:
-                    # Fell behind the window: what a real watch cache does to a slow watcher.
-                    yield _too_old(last, store.log_floor)
-                    return
-                events = store.events_after(last)
+                behind = store.log_floor if last < store.log_floor else None
+                events = [] if behind is not None else store.events_after(last)
                 if events:
                     last = events[-1].rv
                 want_bookmark = bookmarks and self._bookmarks != seen_bookmarks
                 seen_bookmarks = self._bookmarks
                 now_rv = store.rv
+            if behind is not None:
+                # Fell behind the window: what a real watch cache does to a slow watcher.
+                yield _too_old(last, behind)
+                return
             out = [b for ev in events if (b := self._visible(ev, rt, av, flt, req, table))]
             if want_bookmark:
                 out.append(self._bookmark(rt, av, max(last, now_rv)))
