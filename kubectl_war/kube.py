@@ -333,17 +333,17 @@ class Kube:
             raise KubeError(
                 "no context is selected: set current-context in the kubeconfig or pass --context"
             )
-        contexts = {c["name"]: c for c in value.get("contexts") or [] if "name" in c}
+        contexts = _named(value.get("contexts"))
         if name not in contexts:
             raise KubeError(f'context "{name}" does not exist')
-        ctx = dict(contexts[name]["context"] or {})
+        ctx = dict(_plain(contexts[name].get("context")) or {})
         self._context_namespace = ctx.get("namespace") or None
         self.context_name = name
         if opts.cluster or opts.user:
             # --cluster/--user replace one half of the context, as in kubectl: a
             # private context holds the mix, the user's kubeconfig is never written.
-            clusters = {c["name"] for c in value.get("clusters") or [] if "name" in c}
-            users = {u["name"] for u in value.get("users") or [] if "name" in u}
+            clusters = _named(value.get("clusters"))
+            users = _named(value.get("users"))
             if opts.cluster:
                 if opts.cluster not in clusters:
                     raise KubeError(f'cluster "{opts.cluster}" does not exist in the kubeconfig')
@@ -353,7 +353,7 @@ class Kube:
                     raise KubeError(f'user "{opts.user}" does not exist in the kubeconfig')
                 ctx["user"] = opts.user
             name = "kubectl-war/override"
-            value["contexts"] = [c for c in value["contexts"] if c.get("name") != name]
+            value["contexts"] = [c for c in value["contexts"] if _plain(c).get("name") != name]
             value["contexts"].append({"name": name, "context": ctx})
         loader = loader_cls(config_dict=config, active_context=name, config_base_path=None)
         loader.load_and_set(cfg)
@@ -736,6 +736,21 @@ class Kube:
                         known[key] = obj
                         yield WatchEvent("MODIFIED", obj)
                 rv = fresh.resource_version
+
+
+def _plain(node: Any) -> Any:
+    """The data inside the client's ConfigNode wrappers (merged kubeconfigs hold them)."""
+    return getattr(node, "value", node)
+
+
+def _named(entries: Any) -> dict[str, dict[str, Any]]:
+    """A kubeconfig list (`contexts`, `clusters`, `users`) by entry name."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in _plain(entries) or []:
+        entry = _plain(entry)
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            out[entry["name"]] = entry
+    return out
 
 
 def _rv(obj: Mapping[str, Any]) -> str:
