@@ -14,7 +14,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 from urllib.parse import quote, urlencode
 
@@ -99,6 +99,10 @@ class Request:
     resource: str = ""
     namespace: str | None = None
     name: str | None = None
+    # The body as bytes instead of decoded JSON (pod proxy answers are not API objects).
+    raw: bool = False
+    # Seconds for this request alone, when shorter than --request-timeout.
+    timeout: float | None = None
 
     @property
     def url_path(self) -> str:
@@ -186,6 +190,27 @@ def delete_request(
         resource=res.qualified,
         namespace=namespace,
         name=name,
+    )
+
+
+def proxy_get_request(
+    namespace: str, pod: str, port: int, path: str, *, timeout: float | None = None
+) -> Request:
+    """GET `path` from a pod's port through the API server (`kubectl get --raw` style).
+
+    The API server forwards `/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH` to the
+    pod, so a debug port can be read without a port-forward or a route to the pod.
+    """
+    target = f"{quote(pod, safe='')}:{int(port)}"
+    return Request(
+        "GET",
+        f"{PODS.path(namespace, None)}/{target}/proxy/{path.lstrip('/')}",
+        verb="get",
+        resource="pods/proxy",
+        namespace=namespace,
+        name=pod,
+        raw=True,
+        timeout=timeout,
     )
 
 
@@ -408,6 +433,8 @@ class Kube:
         except Exception as exc:
             raise self._transport_error(exc) from None
         self._debug(req, resp.status, start)
+        if req.raw:
+            return bytes(data or b"")
         try:
             return json.loads(data) if data else {}
         except ValueError:
@@ -418,6 +445,8 @@ class Kube:
 
     def _timeout(self, req: Request) -> Any:
         t = self.opts.request_timeout
+        if req.timeout is not None:
+            t = min(t, req.timeout) if t else req.timeout
         if req.stream:
             # A watch stays open until the server ends it at timeoutSeconds; the read
             # bound only catches a server that never does.
@@ -600,6 +629,22 @@ class Kube:
             token = meta.get("continue") or None
             if not token:
                 return ListResult(items, str(meta.get("resourceVersion") or ""))
+
+    def pods(
+        self, namespace: str, label_selector: str, *, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The pods matching a label selector, in one unpaged request of at most `timeout`."""
+        req = list_request(PODS, namespace, label_selector=label_selector, limit=0)
+        page = self.send(replace(req, timeout=timeout))
+        items = page.get("items") if isinstance(page, dict) else None
+        return [o for o in items if isinstance(o, dict)] if isinstance(items, list) else []
+
+    def proxy_get(
+        self, namespace: str, pod: str, port: int, path: str, *, timeout: float | None = None
+    ) -> bytes:
+        """The body a pod's port answers to GET `path`, through the API server's pod proxy."""
+        data = self.send(proxy_get_request(namespace, pod, port, path, timeout=timeout))
+        return data if isinstance(data, bytes) else b""
 
     def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
