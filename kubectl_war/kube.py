@@ -520,20 +520,24 @@ class Kube:
     def _transport_error(self, exc: BaseException) -> KubeError:
         import urllib3.exceptions as u3
 
-        inner: BaseException = exc
-        if isinstance(exc, u3.MaxRetryError) and exc.reason is not None:
-            inner = exc.reason
+        inner = _root_cause(exc)
+        if isinstance(inner, u3.MaxRetryError) and inner.reason is not None:
+            inner = inner.reason
+        if getattr(inner, "status", None) == 0 and "SSL" in str(getattr(inner, "reason", "")):
+            # The client reports TLS failures as an ApiException with status 0.
+            return KubeError(f"TLS failure talking to {self.host}: {_one_line(inner.reason)}")
+        # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
+        if isinstance(inner, (u3.NewConnectionError, ConnectionError, u3.ProtocolError)):
+            return KubeError(
+                f"the connection to the server {self.host} was refused or reset - "
+                "did you specify the right host or port?"
+            )
         if isinstance(inner, (u3.ConnectTimeoutError, u3.ReadTimeoutError, TimeoutError)):
             limit = self.opts.request_timeout
             after = f" after {limit:g}s" if limit else ""
             return KubeError(f"timed out{after} waiting for the API server at {self.host}")
         if isinstance(inner, u3.SSLError):
             return KubeError(f"TLS failure talking to {self.host}: {_one_line(inner)}")
-        if isinstance(inner, (u3.NewConnectionError, ConnectionError, u3.ProtocolError)):
-            return KubeError(
-                f"the connection to the server {self.host} was refused or reset - "
-                "did you specify the right host or port?"
-            )
         if isinstance(inner, u3.LocationValueError) or "No host" in str(inner):
             return KubeError(f"invalid server address {self.host!r}")
         return KubeError(f"cannot talk to the API server at {self.host}: {_one_line(inner)}")
@@ -842,6 +846,23 @@ def _add_group_headers(client: Any, groups: list[str]) -> None:
         return original(method, url, *args, **kwargs)
 
     pool.request = request
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The transport error behind `exc`.
+
+    The generated client sometimes fails while handling a transport error (a TLS
+    failure surfaces as an AttributeError about a missing body); the original
+    error is then in the exception's context.
+    """
+    import urllib3.exceptions as u3
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (u3.HTTPError, OSError)) or getattr(seen, "status", None) == 0:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
 
 
 def _one_line(exc: object) -> str:

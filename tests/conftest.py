@@ -140,3 +140,19 @@ def run_kubectl(
         )
 
     return run
+
+
+@pytest.fixture
+def run_war(
+    run_kubectl: Callable[..., subprocess.CompletedProcess[str]], kube_env: dict[str, str]
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run_war("list", "-A")``: `kubectl war ...` through real kubectl's plugin lookup,
+    with ages computed at FIXED_NOW (``KUBECTL_WAR_NOW``) so output is exact."""
+
+    def run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        env = dict(kwargs.pop("env", kube_env))
+        env.setdefault("KUBECTL_WAR_NOW", FIXED_NOW)
+        env.pop("NO_COLOR", None)
+        return run_kubectl("war", *args, env=env, **kwargs)
+
+    return run

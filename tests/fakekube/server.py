@@ -81,6 +81,13 @@ class RecordedRequest:
     body: Any
     raw_path: str = ""
     raw_body: bytes = b""
+    # Every (name, value) as sent, in order: a header may come more than once.
+    header_list: list[tuple[str, str]] = field(default_factory=list)
+
+    def header_values(self, name: str) -> list[str]:
+        """Every value of a header sent more than once (e.g. Impersonate-Group)."""
+        lowered = name.lower()
+        return [v for k, v in self.header_list if k.lower() == lowered]
 
     def header(self, name: str, default: str | None = None) -> str | None:
         """A header by case-insensitive name."""
@@ -188,7 +195,11 @@ class FakeKube:
         host: str = "127.0.0.1",
         port: int = 0,
         server_version: str = "v1.31.0",
+        tls: bool = False,
     ) -> None:
+        self.tls = tls
+        # With tls=True: the CA file that signed the server's certificate.
+        self.ca_file: str | None = None
         self.clock: Callable[[], datetime] = clock or utcnow
         # A steppable clock (tests.fakekube.Clock) when one was given: tests advance it.
         self.clock_ctl: Any = clock if hasattr(clock, "advance") else None
@@ -235,6 +246,17 @@ class FakeKube:
         self._server = _Server((self._host, self._port), Handler)
         host, port = self._server.server_address[:2]
         self.url = f"http://{host}:{port}"
+        if self.tls:
+            import ssl
+
+            from .tls import make_certs
+
+            certs = make_certs()
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(certs.cert_file, certs.key_file)
+            self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
+            self.ca_file = certs.ca_file
+            self.url = f"https://{host}:{port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -287,8 +309,10 @@ class FakeKube:
         context: str = "fake",
         namespace: str | None = None,
         token: str | None = None,
+        trust: bool = True,
     ) -> str:
-        """Write a kubeconfig for this server (token defaults to the server's own)."""
+        """Write a kubeconfig for this server (token defaults to the server's own;
+        with TLS, `trust=False` leaves out the CA so the server is not trusted)."""
         if not self.url:
             raise RuntimeError("start the server before writing a kubeconfig")
         token = token if token is not None else self.token
@@ -303,6 +327,7 @@ class FakeKube:
             f"- name: {q(context)}",
             "  cluster:",
             f"    server: {q(self.url)}",
+            *([f"    certificate-authority: {q(self.ca_file)}"] if self.ca_file and trust else []),
             "contexts:",
             f"- name: {q(context)}",
             "  context:",
@@ -1353,7 +1378,14 @@ class _Handler(BaseHTTPRequestHandler):
         query = parse_qs(qs, keep_blank_values=True)
         self.kube.requests.append(
             RecordedRequest(
-                self.command, unquote(raw_path), query, headers, body, raw_path, raw_body
+                self.command,
+                unquote(raw_path),
+                query,
+                headers,
+                body,
+                raw_path,
+                raw_body,
+                list(self.headers.items()),
             )
         )
         req = Request(

@@ -1,0 +1,70 @@
+"""A throwaway certificate authority and server certificate for HTTPS tests (openssl CLI)."""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Certs:
+    ca_file: str
+    cert_file: str
+    key_file: str
+
+
+def make_certs(directory: str | None = None) -> Certs:
+    """A CA, and a server certificate it signed for 127.0.0.1 and localhost."""
+    d = Path(directory or tempfile.mkdtemp(prefix="fakekube-tls-"))
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=fakekube-ca",
+        "-keyout",
+        str(d / "ca.key"),
+        "-out",
+        str(d / "ca.crt"),
+    )
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+        "-keyout",
+        str(d / "server.key"),
+        "-out",
+        str(d / "server.csr"),
+    )
+    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run(
+        "x509",
+        "-req",
+        "-in",
+        str(d / "server.csr"),
+        "-CA",
+        str(d / "ca.crt"),
+        "-CAkey",
+        str(d / "ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        str(d / "san.ext"),
+        "-out",
+        str(d / "server.crt"),
+    )
+    return Certs(str(d / "ca.crt"), str(d / "server.crt"), str(d / "server.key"))

@@ -1,0 +1,284 @@
+"""kubectl's connection flags, and one clean line with exit 1 for every way a cluster fails."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+from tests import factories as f
+from tests.fakekube import FakeKube
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
+NAME_LINE = f"workloadautoregistration.runtime.onboarding.tetrate.io/{EC2}\n"
+
+
+def _one_error_line(r: subprocess.CompletedProcess[str], text: str) -> None:
+    assert r.returncode == 1, r
+    assert r.stdout == ""
+    assert r.stderr == f"error: {text}\n"
+
+
+@pytest.fixture
+def one(fake_kube: FakeKube) -> FakeKube:
+    fake_kube.add(f.war(EC2, group="ratings"))
+    return fake_kube
+
+
+def test_missing_kubeconfig_file(run_war: Run) -> None:
+    _one_error_line(
+        run_war("list", "--kubeconfig", "/nonexistent/kc"),
+        "stat /nonexistent/kc: no such file or directory",
+    )
+
+
+def test_garbage_kubeconfig(tmp_path: Path, run_war: Run) -> None:
+    bad = tmp_path / "bad"
+    bad.write_text("clusters: [unclosed\n")
+    r = run_war("list", "--kubeconfig", str(bad))
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.startswith(f"error: invalid kubeconfig {bad}: ")
+    assert len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_unknown_context(one: FakeKube, run_war: Run) -> None:
+    _one_error_line(run_war("list", "--context", "nope"), 'context "nope" does not exist')
+
+
+def test_unreachable_server(
+    tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+) -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    kc = tmp_path / "kc"
+    kc.write_text(
+        yaml.safe_dump(
+            {
+                "apiVersion": "v1",
+                "kind": "Config",
+                "current-context": "c",
+                "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
+                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
+                "users": [{"name": "u", "user": {"token": "t"}}],
+            }
+        )
+    )
+    r = run_war("list", env=make_kube_env(str(kc)))
+    _one_error_line(
+        r,
+        f"the connection to the server http://127.0.0.1:{port} was refused or "
+        "reset - did you specify the right host or port?",
+    )
+
+
+def test_forbidden_names_the_missing_permission(one: FakeKube, run_war: Run) -> None:
+    one.forbid("list", "workloadautoregistrations", "bookinfo")
+    r = run_war("list", "-n", "bookinfo")
+    _one_error_line(
+        r,
+        "forbidden: cannot list workloadautoregistrations.runtime.onboarding.tetrate.io in "
+        'namespace "bookinfo" (RBAC needs verb "list" on resource "workloadautoregistrations" '
+        'in API group "runtime.onboarding.tetrate.io" in namespace "bookinfo"): '
+        "workloadautoregistrations.runtime.onboarding.tetrate.io is forbidden: User "
+        f'"{one.user}" cannot list resource "workloadautoregistrations" in API group '
+        '"runtime.onboarding.tetrate.io" in the namespace "bookinfo"',
+    )
+
+
+def test_unserved_war_api(
+    make_kubeconfig: Callable[..., str], make_kube_env: Callable[..., Any], run_war: Run
+) -> None:
+    with FakeKube(serve_wars=False) as fake:
+        r = run_war("list", "-A", env=make_kube_env(make_kubeconfig(fake)))
+    _one_error_line(
+        r,
+        "the cluster does not serve runtime.onboarding.tetrate.io: "
+        "is TSB workload onboarding installed?",
+    )
+
+
+@pytest.fixture
+def secured(make_kubeconfig: Callable[..., str]) -> Iterator[FakeKube]:
+    with FakeKube(token="s3cret-token") as fake:
+        fake.add(f.war(EC2, group="ratings"))
+        yield fake
+
+
+def test_wrong_token_is_unauthorized(
+    secured: FakeKube,
+    make_kubeconfig: Callable[..., str],
+    make_kube_env: Callable[..., Any],
+    run_war: Run,
+) -> None:
+    env = make_kube_env(make_kubeconfig(secured, token="wrong"))
+    r = run_war("list", env=env)
+    _one_error_line(
+        r,
+        "You must be logged in to the server (Unauthorized): the credentials of "
+        f'context "fake" were rejected by {secured.url}',
+    )
+    r = run_war("list", "-n", "bookinfo", "-o", "name", "--token", "s3cret-token", env=env)
+    assert (r.returncode, r.stdout) == (0, NAME_LINE)
+
+
+def test_server_and_token_flags_need_no_kubeconfig(
+    secured: FakeKube, tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+) -> None:
+    env = make_kube_env(str(tmp_path / "absent"))
+    r = run_war(
+        "list",
+        "-n",
+        "bookinfo",
+        "-o",
+        "name",
+        "-s",
+        secured.url,
+        "--token",
+        "s3cret-token",
+        env=env,
+    )
+    assert (r.returncode, r.stdout, r.stderr) == (0, NAME_LINE, "")
+    r = run_war("list", env=env)
+    _one_error_line(
+        r,
+        "no configuration has been provided, try setting KUBECONFIG or "
+        "--kubeconfig, or pass --server",
+    )
+
+
+def test_debug_logs_requests_but_never_the_token(
+    secured: FakeKube, tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+) -> None:
+    env = make_kube_env(str(tmp_path / "absent"))
+    r = run_war(
+        "list",
+        "-n",
+        "bookinfo",
+        "-o",
+        "name",
+        "-s",
+        secured.url,
+        "--token",
+        "s3cret-token",
+        "--debug",
+        env=env,
+    )
+    assert r.returncode == 0
+    assert "s3cret-token" not in r.stderr + r.stdout
+    assert (
+        f"debug: GET {secured.url}/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/"
+        "bookinfo/workloadautoregistrations?limit=500 -> 200 in " in r.stderr
+    )
+
+
+def test_kubeconfig_list_context_cluster_and_user(
+    tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+) -> None:
+    """KUBECONFIG=a:b merges files; --context picks; --cluster/--user replace halves."""
+    with FakeKube(token="tok-a") as a, FakeKube(token="tok-b") as b:
+        a.add(f.war(EC2, group="ratings"))
+        b.add(f.war("other-jwt-x--y", "bookinfo"))
+        first = tmp_path / "a.yaml"
+        second = tmp_path / "b.yaml"
+        first.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "ctx-a",
+                    "clusters": [{"name": "cl-a", "cluster": {"server": a.url}}],
+                    "contexts": [
+                        {
+                            "name": "ctx-a",
+                            "context": {"cluster": "cl-a", "user": "u-a", "namespace": "bookinfo"},
+                        }
+                    ],
+                    "users": [{"name": "u-a", "user": {"token": "tok-a"}}],
+                }
+            )
+        )
+        second.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [{"name": "cl-b", "cluster": {"server": b.url}}],
+                    "contexts": [
+                        {
+                            "name": "ctx-b",
+                            "context": {"cluster": "cl-b", "user": "u-b", "namespace": "bookinfo"},
+                        }
+                    ],
+                    "users": [{"name": "u-b", "user": {"token": "tok-b"}}],
+                }
+            )
+        )
+        env = make_kube_env(f"{first}:{second}")
+        assert run_war("list", "-o", "name", env=env).stdout == NAME_LINE
+        r = run_war("list", "-o", "name", "--context", "ctx-b", env=env)
+        assert r.stdout == "workloadautoregistration.runtime.onboarding.tetrate.io/other-jwt-x--y\n"
+        # ctx-a's namespace and user, ctx-b's cluster: the wrong token for b.
+        r = run_war("list", "--cluster", "cl-b", env=env)
+        assert r.returncode == 1 and "Unauthorized" in r.stderr
+        r = run_war("list", "-o", "name", "--cluster", "cl-b", "--user", "u-b", env=env)
+        assert r.stdout == "workloadautoregistration.runtime.onboarding.tetrate.io/other-jwt-x--y\n"
+        _one_error_line(
+            run_war("list", "--user", "nobody", env=env),
+            'user "nobody" does not exist in the kubeconfig',
+        )
+        # Neither file was written to.
+        assert "kubectl-war" not in first.read_text() + second.read_text()
+
+
+def test_impersonation_headers(one: FakeKube, run_war: Run) -> None:
+    one.clear_requests()
+    r = run_war("list", "-n", "bookinfo", "--as", "jane", "--as-group", "ops", "--as-group", "sre")
+    assert r.returncode == 0
+    req = one.requests_to(
+        "/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/bookinfo/workloadautoregistrations"
+    )[0]
+    assert req.header("Impersonate-User") == "jane"
+    assert req.header_values("Impersonate-Group") == ["ops", "sre"]
+
+
+def test_tls_trusted_untrusted_and_insecure(
+    tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+) -> None:
+    with FakeKube(tls=True) as fake:
+        fake.add(f.war(EC2, group="ratings"))
+        trusted = make_kube_env(fake.write_kubeconfig(tmp_path / "t", namespace="bookinfo"))
+        assert run_war("list", "-o", "name", env=trusted).stdout == NAME_LINE
+        plain = make_kube_env(
+            fake.write_kubeconfig(tmp_path / "u", namespace="bookinfo", trust=False)
+        )
+        r = run_war("list", env=plain)
+        assert r.returncode == 1 and r.stdout == ""
+        assert r.stderr.startswith(f"error: TLS failure talking to {fake.url}: ")
+        assert "CERTIFICATE_VERIFY_FAILED" in r.stderr and len(r.stderr.splitlines()) == 1
+        r = run_war("list", "-o", "name", "--certificate-authority", str(fake.ca_file), env=plain)
+        assert r.stdout == NAME_LINE
+        r = run_war("list", "-o", "name", "--insecure-skip-tls-verify", env=plain)
+        assert r.stdout == NAME_LINE
+
+
+def test_request_timeout_bounds_a_silent_server(
+    tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+) -> None:
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        env = make_kube_env(str(tmp_path / "absent"))
+        start = time.monotonic()
+        r = run_war("list", "-s", url, "--request-timeout", "1s", env=env)
+        took = time.monotonic() - start
+    _one_error_line(r, f"timed out after 1s waiting for the API server at {url}")
+    assert took < 10
