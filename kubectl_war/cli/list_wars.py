@@ -176,6 +176,7 @@ class _Printer:
         if events:
             cols.insert(0, "EVENT")
         self.table = Table(cols, colour=use_colour())
+        self.header_pending = False
 
     def _row(self, war: War, event: str | None = None) -> list[str]:
         cells = listing.row(
@@ -191,7 +192,10 @@ class _Printer:
 
     def initial(self, wars: list[War], resource_version: str) -> None:
         if self.output in ("table", "wide"):
-            write(self.table.render([self._row(w) for w in wars], headers=not self.no_headers))
+            # Like kubectl get -w: with nothing listed, the header waits for the first row.
+            self.header_pending = not wars and not self.no_headers
+            if wars:
+                write(self.table.render([self._row(w) for w in wars], headers=not self.no_headers))
         elif self.output == "name":
             write("".join(f"{RESOURCE_NAME}/{w.name}\n" for w in wars))
         elif self.output == "json":
@@ -205,6 +209,9 @@ class _Printer:
         if self.output in ("table", "wide"):
             row = self._row(war, event)
             self.table.fit([row])
+            if self.header_pending:
+                write(self.table.format_row(self.table.headers, header=True) + "\n")
+                self.header_pending = False
             write(self.table.format_row(row) + "\n")
         elif self.output == "name":
             write(f"{RESOURCE_NAME}/{war.name}\n")

@@ -230,6 +230,7 @@ class FakeKube:
         self._conns: set[socket.socket] = set()
         self._handlers: set[threading.Thread] = set()
         self._bookmarks = 0
+        self._watch_epoch = 0
         self.url = ""
 
     # -- life cycle -----------------------------------------------------------------
@@ -460,6 +461,13 @@ class FakeKube:
         so far become too old. Like etcd's compaction, this is itself a write."""
         with self.store.lock:
             self.store.compact_floor = self.store.bump()
+
+    def end_watches(self) -> None:
+        """End every open watch stream cleanly, as an API server does when its watch
+        timeout passes or it restarts; clients must resume from the last version."""
+        with self.store.lock:
+            self._watch_epoch += 1
+            self.store.changed.notify_all()
 
     def send_bookmarks(self) -> None:
         """Send a BOOKMARK now on every open watch that allowed bookmarks."""
@@ -1190,6 +1198,7 @@ class FakeKube:
         oldest = 0
         with store.lock:
             seen_bookmarks = self._bookmarks
+            epoch = self._watch_epoch
             if start is None:
                 initial = [s for s in store.scan(flt) if flt.matches(s)]
                 last = store.rv
@@ -1209,7 +1218,7 @@ class FakeKube:
         while True:
             with store.lock:
                 while True:
-                    if store.closed:
+                    if store.closed or self._watch_epoch != epoch:
                         return
                     if store.log_rvs and store.log_rvs[-1] > last:
                         break

@@ -1,0 +1,134 @@
+"""`kubectl war list -w`: the table, then one line per change, surviving ended streams and 410."""
+
+from __future__ import annotations
+
+import queue
+import subprocess
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from tests import factories as f
+from tests.conftest import FIXED_NOW
+from tests.fakekube import FakeKube
+
+A = "ratings-aws-aws-123456789012-us-east-2a-ec2-i-0a1b2c3d4e5f60718"
+B = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
+C = "ratings-aws-aws-123456789012-us-east-2c-ec2-i-0f9e8d7c6b5a43210"
+
+
+class Follower:
+    """A running `kubectl war list -w` whose stdout lines arrive on a queue."""
+
+    def __init__(self, kubectl: str, env: dict[str, str], *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [kubectl, "war", "list", "-w", *args],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def take(self, n: int, timeout: float = 10.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        out = []
+        while len(out) < n:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"only {out!r} after {timeout}s; stderr: {self.stop()}")
+            try:
+                out.append(self.lines.get(timeout=left))
+            except queue.Empty:
+                continue
+        return out
+
+    def quiet(self, seconds: float = 0.5) -> bool:
+        try:
+            line = self.lines.get(timeout=seconds)
+        except queue.Empty:
+            return True
+        raise AssertionError(f"unexpected line {line!r}")
+
+    def stop(self) -> str:
+        self.proc.terminate()
+        _, err = self.proc.communicate(timeout=10)
+        return err
+
+
+@pytest.fixture
+def follow(kubectl_bin: str, kube_env: dict[str, str]) -> Any:
+    started: list[Follower] = []
+
+    def start(*args: str) -> Follower:
+        env = dict(kube_env, KUBECTL_WAR_NOW=FIXED_NOW)
+        fol = Follower(kubectl_bin, env, *args)
+        started.append(fol)
+        return fol
+
+    yield start
+    for fol in started:
+        if fol.proc.poll() is None:
+            fol.stop()
+
+
+def _disconnect(obj: dict[str, Any]) -> None:
+    obj["status"]["conditions"][0].update(status="False", lastTransitionTime="2024-05-16T11:58:00Z")
+
+
+def test_watch_prints_a_line_per_change_and_survives_ended_streams(
+    fake_kube: FakeKube, follow: Any
+) -> None:
+    fake_kube.add(f.war(A, group="ratings", ip="10.0.1.17"))
+    fol = follow("-n", "bookinfo", "--no-headers", "--output-watch-events")
+    assert [line.split()[:2] for line in fol.take(1)] == [["ADDED", A]]
+
+    fake_kube.update("workloadautoregistrations", "bookinfo", A, _disconnect, subresource="status")
+    (line,) = fol.take(1)
+    assert line.split()[:2] == ["MODIFIED", A]
+    assert "False (3m left)" in line
+
+    # The server ends the stream; the plugin resumes from the last version it saw.
+    fake_kube.end_watches()
+    fake_kube.add(f.war(B, group="ratings"))
+    assert [x.split()[:2] for x in fol.take(1)] == [["ADDED", B]]
+
+    # The server ends the stream and forgets history (410): the plugin lists again and
+    # reports only what changed meanwhile, nothing twice.
+    fake_kube.end_watches()
+    fake_kube.compact()
+    fake_kube.delete("workloadautoregistrations", "bookinfo", A)
+    fake_kube.add(f.war(C, group="ratings"))
+    got = sorted(x.split()[0] + " " + x.split()[1] for x in fol.take(2))
+    assert got == [f"ADDED {C}", f"DELETED {A}"]
+    assert fol.quiet()
+    assert fol.proc.poll() is None
+
+
+def test_watch_filters_client_side_flags(fake_kube: FakeKube, follow: Any) -> None:
+    fake_kube.add(f.war(A, group="ratings"))
+    fol = follow("-n", "bookinfo", "--disconnected", "-o", "name")
+    fake_kube.add(f.war(B, group="ratings"))  # connected: not shown
+    fake_kube.update("workloadautoregistrations", "bookinfo", A, _disconnect, subresource="status")
+    assert fol.take(1) == [f"workloadautoregistration.runtime.onboarding.tetrate.io/{A}"]
+    assert fol.quiet()
+
+
+def test_watch_on_an_empty_namespace_waits_without_complaint(
+    fake_kube: FakeKube, follow: Any
+) -> None:
+    fol = follow("-n", "bookinfo")
+    assert fol.quiet()  # like kubectl get -w: the header waits for the first row
+    fake_kube.add(f.war(A, group="ratings"))
+    header, row = fol.take(2)
+    assert header.split()[:3] == ["NAME", "GROUP", "PLATFORM"]
+    assert row.split()[0] == A
+    assert "\x1b[" not in header + row
