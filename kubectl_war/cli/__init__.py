@@ -14,28 +14,48 @@ from collections.abc import Sequence
 
 import click
 
+from kubectl_war.cli.help import WarContext, use_war_help
 from kubectl_war.errors import WarError
 
 
 def prog_name() -> str:
-    """`kubectl war` when kubectl runs us as a plugin, else the executable's name."""
+    """`kubectl war` when kubectl runs us as a plugin, else the executable's name.
+
+    krew's convention: an executable named `kubectl-*` is reached as `kubectl war`
+    (that is how users type it even when they call it directly).
+    """
     base = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "kubectl-war"
     if base.startswith("kubectl-") or "KUBECTL_PLUGINS_CALLER" in os.environ:
         return "kubectl war"
+    if base == "__main__.py":
+        return "python -m kubectl_war"
     return base
 
 
 class WarGroup(click.Group):
-    """Lists commands in the order they were added (most used first), not alphabetically."""
+    """Lists commands in the order they were added (most used first), not alphabetically.
+
+    Every command added, at any depth, renders its help with `WarContext`: examples
+    last, in the name the program was started as.
+    """
+
+    context_class = WarContext
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)
 
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        use_war_help(cmd)
+        super().add_command(cmd, name)
+
 
 @click.group(cls=WarGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def war() -> None:
-    """Manage TSB WorkloadAutoRegistrations: the VMs, ECS tasks and on-premise
-    machines onboarded into the mesh.
+    """Manage TSB WorkloadAutoRegistrations, the workloads onboarded into the mesh.
+
+    Each VM, ECS task or on-premise machine that joins a WorkloadGroup is a
+    WorkloadAutoRegistration (WAR). These commands list, explain and delete WARs
+    and roll WorkloadGroup changes out to them, in kubectl's own style.
 
     \b
     Examples:
