@@ -155,6 +155,8 @@ def workload_group(
                 }
             )
         meta["managedFields"] = entries
+    else:
+        meta["managedFields"] = []  # none recorded (the fake server would otherwise make one)
     return {
         "apiVersion": WG_API,
         "kind": "WorkloadGroup",
