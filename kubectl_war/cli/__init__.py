@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 import click
 
+from kubectl_war.cli.completion import COMPLETE_VAR
 from kubectl_war.cli.help import WarContext, use_war_help
 from kubectl_war.errors import WarError
 
@@ -66,6 +67,7 @@ def war() -> None:
 
 
 def _register() -> None:
+    from kubectl_war.cli.completion import completion_cmd
     from kubectl_war.cli.decode import decode_cmd
     from kubectl_war.cli.delete import delete_cmd
     from kubectl_war.cli.describe import describe_cmd
@@ -77,6 +79,7 @@ def _register() -> None:
     war.add_command(delete_cmd)
     war.add_command(decode_cmd)
     war.add_command(version_cmd)
+    war.add_command(completion_cmd)
 
 
 _register()
@@ -85,8 +88,20 @@ _register()
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; every failure becomes `error: ...` and kubectl's exit codes."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("__complete", "__completeNoDesc"):
+        # Cobra's protocol, for kubectl_complete-war scripts that call the plugin itself.
+        from kubectl_war.complete import main as complete_main
+
+        complete_main(args)
+        return
     debug = "--debug" in args
     try:
+        if COMPLETE_VAR in os.environ:
+            # The `kubectl war completion` scripts asking for candidates.
+            from kubectl_war.cli.completion import shell_complete
+
+            shell_complete(os.environ[COMPLETE_VAR])
+            return
         war.main(args=args, prog_name=prog_name(), standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

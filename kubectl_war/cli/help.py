@@ -45,11 +45,12 @@ def purpose(help_text: str | None) -> str:
     return body.split("\n\n", 1)[0].strip()
 
 
+_PLUGIN_PROG = re.compile(r"(?<![\w-])kubectl war(?![\w-])")
+
+
 def localise(line: str, prog: str) -> str:
     """An example line with `kubectl war` replaced by the program's own name."""
-    if prog != PLUGIN_PROG and (line == PLUGIN_PROG or line.startswith(PLUGIN_PROG + " ")):
-        return prog + line[len(PLUGIN_PROG) :]
-    return line
+    return line if prog == PLUGIN_PROG else _PLUGIN_PROG.sub(lambda _: prog, line)
 
 
 class WarContext(click.Context):

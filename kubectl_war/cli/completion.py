@@ -1,0 +1,88 @@
+"""`kubectl war completion`: completion scripts for shells that run `kubectl-war` itself.
+
+Under kubectl nothing needs installing: kubectl's own completion asks the
+`kubectl_complete-war` executable (kubectl_war.complete). The scripts printed here
+use click's shell integration, answered by the same completion logic.
+"""
+
+from __future__ import annotations
+
+import click
+from click.shell_completion import (
+    BashComplete,
+    CompletionItem,
+    FishComplete,
+    ShellComplete,
+    ZshComplete,
+)
+
+from kubectl_war.errors import UsageError
+
+#: The executable the scripts complete, and the variable that asks it for completions.
+EXECUTABLE = "kubectl-war"
+COMPLETE_VAR = "_KUBECTL_WAR_COMPLETE"
+
+
+class _Answered(ShellComplete):
+    """Candidates from `kubectl_war.complete` instead of click's own resolution."""
+
+    def get_completions(self, args: list[str], incomplete: str) -> list[CompletionItem]:
+        from kubectl_war.complete import NO_FILE_COMP, complete
+
+        result = complete(self.cli, args, incomplete)
+        items = [CompletionItem(value, help=desc or None) for value, desc in result.candidates]
+        if not items and not result.directive & NO_FILE_COMP:
+            items = [CompletionItem(incomplete, type="file")]
+        return items
+
+
+class _Bash(_Answered, BashComplete):
+    pass
+
+
+class _Zsh(_Answered, ZshComplete):
+    pass
+
+
+class _Fish(_Answered, FishComplete):
+    pass
+
+
+SHELLS: dict[str, type[ShellComplete]] = {"bash": _Bash, "zsh": _Zsh, "fish": _Fish}
+
+
+def _script(shell: str) -> str:
+    from kubectl_war.cli import war
+
+    return SHELLS[shell](war, {}, EXECUTABLE, COMPLETE_VAR).source()
+
+
+def shell_complete(instruction: str) -> None:
+    """Answer a completion script's request (`bash_complete`, `zsh_source`, ...)."""
+    from kubectl_war.cli import war
+
+    shell, _, action = instruction.partition("_")
+    cls = SHELLS.get(shell)
+    if cls is None or action not in ("complete", "source"):
+        raise UsageError(f"{COMPLETE_VAR}={instruction}: expected bash, zsh or fish completion")
+    comp = cls(war, {}, EXECUTABLE, COMPLETE_VAR)
+    click.echo(comp.source() if action == "source" else comp.complete())
+
+
+@click.command("completion")
+@click.argument("shell", type=click.Choice(sorted(SHELLS)), metavar="bash|zsh|fish")
+def completion_cmd(shell: str) -> None:
+    """Print a completion script for running kubectl-war by its own name.
+
+    `kubectl war <TAB>` already completes through kubectl's own completion, which
+    asks the kubectl_complete-war executable installed with the plugin (kubectl
+    1.26 or later); nothing to set up. This script is for shells that call the
+    kubectl-war executable directly. Load it from your shell's start-up file.
+
+    \b
+    Examples:
+      source <(kubectl war completion bash)
+      kubectl war completion zsh > "${fpath[1]}/_kubectl-war"
+      kubectl war completion fish > ~/.config/fish/completions/kubectl-war.fish
+    """
+    click.echo(_script(shell), nl=False)
