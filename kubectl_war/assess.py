@@ -6,12 +6,15 @@ answers from here.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from kubectl_war.durations import format_timestamp, human_duration
 from kubectl_war.freshness import Freshness, LastChange, outdated_by, war_freshness
+from kubectl_war.proxystatus import ProxySync
+from kubectl_war.sidecars import Sidecar, sidecar_of
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 
@@ -29,6 +32,7 @@ class Facts:
         outdated_by: seconds the spec change came after the workload joined.
         disconnected_for: seconds since a disconnected agent dropped off.
         removal_in: seconds until automatic removal (negative when overdue).
+        sidecar: the sidecar's sync state, when a proxy-status source was read.
     """
 
     freshness: Freshness | None
@@ -37,13 +41,21 @@ class Facts:
     outdated_by: float | None
     disconnected_for: float | None
     removal_in: float | None
+    sidecar: Sidecar | None = None
 
     @property
     def is_outdated(self) -> bool:
         return self.freshness is Freshness.OUTDATED
 
 
-def assess(war: War, snap: Snapshot, now: datetime, grace_seconds: float) -> Facts:
+def assess(
+    war: War,
+    snap: Snapshot,
+    now: datetime,
+    grace_seconds: float,
+    proxies: Mapping[str, ProxySync] | None = None,
+) -> Facts:
+    """The facts about one WAR; `proxies` (from a proxy-status source) adds its sidecar."""
     freshness = last = exists = by = None
     if snap.groups_fetched:
         group = snap.group_of(war)
@@ -60,6 +72,7 @@ def assess(war: War, snap: Snapshot, now: datetime, grace_seconds: float) -> Fac
         outdated_by=by,
         disconnected_for=war.disconnected_for(now),
         removal_in=war.removal_in(now, grace_seconds),
+        sidecar=sidecar_of(war, proxies) if proxies is not None else None,
     )
 
 
@@ -103,4 +116,6 @@ def computed(war: War, facts: Facts, snap: Snapshot) -> dict[str, Any]:
     if facts.removal_in is not None:
         out["agent"]["disconnectedSeconds"] = round(facts.disconnected_for or 0)
         out["agent"]["removalInSeconds"] = round(facts.removal_in)
+    if facts.sidecar is not None:
+        out["sidecar"] = facts.sidecar.to_dict()
     return out

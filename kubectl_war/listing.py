@@ -9,6 +9,7 @@ from kubectl_war.assess import Facts, agent_state
 from kubectl_war.durations import human_duration
 from kubectl_war.freshness import Freshness
 from kubectl_war.render import NONE, Cell
+from kubectl_war.sidecars import Sidecar
 from kubectl_war.war import War
 
 SORT_KEYS = ("name", "age", "group", "zone")
@@ -24,14 +25,29 @@ BASE_COLUMNS = (
     "AGE",
 )
 WIDE_COLUMNS = ("ACCOUNT", "REGION", "AGENT", "ISTIO", "CONNECTED TO")
+# Shown when a proxy-status source was read: SIDECAR before AGE, ISTIOD last in -o wide.
+SIDECAR_COLUMN = "SIDECAR"
+ISTIOD_COLUMN = "ISTIOD"
+_SIDECAR_STYLES = {
+    "SYNCED": "good",
+    "STALE": "warn",
+    "NOT SENT": "warn",
+    "UNKNOWN": "warn",
+    "ERROR": "bad",
+    "MISSING": "bad",
+}
 
 
-def headers(*, all_namespaces: bool, wide: bool) -> list[str]:
+def headers(*, all_namespaces: bool, wide: bool, sidecar: bool = False) -> list[str]:
     cols = list(BASE_COLUMNS)
+    if sidecar:
+        cols.insert(cols.index("AGE"), SIDECAR_COLUMN)
     if all_namespaces:
         cols.insert(0, "NAMESPACE")
     if wide:
         cols.extend(WIDE_COLUMNS)
+        if sidecar:
+            cols.append(ISTIOD_COLUMN)
     return cols
 
 
@@ -63,6 +79,19 @@ def age_cell(war: War, now: datetime) -> str:
     return human_duration(age) if age is not None else NONE
 
 
+def sidecar_cell(sidecar: Sidecar | None) -> Cell:
+    """`SYNCED`, `STALE`, `ERROR`, `NOT SENT`, `MISSING`, ...; `<none>` when neither the
+    agent nor its sidecar is connected."""
+    if sidecar is None or sidecar.state is None:
+        return Cell(NONE, "dim")
+    return Cell(sidecar.state, _SIDECAR_STYLES.get(sidecar.state))
+
+
+def istiod_cell(sidecar: Sidecar | None) -> str:
+    status = sidecar.status if sidecar is not None else None
+    return status.istiod if status is not None and status.istiod else NONE
+
+
 def istio_cell(war: War) -> str:
     version, revision = war.istio_version, war.istio_revision
     if not version:
@@ -70,7 +99,16 @@ def istio_cell(war: War) -> str:
     return f"{version}/{revision}" if revision else version
 
 
-def row(war: War, facts: Facts, now: datetime, *, all_namespaces: bool, wide: bool) -> list[str]:
+def row(
+    war: War,
+    facts: Facts,
+    now: datetime,
+    *,
+    all_namespaces: bool,
+    wide: bool,
+    sidecar: bool = False,
+) -> list[str]:
+    """One table row; `sidecar` adds the SIDECAR (and, wide, ISTIOD) cells from facts."""
     ident = war.identity
     cells: list[str] = [
         war.name,
@@ -83,6 +121,8 @@ def row(war: War, facts: Facts, now: datetime, *, all_namespaces: bool, wide: bo
         fresh_cell(facts),
         age_cell(war, now),
     ]
+    if sidecar:
+        cells.insert(len(cells) - 1, sidecar_cell(facts.sidecar))
     if all_namespaces:
         cells.insert(0, war.namespace)
     if wide:
@@ -93,6 +133,8 @@ def row(war: War, facts: Facts, now: datetime, *, all_namespaces: bool, wide: bo
             istio_cell(war),
             _or_none(war.connected_to),
         ]
+        if sidecar:
+            cells.append(istiod_cell(facts.sidecar))
     return cells
 
 

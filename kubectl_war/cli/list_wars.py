@@ -12,11 +12,13 @@ from kubectl_war import listing
 from kubectl_war.assess import Facts
 from kubectl_war.cli.options import (
     KubeFlags,
+    SidecarFlags,
     duration_option,
     grace_option,
     kube_options,
     now,
     output_option,
+    proxy_status_options,
 )
 from kubectl_war.errors import UsageError
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
@@ -67,6 +69,12 @@ def no_resources(namespace: str | None) -> str:
     is_flag=True,
     help="With --watch, add an EVENT column (ADDED, MODIFIED, DELETED).",
 )
+@click.option(
+    "--sync",
+    is_flag=True,
+    help="Add a SIDECAR column: each sidecar's sync state from --proxy-status (auto).",
+)
+@proxy_status_options("none", default_help="none; auto with -o wide or --sync")
 def list_cmd(
     kube: KubeFlags,
     selector: str | None,
@@ -81,6 +89,8 @@ def list_cmd(
     output: str,
     watch: bool,
     output_watch_events: bool,
+    sync: bool,
+    sidecars: SidecarFlags,
 ) -> None:
     """List onboarded workloads (WorkloadAutoRegistrations).
 
@@ -94,6 +104,7 @@ def list_cmd(
       kubectl war list -A -o wide --sort-by zone
       kubectl war list -n bookinfo -o name
       kubectl war list -n bookinfo -w
+      kubectl war list -A --sync --proxy-status istiod
     """
     from kubectl_war import snapshot
     from kubectl_war.assess import assess
@@ -110,9 +121,11 @@ def list_cmd(
         with_groups=True,
     )
     t = now()
+    source = _sidecar_source(kube, client, sidecars, output, sync)
+    proxies = [source.fetch() if source is not None else None]
 
     def facts(war: War) -> Facts:
-        return assess(war, snap, now() if watch else t, grace_period)
+        return assess(war, snap, now() if watch else t, grace_period, proxies[0])
 
     def chosen(wars: list[War]) -> list[War]:
         return listing.select(
@@ -132,6 +145,7 @@ def list_cmd(
         all_namespaces=namespace is None,
         no_headers=no_headers,
         events=watch and output_watch_events,
+        sidecar=source is not None,
     )
     if not wars and not watch and output in ("table", "wide"):
         sys.stderr.write(no_resources(namespace) + "\n")
@@ -150,8 +164,45 @@ def list_cmd(
         war = War(event.object)
         if event.type != "DELETED" and not chosen([war]):
             continue
+        if source is not None:
+            proxies[0] = _refetch(source, proxies[0])
         printer.change(event.type, war)
         sys.stdout.flush()
+
+
+def _sidecar_source(
+    kube: KubeFlags, client: Any, flags: SidecarFlags, output: str, sync: bool
+) -> Any:
+    """The proxy-status source behind the SIDECAR column, or None for no column.
+
+    Only tables show sidecars. `-o wide` reads one when `auto` finds one; `--sync`
+    insists, so finding none is an error that says why.
+    """
+    if output not in ("table", "wide"):
+        return None
+    default = "auto" if sync or output == "wide" else "none"
+    reasons: list[str] = []
+    source = flags.open(kube, client, default=default, notice=reasons.append)
+    if kube.debug:
+        for line in reasons:
+            sys.stderr.write(f"debug: proxy-status: {line}\n")
+    if source is None and sync:
+        from kubectl_war.sidecars import SidecarError
+
+        if flags.spec(default) == "none":
+            raise UsageError("--sync needs a --proxy-status source other than none")
+        raise SidecarError("--sync: no proxy-status source answered: " + "; ".join(reasons))
+    return source
+
+
+def _refetch(source: Any, previous: Any) -> Any:
+    """Fresh sync state for a watch line; the last known state if the source fails now."""
+    from kubectl_war.sidecars import SidecarError
+
+    try:
+        return source.fetch()
+    except SidecarError:
+        return previous
 
 
 class _Printer:
@@ -165,6 +216,7 @@ class _Printer:
         all_namespaces: bool,
         no_headers: bool,
         events: bool,
+        sidecar: bool = False,
     ):
         self.output = output
         self.facts = facts
@@ -172,7 +224,10 @@ class _Printer:
         self.no_headers = no_headers
         self.events = events
         self.now = now()
-        cols = listing.headers(all_namespaces=all_namespaces, wide=output == "wide")
+        self.sidecar = sidecar
+        cols = listing.headers(
+            all_namespaces=all_namespaces, wide=output == "wide", sidecar=sidecar
+        )
         if events:
             cols.insert(0, "EVENT")
         self.table = Table(cols, colour=use_colour())
@@ -185,6 +240,7 @@ class _Printer:
             self.now,
             all_namespaces=self.all_namespaces,
             wide=self.output == "wide",
+            sidecar=self.sidecar,
         )
         if self.events:
             cells.insert(0, event or "ADDED")

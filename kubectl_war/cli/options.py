@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -216,3 +217,123 @@ def duration_option(name: str, *, default: str | None = None, help: str) -> Call
         callback=parse,
         help=help,
     )
+
+
+@dataclass
+class SidecarFlags:
+    """The `--proxy-status` flags of one invocation.
+
+    Attributes:
+        source: the SOURCE given, None when the flag was not given (the command's
+            default applies).
+        istio_namespace: where istiod runs.
+        timeout: seconds one fetch from an explicitly chosen source may take.
+    """
+
+    source: str | None
+    istio_namespace: str
+    timeout: float | None
+
+    def spec(self, default: str) -> str:
+        return self.source if self.source is not None else default
+
+    def open(
+        self,
+        kube: KubeFlags,
+        client: Any,
+        *,
+        default: str,
+        notice: Callable[[str], None] | None = None,
+    ) -> Any:
+        """The `sidecars.SidecarSource` to read, or None (`none`, or `auto` found nothing).
+
+        Why `auto` passed over a source goes to `notice`, else (with --debug) to stderr.
+        """
+        from kubectl_war.sidecars import open_source
+
+        if notice is None and kube.debug:
+
+            def notice(line: str) -> None:
+                sys.stderr.write(f"debug: proxy-status: {line}\n")
+
+        return open_source(
+            client,
+            self.spec(default),
+            istio_namespace=self.istio_namespace,
+            kubeconfig=kube.kubeconfig,
+            context=kube.context,
+            timeout=self.timeout,
+            notice=notice,
+        )
+
+
+def _proxy_status_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is None:
+        return None
+    from kubectl_war.sidecars import check_spec
+
+    return check_spec(value)
+
+
+def _proxy_status_timeout(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
+    from kubectl_war.durations import parse_duration
+
+    return parse_duration(value, flag="--proxy-status-timeout") or None
+
+
+def proxy_status_options(
+    default: str = "auto", *, default_help: str | None = None
+) -> Callable[[F], F]:
+    """Adds `--proxy-status SOURCE`, `--istio-namespace` and `--proxy-status-timeout`;
+    the command receives them as `sidecars: SidecarFlags`.
+
+    Args:
+        default: the SOURCE the command uses when the flag is not given (for help).
+        default_help: how to describe that default when it depends on other flags.
+    """
+    shown = default_help or default
+    options = [
+        click.option(
+            "--proxy-status",
+            "proxy_status",
+            metavar="SOURCE",
+            callback=_proxy_status_spec,
+            help=(
+                "Where sidecar sync state comes from: istiod (its /debug/syncz through the "
+                "API server), istioctl (istioctl proxy-status), file:PATH or - (saved "
+                "output, text or JSON), auto (istiod, then istioctl, then none), none. "
+                f"Default: {shown}."
+            ),
+        ),
+        click.option(
+            "--istio-namespace",
+            default="istio-system",
+            show_default=True,
+            metavar="NS",
+            help="The namespace istiod runs in.",
+        ),
+        click.option(
+            "--proxy-status-timeout",
+            default="10s",
+            show_default=True,
+            metavar="DURATION",
+            callback=_proxy_status_timeout,
+            help="How long istiod or istioctl may take to answer (auto allows 2s each).",
+        ),
+    ]
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            flags = SidecarFlags(
+                kwargs.pop("proxy_status"),
+                kwargs.pop("istio_namespace"),
+                kwargs.pop("proxy_status_timeout"),
+            )
+            return f(*args, sidecars=flags, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate

@@ -1,0 +1,526 @@
+"""Where sidecar sync state comes from (`--proxy-status SOURCE`), and how it meets the WARs.
+
+A source answers one question, again and again if asked: which proxies does istiod
+know, and how synced is each (`proxystatus.ProxySync`). The sources are istiod itself
+(its `/debug/syncz` through the API server's pod proxy), `istioctl proxy-status` run as
+a subprocess, or saved output in a file or on stdin. `auto` tries istiod, then
+istioctl, then gives up quietly, each within a short time.
+
+The sidecar of WAR `NAME` in namespace `NS` is the proxy `NAME.NS`; `sidecar_of` and
+`orphans` join the two sides (pure).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import IO, Any, Callable
+
+from kubectl_war.errors import UsageError, WarError
+from kubectl_war.proxystatus import (
+    MISSING,
+    SYNCED,
+    UNKNOWN,
+    ProxyStatusError,
+    ProxySync,
+    merge,
+    parse_any,
+    parse_syncz,
+)
+from kubectl_war.war import War
+
+AUTO = "auto"
+NONE = "none"
+ISTIOD = "istiod"
+ISTIOCTL = "istioctl"
+STDIN = "-"
+FILE_PREFIX = "file:"
+SPECS = (AUTO, ISTIOD, ISTIOCTL, f"{FILE_PREFIX}PATH", STDIN, NONE)
+
+DEFAULT_ISTIO_NAMESPACE = "istio-system"
+# How long an explicitly chosen source may take: istioctl port-forwards to every istiod.
+DEFAULT_TIMEOUT = 10.0
+# How long each source may take when `auto` is only probing: an absent or slow source
+# must not make `describe` feel slow.
+AUTO_TIMEOUT = 2.0
+
+# istiod (Istio 1.5+) serves its debug endpoints on the monitoring port; Pilot before
+# it was labelled istio=pilot and served them on 8080.
+_ISTIOD_SELECTORS = (("app=istiod", 15014), ("istio=pilot", 8080))
+_SYNCZ_PATH = "debug/syncz"
+_REVISION_LABEL = "istio.io/rev"
+
+
+class SidecarError(WarError):
+    """A proxy-status source that could not answer; the message names the source."""
+
+
+def check_spec(spec: str) -> str:
+    """The source spec, stripped, or a UsageError naming the accepted forms."""
+    text = spec.strip()
+    if text in (AUTO, NONE, ISTIOD, ISTIOCTL, STDIN):
+        return text
+    if text.startswith(FILE_PREFIX) and text[len(FILE_PREFIX) :]:
+        return text
+    raise UsageError(f"invalid --proxy-status {spec!r}: expected one of {', '.join(SPECS)}")
+
+
+class SidecarSource:
+    """One place to read proxy sync state from; `fetch` may be called again and again.
+
+    Attributes:
+        name: `istiod`, `istioctl`, `file` or `stdin`.
+    """
+
+    name = ""
+
+    def __init__(self) -> None:
+        self._primed: dict[str, ProxySync] | None = None
+
+    def fetch(self) -> dict[str, ProxySync]:
+        """Every proxy the source knows, by proxy ID (`<name>.<namespace>`), read now.
+
+        Raises:
+            SidecarError: the source cannot be reached or answered something unreadable.
+        """
+        if self._primed is not None:
+            primed, self._primed = self._primed, None
+            return primed
+        return self._fetch(None)
+
+    def describe(self) -> str:
+        """The source in a few words, for a person: `istiod in istio-system (istiod-x)`."""
+        raise NotImplementedError
+
+    def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
+        raise NotImplementedError
+
+    def _probe(self, timeout: float) -> None:
+        """Fetch once within `timeout`, keeping the answer for the next `fetch`."""
+        self._primed = self._fetch(timeout)
+
+
+@dataclass(frozen=True)
+class IstiodInstance:
+    """One istiod (or Pilot) pod that was asked for its proxies."""
+
+    name: str
+    namespace: str
+    revision: str
+    port: int
+
+
+class IstiodSource(SidecarSource):
+    """Every istiod replica of every revision, asked through the API server's pod proxy.
+
+    Each replica reports only the proxies connected to it, so all of them are asked
+    (at once) and their answers merged. One replica that cannot answer fails the
+    fetch: the proxies connected to it would otherwise look missing.
+    """
+
+    name = ISTIOD
+
+    def __init__(self, kube: Any, namespace: str, timeout: float | None) -> None:
+        super().__init__()
+        self.kube = kube
+        self.namespace = namespace
+        self.timeout = timeout
+        self.instances: list[IstiodInstance] = []
+
+    def describe(self) -> str:
+        names = ", ".join(i.name for i in self.instances) or "no pods"
+        return f"istiod in {self.namespace} ({names})"
+
+    def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
+        limit = timeout if timeout is not None else self.timeout
+        deadline = time.monotonic() + limit if limit else None
+        instances = self._find(deadline)
+        self.instances = instances
+        if len(instances) == 1:
+            return merge(self._ask(instances[0], deadline))
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(len(instances), 8)) as pool:
+            answers = list(pool.map(lambda i: self._ask(i, deadline), instances))
+        return merge(*answers)
+
+    def _find(self, deadline: float | None) -> list[IstiodInstance]:
+        from kubectl_war.kube import KubeError
+
+        for selector, port in _ISTIOD_SELECTORS:
+            try:
+                pods = self.kube.pods(self.namespace, selector, timeout=_left(deadline))
+            except KubeError as exc:
+                raise SidecarError(f"istiod: cannot list pods in {self.namespace}: {exc}") from None
+            found = [_instance(pod, self.namespace, port) for pod in pods]
+            running = sorted((i for i in found if i is not None), key=lambda i: i.name)
+            if running:
+                return running
+        raise SidecarError(
+            f"istiod: no running istiod pods (label app=istiod) in namespace {self.namespace}; "
+            "pass --istio-namespace if istiod runs elsewhere"
+        )
+
+    def _ask(self, instance: IstiodInstance, deadline: float | None) -> list[ProxySync]:
+        from kubectl_war.kube import KubeError
+
+        where = f"istiod {instance.namespace}/{instance.name}"
+        try:
+            body = self.kube.proxy_get(
+                instance.namespace,
+                instance.name,
+                instance.port,
+                _SYNCZ_PATH,
+                timeout=_left(deadline),
+            )
+        except KubeError as exc:
+            raise SidecarError(f"{where}: cannot read /{_SYNCZ_PATH}: {exc}") from None
+        try:
+            return parse_syncz_body(body, instance.name)
+        except ProxyStatusError as exc:
+            raise SidecarError(f"{where}: /{_SYNCZ_PATH}: {exc}") from None
+
+
+def _instance(pod: Mapping[str, Any], namespace: str, port: int) -> IstiodInstance | None:
+    meta = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
+    status = pod.get("status") if isinstance(pod.get("status"), dict) else {}
+    name = meta.get("name")
+    if not isinstance(name, str) or not name:
+        return None
+    # A pod not yet (or no longer) running holds no connections; a pod whose phase is
+    # not reported is given the benefit of the doubt.
+    phase = status.get("phase")
+    if phase and phase != "Running":
+        return None
+    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    revision = labels.get(_REVISION_LABEL)
+    return IstiodInstance(
+        name, namespace, revision if isinstance(revision, str) and revision else "default", port
+    )
+
+
+def _left(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    return max(deadline - time.monotonic(), 0.05)
+
+
+def parse_syncz_body(body: bytes, istiod: str) -> list[ProxySync]:
+    """One istiod's `/debug/syncz` answer, each record naming that istiod.
+
+    An istiod with no proxies answers `[]`, or `null` (a nil Go slice) in some releases.
+
+    Raises:
+        ProxyStatusError: the body is not UTF-8 JSON of the syncz shape.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProxyStatusError(f"not UTF-8 text (byte {exc.start})") from None
+    if text.strip() in ("", "null"):
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        lineno = getattr(exc, "lineno", 1)
+        line = text.split("\n")[lineno - 1].strip()
+        shown = line if len(line) <= 60 else line[:57] + "..."
+        raise ProxyStatusError(f"line {lineno}: not JSON: {shown!r}", lineno, line) from None
+    except RecursionError:
+        raise ProxyStatusError("JSON nested too deeply") from None
+    return parse_syncz(data, istiod)
+
+
+class IstioctlSource(SidecarSource):
+    """`istioctl proxy-status`, run without a shell, against the same cluster.
+
+    istioctl 1.27+ prints only which types each proxy subscribes to; then it is run
+    again with `--output json` for the per-type states.
+    """
+
+    name = ISTIOCTL
+
+    def __init__(
+        self,
+        *,
+        kubeconfig: str | None,
+        context: str | None,
+        istio_namespace: str,
+        timeout: float | None,
+        binary: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.istio_namespace = istio_namespace
+        self.timeout = timeout
+        self.binary = binary
+
+    def describe(self) -> str:
+        return "istioctl proxy-status"
+
+    def argv(self, binary: str) -> list[str]:
+        """The command line: only the flags the user gave are passed on."""
+        argv = [binary, "proxy-status"]
+        if self.kubeconfig:
+            argv += ["--kubeconfig", self.kubeconfig]
+        if self.context:
+            argv += ["--context", self.context]
+        if self.istio_namespace != DEFAULT_ISTIO_NAMESPACE:
+            argv += ["--istioNamespace", self.istio_namespace]
+        return argv
+
+    def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
+        import shutil
+
+        binary = self.binary or shutil.which(ISTIOCTL)
+        if not binary:
+            raise SidecarError(
+                "istioctl: not found on PATH; install istioctl or use --proxy-status istiod"
+            )
+        limit = timeout if timeout is not None else self.timeout
+        deadline = time.monotonic() + limit if limit else None
+        argv = self.argv(binary)
+        records = self._parse(self._run(argv, deadline))
+        if records and all(_summary_only(r) for r in records):
+            try:
+                detailed = self._parse(self._run([*argv, "--output", "json"], deadline))
+            except SidecarError:
+                detailed = []
+            if detailed:
+                records = detailed
+        return merge(records)
+
+    def _run(self, argv: list[str], deadline: float | None) -> bytes:
+        import subprocess
+
+        limit = _left(deadline)
+        try:
+            # An argument list, never a shell: nothing in argv is ever interpreted.
+            done = subprocess.run(
+                argv,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=limit,
+                check=False,
+                shell=False,
+            )
+        except subprocess.TimeoutExpired:
+            shown = f"{limit:.1f}".rstrip("0").rstrip(".") if limit is not None else "?"
+            raise SidecarError(f"istioctl proxy-status: no answer within {shown}s") from None
+        except OSError as exc:
+            raise SidecarError(f"istioctl: cannot run {argv[0]}: {exc.strerror or exc}") from None
+        if done.returncode != 0:
+            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+            why = lines[-1].strip() if lines else "no message"
+            raise SidecarError(f"istioctl proxy-status failed (exit {done.returncode}): {why}")
+        return done.stdout
+
+    def _parse(self, output: bytes) -> list[ProxySync]:
+        try:
+            return parse_any(output)
+        except ProxyStatusError as exc:
+            raise SidecarError(f"istioctl proxy-status output: {exc}") from None
+
+
+def _summary_only(status: ProxySync) -> bool:
+    return all(state == UNKNOWN for state in status.types.values())
+
+
+class FileSource(SidecarSource):
+    """Saved output of istioctl (text or `-o json`) or istiod (`/debug/syncz`), read anew
+    on each fetch."""
+
+    name = "file"
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def describe(self) -> str:
+        return f"file {self.path}"
+
+    def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise SidecarError(f"--proxy-status file:{self.path}: {exc.strerror or exc}") from None
+        return _parse_saved(data, f"file:{self.path}")
+
+
+class StdinSource(SidecarSource):
+    """Saved output piped in; stdin can be read only once, so later fetches repeat it."""
+
+    name = "stdin"
+
+    def __init__(self, stream: IO[bytes] | None = None) -> None:
+        super().__init__()
+        self.stream = stream
+        self._data: bytes | None = None
+
+    def describe(self) -> str:
+        return "stdin"
+
+    def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
+        if self._data is None:
+            stream = self.stream if self.stream is not None else sys.stdin.buffer
+            self._data = stream.read()
+        return _parse_saved(self._data, "stdin")
+
+
+def _parse_saved(data: bytes, where: str) -> dict[str, ProxySync]:
+    try:
+        return merge(parse_any(data))
+    except ProxyStatusError as exc:
+        raise SidecarError(f"--proxy-status {where}: {exc}") from None
+
+
+def open_source(
+    kube: Any,
+    spec: str,
+    *,
+    istio_namespace: str = DEFAULT_ISTIO_NAMESPACE,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    timeout: float | None = DEFAULT_TIMEOUT,
+    stdin: IO[bytes] | None = None,
+    notice: Callable[[str], None] | None = None,
+) -> SidecarSource | None:
+    """The source a `--proxy-status` value names, ready to `fetch`.
+
+    Args:
+        kube: a `kube.Kube` (the istiod source reads through it).
+        spec: `auto`, `istiod`, `istioctl`, `file:PATH`, `-` (stdin) or `none`.
+        istio_namespace: where istiod runs.
+        kubeconfig, context: what the user passed, handed on to istioctl.
+        timeout: seconds one fetch of an explicitly named source may take (None: no limit).
+        stdin: the stream `-` reads (default: the process's stdin).
+        notice: told, in one line each, why `auto` passed over a source.
+
+    Returns:
+        None for `none`, and for `auto` when neither istiod nor istioctl answered within
+        `AUTO_TIMEOUT` each. `auto` has already fetched once from the source it returns:
+        the first `fetch` gives that answer without asking again.
+
+    Raises:
+        UsageError: the spec is not one of the above.
+    """
+    spec = check_spec(spec)
+    if spec == NONE:
+        return None
+    if spec == ISTIOD:
+        return IstiodSource(kube, istio_namespace, timeout)
+    if spec == ISTIOCTL:
+        return IstioctlSource(
+            kubeconfig=kubeconfig,
+            context=context,
+            istio_namespace=istio_namespace,
+            timeout=timeout,
+        )
+    if spec == STDIN:
+        return StdinSource(stdin)
+    if spec.startswith(FILE_PREFIX):
+        return FileSource(os.path.expanduser(spec[len(FILE_PREFIX) :]))
+    budget = min(timeout, AUTO_TIMEOUT) if timeout else AUTO_TIMEOUT
+    candidates: list[SidecarSource] = [
+        IstiodSource(kube, istio_namespace, timeout),
+        IstioctlSource(
+            kubeconfig=kubeconfig,
+            context=context,
+            istio_namespace=istio_namespace,
+            timeout=timeout,
+        ),
+    ]
+    for candidate in candidates:
+        try:
+            candidate._probe(budget)
+        except SidecarError as exc:
+            if notice is not None:
+                notice(exc.message)
+            continue
+        return candidate
+    return None
+
+
+# --- joining proxies and WARs (pure) ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Sidecar:
+    """A WAR's sidecar as the source saw it.
+
+    Attributes:
+        proxy: the proxy ID the sidecar should have, `<war-name>.<namespace>`.
+        state: the proxy's overall state (`SYNCED`, `STALE`, `ERROR`, `NOT SENT`,
+            `UNKNOWN`); `MISSING` when the agent is connected but no istiod knows the
+            proxy; None when neither the agent nor the proxy is connected.
+        status: what istiod reported, None when it knows no such proxy.
+    """
+
+    proxy: str
+    state: str | None
+    status: ProxySync | None = None
+
+    @property
+    def synced(self) -> bool:
+        return self.state == SYNCED
+
+    def to_dict(self, source: str | None = None) -> dict[str, Any]:
+        """As data, for `-o json|yaml`."""
+        status = self.status
+        out: dict[str, Any] = {"proxy": self.proxy, "state": self.state}
+        if source is not None:
+            out["source"] = source
+        if status is not None:
+            out.update(
+                istiod=status.istiod,
+                cluster=status.cluster,
+                istioVersion=status.version,
+                types=dict(status.types),
+            )
+            if status.details:
+                out["details"] = dict(status.details)
+        return out
+
+
+def sidecar_of(war: War, proxies: Mapping[str, ProxySync]) -> Sidecar:
+    """The WAR's sidecar in what a source reported."""
+    status = proxies.get(war.proxy_name)
+    if status is not None:
+        return Sidecar(war.proxy_name, status.overall, status)
+    return Sidecar(war.proxy_name, MISSING if war.is_connected else None)
+
+
+def orphans(
+    proxies: Mapping[str, ProxySync], wars: Iterable[War], namespace: str | None
+) -> list[ProxySync]:
+    """Proxies named like an onboarded workload that no WAR accounts for.
+
+    Such a proxy is a machine whose WAR is gone (removed after a disconnect, or deleted
+    and not yet re-created) while its sidecar still talks to istiod.
+
+    Args:
+        proxies: what the source reported.
+        wars: every WAR in scope.
+        namespace: the namespace looked in; None for all.
+    """
+    from kubectl_war.identity import decode_name
+
+    known = {w.proxy_name for w in wars}
+    out = []
+    for status in proxies.values():
+        if status.proxy in known or status.namespace is None:
+            continue
+        if namespace is not None and status.namespace != namespace:
+            continue
+        try:
+            decode_name(status.name)
+        except UsageError:
+            continue
+        out.append(status)
+    return sorted(out, key=lambda s: (s.namespace or "", s.name))
