@@ -220,6 +220,9 @@ class FakeKube:
             watch_window,
         )
         self.requests: list[RecordedRequest] = []
+        # Called with each request before it is handled: lets a test change the world
+        # at an exact point of a client's conversation (say, between a list and a delete).
+        self.request_hooks: list[Callable[[RecordedRequest], None]] = []
         self._forbidden: list[tuple[str, str, str | None]] = []
         self._proxies: dict[tuple[str, str, int], ProxyHandler] = {}
         self._host = host
@@ -1385,18 +1388,19 @@ class _Handler(BaseHTTPRequestHandler):
                 body = None
         headers = dict(self.headers.items())
         query = parse_qs(qs, keep_blank_values=True)
-        self.kube.requests.append(
-            RecordedRequest(
-                self.command,
-                unquote(raw_path),
-                query,
-                headers,
-                body,
-                raw_path,
-                raw_body,
-                list(self.headers.items()),
-            )
+        recorded = RecordedRequest(
+            self.command,
+            unquote(raw_path),
+            query,
+            headers,
+            body,
+            raw_path,
+            raw_body,
+            list(self.headers.items()),
         )
+        self.kube.requests.append(recorded)
+        for hook in list(self.kube.request_hooks):
+            hook(recorded)
         req = Request(
             self.command,
             raw_path,
