@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Tests and the demo must find the plugin and the pinned kubectl first.
 RUN    := PATH="$(BIN):$$PATH"
 
-.PHONY: test demo lint fmt clean
+.PHONY: test demo lint fmt docs clean
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# README's command reference is each command's --help; a test fails when they differ.
+docs: $(STAMP)
+	$(BIN)/python -m kubectl_war.docs README.md
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,0 +1,166 @@
+"""Every command's --help: one line of purpose first, examples last, in the right name;
+README's command reference is exactly the --help texts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from kubectl_war import docs
+from kubectl_war.cli import prog_name, war
+from kubectl_war.cli.help import localise, purpose, split_examples
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _all_commands() -> list[tuple[str, ...]]:
+    """The path below `war` of every registered command, including ones added later."""
+    paths: list[tuple[str, ...]] = []
+
+    def walk(cmd: click.Command, path: tuple[str, ...]) -> None:
+        paths.append(path)
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                if not sub.hidden:
+                    walk(sub, (*path, name))
+
+    walk(war, ())
+    return paths
+
+
+def _help(path: tuple[str, ...], prog: str) -> str:
+    result = CliRunner().invoke(
+        war, [*path, "--help"], prog_name=prog, terminal_width=docs.WIDTH, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p) or "war")
+@pytest.mark.parametrize("prog", ["kubectl war", "kubectl-war.pyz"])
+def test_help_opens_with_one_line_of_purpose_and_ends_with_examples(
+    path: tuple[str, ...], prog: str
+) -> None:
+    lines = _help(path, prog).rstrip("\n").split("\n")
+    command = " ".join([prog, *path])
+    assert lines[0].startswith(f"Usage: {command} ")
+    # Usage, a blank line, the purpose on exactly one line, then a blank line.
+    assert lines[1] == ""
+    assert lines[2].startswith("  ") and lines[2].strip().endswith(".")
+    assert lines[3] == ""
+    heading = max(i for i, line in enumerate(lines) if line == "Examples:")
+    examples = lines[heading + 1 :]
+    assert examples, "an Examples: block with at least one example"
+    for line in examples:
+        assert line.startswith("  ") and line.strip(), f"{line!r}: examples are indented, unbroken"
+        if not line.strip().startswith("#"):
+            assert f"{prog} " in line, f"{line!r} should run {prog!r}"
+    assert any(f"{command} " in line or line.endswith(command) for line in examples), (
+        f"at least one example runs {command!r}"
+    )
+    if prog != "kubectl war":
+        assert not any("kubectl war" in line for line in examples)
+
+
+def test_help_examples_come_after_the_options() -> None:
+    text = _help(("version",), "kubectl war")
+    assert text.endswith(
+        "Options:\n"
+        "  -o, --output [text|json|yaml]  Output format.  [default: text]\n"
+        "  -h, --help                     Show this message and exit.\n"
+        "\n"
+        "Examples:\n"
+        "  kubectl war version\n"
+        "  kubectl war version -o json\n"
+    )
+
+
+def test_examples_are_split_from_the_docstring_with_their_no_rewrap_mark() -> None:
+    body, examples = split_examples(
+        "Do a thing.\n\nMore about it.\n\n\b\nExamples:\n  kubectl war x\n\n  # note\n"
+    )
+    assert body == "Do a thing.\n\nMore about it."
+    assert examples == ["kubectl war x", "", "# note"]
+    assert purpose("Do a thing.\n\nMore.\n\nExamples:\n  kubectl war x") == "Do a thing."
+    assert split_examples("No examples here.") == ("No examples here.", [])
+
+
+def test_examples_name_the_program_wherever_kubectl_war_appears() -> None:
+    line = "source <(kubectl war completion bash)"
+    assert localise(line, "kubectl war") == line
+    assert (
+        localise(line, "python -m kubectl_war") == "source <(python -m kubectl_war completion bash)"
+    )
+    assert localise("kubectl warden kubectl war", "w") == "kubectl warden w"
+
+
+@pytest.mark.parametrize(
+    ("argv0", "caller", "expected"),
+    [
+        ("/usr/local/bin/kubectl-war", False, "kubectl war"),
+        ("/home/me/.krew/bin/kubectl-war", False, "kubectl war"),
+        ("/opt/war/bin/war", True, "kubectl war"),
+        ("/opt/war/bin/war", False, "war"),
+        ("/src/kubectl_war/__main__.py", False, "python -m kubectl_war"),
+    ],
+)
+def test_prog_name_is_kubectl_war_when_run_as_a_plugin(
+    monkeypatch: pytest.MonkeyPatch, argv0: str, caller: bool, expected: str
+) -> None:
+    monkeypatch.setattr(sys, "argv", [argv0])
+    monkeypatch.delenv("KUBECTL_PLUGINS_CALLER", raising=False)
+    if caller:
+        monkeypatch.setenv("KUBECTL_PLUGINS_CALLER", "/usr/bin/kubectl")
+    assert prog_name() == expected
+
+
+def test_help_through_kubectl_shows_kubectl_war_examples(
+    run_kubectl: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    done = run_kubectl("war", "version", "--help")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: kubectl war version [OPTIONS]\n")
+    assert done.stdout.endswith("Examples:\n  kubectl war version\n  kubectl war version -o json\n")
+
+
+def test_help_of_python_m_shows_python_m_examples() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "kubectl_war", "version", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: python -m kubectl_war version [OPTIONS]\n")
+    assert done.stdout.endswith(
+        "Examples:\n  python -m kubectl_war version\n  python -m kubectl_war version -o json\n"
+    )
+
+
+def test_readme_command_reference_is_the_help_of_every_command() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert docs.BEGIN in readme and docs.END in readme, "README has no command reference"
+    assert docs.update(readme) == readme, (
+        "README.md's command reference differs from the commands' --help: run `make docs`"
+    )
+
+
+def test_reference_lists_every_command_once() -> None:
+    text = docs.reference()
+    for path in _all_commands():
+        assert text.count(f"\n### `{' '.join(['kubectl war', *path])}`\n") == 1
+
+
+def test_docs_adds_the_section_to_a_readme_without_one_and_then_keeps_it() -> None:
+    readme = "# x\n\nIntro.\n\n## Install from source\n\npip install .\n"
+    once = docs.update(readme)
+    assert once.startswith("# x\n\nIntro.\n\n## Command reference\n\n" + docs.BEGIN)
+    assert once.endswith(docs.END + "\n\n## Install from source\n\npip install .\n")
+    assert docs.update(once) == once
