@@ -9,7 +9,9 @@ from typing import Any
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import format_timestamp, human_duration, parse_timestamp
 from kubectl_war.freshness import Freshness
+from kubectl_war.proxystatus import MISSING
 from kubectl_war.render import NONE, kv_lines
+from kubectl_war.sidecars import Sidecar
 from kubectl_war.war import War
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -140,6 +142,60 @@ def registration_section(war: War) -> list[str]:
         [("Connected Over", war.connected_over or NONE), ("Sidecar Istio", istio)], indent=2
     )
     lines += [f"  {line}" for line in _map_lines("Workload Labels", war.workload_labels, 18)]
+    return lines
+
+
+_TYPE_ORDER = ("CDS", "LDS", "EDS", "RDS", "ECDS")
+
+
+def _type_order(name: str) -> tuple[int, str]:
+    return (_TYPE_ORDER.index(name) if name in _TYPE_ORDER else len(_TYPE_ORDER), name)
+
+
+def sidecar_section(
+    sidecar: Sidecar | None, source: str | None, skipped: Sequence[str] = ()
+) -> list[str]:
+    """The Sidecar block: the proxy's sync state as istiod sees it, and where that came from.
+
+    Args:
+        sidecar: the joined sidecar; None when no source answered.
+        source: the source that answered, in words (`SidecarSource.describe()`).
+        skipped: why each source `auto` tried did not answer.
+    """
+    if sidecar is None or source is None:
+        lines = ["Sidecar:", f"  Source:  {NONE} (no proxy-status source answered)"]
+        return lines + [f"    {reason}" for reason in skipped]
+    status = sidecar.status
+    state = sidecar.state or NONE
+    if status is None:
+        why = (
+            "the agent is connected, but no istiod knows this proxy"
+            if state == MISSING
+            else "not connected to any istiod"
+        )
+        state = f"{state} ({why})"
+    pairs = [("Proxy", sidecar.proxy), ("State", state)]
+    if status is not None:
+        version = status.version or NONE
+        if status.version_mismatch and status.version:
+            version += " (the proxy's Envoy version: istiod did not report its Istio version)"
+        pairs += [
+            ("Istiod", status.istiod or NONE),
+            ("Istio Version", version),
+            ("Cluster", status.cluster or NONE),
+        ]
+    pairs.append(("Source", source))
+    lines = _section("Sidecar", pairs)
+    if status is not None:
+        lines.append("  Types:" if status.types else f"  Types:  {NONE}")
+        types = sorted(status.types, key=_type_order)
+        cells = []
+        for name in types:
+            detail = status.details.get(name)
+            cells.append(
+                (name, f"{status.types[name]} ({detail})" if detail else status.types[name])
+            )
+        lines += kv_lines(cells, indent=4)
     return lines
 
 

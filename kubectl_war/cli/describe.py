@@ -7,7 +7,15 @@ import sys
 import click
 
 from kubectl_war.cli.list_wars import no_resources
-from kubectl_war.cli.options import KubeFlags, grace_option, kube_options, now, output_option
+from kubectl_war.cli.options import (
+    KubeFlags,
+    SidecarFlags,
+    grace_option,
+    kube_options,
+    now,
+    output_option,
+    proxy_status_options,
+)
 from kubectl_war.errors import UsageError
 from kubectl_war.render import as_list, to_json, to_yaml, write
 
@@ -25,6 +33,7 @@ from kubectl_war.render import as_list, to_json, to_yaml, write
 )
 @grace_option
 @output_option(("text", "json", "yaml"))
+@proxy_status_options("auto")
 def describe_cmd(
     kube: KubeFlags,
     names: tuple[str, ...],
@@ -32,18 +41,20 @@ def describe_cmd(
     groups: tuple[str, ...],
     grace_period: float,
     output: str,
+    sidecars: SidecarFlags,
 ) -> None:
     """Show one or more onboarded workloads in detail.
 
     Identity (verified, decoded), WorkloadGroup and whether this workload predates
     its latest change, agent state with the countdown to automatic removal,
-    registration, and events.
+    registration, the sidecar's sync state as istiod sees it, and events.
 
     \b
     Examples:
       kubectl war describe -n bookinfo ratings-aws-aws-123456789012-us-east-2b-ec2-i-0abc
       kubectl war describe -n bookinfo --group ratings
       kubectl war describe -A -l app=ratings -o json
+      kubectl war describe -n bookinfo --group ratings --proxy-status istioctl
     """
     from kubectl_war import describe, listing, snapshot
     from kubectl_war.assess import assess, computed
@@ -68,19 +79,34 @@ def describe_cmd(
             return
     snapshot.fetch_groups(client, snap)
     t = now()
+    skipped: list[str] = []
+    source = sidecars.open(kube, client, default="auto", notice=skipped.append) if wars else None
+    proxies = source.fetch() if source is not None else None
+    source_words = source.describe() if source is not None else None
     if output in ("json", "yaml"):
         docs = []
         for war in wars:
-            facts = assess(war, snap, t, grace_period)
-            docs.append(dict(war.obj, computed=computed(war, facts, snap)))
+            facts = assess(war, snap, t, grace_period, proxies)
+            extra = computed(war, facts, snap)
+            if "sidecar" in extra:
+                extra["sidecar"]["source"] = source_words
+            docs.append(dict(war.obj, computed=extra))
         data = docs[0] if len(docs) == 1 and names else as_list(docs)
         write(to_json(data) if output == "json" else to_yaml(data))
     else:
         events = snapshot.events_by_uid(client, snap.namespace) if wars else {}
         blocks = []
+        show_sidecar = sidecars.spec("auto") != "none"
         for war in wars:
-            facts = assess(war, snap, t, grace_period)
-            blocks.append(describe.render(war, facts, events.get(war.uid, []), t, grace_period))
+            facts = assess(war, snap, t, grace_period, proxies)
+            sidecar = (
+                describe.sidecar_section(facts.sidecar, source_words, skipped)
+                if show_sidecar
+                else []
+            )
+            blocks.append(
+                describe.render(war, facts, events.get(war.uid, []), t, grace_period, sidecar)
+            )
         write("\n\n".join(blocks))
     for name in missing:
         sys.stderr.write(snapshot.not_found(name) + "\n")
