@@ -418,6 +418,8 @@ class Kube:
                 auth_settings=["BearerToken"],
                 _preload_content=False,
                 _request_timeout=self._timeout(req),
+                # Clients before 36 answer (response, status, headers) without this.
+                _return_http_data_only=True,
             )
         except ApiException as exc:
             self._debug(req, exc.status, start)
