@@ -524,3 +524,45 @@ def orphans(
             continue
         out.append(status)
     return sorted(out, key=lambda s: (s.namespace or "", s.name))
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One row of the joined view: a WAR with its sidecar, or an orphaned proxy.
+
+    Attributes:
+        namespace, name: the WAR's (for an orphan, read from its proxy ID).
+        group: the WorkloadGroup (for an orphan, read from its name; None if ambiguous).
+        war: the WAR, None for an orphan.
+        sidecar: the sidecar as the source saw it.
+    """
+
+    namespace: str
+    name: str
+    group: str | None
+    war: War | None
+    sidecar: Sidecar
+
+    @property
+    def orphan(self) -> bool:
+        return self.war is None
+
+    @property
+    def synced(self) -> bool:
+        return self.sidecar.synced
+
+
+def join(
+    wars: Iterable[War], proxies: Mapping[str, ProxySync], namespace: str | None
+) -> list[Entry]:
+    """Every WAR with its sidecar, plus the orphans, by namespace then name."""
+    from kubectl_war.identity import group_from_name
+
+    wars = list(wars)
+    entries = [Entry(w.namespace, w.name, w.group, w, sidecar_of(w, proxies)) for w in wars]
+    for status in orphans(proxies, wars, namespace):
+        sidecar = Sidecar(status.proxy, status.overall, status)
+        entries.append(
+            Entry(status.namespace or "", status.name, group_from_name(status.name), None, sidecar)
+        )
+    return sorted(entries, key=lambda e: (e.namespace, e.name))
