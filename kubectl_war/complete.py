@@ -150,10 +150,29 @@ def _options(ctx: click.Context) -> list[click.Option]:
 
 
 def _find_option(ctx: click.Context, name: str) -> click.Option | None:
-    for opt in _options(ctx):
+    for opt in [*_options(ctx), *_connection_options()]:
         if name in opt.opts or name in opt.secondary_opts:
             return opt
     return None
+
+
+_CONNECTION: list[click.Option] = []
+
+
+def _connection_options() -> list[click.Option]:
+    """kubectl's connection flags, understood on any command's line (`decode -n x <TAB>`)
+    so that they steer cluster lookups; offered only where the command has them."""
+    if not _CONNECTION:
+        from kubectl_war.cli.options import kube_options
+
+        @kube_options
+        def command(**kwargs: Any) -> None:
+            pass
+
+        _CONNECTION.extend(
+            p for p in click.command()(command).params if isinstance(p, click.Option)
+        )
+    return _CONNECTION
 
 
 def _takes_value(opt: click.Option) -> bool:
