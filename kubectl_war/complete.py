@@ -338,8 +338,13 @@ def _option_kind(opt: click.Option) -> str:
         return CHOICES
     if isinstance(opt.type, (click.Path, click.File)):
         return FILES
-    if (opt.metavar or "").upper() in ("PATH", "FILE", "DIR"):
+    metavar = (opt.metavar or "").upper()
+    if metavar in ("PATH", "FILE", "DIR"):
         return FILES
+    if metavar in ("NS", "NAMESPACE"):  # --istio-namespace and the like
+        return NAMESPACES
+    if metavar == "WORKLOADGROUP":
+        return WORKLOADGROUPS
     return NOTHING
 
 

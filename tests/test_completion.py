@@ -168,6 +168,7 @@ def test_workloadgroup_names_for_group_flags(kubectl_complete: Complete) -> None
 
 def test_namespaces(kubectl_complete: Complete) -> None:
     assert kubectl_complete("list", "-n", "") == _lines("bookinfo", "default", "payments")
+    assert kubectl_complete("list", "--istio-namespace", "d") == _lines("default")
     assert kubectl_complete("describe", "--namespace", "pay") == _lines("payments")
     assert kubectl_complete("list", "--namespace=b") == _lines("bookinfo")
 
