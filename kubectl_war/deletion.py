@@ -105,16 +105,19 @@ def _delete_one(
             )
             return Outcome(war, done)
         except KubeError as exc:
+            # After a retry, 404 or a changed uid means the first attempt deleted it and
+            # only its answer was lost; the uid precondition makes that certain.
+            already = exc.retried
             if exc.status == 404:
-                return Outcome(war, GONE)
+                return Outcome(war, done if already else GONE)
             if exc.status != 409:
                 return Outcome(war, FAILED, exc.message)
         fresh_obj = kube.get(res, war.namespace, war.name)
         if fresh_obj is None:
-            return Outcome(war, GONE)
+            return Outcome(war, done if already else GONE)
         fresh = War(fresh_obj)
         if fresh.uid != war.uid:
-            return Outcome(war, REREGISTERED)
+            return Outcome(war, done if already else REREGISTERED)
         if not still_selected(fresh):
             return Outcome(war, CHANGED, "changed since it was listed and no longer matches")
         current = fresh

@@ -9,6 +9,7 @@ failure leaves this module as a `KubeError` carrying one line for the user.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -23,6 +24,10 @@ from kubectl_war.errors import WarError
 WAR_GROUP = "runtime.onboarding.tetrate.io"
 WG_GROUP = "networking.istio.io"
 DEFAULT_CHUNK_SIZE = 500
+# Answers worth sending the same request again for: throttling and passing server trouble.
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+# How long one logical request may keep retrying when --request-timeout is not given.
+DEFAULT_RETRY_BOUND = 30.0
 # kubectl's own wording when no configuration can be found at all.
 NO_CONFIG = (
     "no configuration has been provided, try setting KUBECONFIG or --kubeconfig, or pass --server"
@@ -49,6 +54,11 @@ class KubeError(WarError):
         self.status = status
         self.reason = reason
         self.body = dict(body or {})
+        # Set by the seam: whether sending again may succeed, how long the server asked
+        # us to wait first, and whether this answer came to a request sent more than once.
+        self.retryable = status in RETRY_STATUSES
+        self.retry_after: float | None = None
+        self.retried = False
 
 
 @dataclass(frozen=True)
@@ -291,6 +301,7 @@ class Kube:
     def __init__(self, opts: KubeOptions, *, log: Callable[[str], None] | None = None) -> None:
         self.opts = opts
         self._log = log or (lambda line: print(line, file=sys.stderr))
+        self.sleep: Callable[[float], None] = time.sleep
         self._client: Any = None
         self._versions: dict[str, str | None] = {}
         self.context_name: str | None = None
@@ -301,6 +312,9 @@ class Kube:
     # ---- configuration -------------------------------------------------------------
 
     def _configure(self) -> None:
+        from kubectl_war import kubeclient
+
+        kubeclient.load()
         from kubernetes.client.configuration import Configuration
         from kubernetes.config.config_exception import ConfigException
         from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger
@@ -404,7 +418,43 @@ class Kube:
     # ---- sending -------------------------------------------------------------------
 
     def send(self, req: Request) -> Any:
-        """Send one request; answer the decoded JSON (or the raw response when streaming)."""
+        """Send a request, retrying throttling (429), server errors (5xx) and reset
+        connections with capped exponential backoff, honouring Retry-After, for at most
+        `retry_bound` seconds in all; answer the decoded JSON (or the raw response when
+        streaming).
+
+        DELETEs are retried too: each carries a uid precondition, so a second attempt
+        can never remove anything but the object the first one aimed at. A KubeError
+        from a request sent more than once says so (`retried`), because a 404 or a 409
+        then means the first attempt already did the work.
+        """
+        deadline = time.monotonic() + self.retry_bound
+        delay = 0.2
+        attempt = 1
+        while True:
+            try:
+                return self._send_once(req)
+            except KubeError as exc:
+                exc.retried = attempt > 1
+                wait = exc.retry_after if exc.retry_after is not None else delay
+                if not exc.retryable or time.monotonic() + wait > deadline:
+                    raise
+                if self.opts.debug:
+                    self._log(
+                        f"debug: retrying {req.method} {req.url_path} after "
+                        f"{exc.status or 'a broken connection'} "
+                        f"(attempt {attempt + 1}, waiting {wait:.1f}s)"
+                    )
+                self.sleep(wait)
+                delay = min(delay * 2, 5.0)
+                attempt += 1
+
+    @property
+    def retry_bound(self) -> float:
+        """How long one request may keep retrying: --request-timeout, else 30 s."""
+        return self.opts.request_timeout or DEFAULT_RETRY_BOUND
+
+    def _send_once(self, req: Request) -> Any:
         from kubernetes.client.exceptions import ApiException
 
         start = time.monotonic()
@@ -477,6 +527,23 @@ class Kube:
                 pass
         reason = body.get("reason") or exc.reason or ""
         server_msg = str(body.get("message") or "").strip()
+        err = self._api_error_for(req, exc, status, body, reason, server_msg)
+        headers = getattr(exc, "headers", None) or {}
+        retry_after = headers.get("Retry-After") if hasattr(headers, "get") else None
+        if retry_after is not None:
+            with contextlib.suppress(ValueError):
+                err.retry_after = min(max(float(retry_after), 0.0), 10.0)
+        return err
+
+    def _api_error_for(
+        self,
+        req: Request,
+        exc: Any,
+        status: int,
+        body: dict[str, Any],
+        reason: str,
+        server_msg: str,
+    ) -> KubeError:
         if status == 0:
             return KubeError(f"TLS failure talking to {self.host}: {_one_line(exc.reason)}")
         if status == 401:
@@ -529,11 +596,15 @@ class Kube:
             # The client reports TLS failures as an ApiException with status 0.
             return KubeError(f"TLS failure talking to {self.host}: {_one_line(inner.reason)}")
         # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
-        if isinstance(inner, (u3.NewConnectionError, ConnectionError, u3.ProtocolError)):
+        if isinstance(inner, (u3.NewConnectionError, ConnectionRefusedError)):
             return KubeError(
-                f"the connection to the server {self.host} was refused or reset - "
+                f"the connection to the server {self.host} was refused - "
                 "did you specify the right host or port?"
             )
+        if isinstance(inner, (ConnectionError, u3.ProtocolError)):
+            err = KubeError(f"the connection to the server {self.host} was reset")
+            err.retryable = True
+            return err
         if isinstance(inner, (u3.ConnectTimeoutError, u3.ReadTimeoutError, TimeoutError)):
             limit = self.opts.request_timeout
             after = f" after {limit:g}s" if limit else ""
@@ -691,20 +762,27 @@ class Kube:
     ) -> Iterator[WatchEvent]:
         """Events after `resource_version` until the stream ends.
 
-        Raises `_Expired` (via `follow`) when the server no longer has that version.
+        A stream the server or the network cuts simply ends: the caller resumes from
+        the last resourceVersion it saw. Raises `_Expired` when the server no longer
+        has that version.
         """
-        resp = self.send(
-            watch_request(
-                res,
-                namespace,
-                resource_version=resource_version,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                timeout_seconds=timeout_seconds,
-            )
-        )
         try:
-            for line in _lines(resp):
+            resp = self.send(
+                watch_request(
+                    res,
+                    namespace,
+                    resource_version=resource_version,
+                    label_selector=label_selector,
+                    field_selector=field_selector,
+                    timeout_seconds=timeout_seconds,
+                )
+            )
+        except KubeError as exc:
+            if exc.status == 410:
+                raise _Expired() from None
+            raise
+        try:
+            for line in _safe_lines(resp):
                 try:
                     event = json.loads(line)
                 except ValueError:
@@ -827,6 +905,16 @@ def _lines(resp: Any) -> Iterator[bytes]:
                 yield line
     if buf.strip():
         yield buf
+
+
+def _safe_lines(resp: Any) -> Iterator[bytes]:
+    """`_lines`, ending quietly when the connection breaks mid-stream."""
+    import urllib3.exceptions as u3
+
+    try:
+        yield from _lines(resp)
+    except (u3.HTTPError, OSError):
+        return
 
 
 def _add_group_headers(client: Any, groups: list[str]) -> None:

@@ -74,8 +74,8 @@ def test_unreachable_server(
     r = run_war("list", env=make_kube_env(str(kc)))
     _one_error_line(
         r,
-        f"the connection to the server http://127.0.0.1:{port} was refused or "
-        "reset - did you specify the right host or port?",
+        f"the connection to the server http://127.0.0.1:{port} was refused - "
+        "did you specify the right host or port?",
     )
 
 

@@ -42,7 +42,7 @@ from .store import (
     paused_gc,
 )
 
-__all__ = ["FakeKube", "ProxyHandler", "RecordedRequest"]
+__all__ = ["FakeKube", "ProxyHandler", "RecordedRequest", "ServerTiming"]
 
 ProxyHandler = Callable[[str, "dict[str, list[str]]"], "tuple[int, str, bytes]"]
 
@@ -107,6 +107,21 @@ class Response:
 
 
 @dataclass
+class ServerTiming:
+    """How long the server took to build one answer, sending it not included.
+
+    ``table`` marks a server-side Table (what ``kubectl get`` asks for): building
+    one costs the server more than plain JSON, so benchmarks report the two apart.
+    """
+
+    method: str
+    path: str
+    table: bool
+    seconds: float
+    size: int
+
+
+@dataclass
 class Stream:
     """A chunked response (watch): ``chunks`` yields bytes until the stream ends."""
 
@@ -167,6 +182,24 @@ def _json_response(obj: Any, code: int = 200, content_type: str = JSON) -> Respo
     return Response(code, _typed_dumps(obj) + b"\n", content_type)
 
 
+def _fault_error(code: int) -> ApiError:
+    reasons = {
+        429: (
+            "TooManyRequests",
+            "the server has received too many requests and has asked us to try again later",
+        ),
+        500: (
+            "InternalError",
+            'an error on the server ("injected fault") has prevented the request from succeeding',
+        ),
+        502: ("InternalError", "bad gateway"),
+        503: ("ServiceUnavailable", "the server is currently unable to handle the request"),
+        504: ("Timeout", "the server was unable to return a response in the time allotted"),
+    }
+    reason, message = reasons.get(code, ("InternalError", "injected fault"))
+    return ApiError(code, reason, message)
+
+
 def _error_response(err: ApiError) -> Response:
     return _json_response(err.status(), err.code)
 
@@ -223,6 +256,8 @@ class FakeKube:
         # Called with each request before it is handled: lets a test change the world
         # at an exact point of a client's conversation (say, between a list and a delete).
         self.request_hooks: list[Callable[[RecordedRequest], None]] = []
+        # Set to a tests.fakekube.faults.Faults to make the server misbehave on purpose.
+        self.faults: Any = None
         self._forbidden: list[tuple[str, str, str | None]] = []
         self._proxies: dict[tuple[str, str, int], ProxyHandler] = {}
         self._host = host
@@ -235,6 +270,9 @@ class FakeKube:
         self._bookmarks = 0
         self._watch_epoch = 0
         self.url = ""
+        # Set to a list to record a ServerTiming per answer (benchmarks): a slow
+        # server must not hide a slow client.
+        self.timings: list[ServerTiming] | None = None
 
     # -- life cycle -----------------------------------------------------------------
 
@@ -539,6 +577,21 @@ class FakeKube:
         return agent.split("/", 1)[0][:128] if agent else "unknown"
 
     def handle(self, req: Request) -> Response | Stream:
+        timings = self.timings
+        if timings is None:
+            return self._route(req)
+        start = time.perf_counter()
+        result = self._route(req)
+        if isinstance(result, Response):
+            table = "as=Table" in req.header("Accept")
+            timings.append(
+                ServerTiming(
+                    req.method, req.path, table, time.perf_counter() - start, len(result.body)
+                )
+            )
+        return result
+
+    def _route(self, req: Request) -> Response | Stream:
         if self.token is not None and req.header("Authorization") != f"Bearer {self.token}":
             return _json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
         match = _PROXY_PATH.match(req.raw_path)
@@ -1338,6 +1391,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out in separate writes: without TCP_NODELAY the body
+        # waits for the client's delayed ACK (40 ms a request). Go's net/http, and so
+        # the real API server, sets it on every connection.
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         with self.kube._conn_lock:
             self.kube._conns.add(self.connection)
             self.kube._handlers.add(threading.current_thread())
@@ -1411,20 +1469,50 @@ class _Handler(BaseHTTPRequestHandler):
             raw_body,
             self._client_gone,
         )
+        faults = self.kube.faults
+        fault = None
+        if faults is not None:
+            if faults.latency:
+                time.sleep(faults.latency)
+            fault = faults.decide(self.command, req.path, "continue" in query)
+        if fault == "drop":
+            self._drop()
+            return
         try:
+            if isinstance(fault, int):
+                raise _fault_error(fault)
+            if fault == "expire":
+                raise ApiError(
+                    410,
+                    "Expired",
+                    "The provided continue parameter is too old "
+                    "to display a consistent list result.",
+                )
             result = self.kube.handle(req)
         except ApiError as err:
             result = _error_response(err)
+            if err.code == 429 and faults is not None:
+                result.headers["Retry-After"] = faults.retry_after
         except Exception:
             traceback.print_exc(file=sys.stderr)
             result = _error_response(ApiError(500, "InternalError", "fakekube: internal error"))
+        if fault == "drop-after":
+            self._drop()
+            return
         try:
             if isinstance(result, Stream):
-                self._stream(result)
+                cut = faults.cut_watch_after if faults is not None else None
+                self._stream(result, cut_after=cut)
             else:
                 self._send(result)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
+
+    def _drop(self) -> None:
+        """Close the connection without a word, as a crashed proxy or a network fault does."""
+        self.close_connection = True
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(self, res: Response) -> None:
         self.send_response(res.code)
@@ -1438,7 +1526,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(res.body)
         self.wfile.flush()
 
-    def _stream(self, res: Stream) -> None:
+    def _stream(self, res: Stream, cut_after: int | None = None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", res.content_type)
         self.send_header("Transfer-Encoding", "chunked")
@@ -1446,9 +1534,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.flush()
         try:
-            for chunk in res.chunks:
+            for sent, chunk in enumerate(res.chunks, 1):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()
+                if cut_after is not None and sent >= cut_after:
+                    self.kube.faults._note("cut-watch", self.command, self.path)
+                    self._drop()
+                    return
         finally:
             close = getattr(res.chunks, "close", None)
             if close is not None:
