@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -778,6 +780,8 @@ class Executor:
         unavailable: list[Tracked] = []
         for t in carried:
             self._observe(t, objs.get(t.name))
+        # Back (or never deleted after all): no longer in flight.
+        self.journal.forget(gp.namespace, [t.name for t in carried if t.resolved])
         unavailable += [t for t in carried if not t.resolved]
         for m in batch.members:
             obj = objs.get(m.name)
@@ -821,11 +825,14 @@ class Executor:
         self.in_flight = targets + [t for t in unavailable if t.old_uid]
         if not targets:
             return [t for t in unavailable if t.old_uid and not t.resolved]
-        ok = self._await(gp.namespace, targets, 0, deadline)
+        # WARs an earlier rollout left in flight finish with this batch: resuming
+        # means completing what was interrupted, then going on.
+        resumed = [t for t in unavailable if t.carried and not t.resolved]
+        ok = self._await(gp.namespace, targets + resumed, 0, deadline)
         done = [t.name for t in targets if t.resolved]
         for name in done:
             gr.members[name] = MemberResult(name, BACK)
-        self.journal.forget(gp.namespace, done)
+        self.journal.forget(gp.namespace, done + [t.name for t in resumed if t.resolved])
         if not ok:
             raise _Stop(
                 f"batch {batch.number}/{len(gp.batches)} of WorkloadGroup {gp.ref} did not come "
@@ -919,10 +926,13 @@ class Executor:
         self, namespace: str, tracked: list[Tracked], allowed_pending: int, deadline: float
     ) -> bool:
         """Watch until at most `allowed_pending` of `tracked` are unresolved; False at the
-        deadline. One list gives the starting point; a watch reports every change; the
-        sidecar source (which has no watch) is read again every `poll` seconds."""
-        from kubectl_war.kube import ListResult
+        deadline.
 
+        One list gives the starting point; a watch (in a helper thread, so that the
+        deadline and the sidecar polls are kept to the moment, while the API only ends
+        a watch on whole seconds) reports every change; the sidecar source, which has
+        no watch, is read again every `poll` seconds.
+        """
         by_name = {t.name: t for t in tracked}
 
         def pending() -> int:
@@ -932,38 +942,92 @@ class Executor:
         objs = {n: o for n, o in _by_name(listed.items).items() if n in by_name}
         for t in tracked:
             self._observe(t, objs.get(t.name))
+        if pending() <= allowed_pending:
+            return True
+        events: queue.Queue[Any] = queue.Queue()
+        stop = threading.Event()
+        watcher = threading.Thread(
+            target=self._watch,
+            args=(namespace, listed, events, stop),
+            name="kubectl-war-watch",
+            daemon=True,
+        )
+        watcher.start()
+        try:
+            while pending() > allowed_pending:
+                left = deadline - self.clock()
+                if left <= 0:
+                    return False
+                polling = self.sidecar_synced is not None and any(
+                    t.state == SYNCING for t in tracked
+                )
+                try:
+                    ev = events.get(timeout=min(left, self.poll) if polling else left)
+                except queue.Empty:
+                    ev = None
+                if isinstance(ev, BaseException):
+                    raise ev
+                if ev is not None:
+                    meta = ev.object.get("metadata") if isinstance(ev.object, dict) else None
+                    meta = meta if isinstance(meta, dict) else {}
+                    name = meta.get("name")
+                    t = by_name.get(name) if isinstance(name, str) else None
+                    if t is None:
+                        continue
+                    if ev.type == "DELETED":
+                        current = objs.get(t.name)
+                        if current is not None and War(current).uid == meta.get("uid"):
+                            del objs[t.name]
+                    else:
+                        objs[t.name] = ev.object
+                    self._observe(t, objs.get(t.name))
+                elif polling:
+                    for t in tracked:
+                        if t.state == SYNCING:
+                            self._observe(t, objs.get(t.name))
+            return True
+        finally:
+            stop.set()
+
+    def _watch(
+        self, namespace: str, listed: Any, out: queue.Queue[Any], stop: threading.Event
+    ) -> None:
+        """Feed `out` with every change after `listed` until `stop` is set.
+
+        Watches are opened for `_WATCH_WINDOW` seconds at a time and resumed from the
+        last resourceVersion seen, so a stopped helper ends within that window.
+        """
+        from kubectl_war.kube import ListResult
+
+        known = {_key(o): o for o in listed.items}
         rv = listed.resource_version
-        while pending() > allowed_pending:
-            left = deadline - self.clock()
-            if left <= 0:
-                return False
-            polling = self.sidecar_synced is not None and any(t.state == SYNCING for t in tracked)
-            window = min(left, self.poll) if polling else left
-            known = ListResult(list(objs.values()), rv)
-            for ev in self.kube.follow(
-                self.res, namespace, known, deadline=time.monotonic() + window
-            ):
-                meta = ev.object.get("metadata") if isinstance(ev.object, dict) else None
-                meta = meta if isinstance(meta, dict) else {}
-                rv = str(meta.get("resourceVersion") or rv)
-                name = meta.get("name")
-                t = by_name.get(name) if isinstance(name, str) else None
-                if t is None:
-                    continue
-                if ev.type == "DELETED":
-                    current = objs.get(t.name)
-                    if current is not None and War(current).uid == meta.get("uid"):
-                        del objs[t.name]
-                else:
-                    objs[t.name] = ev.object
-                self._observe(t, objs.get(t.name))
-                if pending() <= allowed_pending or self.clock() >= deadline:
-                    break
-            if polling:
-                for t in tracked:
-                    if t.state == SYNCING:
-                        self._observe(t, objs.get(t.name))
-        return True
+        try:
+            while not stop.is_set():
+                current = ListResult(list(known.values()), rv)
+                for ev in self.kube.follow(
+                    self.res, namespace, current, deadline=time.monotonic() + _WATCH_WINDOW
+                ):
+                    meta = ev.object.get("metadata") if isinstance(ev.object, dict) else None
+                    if isinstance(meta, dict) and meta.get("resourceVersion"):
+                        rv = str(meta["resourceVersion"])
+                    if ev.type == "DELETED":
+                        known.pop(_key(ev.object), None)
+                    else:
+                        known[_key(ev.object)] = ev.object
+                    if stop.is_set():
+                        return
+                    out.put(ev)
+        except Exception as exc:  # handed to the waiting thread, which raises it
+            if not stop.is_set():
+                out.put(exc)
+
+
+_WATCH_WINDOW = 2.0
+
+
+def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
+    war = War(obj)
+    return (war.name, war.uid)
 
 
 def _by_name(items: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -32,6 +32,7 @@ from .fleet import (
     _workload_group,
 )
 from .server import FakeKube
+from .store import Filter
 
 __all__ = ["Change", "OnboardingPlane", "rollout_fleet"]
 
@@ -51,7 +52,7 @@ class Change:
     """One deletion or creation of a WAR, as the store logged it."""
 
     rv: int
-    kind: str  # "deleted" or "created"
+    kind: str  # "deleted", "created" or "connected" (its agent connected)
     namespace: str
     name: str
     uid: str
@@ -111,6 +112,8 @@ class OnboardingPlane:
         self.record: list[Change] = []
         self._random = random.Random(seed)
         self._dead: set[tuple[str, str]] = set()
+        self._delays: dict[tuple[str, str], float] = {}
+        self._connected: set[tuple[str, str]] = set()
         self._unsyncable: set[tuple[str, str]] = set()
         self._synced: dict[tuple[str, str], bool] = {}
         self._queue: list[tuple[float, int, str, dict[str, Any]]] = []
@@ -127,6 +130,10 @@ class OnboardingPlane:
         """The agent of this WAR dies: once deleted, the WAR never comes back."""
         self._dead.add((namespace, name))
 
+    def slow(self, namespace: str, name: str, delay: float) -> None:
+        """This WAR's agent takes ``delay`` seconds (not ``delay`` + jitter) to return."""
+        self._delays[(namespace, name)] = delay
+
     def never_sync(self, namespace: str, name: str) -> None:
         """Once re-created, this WAR's sidecar never reaches SYNCED."""
         self._unsyncable.add((namespace, name))
@@ -134,6 +141,10 @@ class OnboardingPlane:
     def start(self) -> OnboardingPlane:
         with self.kube.store.lock:
             self._last_rv = self.kube.store.rv
+            for stored in self.kube.store.scan(Filter(self.kube.store.type_for(WARS))):
+                if _connected(stored.load()):
+                    ns, _, name = stored.key.partition("/")
+                    self._connected.add((ns, name))
         self._thread = threading.Thread(target=self._run, name="onboarding-plane", daemon=True)
         self._thread.start()
         return self
@@ -182,6 +193,21 @@ class OnboardingPlane:
             most = max(most, len(missing))
         return most
 
+    def max_unavailable(self, group: str | None = None) -> int:
+        """The most WARs (of ``group``) missing or back but not connected at one time,
+        counting only WARs that were connected before they were deleted."""
+        down: set[tuple[str, str]] = set()
+        most = 0
+        for c in self._changes():
+            if group is not None and c.group != group:
+                continue
+            if c.kind == "deleted":
+                down.add((c.namespace, c.name))
+            elif c.kind == "connected":
+                down.discard((c.namespace, c.name))
+            most = max(most, len(down))
+        return most
+
     def missing(self) -> list[str]:
         """Names deleted and not re-created, now."""
         gone: dict[tuple[str, str], None] = {}
@@ -227,14 +253,21 @@ class OnboardingPlane:
             for ev, new, prev in loaded:
                 ns, _, name = ev.key.rpartition("/")
                 uid = (new.get("metadata") or {}).get("uid", "")
+                group = _group_of(new)
                 kind = {"DELETED": "deleted", "ADDED": "created"}.get(ev.type)
-                if kind is None:
-                    continue
-                self.record.append(Change(ev.rv, kind, ns, name, uid, _group_of(new), now))
+                if kind is not None:
+                    self.record.append(Change(ev.rv, kind, ns, name, uid, group, now))
+                if kind == "deleted":
+                    self._connected.discard((ns, name))
+                elif _connected(new) and (ns, name) not in self._connected:
+                    self._connected.add((ns, name))
+                    self.record.append(Change(ev.rv, "connected", ns, name, uid, group, now))
                 if kind == "deleted":
                     self._synced[(ns, name)] = False
                     if _connected(prev) and (ns, name) not in self._dead:
-                        due = now + self.delay + self._random.uniform(0, self.jitter)
+                        due = now + self._delays.get(
+                            (ns, name), self.delay + self._random.uniform(0, self.jitter)
+                        )
                         heapq.heappush(self._queue, (due, next(self._seq), "create", new))
 
     def _run(self) -> None:

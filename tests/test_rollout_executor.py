@@ -1,0 +1,281 @@
+"""The rollout executor against FakeKube and its simulated onboarding plane."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubectl_war import rollout as ro
+from kubectl_war import snapshot
+from kubectl_war.assess import assess
+from kubectl_war.kube import Kube, KubeOptions
+from kubectl_war.war import War
+from tests.fakekube import FakeKube
+from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
+
+WARS = "workloadautoregistrations"
+PREFIX = "ratings-aws-aws-123456789012-"
+GROUP = [("bookinfo", "ratings")]
+
+
+def short(name: str) -> str:
+    return name[len(PREFIX) :] if name.startswith(PREFIX) else name
+
+
+@pytest.fixture
+def client(fake_kube: FakeKube, make_kubeconfig: Callable[..., str]) -> Kube:
+    return Kube(KubeOptions(kubeconfig=make_kubeconfig(fake_kube), namespace="bookinfo"))
+
+
+@pytest.fixture
+def plane(fake_kube: FakeKube) -> Iterator[OnboardingPlane]:
+    with OnboardingPlane(fake_kube, delay=0.05, lifetime=20) as p:
+        yield p
+
+
+class Run:
+    """Plan and execute a rollout of bookinfo/ratings as the CLI would."""
+
+    def __init__(self, client: Kube, journal: ro.Journal | None = None, **plan_kw: Any) -> None:
+        self.client = client
+        self.journal = journal or ro.Journal(None, grace_seconds=300)
+        snap = snapshot.take(client, "bookinfo", with_groups=True)
+        now = client_now(snap)
+        self.facts = lambda w: assess(w, snap, now, 300.0)
+        self.selection = plan_kw.pop("selection", ro.Selection())
+        self.plan = ro.make_plan(
+            snap.wars,
+            GROUP,
+            self.facts,
+            max_unavailable=ro.parse_max_unavailable(plan_kw.pop("max_unavailable", "2")),
+            selection=self.selection,
+            missing=self.journal.missing_by_group(),
+            **plan_kw,
+        )
+        self.events: list[ro.Event] = []
+        self.pauses: list[float] = []
+
+    def execute(self, **kw: Any) -> ro.Result:
+        kw.setdefault("timeout", 5.0)
+        self.executor = ro.Executor(
+            self.client,
+            self.client.war_resource(),
+            self.plan,
+            eligible=lambda w: self.selection.reason_out(w, self.facts(w)) is None,
+            journal=self.journal,
+            report=kw.pop("report", self.events.append),
+            sleep=self.pauses.append,
+            poll=0.05,
+            **kw,
+        )
+        return self.executor.run()
+
+    def states(self) -> list[tuple[str, str]]:
+        return [(short(e.name), e.state) for e in self.events if e.kind == "state"]
+
+
+def client_now(snap: snapshot.Snapshot) -> Any:
+    from tests.conftest import FIXED_NOW
+    from tests.fakekube.clock import parse_time
+
+    return parse_time(FIXED_NOW)
+
+
+def planned(run: Run) -> list[str]:
+    return [m.name for m in run.plan.members]
+
+
+def test_rollout_re_onboards_every_planned_war_batch_by_batch(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=2, up_to_date=1, disconnected=1))
+    run = Run(client, max_unavailable="2")
+    result = run.execute(pause=0.5)
+    assert result.outcome == ro.COMPLETE
+    assert plane.deleted() == planned(run)  # exactly the plan, in plan order
+    assert result.reonboarded == 6
+    assert plane.max_unavailable("ratings") == 2
+    assert run.pauses == [0.5, 0.5]  # between batches, not after the last
+    kinds = [e.kind for e in run.events if e.kind != "state"]
+    assert kinds == [
+        "group",
+        *["batch", "batch-done", "pause"] * 2,
+        *["batch", "batch-done", "group-done"],
+    ]
+    assert run.states()[:4] == [
+        ("us-east-2a-ec2-i-a1", "deleted"),
+        ("us-east-2b-ec2-i-b1", "deleted"),
+        ("us-east-2a-ec2-i-a1", "back"),
+        ("us-east-2b-ec2-i-b1", "back"),
+    ]
+    for war in fake_kube.objects(WARS, "bookinfo"):
+        assert war["status"]["conditions"][0]["status"] in ("True", "False")
+
+
+def test_a_batch_not_back_in_time_stops_the_rollout_and_nothing_more_is_deleted(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=2))
+    run = Run(client, max_unavailable="2")
+    dead = run.plan.groups[0].batches[1].members[1].name
+    plane.never_return("bookinfo", dead)
+    result = run.execute(timeout=0.6)
+    assert result.outcome == ro.STOPPED
+    assert "batch 2/3 of WorkloadGroup bookinfo/ratings did not come back within" in result.message
+    assert plane.deleted() == planned(run)[:4]
+    assert [(t.name, t.waiting_on) for t in result.waiting] == [(dead, "not re-created yet")]
+    data = result.to_dict()
+    assert data["result"] == "failed"
+    assert data["groups"][0]["failed"] == [{"name": dead, "waitingOn": "not re-created yet"}]
+    assert len(data["groups"][0]["notStarted"]) == 2
+    assert data["groups"][0]["batchesDone"] == 1
+
+
+def test_never_more_of_a_group_unavailable_than_allowed_under_jittered_re_onboarding(
+    fake_kube: FakeKube, client: Kube
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=4, joining=1))
+    with OnboardingPlane(
+        fake_kube, delay=0.02, jitter=0.15, connect_delay=0.03, seed=11, lifetime=20
+    ) as plane:
+        run = Run(client, max_unavailable="3")
+        assert run.plan.groups[0].batch_size == 2  # one WAR already unavailable
+        result = run.execute()
+    assert result.outcome == ro.COMPLETE
+    assert sorted(plane.deleted()) == sorted(planned(run))
+    # The joining WAR (no agent behind it) stays unavailable throughout: 1 + 2 <= 3.
+    assert plane.max_unavailable("ratings") == 2
+    assert ("us-east-2a-ec2-i-a1", "re-created") in run.states()
+
+
+def test_resume_after_a_stop_deletes_no_war_twice(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane, tmp_path: Path
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=2))
+    journal = tmp_path / "journal.json"
+    first = Run(client, ro.Journal(str(journal), grace_seconds=300), max_unavailable="2")
+    late = first.plan.groups[0].batches[0].members[0].name
+    plane.slow("bookinfo", late, 0.8)
+    assert first.execute(timeout=0.2).outcome == ro.STOPPED
+    assert plane.deleted() == planned(first)[:2]
+    # Resumed at once: the late WAR is still missing and counts against the budget.
+    second = Run(client, ro.Journal(str(journal), grace_seconds=300), max_unavailable="2")
+    assert second.plan.groups[0].missing == [late]
+    assert second.plan.groups[0].batch_size == 1
+    assert late not in planned(second)
+    result = second.execute()
+    assert result.outcome == ro.COMPLETE
+    counts = Counter(plane.deleted())
+    assert set(counts) == set(planned(first))
+    assert max(counts.values()) == 1
+    assert plane.max_unavailable("ratings") == 2
+    assert ro.Journal(str(journal), grace_seconds=300).missing_by_group() == {}
+
+
+def test_a_war_re_registered_since_planned_is_skipped_not_deleted(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    moved = run.plan.members[1].name
+    fake_kube.delete(WARS, "bookinfo", moved)  # its agent re-onboards on its own
+    assert plane.idle()
+    result = run.execute()
+    assert result.outcome == ro.COMPLETE
+    assert Counter(plane.deleted())[moved] == 1
+    assert ("us-east-2b-ec2-i-b1", "skipped") in run.states()
+    assert result.to_dict()["groups"][0]["skipped"] == [
+        {"name": moved, "reason": "re-registered since planned"}
+    ]
+
+
+def test_an_unsynced_sidecar_keeps_its_batch_waiting(fake_kube: FakeKube, client: Kube) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    with OnboardingPlane(fake_kube, delay=0.02, sync_delay=0.3, lifetime=20) as plane:
+        run = Run(client, max_unavailable="3")
+        stuck = run.plan.members[2].name
+        plane.never_sync("bookinfo", stuck)
+        result = run.execute(timeout=1.0, sidecar_synced=plane.sidecar_synced)
+    assert result.outcome == ro.STOPPED
+    assert [(t.name, t.waiting_on) for t in result.waiting] == [(stuck, "sidecar not SYNCED yet")]
+    states = run.states()
+    assert ("us-east-2a-ec2-i-a1", "agent connected") in states
+    assert ("us-east-2a-ec2-i-a1", "back") in states
+
+
+def test_without_a_sidecar_check_a_connected_agent_is_enough(
+    fake_kube: FakeKube, client: Kube
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    with OnboardingPlane(fake_kube, delay=0.02, lifetime=20) as plane:
+        plane.never_sync("bookinfo", PREFIX + "us-east-2a-ec2-i-a1")
+        assert Run(client, max_unavailable="3").execute(timeout=2).outcome == ro.COMPLETE
+
+
+def test_an_interrupt_lets_no_new_delete_through(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=2))
+    run = Run(client, max_unavailable="3")
+
+    def report(ev: ro.Event) -> None:
+        run.events.append(ev)
+        if ev.kind == "state" and ev.state == ro.DELETED:
+            run.executor.interrupt()  # what the SIGINT handler does mid-deletion
+
+    result = run.execute(report=report)
+    assert result.outcome == ro.INTERRUPTED
+    assert plane.deleted() == planned(run)[:1]
+
+
+def test_already_unavailable_wars_hold_back_the_next_batch(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1, joining=1))
+    run = Run(client, max_unavailable="1")
+    result = run.execute(timeout=0.3)
+    assert result.outcome == ro.STOPPED
+    assert "batch 1/3 of WorkloadGroup bookinfo/ratings not started" in result.message
+    assert plane.deleted() == []
+    assert [(short(t.name), t.waiting_on, t.old_uid) for t in result.waiting] == [
+        ("us-east-2a-ec2-i-aj1", "agent not connected yet", None)
+    ]
+    assert [e.kind for e in run.events][:3] == ["group", "batch", "recover"]
+
+
+def test_a_delete_the_server_refuses_stops_the_rollout(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="2")
+    fake_kube.forbid("delete", WARS)
+    result = run.execute()
+    assert result.outcome == ro.STOPPED
+    assert result.message.startswith(
+        f"could not delete WAR bookinfo/{run.plan.members[0].name} (forbidden: cannot delete"
+    )
+    assert plane.deleted() == []
+
+
+def test_unchanged_wars_are_checked_again_before_their_batch(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    last = run.plan.members[-1].name
+
+    def disconnect(obj: dict[str, Any]) -> None:
+        obj["status"]["conditions"][0]["status"] = "False"
+
+    fake_kube.update(WARS, "bookinfo", last, disconnect, subresource="status")
+    result = run.execute()
+    assert result.outcome == ro.COMPLETE
+    assert last not in plane.deleted()
+    assert result.to_dict()["groups"][0]["skipped"] == [
+        {"name": last, "reason": "no longer selected (changed since planned)"}
+    ]
+    assert War(fake_kube.get(WARS, "bookinfo", last) or {}).is_disconnected
