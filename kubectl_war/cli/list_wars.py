@@ -43,15 +43,16 @@ def no_resources(namespace: str | None) -> str:
     metavar="WORKLOADGROUP",
     help="Only WARs of this WorkloadGroup; repeat for several.",
 )
+# Two flags, not one parameter with two flag values: click 8.1 (the last release for
+# Python 3.9) gives such a parameter the second flag's value when neither is given.
 @click.option(
-    "--connected",
-    "connected",
-    flag_value=True,
-    default=None,
-    help="Only WARs whose agent is connected.",
+    "--connected", "connected_only", is_flag=True, help="Only WARs whose agent is connected."
 )
 @click.option(
-    "--disconnected", "connected", flag_value=False, help="Only WARs whose agent is not connected."
+    "--disconnected",
+    "disconnected_only",
+    is_flag=True,
+    help="Only WARs whose agent is not connected.",
 )
 @duration_option(
     "--older-than", help="With --disconnected: only agents disconnected for longer than this."
@@ -80,7 +81,8 @@ def list_cmd(
     selector: str | None,
     field_selector: str | None,
     groups: tuple[str, ...],
-    connected: bool | None,
+    connected_only: bool,
+    disconnected_only: bool,
     older_than: float | None,
     outdated: bool,
     grace_period: float,
@@ -109,6 +111,9 @@ def list_cmd(
     from kubectl_war import snapshot
     from kubectl_war.assess import assess
 
+    if connected_only and disconnected_only:
+        raise UsageError("--connected and --disconnected exclude each other")
+    connected = True if connected_only else False if disconnected_only else None
     if older_than is not None and connected is not False:
         raise UsageError("--older-than goes with --disconnected")
     client = kube.connect()
