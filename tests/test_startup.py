@@ -1,0 +1,171 @@
+"""Start-up cost: what each command imports, checked in fresh interpreters.
+
+`--help` and `decode` never import the kubernetes client; commands that reach a
+cluster import only its working submodules (`kubectl_war.kubeclient`), and the
+client is still whole for any code that asks for the rest of it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from tests.fakekube import FakeKube
+
+EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
+
+# Runs the CLI in-process, then reports which client modules the run imported.
+_REPORT = textwrap.dedent(
+    """
+    import json, sys
+    from kubectl_war.cli import main
+    try:
+        main(sys.argv[1:])
+    except SystemExit:
+        pass
+    from kubectl_war import kubeclient
+    mods = sorted(m for m in sys.modules if m == "kubernetes" or m.startswith("kubernetes."))
+    sys.stderr.write("\\nREPORT " + json.dumps(
+        {"modules": mods, "mode": kubeclient.mode, "unfinished": kubeclient.unfinished()}
+    ) + "\\n")
+    """
+)
+
+
+def _imports(*args: str, env: dict[str, str] | None = None) -> dict[str, object]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPORT, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    line = [x for x in proc.stderr.splitlines() if x.startswith("REPORT ")]
+    assert line, proc.stderr
+    report: dict[str, object] = json.loads(line[-1][len("REPORT ") :])
+    report["stdout"] = proc.stdout
+    return report
+
+
+def test_help_does_not_import_the_kubernetes_client() -> None:
+    report = _imports("--help")
+    assert "Usage:" in str(report["stdout"])
+    assert report["modules"] == []
+
+
+def test_list_help_does_not_import_the_kubernetes_client() -> None:
+    report = _imports("list", "--help")
+    assert report["modules"] == []
+
+
+def test_decode_does_not_import_the_kubernetes_client() -> None:
+    report = _imports("decode", EC2)
+    assert "i-1234567890abcdef0" in str(report["stdout"])
+    assert report["modules"] == []
+
+
+def test_list_imports_only_the_clients_working_submodules(
+    fake_kube: FakeKube, kube_env: dict[str, str]
+) -> None:
+    report = _imports("list", "-A", env=kube_env)
+    assert report["mode"] == "light"
+    assert report["modules"] == [
+        "kubernetes",
+        "kubernetes.client",
+        "kubernetes.client.api_client",
+        "kubernetes.client.configuration",
+        "kubernetes.client.exceptions",
+        "kubernetes.client.models",
+        "kubernetes.client.rest",
+        "kubernetes.config",
+        "kubernetes.config.config_exception",
+        "kubernetes.config.dateutil",
+        "kubernetes.config.exec_provider",
+        "kubernetes.config.kube_config",
+    ]
+    assert report["unfinished"] == [
+        "kubernetes",
+        "kubernetes.client",
+        "kubernetes.config",
+        "kubernetes.client.models",
+    ]
+
+
+_WHOLE = textwrap.dedent(
+    """
+    import sys
+    from kubectl_war import kubeclient
+    kubeclient.load()
+    assert kubeclient.mode == "light", kubeclient.mode
+    from kubernetes.client.api_client import ApiClient
+    from kubernetes.client.exceptions import ApiException
+    import kubernetes
+    # The usual ways in finish the packages, with the very same classes.
+    assert kubernetes.client.ApiClient is ApiClient
+    assert kubernetes.client.rest.ApiException is ApiException
+    from kubernetes.client import CoreV1Api, V1ObjectMeta
+    from kubernetes import watch
+    assert callable(kubernetes.config.load_kube_config)
+    assert watch.Watch is not None and CoreV1Api is not None
+    # Model deserialisation finds the models package, finished on demand.
+    meta = ApiClient().deserialize(
+        type("R", (), {"data": '{"name": "x", "namespace": "y"}'})(), "V1ObjectMeta"
+    )
+    assert isinstance(meta, V1ObjectMeta) and meta.name == "x"
+    assert kubeclient.unfinished() == [], kubeclient.unfinished()
+    assert kubernetes.__version__
+    print("ok")
+    """
+)
+
+
+def test_light_import_leaves_the_whole_client_reachable() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _WHOLE], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.stdout == "ok\n", proc.stderr
+
+
+_FALLBACK = textwrap.dedent(
+    """
+    from kubectl_war import kubeclient
+    # A client laid out differently: a submodule that does not exist.
+    kubeclient._SUBMODULES = (*kubeclient._SUBMODULES, "kubernetes.client.no_such_module")
+    kubeclient.load()
+    import kubernetes
+    from kubernetes.client.api_client import ApiClient
+    assert kubeclient.mode == "full", kubeclient.mode
+    assert kubernetes.client.CoreV1Api is not None
+    assert kubernetes.client.ApiClient is ApiClient
+    assert kubeclient.unfinished() == []
+    print("ok")
+    """
+)
+
+
+def test_an_unexpected_client_layout_falls_back_to_the_ordinary_import() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _FALLBACK], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.stdout == "ok\n", proc.stderr
+
+
+_ALREADY = textwrap.dedent(
+    """
+    import kubernetes
+    from kubectl_war import kubeclient
+    kubeclient.load()
+    assert kubeclient.mode == "full", kubeclient.mode
+    print("ok")
+    """
+)
+
+
+def test_a_client_already_imported_is_used_as_it_is() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _ALREADY], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.stdout == "ok\n", proc.stderr
