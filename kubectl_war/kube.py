@@ -428,7 +428,11 @@ class Kube:
         from a request sent more than once says so (`retried`), because a 404 or a 409
         then means the first attempt already did the work.
         """
-        deadline = time.monotonic() + self.retry_bound
+        bound = self.retry_bound
+        if req.timeout is not None:
+            # A request with its own time limit keeps to it, retries included.
+            bound = min(bound, req.timeout)
+        deadline = time.monotonic() + bound
         delay = 0.2
         attempt = 1
         while True:

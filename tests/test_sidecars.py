@@ -240,6 +240,22 @@ def test_a_replica_answering_an_http_error_fails_the_fetch(
     )
 
 
+def test_retries_of_a_failing_replica_stay_within_the_sources_timeout(
+    client: Kube, istiod: FakeIstiod
+) -> None:
+    istiod.break_replica(0, code=503, body=b"no healthy upstream", content_type="text/plain")
+    start = time.monotonic()
+    with pytest.raises(SidecarError) as info:
+        IstiodSource(client, "istio-system", 1.0).fetch()
+    assert time.monotonic() - start < 2
+    assert info.value.message == (
+        f"istiod istio-system/{POD_A}: cannot read /debug/syncz: "
+        "Error from server (Service Unavailable): "
+        f"GET /api/v1/namespaces/istio-system/pods/{POD_A}:15014/proxy/debug/syncz: "
+        "HTTP 503 Service Unavailable"
+    )
+
+
 def test_wrong_json_shape_names_the_json_path(client: Kube, istiod: FakeIstiod) -> None:
     istiod.break_replica(0, body=b'[{"proxy": 7}]', content_type="application/json")
     with pytest.raises(SidecarError) as info:
