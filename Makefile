@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Tests and the demo must find the plugin and the pinned kubectl first.
 RUN    := PATH="$(BIN):$$PATH"
 
-.PHONY: test demo lint fmt docs clean
+.PHONY: test demo lint fmt docs clean bench
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,13 @@ fmt: $(STAMP)
 # README's command reference is each command's --help; a test fails when they differ.
 docs: $(STAMP)
 	$(BIN)/python -m kubectl_war.docs README.md
+
+# Not part of `make test`: it takes minutes and judges this machine, not the code.
+# It compares kubectl war list -A with kubectl get war -A on the fake API server,
+# writes BENCHMARKS.md and fails naming each missed target.
+# Choose sizes with: make bench BENCH_ARGS="--sizes 1000,10000"
+bench: $(STAMP)
+	$(RUN) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache
