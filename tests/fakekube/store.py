@@ -141,10 +141,12 @@ class Stored:
     and invisible to the cyclic garbage collector; ``load()`` parses a fresh copy.
     """
 
-    __slots__ = ("api_version", "fields", "key", "labels", "owners", "raw", "rv")
+    __slots__ = ("api_version", "fields", "key", "labels", "owners", "raw", "rv", "table_row")
 
     def __init__(self, obj: dict[str, Any], rv: int, rt: ResourceType, key: str) -> None:
         self.raw = dumps(obj)
+        # The server's cached pieces of this version's Table row (see FakeKube._table_page).
+        self.table_row: Any = None
         self.rv = rv
         self.key = key
         self.api_version = str(obj.get("apiVersion", ""))
