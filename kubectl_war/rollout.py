@@ -1039,9 +1039,20 @@ def _by_name(items: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def _secs(seconds: float) -> str:
-    from kubectl_war.durations import human_duration
+    return go_duration(seconds)
 
-    return human_duration(seconds)
+
+def go_duration(seconds: float | None) -> str:
+    """A duration as Go (and every duration flag here) writes it: `700ms`, `90s` as
+    `1m30s`, `5m`, `1h30m`; so a flag value shown in a message can be passed back."""
+    ms = round((seconds or 0) * 1000)
+    if ms % 1000:
+        return f"{ms}ms"
+    total = ms // 1000
+    h, rest = divmod(total, 3600)
+    m, sec = divmod(rest, 60)
+    out = (f"{h}h" if h else "") + (f"{m}m" if m else "") + (f"{sec}s" if sec else "")
+    return out or "0s"
 
 
 class CachedSidecars:

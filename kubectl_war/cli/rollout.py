@@ -1,0 +1,591 @@
+"""`kubectl war rollout`: re-onboard outdated workloads batch by batch, and
+`kubectl war rollout status`: how far that has come."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import click
+
+from kubectl_war.cli.options import (
+    KubeFlags,
+    SidecarFlags,
+    duration_option,
+    grace_option,
+    kube_options,
+    now,
+    proxy_status_options,
+)
+from kubectl_war.errors import UsageError, WarError
+
+PROMPT = "Do you want to continue? (y/N): "
+ISTIO_NS = "istio-system"
+
+
+def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> Any:
+    from kubectl_war.rollout import parse_max_unavailable
+
+    return parse_max_unavailable(value)
+
+
+def _joined_before(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+    if value is None:
+        return None
+    from kubectl_war.durations import parse_timestamp
+
+    parsed = parse_timestamp(value)
+    if parsed is None:
+        raise UsageError(
+            f'invalid value "{value}" for --joined-before: expected an RFC 3339 time '
+            "such as 2024-05-16T12:00:00Z"
+        )
+    return parsed
+
+
+class RolloutGroup(click.Group):
+    """`rollout WG...` runs a rollout; `rollout status WG...` reports on one.
+
+    A plain click group reads its first argument as a subcommand name, so it could
+    not take WorkloadGroup names there: this one parses and runs like a command,
+    except that a first argument `status` hands everything after it to that
+    subcommand (which `--help` lists, and the README documents).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invoke_without_command", True)
+        super().__init__(*args, **kwargs)
+        self.allow_interspersed_args = True
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        sub = self.commands.get(args[0]) if args else None
+        if sub is not None:
+            ctx = self.context_class(self, info_name=info_name, parent=parent)
+            return sub.make_context(args[0], list(args[1:]), parent=ctx, **extra)
+        return super().make_context(info_name, args, parent, **extra)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        return click.Command.parse_args(self, ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        return click.Command.invoke(self, ctx)
+
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return click.Command.collect_usage_pieces(self, ctx)
+
+    def get_params(self, ctx: click.Context) -> list[click.Parameter]:
+        params = super().get_params(ctx)
+        if ctx.command is not self:
+            # Asked for `rollout status`'s usage line: the WORKLOADGROUP... of
+            # `rollout` itself does not come before `status`.
+            return [p for p in params if not isinstance(p, click.Argument)]
+        return params
+
+
+def _scope(kube: KubeFlags, groups: tuple[str, ...], all_groups: bool) -> None:
+    if groups and all_groups:
+        raise UsageError("name WorkloadGroups or pass --all-groups, not both")
+    if not groups and not all_groups:
+        raise UsageError("name the WorkloadGroups to roll out, or pass --all-groups")
+    if groups and kube.all_namespaces:
+        raise UsageError(
+            "WorkloadGroup names cannot be combined with -A: names are per namespace (-n)"
+        )
+
+
+def _load(
+    client: Any, namespace: str | None, groups: tuple[str, ...]
+) -> tuple[Any, list[tuple[str, str]]]:
+    """The WARs and WorkloadGroups in scope, and the groups to work on, in order."""
+    from kubectl_war import snapshot
+    from kubectl_war.kube import KubeError
+
+    wg_res = client.workloadgroup_resource()
+    if wg_res is None:
+        raise KubeError(
+            "the cluster does not serve networking.istio.io WorkloadGroups: is Istio installed?"
+        )
+    snap = snapshot.take(client, namespace)
+    snap.groups_fetched = True
+    for obj in client.list(wg_res, namespace).items:
+        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        ns, name = meta.get("namespace"), meta.get("name")
+        if isinstance(ns, str) and isinstance(name, str):
+            snap.groups[(ns, name)] = obj
+    if not groups:
+        return snap, sorted(snap.groups)
+    keys = []
+    for name in dict.fromkeys(groups):
+        if (namespace, name) not in snap.groups:
+            raise KubeError(
+                f'Error from server (NotFound): {wg_res.qualified} "{name}" not found'
+                f" in {namespace} namespace"
+            )
+        keys.append((str(namespace), name))
+    return snap, keys
+
+
+def _journal(client: Any, grace: float) -> Any:
+    from kubectl_war.rollout import Journal, journal_path
+
+    return Journal(journal_path(client.host, client.context_name), grace_seconds=grace)
+
+
+@click.command("rollout", cls=RolloutGroup)
+@kube_options
+@click.argument("groups", nargs=-1, metavar="[WORKLOADGROUP]...")
+@click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
+@click.option(
+    "--max-unavailable",
+    default="10%",
+    show_default=True,
+    metavar="N|N%",
+    callback=_max_unavailable,
+    help="At most this many WARs of a group missing or not yet healthy at once: a number, "
+    "or a percentage of the group's connected WARs (rounded down, at least 1).",
+)
+@click.option(
+    "--zone-by-zone", is_flag=True, help="Finish one zone before the next; no batch spans zones."
+)
+@click.option("--include-up-to-date", is_flag=True, help="Re-onboard up-to-date WARs too.")
+@click.option("--include-unknown", is_flag=True, help="Re-onboard WARs of unknown freshness too.")
+@click.option(
+    "--joined-before",
+    metavar="TIME",
+    callback=_joined_before,
+    help="Only WARs that joined before this RFC 3339 time (resumes an --include-up-to-date "
+    "rollout without re-onboarding a WAR twice).",
+)
+@duration_option("--timeout", default="5m", help="How long each batch may take to come back.")
+@duration_option("--pause", default="0s", help="How long to wait between batches.")
+@click.option(
+    "--no-wait-sync",
+    is_flag=True,
+    help="Do not wait for re-onboarded sidecars to be SYNCED (read no proxy-status source).",
+)
+@proxy_status_options("auto")
+@click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: the plan (--dry-run) or the final summary as data; progress goes to stderr.",
+)
+@grace_option
+def rollout_cmd(
+    kube: KubeFlags,
+    groups: tuple[str, ...],
+    all_groups: bool,
+    max_unavailable: Any,
+    zone_by_zone: bool,
+    include_up_to_date: bool,
+    include_unknown: bool,
+    joined_before: datetime | None,
+    timeout: float | None,
+    pause: float | None,
+    no_wait_sync: bool,
+    sidecars: SidecarFlags,
+    dry_run: bool,
+    yes: bool,
+    output: str,
+    grace_period: float,
+) -> None:
+    """Re-onboard outdated workloads of WorkloadGroups, a few at a time.
+
+    A workload keeps the WorkloadGroup config it joined with until its WAR is
+    deleted and its agent onboards again. This deletes the WARs of connected
+    agents that predate their WorkloadGroup's last spec change, batch by batch:
+    each batch must be back (same name, new uid, agent connected, sidecar SYNCED
+    when a proxy-status source exists) before the next is deleted, and never are
+    more of a group unavailable than --max-unavailable, counting those already
+    unavailable. A batch not back within --timeout stops the rollout (exit 1);
+    Ctrl-C stops it too (exit 130). Run the same command again to resume: WARs
+    already re-onboarded are up to date and not touched again.
+
+    Disconnected agents cannot re-onboard: their WARs are listed, never deleted.
+
+    \b
+    See progress from elsewhere with:
+      kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
+
+    \b
+    Examples:
+      kubectl war rollout ratings -n bookinfo --dry-run
+      kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
+      kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
+    """
+    from kubectl_war import rollout as ro
+    from kubectl_war import rollout_view as view
+    from kubectl_war.assess import Facts, assess
+    from kubectl_war.render import to_json, write
+    from kubectl_war.war import War
+
+    _scope(kube, groups, all_groups)
+    client = kube.connect()
+    namespace = None if kube.all_namespaces else client.namespace
+    snap, keys = _load(client, namespace, groups)
+    t = now()
+    facts_cache: dict[str, Facts] = {}
+
+    def facts(war: War) -> Facts:
+        key = f"{war.namespace}/{war.name}/{war.uid}/{war.resource_version}"
+        if key not in facts_cache:
+            facts_cache[key] = assess(war, snap, t, grace_period)
+        return facts_cache[key]
+
+    selection = ro.Selection(include_up_to_date, include_unknown, joined_before)
+    journal = _journal(client, grace_period)
+    plan = ro.make_plan(
+        snap.wars,
+        keys,
+        facts,
+        max_unavailable=max_unavailable,
+        selection=selection,
+        zone_by_zone=zone_by_zone,
+        missing=journal.missing_by_group(),
+    )
+
+    if dry_run:
+        if output == "json":
+            write(to_json(ro.plan_to_dict(plan)))
+        else:
+            write(view.plan_text(plan))
+            write("Dry run: nothing was deleted.\n")
+        return
+    if plan.empty:
+        if output == "json":
+            result = ro.Result(ro.COMPLETE, [ro.GroupResult(g) for g in plan.groups])
+            write(to_json(result.to_dict()))
+        else:
+            write(view.plan_text(plan))
+            write("Nothing to roll out.\n")
+        return
+    if not yes:
+        _confirm(plan)
+
+    started = datetime.now(tz=t.tzinfo) if joined_before is None else joined_before
+    resume = _resume_command(
+        kube,
+        client,
+        groups,
+        all_groups=all_groups,
+        flags=[
+            ("--max-unavailable", str(max_unavailable), str(max_unavailable) != "10%"),
+            ("--zone-by-zone", None, zone_by_zone),
+            ("--include-up-to-date", None, include_up_to_date),
+            ("--include-unknown", None, include_unknown),
+            # Re-running an --include-up-to-date rollout as it was would start over.
+            ("--joined-before", _rfc3339(started), include_up_to_date),
+            ("--timeout", _dur(timeout), timeout not in (None, 300.0)),
+            ("--pause", _dur(pause), bool(pause)),
+            ("--no-wait-sync", None, no_wait_sync),
+            ("--proxy-status", sidecars.source, sidecars.source is not None),
+            ("--istio-namespace", sidecars.istio_namespace, sidecars.istio_namespace != ISTIO_NS),
+            ("--grace-period", _dur(grace_period), grace_period != 300.0),
+            ("--yes", None, True),
+        ],
+    )
+    res = client.war_resource()
+    progress = sys.stderr if output == "json" else sys.stdout
+    live = output != "json" and _is_terminal(sys.stdout)
+    reporter: Any
+    if live:
+        from rich.console import Console
+
+        reporter = view.LiveReporter(plan, Console(file=sys.stdout))
+    else:
+        reporter = view.LineReporter(progress)
+    executor = ro.Executor(
+        client,
+        res,
+        plan,
+        eligible=lambda w: selection.reason_out(w, facts(w)) is None,
+        timeout=timeout or 300.0,
+        pause=pause or 0.0,
+        sidecar_synced=None if no_wait_sync else _sidecar_check(kube, client, sidecars, sys.stderr),
+        journal=journal,
+        report=reporter,
+    )
+    with _interruptible(executor):
+        if live:
+            with reporter:
+                result = executor.run()
+        else:
+            result = executor.run()
+    out, err = view.report_text(result, resume)
+    if output == "json":
+        write(to_json(result.to_dict()))
+    else:
+        write(out)
+    sys.stdout.flush()
+    if err:
+        sys.stderr.write(err)
+    if result.outcome == ro.INTERRUPTED:
+        sys.exit(130)
+    if result.outcome != ro.COMPLETE:
+        sys.exit(1)
+
+
+def _sidecar_check(
+    kube: KubeFlags, client: Any, flags: SidecarFlags, stream: Any
+) -> Callable[[Any], bool | None] | None:
+    """`sidecar_synced(war)` over the proxy-status source, or None when there is none
+    (then a WAR is back once its agent is connected)."""
+    from kubectl_war.rollout import CachedSidecars
+
+    skipped: list[str] = []
+    source = flags.open(kube, client, default="auto", notice=skipped.append)
+    if source is None:
+        if flags.spec("auto") == "auto":
+            stream.write(
+                "no proxy-status source answered (istiod, istioctl): "
+                "not waiting for sidecars to be SYNCED\n"
+            )
+        return None
+    return CachedSidecars(source.fetch)
+
+
+class _interruptible:
+    """SIGINT during a rollout: no new DELETE after it; a wait is cut short at once.
+
+    While DELETEs are being sent the handler only sets a flag, so the journal and
+    the server never disagree about what was deleted; anywhere else it raises
+    KeyboardInterrupt, which the executor turns into an `interrupted` result.
+    """
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+        self.previous: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        self.executor.interrupt()
+        if not self.executor.deleting:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> _interruptible:
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGINT, self.previous)
+
+
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def _confirm(plan: Any) -> None:
+    """Show the plan and ask; without a terminal, refuse."""
+    from kubectl_war import rollout_view as view
+
+    count = len(plan.members)
+    if not (_is_terminal(sys.stdin) and _is_terminal(sys.stderr)):
+        raise WarError(
+            f"refusing to re-onboard {count} WAR(s) without confirmation: no terminal to ask "
+            "on; pass --yes (or preview with --dry-run)"
+        )
+    sys.stderr.write(view.plan_text(plan))
+    sys.stderr.write(
+        f"This deletes {count} WAR(s), batch by batch, so their agents onboard again.\n"
+    )
+    sys.stderr.write(PROMPT)
+    sys.stderr.flush()
+    answer = sys.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        sys.stderr.write("Nothing was deleted.\n")
+        sys.exit(1)
+
+
+def _rfc3339(when: datetime) -> str:
+    from kubectl_war.durations import format_timestamp
+
+    return format_timestamp(when)
+
+
+def _dur(seconds: float | None) -> str:
+    from kubectl_war.rollout import go_duration
+
+    return go_duration(seconds)
+
+
+def _resume_command(
+    kube: KubeFlags,
+    client: Any,
+    groups: tuple[str, ...],
+    *,
+    all_groups: bool,
+    flags: list[tuple[str, str | None, bool]],
+) -> str:
+    """The command that resumes this rollout (credentials left out)."""
+    from kubectl_war.cli import prog_name
+
+    argv = ["rollout", *groups]
+    if all_groups:
+        argv.append("--all-groups")
+    argv += ["-A"] if kube.all_namespaces else ["-n", client.namespace]
+    for flag, value in (
+        ("--kubeconfig", kube.kubeconfig),
+        ("--context", kube.context),
+        ("--cluster", kube.cluster),
+        ("--user", kube.user),
+        ("--server", kube.server),
+    ):
+        if value:
+            argv += [flag, value]
+    for flag, value, wanted in flags:
+        if wanted:
+            argv += [flag] if value is None else [flag, value]
+    return prog_name() + " " + " ".join(shlex.quote(a) for a in argv)
+
+
+# ---- rollout status ---------------------------------------------------------------------
+
+
+@click.command("status")
+@kube_options
+@click.argument("groups", nargs=-1, metavar="[WORKLOADGROUP]...")
+@click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
+@click.option("-w", "--watch", is_flag=True, help="Block until every connected WAR is up to date.")
+@duration_option("--timeout", default="0s", help="With --watch: give up after this (0: never).")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@grace_option
+def status_cmd(
+    kube: KubeFlags,
+    groups: tuple[str, ...],
+    all_groups: bool,
+    watch: bool,
+    timeout: float | None,
+    output: str,
+    grace_period: float,
+) -> None:
+    """Show how far WorkloadGroups' rollouts have come.
+
+    Per WorkloadGroup: connected WARs up to date, outdated and of unknown freshness,
+    disconnected agents, and WARs missing right now (deleted by a rollout and not
+    back yet, or re-created and not connected yet). Exits 0 when every connected
+    WAR is up to date and none is missing, else 1; --watch waits for that, printing
+    a line when a group's state changes.
+
+    \b
+    Examples:
+      kubectl war rollout status ratings -n bookinfo
+      kubectl war rollout status ratings -n bookinfo --watch --timeout 10m
+      kubectl war rollout status --all-groups -A -o json
+    """
+    import time
+
+    from kubectl_war import rollout as ro
+    from kubectl_war.assess import assess
+    from kubectl_war.kube import ListResult
+    from kubectl_war.render import to_json, write
+    from kubectl_war.war import War
+
+    _scope(kube, groups, all_groups)
+    client = kube.connect()
+    namespace = None if kube.all_namespaces else client.namespace
+    snap, keys = _load(client, namespace, groups)
+    missing = _journal(client, grace_period).missing_by_group()
+    objs: dict[tuple[str, str], War] = {(w.namespace, w.name): w for w in snap.wars}
+
+    def statuses() -> list[Any]:
+        t = now()
+        return ro.group_status(
+            list(objs.values()), keys, lambda w: assess(w, snap, t, grace_period), missing
+        )
+
+    current = statuses()
+    if not watch:
+        if output == "json":
+            write(to_json({"kind": "RolloutStatus", "groups": [s.to_dict() for s in current]}))
+        else:
+            write(_status_table(current, all_namespaces=namespace is None))
+        sys.exit(0 if all(s.done for s in current) else 1)
+
+    shown: dict[tuple[str, str], str] = {}
+
+    def show(sts: list[Any]) -> None:
+        if output == "json":
+            return
+        for s in sts:
+            msg = s.message()
+            if shown.get((s.namespace, s.name)) != msg:
+                shown[(s.namespace, s.name)] = msg
+                write(msg + "\n")
+        sys.stdout.flush()
+
+    def finish(sts: list[Any], code: int) -> None:
+        if output == "json":
+            write(to_json({"kind": "RolloutStatus", "groups": [s.to_dict() for s in sts]}))
+        sys.exit(code)
+
+    show(current)
+    if all(s.done for s in current):
+        finish(current, 0)
+    deadline = time.monotonic() + timeout if timeout else None
+    res = client.war_resource()
+    listed = ListResult([w.obj for w in snap.wars], snap.resource_version)
+    for event in client.follow(res, namespace, listed, deadline=deadline):
+        war = War(event.object)
+        key = (war.namespace, war.name)
+        if event.type == "DELETED":
+            if key in objs and objs[key].uid == war.uid:
+                del objs[key]
+        else:
+            objs[key] = war
+        current = statuses()
+        show(current)
+        if all(s.done for s in current):
+            finish(current, 0)
+    if output == "json":
+        write(to_json({"kind": "RolloutStatus", "groups": [s.to_dict() for s in current]}))
+    sys.stderr.write("error: timed out waiting for the condition\n")
+    sys.exit(1)
+
+
+def _status_table(sts: list[Any], *, all_namespaces: bool) -> str:
+    from kubectl_war.render import Table
+
+    cols = ["NAME", "UP-TO-DATE", "OUTDATED", "UNKNOWN", "DISCONNECTED", "MISSING", "ROLLED OUT"]
+    if all_namespaces:
+        cols.insert(0, "NAMESPACE")
+    rows = []
+    for s in sts:
+        row = [
+            s.name,
+            str(s.up_to_date),
+            str(s.outdated),
+            str(s.unknown),
+            str(s.disconnected),
+            str(len(s.missing)),
+            "Yes" if s.done else "No",
+        ]
+        if all_namespaces:
+            row.insert(0, s.namespace)
+        rows.append(row)
+    return Table(cols).render(rows)
+
+
+rollout_cmd.add_command(status_cmd)

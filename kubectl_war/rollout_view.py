@@ -1,0 +1,247 @@
+"""How a rollout looks: the plan, one line per change when piped, a live view on a
+terminal, and the closing report.
+
+Only text is made here; `rich` is imported only by the live view, which exists only
+when a person watches a terminal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import IO, Any
+
+from kubectl_war import rollout as ro
+from kubectl_war.render import NONE, Table
+
+
+def plural(count: int, word: str) -> str:
+    """`1 WAR`, `2 WARs`, `1 batch`, `3 batches`."""
+    if count == 1:
+        return f"{count} {word}"
+    return f"{count} {word}es" if word.endswith(("s", "ch")) else f"{count} {word}s"
+
+
+def group_header(gp: ro.GroupPlan) -> str:
+    """`WorkloadGroup bookinfo/ratings: 6 WARs to re-onboard in 3 batches of up to 2 (...)`."""
+    bound = f"max unavailable {gp.max_unavailable} of {gp.connected} connected"
+    if gp.unavailable:
+        bound += f", {gp.unavailable} already unavailable"
+    members = gp.members
+    if not members:
+        return f"WorkloadGroup {gp.ref}: nothing to re-onboard ({bound})"
+    return (
+        f"WorkloadGroup {gp.ref}: {plural(len(members), 'WAR')} to re-onboard in "
+        f"{plural(len(gp.batches), 'batch')} of up to {gp.batch_size} ({bound})"
+    )
+
+
+_FRESHNESS = {"No": "outdated", "Yes": "up to date", "Unknown": "freshness unknown"}
+
+
+def plan_text(plan: ro.Plan) -> str:
+    """Each group's header, then its batches and the WARs left out, as one table."""
+    out = []
+    for gp in plan.groups:
+        out.append(group_header(gp) + "\n")
+        rows: list[list[str]] = []
+        total = len(gp.batches)
+        for b in gp.batches:
+            for m in b.members:
+                note = _FRESHNESS.get(m.freshness or "", m.freshness or "")
+                rows.append(
+                    [f"{b.number}/{total}", m.name, m.zone or NONE, m.instance or NONE, note]
+                )
+        for x in gp.left_out:
+            ident = x.war.identity
+            zone, instance = ident.zone_label or NONE, ident.instance or NONE
+            rows.append(["-", x.name, zone, instance, f"left out: {x.why}"])
+        for name in gp.missing:
+            rows.append(["-", name, NONE, NONE, "missing: deleted earlier, not back yet"])
+        if rows:
+            out.append(Table(["BATCH", "NAME", "ZONE", "INSTANCE", "NOTE"]).render(rows))
+    return "".join(out)
+
+
+def event_line(ev: ro.Event) -> str | None:
+    """The line a piped rollout prints for one event (None: nothing to say)."""
+    gp = ev.group
+    where = f"batch {ev.batch.number}/{len(gp.batches)}" if ev.batch else ""
+    if ev.kind == "group":
+        return group_header(gp)
+    if ev.kind == "batch" and ev.batch is not None:
+        zone = f" in zone {ev.batch.zone}" if ev.batch.zone else ""
+        return f"{where}: deleting {plural(ev.count, 'WAR')}{zone}"
+    if ev.kind == "recover":
+        return (
+            f"{where}: waiting for {plural(ev.count, 'unavailable WAR')} of the group to be "
+            f"back first (max unavailable {gp.max_unavailable})"
+        )
+    if ev.kind == "pause":
+        from kubectl_war.durations import human_duration
+
+        return f"pausing {human_duration(ev.seconds)} before the next batch"
+    if ev.kind == "batch-done":
+        return f"{where}: all back"
+    if ev.kind == "group-done":
+        return f"WorkloadGroup {gp.ref}: rolled out"
+    if ev.kind == "state":
+        return f"{ev.name}: {state_text(ev.state, ev.detail)}"
+    return None
+
+
+def state_text(state: str, detail: str = "") -> str:
+    if state == ro.DELETED:
+        return "deleted, waiting to be re-created"
+    if state == ro.OLD_PRESENT:
+        return "deleting (old WAR still present)"
+    if state == ro.RECREATED:
+        return "re-created, agent not connected yet"
+    if state == ro.SYNCING:
+        return "agent connected, sidecar not SYNCED yet"
+    if state == ro.BACK:
+        return "back"
+    if state == ro.GONE:
+        return "gone"
+    if state == ro.NOT_DELETED:
+        return "still present: not deleted by the earlier rollout"
+    if state == ro.SKIPPED:
+        return f"skipped: {detail}"
+    if state == ro.FAILED:
+        return f"delete failed: {detail}"
+    return state
+
+
+class LineReporter:
+    """One line per change: what CI logs and pipes get."""
+
+    def __init__(self, stream: IO[str]) -> None:
+        self.stream = stream
+
+    def __call__(self, ev: ro.Event) -> None:
+        line = event_line(ev)
+        if line is not None:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+
+
+class LiveReporter:
+    """A rich live view for a person at a terminal: the batch, its members and their
+    states, elapsed time. Milestones (group start, batch done) stay printed above it."""
+
+    def __init__(
+        self, plan: ro.Plan, console: Any, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.plan = plan
+        self.console = console
+        self.clock = clock
+        self.started = clock()
+        self.group: ro.GroupPlan | None = None
+        self.batch: ro.Batch | None = None
+        self.note = ""
+        self.states: dict[str, str] = {}
+        self.back = 0
+        self.total = len(plan.members)
+        self._live: Any = None
+
+    def __enter__(self) -> LiveReporter:
+        from rich.live import Live
+
+        self._live = Live(self, console=self.console, refresh_per_second=4, transient=True)
+        self._live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._live is not None:
+            self._live.stop()
+            self._live = None
+
+    def _print(self, line: str) -> None:
+        from rich.text import Text
+
+        self.console.print(Text(line))
+
+    def __call__(self, ev: ro.Event) -> None:
+        if ev.kind == "group":
+            self.group, self.batch, self.note = ev.group, None, ""
+            self._print(group_header(ev.group))
+        elif ev.kind == "batch":
+            self.batch, self.note = ev.batch, ""
+        elif ev.kind in ("recover", "pause"):
+            self.note = event_line(ev) or ""
+        elif ev.kind == "state":
+            self.states[ev.name] = state_text(ev.state, ev.detail)
+            if ev.state == ro.BACK:
+                self.back += 1
+            if ev.state in (ro.SKIPPED, ro.FAILED):
+                self._print(event_line(ev) or "")
+        elif ev.kind in ("batch-done", "group-done"):
+            self.note = ""
+            self._print(event_line(ev) or "")
+        if self._live is not None:
+            self._live.refresh()
+
+    def __rich__(self) -> Any:
+        from rich.console import Group
+        from rich.table import Table as RichTable
+        from rich.text import Text
+
+        from kubectl_war.durations import human_duration
+
+        elapsed = human_duration(max(0.0, self.clock() - self.started))
+        head = Text()
+        if self.group is not None:
+            head.append(f"WorkloadGroup {self.group.ref}", style="bold")
+            if self.batch is not None:
+                head.append(f"   batch {self.batch.number}/{len(self.group.batches)}")
+        head.append(f"   re-onboarded {self.back}/{self.total}   elapsed {elapsed}")
+        parts: list[Any] = [head]
+        if self.batch is not None:
+            table = RichTable(box=None, pad_edge=False, show_edge=False)
+            for col in ("NAME", "ZONE", "INSTANCE", "STATE"):
+                table.add_column(col)
+            for m in self.batch.members:
+                state = self.states.get(m.name, "pending")
+                style = "green" if state == "back" else "yellow"
+                table.add_row(m.name, m.zone or NONE, m.instance or NONE, Text(state, style=style))
+            parts.append(table)
+        if self.note:
+            parts.append(Text(self.note, style="dim"))
+        return Group(*parts)
+
+
+def report_text(result: ro.Result, resume: str) -> tuple[str, str]:
+    """The closing words: (stdout, stderr)."""
+    done = result.reonboarded
+    not_started = sum(len(g.names(ro.NOT_STARTED)) for g in result.groups)
+    if result.outcome == ro.COMPLETE:
+        skipped = sum(len(g.names(ro.SKIPPED)) for g in result.groups)
+        tail = f", {skipped} skipped" if skipped else ""
+        return f"Rollout complete: {plural(done, 'WAR')} re-onboarded{tail}.\n", ""
+    lines: list[str] = []
+    if result.outcome == ro.INTERRUPTED:
+        lines.append("Interrupted: no further WAR will be deleted.")
+        if result.waiting:
+            lines.append("In flight (deleted, not back yet):")
+    else:
+        lines.append(f"error: {result.message}")
+        if result.waiting:
+            lines.append("Waiting on:")
+    lines += _waiting_lines(result.waiting)
+    lines.append(
+        f"Re-onboarded so far: {plural(done, 'WAR')}; not started: {plural(not_started, 'WAR')}."
+    )
+    when = " once those are back:" if result.waiting else ":"
+    lines.append("To resume, run the same command again" + when)
+    lines.append(f"  {resume}")
+    return "", "\n".join(lines) + "\n"
+
+
+def _waiting_lines(waiting: Sequence[ro.Tracked]) -> list[str]:
+    out = []
+    for t in waiting:
+        origin = " (deleted by an earlier rollout)" if t.carried else ""
+        if t.old_uid is None:
+            origin = " (not part of this rollout)"
+        out.append(f"  {t.namespace}/{t.name}: {t.waiting_on}{origin}")
+    return out

@@ -1,0 +1,461 @@
+"""`kubectl war rollout` and `rollout status` end to end: real kubectl's plugin lookup,
+FakeKube, and its simulated onboarding plane re-onboarding deleted WARs."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import FIXED_NOW
+from tests.fakekube import FakeKube
+from tests.fakekube.istiod import FakeIstiod
+from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+P = "ratings-aws-aws-123456789012-"
+A1, A2, B1, B2, C1, C2 = (
+    P + "us-east-2a-ec2-i-a1",
+    P + "us-east-2a-ec2-i-a2",
+    P + "us-east-2b-ec2-i-b1",
+    P + "us-east-2b-ec2-i-b2",
+    P + "us-east-2c-ec2-i-c1",
+    P + "us-east-2c-ec2-i-c2",
+)
+AD1, AU1 = P + "us-east-2a-ec2-i-ad1", P + "us-east-2a-ec2-i-au1"
+NO_SOURCE = ("--proxy-status", "none")
+
+
+@pytest.fixture
+def env(kube_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return dict(kube_env, KUBECTL_WAR_STATE_DIR=str(tmp_path / "state"), KUBECTL_WAR_NOW=FIXED_NOW)
+
+
+@pytest.fixture
+def war(run_war: Run, env: dict[str, str]) -> Run:
+    """``war("rollout", ...)``: `kubectl war` with a private rollout journal."""
+
+    def run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return run_war(*args, env=env, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def plane(fake_kube: FakeKube) -> Iterator[OnboardingPlane]:
+    with OnboardingPlane(fake_kube, delay=0.15, lifetime=30) as p:
+        yield p
+
+
+def seed(fake: FakeKube, **kw: Any) -> None:
+    kw.setdefault("per_zone", 1)
+    fake.add_all(rollout_fleet(fake.clock(), **kw))
+
+
+def deletes(fake: FakeKube) -> list[str]:
+    return [r.path.rsplit("/", 1)[1] for r in fake.requests if r.method == "DELETE"]
+
+
+def test_dry_run_prints_groups_batches_and_members_and_deletes_nothing(
+    fake_kube: FakeKube, war: Run
+) -> None:
+    seed(fake_kube, per_zone=2, up_to_date=1, disconnected=1)
+    done = war("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "WorkloadGroup bookinfo/ratings: 6 WARs to re-onboard in 3 batches of up to 2 "
+        "(max unavailable 2 of 7 connected)\n"
+        "BATCH   NAME                                                ZONE         INSTANCE   NOTE\n"
+        f"1/3     {A1}    us-east-2a   i-a1       outdated\n"
+        f"1/3     {B1}    us-east-2b   i-b1       outdated\n"
+        f"2/3     {C1}    us-east-2c   i-c1       outdated\n"
+        f"2/3     {A2}    us-east-2a   i-a2       outdated\n"
+        f"3/3     {B2}    us-east-2b   i-b2       outdated\n"
+        f"3/3     {C2}    us-east-2c   i-c2       outdated\n"
+        f"-       {AD1}   us-east-2a   i-ad1      left out: disconnected (removal 4m left)\n"
+        f"-       {AU1}   us-east-2a   i-au1      left out: up to date\n"
+        "Dry run: nothing was deleted.\n"
+    )
+    assert done.stderr == ""
+    assert deletes(fake_kube) == []
+
+
+def test_dry_run_as_json_is_the_plan_as_data(fake_kube: FakeKube, war: Run) -> None:
+    seed(fake_kube, zones=("us-east-2a", "us-east-2b"), per_zone=2)
+    done = war("rollout", "ratings", "-n", "bookinfo", "--zone-by-zone", "--dry-run", "-o", "json")
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    (group,) = plan["groups"]
+    assert (plan["kind"], plan["maxUnavailable"], plan["zoneByZone"]) == (
+        "RolloutPlan",
+        "10%",
+        True,
+    )
+    assert group["maxUnavailable"] == 1
+    assert [(b["zone"], [m["instance"] for m in b["members"]]) for b in group["batches"]] == [
+        ("us-east-2a", ["i-a1"]),
+        ("us-east-2a", ["i-a2"]),
+        ("us-east-2b", ["i-b1"]),
+        ("us-east-2b", ["i-b2"]),
+    ]
+    assert deletes(fake_kube) == []
+
+
+def test_piped_rollout_prints_one_line_per_state_change(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube, up_to_date=1)
+    done = war(
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--yes", *NO_SOURCE
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == (
+        "WorkloadGroup bookinfo/ratings: 3 WARs to re-onboard in 2 batches of up to 2 "
+        "(max unavailable 2 of 4 connected)\n"
+        "batch 1/2: deleting 2 WARs\n"
+        f"{A1}: deleted, waiting to be re-created\n"
+        f"{B1}: deleted, waiting to be re-created\n"
+        f"{A1}: back\n"
+        f"{B1}: back\n"
+        "batch 1/2: all back\n"
+        "batch 2/2: deleting 1 WAR\n"
+        f"{C1}: deleted, waiting to be re-created\n"
+        f"{C1}: back\n"
+        "batch 2/2: all back\n"
+        "WorkloadGroup bookinfo/ratings: rolled out\n"
+        "Rollout complete: 3 WARs re-onboarded.\n"
+    )
+    assert done.stderr == ""
+    assert plane.deleted() == [A1, B1, C1]
+    assert plane.max_missing("ratings") == 2
+
+
+def test_a_batch_that_does_not_come_back_stops_the_rollout_with_exit_1(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube, per_zone=2)
+    plane.never_return("bookinfo", B1)
+    done = war(
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--timeout", "700ms",
+        "--yes", *NO_SOURCE,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stdout.endswith(f"{A1}: back\n")
+    assert done.stderr == (
+        "error: batch 1/3 of WorkloadGroup bookinfo/ratings did not come back within 700ms; "
+        "the rollout stopped and nothing more will be deleted\n"
+        "Waiting on:\n"
+        f"  bookinfo/{B1}: not re-created yet\n"
+        "Re-onboarded so far: 1 WAR; not started: 4 WARs.\n"
+        "To resume, run the same command again once those are back:\n"
+        "  kubectl war rollout ratings -n bookinfo --max-unavailable 2 --timeout 700ms "
+        "--proxy-status none --yes\n"
+    )
+    time.sleep(0.3)  # anything it would still delete would show by now
+    assert plane.deleted() == [A1, B1]
+
+
+def test_rerunning_after_a_stop_resumes_without_deleting_any_war_twice(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube, per_zone=2)
+    plane.slow("bookinfo", B1, 1.2)
+    args = ("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--yes", *NO_SOURCE)
+    first = war(*args, "--timeout", "300ms")
+    assert first.returncode == 1
+    assert plane.deleted() == [A1, B1]
+    second = war(*args)  # at once: B1 is still missing and counts against the budget
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.startswith(
+        "WorkloadGroup bookinfo/ratings: 4 WARs to re-onboard in 4 batches of up to 1 "
+        "(max unavailable 2 of 5 connected, 1 already unavailable)\n"
+    )
+    assert f"{B1}: back\n" in second.stdout
+    counts = Counter(plane.deleted())
+    assert set(counts) == {A1, A2, B1, B2, C1, C2}
+    assert max(counts.values()) == 1
+    assert plane.max_unavailable("ratings") == 2
+    third = war(*args)
+    assert (third.returncode, third.stdout.splitlines()[-1]) == (0, "Nothing to roll out.")
+
+
+def test_zone_by_zone_finishes_each_zone_before_the_next(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube, per_zone=2)
+    done = war(
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--zone-by-zone",
+        "--yes", *NO_SOURCE,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert plane.deleted() == [A1, A2, B1, B2, C1, C2]
+    batches = [line for line in done.stdout.splitlines() if ": deleting " in line]
+    assert batches == [
+        "batch 1/3: deleting 2 WARs in zone us-east-2a",
+        "batch 2/3: deleting 2 WARs in zone us-east-2b",
+        "batch 3/3: deleting 2 WARs in zone us-east-2c",
+    ]
+
+
+def test_never_more_missing_than_max_unavailable_under_jittered_re_onboarding(
+    fake_kube: FakeKube, war: Run
+) -> None:
+    seed(fake_kube, per_zone=4)
+    with OnboardingPlane(fake_kube, delay=0.05, jitter=0.25, seed=3, lifetime=30) as plane:
+        done = war(
+            "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "25%", "--yes",
+            *NO_SOURCE,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert sorted(plane.deleted()) == sorted(plane.created())
+    assert len(plane.deleted()) == 12
+    assert plane.max_missing("ratings") == 3
+
+
+def test_sigint_mid_rollout_stops_deleting_and_exits_130(
+    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str]
+) -> None:
+    seed(fake_kube, per_zone=2)
+    with OnboardingPlane(fake_kube, delay=1.5, lifetime=30) as plane:
+        proc = subprocess.Popen(
+            [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo",
+             "--max-unavailable", "2", "--yes", *NO_SOURCE],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 20
+            while len(plane.deleted()) < 2 and time.monotonic() < deadline:
+                time.sleep(0.02)
+            time.sleep(0.2)  # waiting for the batch to come back now
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=20)
+        finally:
+            proc.kill()
+        at_exit = plane.deleted()
+        time.sleep(0.2)
+        assert plane.deleted() == at_exit == [A1, B1]
+    assert proc.returncode == 130, err
+    assert err == (
+        "Interrupted: no further WAR will be deleted.\n"
+        "In flight (deleted, not back yet):\n"
+        f"  bookinfo/{A1}: not re-created yet\n"
+        f"  bookinfo/{B1}: not re-created yet\n"
+        "Re-onboarded so far: 0 WARs; not started: 4 WARs.\n"
+        "To resume, run the same command again once those are back:\n"
+        "  kubectl war rollout ratings -n bookinfo --max-unavailable 2 --proxy-status none --yes\n"
+    )
+    assert out.endswith(f"{B1}: deleted, waiting to be re-created\n")
+
+
+def test_json_output_is_the_summary_and_progress_goes_to_stderr(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube, disconnected=1)
+    done = war(
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes", "-o", "json",
+        *NO_SOURCE,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert (summary["kind"], summary["result"], summary["reOnboarded"]) == (
+        "RolloutSummary",
+        "complete",
+        3,
+    )
+    (group,) = summary["groups"]
+    assert group["reOnboarded"] == [A1, P + "us-east-2b-ec2-i-b1", C1]
+    assert group["leftOut"] == [{"name": AD1, "reason": "disconnected", "removalInSeconds": 240}]
+    assert "batch 1/1: all back\n" in done.stderr
+
+
+def test_without_a_terminal_yes_is_required(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    done = war("rollout", "ratings", "-n", "bookinfo", *NO_SOURCE)
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: refusing to re-onboard 3 WAR(s) without confirmation: no terminal to ask on; "
+        "pass --yes (or preview with --dry-run)\n"
+    )
+    assert deletes(fake_kube) == []
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [
+        ("0", "must be at least 1 (a rollout that may take nothing down cannot delete anything)"),
+        ("150%", "at most 100%"),
+        ("abc", "expected a number of WARs (2) or a percentage of the connected ones (10%)"),
+    ],
+)
+def test_bad_max_unavailable_is_a_usage_error(
+    fake_kube: FakeKube, war: Run, value: str, why: str
+) -> None:
+    seed(fake_kube)
+    done = war("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", value, "--yes")
+    assert done.returncode == 2
+    assert done.stderr == f'error: invalid value "{value}" for --max-unavailable: {why}\n'
+    assert deletes(fake_kube) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((), "name the WorkloadGroups to roll out, or pass --all-groups"),
+        (("ratings", "--all-groups"), "name WorkloadGroups or pass --all-groups, not both"),
+        (
+            ("ratings", "-A"),
+            "WorkloadGroup names cannot be combined with -A: names are per namespace (-n)",
+        ),
+    ],
+)
+def test_what_to_roll_out_must_be_said_exactly_once(
+    fake_kube: FakeKube, war: Run, args: tuple[str, ...], message: str
+) -> None:
+    done = war("rollout", *args)
+    assert (done.returncode, done.stderr.splitlines()[0]) == (2, f"error: {message}")
+
+
+def test_an_unknown_workload_group_is_not_found(fake_kube: FakeKube, war: Run) -> None:
+    seed(fake_kube)
+    done = war("rollout", "reviews", "-n", "bookinfo", "--dry-run")
+    assert done.returncode == 1
+    assert done.stderr == (
+        "error: Error from server (NotFound): workloadgroups.networking.istio.io "
+        '"reviews" not found in bookinfo namespace\n'
+    )
+
+
+def test_all_groups_across_namespaces_go_one_after_another(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    seed(fake_kube, group="reviews", with_namespace=False)
+    seed(fake_kube, namespace="shop", group="ratings")
+    done = war("rollout", "--all-groups", "-A", "--max-unavailable", "100%", "--yes", *NO_SOURCE)
+    assert done.returncode == 0, done.stderr
+    heads = [line for line in done.stdout.splitlines() if line.startswith("WorkloadGroup")]
+    assert heads == [
+        "WorkloadGroup bookinfo/ratings: 3 WARs to re-onboard in 1 batch of up to 3 "
+        "(max unavailable 3 of 3 connected)",
+        "WorkloadGroup bookinfo/ratings: rolled out",
+        "WorkloadGroup bookinfo/reviews: 3 WARs to re-onboard in 1 batch of up to 3 "
+        "(max unavailable 3 of 3 connected)",
+        "WorkloadGroup bookinfo/reviews: rolled out",
+        "WorkloadGroup shop/ratings: 3 WARs to re-onboard in 1 batch of up to 3 "
+        "(max unavailable 3 of 3 connected)",
+        "WorkloadGroup shop/ratings: rolled out",
+    ]
+    assert len(plane.deleted()) == 9
+    assert plane.max_missing("ratings") == 3  # never two groups at once
+
+
+def test_rollout_waits_for_sidecars_to_be_synced_by_istiod(fake_kube: FakeKube, war: Run) -> None:
+    seed(fake_kube)
+    istiod = FakeIstiod(fake_kube, replicas=1)
+    istiod.connect_all(f"{w['metadata']['name']}.bookinfo" for w in fake_kube.objects(
+        "workloadautoregistrations", "bookinfo"
+    ))  # fmt: skip
+    with OnboardingPlane(fake_kube, delay=0.05, sync_delay=0.3, istiod=istiod) as plane:
+        plane.never_sync("bookinfo", C1)
+        done = war(
+            "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--timeout", "2s",
+            "--yes", "--proxy-status", "istiod",
+        )  # fmt: skip
+    assert done.returncode == 1
+    assert f"{A1}: agent connected, sidecar not SYNCED yet\n{A1}: back\n" in "".join(
+        line + "\n" for line in done.stdout.splitlines() if line.startswith(A1)
+    )
+    assert f"  bookinfo/{C1}: sidecar not SYNCED yet\n" in done.stderr
+
+
+# ---- rollout status ---------------------------------------------------------------------
+
+
+def test_status_counts_per_group_and_exits_1_until_rolled_out(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube, up_to_date=1, disconnected=1, joining=1)
+    before = war("rollout", "status", "ratings", "-n", "bookinfo")
+    assert before.returncode == 1
+    assert before.stdout == (
+        "NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   ROLLED OUT\n"
+        "ratings   1            3          0         1              1         No\n"
+    )
+    fake_kube.delete("workloadautoregistrations", "bookinfo", P + "us-east-2a-ec2-i-aj1")
+    done = war(
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes", *NO_SOURCE
+    )
+    assert done.returncode == 0, done.stderr
+    after = war("rollout", "status", "ratings", "-n", "bookinfo", "-o", "json")
+    assert after.returncode == 0
+    assert json.loads(after.stdout)["groups"] == [
+        {
+            "namespace": "bookinfo",
+            "name": "ratings",
+            "upToDate": 4,
+            "outdated": 0,
+            "unknown": 0,
+            "disconnected": 1,
+            "missing": [],
+            "rolledOut": True,
+        }
+    ]
+
+
+def test_status_counts_wars_a_stopped_rollout_left_missing(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    plane.never_return("bookinfo", A1)
+    stopped = war(
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "1", "--timeout", "300ms",
+        "--yes", *NO_SOURCE,
+    )  # fmt: skip
+    assert stopped.returncode == 1
+    status = war("rollout", "status", "--all-groups", "-n", "bookinfo")
+    assert status.returncode == 1
+    assert status.stdout.splitlines()[1] == (
+        "ratings   0            2          0         0              1         No"
+    )
+
+
+def test_status_watch_blocks_until_the_rollout_is_done(
+    fake_kube: FakeKube, war: Run, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    watcher = subprocess.Popen(
+        [kubectl_bin, "war", "rollout", "status", "ratings", "-n", "bookinfo", "-w",
+         "--timeout", "30s"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(0.8)
+        done = war("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes")
+        assert done.returncode == 0, done.stderr
+        out, err = watcher.communicate(timeout=20)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, err
+    lines = out.splitlines()
+    assert lines[0] == (
+        'Waiting for WorkloadGroup "ratings" rollout to finish: 0 of 3 connected WARs up to date'
+    )
+    assert lines[-1] == 'WorkloadGroup "ratings" successfully rolled out'
+    assert len(lines) == len(set(lines))  # a line only when the state changes
+
+
+def test_status_watch_times_out_with_exit_1(fake_kube: FakeKube, war: Run) -> None:
+    seed(fake_kube)
+    done = war("rollout", "status", "ratings", "-n", "bookinfo", "--watch", "--timeout", "1s")
+    assert done.returncode == 1
+    assert done.stderr == "error: timed out waiting for the condition\n"
