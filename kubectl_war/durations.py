@@ -217,6 +217,10 @@ _RFC3339 = re.compile(
 )
 
 
+# The shape the API server writes, and so nearly every timestamp a list reads.
+_PLAIN_UTC = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+
+
 def _as_utc(dt: datetime) -> datetime:
     if dt.tzinfo is None:
         return dt.replace(tzinfo=timezone.utc)
@@ -239,6 +243,13 @@ def parse_timestamp(value: object) -> datetime | None:
             return None
     if not isinstance(value, str):
         return None
+    if len(value) == 20:
+        plain = _PLAIN_UTC.fullmatch(value)
+        if plain is not None:
+            try:
+                return datetime(*map(int, plain.groups()), tzinfo=timezone.utc)
+            except (OverflowError, ValueError):
+                return None
     m = _RFC3339.fullmatch(value)
     if m is None:
         return None

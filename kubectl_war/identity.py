@@ -13,6 +13,7 @@ Standard library only: `kubectl war decode` imports this and must start fast.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -169,6 +170,8 @@ class Identity:
 # --- spec.identity ----------------------------------------------------------------------
 
 
+# Memoised: the same few keys are looked up for every WAR of a list.
+@functools.lru_cache(maxsize=512)
 def _snake(key: str) -> str:
     return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", key).lower()
 
