@@ -459,3 +459,75 @@ def test_status_watch_times_out_with_exit_1(fake_kube: FakeKube, war: Run) -> No
     done = war("rollout", "status", "ratings", "-n", "bookinfo", "--watch", "--timeout", "1s")
     assert done.returncode == 1
     assert done.stderr == "error: timed out waiting for the condition\n"
+
+
+# ---- on a terminal ----------------------------------------------------------------------
+
+
+def _on_terminal(argv: list[str], env: dict[str, str], answer: str) -> tuple[int, str]:
+    """Run with a pseudo-terminal as stdin, stdout and stderr; answer the prompt."""
+    import os
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=dict(env, TERM="xterm", COLUMNS="200", LINES="50"),
+        close_fds=True,
+    )
+    os.close(slave)
+    out = b""
+    answered = False
+    deadline = time.monotonic() + 30
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not answered and b"(y/N): " in out:
+                os.write(master, answer.encode() + b"\n")
+                answered = True
+            if proc.poll() is not None and not ready:
+                break
+        return proc.wait(timeout=10), out.decode("utf-8", "replace").replace("\r\n", "\n")
+    finally:
+        proc.kill()
+        os.close(master)
+
+
+def test_on_a_terminal_the_plan_is_shown_and_confirmed_then_followed_live(
+    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    argv = [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo", *NO_SOURCE]
+    code, out = _on_terminal([*argv, "--max-unavailable", "2"], env, "y")
+    assert code == 0, out
+    prompt = out.index("Do you want to continue? (y/N): ")
+    assert out.index(f"1/2     {A1}") < prompt
+    assert "This deletes 3 WAR(s), batch by batch, so their agents onboard again.\n" in out
+    live = out[prompt:]
+    assert "WorkloadGroup bookinfo/ratings: 3 WARs to re-onboard in 2 batches" in live
+    assert "batch 1/2: all back" in live and "batch 2/2: all back" in live
+    assert "Rollout complete: 3 WARs re-onboarded." in live
+    assert plane.deleted() == [A1, B1, C1]
+
+
+def test_on_a_terminal_anything_but_yes_deletes_nothing(
+    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    argv = [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo", *NO_SOURCE]
+    code, out = _on_terminal(argv, env, "n")
+    assert code == 1
+    assert out.endswith("Do you want to continue? (y/N): n\nNothing was deleted.\n")
+    assert deletes(fake_kube) == []

@@ -276,7 +276,8 @@ def rollout_cmd(
     if not yes:
         _confirm(plan)
 
-    started = datetime.now(tz=t.tzinfo) if joined_before is None else joined_before
+    # WARs re-created from now on have a creationTimestamp at or after this second.
+    started = joined_before or now().replace(microsecond=0)
     resume = _resume_command(
         kube,
         client,
