@@ -166,6 +166,21 @@ def test_workloadgroup_names_for_group_flags(kubectl_complete: Complete) -> None
     assert kubectl_complete("delete", "--group=rev") == _lines("reviews")
 
 
+def test_workloadgroup_names_for_rollout_and_rollout_status(kubectl_complete: Complete) -> None:
+    status = "status\tShow how far WorkloadGroups' rollouts have come."
+    assert kubectl_complete("rollout", "") == _lines(status, "ratings", "reviews")
+    assert kubectl_complete("rollout", "-n", "payments", "") == _lines(status, "billing")
+    assert kubectl_complete("rollout", "ratings", "") == _lines("reviews")
+    assert kubectl_complete("rollout", "--dry-run", "rev") == _lines("reviews")
+    assert kubectl_complete("rollout", "status", "") == _lines("ratings", "reviews")
+    assert kubectl_complete("rollout", "status", "-A", "") == _lines(
+        "billing", "ratings", "reviews"
+    )
+    assert kubectl_complete("rollout", "status", "--context", "fake", "-n", "payments", "") == (
+        _lines("billing")
+    )
+
+
 def test_namespaces(kubectl_complete: Complete) -> None:
     assert kubectl_complete("list", "-n", "") == _lines("bookinfo", "default", "payments")
     assert kubectl_complete("list", "--istio-namespace", "d") == _lines("default")
@@ -261,8 +276,8 @@ def closed_port() -> int:
 @pytest.mark.parametrize("server", ["silent_server", "closed_port"])
 @pytest.mark.parametrize(
     "words",
-    [("describe", ""), ("list", "-n", ""), ("list", "--group", "")],
-    ids=["wars", "namespaces", "workloadgroups"],
+    [("describe", ""), ("list", "-n", ""), ("list", "--group", ""), ("rollout", "status", "")],
+    ids=["wars", "namespaces", "workloadgroups", "rollout-status"],
 )
 def test_unreachable_cluster_answers_within_the_budget_with_no_candidates(
     request: pytest.FixtureRequest,
