@@ -962,7 +962,8 @@ class Executor:
                     t.state == SYNCING for t in tracked
                 )
                 try:
-                    ev = events.get(timeout=min(left, self.poll) if polling else left)
+                    # Bounded: a timeout of "no limit" is infinite, which get() refuses.
+                    ev = events.get(timeout=min(left, self.poll if polling else 3600.0))
                 except queue.Empty:
                     ev = None
                 if isinstance(ev, BaseException):

@@ -141,7 +141,8 @@ class LiveReporter:
         self.note = ""
         self.states: dict[str, str] = {}
         self.back = 0
-        self.total = len(plan.members)
+        self._members = {m.name for m in plan.members}
+        self.total = len(self._members)
         self._live: Any = None
 
     def __enter__(self) -> LiveReporter:
@@ -171,7 +172,7 @@ class LiveReporter:
             self.note = event_line(ev) or ""
         elif ev.kind == "state":
             self.states[ev.name] = state_text(ev.state, ev.detail)
-            if ev.state == ro.BACK:
+            if ev.state == ro.BACK and ev.name in self._members:
                 self.back += 1
             if ev.state in (ro.SKIPPED, ro.FAILED):
                 self._print(event_line(ev) or "")

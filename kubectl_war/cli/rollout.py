@@ -166,7 +166,9 @@ def _journal(client: Any, grace: float) -> Any:
     help="Only WARs that joined before this RFC 3339 time (resumes an --include-up-to-date "
     "rollout without re-onboarding a WAR twice).",
 )
-@duration_option("--timeout", default="5m", help="How long each batch may take to come back.")
+@duration_option(
+    "--timeout", default="5m", help="How long each batch may take to come back (0: no limit)."
+)
 @duration_option("--pause", default="0s", help="How long to wait between batches.")
 @click.option(
     "--no-wait-sync",
@@ -314,7 +316,7 @@ def rollout_cmd(
         res,
         plan,
         eligible=lambda w: selection.reason_out(w, facts(w)) is None,
-        timeout=timeout or 300.0,
+        timeout=timeout if timeout else float("inf"),
         pause=pause or 0.0,
         sidecar_synced=None if no_wait_sync else _sidecar_check(kube, client, sidecars, sys.stderr),
         journal=journal,
