@@ -62,7 +62,8 @@ def assess(
         exists = group is not None
         if not snap.groups_served:
             exists = False
-        freshness, last = war_freshness(war.created, group)
+        change = snap.spec_change(group) if group is not None else None
+        freshness, last = war_freshness(war.created, group, last_change=change)
         if freshness is Freshness.OUTDATED and last is not None:
             by = outdated_by(war.created, last)
     return Facts(

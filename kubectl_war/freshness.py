@@ -109,13 +109,18 @@ def _whole_seconds(dt: datetime) -> datetime:
 
 
 def war_freshness(
-    war_created: datetime | None, group: Mapping[str, object] | None
+    war_created: datetime | None,
+    group: Mapping[str, object] | None,
+    *,
+    last_change: LastChange | None = None,
 ) -> tuple[Freshness, LastChange | None]:
     """Judge one WAR against its WorkloadGroup.
 
     Args:
         war_created: the WAR's creationTimestamp (when the workload joined).
         group: the WorkloadGroup object, or None when it does not exist.
+        last_change: `last_spec_change(group)` when the caller already has it (every
+            WAR of a group shares it).
 
     Returns:
         `(NO_GROUP, None)` without a WorkloadGroup; `UNKNOWN` when either time is
@@ -126,7 +131,7 @@ def war_freshness(
     """
     if group is None:
         return Freshness.NO_GROUP, None
-    last = last_spec_change(group)
+    last = last_change if last_change is not None else last_spec_change(group)
     if war_created is None or last.time is None:
         return Freshness.UNKNOWN, last
     if _whole_seconds(war_created) <= _whole_seconds(last.time):

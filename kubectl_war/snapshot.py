@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubectl_war.freshness import LastChange, last_spec_change
 from kubectl_war.war import GROUP as WAR_API_GROUP
 from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import War
@@ -34,6 +35,18 @@ class Snapshot:
     groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     groups_fetched: bool = False
     groups_served: bool = True
+    # last_spec_change per WorkloadGroup object (by id, the object kept alongside).
+    _spec_changes: dict[int, tuple[Any, LastChange]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    def spec_change(self, group: dict[str, Any]) -> LastChange:
+        """When a WorkloadGroup's spec last changed, worked out once per group: every
+        WAR of a group asks the same question."""
+        hit = self._spec_changes.get(id(group))
+        if hit is None or hit[0] is not group:
+            hit = self._spec_changes[id(group)] = (group, last_spec_change(group))
+        return hit[1]
 
     def group_of(self, war: War) -> dict[str, Any] | None:
         """The WorkloadGroup object a WAR belongs to, or None when it does not exist.
