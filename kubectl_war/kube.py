@@ -346,7 +346,8 @@ class Kube:
         if opts.server:
             cfg.host = opts.server.rstrip("/")
         if opts.token:
-            cfg.api_key = {"BearerToken": f"Bearer {opts.token}"}
+            # "authorization" is the key before client 36 and an alias for it since.
+            cfg.api_key = {"authorization": f"Bearer {opts.token}"}
             cfg.refresh_api_key_hook = None
         if opts.certificate_authority:
             if not os.path.exists(opts.certificate_authority):
@@ -508,7 +509,11 @@ class Kube:
             # bound only catches a server that never does.
             server_end = dict(req.query).get("timeoutSeconds")
             return (t or 30.0, float(server_end) + 10.0 if server_end else None)
-        return t or None
+        if not t:
+            return None
+        # A whole-request bound where the client takes one: kubernetes clients before
+        # 36 honour an int or a (connect, read) pair and silently ignore a float.
+        return int(t) if float(t).is_integer() else (t, t)
 
     def _debug(self, req: Request, status: int | None, start: float) -> None:
         if self.opts.debug:
