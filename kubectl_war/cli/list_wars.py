@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from kubectl_war import listing
+from kubectl_war import gcpause, listing
 from kubectl_war.assess import Facts
 from kubectl_war.cli.options import (
     KubeFlags,
@@ -76,6 +76,7 @@ def no_resources(namespace: str | None) -> str:
     help="Add a SIDECAR column: each sidecar's sync state from --proxy-status (auto).",
 )
 @proxy_status_options("none", default_help="none; auto with -o wide or --sync")
+@gcpause.paused
 def list_cmd(
     kube: KubeFlags,
     selector: str | None,
@@ -159,6 +160,7 @@ def list_cmd(
     if not watch:
         return
     sys.stdout.flush()
+    gcpause.settle()
     res = client.war_resource()
     from kubectl_war.kube import ListResult
 

@@ -1,0 +1,86 @@
+"""gcpause: bulk work runs without the cyclic collector, and the collector's state
+is given back exactly as it was found."""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator
+
+import pytest
+
+from kubectl_war import gcpause
+
+
+@pytest.fixture(autouse=True)
+def collector_restored() -> Iterator[None]:
+    was = gc.isenabled()
+    yield
+    gc.unfreeze()
+    if was:
+        gc.enable()
+    else:
+        gc.disable()
+
+
+def test_paused_turns_collection_off_and_back_on() -> None:
+    gc.enable()
+    seen: list[bool] = []
+
+    @gcpause.paused
+    def work() -> str:
+        seen.append(gc.isenabled())
+        return "done"
+
+    assert work() == "done"
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_paused_leaves_a_disabled_collector_disabled() -> None:
+    gc.disable()
+
+    @gcpause.paused
+    def work() -> None:
+        gcpause.settle()
+
+    work()
+    assert not gc.isenabled()
+
+
+def test_settle_freezes_what_was_built_and_collects_again() -> None:
+    gc.enable()
+    states: list[tuple[bool, int]] = []
+
+    @gcpause.paused
+    def work() -> None:
+        built = [{"n": i} for i in range(1000)]
+        gcpause.settle()
+        states.append((gc.isenabled(), gc.get_freeze_count()))
+        del built
+
+    work()
+    assert states[0][0] is True
+    assert states[0][1] >= 1000
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+
+
+def test_the_collector_comes_back_when_the_command_fails() -> None:
+    gc.enable()
+
+    @gcpause.paused
+    def work() -> None:
+        gcpause.settle()
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        work()
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_settle_outside_a_paused_command_does_nothing() -> None:
+    gc.enable()
+    gcpause.settle()
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
