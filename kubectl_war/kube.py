@@ -336,7 +336,7 @@ class Kube:
             raise KubeError(NO_CONFIG)
         if has_config:
             try:
-                self._load_context(config, cfg, KubeConfigLoader)
+                self._load_context(config, cfg, KubeConfigLoader, _first_current_context(merged))
             except ConfigException as exc:
                 raise KubeError(_one_line(exc)) from None
             except KubeError:
@@ -363,10 +363,12 @@ class Kube:
         self.host = cfg.host
         self._cfg = cfg
 
-    def _load_context(self, config: Any, cfg: Any, loader_cls: Any) -> None:
+    def _load_context(
+        self, config: Any, cfg: Any, loader_cls: Any, current: str | None = None
+    ) -> None:
         opts = self.opts
         value = config.value
-        name = opts.context or value.get("current-context")
+        name = opts.context or current or value.get("current-context")
         if not name:
             if opts.server:
                 return
@@ -874,6 +876,16 @@ class Kube:
                         known[key] = obj
                         yield WatchEvent("MODIFIED", obj)
                 rv = fresh.resource_version
+
+
+def _first_current_context(merged: Any) -> str | None:
+    """kubectl's rule for KUBECONFIG=a:b: the first file that sets current-context wins
+    (the Python client's merger lets the last one win)."""
+    for path in getattr(merged, "paths", []):
+        data = getattr(merged, "config_files", {}).get(path)
+        if isinstance(data, dict) and data.get("current-context"):
+            return str(data["current-context"])
+    return None
 
 
 def _plain(node: Any) -> Any:

@@ -210,6 +210,8 @@ def test_kubeconfig_list_context_cluster_and_user(
                 {
                     "apiVersion": "v1",
                     "kind": "Config",
+                    # As in kubectl, the first file that names a current-context wins.
+                    "current-context": "ctx-b",
                     "clusters": [{"name": "cl-b", "cluster": {"server": b.url}}],
                     "contexts": [
                         {
