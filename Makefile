@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Tests and the demo must find the plugin and the pinned kubectl first.
 RUN    := PATH="$(BIN):$$PATH"
 
-.PHONY: test demo lint fmt docs clean bench
+.PHONY: test demo lint fmt docs clean bench dist zipapp-lock test-zipapp-deps
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,5 +42,21 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(RUN) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
+# The krew release (see README, "Releasing"): dist/kubectl-war-vX.Y.Z.tar.gz holding the
+# kubectl-war zipapp (needs only python3 >= 3.9), LICENSE and the completion script;
+# dist/kubectl-war; krew-manifest.yaml. The same commit always gives the same bytes.
+dist: $(STAMP)
+	$(BIN)/python release/build.py dist
+
+# Re-resolve release/zipapp-requirements.txt for the oldest supported Python.
+PYTHON39 ?= python3.9
+zipapp-lock: $(STAMP)
+	$(BIN)/python release/build.py lock --python $(PYTHON39)
+
+# The whole suite with the zipapp's dependencies (older than the venv's) on PYTHONPATH.
+test-zipapp-deps: $(STAMP)
+	$(BIN)/python release/build.py deps --out build/zipapp-deps
+	PYTHONPATH=$(abspath build/zipapp-deps) $(RUN) $(BIN)/python -m pytest
+
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache krew-manifest.yaml

@@ -1,0 +1,584 @@
+#!/usr/bin/env python3
+"""Build the krew release: a pure-Python zipapp, its tarball and the krew manifest.
+
+    python release/build.py dist   # dist/kubectl-war-vX.Y.Z.tar.gz, dist/kubectl-war,
+                                   # krew-manifest.yaml
+    python release/build.py lock --python python3.9
+                                   # re-resolve release/zipapp-requirements.txt
+
+The zipapp must run with any python3 >= 3.9 on Linux and macOS, amd64 and arm64, so
+it carries only pure-Python code: every dependency comes from a `py3-none-any` wheel
+pinned by hash in release/zipapp-requirements.txt, except PyYAML, which has no such
+wheel and is taken from one platform wheel with its C extension left out (yaml/
+falls back to its pure-Python parser and emitter when `yaml._yaml` is missing).
+Any other compiled file stops the build.
+
+Output is reproducible: entries are sorted, every timestamp is SOURCE_DATE_EPOCH
+(default: the last commit's time), owners are 0, gzip's mtime is 0. Needs only the
+standard library and pip; downloaded wheels are cached (build/zipapp-wheels).
+"""
+
+from __future__ import annotations
+
+import argparse
+import configparser
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RELEASE = ROOT / "release"
+PACKAGE = "kubectl_war"
+PRIMARY_SCRIPT = "kubectl-war"
+LOCK = RELEASE / "zipapp-requirements.txt"
+LOCK_INPUT = RELEASE / "zipapp-requirements.in"
+MANIFEST_TEMPLATE = RELEASE / "krew-manifest.yaml.in"
+DEFAULT_CACHE = ROOT / "build" / "zipapp-wheels"
+
+#: The oldest Python the zipapp supports; dependencies are resolved for it.
+MIN_PYTHON = "3.9"
+
+#: pip flags that select wheels any CPython >= MIN_PYTHON on any OS can import.
+PURE_WHEEL_FLAGS = (
+    "--only-binary=:all:",
+    "--platform=any",
+    "--implementation=py",
+    "--abi=none",
+    f"--python-version={MIN_PYTHON}",
+)
+
+#: Distributions published without a pure wheel whose Python code works without their
+#: extension: the zipapp takes the .py files from this one platform wheel.
+PURE_PART_OF = {
+    "pyyaml": (
+        "--only-binary=:all:",
+        "--platform=manylinux2014_x86_64",
+        "--implementation=cp",
+        "--abi=cp39",
+        f"--python-version={MIN_PYTHON}",
+    ),
+}
+
+#: Top-level paths of those wheels that exist only for the extension: PyYAML's `_yaml`
+#: is a shim re-exporting `yaml._yaml`.
+EXTENSION_ONLY_PATHS = {"pyyaml": ("_yaml/",)}
+
+COMPILED_SUFFIXES = (".so", ".pyd", ".dylib", ".dll", ".a", ".lib", ".o")
+_COMPILED_TAG = re.compile(r"\.(cpython|cp\d+|abi3|pypy)[-.\w]*\.(so|pyd)$")
+
+#: 1980-01-01, the earliest time a zip entry can hold.
+ZIP_EPOCH = 315532800
+SHEBANG = b"#!/usr/bin/env python3\n"
+
+
+class BuildError(Exception):
+    """A build cannot go on; the message says what to fix."""
+
+
+# ---- project facts ------------------------------------------------------------------
+
+
+def package_version(root: Path = ROOT) -> str:
+    """`__version__` from kubectl_war/__init__.py, read without importing the package."""
+    text = (root / PACKAGE / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__\s*=\s*["\']([^"\']+)["\']', text, re.M)
+    if not match:
+        raise BuildError(f"no __version__ in {PACKAGE}/__init__.py")
+    return match.group(1)
+
+
+def _setup_cfg(root: Path) -> configparser.ConfigParser:
+    cfg = configparser.ConfigParser()
+    cfg.read(root / "setup.cfg", encoding="utf-8")
+    return cfg
+
+
+def console_scripts(root: Path = ROOT) -> dict[str, str]:
+    """setup.cfg's console scripts, name → `module:function`, in file order."""
+    raw = _setup_cfg(root).get("options.entry_points", "console_scripts", fallback="")
+    scripts: dict[str, str] = {}
+    for line in raw.splitlines():
+        if line.strip() and not line.strip().startswith("#"):
+            name, _, target = line.partition("=")
+            scripts[name.strip()] = target.strip()
+    if PRIMARY_SCRIPT not in scripts:
+        raise BuildError(f"setup.cfg declares no {PRIMARY_SCRIPT} console script")
+    return scripts
+
+
+def homepage(root: Path = ROOT) -> str:
+    return _setup_cfg(root).get("metadata", "url").rstrip("/")
+
+
+def source_date_epoch(root: Path = ROOT) -> int:
+    """SOURCE_DATE_EPOCH if set, else the last commit's time, else 1980-01-01."""
+    env = os.environ.get("SOURCE_DATE_EPOCH")
+    if env:
+        return int(env)
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "log", "-1", "--format=%ct"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return int(out)
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return ZIP_EPOCH
+
+
+# ---- the lock -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pin:
+    name: str
+    version: str
+    sha256: str
+
+    @property
+    def key(self) -> str:
+        return normalize(self.name)
+
+
+def normalize(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def read_lock(path: Path = LOCK) -> list[Pin]:
+    """Pins from a pip requirements file of `name==version --hash=sha256:...` lines."""
+    text = path.read_text(encoding="utf-8").replace("\\\n", " ")
+    pins = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9][-\w.]*)==(\S+)\s+--hash=sha256:([0-9a-f]{64})", line)
+        if not match:
+            raise BuildError(f"{path}: not `name==version --hash=sha256:HEX`: {line}")
+        pins.append(Pin(*match.groups()))
+    return pins
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _wheel_key(filename: str) -> tuple[str, str]:
+    dist, version = filename.split("-")[:2]
+    return normalize(dist), version
+
+
+def _cached(pin: Pin, cache: Path) -> Path | None:
+    if not cache.is_dir():
+        return None
+    for path in cache.glob("*.whl"):
+        if _wheel_key(path.name) == (pin.key, pin.version) and sha256_file(path) == pin.sha256:
+            return path
+    return None
+
+
+def _pip_download(pins: list[Pin], flags: tuple[str, ...], dest: Path) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        reqs = Path(tmp) / "requirements.txt"
+        reqs.write_text(
+            "".join(f"{p.name}=={p.version} --hash=sha256:{p.sha256}\n" for p in pins),
+            encoding="utf-8",
+        )
+        cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps"]
+        cmd += ["--require-hashes", *flags, "--dest", str(dest), "--requirement", str(reqs)]
+        done = subprocess.run(cmd, check=False)
+        if done.returncode:
+            raise BuildError(f"pip download failed ({done.returncode}): {' '.join(cmd)}")
+
+
+def fetch_wheels(pins: list[Pin], cache: Path = DEFAULT_CACHE) -> dict[str, Path]:
+    """Every pinned wheel, from the cache or pip, checked against its hash."""
+    missing = [p for p in pins if _cached(p, cache) is None]
+    if missing:
+        cache.mkdir(parents=True, exist_ok=True)
+        pure = [p for p in missing if p.key not in PURE_PART_OF]
+        if pure:
+            _pip_download(pure, PURE_WHEEL_FLAGS, cache)
+        for pin in missing:
+            if pin.key in PURE_PART_OF:
+                _pip_download([pin], PURE_PART_OF[pin.key], cache)
+    wheels = {}
+    for pin in pins:
+        path = _cached(pin, cache)
+        if path is None:
+            raise BuildError(f"no wheel of {pin.name}=={pin.version} with the locked hash")
+        wheels[pin.key] = path
+    return wheels
+
+
+def lock(python: str, req_in: Path = LOCK_INPUT, out: Path = LOCK) -> None:
+    """Resolve req_in with `python` (the oldest supported) and pin one file per project."""
+    with tempfile.TemporaryDirectory() as tmp:
+        report = Path(tmp) / "report.json"
+        cmd = [python, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet"]
+        cmd += ["--report", str(report), "--requirement", str(req_in)]
+        subprocess.run(cmd, check=True)
+        resolved = [
+            (item["metadata"]["name"], item["metadata"]["version"])
+            for item in json.loads(report.read_text(encoding="utf-8"))["install"]
+        ]
+        pins = []
+        for name, version in sorted(resolved, key=lambda nv: normalize(nv[0])):
+            flags = PURE_PART_OF.get(normalize(name), PURE_WHEEL_FLAGS)
+            dest = Path(tmp) / normalize(name)
+            cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", *flags]
+            cmd += ["--dest", str(dest), f"{name}=={version}"]
+            if subprocess.run(cmd, check=False).returncode:
+                raise BuildError(
+                    f"{name}=={version} has no pure-Python wheel: pin another version in "
+                    f"{req_in.name}, or add it to PURE_PART_OF if its code runs without "
+                    "its extension"
+                )
+            (wheel,) = dest.glob("*.whl")
+            pins.append(Pin(name, version, sha256_file(wheel)))
+    lines = [
+        "# The zipapp's dependencies: generated by `python release/build.py lock` from",
+        "# zipapp-requirements.in, resolved for the oldest supported Python. Each hash is",
+        "# a py3-none-any wheel's, except where release/build.py says PURE_PART_OF.",
+    ]
+    lines += [f"{p.name}=={p.version} \\\n    --hash=sha256:{p.sha256}" for p in pins]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+# ---- the zipapp ---------------------------------------------------------------------
+
+
+def is_compiled(name: str) -> bool:
+    """Whether a path names a compiled extension or native library."""
+    base = name.rsplit("/", 1)[-1].lower()
+    return base.endswith(COMPILED_SUFFIXES) or bool(_COMPILED_TAG.search(base))
+
+
+def wheel_entries(key: str, wheel: Path) -> dict[str, bytes]:
+    """The files a wheel puts in site-packages, minus RECORD and (for PURE_PART_OF)
+    the extension. Raises on compiled files elsewhere."""
+    entries = {}
+    dropped = EXTENSION_ONLY_PATHS.get(key, ())
+    with zipfile.ZipFile(wheel) as zf:
+        for info in zf.infolist():
+            name = info.filename
+            if info.is_dir() or name.endswith((".dist-info/RECORD", ".pyc")):
+                continue
+            top = name.split("/", 1)[0]
+            if top.endswith(".data"):
+                raise BuildError(f"{wheel.name} installs outside site-packages: {name}")
+            if name.startswith(dropped):
+                continue
+            if is_compiled(name):
+                if key in PURE_PART_OF:
+                    continue
+                raise BuildError(f"{wheel.name} holds a compiled module: {name}")
+            entries[name] = zf.read(info)
+    return entries
+
+
+def package_entries(root: Path = ROOT) -> dict[str, bytes]:
+    """The plugin's own package as it is in the working tree."""
+    entries = {}
+    for path in sorted((root / PACKAGE).rglob("*")):
+        rel = path.relative_to(root).as_posix()
+        if path.is_dir() or "__pycache__" in rel.split("/") or rel.endswith((".pyc", ".pyo")):
+            continue
+        if is_compiled(rel):
+            raise BuildError(f"compiled file in the source tree: {rel}")
+        entries[rel] = path.read_bytes()
+    return entries
+
+
+#: Module names the build adds at the top of the zipapp.
+BOOT_MODULE = "_kubectl_war_zipapp"  # release/zipapp_boot.py
+BUILD_MODULE = "_kubectl_war_build"  # generated: what this build holds
+
+# __main__.py and the launchers stop on an old python3 before importing anything
+# newer syntax might break, so they use only syntax every python3 parses.
+_START = """\
+import os
+import sys
+
+if sys.version_info < (3, 9):
+    sys.stderr.write(
+        "error: %s needs python3 >= 3.9; %s is %d.%d\\n"
+        % ({name!r}, sys.executable, sys.version_info[0], sys.version_info[1])
+    )
+    sys.exit(1)
+"""
+
+
+def main_source() -> str:
+    """The zipapp's __main__.py: runs the console script it is started as (a link
+    or copy named `kubectl_complete-war` runs that one), kubectl-war otherwise."""
+    return (
+        '"""Entry of the kubectl-war zipapp (generated by release/build.py)."""\n\n'
+        + _START.format(name=PRIMARY_SCRIPT)
+        + f"""
+from {BOOT_MODULE} import main
+
+main(os.path.dirname(os.path.abspath(__file__)), os.path.basename(sys.argv[0]))
+"""
+    )
+
+
+def launcher_source(name: str) -> str:
+    """Console script `name` other than kubectl-war: a small script that runs it from
+    the zipapp beside it (or beside what it is a link to)."""
+    return (
+        SHEBANG.decode()
+        + f'"""{name}: runs from the {PRIMARY_SCRIPT} zipapp beside it."""\n\n'
+        + _START.format(name=name)
+        + f"""
+_archive = os.path.join(os.path.dirname(os.path.realpath(__file__)), {PRIMARY_SCRIPT!r})
+sys.path.insert(0, _archive)
+from {BOOT_MODULE} import main
+
+main(_archive, {name!r})
+"""
+    )
+
+
+def build_id(entries: dict[str, bytes], version: str) -> str:
+    """Names a build by its content: the bytecode cache of one build is never used
+    with another."""
+    digest = hashlib.sha256()
+    for name in sorted(entries):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(entries[name]).digest())
+    return f"{version}-{digest.hexdigest()[:16]}"
+
+
+def build_module_source(entries: dict[str, bytes], version: str, root: Path) -> str:
+    scripts = console_scripts(root)
+    return (
+        '"""What this kubectl-war zipapp holds (generated by release/build.py)."""\n\n'
+        f"BUILD_ID = {build_id(entries, version)!r}\n"
+        f"PRIMARY = {PRIMARY_SCRIPT!r}\n"
+        f"SCRIPTS = {scripts!r}\n"
+    )
+
+
+def zipapp_entries(wheels: dict[str, Path], root: Path = ROOT) -> dict[str, bytes]:
+    """Every file of the zipapp: dependencies, the package, the start-up code."""
+    entries: dict[str, bytes] = {}
+    sources = [(key, wheel_entries(key, path)) for key, path in sorted(wheels.items())]
+    sources.append((PACKAGE, package_entries(root)))
+    boot = (root / "release" / "zipapp_boot.py").read_bytes()
+    sources.append(("start-up", {"__main__.py": main_source().encode(), f"{BOOT_MODULE}.py": boot}))
+    for origin, files in sources:
+        for name, data in files.items():
+            if name in entries:
+                raise BuildError(f"{name} comes from two sources (the second: {origin})")
+            entries[name] = data
+    info = build_module_source(entries, package_version(root), root)
+    entries[f"{BUILD_MODULE}.py"] = info.encode()
+    return entries
+
+
+def _zip_time(epoch: int) -> tuple[int, int, int, int, int, int]:
+    t = time.gmtime(max(epoch, ZIP_EPOCH))
+    return (t.tm_year, t.tm_mon, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec)
+
+
+def write_zipapp(path: Path, entries: dict[str, bytes], epoch: int) -> None:
+    """A zip of `entries` behind a python3 shebang: sorted, one timestamp, fixed modes."""
+    stamp = _zip_time(epoch)
+    dirs = {name[: i + 1] for name in entries for i, c in enumerate(name) if c == "/"}
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(SHEBANG)
+        with zipfile.ZipFile(f, "w") as zf:
+            for name in sorted(dirs | set(entries)):
+                info = zipfile.ZipInfo(name, date_time=stamp)
+                info.create_system = 3  # unix, so the modes below are read
+                if name in dirs:
+                    info.external_attr = (0o40755 << 16) | 0x10
+                    zf.writestr(info, b"")
+                else:
+                    info.external_attr = 0o100644 << 16
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    zf.writestr(info, entries[name], compresslevel=9)
+    tmp.chmod(0o755)
+    tmp.replace(path)
+
+
+def write_tarball(path: Path, files: dict[str, tuple[bytes, int]], epoch: int) -> None:
+    """A .tar.gz of name → (data, mode) with no trace of the build machine or time."""
+    tmp = path.with_name(path.name + ".tmp")
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name in sorted(files):
+            data, mode = files[name]
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = mode
+            info.mtime = epoch
+            info.uid = info.gid = 0
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+    with open(tmp, "wb") as raw:
+        # No file name and mtime 0 in the gzip header.
+        gz = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=9)
+        gz.write(tar_bytes.getvalue())
+        gz.close()
+    tmp.replace(path)
+
+
+def unpack_deps(out: Path, cache: Path = DEFAULT_CACHE) -> None:
+    """The zipapp's dependencies as a directory for PYTHONPATH, to run the test suite
+    against the versions the release carries (older than the development venv's)."""
+    if out.exists():
+        shutil.rmtree(out)
+    for key, wheel in sorted(fetch_wheels(read_lock(), cache).items()):
+        for name, data in wheel_entries(key, wheel).items():
+            target = out / name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
+# ---- the manifest -------------------------------------------------------------------
+
+
+def release_uri(version: str, root: Path = ROOT, base: str | None = None) -> str:
+    """Where the tarball is published: the GitHub release of tag vX.Y.Z by default."""
+    base = (base or f"{homepage(root)}/releases/download/v{version}").rstrip("/")
+    return f"{base}/{archive_name(version)}"
+
+
+def archive_name(version: str) -> str:
+    return f"{PRIMARY_SCRIPT}-v{version}.tar.gz"
+
+
+def render_manifest(template: str, values: dict[str, str]) -> str:
+    """Fill `@NAME@` placeholders (every one must be known) and drop the template's
+    leading comment lines."""
+    lines = template.splitlines(keepends=True)
+    while lines and lines[0].startswith("#"):
+        lines.pop(0)
+    template = "".join(lines)
+
+    def fill(match: re.Match[str]) -> str:
+        if match.group(1) not in values:
+            raise BuildError(f"krew manifest template: unknown placeholder {match.group(0)}")
+        return values[match.group(1)]
+
+    return re.sub(r"@([A-Z0-9_]+)@", fill, template)
+
+
+# ---- dist ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Dist:
+    tarball: Path
+    zipapp: Path
+    manifest: Path
+    sha256: str
+    version: str
+
+
+def build(
+    out: Path,
+    manifest: Path,
+    *,
+    cache: Path = DEFAULT_CACHE,
+    root: Path = ROOT,
+    uri_base: str | None = None,
+) -> Dist:
+    version = package_version(root)
+    epoch = source_date_epoch(root)
+    out.mkdir(parents=True, exist_ok=True)
+
+    wheels = fetch_wheels(read_lock(root / "release" / LOCK.name), cache)
+    zipapp = out / PRIMARY_SCRIPT
+    write_zipapp(zipapp, zipapp_entries(wheels, root), epoch)
+
+    files = {
+        PRIMARY_SCRIPT: (zipapp.read_bytes(), 0o755),
+        "LICENSE": ((root / "LICENSE").read_bytes(), 0o644),
+    }
+    for name in console_scripts(root):
+        if name != PRIMARY_SCRIPT:
+            files[name] = (launcher_source(name).encode(), 0o755)
+    tarball = out / archive_name(version)
+    write_tarball(tarball, files, epoch)
+    digest = sha256_file(tarball)
+
+    template = (root / "release" / MANIFEST_TEMPLATE.name).read_text(encoding="utf-8")
+    text = render_manifest(
+        template,
+        {
+            "VERSION": f"v{version}",
+            "URI": release_uri(version, root, uri_base),
+            "SHA256": digest,
+            "HOMEPAGE": homepage(root),
+            "BIN": PRIMARY_SCRIPT,
+        },
+    )
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    manifest.write_text(text, encoding="utf-8")
+    return Dist(tarball, zipapp, manifest, digest, version)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    dist = sub.add_parser("dist", help="build the zipapp, the tarball and the krew manifest")
+    dist.add_argument("--out", type=Path, default=ROOT / "dist", help="output directory")
+    dist.add_argument(
+        "--manifest", type=Path, default=ROOT / "krew-manifest.yaml", help="manifest path"
+    )
+    dist.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="wheel cache")
+    dist.add_argument(
+        "--uri-base",
+        help="URL the tarball is published under (default: the GitHub release of the tag)",
+    )
+    deps = sub.add_parser("deps", help="unpack the zipapp's dependencies into a directory")
+    deps.add_argument("--out", type=Path, default=ROOT / "build" / "zipapp-deps")
+    deps.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="wheel cache")
+    relock = sub.add_parser("lock", help=f"re-resolve {LOCK.name} from {LOCK_INPUT.name}")
+    relock.add_argument(
+        "--python", default=f"python{MIN_PYTHON}", help="an interpreter of the oldest version"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "lock":
+            if not shutil.which(args.python) and not Path(args.python).exists():
+                raise BuildError(f"{args.python} not found: pass --python PATH")
+            lock(args.python)
+            print(f"wrote {LOCK.relative_to(ROOT)}")
+            return 0
+        if args.command == "deps":
+            unpack_deps(args.out, args.cache)
+            print(args.out)
+            return 0
+        done = build(args.out, args.manifest, cache=args.cache, uri_base=args.uri_base)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    for path in (done.tarball, done.zipapp, done.manifest):
+        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+    print(f"sha256 {done.sha256}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
