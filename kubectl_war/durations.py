@@ -13,7 +13,7 @@ import math
 import re
 from datetime import datetime, timedelta, timezone
 
-from kubectl_war.errors import UsageError
+from kubectl_war.errors import UsageError, quote_input
 
 __all__ = [
     "format_timestamp",
@@ -44,20 +44,7 @@ _EXPECTED = "expected a duration such as 30s, 2m or 1h"
 _FRACTION_DIGITS = 20
 
 
-def _quote(text: str, limit: int = 80) -> str:
-    """Quote user input for a one-line message: escape what would break the line."""
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return '"' + "".join(out) + '"'
+_quote = quote_input
 
 
 def _invalid(text: str, flag: str | None, reason: str) -> UsageError:

@@ -28,3 +28,19 @@ class UsageError(WarError):
     """The user's input cannot be understood (bad flag value, undecodable name)."""
 
     exit_code = 2
+
+
+def quote_input(text: str, limit: int = 80) -> str:
+    """Quote user input for a one-line message: shorten it, escape what would break the line."""
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            code = ord(ch)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+    return '"' + "".join(out) + '"'

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubectl_war.errors import UsageError
+from kubectl_war.errors import UsageError, quote_input
 
 __all__ = [
     "PLATFORMS",
@@ -432,19 +432,7 @@ def _decode_part(part: str) -> Identity | None:
     return None
 
 
-def _quote(text: str, limit: int = 80) -> str:
-    if len(text) > limit:
-        text = text[:limit] + "…"
-    out = []
-    for ch in text:
-        if ch in '"\\':
-            out.append("\\" + ch)
-        elif ch.isprintable():
-            out.append(ch)
-        else:
-            code = ord(ch)
-            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
-    return '"' + "".join(out) + '"'
+_quote = quote_input
 
 
 def decode_name(name: str, *, group: str | None = None) -> list[NameReading]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -127,23 +128,8 @@ _KUBE_OPTIONS = [
     click.option("--debug", is_flag=True, help="Log each API request; show tracebacks."),
 ]
 
-_KUBE_PARAMS = (
-    "kubeconfig",
-    "context",
-    "cluster",
-    "user",
-    "namespace",
-    "all_namespaces",
-    "as_user",
-    "as_groups",
-    "request_timeout",
-    "server",
-    "token",
-    "certificate_authority",
-    "insecure_skip_tls_verify",
-    "chunk_size",
-    "debug",
-)
+# The names click passes for the options above: exactly KubeFlags' fields.
+_KUBE_PARAMS = tuple(f.name for f in dataclasses.fields(KubeFlags))
 
 
 def kube_options(f: F) -> F:
