@@ -495,6 +495,31 @@ class Dist:
     version: str
 
 
+def uncommitted(root: Path = ROOT) -> list[str]:
+    """Changed or new files the archive is built from, per git (none without git)."""
+    try:
+        done = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--",
+                PACKAGE,
+                "setup.cfg",
+                "LICENSE",
+                "release",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return []
+    return [line[3:] for line in done.stdout.splitlines() if line.strip()]
+
+
 def build(
     out: Path,
     manifest: Path,
@@ -574,6 +599,12 @@ def main(argv: list[str] | None = None) -> int:
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    dirty = uncommitted()
+    if dirty:
+        print(
+            f"warning: built with uncommitted changes (not for a release): {', '.join(dirty)}",
+            file=sys.stderr,
+        )
     for path in (done.tarball, done.zipapp, done.manifest):
         print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
     print(f"sha256 {done.sha256}")

@@ -161,6 +161,9 @@ def _prune(root: str, keep: str) -> None:
 
 def install(archive: str, build_id: str) -> None:
     """Put the caching finder in front of the path-based finders."""
+    # Started through links (~/.krew/bin/kubectl-war, kubectl_complete-war) or not,
+    # compiled code names the archive's real path.
+    archive = os.path.realpath(archive)
     try:
         with zipfile.ZipFile(archive) as zf:
             names = zf.namelist()

@@ -589,7 +589,9 @@ def test_krew_style_install_runs_with_plain_python3(
     assert (again.returncode, again.stderr, again.stdout) == (0, "", listed.stdout)
 
 
-def test_completion_script_runs_from_the_archive_through_a_link(
+@pytest.mark.parametrize("how", ["link to the krew link", "launcher from the archive"])
+def test_completion_runs_from_the_archive(
+    how: str,
     built: Built,
     system_python: Interpreter,
     fleet_kube: FakeKube,
@@ -597,19 +599,22 @@ def test_completion_script_runs_from_the_archive_through_a_link(
     kubectl_bin: str,
     tmp_path: Path,
 ) -> None:
+    """krew links only `bin`. The README has krew users add kubectl_complete-war as a
+    link to krew's kubectl-war link (it outlives upgrades; the archive runs the
+    script it is started as); a manual install puts the archive's launcher on PATH."""
     if "kubectl_complete-war" not in console_scripts():
         pytest.skip("setup.cfg declares no kubectl_complete-war yet")
     install = krew_install(built, tmp_path / "krew", system_python, kubectl_bin, kubeconfig)
-    # krew links only `bin`; the README has users link the completion script too.
-    (install.bin_dir / "kubectl_complete-war").symlink_to(install.store / "kubectl_complete-war")
+    link = install.bin_dir / "kubectl_complete-war"
+    if how == "link to the krew link":
+        link.symlink_to("kubectl-war")
+    else:
+        link.symlink_to(install.store / "kubectl_complete-war")
     done = _run(install, "__complete", "war", "")
     # kubectl itself writes [Debug] lines to stderr here; the plugin adds nothing.
     assert done.returncode == 0
-    assert [
-        line
-        for line in done.stderr.splitlines()
-        if "Debug" not in line and "Completion ended" not in line
-    ] == []
+    noise = ("[Debug]", "Completion ended")
+    assert [line for line in done.stderr.splitlines() if not line.startswith(noise)] == []
     lines = done.stdout.splitlines()
     assert lines[-1].startswith(":")
     assert {"list", "version"} <= {line.split("\t")[0] for line in lines}
