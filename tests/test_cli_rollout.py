@@ -167,7 +167,7 @@ def test_rerunning_after_a_stop_resumes_without_deleting_any_war_twice(
     fake_kube: FakeKube, war: Run, plane: OnboardingPlane
 ) -> None:
     seed(fake_kube, per_zone=2)
-    plane.slow("bookinfo", B1, 1.2)
+    plane.slow("bookinfo", B1, 2.0)
     args = ("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--yes", *NO_SOURCE)
     first = war(*args, "--timeout", "300ms")
     assert first.returncode == 1
@@ -365,7 +365,7 @@ def test_rollout_waits_for_sidecars_to_be_synced_by_istiod(fake_kube: FakeKube, 
     istiod.connect_all(f"{w['metadata']['name']}.bookinfo" for w in fake_kube.objects(
         "workloadautoregistrations", "bookinfo"
     ))  # fmt: skip
-    with OnboardingPlane(fake_kube, delay=0.05, sync_delay=0.3, istiod=istiod) as plane:
+    with OnboardingPlane(fake_kube, delay=0.05, sync_delay=0.5, istiod=istiod) as plane:
         plane.never_sync("bookinfo", C1)
         done = war(
             "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--timeout", "2s",
