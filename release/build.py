@@ -5,6 +5,7 @@
                                    # krew-manifest.yaml
     python release/build.py lock --python python3.9
                                    # re-resolve release/zipapp-requirements.txt
+    python release/build.py deps   # the zipapp's dependencies unpacked, for PYTHONPATH
 
 The zipapp must run with any python3 >= 3.9 on Linux and macOS, amd64 and arm64, so
 it carries only pure-Python code: every dependency comes from a `py3-none-any` wheel
