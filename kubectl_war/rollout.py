@@ -1063,6 +1063,10 @@ class CachedSidecars:
     each with `overall` (`SYNCED` when every type is). A proxy missing from the answer
     is not connected to istiod: not synced. A source that fails is "not synced
     yet" with the error kept in `error`, so a rollout waits rather than guesses.
+
+    The proxy keeps its name across re-onboarding, so an answer read before a WAR
+    was first asked about (that is, before it was seen back) may describe the old
+    sidecar's state: such an answer is "not synced yet" until a newer one is read.
     """
 
     def __init__(
@@ -1078,6 +1082,7 @@ class CachedSidecars:
         self.error = ""
         self._at: float | None = None
         self._proxies: Mapping[str, Any] = {}
+        self._first_asked: dict[tuple[str, str], float] = {}
 
     def _fresh(self) -> Mapping[str, Any]:
         now = self.clock()
@@ -1092,7 +1097,11 @@ class CachedSidecars:
         return self._proxies
 
     def __call__(self, war: War) -> bool | None:
-        proxy = self._fresh().get(war.proxy_name)
+        since = self._first_asked.setdefault((war.proxy_name, war.uid), self.clock())
+        proxies = self._fresh()
+        if self._at is None or self._at < since:
+            return False
+        proxy = proxies.get(war.proxy_name)
         if proxy is None:
             return False
         return getattr(proxy, "overall", None) == "SYNCED"

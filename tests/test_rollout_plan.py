@@ -278,14 +278,21 @@ def test_cached_sidecars_read_the_source_at_most_once_per_interval() -> None:
         return dict(answer)
 
     check = ro.CachedSidecars(fetch, max_age=1.0, clock=lambda: now[0])
-    w1 = War({"metadata": {"name": "w1", "namespace": "bookinfo"}})
-    w2 = War({"metadata": {"name": "w2", "namespace": "bookinfo"}})
+    w1 = War({"metadata": {"name": "w1", "namespace": "bookinfo", "uid": "u1"}})
+    w2 = War({"metadata": {"name": "w2", "namespace": "bookinfo", "uid": "u2"}})
     assert check(w1) is False
     assert check(w2) is False  # not connected to any istiod
     answer["w1.bookinfo"] = Proxy("SYNCED")
     assert check(w1) is False and len(calls) == 1
     now[0] = 1.0
     assert check(w1) is True and len(calls) == 2
+    # Re-onboarded (new uid) within the same interval: the answer read before it
+    # came back may be the old sidecar's, so it proves nothing yet.
+    again = War({"metadata": {"name": "w1", "namespace": "bookinfo", "uid": "u3"}})
+    now[0] = 1.5
+    assert check(again) is False and len(calls) == 2
+    now[0] = 2.0
+    assert check(again) is True and len(calls) == 3
 
     def broken() -> dict[str, Any]:
         raise RuntimeError("istiod unreachable")
