@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from kubectl_war.durations import format_timestamp, human_duration
-from kubectl_war.freshness import Freshness, LastChange, outdated_by, war_freshness
+from kubectl_war.freshness import Freshness, LastChange, outdated_by
 from kubectl_war.proxystatus import ProxySync
 from kubectl_war.sidecars import Sidecar, sidecar_of
 from kubectl_war.snapshot import Snapshot
@@ -62,8 +62,7 @@ def assess(
         exists = group is not None
         if not snap.groups_served:
             exists = False
-        change = snap.spec_change(group) if group is not None else None
-        freshness, last = war_freshness(war.created, group, last_change=change)
+        freshness, last = snap.judge(group, war.created)
         if freshness is Freshness.OUTDATED and last is not None:
             by = outdated_by(war.created, last)
     return Facts(

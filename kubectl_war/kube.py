@@ -679,6 +679,29 @@ class Kube:
         beginning; objects already collected are not collected twice.
         """
         items: list[dict[str, Any]] = []
+        rv = self.list_each(
+            res,
+            namespace,
+            items.append,
+            label_selector=label_selector,
+            field_selector=field_selector,
+        )
+        return ListResult(items, rv)
+
+    def list_each(
+        self,
+        res: Resource,
+        namespace: str | None,
+        each: Callable[[dict[str, Any]], None],
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> str:
+        """`list`, handing each object to `each` as its page arrives and keeping none.
+
+        A caller that reduces objects to what it shows holds one page of raw objects at
+        a time, however long the list. Answers the list's resourceVersion.
+        """
         seen: set[str] = set()
         token: str | None = None
         restarted = False
@@ -712,11 +735,13 @@ class Kube:
                 if restarted and key in seen:
                     continue
                 seen.add(key)
-                items.append(obj)
+                each(obj)
             meta = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
             token = meta.get("continue") or None
+            # Let the page go before the next one arrives.
+            page = raw_items = None
             if not token:
-                return ListResult(items, str(meta.get("resourceVersion") or ""))
+                return str(meta.get("resourceVersion") or "")
 
     def pods(
         self, namespace: str, label_selector: str, *, timeout: float | None = None

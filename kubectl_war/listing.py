@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from kubectl_war.assess import Facts, agent_state
 from kubectl_war.durations import human_duration
@@ -24,6 +25,7 @@ BASE_COLUMNS = (
     "UP-TO-DATE",
     "AGE",
 )
+FRESH_COLUMN = "UP-TO-DATE"
 WIDE_COLUMNS = ("ACCOUNT", "REGION", "AGENT", "ISTIO", "CONNECTED TO")
 # Shown when a proxy-status source was read: SIDECAR before AGE, ISTIOD last in -o wide.
 SIDECAR_COLUMN = "SIDECAR"
@@ -64,14 +66,19 @@ def agent_cell(war: War, facts: Facts) -> Cell:
 
 
 def fresh_cell(facts: Facts) -> Cell:
-    if facts.freshness is None:
+    return freshness_cell(facts.freshness)
+
+
+def freshness_cell(freshness: Freshness | None) -> Cell:
+    """The UP-TO-DATE cell."""
+    if freshness is None:
         return Cell(NONE, "dim")
     style = {
         Freshness.UP_TO_DATE: "good",
         Freshness.OUTDATED: "warn",
         Freshness.NO_GROUP: "bad",
-    }.get(facts.freshness)
-    return Cell(facts.freshness.value, style)
+    }.get(freshness)
+    return Cell(freshness.value, style)
 
 
 def age_cell(war: War, now: datetime) -> str:
@@ -178,13 +185,22 @@ def select(
 
 def sort(wars: list[War], key: str | None) -> list[War]:
     """Stable sorts; the server's namespace/name order breaks ties."""
-    if key is None or key == "name":
-        return sorted(wars, key=lambda w: (w.name, w.namespace)) if key else wars
+    if key is None:
+        return wars
+    return sorted(wars, key=lambda w: sort_key(w, key))
+
+
+def sort_key(war: War, key: str | None) -> tuple[Any, ...]:
+    """What `sort` orders a WAR by for `--sort-by key` (empty for the server's order)."""
+    if key is None:
+        return ()
+    if key == "name":
+        return (war.name, war.namespace)
     if key == "age":
         # Oldest first, like `kubectl get --sort-by=.metadata.creationTimestamp`.
-        return sorted(wars, key=lambda w: (w.created is None, w.created or datetime.min))
+        return (war.created is None, war.created or datetime.min)
     if key == "group":
-        return sorted(wars, key=lambda w: (w.group or "", w.namespace, w.name))
+        return (war.group or "", war.namespace, war.name)
     if key == "zone":
-        return sorted(wars, key=lambda w: (w.identity.zone_label or "", w.namespace, w.name))
+        return (war.identity.zone_label or "", war.namespace, war.name)
     raise ValueError(key)

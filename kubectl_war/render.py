@@ -43,6 +43,7 @@ def use_colour(stream: IO[str] | None = None) -> bool:
 class Cell(str):
     """A table cell: its text, plus how to colour it on a terminal."""
 
+    __slots__ = ("style",)  # no __dict__ per cell: a table may hold 100,000 of them
     style: str | None
 
     def __new__(cls, text: str, style: str | None = None) -> Cell:

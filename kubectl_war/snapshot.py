@@ -6,10 +6,12 @@ server for each thing once (one paged list of WARs, one list of WorkloadGroups).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from kubectl_war.freshness import LastChange, last_spec_change
+from kubectl_war.freshness import Freshness, LastChange, last_spec_change, war_freshness
 from kubectl_war.war import GROUP as WAR_API_GROUP
 from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import War
@@ -54,17 +56,29 @@ class Snapshot:
         A WorkloadGroup deleted and re-created under the same name is not the one
         that owns the WAR: the ownerReference's uid tells them apart.
         """
-        if war.group is None:
+        return self.group_named(war.namespace, war.group, war.group_uid)
+
+    def group_named(
+        self, namespace: str, group: str | None, owner_uid: str | None
+    ) -> dict[str, Any] | None:
+        """`group_of` for a WAR known only by its namespace, group and owner uid."""
+        if group is None:
             return None
-        wg = self.groups.get((war.namespace, war.group))
+        wg = self.groups.get((namespace, group))
         if wg is None:
             return None
-        owner_uid = war.group_uid
         if owner_uid:
             meta = wg.get("metadata") if isinstance(wg.get("metadata"), dict) else {}
             if meta.get("uid") and meta.get("uid") != owner_uid:
                 return None
         return wg
+
+    def judge(
+        self, group: dict[str, Any] | None, created: datetime | None
+    ) -> tuple[Freshness, LastChange | None]:
+        """`freshness.war_freshness` for a WAR created at `created` in `group`."""
+        change = self.spec_change(group) if group is not None else None
+        return war_freshness(created, group, last_change=change)
 
 
 def take(
@@ -84,14 +98,18 @@ def take(
     return snap
 
 
-def fetch_groups(kube: Any, snap: Snapshot) -> None:
-    """Fetch the WorkloadGroups the snapshot's WARs refer to, with one list call."""
+def fetch_groups(kube: Any, snap: Snapshot, namespaces: Iterable[str] | None = None) -> None:
+    """Fetch the WorkloadGroups the snapshot's WARs refer to, with one list call.
+
+    `namespaces`: those of the WARs, for a caller that did not keep the WARs in the
+    snapshot (default: the snapshot's WARs' own).
+    """
     snap.groups_fetched = True
     wg_res = kube.workloadgroup_resource()
     if wg_res is None:
         snap.groups_served = False
         return
-    namespaces = {w.namespace for w in snap.wars}
+    namespaces = set(namespaces) if namespaces is not None else {w.namespace for w in snap.wars}
     if not namespaces:
         return
     scope = snap.namespace if snap.namespace is not None else None
