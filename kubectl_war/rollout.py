@@ -919,6 +919,9 @@ class Executor:
                 else:
                     synced = self.sidecar_synced(war) if self.sidecar_synced else None
                     t.state = SYNCING if synced is False else BACK
+                    if synced is False:
+                        # Why the source cannot tell, when it failed (CachedSidecars.error).
+                        t.detail = str(getattr(self.sidecar_synced, "error", "") or "")
         if (t.state, t.detail) != before and self._current is not None:
             self.report(Event("state", self._current.plan, self._batch, t.name, t.state))
 
@@ -1095,6 +1098,11 @@ class CachedSidecars:
                 self._proxies = {}
                 self.error = str(getattr(exc, "message", exc))
         return self._proxies
+
+    def probe(self) -> None:
+        """Read the source now (a failure is kept in `error`)."""
+        self._at = None
+        self._fresh()
 
     def __call__(self, war: War) -> bool | None:
         since = self._first_asked.setdefault((war.proxy_name, war.uid), self.clock())

@@ -531,3 +531,18 @@ def test_on_a_terminal_anything_but_yes_deletes_nothing(
     assert code == 1
     assert out.endswith("Do you want to continue? (y/N): n\nNothing was deleted.\n")
     assert deletes(fake_kube) == []
+
+
+def test_a_sidecar_source_that_cannot_answer_stops_before_anything_is_deleted(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    args = ("rollout", "ratings", "-n", "bookinfo", "--yes")
+    done = war(*args, "--proxy-status", "istiod")
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        "error: cannot read sidecar sync state (istiod: no running istiod pods"
+    )
+    assert done.stderr.endswith("pass --no-wait-sync to roll out without waiting for sidecars\n")
+    assert deletes(fake_kube) == []
+    assert war(*args, "--proxy-status", "istiod", "--no-wait-sync").returncode == 0

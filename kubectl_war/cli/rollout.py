@@ -358,7 +358,15 @@ def _sidecar_check(
                 "not waiting for sidecars to be SYNCED\n"
             )
         return None
-    return CachedSidecars(source.fetch)
+    check = CachedSidecars(source.fetch)
+    check.probe()
+    if check.error:
+        # Better now than after the first batch is deleted and can never be judged back.
+        raise WarError(
+            f"cannot read sidecar sync state ({check.error}); "
+            "pass --no-wait-sync to roll out without waiting for sidecars"
+        )
+    return check
 
 
 class _interruptible:
