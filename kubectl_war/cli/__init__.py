@@ -6,11 +6,13 @@ import the kubernetes client when they run, so `--help` and `decode` start fast.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
 import traceback
 from collections.abc import Sequence
+from typing import NoReturn
 
 import click
 
@@ -90,8 +92,58 @@ _register()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Run the CLI; every failure becomes `error: ...` and kubectl's exit codes."""
-    args = list(sys.argv[1:] if argv is None else argv)
+    """Run the CLI; every failure becomes `error: ...` and kubectl's exit codes.
+
+    Run as the program (no `argv`), it ends the process itself, skipping the
+    interpreter's teardown (see `_exit`).
+    """
+    if argv is not None:
+        _main(argv)
+        return
+    try:
+        _main(sys.argv[1:])
+    except SystemExit as exc:
+        _exit(exc.code)
+    _exit(0)
+
+
+def _exit(code: object) -> NoReturn:
+    """End the process now, without the interpreter's teardown.
+
+    Python's exit frees every module and object one at a time: about 20 ms after a
+    list of 1,000 WARs (the kubernetes client and urllib3 are many modules), more
+    with more rows, all after the output is complete. The OS frees a process's memory
+    at once. What a normal exit does that matters is done here first: the atexit
+    handlers (the kubernetes client deletes temporary certificate files in one,
+    logging flushes its handlers) and flushing stdout and stderr. While a non-daemon
+    thread still runs, or on an interpreter without the atexit hook, exit the
+    ordinary way.
+    """
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        sys.stderr.write(f"{code}\n")
+        status = 1
+    run_exitfuncs = getattr(atexit, "_run_exitfuncs", None)
+    threading = sys.modules.get("threading")
+    busy = threading is not None and any(
+        t.is_alive() and not t.daemon and t is not threading.main_thread()
+        for t in threading.enumerate()
+    )
+    if run_exitfuncs is None or busy:
+        sys.exit(status)
+    run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        # A reader that left (`| head`) is not an error, as in _main.
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(status)
+
+
+def _main(argv: Sequence[str]) -> None:
+    args = list(argv)
     if args and args[0] in ("__complete", "__completeNoDesc"):
         # Cobra's protocol, for kubectl_complete-war scripts that call the plugin itself.
         from kubectl_war.complete import main as complete_main
