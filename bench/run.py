@@ -44,7 +44,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.fakekube import FakeKube  # noqa: E402
 
 SIZES = (100, 1_000, 10_000, 50_000)
 STARTUP_LIMIT = 0.150  # seconds: --help and decode
@@ -136,10 +135,9 @@ class Bench:
     # ---- running -------------------------------------------------------------------
 
     def run(
-        self, argv: Sequence[str], *, fake: FakeKube | None = None, expect_lines: int | None = None
+        self, argv: Sequence[str], *, fake: Server | None = None, expect_lines: int | None = None
     ) -> Run:
         """Run once with stdout to a file; wall time, peak RSS and the server's page times."""
-        before = len(fake.timings) if fake is not None and fake.timings is not None else 0
         with open(self.out, "wb") as out:
             start = time.perf_counter()
             proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=self.env)
@@ -158,11 +156,11 @@ class Bench:
                     f"bench: {' '.join(argv)} printed {lines} lines, expected {expect_lines}"
                 )
         server: list[float] = []
-        if fake is not None and fake.timings is not None:
+        if fake is not None:
             server = [
-                t.seconds
-                for t in fake.timings[before:]
-                if t.method == "GET" and t.path.endswith("/" + WAR_PLURAL)
+                seconds
+                for method, path, _table, seconds in fake.timings()
+                if method == "GET" and path.endswith("/" + WAR_PLURAL)
             ]
         # ru_maxrss is in KiB on Linux.
         return Run(wall, usage.ru_maxrss / 1024, server)
@@ -197,15 +195,11 @@ class Bench:
         return out
 
     def size(self, n: int) -> SizeResult:
-        fake = FakeKube().start()
+        fake = Server(n, self.work / f"kubeconfig-{n}")
         try:
-            start = time.perf_counter()
-            fake.seed_large_fleet(n)
-            seeded = time.perf_counter() - start
-            self.env["KUBECONFIG"] = fake.write_kubeconfig(self.work / f"kubeconfig-{n}")
-            fake.timings = []
-            wars = fake.objects(WAR_PLURAL)
-            first = wars[0]["metadata"]
+            seeded = fake.seed_seconds
+            self.env["KUBECONFIG"] = fake.kubeconfig
+            first = fake.war
             kubectl = self.kubectl_cmd("get", "war", "-A")
             plugin = self.kubectl_cmd("war", "list", "-A")
             lines = n + 1
@@ -235,10 +229,9 @@ class Bench:
 
     def profile(self, n: int) -> list[tuple[str, float]]:
         """Where `list -A` spends its time at n WARs: cumulative seconds per phase."""
-        fake = FakeKube().start()
+        fake = Server(n, self.work / "kubeconfig-prof")
         try:
-            fake.seed_large_fleet(n)
-            env = dict(self.env, KUBECONFIG=fake.write_kubeconfig(self.work / "kubeconfig-prof"))
+            env = dict(self.env, KUBECONFIG=fake.kubeconfig)
             stats = self.work / "list.prof"
             code = (
                 "import cProfile, sys\n"
@@ -256,6 +249,52 @@ class Bench:
         finally:
             fake.stop()
         return _phases(stats)
+
+
+class Server:
+    """The fake API server in a process of its own (bench/server.py).
+
+    Run in this process, its memory would count towards every measured command's
+    peak RSS: a forked child starts with its parent's resident pages.
+    """
+
+    def __init__(self, n: int, kubeconfig: Path) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).with_name("server.py")), str(n), str(kubeconfig)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line:
+            self.stop()
+            raise SystemExit(f"bench: the fake API server with {n} WARs did not start")
+        hello = json.loads(line)
+        self.kubeconfig: str = hello["kubeconfig"]
+        self.war: dict[str, str] = hello["war"]
+        self.seed_seconds: float = hello["seed_seconds"]
+
+    def _ask(self, command: str) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def timings(self) -> list[tuple[str, str, bool, float]]:
+        """Each answer built since the last call: method, path, Table or not, seconds."""
+        return [tuple(row) for row in self._ask("timings")]  # type: ignore[misc]
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, ValueError):
+            assert self.proc.stdin is not None
+            self.proc.stdin.write("stop\n")
+            self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
 
 
 PHASES = (
