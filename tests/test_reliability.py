@@ -116,3 +116,64 @@ def test_watch_streams_cut_mid_way_lose_and_repeat_nothing(
         assert faults.count("cut-watch") >= 5
     finally:
         fol.stop()
+
+
+def test_rollout_under_faults_keeps_its_invariant_and_deletes_exactly_its_plan(
+    fake_kube: FakeKube, run_war: Run, kube_env: dict[str, str], tmp_path: object
+) -> None:
+    import json
+
+    from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
+
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=4))
+    env = dict(kube_env, KUBECTL_WAR_STATE_DIR=f"{tmp_path}/state")
+    plan = run_war(
+        "rollout",
+        "ratings",
+        "-n",
+        "bookinfo",
+        "--max-unavailable",
+        "3",
+        "--dry-run",
+        "-o",
+        "json",
+        "--proxy-status",
+        "none",
+        env=env,
+    )
+    assert plan.returncode == 0, plan.stderr
+    planned = sorted(
+        m["name"]
+        for g in json.loads(plan.stdout)["groups"]
+        for b in g["batches"]
+        for m in b["members"]
+    )
+    assert len(planned) == 12
+    faults = Faults(
+        rate=0.2,
+        drop_rate=0.05,
+        drop_after_rate=0.1,
+        cut_watch_after=3,
+        expire_continue_rate=0.2,
+        seed=11,
+    )
+    fake_kube.faults = faults
+    with OnboardingPlane(fake_kube, delay=0.05, jitter=0.2, seed=4, lifetime=60) as plane:
+        done = run_war(
+            "rollout",
+            "ratings",
+            "-n",
+            "bookinfo",
+            "--max-unavailable",
+            "3",
+            "--yes",
+            "--proxy-status",
+            "none",
+            env=env,
+        )
+        assert plane.idle()
+    assert done.returncode == 0, done.stderr
+    assert sorted(plane.deleted()) == planned  # exactly the plan, each once
+    assert sorted(plane.created()) == planned
+    assert plane.max_missing("ratings") <= 3
+    assert {k for k, _, _ in faults.injected} >= {"drop", "drop-after", "cut-watch"}
