@@ -169,3 +169,76 @@ def test_a_client_already_imported_is_used_as_it_is() -> None:
         [sys.executable, "-c", _ALREADY], capture_output=True, text=True, timeout=60, check=False
     )
     assert proc.stdout == "ok\n", proc.stderr
+
+
+_DEFERRED = textwrap.dedent(
+    """
+    import sys
+    from kubectl_war import kubeclient
+    kubeclient.load()
+    assert kubeclient.mode == "light", kubeclient.mode
+    # Imported by the client's submodules, needed only on rare paths: not imported yet.
+    never = ("requests", "requests.utils", "requests_oauthlib", "oauthlib.oauth2",
+             "dateutil.parser", "multiprocessing.pool")
+    assert [m for m in never if m in sys.modules] == [], [m for m in never if m in sys.modules]
+    import kubernetes.client.rest as rest
+    import kubernetes.client.api_client as api_client
+    import kubernetes.config.kube_config as kube_config
+    # Each stand-in name works, importing the real module when first used.
+    assert rest.should_bypass_proxies("http://127.0.0.1:1", no_proxy="127.0.0.1") is True
+    assert api_client.parse("2024-05-16T12:00:00Z").year == 2024
+    pool = api_client.ThreadPool(1)
+    assert pool.apply(lambda: 7) == 7
+    pool.close()
+    errors = kube_config.oauthlib.oauth2.rfc6749.errors
+    assert issubclass(errors.InvalidClientIdError, Exception)
+    import requests_oauthlib
+    session = kube_config.OAuth2Session(client_id="x")
+    assert isinstance(session, requests_oauthlib.OAuth2Session)
+    # Later imports anywhere get the real modules.
+    import requests.utils, dateutil.parser, multiprocessing.pool, oauthlib.oauth2
+    assert type(sys.modules["requests.utils"]) is type(sys)
+    assert kubeclient.deferred() == []
+    # A proxy in the configuration goes through the real requests.utils.
+    from kubernetes.client.configuration import Configuration
+    cfg = Configuration(host="http://127.0.0.1:1")
+    cfg.proxy = "http://127.0.0.1:2"
+    cfg.no_proxy = "127.0.0.1"
+    rest.RESTClientObject(cfg)
+    print("ok")
+    """
+)
+
+
+def test_rarely_used_client_dependencies_are_imported_on_first_use() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", _DEFERRED], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.stdout == "ok\n", proc.stderr
+
+
+def test_list_does_not_import_the_clients_rarely_used_dependencies(
+    fake_kube: FakeKube, kube_env: dict[str, str]
+) -> None:
+    code = _REPORT.replace(
+        '"unfinished": kubeclient.unfinished()',
+        '"unfinished": kubeclient.unfinished(), "deferred": kubeclient.deferred()',
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "list", "-A"],
+        capture_output=True,
+        text=True,
+        env=kube_env,
+        timeout=60,
+        check=False,
+    )
+    line = [x for x in proc.stderr.splitlines() if x.startswith("REPORT ")]
+    assert line, proc.stderr
+    report = json.loads(line[-1][len("REPORT ") :])
+    assert report["deferred"] == [
+        "requests.utils",
+        "requests_oauthlib",
+        "oauthlib.oauth2",
+        "multiprocessing.pool",
+        "dateutil.parser",
+    ]
