@@ -323,3 +323,110 @@ def proxy_status_options(
         return wrapper  # type: ignore[return-value]
 
     return decorate
+
+
+# ---- many clusters at once ----------------------------------------------------------------
+
+# Flags that pick or override one cluster's connection: with a fleet they would send
+# every context to the same server, or one cluster's credentials to all of them.
+_ONE_CLUSTER_FLAGS = (
+    ("context", "--context"),
+    ("cluster", "--cluster"),
+    ("user", "--user"),
+    ("server", "--server"),
+    ("token", "--token"),
+    ("certificate_authority", "--certificate-authority"),
+)
+
+
+def _fleet_conflicts(kube: KubeFlags | None, fleet: Any) -> None:
+    if fleet.contexts and fleet.all_contexts:
+        raise UsageError("--contexts and --all-contexts exclude each other")
+    if fleet.ignore_unreachable and not fleet.active:
+        raise UsageError("--ignore-unreachable goes with --contexts or --all-contexts")
+    if kube is None or not fleet.active:
+        return
+    given = "--all-contexts" if fleet.all_contexts else "--contexts"
+    for attr, flag in _ONE_CLUSTER_FLAGS:
+        if getattr(kube, attr):
+            raise UsageError(
+                f"{flag} and {given} exclude each other: {flag} applies to one cluster"
+            )
+
+
+def fleet_options(*, single: str | None = None) -> Callable[[F], F]:
+    """Adds `--contexts`, `--all-contexts` and `--ignore-unreachable`; the command
+    receives them as `fleet: fleet.FleetFlags`. Goes below `kube_options`.
+
+    Args:
+        single: for a command that acts on one cluster only, why (for the refusal):
+            `--contexts` must then name exactly one context and means `--context`;
+            the command receives the adjusted `kube` and no `fleet`.
+    """
+    if single:
+        options = [
+            click.option(
+                "--contexts",
+                "contexts",
+                multiple=True,
+                metavar="CONTEXT",
+                help="The one kubeconfig context to act in, like --context: this command "
+                "works on one cluster at a time.",
+            ),
+            click.option("--all-contexts", is_flag=True, hidden=True),
+            click.option("--ignore-unreachable", is_flag=True, hidden=True),
+        ]
+    else:
+        options = [
+            click.option(
+                "--contexts",
+                "contexts",
+                multiple=True,
+                metavar="CTX1,CTX2",
+                help="Ask these kubeconfig contexts at once (comma-separated, or repeat "
+                "the flag); output gains a CONTEXT column.",
+            ),
+            click.option(
+                "--all-contexts", is_flag=True, help="Ask every context in the kubeconfig at once."
+            ),
+            click.option(
+                "--ignore-unreachable",
+                is_flag=True,
+                help="Exit 0 even when some contexts fail (each is still named on stderr).",
+            ),
+        ]
+
+    def decorate(f: F) -> F:
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            from kubectl_war.fleet import FleetFlags, split_contexts
+
+            fleet = FleetFlags(
+                split_contexts(kwargs.pop("contexts")),
+                kwargs.pop("all_contexts"),
+                kwargs.pop("ignore_unreachable"),
+            )
+            kube = kwargs.get("kube")
+            _fleet_conflicts(kube, fleet)
+            if not single:
+                return f(*args, fleet=fleet, **kwargs)
+            if fleet.ignore_unreachable:
+                raise UsageError("--ignore-unreachable goes with commands that read many clusters")
+            if fleet.all_contexts or len(fleet.contexts) > 1:
+                name = click.get_current_context().command_path
+                given = "--all-contexts" if fleet.all_contexts else "several --contexts"
+                raise UsageError(
+                    f"{name} works on one cluster at a time and refuses {given}: {single}; "
+                    "run it once per context (--context NAME)"
+                )
+            if fleet.contexts and kube is not None:
+                from dataclasses import replace
+
+                kwargs["kube"] = replace(kube, context=fleet.contexts[0])
+            return f(*args, **kwargs)
+
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
