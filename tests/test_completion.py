@@ -128,7 +128,7 @@ def test_flags_of_the_command_on_the_line(kubectl_complete: Complete) -> None:
         "--all\tEvery WAR in the namespace (or with -A, all).",
     )
     # A flag already given is not offered again; a repeatable one is.
-    assert kubectl_complete("describe", "-A", "--all") == _lines()
+    assert kubectl_complete("describe", "-A", "--all-n") == _lines()
     assert kubectl_complete("list", "--group", "ratings", "--grou") == _lines(
         "--group\tOnly WARs of this WorkloadGroup; repeat for several."
     )

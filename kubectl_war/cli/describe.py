@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
@@ -10,6 +11,7 @@ from kubectl_war.cli.list_wars import no_resources
 from kubectl_war.cli.options import (
     KubeFlags,
     SidecarFlags,
+    fleet_options,
     grace_option,
     kube_options,
     now,
@@ -22,6 +24,7 @@ from kubectl_war.render import as_list, to_json, to_yaml, write
 
 @click.command("describe")
 @kube_options
+@fleet_options()
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("-l", "--selector", metavar="SELECTOR", help="Describe the WARs matching this.")
 @click.option(
@@ -36,6 +39,7 @@ from kubectl_war.render import as_list, to_json, to_yaml, write
 @proxy_status_options("auto")
 def describe_cmd(
     kube: KubeFlags,
+    fleet: Any,
     names: tuple[str, ...],
     selector: str | None,
     groups: tuple[str, ...],
@@ -55,6 +59,7 @@ def describe_cmd(
       kubectl war describe -n bookinfo --group ratings
       kubectl war describe -A -l app=ratings -o json
       kubectl war describe -n bookinfo --group ratings --proxy-status istioctl
+      kubectl war describe -n bookinfo NAME --all-contexts
     """
     from kubectl_war import describe, listing, snapshot
     from kubectl_war.assess import assess, computed
@@ -65,6 +70,20 @@ def describe_cmd(
         raise UsageError("names cannot be given together with -l or --group")
     if names and kube.all_namespaces:
         raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
+    if fleet.active:
+        from kubectl_war.cli import fleet as many
+
+        many.describe(
+            kube,
+            fleet,
+            names=names,
+            selector=selector,
+            groups=groups,
+            grace_period=grace_period,
+            output=output,
+            sidecars=sidecars,
+        )
+        return
     client = kube.connect()
     missing: list[str] = []
     if names:

@@ -14,6 +14,7 @@ from kubectl_war.cli.options import (
     KubeFlags,
     SidecarFlags,
     duration_option,
+    fleet_options,
     grace_option,
     kube_options,
     now,
@@ -34,6 +35,7 @@ def no_resources(namespace: str | None) -> str:
 
 @click.command("list")
 @kube_options
+@fleet_options()
 @click.option("-l", "--selector", metavar="SELECTOR", help="Label selector (e.g. app=ratings).")
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector (e.g. metadata.name=x).")
 @click.option(
@@ -79,6 +81,7 @@ def no_resources(namespace: str | None) -> str:
 @gcpause.paused
 def list_cmd(
     kube: KubeFlags,
+    fleet: Any,
     selector: str | None,
     field_selector: str | None,
     groups: tuple[str, ...],
@@ -108,6 +111,7 @@ def list_cmd(
       kubectl war list -n bookinfo -o name
       kubectl war list -n bookinfo -w
       kubectl war list -A --sync --proxy-status istiod
+      kubectl war list -A --contexts east,west --disconnected
     """
     from kubectl_war import snapshot
     from kubectl_war.assess import assess
@@ -117,6 +121,27 @@ def list_cmd(
     connected = True if connected_only else False if disconnected_only else None
     if older_than is not None and connected is not False:
         raise UsageError("--older-than goes with --disconnected")
+    if fleet.active:
+        from kubectl_war.cli import fleet as many
+
+        many.list_wars(
+            kube,
+            fleet,
+            selector=selector,
+            field_selector=field_selector,
+            groups=groups,
+            connected=connected,
+            older_than=older_than,
+            outdated=outdated,
+            grace_period=grace_period,
+            sort_by=sort_by,
+            no_headers=no_headers,
+            output=output,
+            watch=watch,
+            sync=sync,
+            sidecars=sidecars,
+        )
+        return
     client = kube.connect()
     namespace = None if kube.all_namespaces else client.namespace
     sidecar_spec = sidecars.spec("auto" if sync or output == "wide" else "none")

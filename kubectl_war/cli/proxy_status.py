@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -10,6 +11,7 @@ import click
 from kubectl_war.cli.options import (
     KubeFlags,
     SidecarFlags,
+    fleet_options,
     kube_options,
     output_option,
     proxy_status_options,
@@ -31,6 +33,7 @@ NO_WAR = "<no WAR>"
 
 @click.command("proxy-status")
 @kube_options
+@fleet_options()
 @click.option(
     "--out-of-sync",
     is_flag=True,
@@ -41,6 +44,7 @@ NO_WAR = "<no WAR>"
 @proxy_status_options("auto")
 def proxy_status_cmd(
     kube: KubeFlags,
+    fleet: Any,
     out_of_sync: bool,
     no_headers: bool,
     output: str,
@@ -60,6 +64,7 @@ def proxy_status_cmd(
       kubectl war proxy-status -A
       kubectl war proxy-status -n bookinfo --out-of-sync
       kubectl war proxy-status -A --proxy-status istioctl -o wide
+      kubectl war proxy-status -A --all-contexts --out-of-sync
       istioctl proxy-status > ps.txt; kubectl war proxy-status -A --proxy-status file:ps.txt
     """
     from kubectl_war import snapshot
@@ -67,6 +72,18 @@ def proxy_status_cmd(
 
     if sidecars.spec("auto") == "none":
         raise UsageError("proxy-status needs a source: --proxy-status none leaves nothing to show")
+    if fleet.active:
+        from kubectl_war.cli import fleet as many
+
+        many.proxy_status(
+            kube,
+            fleet,
+            out_of_sync=out_of_sync,
+            no_headers=no_headers,
+            output=output,
+            sidecars=sidecars,
+        )
+        return
     client = kube.connect()
     namespace = None if kube.all_namespaces else client.namespace
     snap = snapshot.take(client, namespace)
@@ -99,7 +116,15 @@ def proxy_status_cmd(
         sys.exit(1)
 
 
-def _table(entries: list[Any], *, all_namespaces: bool, wide: bool, headers: bool) -> None:
+def _table(
+    entries: list[Any],
+    *,
+    all_namespaces: bool,
+    wide: bool,
+    headers: bool,
+    contexts: Sequence[str] | None = None,
+) -> None:
+    """The entries as a table; `contexts` (one per entry) adds a CONTEXT column first."""
     cols = ["NAME", "GROUP", "AGENT CONNECTED", "SIDECAR", "ISTIOD", "VERSION"]
     types: list[str] = []
     if all_namespaces:
@@ -137,6 +162,9 @@ def _table(entries: list[Any], *, all_namespaces: bool, wide: bool, headers: boo
                 value = status.types.get(t) if status is not None else None
                 row.append(Cell(value, _STYLES.get(value)) if value else NONE)
         rows.append(row)
+    if contexts is not None:
+        cols.insert(0, "CONTEXT")
+        rows = [[context, *row] for context, row in zip(contexts, rows)]
     write(Table(cols, colour=use_colour()).render(rows, headers=headers))
 
 
