@@ -76,9 +76,11 @@ def _register() -> None:
     from kubectl_war.cli.list_wars import list_cmd
     from kubectl_war.cli.proxy_status import proxy_status_cmd
     from kubectl_war.cli.rollout import rollout_cmd
+    from kubectl_war.cli.status import status_cmd
     from kubectl_war.cli.version import version_cmd
 
     war.add_command(list_cmd)
+    war.add_command(status_cmd)
     war.add_command(describe_cmd)
     war.add_command(delete_cmd)
     war.add_command(rollout_cmd)

@@ -1,0 +1,234 @@
+"""`kubectl war status`: one screen on the health of onboarded workloads, in one
+cluster or many."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from kubectl_war.cli.options import (
+    KubeFlags,
+    SidecarFlags,
+    fleet_options,
+    grace_option,
+    kube_options,
+    now,
+    output_option,
+    proxy_status_options,
+)
+
+GROUP_COLUMNS = (
+    "WORKLOADGROUP",
+    "WARS",
+    "CONNECTED",
+    "DISCONNECTED",
+    "OUTDATED",
+    "NOT SYNCED",
+    "AGENT",
+    "ISTIO",
+)
+PROBLEM_COLUMNS = ("NAME", "GROUP", "PROBLEMS")
+
+
+@dataclass
+class _Seen:
+    """What one context showed: its counts, its problem WARs, and where sidecar state
+    came from (None: no source, NOT SYNCED is not counted)."""
+
+    context: str | None
+    namespace: str | None
+    groups: list[Any]
+    problems: list[Any]
+    source: str | None
+
+
+@click.command("status")
+@kube_options
+@fleet_options()
+@click.option(
+    "-l", "--selector", metavar="SELECTOR", help="Only WARs matching this label selector."
+)
+@grace_option
+@output_option(("table", "json", "yaml"))
+@proxy_status_options("auto")
+def status_cmd(
+    kube: KubeFlags,
+    fleet: Any,
+    selector: str | None,
+    grace_period: float,
+    output: str,
+    sidecars: SidecarFlags,
+) -> None:
+    """Summarise the health of onboarded workloads, per WorkloadGroup.
+
+    For each WorkloadGroup (per context with --contexts or --all-contexts): how many
+    WARs, how many agents are connected, how many disconnected and when the first of
+    them is removed, how many WARs predate the group's last spec change (OUTDATED),
+    how many sidecars are not SYNCED (when a proxy-status source answers; <none>
+    otherwise), and which agent and Istio versions run. Then only the WARs that need
+    a look, each with its problems.
+
+    Exits 0 when every WAR is connected, up to date and (with a source) SYNCED, else
+    1: ready for a cron job or an alert. -o json gives the same as data.
+
+    \b
+    Examples:
+      kubectl war status -A
+      kubectl war status -n bookinfo --proxy-status istiod
+      kubectl war status -A --all-contexts
+      kubectl war status -A --contexts east,west -o json
+    """
+    from kubectl_war.cli import fleet as many
+
+    if fleet.active:
+        many.check_source(sidecars, "auto")
+        outcomes = many.each_context(
+            kube,
+            fleet,
+            lambda flags, client: _read(
+                flags, client, selector, grace_period, sidecars, flags.context
+            ),
+        )
+        seen = [o.value for o in outcomes if o.value is not None]
+    else:
+        client = kube.connect()
+        outcomes = []
+        seen = [_read(kube, client, selector, grace_period, sidecars, client.context_name)]
+    # A context that could not be read cannot be called healthy, even when
+    # --ignore-unreachable keeps it from failing the run.
+    healthy = all(not s.problems for s in seen) and all(o.ok for o in outcomes)
+    if output in ("json", "yaml"):
+        _write_data(seen, outcomes, healthy, output, named=fleet.active)
+    else:
+        _write_tables(
+            seen,
+            all_namespaces=kube.all_namespaces,
+            contexts=fleet.active,
+            source_wanted=sidecars.spec("auto") != "none",
+        )
+    if fleet.active:
+        many.finish(outcomes, fleet, failed=any(s.problems for s in seen))
+    elif not healthy:
+        sys.exit(1)
+
+
+def _read(
+    flags: KubeFlags,
+    client: Any,
+    selector: str | None,
+    grace_period: float,
+    sidecars: SidecarFlags,
+    context: str | None,
+) -> _Seen:
+    """One cluster's WARs, WorkloadGroups and (when a source answers) sidecars, judged."""
+    from kubectl_war import health, snapshot
+    from kubectl_war.assess import assess
+
+    namespace = None if flags.all_namespaces else client.namespace
+    snap = snapshot.take(client, namespace, label_selector=selector, with_groups=True)
+    source = sidecars.open(flags, client, default="auto") if snap.wars else None
+    proxies = source.fetch() if source is not None else None
+    t = now()
+    groups, problems = health.summarise(
+        context,
+        snap.wars,
+        lambda war: assess(war, snap, t, grace_period, proxies),
+        synced_known=proxies is not None,
+    )
+    return _Seen(
+        context, namespace, groups, problems, source.describe() if source is not None else None
+    )
+
+
+def _write_tables(
+    seen: Sequence[_Seen], *, all_namespaces: bool, contexts: bool, source_wanted: bool
+) -> None:
+    from kubectl_war import health
+    from kubectl_war.cli.fleet import empty_message
+    from kubectl_war.render import NONE, Cell, Table, use_colour, write
+
+    groups = [g for s in seen for g in s.groups]
+    if not groups:
+        if seen:
+            sys.stderr.write(empty_message([s.namespace for s in seen]) + "\n")
+        return
+    lead = (["CONTEXT"] if contexts else []) + (["NAMESPACE"] if all_namespaces else [])
+
+    def where(context: str | None, namespace: str) -> list[str]:
+        return ([context or ""] if contexts else []) + ([namespace] if all_namespaces else [])
+
+    colour = use_colour()
+    rows = []
+    for g in groups:
+        rows.append(
+            [
+                *where(g.context, g.namespace),
+                g.group or NONE,
+                str(g.total),
+                Cell(str(g.connected), "good" if g.connected == g.total else None),
+                Cell(g.disconnected_cell(), "bad" if g.disconnected else None),
+                Cell(str(g.outdated), "warn" if g.outdated else None),
+                Cell(str(g.not_synced), "warn" if g.not_synced else None)
+                if g.not_synced is not None
+                else Cell(NONE, "dim"),
+                health.spread(g.agents),
+                health.spread(g.istio),
+            ]
+        )
+    write(Table([*lead, *GROUP_COLUMNS], colour=colour).render(rows))
+    problems = [p for s in seen for p in s.problems]
+    total = sum(g.total for g in groups)
+    if not problems:
+        unread = [s for s in seen if s.source is None and s.groups]
+        what = "connected and up to date" if unread else "connected, up to date and synced"
+        lead_words = f"All {total} WARs are" if total != 1 else "The 1 WAR is"
+        write(f"\n{lead_words} {what}.\n")
+        if unread:
+            where = ""
+            if contexts:
+                where = " in " + ", ".join(f'context "{s.context}"' for s in unread)
+            why = "no proxy-status source answered" if source_wanted else "--proxy-status none"
+            write(f"Sidecar sync state was not read{where}: {why}.\n")
+        return
+    rows = [
+        [
+            *where(p.context, p.war.namespace),
+            p.war.name,
+            p.war.group or NONE,
+            Cell(p.words(), "bad" if health.DISCONNECTED in p.kinds else "warn"),
+        ]
+        for p in problems
+    ]
+    write("\n" + Table([*lead, *PROBLEM_COLUMNS], colour=colour).render(rows))
+
+
+def _write_data(
+    seen: Sequence[_Seen], outcomes: Sequence[Any], healthy: bool, output: str, *, named: bool
+) -> None:
+    from kubectl_war import health
+    from kubectl_war.render import to_json, to_yaml, write
+
+    by_context = {s.context: s for s in seen}
+    contexts: list[dict[str, Any]] = []
+    for name, error in (
+        [(o.context, o.error) for o in outcomes] if named else [(seen[0].context, None)]
+    ):
+        s = by_context.get(name)
+        if s is None:
+            contexts.append({"name": name, "error": error})
+        else:
+            contexts.append({"name": name, "namespace": s.namespace, "source": s.source})
+    groups = [g for s in seen for g in s.groups]
+    data = {
+        "kind": "WarStatus",
+        "healthy": healthy,
+        "contexts": contexts,
+        "totals": health.totals(groups),
+        "groups": [g.to_dict() for g in groups],
+        "problems": [p.to_dict() for s in seen for p in s.problems],
+    }
+    write(to_json(data) if output == "json" else to_yaml(data))

@@ -1,0 +1,242 @@
+"""`kubectl war status` as data: counts per WorkloadGroup, and the WARs that need a look (pure).
+
+A WAR is healthy when its agent is connected, it joined after its WorkloadGroup's
+latest spec change, and (when a proxy-status source was read) its sidecar is SYNCED.
+Everything else is a problem with a name, so alerts can tell them apart.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubectl_war.assess import Facts, countdown
+from kubectl_war.durations import human_duration
+from kubectl_war.freshness import Freshness
+from kubectl_war.render import NONE
+from kubectl_war.war import War
+
+# Problem kinds, as `-o json` names them.
+DISCONNECTED = "disconnected"
+AGENT_UNKNOWN = "agent-unknown"
+OUTDATED = "outdated"
+FRESHNESS_UNKNOWN = "freshness-unknown"
+NO_GROUP = "no-workloadgroup"
+NOT_SYNCED = "not-synced"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One WAR that is not healthy, and why (`kinds` in a fixed order)."""
+
+    context: str | None
+    war: War
+    facts: Facts
+    kinds: tuple[str, ...]
+
+    def words(self) -> str:
+        """The reasons for a person: `disconnected (1m40s left), sidecar STALE`."""
+        out = []
+        for kind in self.kinds:
+            if kind == DISCONNECTED:
+                removal = self.facts.removal_in
+                out.append(f"disconnected ({countdown(removal)})" if removal is not None else kind)
+            elif kind == AGENT_UNKNOWN:
+                out.append(f"agent connected {self.war.connected or NONE}")
+            elif kind == OUTDATED:
+                by = self.facts.outdated_by
+                out.append(f"outdated by {human_duration(by)}" if by else "outdated")
+            elif kind == FRESHNESS_UNKNOWN:
+                out.append("up-to-date unknown")
+            elif kind == NO_GROUP:
+                out.append("no WorkloadGroup")
+            elif kind == NOT_SYNCED:
+                sidecar = self.facts.sidecar
+                out.append(f"sidecar {sidecar.state if sidecar is not None else NONE}")
+        return ", ".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        war, facts = self.war, self.facts
+        sidecar = facts.sidecar
+        return {
+            "context": self.context,
+            "namespace": war.namespace,
+            "name": war.name,
+            "workloadGroup": war.group,
+            "problems": list(self.kinds),
+            "agentConnected": war.connected,
+            "removalInSeconds": round(facts.removal_in) if facts.removal_in is not None else None,
+            "upToDate": facts.freshness.value if facts.freshness is not None else None,
+            "sidecar": sidecar.state if sidecar is not None else None,
+        }
+
+
+def problems_of(war: War, facts: Facts) -> tuple[str, ...]:
+    """What is wrong with one WAR; empty when it is healthy.
+
+    The sidecar counts only when a source was read (`facts.sidecar` set) and the
+    source knows something to say: a disconnected agent whose proxy is gone too is a
+    disconnected agent, not also an unsynced sidecar.
+    """
+    kinds: list[str] = []
+    if war.is_disconnected:
+        kinds.append(DISCONNECTED)
+    elif not war.is_connected:
+        kinds.append(AGENT_UNKNOWN)
+    if facts.freshness is Freshness.OUTDATED:
+        kinds.append(OUTDATED)
+    elif facts.freshness is Freshness.UNKNOWN:
+        kinds.append(FRESHNESS_UNKNOWN)
+    elif facts.freshness is Freshness.NO_GROUP:
+        kinds.append(NO_GROUP)
+    sidecar = facts.sidecar
+    if sidecar is not None and sidecar.state is not None and not sidecar.synced:
+        kinds.append(NOT_SYNCED)
+    return tuple(kinds)
+
+
+@dataclass
+class GroupHealth:
+    """The WARs of one WorkloadGroup in one namespace of one context, counted.
+
+    Attributes:
+        not_synced: sidecars not SYNCED; None when no proxy-status source was read.
+        soonest_removal: seconds until the first disconnected WAR is removed.
+        agents, istio: how many WARs report each agent and Istio version.
+    """
+
+    context: str | None
+    namespace: str
+    group: str | None
+    total: int = 0
+    connected: int = 0
+    disconnected: int = 0
+    agent_unknown: int = 0
+    soonest_removal: float | None = None
+    outdated: int = 0
+    freshness_unknown: int = 0
+    no_group: int = 0
+    not_synced: int | None = None
+    agents: Counter[str] = field(default_factory=Counter)
+    istio: Counter[str] = field(default_factory=Counter)
+
+    def add(self, war: War, facts: Facts, kinds: tuple[str, ...], synced_known: bool) -> None:
+        self.total += 1
+        if war.is_connected:
+            self.connected += 1
+        if DISCONNECTED in kinds:
+            self.disconnected += 1
+            removal = facts.removal_in
+            if removal is not None and (
+                self.soonest_removal is None or removal < self.soonest_removal
+            ):
+                self.soonest_removal = removal
+        self.agent_unknown += AGENT_UNKNOWN in kinds
+        self.outdated += OUTDATED in kinds
+        self.freshness_unknown += FRESHNESS_UNKNOWN in kinds
+        self.no_group += NO_GROUP in kinds
+        if synced_known:
+            self.not_synced = (self.not_synced or 0) + (NOT_SYNCED in kinds)
+        self.agents[war.agent_version or NONE] += 1
+        self.istio[_istio(war)] += 1
+
+    def disconnected_cell(self) -> str:
+        """`2 (1m40s left)`: how many, and when the first of them goes."""
+        if self.disconnected and self.soonest_removal is not None:
+            return f"{self.disconnected} ({countdown(self.soonest_removal)})"
+        return str(self.disconnected)
+
+    def to_dict(self) -> dict[str, Any]:
+        soonest = self.soonest_removal
+        return {
+            "context": self.context,
+            "namespace": self.namespace,
+            "workloadGroup": self.group,
+            "total": self.total,
+            "connected": self.connected,
+            "disconnected": self.disconnected,
+            "agentUnknown": self.agent_unknown,
+            "soonestRemovalInSeconds": round(soonest) if soonest is not None else None,
+            "outdated": self.outdated,
+            "freshnessUnknown": self.freshness_unknown,
+            "noWorkloadGroup": self.no_group,
+            "notSynced": self.not_synced,
+            "agentVersions": dict(_by_count(self.agents)),
+            "istioVersions": dict(_by_count(self.istio)),
+        }
+
+
+def _istio(war: War) -> str:
+    version, revision = war.istio_version, war.istio_revision
+    if not version:
+        return NONE
+    return f"{version}/{revision}" if revision and revision != "default" else version
+
+
+def _by_count(counts: Counter[str]) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def spread(counts: Counter[str]) -> str:
+    """`v1.4.0` when every WAR agrees, else `v1.4.0 (3), v1.3.2 (1)`, most common first."""
+    pairs = _by_count(counts)
+    if not pairs:
+        return NONE
+    if len(pairs) == 1:
+        return pairs[0][0]
+    return ", ".join(f"{version} ({n})" for version, n in pairs)
+
+
+def summarise(
+    context: str | None,
+    wars: Iterable[War],
+    facts: Callable[[War], Facts],
+    *,
+    synced_known: bool,
+) -> tuple[list[GroupHealth], list[Problem]]:
+    """Counts per (namespace, WorkloadGroup), sorted, and the problem WARs in the
+    order given.
+
+    Args:
+        synced_known: whether a proxy-status source was read (NOT SYNCED is counted).
+    """
+    groups: dict[tuple[str, str], GroupHealth] = {}
+    problems: list[Problem] = []
+    for war in wars:
+        f = facts(war)
+        kinds = problems_of(war, f)
+        key = (war.namespace, war.group or "")
+        health = groups.get(key)
+        if health is None:
+            health = groups[key] = GroupHealth(context, war.namespace, war.group)
+        health.add(war, f, kinds, synced_known)
+        if kinds:
+            problems.append(Problem(context, war, f, kinds))
+    return [groups[k] for k in sorted(groups)], problems
+
+
+def totals(groups: Iterable[GroupHealth]) -> dict[str, Any]:
+    """The counts of many groups added up, for `-o json`."""
+    out: dict[str, Any] = {
+        "total": 0,
+        "connected": 0,
+        "disconnected": 0,
+        "agentUnknown": 0,
+        "outdated": 0,
+        "freshnessUnknown": 0,
+        "noWorkloadGroup": 0,
+        "notSynced": None,
+    }
+    for g in groups:
+        out["total"] += g.total
+        out["connected"] += g.connected
+        out["disconnected"] += g.disconnected
+        out["agentUnknown"] += g.agent_unknown
+        out["outdated"] += g.outdated
+        out["freshnessUnknown"] += g.freshness_unknown
+        out["noWorkloadGroup"] += g.no_group
+        if g.not_synced is not None:
+            out["notSynced"] = (out["notSynced"] or 0) + g.not_synced
+    return out
