@@ -309,3 +309,81 @@ def test_proxy_status_across_contexts_each_with_its_own_istiod(fleet: Fleet, run
         "istiod\n"
     )
     assert r.returncode == 1
+
+
+# ---- rollout --------------------------------------------------------------------------------
+
+ROLLOUT_REFUSED = (
+    "error: kubectl war rollout works on one cluster at a time and refuses {given}: its "
+    "--max-unavailable budget, its batches and its resume journal are one cluster's; run it "
+    "once per context (--context NAME)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "given"),
+    [(["--all-contexts"], "--all-contexts"), (["--contexts", "east,west"], "several --contexts")],
+)
+def test_rollout_refuses_more_than_one_cluster(
+    fleet: Fleet, run_war: Run, args: list[str], given: str
+) -> None:
+    before = fleet.east.objects("workloadautoregistrations")
+    r = run_war("rollout", "ratings", "-n", "bookinfo", "--yes", *args, env=fleet.env)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", ROLLOUT_REFUSED.format(given=given))
+    assert fleet.east.objects("workloadautoregistrations") == before
+
+
+def test_rollout_with_one_context_named_works_like_context(fleet: Fleet, run_war: Run) -> None:
+    one = run_war(
+        "rollout", "ratings", "-n", "bookinfo", "--contexts", "east", "--dry-run", env=fleet.env
+    )
+    plain = run_war(
+        "rollout", "ratings", "-n", "bookinfo", "--context", "east", "--dry-run", env=fleet.env
+    )
+    assert (one.returncode, one.stderr) == (0, "")
+    assert one.stdout == plain.stdout
+    assert one.stdout.startswith("WorkloadGroup bookinfo/ratings: 1 WAR to re-onboard")
+
+
+ROLLOUT_STATUS = """\
+CONTEXT   NAMESPACE   NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   ROLLED OUT
+east      bookinfo    ratings   1            1          0         1              0         No
+east      payments    ledger    1            0          0         0              0         Yes
+west      bookinfo    ratings   2            0          0         0              0         Yes
+west      bookinfo    reviews   0            0          0         0              1         No
+"""  # noqa: E501
+
+
+def test_rollout_status_across_contexts(fleet: Fleet, run_war: Run) -> None:
+    r = run_war("rollout", "status", "--all-groups", "-A", "--all-contexts", env=fleet.env)
+    assert r.stdout == ROLLOUT_STATUS
+    assert r.stderr.splitlines() == [
+        f'warning: context "down": {fleet.refused}',
+        f'warning: context "locked": {FORBIDDEN}',
+    ]
+    assert r.returncode == 1  # east ratings is not rolled out; reviews waits on an agent
+    r = run_war(
+        "rollout",
+        "status",
+        "ratings",
+        "-n",
+        "bookinfo",
+        "--contexts",
+        "west",
+        "-o",
+        "json",
+        env=fleet.env,
+    )
+    assert r.returncode == 0
+    data = json.loads(r.stdout)
+    assert data["contexts"] == [{"name": "west"}]
+    assert [(g["context"], g["name"], g["upToDate"]) for g in data["groups"]] == [
+        ("west", "ratings", 2)
+    ]
+    r = run_war(
+        "rollout", "status", "ratings", "-n", "bookinfo", "--all-contexts", "-w", env=fleet.env
+    )
+    assert (r.returncode, r.stderr) == (
+        2,
+        "error: --watch follows one cluster: use --context, not a fleet of contexts\n",
+    )

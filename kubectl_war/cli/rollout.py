@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from kubectl_war.cli.options import (
     KubeFlags,
     SidecarFlags,
     duration_option,
+    fleet_options,
     grace_option,
     kube_options,
     now,
@@ -143,6 +144,9 @@ def _journal(client: Any, grace: float) -> Any:
 
 @click.command("rollout", cls=RolloutGroup)
 @kube_options
+@fleet_options(
+    single="its --max-unavailable budget, its batches and its resume journal are one cluster's"
+)
 @click.argument("groups", nargs=-1, metavar="[WORKLOADGROUP]...")
 @click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
 @click.option(
@@ -470,6 +474,7 @@ def _resume_command(
 
 @click.command("status")
 @kube_options
+@fleet_options()
 @click.argument("groups", nargs=-1, metavar="[WORKLOADGROUP]...")
 @click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
 @click.option("-w", "--watch", is_flag=True, help="Block until every connected WAR is up to date.")
@@ -485,6 +490,7 @@ def _resume_command(
 @grace_option
 def status_cmd(
     kube: KubeFlags,
+    fleet: Any,
     groups: tuple[str, ...],
     all_groups: bool,
     watch: bool,
@@ -505,6 +511,7 @@ def status_cmd(
       kubectl war rollout status ratings -n bookinfo
       kubectl war rollout status ratings -n bookinfo --watch --timeout 10m
       kubectl war rollout status --all-groups -A -o json
+      kubectl war rollout status --all-groups -A --all-contexts
     """
     import time
 
@@ -515,6 +522,13 @@ def status_cmd(
     from kubectl_war.war import War
 
     _scope(kube, groups, all_groups)
+    if fleet.active:
+        from kubectl_war.cli import fleet as many
+
+        many.rollout_status(
+            kube, fleet, groups, watch=watch, output=output, grace_period=grace_period
+        )
+        return
     client = kube.connect()
     namespace = None if kube.all_namespaces else client.namespace
     snap, keys = _load(client, namespace, groups)
@@ -576,7 +590,10 @@ def status_cmd(
     sys.exit(1)
 
 
-def _status_table(sts: list[Any], *, all_namespaces: bool) -> str:
+def _status_table(
+    sts: list[Any], *, all_namespaces: bool, contexts: Sequence[str] | None = None
+) -> str:
+    """The groups as a table; `contexts` (one per group) adds a CONTEXT column first."""
     from kubectl_war.render import Table
 
     cols = ["NAME", "UP-TO-DATE", "OUTDATED", "UNKNOWN", "DISCONNECTED", "MISSING", "ROLLED OUT"]
@@ -596,6 +613,9 @@ def _status_table(sts: list[Any], *, all_namespaces: bool) -> str:
         if all_namespaces:
             row.insert(0, s.namespace)
         rows.append(row)
+    if contexts is not None:
+        cols.insert(0, "CONTEXT")
+        rows = [[context, *row] for context, row in zip(contexts, rows)]
     return Table(cols).render(rows)
 
 
