@@ -206,7 +206,7 @@ def _pop_str(mapping: dict[str, Any], key: str) -> str | None:
 
 def _pop_map(mapping: dict[str, Any], key: str) -> dict[str, Any] | None:
     value = _pop(mapping, key)
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         return dict(value)
     if value is not None:
         mapping[key] = value  # malformed: leave it to be shown in `extra`
@@ -214,7 +214,9 @@ def _pop_map(mapping: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 
 def _flatten(value: object, prefix: str, out: dict[str, str]) -> None:
-    if isinstance(value, Mapping):
+    # `type(...) is dict` first, here and below: the Mapping ABC check costs several
+    # times more, and decoding runs for every WAR of a list.
+    if type(value) is dict or isinstance(value, Mapping):
         for k, v in value.items():
             _flatten(v, f"{prefix}.{k}" if prefix else str(k), out)
     elif isinstance(value, (list, tuple)):
@@ -235,7 +237,7 @@ def _flat(value: object, prefix: str = "") -> dict[str, str]:
 def _pop_role(body: dict[str, Any], prefix: str) -> tuple[str | None, dict[str, str]]:
     """`iamRole: {name: ...}` (or a plain string): the name, and any other fields."""
     value = _pop(body, "iamRole")
-    if isinstance(value, Mapping):
+    if type(value) is dict or isinstance(value, Mapping):
         role = dict(value)
         return _pop_str(role, "name"), _flat(role, f"{prefix}.iamRole")
     text = _scalar(value)
@@ -336,7 +338,7 @@ def identity_from_spec(spec_identity: object) -> Identity | None:
     Fields the platform does not define, or whose value has the wrong shape, are kept
     in `extra` rather than dropped.
     """
-    if not isinstance(spec_identity, Mapping):
+    if not (type(spec_identity) is dict or isinstance(spec_identity, Mapping)):
         return None
     present = {str(k): v for k, v in spec_identity.items() if v is not None}
     if not present:
@@ -344,7 +346,7 @@ def identity_from_spec(spec_identity: object) -> Identity | None:
     try:
         for key, decode in _SPEC_DECODERS:
             body = present.get(key)
-            if isinstance(body, Mapping):
+            if type(body) is dict or isinstance(body, Mapping):
                 return decode(dict(body))
         return Identity(platform="unknown", extra=_flat(present))
     except Exception:  # a shape nobody foresaw: one odd object must not break a listing

@@ -203,7 +203,16 @@ class War:
 
     @property
     def ip(self) -> str | None:
-        return self.addresses[0].ip if self.addresses else None
+        """The first address's IP (what `addresses[0].ip` is), without building the list:
+        `list` shows it for every WAR."""
+        if "addresses" in self.__dict__:
+            return self.addresses[0].ip if self.addresses else None
+        host = _dict(self.registration.get("host"))
+        for a in _list(host.get("addresses")):
+            ip = _str(_dict(a).get("ip"))
+            if ip:
+                return ip
+        return None
 
     @property
     def agent_version(self) -> str | None:
