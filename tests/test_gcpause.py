@@ -84,3 +84,17 @@ def test_settle_outside_a_paused_command_does_nothing() -> None:
     gcpause.settle()
     assert gc.get_freeze_count() == 0
     assert gc.isenabled()
+
+
+def test_keep_holds_objects_only_when_the_process_ends_fast(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(gcpause, "_kept", [])
+    monkeypatch.setattr(gcpause, "exiting_fast", False)
+    gcpause.keep({"a": 1})
+    assert gcpause._kept == []
+    monkeypatch.setattr(gcpause, "exiting_fast", True)
+    monkeypatch.setattr(gcpause, "KEEP_LIMIT", 2)
+    for i in range(5):
+        gcpause.keep({"n": i})
+    assert gcpause._kept == [{"n": 0}, {"n": 1}]

@@ -102,6 +102,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if argv is not None:
         _main(argv)
         return
+    from kubectl_war import gcpause
+
+    gcpause.exiting_fast = True
     try:
         _main(sys.argv[1:])
     except SystemExit as exc:

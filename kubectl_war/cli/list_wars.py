@@ -282,6 +282,7 @@ def _print_table(
         )
         if chosen:
             lines.append(_Line(war, printer._row(war), listing.sort_key(war, sort_by)))
+        gcpause.keep(obj)
 
     client.list_each(
         client.war_resource(),
