@@ -9,14 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.durations import format_timestamp, human_duration
 from kubectl_war.freshness import Freshness, LastChange, outdated_by
-from kubectl_war.proxystatus import ProxySync
-from kubectl_war.sidecars import Sidecar, sidecar_of
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
+
+if TYPE_CHECKING:
+    # Imported when a proxy-status source is read: a plain list never needs them.
+    from kubectl_war.proxystatus import ProxySync
+    from kubectl_war.sidecars import Sidecar
 
 DEFAULT_GRACE_SECONDS = 300.0  # the onboarding endpoint's documented default: 5 minutes
 
@@ -72,8 +75,14 @@ def assess(
         outdated_by=by,
         disconnected_for=war.disconnected_for(now),
         removal_in=war.removal_in(now, grace_seconds),
-        sidecar=sidecar_of(war, proxies) if proxies is not None else None,
+        sidecar=_sidecar_of(war, proxies) if proxies is not None else None,
     )
+
+
+def _sidecar_of(war: War, proxies: Mapping[str, ProxySync]) -> Sidecar:
+    from kubectl_war.sidecars import sidecar_of
+
+    return sidecar_of(war, proxies)
 
 
 def countdown(removal_in: float) -> str:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.assess import Facts, agent_state
 from kubectl_war.durations import human_duration
 from kubectl_war.freshness import Freshness
 from kubectl_war.render import NONE, Cell
-from kubectl_war.sidecars import Sidecar
 from kubectl_war.war import War
+
+if TYPE_CHECKING:
+    from kubectl_war.sidecars import Sidecar
 
 SORT_KEYS = ("name", "age", "group", "zone")
 BASE_COLUMNS = (
