@@ -76,8 +76,10 @@ def completion_cmd(shell: str) -> None:
 
     `kubectl war <TAB>` already completes through kubectl's own completion, which
     asks the kubectl_complete-war executable installed with the plugin (kubectl
-    1.26 or later); nothing to set up. This script is for shells that call the
-    kubectl-war executable directly. Load it from your shell's start-up file.
+    1.26 or later). krew puts only kubectl-war on PATH: link the other one once
+    with `ln -s kubectl-war ~/.krew/bin/kubectl_complete-war`. This script is for
+    shells that call the kubectl-war executable directly. Load it from your
+    shell's start-up file.
 
     \b
     Examples:
