@@ -44,7 +44,8 @@ class Problem:
                 removal = self.facts.removal_in
                 out.append(f"disconnected ({countdown(removal)})" if removal is not None else kind)
             elif kind == AGENT_UNKNOWN:
-                out.append(f"agent connected {self.war.connected or NONE}")
+                state = self.war.connected
+                out.append(f"agent connected {state}" if state else "no agent status yet")
             elif kind == OUTDATED:
                 by = self.facts.outdated_by
                 out.append(f"outdated by {human_duration(by)}" if by else "outdated")

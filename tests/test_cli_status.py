@@ -52,7 +52,7 @@ CONTEXT   NAMESPACE   NAME                                                      
 east      bookinfo    ratings-aws-aws-123456789012-us-east-1a-ecs-bookinfo-3a151358f03a4e32bf8cd401c1c74653   ratings   disconnected (100s left)
 east      bookinfo    ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0                         ratings   outdated by 60m
 east      bookinfo    ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp                            ratings   sidecar STALE
-west      bookinfo    reviews-aws-aws-210987654321-eu-west-1c-ec2-i-0ccccccccccccccc3                         reviews   agent connected <none>
+west      bookinfo    reviews-aws-aws-210987654321-eu-west-1c-ec2-i-0ccccccccccccccc3                         reviews   no agent status yet
 """  # noqa: E501
 
 
@@ -188,5 +188,5 @@ def test_status_in_one_cluster_has_no_context_column(fleet: Fleet, run_war: Run)
     assert r.returncode == 1
     assert r.stdout.splitlines()[-2:] == [
         "NAME                                                              GROUP     PROBLEMS",
-        f"{W3}   reviews   agent connected <none>",
+        f"{W3}   reviews   no agent status yet",
     ]
