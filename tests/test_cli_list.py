@@ -297,3 +297,15 @@ def test_version_prints_plugin_python_and_client(run_war: Run) -> None:
         f"kubectl-war: v{__version__}\nPython: {platform.python_version()}\n"
         f"kubernetes client: {version('kubernetes')}\n"
     )
+
+
+def test_each_workload_group_list_is_fetched_once_per_run(
+    fleet_kube: FakeKube, run_war: Run
+) -> None:
+    fleet_kube.clear_requests()
+    r = run_war("list", "-A", "-o", "wide")
+    assert r.returncode == 0
+    wg = [q for q in fleet_kube.requests if q.path.endswith("/workloadgroups")]
+    wars = [q for q in fleet_kube.requests if q.path.endswith("/workloadautoregistrations")]
+    assert (len(wg), len(wars)) == (1, 1)
+    assert not [q for q in fleet_kube.requests if "/workloadgroups/" in q.path]
