@@ -284,3 +284,49 @@ def test_request_timeout_bounds_a_silent_server(
         took = time.monotonic() - start
     _one_error_line(r, f"timed out after 1s waiting for the API server at {url}")
     assert took < 10
+
+
+def test_exec_credential_plugin_supplies_the_token(
+    tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+) -> None:
+    """A kubeconfig user with an `exec` credential plugin, as EKS and GKE write them."""
+    plugin = tmp_path / "get-token"
+    plugin.write_text(
+        "#!/bin/sh\n"
+        'echo \'{"apiVersion": "client.authentication.k8s.io/v1beta1", '
+        '"kind": "ExecCredential", "status": {"token": "from-exec"}}\'\n'
+    )
+    plugin.chmod(0o755)
+    with FakeKube(token="from-exec") as fake:
+        fake.add(f.war(EC2, group="ratings"))
+        kc = tmp_path / "kc"
+        kc.write_text(
+            yaml.safe_dump(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "current-context": "c",
+                    "clusters": [{"name": "c", "cluster": {"server": fake.url}}],
+                    "contexts": [
+                        {
+                            "name": "c",
+                            "context": {"cluster": "c", "user": "u", "namespace": "bookinfo"},
+                        }
+                    ],
+                    "users": [
+                        {
+                            "name": "u",
+                            "user": {
+                                "exec": {
+                                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                                    "command": str(plugin),
+                                    "interactiveMode": "Never",
+                                }
+                            },
+                        }
+                    ],
+                }
+            )
+        )
+        r = run_war("list", "-o", "name", env=make_kube_env(str(kc)))
+    assert (r.returncode, r.stdout, r.stderr) == (0, NAME_LINE, "")
