@@ -8,9 +8,11 @@ client is still whole for any code that asks for the rest of it.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from tests.fakekube import FakeKube
 
@@ -242,3 +244,50 @@ def test_list_does_not_import_the_clients_rarely_used_dependencies(
         "multiprocessing.pool",
         "dateutil.parser",
     ]
+
+
+_GOOGLE = textwrap.dedent(
+    """
+    import sys
+    from kubectl_war import kubeclient
+    kubeclient.load()
+    assert kubeclient.mode == "light", kubeclient.mode
+    import kubernetes.config.kube_config as kube_config
+    assert kube_config.google_auth_available
+    # google.auth's transport imported the real requests while the stand-ins stood in.
+    import requests, requests.utils
+    assert type(sys.modules["requests.utils"]) is type(sys)
+    assert type(requests.utils) is type(sys)
+    assert requests.utils.default_headers()["User-Agent"].startswith("python-requests")
+    import kubernetes.client.rest as rest
+    assert rest.should_bypass_proxies("http://127.0.0.1:1", no_proxy="127.0.0.1") is True
+    print("ok")
+    """
+)
+
+
+def test_a_client_extra_that_imports_requests_while_loading_gets_the_real_one(
+    tmp_path: Path,
+) -> None:
+    # kube_config imports google.auth when it is installed, and its transport module
+    # imports requests: all of it while the stand-ins are in place.
+    transport = tmp_path / "google" / "auth" / "transport"
+    transport.mkdir(parents=True)
+    for pkg in (tmp_path / "google", tmp_path / "google" / "auth", transport):
+        (pkg / "__init__.py").write_text("")
+    (transport / "requests.py").write_text(
+        "import requests\n"
+        "import requests.adapters\n"
+        "from requests.utils import default_headers\n"
+        "HEADERS = default_headers()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, "-c", _GOOGLE],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert proc.stdout == "ok\n", proc.stderr
