@@ -13,7 +13,7 @@ alike, after a warm-up each:
   plain JSON (the plugin), so a slow server cannot hide a slow client;
 - `kubectl war list -A -o json` and `kubectl war describe` of one WAR;
 - start-up: `kubectl war --help` and `kubectl war decode NAME` (and the zipapp's
-  `--help` when `make dist` has built one);
+  `--help`, through kubectl and alone, when `make dist` has built one);
 - where the plugin's time goes at one size (a cProfile of `list -A`).
 
 Writes BENCHMARKS.md and exits 1 naming every target missed.
@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,12 +141,17 @@ class Bench:
     # ---- running -------------------------------------------------------------------
 
     def run(
-        self, argv: Sequence[str], *, fake: Server | None = None, expect_lines: int | None = None
+        self,
+        argv: Sequence[str],
+        *,
+        fake: Server | None = None,
+        expect_lines: int | None = None,
+        env: dict[str, str] | None = None,
     ) -> Run:
         """Run once with stdout to a file; wall time, peak RSS and the server's page times."""
         with open(self.out, "wb") as out:
             start = time.perf_counter()
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=self.env)
+            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env or self.env)
             assert proc.stderr is not None
             err = proc.stderr.read()
             _, status, usage = os.wait4(proc.pid, 0)
@@ -188,19 +194,32 @@ class Bench:
             "python -c pass (this venv)": [sys.executable, "-c", "pass"],
             "python -S -c pass (no site-packages)": [sys.executable, "-S", "-c", "pass"],
         }
+        envs: dict[str, dict[str, str]] = {}
         zipapp = _zipapp()
         if zipapp is not None:
-            commands[f"{zipapp.relative_to(ROOT)} --help (zipapp)"] = [
-                sys.executable,
-                str(zipapp),
-                "--help",
-            ]
+            # As a krew user runs it: the zipapp on PATH as kubectl-war, started by the
+            # system's python3 (its shebang), with no virtualenv on PATH.
+            plugin_dir = self.work / "zipapp-bin"
+            plugin_dir.mkdir(exist_ok=True)
+            link = plugin_dir / "kubectl-war"
+            if not link.exists():
+                link.symlink_to(zipapp)
+            path = os.pathsep.join([str(plugin_dir), "/usr/local/bin", "/usr/bin", "/bin"])
+            zip_env = dict(self.env, PATH=path)
+            built = time.strftime("%Y-%m-%d %H:%M", time.gmtime(zipapp.stat().st_mtime))
+            name = f"kubectl war --help (the zipapp dist/kubectl-war, built {built} UTC)"
+            commands[name] = self.kubectl_cmd("war", "--help")
+            envs[name] = zip_env
+            python3 = shutil.which("python3", path=path) or "python3"
+            name = f"{python3} dist/kubectl-war --help (zipapp, no kubectl)"
+            commands[name] = [python3, str(zipapp), "--help"]
+            envs[name] = zip_env
         out: dict[str, Series] = {name: Series() for name in commands}
-        for argv in commands.values():
-            self.run(argv)  # warm-up
+        for name, argv in commands.items():
+            self.run(argv, env=envs.get(name))  # warm-up (and the zipapp's bytecode cache)
         for _ in range(runs):
             for name, argv in commands.items():
-                out[name].runs.append(self.run(argv))
+                out[name].runs.append(self.run(argv, env=envs.get(name)))
         return out
 
     def size(self, n: int) -> SizeResult:
@@ -337,9 +356,9 @@ def _phases(path: Path) -> list[tuple[str, float]]:
 
 
 def _zipapp() -> Path | None:
-    dist = ROOT / "dist"
-    found = sorted(dist.glob("*.pyz")) if dist.is_dir() else []
-    return found[0] if found else None
+    """`make dist`'s zipapp, when there is one."""
+    candidate = ROOT / "dist" / "kubectl-war"
+    return candidate if candidate.is_file() and zipfile.is_zipfile(candidate) else None
 
 
 def _progress(line: str) -> None:
@@ -539,6 +558,12 @@ def report(
         lines.append(f"| `{name}` | {s.spread()} | {s.rss_mb:.0f} MB |")
     if _zipapp() is None:
         lines += ["", "No zipapp in `dist/` (run `make dist` first to measure it)."]
+    else:
+        lines += [
+            "",
+            "The zipapp rows measure `dist/kubectl-war` as `make dist` last built it (see "
+            "its build time), run by the system's python3 as a krew install would.",
+        ]
     if phases is not None:
         n, rows = phases
         lines += [
