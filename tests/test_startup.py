@@ -181,7 +181,7 @@ _DEFERRED = textwrap.dedent(
     assert kubeclient.mode == "light", kubeclient.mode
     # Imported by the client's submodules, needed only on rare paths: not imported yet.
     never = ("requests", "requests.utils", "requests_oauthlib", "oauthlib.oauth2",
-             "dateutil.parser", "multiprocessing.pool")
+             "dateutil.parser", "multiprocessing.pool", "importlib.metadata")
     assert [m for m in never if m in sys.modules] == [], [m for m in never if m in sys.modules]
     import kubernetes.client.rest as rest
     import kubernetes.client.api_client as api_client
@@ -189,6 +189,8 @@ _DEFERRED = textwrap.dedent(
     # Each stand-in name works, importing the real module when first used.
     assert rest.should_bypass_proxies("http://127.0.0.1:1", no_proxy="127.0.0.1") is True
     assert api_client.parse("2024-05-16T12:00:00Z").year == 2024
+    import urllib3.http2
+    assert urllib3.http2.version("urllib3").startswith("2.")
     pool = api_client.ThreadPool(1)
     assert pool.apply(lambda: 7) == 7
     pool.close()
@@ -243,6 +245,7 @@ def test_list_does_not_import_the_clients_rarely_used_dependencies(
         "oauthlib.oauth2",
         "multiprocessing.pool",
         "dateutil.parser",
+        "importlib.metadata",
     ]
 
 
