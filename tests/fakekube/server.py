@@ -200,6 +200,23 @@ def _fault_error(code: int) -> ApiError:
     return ApiError(code, reason, message)
 
 
+def _list_body(rt: ResourceType, av: str, items: Iterable[Any], meta: dict[str, Any]) -> bytes:
+    """A list answer from objects' cached JSON, without decoding and encoding them again."""
+    return b"".join(
+        (
+            b'{"apiVersion":',
+            json.dumps(av).encode(),
+            b',"items":[',
+            b",".join(s.json(av) for s in items),
+            b'],"kind":',
+            json.dumps(rt.list_kind).encode(),
+            b',"metadata":',
+            _typed_dumps(meta),
+            b"}\n",
+        )
+    )
+
+
 def _error_response(err: ApiError) -> Response:
     return _json_response(err.status(), err.code)
 
@@ -897,19 +914,7 @@ class FakeKube:
             if page is not None:
                 return Response(200, page)
             return _json_response(self._table(req, rt, av, items, meta, table))
-        body = b"".join(
-            (
-                b'{"apiVersion":',
-                json.dumps(av).encode(),
-                b',"items":[',
-                b",".join(s.json(av) for s in items),
-                b'],"kind":',
-                json.dumps(rt.list_kind).encode(),
-                b',"metadata":',
-                _typed_dumps(meta),
-                b"}\n",
-            )
-        )
+        body = _list_body(rt, av, items, meta)
         return Response(200, body)
 
     def _table(
@@ -962,9 +967,7 @@ class FakeKube:
         """
         include = req.q("includeObject", "Metadata") or "Metadata"
         columns = rt.columns
-        if include != "Metadata" or any(
-            c.type == "date" and c is not AGE_COLUMN for c in columns
-        ):
+        if include != "Metadata" or any(c.type == "date" and c is not AGE_COLUMN for c in columns):
             return None
         now = self.clock()
         head = b'],"object":{"kind":"PartialObjectMetadata","apiVersion":%s,"metadata":' % (
@@ -1239,19 +1242,7 @@ class FakeKube:
                 if self.store.get(rt.plural, stored.key) is not None:
                     self.store.delete(rt, stored.key, **options)
             rv = self.store.rv
-        body = b"".join(
-            (
-                b'{"apiVersion":',
-                json.dumps(av).encode(),
-                b',"items":[',
-                b",".join(s.json(av) for s in doomed),
-                b'],"kind":',
-                json.dumps(rt.list_kind).encode(),
-                b',"metadata":',
-                _typed_dumps({"resourceVersion": str(rv)}),
-                b"}\n",
-            )
-        )
+        body = _list_body(rt, av, doomed, {"resourceVersion": str(rv)})
         return Response(200, body)
 
     # watch
