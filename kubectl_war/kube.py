@@ -19,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable
 from urllib.parse import quote, urlencode
 
-from kubectl_war.errors import WarError
+from kubectl_war.errors import UsageError, WarError, quote_input
+from kubectl_war.names import path_segment_problem
 
 WAR_GROUP = "runtime.onboarding.tetrate.io"
 WG_GROUP = "networking.istio.io"
@@ -86,6 +87,11 @@ class Resource:
             base += f"/namespaces/{quote(namespace, safe='')}"
         base += f"/{self.plural}"
         if name is not None:
+            # An empty name would make this the collection URL (GET lists, DELETE is
+            # deletecollection): refuse it however the name got here.
+            problem = path_segment_problem(name)
+            if problem is not None:
+                raise UsageError(problem)
             base += f"/{quote(name, safe='')}"
         return base
 
@@ -760,14 +766,30 @@ class Kube:
         return data if isinstance(data, bytes) else b""
 
     def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
-        """The object, or None when it does not exist."""
+        """The object, or None when it does not exist.
+
+        An answer that is not that very object (a List, another kind, another name)
+        is an error: nothing may go on to act on it as if it were the object.
+        """
         try:
             obj = self.send(get_request(res, namespace, name))
         except KubeError as exc:
             if exc.status == 404:
                 return None
             raise
-        return obj if isinstance(obj, dict) else None
+        if not isinstance(obj, dict):
+            return None
+        meta = obj.get("metadata")
+        kind = obj.get("kind")
+        if (kind is not None and kind != res.kind) or (
+            not isinstance(meta, dict) or meta.get("name") != name
+        ):
+            raise KubeError(
+                f"the server answered GET {res.qualified} {quote_input(name)} with "
+                f"{'a ' + kind if isinstance(kind, str) else 'something else'}, "
+                "not that object: refusing to act on it"
+            )
+        return obj
 
     def delete(
         self,

@@ -15,6 +15,7 @@ from kubectl_war.cli.options import (
     grace_option,
     kube_options,
     now,
+    object_names,
 )
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.render import write
@@ -26,7 +27,7 @@ PROMPT = "Do you want to continue? (y/N): "
 
 @click.command("delete")
 @kube_options
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", callback=object_names("WAR"))
 @click.option("-l", "--selector", metavar="SELECTOR", help="Delete the WARs matching this.")
 @click.option(
     "--group",

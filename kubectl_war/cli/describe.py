@@ -15,6 +15,7 @@ from kubectl_war.cli.options import (
     grace_option,
     kube_options,
     now,
+    object_names,
     output_option,
     proxy_status_options,
 )
@@ -25,7 +26,7 @@ from kubectl_war.render import as_list, to_json, to_yaml, write
 @click.command("describe")
 @kube_options
 @fleet_options()
-@click.argument("names", nargs=-1, metavar="[NAME]...")
+@click.argument("names", nargs=-1, metavar="[NAME]...", callback=object_names("WAR"))
 @click.option("-l", "--selector", metavar="SELECTOR", help="Describe the WARs matching this.")
 @click.option(
     "--group",

@@ -85,6 +85,21 @@ def _chunk_size(ctx: click.Context, param: click.Parameter, value: int) -> int:
     return value
 
 
+def object_names(
+    what: str,
+) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], tuple[str, ...]]:
+    """A callback that refuses, before any request, names no `what` can have (exit 2)."""
+
+    def check(
+        ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+    ) -> tuple[str, ...]:
+        from kubectl_war.names import check_object_name
+
+        return tuple(check_object_name(name, what) for name in value)
+
+    return check
+
+
 _KUBE_OPTIONS = [
     click.option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file to use."),
     click.option("--context", metavar="NAME", help="The kubeconfig context to use."),

@@ -20,6 +20,7 @@ from kubectl_war.cli.options import (
     grace_option,
     kube_options,
     now,
+    object_names,
     proxy_status_options,
 )
 from kubectl_war.errors import UsageError, WarError
@@ -147,7 +148,9 @@ def _journal(client: Any, grace: float) -> Any:
 @fleet_options(
     single="its --max-unavailable budget, its batches and its resume journal are one cluster's"
 )
-@click.argument("groups", nargs=-1, metavar="[WORKLOADGROUP]...")
+@click.argument(
+    "groups", nargs=-1, metavar="[WORKLOADGROUP]...", callback=object_names("WorkloadGroup")
+)
 @click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
 @click.option(
     "--max-unavailable",
@@ -475,7 +478,9 @@ def _resume_command(
 @click.command("status")
 @kube_options
 @fleet_options()
-@click.argument("groups", nargs=-1, metavar="[WORKLOADGROUP]...")
+@click.argument(
+    "groups", nargs=-1, metavar="[WORKLOADGROUP]...", callback=object_names("WorkloadGroup")
+)
 @click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
 @click.option("-w", "--watch", is_flag=True, help="Block until every connected WAR is up to date.")
 @duration_option("--timeout", default="0s", help="With --watch: give up after this (0: never).")
