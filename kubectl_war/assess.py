@@ -18,8 +18,8 @@ from kubectl_war.war import War
 
 if TYPE_CHECKING:
     # Imported when a proxy-status source is read: a plain list never needs them.
-    from kubectl_war.proxystatus import ProxySync
-    from kubectl_war.sidecars import Sidecar
+    from kubectl_war.sidecars.join import Sidecar
+    from kubectl_war.sidecars.records import ProxySync
 
 DEFAULT_GRACE_SECONDS = 300.0  # the onboarding endpoint's documented default: 5 minutes
 
@@ -80,7 +80,7 @@ def assess(
 
 
 def _sidecar_of(war: War, proxies: Mapping[str, ProxySync]) -> Sidecar:
-    from kubectl_war.sidecars import sidecar_of
+    from kubectl_war.sidecars.join import sidecar_of
 
     return sidecar_of(war, proxies)
 

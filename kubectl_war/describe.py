@@ -9,9 +9,9 @@ from typing import Any
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import format_timestamp, human_duration, parse_timestamp
 from kubectl_war.freshness import Freshness
-from kubectl_war.proxystatus import MISSING
 from kubectl_war.render import NONE, kv_lines
-from kubectl_war.sidecars import Sidecar
+from kubectl_war.sidecars.join import Sidecar
+from kubectl_war.sidecars.records import MISSING, type_order
 from kubectl_war.war import War
 
 _NEVER = datetime.min.replace(tzinfo=timezone.utc)
@@ -145,13 +145,6 @@ def registration_section(war: War) -> list[str]:
     return lines
 
 
-_TYPE_ORDER = ("CDS", "LDS", "EDS", "RDS", "ECDS")
-
-
-def _type_order(name: str) -> tuple[int, str]:
-    return (_TYPE_ORDER.index(name) if name in _TYPE_ORDER else len(_TYPE_ORDER), name)
-
-
 def sidecar_section(
     sidecar: Sidecar | None, source: str | None, skipped: Sequence[str] = ()
 ) -> list[str]:
@@ -188,7 +181,7 @@ def sidecar_section(
     lines = _section("Sidecar", pairs)
     if status is not None:
         lines.append("  Types:" if status.types else f"  Types:  {NONE}")
-        types = sorted(status.types, key=_type_order)
+        types = sorted(status.types, key=type_order)
         cells = []
         for name in types:
             detail = status.details.get(name)

@@ -70,7 +70,7 @@ class Problem:
             "agentConnected": war.connected,
             "removalInSeconds": round(facts.removal_in) if facts.removal_in is not None else None,
             "upToDate": facts.freshness.value if facts.freshness is not None else None,
-            "sidecar": sidecar.state if sidecar is not None else None,
+            "sidecar": sidecar.state.value if sidecar is not None and sidecar.state else None,
         }
 
 

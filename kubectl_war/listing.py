@@ -13,7 +13,7 @@ from kubectl_war.render import NONE, Cell
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
-    from kubectl_war.sidecars import Sidecar
+    from kubectl_war.sidecars.join import Sidecar
 
 SORT_KEYS = ("name", "age", "group", "zone")
 BASE_COLUMNS = (
@@ -32,14 +32,6 @@ WIDE_COLUMNS = ("ACCOUNT", "REGION", "AGENT", "ISTIO", "CONNECTED TO")
 # Shown when a proxy-status source was read: SIDECAR before AGE, ISTIOD last in -o wide.
 SIDECAR_COLUMN = "SIDECAR"
 ISTIOD_COLUMN = "ISTIOD"
-_SIDECAR_STYLES = {
-    "SYNCED": "good",
-    "STALE": "warn",
-    "NOT SENT": "warn",
-    "UNKNOWN": "warn",
-    "ERROR": "bad",
-    "MISSING": "bad",
-}
 
 
 def headers(*, all_namespaces: bool, wide: bool, sidecar: bool = False) -> list[str]:
@@ -91,9 +83,11 @@ def age_cell(war: War, now: datetime) -> str:
 def sidecar_cell(sidecar: Sidecar | None) -> Cell:
     """`SYNCED`, `STALE`, `ERROR`, `NOT SENT`, `MISSING`, ...; `<none>` when neither the
     agent nor its sidecar is connected."""
+    from kubectl_war.sidecars.records import STATE_STYLES
+
     if sidecar is None or sidecar.state is None:
         return Cell(NONE, "dim")
-    return Cell(sidecar.state, _SIDECAR_STYLES.get(sidecar.state))
+    return Cell(sidecar.state, STATE_STYLES.get(sidecar.state))
 
 
 def istiod_cell(sidecar: Sidecar | None) -> str:

@@ -11,24 +11,28 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kubectl_war.errors import WarError
-from kubectl_war.proxystatus import (
+from kubectl_war.sidecars.autodetect import parse_any
+from kubectl_war.sidecars.csds import parse_csds
+from kubectl_war.sidecars.istioctl_text import parse_text
+from kubectl_war.sidecars.records import (
     ERROR,
     IGNORED,
+    MISSING,
     NOT_SENT,
     STALE,
     STALE_NEVER_ACKNOWLEDGED,
-    STATES,
     SYNCED,
     UNKNOWN,
     ProxyStatusError,
     ProxySync,
+    SyncState,
     merge,
-    parse_any,
-    parse_csds,
-    parse_syncz,
-    parse_text,
     short_type,
 )
+from kubectl_war.sidecars.syncz import parse_syncz
+
+# Every state istiod can report (MISSING is the join's word for a proxy none reports).
+STATES = tuple(state for state in SyncState if state is not MISSING)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "proxystatus"
 

@@ -14,7 +14,8 @@ import pytest
 
 from kubectl_war.errors import UsageError
 from kubectl_war.kube import Kube, KubeOptions, proxy_get_request
-from kubectl_war.proxystatus import (
+from kubectl_war.sidecars.join import join, orphans, sidecar_of
+from kubectl_war.sidecars.records import (
     ERROR,
     IGNORED,
     MISSING,
@@ -24,19 +25,16 @@ from kubectl_war.proxystatus import (
     SYNCED,
     ProxySync,
 )
-from kubectl_war.sidecars import (
+from kubectl_war.sidecars.sources import (
     FileSource,
     IstioctlSource,
     IstiodSource,
     SidecarError,
     StdinSource,
     check_spec,
-    join,
     open_source,
-    orphans,
-    parse_syncz_body,
-    sidecar_of,
 )
+from kubectl_war.sidecars.syncz import parse_syncz_body
 from kubectl_war.war import War
 from tests import factories as f
 from tests.fakekube import FakeKube

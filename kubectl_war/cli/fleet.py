@@ -340,7 +340,8 @@ def proxy_status(
     own WARs through its own istiod (or istioctl)."""
     from kubectl_war import snapshot
     from kubectl_war.cli.proxy_status import _as_dict, _table
-    from kubectl_war.sidecars import SidecarError, join
+    from kubectl_war.sidecars.join import join
+    from kubectl_war.sidecars.sources import SidecarError
 
     check_source(sidecars, "auto")
 

@@ -325,7 +325,7 @@ def _sidecar_source(
         for line in reasons:
             sys.stderr.write(f"debug: proxy-status: {line}\n")
     if source is None and sync:
-        from kubectl_war.sidecars import SidecarError
+        from kubectl_war.sidecars.sources import SidecarError
 
         if flags.spec(default) == "none":
             raise UsageError("--sync needs a --proxy-status source other than none")
@@ -335,7 +335,7 @@ def _sidecar_source(
 
 def _refetch(source: Any, previous: Any) -> Any:
     """Fresh sync state for a watch line; the last known state if the source fails now."""
-    from kubectl_war.sidecars import SidecarError
+    from kubectl_war.sidecars.sources import SidecarError
 
     try:
         return source.fetch()

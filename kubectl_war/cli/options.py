@@ -246,11 +246,11 @@ class SidecarFlags:
         default: str,
         notice: Callable[[str], None] | None = None,
     ) -> Any:
-        """The `sidecars.SidecarSource` to read, or None (`none`, or `auto` found nothing).
+        """The `sidecars.sources.SidecarSource` to read, or None (`none`, or `auto` found nothing).
 
         Why `auto` passed over a source goes to `notice`, else (with --debug) to stderr.
         """
-        from kubectl_war.sidecars import open_source
+        from kubectl_war.sidecars.sources import open_source
 
         if notice is None and kube.debug:
 
@@ -271,7 +271,7 @@ class SidecarFlags:
 def _proxy_status_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     if value is None:
         return None
-    from kubectl_war.sidecars import check_spec
+    from kubectl_war.sidecars.sources import check_spec
 
     return check_spec(value)
 

@@ -19,15 +19,6 @@ from kubectl_war.cli.options import (
 from kubectl_war.errors import UsageError
 from kubectl_war.render import NONE, Cell, Table, to_json, to_yaml, use_colour, write
 
-_TYPE_ORDER = ("CDS", "LDS", "EDS", "RDS", "ECDS")
-_STYLES = {
-    "SYNCED": "good",
-    "STALE": "warn",
-    "NOT SENT": "warn",
-    "UNKNOWN": "warn",
-    "ERROR": "bad",
-    "MISSING": "bad",
-}
 NO_WAR = "<no WAR>"
 
 
@@ -68,7 +59,8 @@ def proxy_status_cmd(
       istioctl proxy-status > ps.txt; kubectl war proxy-status -A --proxy-status file:ps.txt
     """
     from kubectl_war import snapshot
-    from kubectl_war.sidecars import SidecarError, join
+    from kubectl_war.sidecars.join import join
+    from kubectl_war.sidecars.sources import SidecarError
 
     if sidecars.spec("auto") == "none":
         raise UsageError("proxy-status needs a source: --proxy-status none leaves nothing to show")
@@ -125,16 +117,15 @@ def _table(
     contexts: Sequence[str] | None = None,
 ) -> None:
     """The entries as a table; `contexts` (one per entry) adds a CONTEXT column first."""
+    from kubectl_war.sidecars.records import STATE_STYLES, type_order
+
     cols = ["NAME", "GROUP", "AGENT CONNECTED", "SIDECAR", "ISTIOD", "VERSION"]
     types: list[str] = []
     if all_namespaces:
         cols.insert(0, "NAMESPACE")
     if wide:
         seen = {t for e in entries if e.sidecar.status is not None for t in e.sidecar.status.types}
-        types = sorted(
-            seen,
-            key=lambda t: (_TYPE_ORDER.index(t) if t in _TYPE_ORDER else len(_TYPE_ORDER), t),
-        )
+        types = sorted(seen, key=type_order)
         cols += ["CLUSTER", *types]
     rows = []
     for entry in entries:
@@ -150,7 +141,7 @@ def _table(
             entry.name,
             entry.group or NONE,
             agent,
-            Cell(state, _STYLES.get(state)) if state else Cell(NONE, "dim"),
+            Cell(state, STATE_STYLES.get(state)) if state else Cell(NONE, "dim"),
             (status.istiod if status is not None else None) or NONE,
             (status.version if status is not None else None) or NONE,
         ]
@@ -160,7 +151,7 @@ def _table(
             row.append((status.cluster if status is not None else None) or NONE)
             for t in types:
                 value = status.types.get(t) if status is not None else None
-                row.append(Cell(value, _STYLES.get(value)) if value else NONE)
+                row.append(Cell(value, STATE_STYLES.get(value)) if value else NONE)
         rows.append(row)
     if contexts is not None:
         cols.insert(0, "CONTEXT")

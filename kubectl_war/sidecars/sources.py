@@ -1,37 +1,25 @@
-"""Where sidecar sync state comes from (`--proxy-status SOURCE`), and how it meets the WARs.
+"""Where sidecar sync state comes from (`--proxy-status SOURCE`).
 
 A source answers one question, again and again if asked: which proxies does istiod
-know, and how synced is each (`proxystatus.ProxySync`). The sources are istiod itself
+know, and how synced is each (`records.ProxySync`). The sources are istiod itself
 (its `/debug/syncz` through the API server's pod proxy), `istioctl proxy-status` run as
 a subprocess, or saved output in a file or on stdin. `auto` tries istiod, then
 istioctl, then gives up quietly, each within a short time.
-
-The sidecar of WAR `NAME` in namespace `NS` is the proxy `NAME.NS`; `sidecar_of` and
-`orphans` join the two sides (pure).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Callable
 
 from kubectl_war.errors import UsageError, WarError
-from kubectl_war.proxystatus import (
-    MISSING,
-    SYNCED,
-    UNKNOWN,
-    ProxyStatusError,
-    ProxySync,
-    merge,
-    parse_any,
-    parse_syncz,
-)
-from kubectl_war.war import War
+from kubectl_war.sidecars.autodetect import parse_any
+from kubectl_war.sidecars.records import UNKNOWN, ProxyStatusError, ProxySync, merge
+from kubectl_war.sidecars.syncz import parse_syncz_body
 
 AUTO = "auto"
 NONE = "none"
@@ -52,7 +40,6 @@ AUTO_TIMEOUT = 2.0
 # it was labelled istio=pilot and served them on 8080.
 _ISTIOD_SELECTORS = (("app=istiod", 15014), ("istio=pilot", 8080))
 _SYNCZ_PATH = "debug/syncz"
-_REVISION_LABEL = "istio.io/rev"
 
 
 class SidecarError(WarError):
@@ -70,13 +57,7 @@ def check_spec(spec: str) -> str:
 
 
 class SidecarSource:
-    """One place to read proxy sync state from; `fetch` may be called again and again.
-
-    Attributes:
-        name: `istiod`, `istioctl`, `file` or `stdin`.
-    """
-
-    name = ""
+    """One place to read proxy sync state from; `fetch` may be called again and again."""
 
     def __init__(self) -> None:
         self._primed: dict[str, ProxySync] | None = None
@@ -110,7 +91,6 @@ class IstiodInstance:
 
     name: str
     namespace: str
-    revision: str
     port: int
 
 
@@ -121,8 +101,6 @@ class IstiodSource(SidecarSource):
     (at once) and their answers merged. One replica that cannot answer fails the
     fetch: the proxies connected to it would otherwise look missing.
     """
-
-    name = ISTIOD
 
     def __init__(self, kube: Any, namespace: str, timeout: float | None) -> None:
         super().__init__()
@@ -196,11 +174,7 @@ def _instance(pod: Mapping[str, Any], namespace: str, port: int) -> IstiodInstan
     phase = status.get("phase")
     if phase and phase != "Running":
         return None
-    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
-    revision = labels.get(_REVISION_LABEL)
-    return IstiodInstance(
-        name, namespace, revision if isinstance(revision, str) and revision else "default", port
-    )
+    return IstiodInstance(name, namespace, port)
 
 
 def _left(deadline: float | None) -> float | None:
@@ -209,40 +183,12 @@ def _left(deadline: float | None) -> float | None:
     return max(deadline - time.monotonic(), 0.05)
 
 
-def parse_syncz_body(body: bytes, istiod: str) -> list[ProxySync]:
-    """One istiod's `/debug/syncz` answer, each record naming that istiod.
-
-    An istiod with no proxies answers `[]`, or `null` (a nil Go slice) in some releases.
-
-    Raises:
-        ProxyStatusError: the body is not UTF-8 JSON of the syncz shape.
-    """
-    try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProxyStatusError(f"not UTF-8 text (byte {exc.start})") from None
-    if text.strip() in ("", "null"):
-        return []
-    try:
-        data = json.loads(text)
-    except ValueError as exc:
-        lineno = getattr(exc, "lineno", 1)
-        line = text.split("\n")[lineno - 1].strip()
-        shown = line if len(line) <= 60 else line[:57] + "..."
-        raise ProxyStatusError(f"line {lineno}: not JSON: {shown!r}", lineno, line) from None
-    except RecursionError:
-        raise ProxyStatusError("JSON nested too deeply") from None
-    return parse_syncz(data, istiod)
-
-
 class IstioctlSource(SidecarSource):
     """`istioctl proxy-status`, run without a shell, against the same cluster.
 
     istioctl 1.27+ prints only which types each proxy subscribes to; then it is run
     again with `--output json` for the per-type states.
     """
-
-    name = ISTIOCTL
 
     def __init__(
         self,
@@ -335,8 +281,6 @@ class FileSource(SidecarSource):
     """Saved output of istioctl (text or `-o json`) or istiod (`/debug/syncz`), read anew
     on each fetch."""
 
-    name = "file"
-
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
@@ -355,8 +299,6 @@ class FileSource(SidecarSource):
 
 class StdinSource(SidecarSource):
     """Saved output piped in; stdin can be read only once, so later fetches repeat it."""
-
-    name = "stdin"
 
     def __init__(self, stream: IO[bytes] | None = None) -> None:
         super().__init__()
@@ -445,124 +387,3 @@ def open_source(
             continue
         return candidate
     return None
-
-
-# --- joining proxies and WARs (pure) ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Sidecar:
-    """A WAR's sidecar as the source saw it.
-
-    Attributes:
-        proxy: the proxy ID the sidecar should have, `<war-name>.<namespace>`.
-        state: the proxy's overall state (`SYNCED`, `STALE`, `ERROR`, `NOT SENT`,
-            `UNKNOWN`); `MISSING` when the agent is connected but no istiod knows the
-            proxy; None when neither the agent nor the proxy is connected.
-        status: what istiod reported, None when it knows no such proxy.
-    """
-
-    proxy: str
-    state: str | None
-    status: ProxySync | None = None
-
-    @property
-    def synced(self) -> bool:
-        return self.state == SYNCED
-
-    def to_dict(self, source: str | None = None) -> dict[str, Any]:
-        """As data, for `-o json|yaml`."""
-        status = self.status
-        out: dict[str, Any] = {"proxy": self.proxy, "state": self.state}
-        if source is not None:
-            out["source"] = source
-        if status is not None:
-            out.update(
-                istiod=status.istiod,
-                cluster=status.cluster,
-                istioVersion=status.version,
-                types=dict(status.types),
-            )
-            if status.details:
-                out["details"] = dict(status.details)
-        return out
-
-
-def sidecar_of(war: War, proxies: Mapping[str, ProxySync]) -> Sidecar:
-    """The WAR's sidecar in what a source reported."""
-    status = proxies.get(war.proxy_name)
-    if status is not None:
-        return Sidecar(war.proxy_name, status.overall, status)
-    return Sidecar(war.proxy_name, MISSING if war.is_connected else None)
-
-
-def orphans(
-    proxies: Mapping[str, ProxySync], wars: Iterable[War], namespace: str | None
-) -> list[ProxySync]:
-    """Proxies named like an onboarded workload that no WAR accounts for.
-
-    Such a proxy is a machine whose WAR is gone (removed after a disconnect, or deleted
-    and not yet re-created) while its sidecar still talks to istiod.
-
-    Args:
-        proxies: what the source reported.
-        wars: every WAR in scope.
-        namespace: the namespace looked in; None for all.
-    """
-    from kubectl_war.identity import decode_name
-
-    known = {w.proxy_name for w in wars}
-    out = []
-    for status in proxies.values():
-        if status.proxy in known or status.namespace is None:
-            continue
-        if namespace is not None and status.namespace != namespace:
-            continue
-        try:
-            decode_name(status.name)
-        except UsageError:
-            continue
-        out.append(status)
-    return sorted(out, key=lambda s: (s.namespace or "", s.name))
-
-
-@dataclass(frozen=True)
-class Entry:
-    """One row of the joined view: a WAR with its sidecar, or an orphaned proxy.
-
-    Attributes:
-        namespace, name: the WAR's (for an orphan, read from its proxy ID).
-        group: the WorkloadGroup (for an orphan, read from its name; None if ambiguous).
-        war: the WAR, None for an orphan.
-        sidecar: the sidecar as the source saw it.
-    """
-
-    namespace: str
-    name: str
-    group: str | None
-    war: War | None
-    sidecar: Sidecar
-
-    @property
-    def orphan(self) -> bool:
-        return self.war is None
-
-    @property
-    def synced(self) -> bool:
-        return self.sidecar.synced
-
-
-def join(
-    wars: Iterable[War], proxies: Mapping[str, ProxySync], namespace: str | None
-) -> list[Entry]:
-    """Every WAR with its sidecar, plus the orphans, by namespace then name."""
-    from kubectl_war.identity import group_from_name
-
-    wars = list(wars)
-    entries = [Entry(w.namespace, w.name, w.group, w, sidecar_of(w, proxies)) for w in wars]
-    for status in orphans(proxies, wars, namespace):
-        sidecar = Sidecar(status.proxy, status.overall, status)
-        entries.append(
-            Entry(status.namespace or "", status.name, group_from_name(status.name), None, sidecar)
-        )
-    return sorted(entries, key=lambda e: (e.namespace, e.name))

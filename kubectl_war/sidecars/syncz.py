@@ -1,0 +1,119 @@
+"""Read istiod's `/debug/syncz` JSON (Istio 1.0+), as istiod serves it or saved.
+
+Each type's state follows istioctl's nonce rule (`records.nonce_state`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from kubectl_war.sidecars.json_shape import json_list, json_object, json_string, shape_error
+from kubectl_war.sidecars.records import (
+    CORE_TYPES,
+    ERROR,
+    IGNORED,
+    ProxyStatusError,
+    ProxySync,
+    SyncState,
+    add_type,
+    nonce_state,
+    short_type,
+)
+
+# SyncStatus fields of Istio 1.0+ (ECDS from 1.14), for each of `CORE_TYPES`.
+_NONCE_FIELDS = tuple(
+    zip(CORE_TYPES, ("cluster", "listener", "endpoint", "route", "extensionconfig"))
+)
+
+
+def _parse_syncz_entry(entry: object, path: str, istiod: str | None) -> ProxySync:
+    obj = json_object(entry, path)
+    proxy = json_string(obj, "proxy", path)
+    if not proxy:
+        raise ProxyStatusError(f"{path}.proxy: missing")
+    ztunnel = json_string(obj, "proxy_type", path) == "ztunnel"
+    types: dict[str, SyncState] = {}
+    details: dict[str, str] = {}
+    resources = obj.get("resources")
+    if resources is not None:
+        # Istio 1.23+: every type the proxy watches, and only those.
+        for url, status in json_object(resources, f"{path}.resources").items():
+            where = f"{path}.resources[{url!r}]"
+            status_obj = json_object(status, where)
+            last_error = json_string(status_obj, "lastError", where)
+            sent = json_string(status_obj, "sent", where)
+            acked = json_string(status_obj, "acked", where)
+            name = short_type(url)
+            # istiod's own rule (statusgen): a rejected push is an error whatever the nonces.
+            add_type(types, name, ERROR if last_error else nonce_state(sent, acked))
+            if last_error:
+                details[name] = last_error
+        for name in CORE_TYPES:
+            types.setdefault(name, IGNORED)
+    else:
+        for name, prefix in _NONCE_FIELDS:
+            sent_key, acked_key = f"{prefix}_sent", f"{prefix}_acked"
+            if name == "ECDS" and sent_key not in obj and acked_key not in obj:
+                continue  # Go omits empty fields; an istiod before 1.14 has no ECDS at all
+            sent = json_string(obj, sent_key, path)
+            acked = json_string(obj, acked_key, path)
+            types[name] = IGNORED if ztunnel and not sent else nonce_state(sent, acked)
+    percent = obj.get("endpoint_percent")  # Istio <= 1.2
+    if percent is not None:
+        if not isinstance(percent, int) or isinstance(percent, bool):
+            raise shape_error(f"{path}.endpoint_percent", "a number", percent)
+        details["EDS"] = f"{percent}%"
+    istio_version = json_string(obj, "istio_version", path)
+    if istio_version:
+        version, mismatch = istio_version, False
+    else:
+        version, mismatch = json_string(obj, "proxy_version", path) or None, True
+    cluster = json_string(obj, "cluster_id", path) or None
+    return ProxySync(proxy, cluster, istiod, version, types, mismatch, details)
+
+
+def parse_syncz(data: object, istiod: str | None = None) -> list[ProxySync]:
+    """Parse istiod's `/debug/syncz` JSON (already decoded): a list of SyncStatus objects.
+
+    Each type's state is derived as istioctl and istiod derive it: a `lastError` (1.23+
+    `resources` map) is ERROR; no nonce sent is NOT SENT (IGNORED for a ztunnel); sent ==
+    acked is SYNCED; nothing acked is STALE (Never Acknowledged); otherwise STALE. With
+    the `resources` map, core types missing from it are IGNORED.
+
+    Args:
+        data: the decoded JSON.
+        istiod: the istiod instance it came from; syncz does not name itself.
+
+    Raises:
+        ProxyStatusError: naming the JSON path of the first value of the wrong shape.
+    """
+    return [
+        _parse_syncz_entry(entry, f"syncz[{index}]", istiod)
+        for index, entry in enumerate(json_list(data, "syncz"))
+    ]
+
+
+def parse_syncz_body(body: bytes, istiod: str) -> list[ProxySync]:
+    """One istiod's `/debug/syncz` answer, each record naming that istiod.
+
+    An istiod with no proxies answers `[]`, or `null` (a nil Go slice) in some releases.
+
+    Raises:
+        ProxyStatusError: the body is not UTF-8 JSON of the syncz shape.
+    """
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProxyStatusError(f"not UTF-8 text (byte {exc.start})") from None
+    if text.strip() in ("", "null"):
+        return []
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        lineno = getattr(exc, "lineno", 1)
+        line = text.split("\n")[lineno - 1].strip()
+        shown = line if len(line) <= 60 else line[:57] + "..."
+        raise ProxyStatusError(f"line {lineno}: not JSON: {shown!r}", lineno, line) from None
+    except RecursionError:
+        raise ProxyStatusError("JSON nested too deeply") from None
+    return parse_syncz(data, istiod)
