@@ -114,8 +114,7 @@ class IstiodSource(SidecarSource):
         return f"istiod in {self.namespace} ({names})"
 
     def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
-        limit = timeout if timeout is not None else self.timeout
-        deadline = time.monotonic() + limit if limit else None
+        deadline = _deadline(timeout if timeout is not None else self.timeout)
         instances = self._find(deadline)
         self.instances = instances
         if len(instances) == 1:
@@ -177,6 +176,11 @@ def _instance(pod: Mapping[str, Any], namespace: str, port: int) -> IstiodInstan
     return IstiodInstance(name, namespace, port)
 
 
+def _deadline(limit: float | None) -> float | None:
+    """When a fetch allowed `limit` seconds (None or 0: no limit) must end."""
+    return time.monotonic() + limit if limit else None
+
+
 def _left(deadline: float | None) -> float | None:
     if deadline is None:
         return None
@@ -228,8 +232,7 @@ class IstioctlSource(SidecarSource):
             raise SidecarError(
                 "istioctl: not found on PATH; install istioctl or use --proxy-status istiod"
             )
-        limit = timeout if timeout is not None else self.timeout
-        deadline = time.monotonic() + limit if limit else None
+        deadline = _deadline(timeout if timeout is not None else self.timeout)
         argv = self.argv(binary)
         records = self._parse(self._run(argv, deadline))
         if records and all(_summary_only(r) for r in records):
@@ -355,29 +358,20 @@ def open_source(
     spec = check_spec(spec)
     if spec == NONE:
         return None
+    istiod = IstiodSource(kube, istio_namespace, timeout)
+    istioctl = IstioctlSource(
+        kubeconfig=kubeconfig, context=context, istio_namespace=istio_namespace, timeout=timeout
+    )
     if spec == ISTIOD:
-        return IstiodSource(kube, istio_namespace, timeout)
+        return istiod
     if spec == ISTIOCTL:
-        return IstioctlSource(
-            kubeconfig=kubeconfig,
-            context=context,
-            istio_namespace=istio_namespace,
-            timeout=timeout,
-        )
+        return istioctl
     if spec == STDIN:
         return StdinSource(stdin)
     if spec.startswith(FILE_PREFIX):
         return FileSource(os.path.expanduser(spec[len(FILE_PREFIX) :]))
     budget = min(timeout, AUTO_TIMEOUT) if timeout else AUTO_TIMEOUT
-    candidates: list[SidecarSource] = [
-        IstiodSource(kube, istio_namespace, timeout),
-        IstioctlSource(
-            kubeconfig=kubeconfig,
-            context=context,
-            istio_namespace=istio_namespace,
-            timeout=timeout,
-        ),
-    ]
+    candidates: list[SidecarSource] = [istiod, istioctl]
     for candidate in candidates:
         try:
             candidate._probe(budget)
