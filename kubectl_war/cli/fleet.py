@@ -385,4 +385,3 @@ def proxy_status(
             contexts=[Cell(name) for name, _ in shown],
         )
     finish(outcomes, fleet, failed=bool(problems))
-

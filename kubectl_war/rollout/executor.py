@@ -186,7 +186,7 @@ class Executor:
             w = War(obj)
             joining = w.group == gp.name and not w.is_connected and not w.is_disconnected
             if joining and w.name not in tracked_names:
-                unavailable.append(Tracked(gp.namespace, w.name, None, RECREATED, new_uid=w.uid))
+                unavailable.append(Tracked(gp.namespace, w.name, None, RECREATED))
         if not chosen:
             return [t for t in unavailable if t.old_uid and not t.resolved]
         self.report(Event("batch", gp, batch, count=len(chosen)))
@@ -290,22 +290,19 @@ class Executor:
         t.detail = ""
         if obj is None:
             t.state = DELETED if t.old_uid else GONE
-            t.new_uid = None
         else:
             war = War(obj)
             if t.old_uid and war.uid == t.old_uid:
                 # A journal entry whose WAR is still there: that DELETE never happened.
                 t.state = NOT_DELETED if t.carried else OLD_PRESENT
+            elif not war.is_connected:
+                t.state = RECREATED
             else:
-                t.new_uid = war.uid
-                if not war.is_connected:
-                    t.state = RECREATED
-                else:
-                    synced = self.sidecar_synced(war) if self.sidecar_synced else None
-                    t.state = SYNCING if synced is False else BACK
-                    if synced is False:
-                        # Why the source cannot tell, when it failed (CachedSidecars.error).
-                        t.detail = str(getattr(self.sidecar_synced, "error", "") or "")
+                synced = self.sidecar_synced(war) if self.sidecar_synced else None
+                t.state = SYNCING if synced is False else BACK
+                if synced is False:
+                    # Why the source cannot tell, when it failed (CachedSidecars.error).
+                    t.detail = str(getattr(self.sidecar_synced, "error", "") or "")
         if (t.state, t.detail) != before and self._current is not None:
             self.report(Event("state", self._current.plan, self._batch, t.name, t.state))
 

@@ -74,7 +74,6 @@ def parse_max_unavailable(text: str) -> MaxUnavailable:
 class Member:
     """A WAR the plan deletes, as it was when planned."""
 
-    war: War = field(compare=False, repr=False)
     namespace: str
     name: str
     uid: str
@@ -134,10 +133,6 @@ class GroupPlan:
     @property
     def batch_size(self) -> int:
         return max(1, self.max_unavailable - self.unavailable)
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.namespace, self.name)
 
     @property
     def ref(self) -> str:
@@ -227,7 +222,6 @@ def make_plan(
                 ident = war.identity
                 members.append(
                     Member(
-                        war,
                         war.namespace,
                         war.name,
                         war.uid,

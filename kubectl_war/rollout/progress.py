@@ -45,7 +45,6 @@ class Tracked:
     name: str
     old_uid: str | None
     state: str = PENDING
-    new_uid: str | None = None
     detail: str = ""
     carried: bool = False  # recorded by an earlier rollout's journal
 
