@@ -8,7 +8,7 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -30,6 +30,9 @@ from kubectl_war.rollout import (
     DEFAULT_STATUS_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
+
+if TYPE_CHECKING:
+    from kubectl_war.rollout.status import GroupStatus, Read
 
 PROMPT = "Do you want to continue? (y/N): "
 
@@ -425,8 +428,6 @@ def _resume_command(
     flags: list[tuple[str, str | None, bool]],
 ) -> str:
     """The command that resumes this rollout (credentials left out)."""
-    from kubectl_war.cli import prog_name
-
     argv = ["rollout", *groups]
     if all_groups:
         argv.append("--all-groups")
@@ -443,7 +444,9 @@ def _resume_command(
     for flag, value, wanted in flags:
         if wanted:
             argv += [flag] if value is None else [flag, value]
-    return prog_name() + " " + " ".join(shlex.quote(a) for a in argv)
+    # The root command is named as the program was started (`kubectl war` as a plugin).
+    program = click.get_current_context().find_root().info_name or "kubectl war"
+    return program + " " + " ".join(shlex.quote(a) for a in argv)
 
 
 # ---- rollout status ---------------------------------------------------------------------
@@ -503,17 +506,19 @@ def status_cmd(
     if watch and fleet.active:
         raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")
 
-    def read(flags: KubeFlags, client: Any) -> status.Read:
+    def read(flags: KubeFlags, client: Any) -> Read:
         namespace = None if flags.all_namespaces else client.namespace
         return status.read(client, namespace, groups, grace_period)
 
     if fleet.active:
         outcomes = contexts.each_context(kube, fleet, read)
     else:
+        # One cluster is a fleet of one, read in the foreground so its errors are raised.
         client = kube.connect()
-        outcomes = [Outcome(client.context_name or "", value=read(kube, client))]
+        seen = read(kube, client)
         if watch:
-            _watch_status(client, outcomes[0].value, timeout=timeout, output=output)
+            _watch_status(client, seen, timeout=timeout, output=output)
+        outcomes = [Outcome(client.context_name or "", value=seen)]
     t = now()
     found = [(o.context, s) for o in outcomes if o.value is not None for s in o.value.statuses(t)]
     if output == "json":
@@ -524,7 +529,7 @@ def status_cmd(
     contexts.finish(outcomes, fleet, failed=not all(s.done for _, s in found))
 
 
-def _watch_status(client: Any, seen: Any, *, timeout: float | None, output: str) -> None:
+def _watch_status(client: Any, seen: Read, *, timeout: float | None, output: str) -> None:
     """`rollout status --watch` in one cluster: a line whenever a group's state changes
     (-o json: the counts once, at the end); exits 0 when all are rolled out, else 1."""
     from kubectl_war.render import to_json, write
@@ -532,7 +537,7 @@ def _watch_status(client: Any, seen: Any, *, timeout: float | None, output: str)
 
     shown: dict[tuple[str, str], str] = {}
 
-    def show(sts: list[Any]) -> None:
+    def show(sts: list[GroupStatus]) -> None:
         if output == "json":
             return
         for s in sts:
