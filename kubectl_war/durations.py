@@ -1,10 +1,10 @@
 """Durations and timestamps as kubectl users know them.
 
 `parse_duration` reads flag values in Go's `time.ParseDuration` syntax (what kubectl's
-own `--timeout` accepts); `human_duration` prints ages exactly as kubectl's AGE column
-does (apimachinery's `HumanDuration`); `parse_timestamp`/`format_timestamp` read and
-write the RFC 3339 times the API server stores. Standard library only: `decode` and
-`--help` import this and must start fast.
+own `--timeout` accepts) and `go_duration` writes them back; `human_duration` prints
+ages exactly as kubectl's AGE column does (apimachinery's `HumanDuration`);
+`parse_timestamp`/`format_timestamp` read and write the RFC 3339 times the API server
+stores. Standard library only: `decode` and `--help` import this and must start fast.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from kubectl_war.errors import UsageError, quote_input
 
 __all__ = [
     "format_timestamp",
+    "go_duration",
     "human_age",
     "human_duration",
     "parse_duration",
@@ -137,6 +138,19 @@ def parse_duration(text: str, *, flag: str | None = None) -> float:
     if negative and total != 0:
         raise _invalid(text, flag, "a duration cannot be negative")
     return total / 1e9
+
+
+def go_duration(seconds: float | None) -> str:
+    """A duration as Go (and every duration flag here) writes it: `700ms`, `90s` as
+    `1m30s`, `5m`, `1h30m`; so a flag value shown in a message can be passed back."""
+    ms = round((seconds or 0) * 1000)
+    if ms % 1000:
+        return f"{ms}ms"
+    total = ms // 1000
+    h, rest = divmod(total, 3600)
+    m, sec = divmod(rest, 60)
+    out = (f"{h}h" if h else "") + (f"{m}m" if m else "") + (f"{sec}s" if sec else "")
+    return out or "0s"
 
 
 def human_duration(seconds: float | timedelta) -> str:

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from kubectl_war.durations import (
     format_timestamp,
+    go_duration,
     human_age,
     human_duration,
     parse_duration,
@@ -169,6 +170,33 @@ def test_parse_duration_sums_components(parts: list[tuple[int, str]]) -> None:
     text = "".join(f"{n}{unit}" for n, unit in parts)
     expected = sum(n * scale[unit] for n, unit in parts)
     assert parse_duration(text) == pytest.approx(expected, rel=1e-9, abs=1e-9)
+
+
+# --- go_duration ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (None, "0s"),
+        (0, "0s"),
+        (0.7, "700ms"),
+        (1.5, "1500ms"),
+        (30, "30s"),
+        (90, "1m30s"),
+        (300, "5m"),
+        (3600, "1h"),
+        (5400, "1h30m"),
+        (3661, "1h1m1s"),
+    ],
+)
+def test_go_duration_writes_what_a_duration_flag_reads(seconds: float | None, text: str) -> None:
+    assert go_duration(seconds) == text
+
+
+@given(st.integers(min_value=0, max_value=10**9))
+def test_go_duration_round_trips_through_parse_duration(ms: int) -> None:
+    assert parse_duration(go_duration(ms / 1000)) == ms / 1000
 
 
 # --- human_duration -------------------------------------------------------------------

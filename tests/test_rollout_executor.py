@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 
-from kubectl_war import rollout as ro
 from kubectl_war import snapshot
 from kubectl_war.assess import assess
 from kubectl_war.kube import Kube, KubeOptions
+from kubectl_war.rollout.executor import Executor
+from kubectl_war.rollout.journal import Journal
+from kubectl_war.rollout.plan import Selection, make_plan, parse_max_unavailable
+from kubectl_war.rollout.progress import COMPLETE, DELETED, INTERRUPTED, STOPPED, Event, Result
 from kubectl_war.war import War
 from tests.fakekube import FakeKube
 from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
@@ -40,28 +43,28 @@ def plane(fake_kube: FakeKube) -> Iterator[OnboardingPlane]:
 class Run:
     """Plan and execute a rollout of bookinfo/ratings as the CLI would."""
 
-    def __init__(self, client: Kube, journal: ro.Journal | None = None, **plan_kw: Any) -> None:
+    def __init__(self, client: Kube, journal: Journal | None = None, **plan_kw: Any) -> None:
         self.client = client
-        self.journal = journal or ro.Journal(None, grace_seconds=300)
+        self.journal = journal or Journal(None, grace_seconds=300)
         snap = snapshot.take(client, "bookinfo", with_groups=True)
         now = client_now(snap)
         self.facts = lambda w: assess(w, snap, now, 300.0)
-        self.selection = plan_kw.pop("selection", ro.Selection())
-        self.plan = ro.make_plan(
+        self.selection = plan_kw.pop("selection", Selection())
+        self.plan = make_plan(
             snap.wars,
             GROUP,
             self.facts,
-            max_unavailable=ro.parse_max_unavailable(plan_kw.pop("max_unavailable", "2")),
+            max_unavailable=parse_max_unavailable(plan_kw.pop("max_unavailable", "2")),
             selection=self.selection,
             missing=self.journal.missing_by_group(),
             **plan_kw,
         )
-        self.events: list[ro.Event] = []
+        self.events: list[Event] = []
         self.pauses: list[float] = []
 
-    def execute(self, **kw: Any) -> ro.Result:
+    def execute(self, **kw: Any) -> Result:
         kw.setdefault("timeout", 5.0)
-        self.executor = ro.Executor(
+        self.executor = Executor(
             self.client,
             self.client.war_resource(),
             self.plan,
@@ -95,7 +98,7 @@ def test_rollout_re_onboards_every_planned_war_batch_by_batch(
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=2, up_to_date=1, disconnected=1))
     run = Run(client, max_unavailable="2")
     result = run.execute(pause=0.5)
-    assert result.outcome == ro.COMPLETE
+    assert result.outcome == COMPLETE
     assert plane.deleted() == planned(run)  # exactly the plan, in plan order
     assert result.reonboarded == 6
     assert plane.max_unavailable("ratings") == 2
@@ -124,7 +127,7 @@ def test_a_batch_not_back_in_time_stops_the_rollout_and_nothing_more_is_deleted(
     dead = run.plan.groups[0].batches[1].members[1].name
     plane.never_return("bookinfo", dead)
     result = run.execute(timeout=0.6)
-    assert result.outcome == ro.STOPPED
+    assert result.outcome == STOPPED
     assert "batch 2/3 of WorkloadGroup bookinfo/ratings did not come back within" in result.message
     assert plane.deleted() == planned(run)[:4]
     assert [(t.name, t.waiting_on) for t in result.waiting] == [(dead, "not re-created yet")]
@@ -145,7 +148,7 @@ def test_never_more_of_a_group_unavailable_than_allowed_under_jittered_re_onboar
         run = Run(client, max_unavailable="3")
         assert run.plan.groups[0].batch_size == 2  # one WAR already unavailable
         result = run.execute()
-    assert result.outcome == ro.COMPLETE
+    assert result.outcome == COMPLETE
     assert sorted(plane.deleted()) == sorted(planned(run))
     # The joining WAR (no agent behind it) stays unavailable throughout: 1 + 2 <= 3.
     assert plane.max_unavailable("ratings") == 2
@@ -157,23 +160,23 @@ def test_resume_after_a_stop_deletes_no_war_twice(
 ) -> None:
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=2))
     journal = tmp_path / "journal.json"
-    first = Run(client, ro.Journal(str(journal), grace_seconds=300), max_unavailable="2")
+    first = Run(client, Journal(str(journal), grace_seconds=300), max_unavailable="2")
     late = first.plan.groups[0].batches[0].members[0].name
     plane.slow("bookinfo", late, 0.8)
-    assert first.execute(timeout=0.2).outcome == ro.STOPPED
+    assert first.execute(timeout=0.2).outcome == STOPPED
     assert plane.deleted() == planned(first)[:2]
     # Resumed at once: the late WAR is still missing and counts against the budget.
-    second = Run(client, ro.Journal(str(journal), grace_seconds=300), max_unavailable="2")
+    second = Run(client, Journal(str(journal), grace_seconds=300), max_unavailable="2")
     assert second.plan.groups[0].missing == [late]
     assert second.plan.groups[0].batch_size == 1
     assert late not in planned(second)
     result = second.execute()
-    assert result.outcome == ro.COMPLETE
+    assert result.outcome == COMPLETE
     counts = Counter(plane.deleted())
     assert set(counts) == set(planned(first))
     assert max(counts.values()) == 1
     assert plane.max_unavailable("ratings") == 2
-    assert ro.Journal(str(journal), grace_seconds=300).missing_by_group() == {}
+    assert Journal(str(journal), grace_seconds=300).missing_by_group() == {}
 
 
 def test_a_war_re_registered_since_planned_is_skipped_not_deleted(
@@ -185,7 +188,7 @@ def test_a_war_re_registered_since_planned_is_skipped_not_deleted(
     fake_kube.delete(WARS, "bookinfo", moved)  # its agent re-onboards on its own
     assert plane.idle()
     result = run.execute()
-    assert result.outcome == ro.COMPLETE
+    assert result.outcome == COMPLETE
     assert Counter(plane.deleted())[moved] == 1
     assert ("us-east-2b-ec2-i-b1", "skipped") in run.states()
     assert result.to_dict()["groups"][0]["skipped"] == [
@@ -200,7 +203,7 @@ def test_an_unsynced_sidecar_keeps_its_batch_waiting(fake_kube: FakeKube, client
         stuck = run.plan.members[2].name
         plane.never_sync("bookinfo", stuck)
         result = run.execute(timeout=1.0, sidecar_synced=plane.sidecar_synced)
-    assert result.outcome == ro.STOPPED
+    assert result.outcome == STOPPED
     assert [(t.name, t.waiting_on) for t in result.waiting] == [(stuck, "sidecar not SYNCED yet")]
     states = run.states()
     assert ("us-east-2a-ec2-i-a1", "agent connected") in states
@@ -213,7 +216,7 @@ def test_without_a_sidecar_check_a_connected_agent_is_enough(
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
     with OnboardingPlane(fake_kube, delay=0.02, lifetime=20) as plane:
         plane.never_sync("bookinfo", PREFIX + "us-east-2a-ec2-i-a1")
-        assert Run(client, max_unavailable="3").execute(timeout=2).outcome == ro.COMPLETE
+        assert Run(client, max_unavailable="3").execute(timeout=2).outcome == COMPLETE
 
 
 def test_an_interrupt_lets_no_new_delete_through(
@@ -222,13 +225,13 @@ def test_an_interrupt_lets_no_new_delete_through(
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=2))
     run = Run(client, max_unavailable="3")
 
-    def report(ev: ro.Event) -> None:
+    def report(ev: Event) -> None:
         run.events.append(ev)
-        if ev.kind == "state" and ev.state == ro.DELETED:
+        if ev.kind == "state" and ev.state == DELETED:
             run.executor.interrupt()  # what the SIGINT handler does mid-deletion
 
     result = run.execute(report=report)
-    assert result.outcome == ro.INTERRUPTED
+    assert result.outcome == INTERRUPTED
     assert plane.deleted() == planned(run)[:1]
 
 
@@ -238,7 +241,7 @@ def test_already_unavailable_wars_hold_back_the_next_batch(
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1, joining=1))
     run = Run(client, max_unavailable="1")
     result = run.execute(timeout=0.3)
-    assert result.outcome == ro.STOPPED
+    assert result.outcome == STOPPED
     assert "batch 1/3 of WorkloadGroup bookinfo/ratings not started" in result.message
     assert plane.deleted() == []
     assert [(short(t.name), t.waiting_on, t.old_uid) for t in result.waiting] == [
@@ -254,7 +257,7 @@ def test_a_delete_the_server_refuses_stops_the_rollout(
     run = Run(client, max_unavailable="2")
     fake_kube.forbid("delete", WARS)
     result = run.execute()
-    assert result.outcome == ro.STOPPED
+    assert result.outcome == STOPPED
     assert result.message.startswith(
         f"could not delete WAR bookinfo/{run.plan.members[0].name} (forbidden: cannot delete"
     )
@@ -273,7 +276,7 @@ def test_unchanged_wars_are_checked_again_before_their_batch(
 
     fake_kube.update(WARS, "bookinfo", last, disconnect, subresource="status")
     result = run.execute()
-    assert result.outcome == ro.COMPLETE
+    assert result.outcome == COMPLETE
     assert last not in plane.deleted()
     assert result.to_dict()["groups"][0]["skipped"] == [
         {"name": last, "reason": "no longer selected (changed since planned)"}

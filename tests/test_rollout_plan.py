@@ -8,9 +8,12 @@ from typing import Any
 
 import pytest
 
-from kubectl_war import rollout as ro
 from kubectl_war.assess import Facts, assess
 from kubectl_war.errors import UsageError
+from kubectl_war.rollout.executor import CachedSidecars
+from kubectl_war.rollout.journal import Journal, journal_path
+from kubectl_war.rollout.plan import Plan, Selection, make_plan, parse_max_unavailable, plan_to_dict
+from kubectl_war.rollout.status import group_status
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 from tests.fakekube.clock import parse_time
@@ -33,15 +36,15 @@ def world(objs: list[dict[str, Any]]) -> tuple[list[War], Callable[[War], Facts]
     return wars, lambda w: assess(w, snap, NOW, 300.0)
 
 
-def plan(objs: list[dict[str, Any]], max_unavailable: str = "2", **kw: Any) -> ro.Plan:
+def plan(objs: list[dict[str, Any]], max_unavailable: str = "2", **kw: Any) -> Plan:
     wars, facts = world(objs)
     groups = kw.pop("groups", [("bookinfo", "ratings")])
-    return ro.make_plan(
-        wars, groups, facts, max_unavailable=ro.parse_max_unavailable(max_unavailable), **kw
+    return make_plan(
+        wars, groups, facts, max_unavailable=parse_max_unavailable(max_unavailable), **kw
     )
 
 
-def batches(p: ro.Plan, group: int = 0) -> list[list[str]]:
+def batches(p: Plan, group: int = 0) -> list[list[str]]:
     return [[short(m.name) for m in b.members] for b in p.groups[group].batches]
 
 
@@ -59,7 +62,7 @@ def batches(p: ro.Plan, group: int = 0) -> list[list[str]]:
 def test_max_unavailable_is_a_count_or_a_rounded_down_percentage_of_connected(
     text: str, connected: int, expected: int
 ) -> None:
-    assert ro.parse_max_unavailable(text).of(connected) == expected
+    assert parse_max_unavailable(text).of(connected) == expected
 
 
 @pytest.mark.parametrize(
@@ -76,7 +79,7 @@ def test_max_unavailable_is_a_count_or_a_rounded_down_percentage_of_connected(
 )
 def test_bad_max_unavailable_is_a_usage_error(text: str, why: str) -> None:
     with pytest.raises(UsageError) as err:
-        ro.parse_max_unavailable(text)
+        parse_max_unavailable(text)
     assert err.value.exit_code == 2
     assert why in err.value.message
     assert f'"{text}" for --max-unavailable' in err.value.message
@@ -112,7 +115,7 @@ def test_include_up_to_date_and_unknown_widen_the_plan_but_never_to_disconnected
         "freshness unknown",
         "disconnected (removal 4m left)",
     }
-    wide = plan(objs, selection=ro.Selection(include_up_to_date=True, include_unknown=True))
+    wide = plan(objs, selection=Selection(include_up_to_date=True, include_unknown=True))
     assert len(wide.groups[0].members) == 4
     assert [x.reason for x in wide.groups[0].left_out] == ["disconnected"]
 
@@ -120,14 +123,14 @@ def test_include_up_to_date_and_unknown_widen_the_plan_but_never_to_disconnected
 def test_up_to_date_wars_are_included_only_when_asked() -> None:
     objs = rollout_fleet(NOW, per_zone=1, up_to_date=2)
     assert len(plan(objs).groups[0].members) == 3
-    every = plan(objs, selection=ro.Selection(include_up_to_date=True))
+    every = plan(objs, selection=Selection(include_up_to_date=True))
     assert len(every.groups[0].members) == 5
     assert {m.freshness for m in every.groups[0].members} == {"No", "Yes"}
 
 
 def test_joined_before_leaves_out_wars_that_joined_after_the_rollout_started() -> None:
     objs = rollout_fleet(NOW, per_zone=1, up_to_date=1)
-    sel = ro.Selection(include_up_to_date=True, joined_before=NOW - timedelta(minutes=40))
+    sel = Selection(include_up_to_date=True, joined_before=NOW - timedelta(minutes=40))
     p = plan(objs, selection=sel)
     assert [(short(x.name), x.reason) for x in p.groups[0].left_out] == [
         ("us-east-2a-ec2-i-au1", "joined after the rollout started")
@@ -183,7 +186,7 @@ def test_groups_are_planned_in_the_order_given() -> None:
 
 def test_plan_as_data_names_batches_members_zones_and_instances() -> None:
     p = plan(rollout_fleet(NOW, zones=("us-east-2a",), per_zone=2, disconnected=1), "1")
-    data = ro.plan_to_dict(p)
+    data = plan_to_dict(p)
     g = data["groups"][0]
     assert data["maxUnavailable"] == "1"
     assert [b["number"] for b in g["batches"]] == [1, 2]
@@ -207,7 +210,7 @@ def test_plan_as_data_names_batches_members_zones_and_instances() -> None:
 def test_status_counts_per_group_and_is_done_only_when_all_connected_are_up_to_date() -> None:
     objs = rollout_fleet(NOW, per_zone=1, up_to_date=2, disconnected=1, joining=1)
     wars, facts = world(objs)
-    (st,) = ro.group_status(
+    (st,) = group_status(
         wars,
         [("bookinfo", "ratings")],
         facts,
@@ -220,7 +223,7 @@ def test_status_counts_per_group_and_is_done_only_when_all_connected_are_up_to_d
         'Waiting for WorkloadGroup "ratings" rollout to finish: '
         "2 of 5 connected WARs up to date, 2 missing"
     )
-    (fresh,) = ro.group_status(
+    (fresh,) = group_status(
         [w for w in wars if w.name.endswith(("u1", "u2", "d1"))], [("bookinfo", "ratings")], facts
     )
     assert fresh.done
@@ -233,24 +236,24 @@ def test_journal_keeps_in_flight_wars_until_forgotten_or_past_the_grace_period(
     clock = [1000.0]
     path = str(tmp_path / "state" / "j.json")
     wars = [War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] != "Namespace"][1:]
-    j = ro.Journal(path, grace_seconds=300, wall=lambda: clock[0])
+    j = Journal(path, grace_seconds=300, wall=lambda: clock[0])
     j.record("ratings", wars[:2])
-    again = ro.Journal(path, grace_seconds=300, wall=lambda: clock[0])
+    again = Journal(path, grace_seconds=300, wall=lambda: clock[0])
     assert [n for n, _ in again.in_flight("bookinfo", "ratings")] == [w.name for w in wars[:2]]
     assert again.in_flight("bookinfo", "reviews") == []
     again.forget("bookinfo", [wars[0].name])
-    assert ro.Journal(path, grace_seconds=300, wall=lambda: clock[0]).missing_by_group() == {
+    assert Journal(path, grace_seconds=300, wall=lambda: clock[0]).missing_by_group() == {
         ("bookinfo", "ratings"): [wars[1].name]
     }
     clock[0] += 301
     assert (
-        ro.Journal(path, grace_seconds=300, wall=lambda: clock[0]).in_flight("bookinfo", "ratings")
+        Journal(path, grace_seconds=300, wall=lambda: clock[0]).in_flight("bookinfo", "ratings")
         == []
     )
 
 
 def test_a_journal_without_a_path_keeps_nothing_on_disk(tmp_path: Any) -> None:
-    j = ro.Journal(None, grace_seconds=300)
+    j = Journal(None, grace_seconds=300)
     j.record("ratings", [War(rollout_fleet(NOW, per_zone=1)[2])])
     assert len(j.in_flight("bookinfo", "ratings")) == 1
     assert list(tmp_path.iterdir()) == []
@@ -258,10 +261,10 @@ def test_a_journal_without_a_path_keeps_nothing_on_disk(tmp_path: Any) -> None:
 
 def test_journal_path_is_per_cluster_and_context(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUBECTL_WAR_STATE_DIR", "/state")
-    a = ro.journal_path("https://a:6443", "prod")
+    a = journal_path("https://a:6443", "prod")
     assert a.startswith("/state/rollout-") and a.endswith(".json")
-    assert a != ro.journal_path("https://a:6443", "staging")
-    assert a == ro.journal_path("https://a:6443", "prod")
+    assert a != journal_path("https://a:6443", "staging")
+    assert a == journal_path("https://a:6443", "prod")
 
 
 def test_cached_sidecars_read_the_source_at_most_once_per_interval() -> None:
@@ -277,7 +280,7 @@ def test_cached_sidecars_read_the_source_at_most_once_per_interval() -> None:
         calls.append(1)
         return dict(answer)
 
-    check = ro.CachedSidecars(fetch, max_age=1.0, clock=lambda: now[0])
+    check = CachedSidecars(fetch, max_age=1.0, clock=lambda: now[0])
     w1 = War({"metadata": {"name": "w1", "namespace": "bookinfo", "uid": "u1"}})
     w2 = War({"metadata": {"name": "w2", "namespace": "bookinfo", "uid": "u2"}})
     assert check(w1) is False
@@ -297,6 +300,6 @@ def test_cached_sidecars_read_the_source_at_most_once_per_interval() -> None:
     def broken() -> dict[str, Any]:
         raise RuntimeError("istiod unreachable")
 
-    failing = ro.CachedSidecars(broken, clock=lambda: now[0])
+    failing = CachedSidecars(broken, clock=lambda: now[0])
     assert failing(w1) is False
     assert failing.error == "istiod unreachable"

@@ -6,9 +6,9 @@ from __future__ import annotations
 import shlex
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,13 +24,21 @@ from kubectl_war.cli.options import (
     proxy_status_options,
 )
 from kubectl_war.errors import UsageError, WarError
+from kubectl_war.rollout import (
+    DEFAULT_MAX_UNAVAILABLE,
+    DEFAULT_PAUSE,
+    DEFAULT_STATUS_TIMEOUT,
+    DEFAULT_TIMEOUT,
+)
+
+if TYPE_CHECKING:
+    from kubectl_war.rollout.status import GroupStatus, Read
 
 PROMPT = "Do you want to continue? (y/N): "
-ISTIO_NS = "istio-system"
 
 
 def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> Any:
-    from kubectl_war.rollout import parse_max_unavailable
+    from kubectl_war.rollout.plan import parse_max_unavailable
 
     return parse_max_unavailable(value)
 
@@ -105,44 +113,6 @@ def _scope(kube: KubeFlags, groups: tuple[str, ...], all_groups: bool) -> None:
         )
 
 
-def _load(
-    client: Any, namespace: str | None, groups: tuple[str, ...]
-) -> tuple[Any, list[tuple[str, str]]]:
-    """The WARs and WorkloadGroups in scope, and the groups to work on, in order."""
-    from kubectl_war import snapshot
-    from kubectl_war.kube import KubeError
-
-    wg_res = client.workloadgroup_resource()
-    if wg_res is None:
-        raise KubeError(
-            "the cluster does not serve networking.istio.io WorkloadGroups: is Istio installed?"
-        )
-    snap = snapshot.take(client, namespace)
-    snap.groups_fetched = True
-    for obj in client.list(wg_res, namespace).items:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        ns, name = meta.get("namespace"), meta.get("name")
-        if isinstance(ns, str) and isinstance(name, str):
-            snap.groups[(ns, name)] = obj
-    if not groups:
-        return snap, sorted(snap.groups)
-    keys = []
-    for name in dict.fromkeys(groups):
-        if (namespace, name) not in snap.groups:
-            raise KubeError(
-                f'Error from server (NotFound): {wg_res.qualified} "{name}" not found'
-                f" in {namespace} namespace"
-            )
-        keys.append((str(namespace), name))
-    return snap, keys
-
-
-def _journal(client: Any, grace: float) -> Any:
-    from kubectl_war.rollout import Journal, journal_path
-
-    return Journal(journal_path(client.host, client.context_name), grace_seconds=grace)
-
-
 @click.command("rollout", cls=RolloutGroup)
 @kube_options
 @fleet_options(
@@ -154,7 +124,7 @@ def _journal(client: Any, grace: float) -> Any:
 @click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
 @click.option(
     "--max-unavailable",
-    default="10%",
+    default=DEFAULT_MAX_UNAVAILABLE,
     show_default=True,
     metavar="N|N%",
     callback=_max_unavailable,
@@ -174,9 +144,11 @@ def _journal(client: Any, grace: float) -> Any:
     "rollout without re-onboarding a WAR twice).",
 )
 @duration_option(
-    "--timeout", default="5m", help="How long each batch may take to come back (0: no limit)."
+    "--timeout",
+    default=DEFAULT_TIMEOUT,
+    help="How long each batch may take to come back (0: no limit).",
 )
-@duration_option("--pause", default="0s", help="How long to wait between batches.")
+@duration_option("--pause", default=DEFAULT_PAUSE, help="How long to wait between batches.")
 @click.option(
     "--no-wait-sync",
     is_flag=True,
@@ -236,16 +208,21 @@ def rollout_cmd(
       kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
       kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
     """
-    from kubectl_war import rollout as ro
-    from kubectl_war import rollout_view as view
-    from kubectl_war.assess import Facts, assess
+    from kubectl_war.assess import DEFAULT_GRACE_SECONDS, Facts, assess
+    from kubectl_war.durations import format_timestamp, go_duration, parse_duration
     from kubectl_war.render import to_json, write
+    from kubectl_war.rollout import journal as rj
+    from kubectl_war.rollout import plan as rp
+    from kubectl_war.rollout import progress as pr
+    from kubectl_war.rollout import scope, view
+    from kubectl_war.rollout.executor import Executor
+    from kubectl_war.sidecars import DEFAULT_ISTIO_NAMESPACE
     from kubectl_war.war import War
 
     _scope(kube, groups, all_groups)
     client = kube.connect()
     namespace = None if kube.all_namespaces else client.namespace
-    snap, keys = _load(client, namespace, groups)
+    snap, keys = scope.load(client, namespace, groups)
     t = now()
     facts_cache: dict[str, Facts] = {}
 
@@ -255,9 +232,9 @@ def rollout_cmd(
             facts_cache[key] = assess(war, snap, t, grace_period)
         return facts_cache[key]
 
-    selection = ro.Selection(include_up_to_date, include_unknown, joined_before)
-    journal = _journal(client, grace_period)
-    plan = ro.make_plan(
+    selection = rp.Selection(include_up_to_date, include_unknown, joined_before)
+    journal = rj.for_cluster(client, grace_period)
+    plan = rp.make_plan(
         snap.wars,
         keys,
         facts,
@@ -269,14 +246,14 @@ def rollout_cmd(
 
     if dry_run:
         if output == "json":
-            write(to_json(ro.plan_to_dict(plan)))
+            write(to_json(rp.plan_to_dict(plan)))
         else:
             write(view.plan_text(plan))
             write("Dry run: nothing was deleted.\n")
         return
     if plan.empty:
         if output == "json":
-            result = ro.Result(ro.COMPLETE, [ro.GroupResult(g) for g in plan.groups])
+            result = pr.Result(pr.COMPLETE, [pr.GroupResult(g) for g in plan.groups])
             write(to_json(result.to_dict()))
         else:
             write(view.plan_text(plan))
@@ -293,18 +270,30 @@ def rollout_cmd(
         groups,
         all_groups=all_groups,
         flags=[
-            ("--max-unavailable", str(max_unavailable), str(max_unavailable) != "10%"),
+            (
+                "--max-unavailable",
+                str(max_unavailable),
+                str(max_unavailable) != DEFAULT_MAX_UNAVAILABLE,
+            ),
             ("--zone-by-zone", None, zone_by_zone),
             ("--include-up-to-date", None, include_up_to_date),
             ("--include-unknown", None, include_unknown),
             # Re-running an --include-up-to-date rollout as it was would start over.
-            ("--joined-before", _rfc3339(started), include_up_to_date),
-            ("--timeout", _dur(timeout), timeout not in (None, 300.0)),
-            ("--pause", _dur(pause), bool(pause)),
+            ("--joined-before", format_timestamp(started), include_up_to_date),
+            (
+                "--timeout",
+                go_duration(timeout),
+                timeout not in (None, parse_duration(DEFAULT_TIMEOUT)),
+            ),
+            ("--pause", go_duration(pause), (pause or 0.0) != parse_duration(DEFAULT_PAUSE)),
             ("--no-wait-sync", None, no_wait_sync),
             ("--proxy-status", sidecars.source, sidecars.source is not None),
-            ("--istio-namespace", sidecars.istio_namespace, sidecars.istio_namespace != ISTIO_NS),
-            ("--grace-period", _dur(grace_period), grace_period != 300.0),
+            (
+                "--istio-namespace",
+                sidecars.istio_namespace,
+                sidecars.istio_namespace != DEFAULT_ISTIO_NAMESPACE,
+            ),
+            ("--grace-period", go_duration(grace_period), grace_period != DEFAULT_GRACE_SECONDS),
             ("--yes", None, True),
         ],
     )
@@ -318,7 +307,7 @@ def rollout_cmd(
         reporter = view.LiveReporter(plan, Console(file=sys.stdout))
     else:
         reporter = view.LineReporter(progress)
-    executor = ro.Executor(
+    executor = Executor(
         client,
         res,
         plan,
@@ -343,9 +332,9 @@ def rollout_cmd(
     sys.stdout.flush()
     if err:
         sys.stderr.write(err)
-    if result.outcome == ro.INTERRUPTED:
+    if result.outcome == pr.INTERRUPTED:
         sys.exit(130)
-    if result.outcome != ro.COMPLETE:
+    if result.outcome != pr.COMPLETE:
         sys.exit(1)
 
 
@@ -354,7 +343,7 @@ def _sidecar_check(
 ) -> Callable[[Any], bool | None] | None:
     """`sidecar_synced(war)` over the proxy-status source, or None when there is none
     (then a WAR is back once its agent is connected)."""
-    from kubectl_war.rollout import CachedSidecars
+    from kubectl_war.rollout.executor import CachedSidecars
 
     skipped: list[str] = []
     source = flags.open(kube, client, default="auto", notice=skipped.append)
@@ -410,7 +399,7 @@ def _is_terminal(stream: Any) -> bool:
 
 def _confirm(plan: Any) -> None:
     """Show the plan and ask; without a terminal, refuse."""
-    from kubectl_war import rollout_view as view
+    from kubectl_war.rollout import view
 
     count = len(plan.members)
     if not (_is_terminal(sys.stdin) and _is_terminal(sys.stderr)):
@@ -430,18 +419,6 @@ def _confirm(plan: Any) -> None:
         sys.exit(1)
 
 
-def _rfc3339(when: datetime) -> str:
-    from kubectl_war.durations import format_timestamp
-
-    return format_timestamp(when)
-
-
-def _dur(seconds: float | None) -> str:
-    from kubectl_war.rollout import go_duration
-
-    return go_duration(seconds)
-
-
 def _resume_command(
     kube: KubeFlags,
     client: Any,
@@ -451,8 +428,6 @@ def _resume_command(
     flags: list[tuple[str, str | None, bool]],
 ) -> str:
     """The command that resumes this rollout (credentials left out)."""
-    from kubectl_war.cli import prog_name
-
     argv = ["rollout", *groups]
     if all_groups:
         argv.append("--all-groups")
@@ -469,7 +444,9 @@ def _resume_command(
     for flag, value, wanted in flags:
         if wanted:
             argv += [flag] if value is None else [flag, value]
-    return prog_name() + " " + " ".join(shlex.quote(a) for a in argv)
+    # The root command is named as the program was started (`kubectl war` as a plugin).
+    program = click.get_current_context().find_root().info_name or "kubectl war"
+    return program + " " + " ".join(shlex.quote(a) for a in argv)
 
 
 # ---- rollout status ---------------------------------------------------------------------
@@ -483,7 +460,9 @@ def _resume_command(
 )
 @click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
 @click.option("-w", "--watch", is_flag=True, help="Block until every connected WAR is up to date.")
-@duration_option("--timeout", default="0s", help="With --watch: give up after this (0: never).")
+@duration_option(
+    "--timeout", default=DEFAULT_STATUS_TIMEOUT, help="With --watch: give up after this (0: never)."
+)
 @click.option(
     "-o",
     "--output",
@@ -518,45 +497,47 @@ def status_cmd(
       kubectl war rollout status --all-groups -A -o json
       kubectl war rollout status --all-groups -A --all-contexts
     """
-    import time
-
-    from kubectl_war import rollout as ro
-    from kubectl_war.assess import assess
-    from kubectl_war.kube import ListResult
+    from kubectl_war.cli import contexts
+    from kubectl_war.fleet import Outcome
     from kubectl_war.render import to_json, write
-    from kubectl_war.war import War
+    from kubectl_war.rollout import status
 
     _scope(kube, groups, all_groups)
+    if watch and fleet.active:
+        raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")
+
+    def read(flags: KubeFlags, client: Any) -> Read:
+        namespace = None if flags.all_namespaces else client.namespace
+        return status.read(client, namespace, groups, grace_period)
+
     if fleet.active:
-        from kubectl_war.cli import fleet as many
+        outcomes = contexts.each_context(kube, fleet, read)
+    else:
+        # One cluster is a fleet of one, read in the foreground so its errors are raised.
+        client = kube.connect()
+        seen = read(kube, client)
+        if watch:
+            _watch_status(client, seen, timeout=timeout, output=output)
+        outcomes = [Outcome(client.context_name or "", value=seen)]
+    t = now()
+    found = [(o.context, s) for o in outcomes if o.value is not None for s in o.value.statuses(t)]
+    if output == "json":
+        named = contexts.contexts_data(outcomes) if fleet.active else None
+        write(to_json(status.as_data(found, named)))
+    elif found or not fleet.active:
+        write(status.table(found, all_namespaces=kube.all_namespaces, contexts=fleet.active))
+    contexts.finish(outcomes, fleet, failed=not all(s.done for _, s in found))
 
-        many.rollout_status(
-            kube, fleet, groups, watch=watch, output=output, grace_period=grace_period
-        )
-        return
-    client = kube.connect()
-    namespace = None if kube.all_namespaces else client.namespace
-    snap, keys = _load(client, namespace, groups)
-    missing = _journal(client, grace_period).missing_by_group()
-    objs: dict[tuple[str, str], War] = {(w.namespace, w.name): w for w in snap.wars}
 
-    def statuses() -> list[Any]:
-        t = now()
-        return ro.group_status(
-            list(objs.values()), keys, lambda w: assess(w, snap, t, grace_period), missing
-        )
-
-    current = statuses()
-    if not watch:
-        if output == "json":
-            write(to_json({"kind": "RolloutStatus", "groups": [s.to_dict() for s in current]}))
-        else:
-            write(_status_table(current, all_namespaces=namespace is None))
-        sys.exit(0 if all(s.done for s in current) else 1)
+def _watch_status(client: Any, seen: Read, *, timeout: float | None, output: str) -> None:
+    """`rollout status --watch` in one cluster: a line whenever a group's state changes
+    (-o json: the counts once, at the end); exits 0 when all are rolled out, else 1."""
+    from kubectl_war.render import to_json, write
+    from kubectl_war.rollout import status
 
     shown: dict[tuple[str, str], str] = {}
 
-    def show(sts: list[Any]) -> None:
+    def show(sts: list[GroupStatus]) -> None:
         if output == "json":
             return
         for s in sts:
@@ -566,62 +547,15 @@ def status_cmd(
                 write(msg + "\n")
         sys.stdout.flush()
 
-    def finish(sts: list[Any], code: int) -> None:
-        if output == "json":
-            write(to_json({"kind": "RolloutStatus", "groups": [s.to_dict() for s in sts]}))
-        sys.exit(code)
-
-    show(current)
-    if all(s.done for s in current):
-        finish(current, 0)
-    deadline = time.monotonic() + timeout if timeout else None
-    res = client.war_resource()
-    listed = ListResult([w.obj for w in snap.wars], snap.resource_version)
-    for event in client.follow(res, namespace, listed, deadline=deadline):
-        war = War(event.object)
-        key = (war.namespace, war.name)
-        if event.type == "DELETED":
-            if key in objs and objs[key].uid == war.uid:
-                del objs[key]
-        else:
-            objs[key] = war
-        current = statuses()
-        show(current)
-        if all(s.done for s in current):
-            finish(current, 0)
+    done, current = status.follow_until_rolled_out(
+        client, seen, now=now, timeout=timeout, show=show
+    )
     if output == "json":
-        write(to_json({"kind": "RolloutStatus", "groups": [s.to_dict() for s in current]}))
+        write(to_json(status.as_data([("", s) for s in current])))
+    if done:
+        sys.exit(0)
     sys.stderr.write("error: timed out waiting for the condition\n")
     sys.exit(1)
-
-
-def _status_table(
-    sts: list[Any], *, all_namespaces: bool, contexts: Sequence[str] | None = None
-) -> str:
-    """The groups as a table; `contexts` (one per group) adds a CONTEXT column first."""
-    from kubectl_war.render import Table
-
-    cols = ["NAME", "UP-TO-DATE", "OUTDATED", "UNKNOWN", "DISCONNECTED", "MISSING", "ROLLED OUT"]
-    if all_namespaces:
-        cols.insert(0, "NAMESPACE")
-    rows = []
-    for s in sts:
-        row = [
-            s.name,
-            str(s.up_to_date),
-            str(s.outdated),
-            str(s.unknown),
-            str(s.disconnected),
-            str(len(s.missing)),
-            "Yes" if s.done else "No",
-        ]
-        if all_namespaces:
-            row.insert(0, s.namespace)
-        rows.append(row)
-    if contexts is not None:
-        cols.insert(0, "CONTEXT")
-        rows = [[context, *row] for context, row in zip(contexts, rows)]
-    return Table(cols).render(rows)
 
 
 rollout_cmd.add_command(status_cmd)

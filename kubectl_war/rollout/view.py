@@ -11,8 +11,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
-from kubectl_war import rollout as ro
+from kubectl_war.durations import human_duration
 from kubectl_war.render import NONE, Table
+from kubectl_war.rollout import progress as pr
+from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
 
 
 def plural(count: int, word: str) -> str:
@@ -22,7 +24,7 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}es" if word.endswith(("s", "ch")) else f"{count} {word}s"
 
 
-def group_header(gp: ro.GroupPlan) -> str:
+def group_header(gp: GroupPlan) -> str:
     """`WorkloadGroup bookinfo/ratings: 6 WARs to re-onboard in 3 batches of up to 2 (...)`."""
     bound = f"max unavailable {gp.max_unavailable} of {gp.connected} connected"
     if gp.unavailable:
@@ -39,7 +41,7 @@ def group_header(gp: ro.GroupPlan) -> str:
 _FRESHNESS = {"No": "outdated", "Yes": "up to date", "Unknown": "freshness unknown"}
 
 
-def plan_text(plan: ro.Plan) -> str:
+def plan_text(plan: Plan) -> str:
     """Each group's header, then its batches and the WARs left out, as one table."""
     out = []
     for gp in plan.groups:
@@ -63,7 +65,7 @@ def plan_text(plan: ro.Plan) -> str:
     return "".join(out)
 
 
-def event_line(ev: ro.Event) -> str | None:
+def event_line(ev: pr.Event) -> str | None:
     """The line a piped rollout prints for one event (None: nothing to say)."""
     gp = ev.group
     where = f"batch {ev.batch.number}/{len(gp.batches)}" if ev.batch else ""
@@ -78,8 +80,6 @@ def event_line(ev: ro.Event) -> str | None:
             f"back first (max unavailable {gp.max_unavailable})"
         )
     if ev.kind == "pause":
-        from kubectl_war.durations import human_duration
-
         return f"pausing {human_duration(ev.seconds)} before the next batch"
     if ev.kind == "batch-done":
         return f"{where}: all back"
@@ -91,23 +91,23 @@ def event_line(ev: ro.Event) -> str | None:
 
 
 def state_text(state: str, detail: str = "") -> str:
-    if state == ro.DELETED:
+    if state == pr.DELETED:
         return "deleted, waiting to be re-created"
-    if state == ro.OLD_PRESENT:
+    if state == pr.OLD_PRESENT:
         return "deleting (old WAR still present)"
-    if state == ro.RECREATED:
+    if state == pr.RECREATED:
         return "re-created, agent not connected yet"
-    if state == ro.SYNCING:
+    if state == pr.SYNCING:
         return "agent connected, sidecar not SYNCED yet"
-    if state == ro.BACK:
+    if state == pr.BACK:
         return "back"
-    if state == ro.GONE:
+    if state == pr.GONE:
         return "gone"
-    if state == ro.NOT_DELETED:
+    if state == pr.NOT_DELETED:
         return "still present: not deleted by the earlier rollout"
-    if state == ro.SKIPPED:
+    if state == pr.SKIPPED:
         return f"skipped: {detail}"
-    if state == ro.FAILED:
+    if state == pr.FAILED:
         return f"delete failed: {detail}"
     return state
 
@@ -118,7 +118,7 @@ class LineReporter:
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
 
-    def __call__(self, ev: ro.Event) -> None:
+    def __call__(self, ev: pr.Event) -> None:
         line = event_line(ev)
         if line is not None:
             self.stream.write(line + "\n")
@@ -130,14 +130,14 @@ class LiveReporter:
     states, elapsed time. Milestones (group start, batch done) stay printed above it."""
 
     def __init__(
-        self, plan: ro.Plan, console: Any, *, clock: Callable[[], float] = time.monotonic
+        self, plan: Plan, console: Any, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.plan = plan
         self.console = console
         self.clock = clock
         self.started = clock()
-        self.group: ro.GroupPlan | None = None
-        self.batch: ro.Batch | None = None
+        self.group: GroupPlan | None = None
+        self.batch: Batch | None = None
         self.note = ""
         self.states: dict[str, str] = {}
         self.back = 0
@@ -162,7 +162,7 @@ class LiveReporter:
 
         self.console.print(Text(line))
 
-    def __call__(self, ev: ro.Event) -> None:
+    def __call__(self, ev: pr.Event) -> None:
         if ev.kind == "group":
             self.group, self.batch, self.note = ev.group, None, ""
             self._print(group_header(ev.group))
@@ -172,9 +172,9 @@ class LiveReporter:
             self.note = event_line(ev) or ""
         elif ev.kind == "state":
             self.states[ev.name] = state_text(ev.state, ev.detail)
-            if ev.state == ro.BACK and ev.name in self._members:
+            if ev.state == pr.BACK and ev.name in self._members:
                 self.back += 1
-            if ev.state in (ro.SKIPPED, ro.FAILED):
+            if ev.state in (pr.SKIPPED, pr.FAILED):
                 self._print(event_line(ev) or "")
         elif ev.kind in ("batch-done", "group-done"):
             self.note = ""
@@ -186,8 +186,6 @@ class LiveReporter:
         from rich.console import Group
         from rich.table import Table as RichTable
         from rich.text import Text
-
-        from kubectl_war.durations import human_duration
 
         elapsed = human_duration(max(0.0, self.clock() - self.started))
         head = Text()
@@ -211,16 +209,16 @@ class LiveReporter:
         return Group(*parts)
 
 
-def report_text(result: ro.Result, resume: str) -> tuple[str, str]:
+def report_text(result: pr.Result, resume: str) -> tuple[str, str]:
     """The closing words: (stdout, stderr)."""
     done = result.reonboarded
-    not_started = sum(len(g.names(ro.NOT_STARTED)) for g in result.groups)
-    if result.outcome == ro.COMPLETE:
-        skipped = sum(len(g.names(ro.SKIPPED)) for g in result.groups)
+    not_started = sum(len(g.names(pr.NOT_STARTED)) for g in result.groups)
+    if result.outcome == pr.COMPLETE:
+        skipped = sum(len(g.names(pr.SKIPPED)) for g in result.groups)
         tail = f", {skipped} skipped" if skipped else ""
         return f"Rollout complete: {plural(done, 'WAR')} re-onboarded{tail}.\n", ""
     lines: list[str] = []
-    if result.outcome == ro.INTERRUPTED:
+    if result.outcome == pr.INTERRUPTED:
         lines.append("Interrupted: no further WAR will be deleted.")
         if result.waiting:
             lines.append("In flight (deleted, not back yet):")
@@ -238,7 +236,7 @@ def report_text(result: ro.Result, resume: str) -> tuple[str, str]:
     return "", "\n".join(lines) + "\n"
 
 
-def _waiting_lines(waiting: Sequence[ro.Tracked]) -> list[str]:
+def _waiting_lines(waiting: Sequence[pr.Tracked]) -> list[str]:
     out = []
     for t in waiting:
         origin = " (deleted by an earlier rollout)" if t.carried else ""

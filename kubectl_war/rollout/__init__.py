@@ -1,0 +1,16 @@
+"""Re-onboarding outdated workloads batch by batch: `plan` (pure), `executor` (deletes and
+waits), `journal` (what is in flight), `status` (what is up to date), `view` (what is shown).
+
+This module holds only the flag defaults, written as a user types them, so that the
+click options and the code that compares against them read one definition; it imports
+nothing, because every command's `--help` loads it.
+"""
+
+#: `--max-unavailable`: a count, or a percentage of a group's connected WARs.
+DEFAULT_MAX_UNAVAILABLE = "10%"
+#: `rollout --timeout`: how long each batch may take to come back.
+DEFAULT_TIMEOUT = "5m"
+#: `rollout --pause`: how long to wait between batches.
+DEFAULT_PAUSE = "0s"
+#: `rollout status --timeout`: with --watch, never give up.
+DEFAULT_STATUS_TIMEOUT = "0s"

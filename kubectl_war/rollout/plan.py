@@ -1,0 +1,316 @@
+"""Which WARs a rollout re-onboards, and in which batches: the planner (pure, no I/O).
+
+A plan takes the connected, outdated WARs of each WorkloadGroup and splits them into
+batches no larger than the group's `--max-unavailable` allows, counting WARs that are
+already unavailable; zones are interleaved, or finished one by one with `--zone-by-zone`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kubectl_war.assess import Facts, countdown
+from kubectl_war.errors import UsageError
+from kubectl_war.freshness import Freshness
+from kubectl_war.war import War
+
+# Why a WAR of a group is left out of the plan.
+DISCONNECTED = "disconnected"
+NOT_CONNECTED = "agent not connected yet"
+UP_TO_DATE = "up to date"
+UNKNOWN_FRESHNESS = "freshness unknown"
+NO_GROUP = "WorkloadGroup gone"
+JOINED_LATER = "joined after the rollout started"
+
+
+# ---- --max-unavailable ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MaxUnavailable:
+    """`--max-unavailable`: a count, or a percentage of a group's connected WARs."""
+
+    amount: int
+    percent: bool
+
+    def __str__(self) -> str:
+        return f"{self.amount}%" if self.percent else str(self.amount)
+
+    def of(self, connected: int) -> int:
+        """The bound for a group with `connected` WARs: rounded down, at least 1."""
+        if not self.percent:
+            return self.amount
+        return max(1, connected * self.amount // 100)
+
+
+def parse_max_unavailable(text: str) -> MaxUnavailable:
+    """`2` or `25%`; 0, more than 100% and anything else are usage errors."""
+    raw = text.strip()
+    percent = raw.endswith("%")
+    digits = raw[:-1] if percent else raw
+    if not (digits.isascii() and digits.isdigit()):
+        raise UsageError(
+            f'invalid value "{text}" for --max-unavailable: '
+            "expected a number of WARs (2) or a percentage of the connected ones (10%)"
+        )
+    amount = int(digits)
+    if amount < 1:
+        raise UsageError(
+            f'invalid value "{text}" for --max-unavailable: must be at least 1 '
+            "(a rollout that may take nothing down cannot delete anything)"
+        )
+    if percent and amount > 100:
+        raise UsageError(f'invalid value "{text}" for --max-unavailable: at most 100%')
+    return MaxUnavailable(amount, percent)
+
+
+# ---- the plan (pure) --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Member:
+    """A WAR the plan deletes, as it was when planned."""
+
+    namespace: str
+    name: str
+    uid: str
+    zone: str | None
+    instance: str | None
+    freshness: str | None
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """A WAR of a planned group that the rollout does not touch, and why."""
+
+    war: War = field(compare=False, repr=False)
+    name: str
+    reason: str
+    removal_in: float | None = None
+
+    @property
+    def why(self) -> str:
+        """`disconnected (3m20s left)`: the reason, with the grace countdown when known."""
+        if self.reason == DISCONNECTED and self.removal_in is not None:
+            return f"{self.reason} (removal {countdown(self.removal_in)})"
+        return self.reason
+
+
+@dataclass(frozen=True)
+class Batch:
+    number: int
+    members: tuple[Member, ...]
+    zone: str | None = None  # set with --zone-by-zone
+
+
+@dataclass
+class GroupPlan:
+    """One WorkloadGroup's part of the plan.
+
+    Attributes:
+        connected: the group's WARs whose agent is connected (the percentage's base).
+        max_unavailable: how many of the group may be unavailable at once.
+        joining: WARs whose agent has not connected yet: unavailable already.
+        missing: WARs an earlier rollout deleted that are not back: unavailable too.
+    """
+
+    namespace: str
+    name: str
+    connected: int
+    max_unavailable: int
+    batches: list[Batch]
+    left_out: list[LeftOut]
+    joining: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def unavailable(self) -> int:
+        return len(self.joining) + len(self.missing)
+
+    @property
+    def batch_size(self) -> int:
+        return max(1, self.max_unavailable - self.unavailable)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def members(self) -> list[Member]:
+        return [m for b in self.batches for m in b.members]
+
+
+@dataclass
+class Plan:
+    groups: list[GroupPlan]
+    max_unavailable: MaxUnavailable
+    zone_by_zone: bool = False
+
+    @property
+    def members(self) -> list[Member]:
+        return [m for g in self.groups for m in g.members]
+
+    @property
+    def empty(self) -> bool:
+        return not self.members
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which connected WARs a rollout re-onboards (the plan's rule, reused before each batch)."""
+
+    include_up_to_date: bool = False
+    include_unknown: bool = False
+    joined_before: datetime | None = None
+
+    def reason_out(self, war: War, facts: Facts) -> str | None:
+        """None when the WAR is to be re-onboarded, else why it is left out."""
+        if war.is_disconnected:
+            return DISCONNECTED
+        if not war.is_connected:
+            return NOT_CONNECTED
+        if self.joined_before is not None and (
+            war.created is None or war.created >= self.joined_before
+        ):
+            return JOINED_LATER
+        fresh = facts.freshness
+        if fresh is Freshness.OUTDATED:
+            return None
+        if fresh is Freshness.UP_TO_DATE:
+            return None if self.include_up_to_date else UP_TO_DATE
+        if fresh is Freshness.NO_GROUP:
+            return NO_GROUP
+        return None if self.include_unknown else UNKNOWN_FRESHNESS
+
+
+def make_plan(
+    wars: Iterable[War],
+    groups: Sequence[tuple[str, str]],
+    facts: Callable[[War], Facts],
+    *,
+    max_unavailable: MaxUnavailable,
+    selection: Selection = Selection(),
+    zone_by_zone: bool = False,
+    missing: Mapping[tuple[str, str], Sequence[str]] | None = None,
+) -> Plan:
+    """Batches for each group, in the order the groups are given.
+
+    Within a group, members are ordered by zone then name. With `zone_by_zone` each
+    zone is finished before the next starts and no batch spans two zones; without
+    it, zones are interleaved so each batch takes as little as possible from any
+    one zone. A batch holds at most the group's max-unavailable minus the WARs
+    already unavailable (at least 1: the executor then waits for them to recover).
+    `missing` names, by (namespace, group), WARs deleted earlier and not back.
+    """
+    by_group: dict[tuple[str, str], list[War]] = {}
+    for war in wars:
+        if war.group is not None:
+            by_group.setdefault((war.namespace, war.group), []).append(war)
+    out = []
+    for ns, name in groups:
+        members: list[Member] = []
+        left: list[LeftOut] = []
+        joining: list[str] = []
+        group_wars = sorted(by_group.get((ns, name), []), key=lambda w: w.name)
+        for war in group_wars:
+            f = facts(war)
+            why = selection.reason_out(war, f)
+            if why is None:
+                ident = war.identity
+                members.append(
+                    Member(
+                        war.namespace,
+                        war.name,
+                        war.uid,
+                        ident.zone_label,
+                        ident.instance,
+                        f.freshness.value if f.freshness is not None else None,
+                    )
+                )
+                continue
+            if why == NOT_CONNECTED:
+                joining.append(war.name)
+            left.append(LeftOut(war, war.name, why, f.removal_in if why == DISCONNECTED else None))
+        connected = sum(1 for w in group_wars if w.is_connected)
+        present = {w.name for w in group_wars}
+        gone = sorted(n for n in (missing or {}).get((ns, name), ()) if n not in present)
+        gp = GroupPlan(ns, name, connected, max_unavailable.of(connected), [], left, joining, gone)
+        gp.batches = _batches(members, gp.batch_size, zone_by_zone)
+        out.append(gp)
+    return Plan(out, max_unavailable, zone_by_zone)
+
+
+def _zone_key(zone: str) -> tuple[bool, str]:
+    return (zone == "", zone)  # WARs with no known zone last
+
+
+def _batches(members: list[Member], size: int, zone_by_zone: bool) -> list[Batch]:
+    by_zone: dict[str, list[Member]] = {}
+    for m in members:
+        by_zone.setdefault(m.zone or "", []).append(m)
+    zones = sorted(by_zone, key=_zone_key)
+    batches: list[Batch] = []
+    if zone_by_zone:
+        for zone in zones:
+            queue = by_zone[zone]
+            for i in range(0, len(queue), size):
+                chunk = tuple(queue[i : i + size])
+                batches.append(Batch(len(batches) + 1, chunk, zone or None))
+        return batches
+    order: list[Member] = []
+    queues = [list(by_zone[z]) for z in zones]
+    while any(queues):
+        for q in queues:
+            if q:
+                order.append(q.pop(0))
+    for i in range(0, len(order), size):
+        batches.append(Batch(len(batches) + 1, tuple(order[i : i + size])))
+    return batches
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The plan as data (`--dry-run -o json`)."""
+    return {
+        "kind": "RolloutPlan",
+        "maxUnavailable": str(plan.max_unavailable),
+        "zoneByZone": plan.zone_by_zone,
+        "groups": [
+            {
+                "namespace": g.namespace,
+                "name": g.name,
+                "connected": g.connected,
+                "maxUnavailable": g.max_unavailable,
+                "alreadyUnavailable": sorted(g.joining + g.missing),
+                "batches": [
+                    {
+                        "number": b.number,
+                        **({"zone": b.zone} if b.zone else {}),
+                        "members": [_member_dict(m) for m in b.members],
+                    }
+                    for b in g.batches
+                ],
+                "leftOut": [left_out_dict(x) for x in g.left_out],
+            }
+            for g in plan.groups
+        ],
+    }
+
+
+def _member_dict(m: Member) -> dict[str, Any]:
+    return {
+        "name": m.name,
+        "uid": m.uid,
+        "zone": m.zone,
+        "instance": m.instance,
+        "upToDate": m.freshness,
+    }
+
+
+def left_out_dict(x: LeftOut) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": x.name, "reason": x.reason}
+    if x.removal_in is not None:
+        out["removalInSeconds"] = round(x.removal_in)
+    return out

@@ -1,0 +1,207 @@
+"""`kubectl war rollout status`: how many of each WorkloadGroup's connected WARs are up
+to date, and which are missing; read from one cluster, shown for one or many."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from kubectl_war.assess import Facts, assess
+from kubectl_war.freshness import Freshness
+from kubectl_war.render import Table
+from kubectl_war.rollout import journal, scope
+from kubectl_war.snapshot import Snapshot
+from kubectl_war.war import War
+
+COLUMNS = ("NAME", "UP-TO-DATE", "OUTDATED", "UNKNOWN", "DISCONNECTED", "MISSING", "ROLLED OUT")
+
+
+@dataclass
+class GroupStatus:
+    """How far a WorkloadGroup's rollout has come (`kubectl war rollout status`)."""
+
+    namespace: str
+    name: str
+    up_to_date: int = 0
+    outdated: int = 0
+    unknown: int = 0
+    disconnected: int = 0
+    missing: list[str] = field(default_factory=list)
+
+    @property
+    def connected(self) -> int:
+        return self.up_to_date + self.outdated + self.unknown
+
+    @property
+    def done(self) -> bool:
+        """Every connected WAR is up to date and none is missing."""
+        return self.outdated == 0 and self.unknown == 0 and not self.missing
+
+    def message(self) -> str:
+        if self.done:
+            return f'WorkloadGroup "{self.name}" successfully rolled out'
+        parts = [f"{self.up_to_date} of {self.connected} connected WARs up to date"]
+        if self.unknown:
+            parts.append(f"{self.unknown} of unknown freshness")
+        if self.missing:
+            parts.append(f"{len(self.missing)} missing")
+        return f'Waiting for WorkloadGroup "{self.name}" rollout to finish: ' + ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "namespace": self.namespace,
+            "name": self.name,
+            "upToDate": self.up_to_date,
+            "outdated": self.outdated,
+            "unknown": self.unknown,
+            "disconnected": self.disconnected,
+            "missing": list(self.missing),
+            "rolledOut": self.done,
+        }
+
+
+def group_status(
+    wars: Iterable[War],
+    groups: Sequence[tuple[str, str]],
+    facts: Callable[[War], Facts],
+    missing: Mapping[tuple[str, str], Sequence[str]] | None = None,
+) -> list[GroupStatus]:
+    """Counts per group. `missing` names WARs known to be deleted and not back
+    (from the journal); WARs whose agent has not connected yet are missing too."""
+    wars = list(wars)
+    out = {key: GroupStatus(*key) for key in groups}
+    for war in wars:
+        st = out.get((war.namespace, war.group or ""))
+        if st is None:
+            continue
+        if war.is_disconnected:
+            st.disconnected += 1
+        elif not war.is_connected:
+            st.missing.append(war.name)
+        else:
+            fresh = facts(war).freshness
+            if fresh is Freshness.UP_TO_DATE:
+                st.up_to_date += 1
+            elif fresh is Freshness.OUTDATED:
+                st.outdated += 1
+            else:
+                st.unknown += 1
+    present = {(w.namespace, w.name) for w in wars} if missing else set()
+    for key, names in (missing or {}).items():
+        st = out.get(key)
+        if st is None:
+            continue
+        for name in names:
+            if (key[0], name) not in present and name not in st.missing:
+                st.missing.append(name)
+    for st in out.values():
+        st.missing.sort()
+    return list(out.values())
+
+
+# ---- one cluster, read --------------------------------------------------------------------
+
+
+@dataclass
+class Read:
+    """One cluster's part of `rollout status`: the WARs and WorkloadGroups in scope, and
+    the WARs its journal says a rollout deleted and are not back yet."""
+
+    namespace: str | None
+    snap: Snapshot
+    keys: list[tuple[str, str]]
+    missing: dict[tuple[str, str], list[str]]
+    grace_seconds: float
+
+    def statuses(self, now: datetime, wars: Iterable[War] | None = None) -> list[GroupStatus]:
+        """Each group's counts at `now`, over `wars` (default: the WARs read)."""
+        return group_status(
+            list(self.snap.wars if wars is None else wars),
+            self.keys,
+            lambda w: assess(w, self.snap, now, self.grace_seconds),
+            self.missing,
+        )
+
+
+def read(client: Any, namespace: str | None, groups: Sequence[str], grace_seconds: float) -> Read:
+    """Read one cluster (`client`, a `kube.Kube`): see `scope.load` for what is raised."""
+    snap, keys = scope.load(client, namespace, groups)
+    missing = journal.for_cluster(client, grace_seconds).missing_by_group()
+    return Read(namespace, snap, keys, missing, grace_seconds)
+
+
+def follow_until_rolled_out(
+    client: Any,
+    seen: Read,
+    *,
+    now: Callable[[], datetime],
+    timeout: float | None,
+    show: Callable[[list[GroupStatus]], None],
+) -> tuple[bool, list[GroupStatus]]:
+    """Watch the WARs read in `seen` until every group is rolled out (True) or `timeout`
+    seconds pass (False, 0 or None: never); `show` gets the counts first and after each
+    change. Returns the outcome with the last counts."""
+    from kubectl_war.kube import ListResult
+
+    objs: dict[tuple[str, str], War] = {(w.namespace, w.name): w for w in seen.snap.wars}
+    current = seen.statuses(now())
+    show(current)
+    if all(s.done for s in current):
+        return True, current
+    deadline = time.monotonic() + timeout if timeout else None
+    res = client.war_resource()
+    listed = ListResult([w.obj for w in seen.snap.wars], seen.snap.resource_version)
+    for event in client.follow(res, seen.namespace, listed, deadline=deadline):
+        war = War(event.object)
+        key = (war.namespace, war.name)
+        if event.type == "DELETED":
+            if key in objs and objs[key].uid == war.uid:
+                del objs[key]
+        else:
+            objs[key] = war
+        current = seen.statuses(now(), objs.values())
+        show(current)
+        if all(s.done for s in current):
+            return True, current
+    return False, current
+
+
+# ---- shown ----------------------------------------------------------------------------------
+
+
+def table(found: Sequence[tuple[str, GroupStatus]], *, all_namespaces: bool, contexts: bool) -> str:
+    """The groups as a table; with `contexts`, each row starts with its context."""
+    cols = [*(["CONTEXT"] if contexts else []), *(["NAMESPACE"] if all_namespaces else [])]
+    rows = []
+    for context, s in found:
+        rows.append(
+            [
+                *([context] if contexts else []),
+                *([s.namespace] if all_namespaces else []),
+                s.name,
+                str(s.up_to_date),
+                str(s.outdated),
+                str(s.unknown),
+                str(s.disconnected),
+                str(len(s.missing)),
+                "Yes" if s.done else "No",
+            ]
+        )
+    return Table([*cols, *COLUMNS]).render(rows)
+
+
+def as_data(
+    found: Sequence[tuple[str, GroupStatus]], contexts: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """`-o json`: the groups; with `contexts` (each context's name, or its error), each
+    group names its context."""
+    if contexts is None:
+        return {"kind": "RolloutStatus", "groups": [s.to_dict() for _, s in found]}
+    return {
+        "kind": "RolloutStatus",
+        "contexts": contexts,
+        "groups": [{"context": name, **s.to_dict()} for name, s in found],
+    }
