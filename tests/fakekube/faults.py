@@ -26,10 +26,25 @@ class Faults:
         drop_after_rate: share of writes (DELETE, POST, PUT, PATCH) that are carried out
             and then lose their answer: the client cannot know the write happened.
         drop_after_limit: at most this many such lost answers (None: no limit).
-        latency: seconds added before every answer.
-        expire_continue_rate: share of requests with a continue token answered 410.
-        cut_watch_after: end each watch stream abruptly after this many chunks.
+        latency: seconds added before every request is handled.
+        latency_by_method: seconds by HTTP method (``{"DELETE": 4.0}``) that an answer
+            is held back AFTER the request was carried out: a client whose timeout is
+            shorter loses the answer, but the write has landed. See ``slow_answer`` for
+            a path prefix; ``stop()`` of the server cuts such waits short (no answer).
+        expire_continue_rate: share of requests with a continue token answered 410
+            Expired, with the API server's body (1.0: every continue token, every time;
+            lists without a continue token are never touched).
+        expire_watch_rate: share of watch requests answered with nothing but an ERROR
+            event holding a 410 Expired Status (``too old resource version``), as the
+            watch cache answers a watch from a compacted resourceVersion (1.0: every
+            watch, so a client that re-lists and re-watches forever never gets further).
+        cut_watch_after: end each watch stream abruptly (the connection closed
+            mid-stream, no terminating chunk) after this many chunks of events; 0 cuts
+            right after the response headers, before any event.
         seed: the random generator's seed.
+
+    ``injected`` records each fault as (kind, method, path); kinds are the status
+    number, "drop", "drop-after", "expire", "expire-watch", "cut-watch" and "slow".
     """
 
     rate: float = 0.0
@@ -38,15 +53,49 @@ class Faults:
     drop_after_rate: float = 0.0
     drop_after_limit: int | None = None
     latency: float = 0.0
+    latency_by_method: dict[str, float] = field(default_factory=dict)
     expire_continue_rate: float = 0.0
+    expire_watch_rate: float = 0.0
     cut_watch_after: int | None = None
     retry_after: str = "0"
     seed: int = 0
     injected: list[tuple[str, str, str]] = field(default_factory=list)
+    # (seconds, method or None, path prefix or None): see slow_answer().
+    slow_answers: list[tuple[float, str | None, str | None]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
+
+    def slow_answer(
+        self, seconds: float, method: str | None = None, path_prefix: str | None = None
+    ) -> Faults:
+        """Carry out matching requests at once but hold their answer back ``seconds``.
+
+        method: an HTTP method (None: any); path_prefix: the start of the
+        percent-decoded path (None: any). The first matching rule wins, and rules
+        come before ``latency_by_method``. Returns self, to chain.
+        """
+        with self._lock:
+            self.slow_answers.append((seconds, method.upper() if method else None, path_prefix))
+        return self
+
+    def answer_delay(self, method: str, path: str) -> float:
+        """Seconds to hold back the answer to ``method path`` once it is carried out."""
+        if not path.startswith(_API_PREFIXES):
+            return 0.0
+        with self._lock:
+            for seconds, m, prefix in self.slow_answers:
+                if m in (None, method) and path.startswith(prefix or ""):
+                    return seconds
+        return float(self.latency_by_method.get(method, 0.0))
+
+    def expire_watch(self, method: str, path: str) -> bool:
+        """Whether this watch request is answered with a 410 ERROR event only."""
+        if self._roll(self.expire_watch_rate):
+            self.note("expire-watch", method, path)
+            return True
+        return False
 
     def _roll(self, p: float) -> bool:
         if p <= 0:
@@ -54,7 +103,7 @@ class Faults:
         with self._lock:
             return self._random.random() < p
 
-    def _note(self, kind: str, method: str, path: str) -> None:
+    def note(self, kind: str, method: str, path: str) -> None:
         with self._lock:
             self.injected.append((kind, method, path))
 
@@ -64,15 +113,15 @@ class Faults:
         if not path.startswith(_API_PREFIXES):
             return None
         if has_continue and self._roll(self.expire_continue_rate):
-            self._note("expire", method, path)
+            self.note("expire", method, path)
             return "expire"
         if self._roll(self.drop_rate):
-            self._note("drop", method, path)
+            self.note("drop", method, path)
             return "drop"
         if self._roll(self.rate):
             with self._lock:
                 status = self._random.choice(self.statuses)
-            self._note(str(status), method, path)
+            self.note(str(status), method, path)
             return status
         spent = (
             self.drop_after_limit is not None and self.count("drop-after") >= self.drop_after_limit
@@ -82,7 +131,7 @@ class Faults:
             and not spent
             and self._roll(self.drop_after_rate)
         ):
-            self._note("drop-after", method, path)
+            self.note("drop-after", method, path)
             return "drop-after"
         return None
 

@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, unquote
 
 from .clock import utcnow
 from .patch import PatchError, json_patch, merge_patch
+from .rbac import Rbac
 from .resources import AGE_COLUMN, ResourceType, default_resource_types
 from .selectors import SelectorError, parse_field_selector, parse_label_selector
 from .store import (
@@ -139,6 +140,8 @@ class Request:
     body: Any
     raw_body: bytes
     client_gone: Callable[[], bool] = lambda: False
+    # Who the request authenticated as (set by FakeKube._route).
+    user: str = ""
 
     def q(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -176,6 +179,14 @@ def _wanted(accept: str, group: str, kind: str, versions: Sequence[str]) -> str 
 def _typed_dumps(obj: Any) -> bytes:
     # Typed API structs (Status, Table, discovery) serialize in field order, not sorted.
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def warning_header(text: str) -> str:
+    """A ``Warning`` header value as the API server writes it (NewWarningHeader in
+    k8s.io/apimachinery/pkg/util/net): code 299, agent ``-``, the text quoted with ``"``
+    and ``\\`` escaped. Go's server turns CR and LF in header values into spaces."""
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '299 - "' + quoted.replace("\r", " ").replace("\n", " ") + '"'
 
 
 def _json_response(obj: Any, code: int = 200, content_type: str = JSON) -> Response:
@@ -275,7 +286,12 @@ class FakeKube:
         self.request_hooks: list[Callable[[RecordedRequest], None]] = []
         # Set to a tests.fakekube.faults.Faults to make the server misbehave on purpose.
         self.faults: Any = None
-        self._forbidden: list[tuple[str, str, str | None]] = []
+        # Tokens, users, grants and denials: see add_user, grant, deny and forbid.
+        self.rbac = Rbac()
+        # (text, method, path prefix) of each Warning header to send: see warn().
+        self._warnings: list[tuple[str, str | None, str | None]] = []
+        # Set while stopping: answers held back on purpose (Faults) give up at once.
+        self.stopping = threading.Event()
         self._proxies: dict[tuple[str, str, int], ProxyHandler] = {}
         self._host = host
         self._port = port
@@ -298,6 +314,7 @@ class FakeKube:
             return self
         fake = self
         self.store.closed = False
+        self.stopping.clear()
 
         class Handler(_Handler):
             kube = fake
@@ -330,6 +347,7 @@ class FakeKube:
         server = self._server
         if server is None:
             return
+        self.stopping.set()
         with self.store.lock:
             self.store.closed = True
             self.store.changed.notify_all()
@@ -497,11 +515,73 @@ class FakeKube:
 
     def forbid(self, verb: str, plural: str, namespace: str | None = None) -> None:
         """Answer 403 to ``verb`` on ``plural`` (``"*"`` matches any; ``"pods/proxy"`` style
-        names a subresource) in ``namespace``; None means everywhere, "" cluster-scope only."""
-        self._forbidden.append((verb, plural, namespace))
+        names a subresource) in ``namespace``; None means everywhere, "" cluster-scope only.
+        Applies to every user: ``deny(None, verb, plural, namespace)``."""
+        self.rbac.deny(None, verb, plural, namespace)
 
     def allow_all(self) -> None:
-        self._forbidden.clear()
+        """Forget every denial and grant: every user may do everything again."""
+        self.rbac.clear()
+
+    def add_user(self, token: str, name: str) -> None:
+        """Accept bearer ``token`` as user ``name`` (also when the server has a ``token``
+        of its own). Requests without a known token are the default user, ``self.user``.
+        ``write_kubeconfig(path, token=token)`` writes a kubeconfig for that user; kubectl
+        sends bearer tokens only over https, so give kubectl a ``FakeKube(tls=True)``."""
+        self.rbac.add_user(token, name)
+
+    def grant(
+        self,
+        user: str,
+        verbs: str | Iterable[str],
+        resources: str | Iterable[str],
+        namespace: str | None = None,
+        names: str | Iterable[str] = (),
+    ) -> None:
+        """Let ``user`` do ``verbs`` on ``resources``; once a user has a grant, it may do
+        only what its grants allow (a Role bound to it), anything else is answered 403.
+
+        verbs: RBAC verbs (get, list, watch, create, update, patch, delete,
+            deletecollection) or ``"*"``; one string or several.
+        resources: plurals (``"workloadautoregistrations"``), subresources
+            (``"pods/proxy"``, ``"workloadautoregistrations/status"``), ``"pods/*"`` or
+            ``"*"`` (everything, subresources too); one string or several.
+        namespace: None grants in every namespace and at the cluster scope (a
+            ClusterRoleBinding); a name grants in that namespace only (a RoleBinding), so
+            a cluster-scope list (``-A``) stays forbidden.
+        names: resourceNames: only requests for these objects (never list or watch).
+        """
+        self.rbac.grant(user, verbs, resources, namespace, names)
+
+    def deny(
+        self, user: str | None, verb: str, resource: str, namespace: str | None = None
+    ) -> None:
+        """Answer 403 to ``user`` (None: everyone) for ``verb`` (``"*"``: any) on ``resource``
+        (a plural, ``"pods/proxy"``, ``"pods/*"`` or ``"*"``), whatever its grants say.
+        namespace: None everywhere, ``""`` the cluster scope only, a name that namespace."""
+        self.rbac.deny(user, verb, resource, namespace)
+
+    def warn(self, text: str, method: str | None = None, path_prefix: str | None = None) -> None:
+        """Send ``Warning: 299 - "text"`` with every answer (errors and watches too) to
+        requests of ``method`` (None: any) whose percent-decoded path starts with
+        ``path_prefix`` (None: any), as the API server sends deprecation and admission
+        warnings. Several warnings may match one answer: each is its own header, in the
+        order given, a text only once (the API server de-duplicates them too)."""
+        self._warnings.append((text, method.upper() if method else None, path_prefix))
+
+    def clear_warnings(self) -> None:
+        self._warnings.clear()
+
+    def warnings_for(self, method: str, path: str) -> list[str]:
+        """The Warning header values an answer to ``method path`` carries."""
+        out: list[str] = []
+        for text, w_method, prefix in list(self._warnings):
+            if w_method not in (None, method) or not path.startswith(prefix or ""):
+                continue
+            value = warning_header(text)
+            if value not in out:
+                out.append(value)
+        return out
 
     def register_pod_proxy(
         self, namespace: str, pod_name: str, port: int, handler: ProxyHandler
@@ -533,6 +613,33 @@ class FakeKube:
             self._bookmarks += 1
             self.store.changed.notify_all()
 
+    def max_unavailable(self, namespace: str, group: str | None) -> int:
+        """The most WARs of WorkloadGroup ``namespace/group`` that were unavailable at the
+        same time, as the server saw its own writes: deleted (while connected or joining)
+        and not re-created yet, or present with no connected agent (AgentConnected absent
+        or Unknown). Disconnected (False) WARs never count. A high-water mark since the
+        server started or ``reset_availability``; every writer counts, the fake's own
+        Python API included. Group None: WARs without a WorkloadGroup owner."""
+        with self.store.lock:
+            return self.store.availability.max_unavailable(namespace, group)
+
+    def max_missing(self, namespace: str, group: str | None) -> int:
+        """Like ``max_unavailable``, counting only WARs deleted and not re-created yet."""
+        with self.store.lock:
+            return self.store.availability.max_missing(namespace, group)
+
+    def unavailable(self, namespace: str, group: str | None) -> list[str]:
+        """Names of the WARs of ``namespace/group`` unavailable now (see max_unavailable)."""
+        with self.store.lock:
+            return self.store.availability.unavailable(namespace, group)
+
+    def reset_availability(self, namespace: str | None = None, group: str | None = None) -> None:
+        """Restart the high-water marks from what is unavailable now: of every group
+        (``namespace`` None) or of ``namespace/group`` only."""
+        with self.store.lock:
+            where = None if namespace is None else [(namespace, group)]
+            self.store.availability.reset(where)
+
     def seed_fleet(self) -> None:
         from .fleet import build_fleet
 
@@ -559,7 +666,7 @@ class FakeKube:
     # -- HTTP ------------------------------------------------------------------------
 
     def _user(self, req: Request) -> str:
-        return req.header("Impersonate-User") or self.user
+        return req.header("Impersonate-User") or req.user or self.user
 
     def _authorize(
         self,
@@ -571,20 +678,20 @@ class FakeKube:
         name: str | None,
     ) -> None:
         resource = f"{rt.plural}/{sub}" if sub else rt.plural
-        for f_verb, f_plural, f_ns in self._forbidden:
-            if f_verb not in ("*", verb) or f_plural not in ("*", resource):
-                continue
-            if f_ns is not None and f_ns != (ns or ""):
-                continue
-            where = f'in the namespace "{ns}"' if ns else "at the cluster scope"
-            subject = f'{rt.qualified} "{name}"' if name else rt.qualified
-            raise ApiError(
-                403,
-                "Forbidden",
-                f'{subject} is forbidden: User "{self._user(req)}" cannot {verb} resource '
-                f'"{resource}" in API group "{rt.group}" {where}',
-                ApiError.details_for(rt, name),
-            )
+        user = self._user(req)
+        if self.rbac.allowed(user, verb, resource, ns, name):
+            return
+        # The authorization filter's message (forbiddenMessage in k8s.io/apiserver) inside
+        # apierrors.NewForbidden: details name the resource without its subresource.
+        where = f'in the namespace "{ns}"' if ns else "at the cluster scope"
+        subject = f'{rt.qualified} "{name}"' if name else rt.qualified
+        raise ApiError(
+            403,
+            "Forbidden",
+            f'{subject} is forbidden: User "{user}" cannot {verb} resource '
+            f'"{resource}" in API group "{rt.group}" {where}',
+            ApiError.details_for(rt, name),
+        )
 
     def _manager(self, req: Request) -> str:
         manager = req.q("fieldManager")
@@ -609,8 +716,12 @@ class FakeKube:
         return result
 
     def _route(self, req: Request) -> Response | Stream:
-        if self.token is not None and req.header("Authorization") != f"Bearer {self.token}":
+        auth = req.header("Authorization")
+        token = auth[7:] if auth.startswith("Bearer ") else None
+        user = self.rbac.user_for(token)
+        if user is None and self.token is not None and token != self.token:
             return _json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
+        req.user = user or self.user
         match = _PROXY_PATH.match(req.raw_path)
         if match:
             return self._pod_proxy(req, match)
@@ -892,10 +1003,7 @@ class FakeKube:
                 snapshot, after = decode_continue(token)
                 floor = max(store.log_floor, store.compact_floor, store.continue_floor)
                 if snapshot < floor:
-                    err = ApiError(410, "Expired", INCONSISTENT_CONTINUE)
-                    body = err.status()
-                    body["metadata"] = {"continue": encode_continue(store.rv, after)}
-                    return _json_response(body, 410)
+                    return self.expired_continue(token)
                 if snapshot > store.rv:
                     raise ApiError.bad_request(
                         f"continue key is not valid: rv {snapshot} is in the future"
@@ -916,6 +1024,16 @@ class FakeKube:
             return _json_response(self._table(req, rt, av, items, meta, table))
         body = _list_body(rt, av, items, meta)
         return Response(200, body)
+
+    def expired_continue(self, token: str) -> Response:
+        """The API server's 410 to a continue token that is too old: its Status carries
+        a fresh token for the rest of the list at the current resourceVersion (which
+        would give an inconsistent list)."""
+        _, after = decode_continue(token)
+        body = ApiError(410, "Expired", INCONSISTENT_CONTINUE).status()
+        with self.store.lock:
+            body["metadata"] = {"continue": encode_continue(self.store.rv, after)}
+        return _json_response(body, 410)
 
     def _table(
         self,
@@ -1267,6 +1385,11 @@ class FakeKube:
                 raise ApiError.bad_request(
                     f'resourceVersion: Invalid value: "{rv_param}": must be a valid resourceVersion'
                 ) from None
+        if self.faults is not None and self.faults.expire_watch(req.method, req.path):
+            with self.store.lock:
+                now = self.store.rv
+            asked = now if start is None else start
+            return Stream(iter([_too_old(asked, max(asked, now) + 1)]))
         return Stream(
             self._watch_events(req, rt, av, flt, start, bookmarks, initial_events, table, timeout)
         )
@@ -1407,7 +1530,8 @@ class FakeKube:
             "PATCH": "patch",
             "DELETE": "delete",
         }
-        self._authorize(req, verbs.get(req.method, "get"), pods, "proxy", namespace, pod)
+        # The object's name, for RBAC and the 403, is the path segment: "pod:port" too.
+        self._authorize(req, verbs.get(req.method, "get"), pods, "proxy", namespace, target)
         handler = self._proxies.get((namespace, pod, port))
         if handler is None:
             raise ApiError.not_found(pods, pod)
@@ -1523,8 +1647,9 @@ class _Handler(BaseHTTPRequestHandler):
         faults = self.kube.faults
         fault = None
         if faults is not None:
-            if faults.latency:
-                time.sleep(faults.latency)
+            if faults.latency and self.kube.stopping.wait(faults.latency):
+                self._drop()
+                return
             fault = faults.decide(self.command, req.path, "continue" in query)
         if fault == "drop":
             self._drop()
@@ -1533,13 +1658,9 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(fault, int):
                 raise _fault_error(fault)
             if fault == "expire":
-                raise ApiError(
-                    410,
-                    "Expired",
-                    "The provided continue parameter is too old "
-                    "to display a consistent list result.",
-                )
-            result = self.kube.handle(req)
+                result: Response | Stream = self.kube.expired_continue(req.q("continue") or "")
+            else:
+                result = self.kube.handle(req)
         except ApiError as err:
             result = _error_response(err)
             if err.code == 429 and faults is not None:
@@ -1550,12 +1671,20 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "drop-after":
             self._drop()
             return
+        delay = faults.answer_delay(self.command, req.path) if faults is not None else 0.0
+        if delay > 0:
+            faults.note("slow", self.command, req.path)
+            # Carried out already; the answer waits, unless the server is stopping.
+            if self.kube.stopping.wait(delay):
+                self._drop()
+                return
+        warnings = self.kube.warnings_for(self.command, req.path)
         try:
             if isinstance(result, Stream):
                 cut = faults.cut_watch_after if faults is not None else None
-                self._stream(result, cut_after=cut)
+                self._stream(result, cut_after=cut, warnings=warnings)
             else:
-                self._send(result)
+                self._send(result, warnings)
         except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
             self.close_connection = True
 
@@ -1565,31 +1694,44 @@ class _Handler(BaseHTTPRequestHandler):
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
 
-    def _send(self, res: Response) -> None:
+    def _send_warnings(self, warnings: Sequence[str]) -> None:
+        for value in warnings:
+            # Header bytes go out as latin-1: UTF-8 text must reach the wire as UTF-8.
+            self.send_header("Warning", value.encode().decode("latin-1"))
+
+    def _send(self, res: Response, warnings: Sequence[str] = ()) -> None:
         self.send_response(res.code)
         self.send_header("Content-Type", res.content_type)
         self.send_header("Content-Length", str(len(res.body)))
         self.send_header("Cache-Control", "no-cache, private")
         for key, value in res.headers.items():
             self.send_header(key, value)
+        self._send_warnings(warnings)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(res.body)
         self.wfile.flush()
 
-    def _stream(self, res: Stream, cut_after: int | None = None) -> None:
+    def _stream(
+        self, res: Stream, cut_after: int | None = None, warnings: Sequence[str] = ()
+    ) -> None:
         self.send_response(200)
         self.send_header("Content-Type", res.content_type)
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Cache-Control", "no-cache, private")
+        self._send_warnings(warnings)
         self.end_headers()
         self.wfile.flush()
         try:
+            if cut_after == 0:
+                self.kube.faults.note("cut-watch", self.command, self.path)
+                self._drop()
+                return
             for sent, chunk in enumerate(res.chunks, 1):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 self.wfile.flush()
                 if cut_after is not None and sent >= cut_after:
-                    self.kube.faults._note("cut-watch", self.command, self.path)
+                    self.kube.faults.note("cut-watch", self.command, self.path)
                     self._drop()
                     return
         finally:

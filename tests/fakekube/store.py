@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Callable
 
+from .availability import WARS, Availability
 from .clock import format_time
 from .fields import (
     Path,
@@ -263,6 +264,8 @@ class Store:
         self.continue_floor = 0
         self.closed = False
         self._random = random.Random()
+        # WARs unavailable per WorkloadGroup, and the most at once: see availability.py.
+        self.availability = Availability()
 
     # -- reading -----------------------------------------------------------------
 
@@ -408,6 +411,8 @@ class Store:
                 keys.append(key)
             kind = "MODIFIED" if prev is not None else "ADDED"
         self._index_owners(plural, key, prev, None if obj is None else new)
+        if plural == WARS:
+            self.availability.observe(key, obj)
         ev = LogEvent(rv, plural, key, kind, new, prev)
         self.log.append(ev)
         self.log_rvs.append(rv)
