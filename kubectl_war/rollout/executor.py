@@ -476,4 +476,6 @@ class CachedSidecars:
         proxy = proxies.get(war.proxy_name)
         if proxy is None:
             return False
-        return getattr(proxy, "overall", None) == "SYNCED"
+        from kubectl_war.sidecars.records import SyncState
+
+        return getattr(proxy, "overall", None) == SyncState.SYNCED
