@@ -522,32 +522,27 @@ def connect_cluster(line: Line) -> Cluster:
 # ---- entry point --------------------------------------------------------------------
 
 
-def answer(words: Sequence[str]) -> list[str]:
-    """The output lines for one request: `[__complete|__completeNoDesc] WORD... TO_COMPLETE`."""
-    from kubectl_war.cli import war
-
+def answer(root: click.Command, words: Sequence[str]) -> list[str]:
+    """The output lines for one request: `[__complete|__completeNoDesc] WORD... TO_COMPLETE`
+    on the command tree under `root`."""
     args = list(words)
     descriptions = True
     if args and args[0] in ("__complete", "__completeNoDesc"):
         descriptions = args.pop(0) == "__complete"
     *before, to_complete = args or [""]
     try:
-        result = complete(war, before, to_complete)
+        result = complete(root, before, to_complete)
     except Exception:
         # A completion must never print a traceback into the user's prompt.
         result = Result()
     return result.lines(descriptions)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(root: click.Command, argv: Sequence[str] | None = None) -> None:
     """`kubectl_complete-war`: print candidates, then the directive."""
-    lines = answer(sys.argv[1:] if argv is None else argv)
+    lines = answer(root, sys.argv[1:] if argv is None else argv)
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
     if _abandoned.is_set():
         # A lookup is still waiting on the network: do not wait for it at exit.
         os._exit(0)
-
-
-if __name__ == "__main__":
-    main()

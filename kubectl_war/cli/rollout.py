@@ -451,7 +451,7 @@ def _resume_command(
     flags: list[tuple[str, str | None, bool]],
 ) -> str:
     """The command that resumes this rollout (credentials left out)."""
-    from kubectl_war.cli import prog_name
+    from kubectl_war.cli.help import prog_name
 
     argv = ["rollout", *groups]
     if all_groups:
