@@ -29,9 +29,6 @@ import click
 ERROR = 1
 NO_SPACE = 2
 NO_FILE_COMP = 4
-FILTER_FILE_EXT = 8
-FILTER_DIRS = 16
-KEEP_ORDER = 32
 DEFAULT = 0
 
 #: How long a completion may wait for the cluster, in seconds, client import included.
@@ -75,23 +72,6 @@ _OPTION_KINDS = {
     "--workloadgroup": WORKLOADGROUPS,
     "--proxy-status": PROXY_SOURCES,
 }
-
-# Connection flags (cli.options.kube_options) that steer cluster lookups.
-_LINE_FLAGS = (
-    "kubeconfig",
-    "context",
-    "cluster",
-    "user",
-    "namespace",
-    "all_namespaces",
-    "as_user",
-    "as_groups",
-    "server",
-    "token",
-    "certificate_authority",
-    "insecure_skip_tls_verify",
-    "debug",
-)
 
 
 @dataclass

@@ -32,6 +32,7 @@ from kubectl_war.render import as_list, to_json, to_yaml, write
 from kubectl_war.snapshot import not_found
 
 if TYPE_CHECKING:
+    from kubectl_war.fleet import FleetFlags
     from kubectl_war.war import War
 
 
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
 @proxy_status_options("auto")
 def describe_cmd(
     kube: KubeFlags,
-    fleet: Any,
+    fleet: FleetFlags,
     names: tuple[str, ...],
     selector: str | None,
     groups: tuple[str, ...],
@@ -89,6 +90,8 @@ def describe_cmd(
     seen = answered(outcomes)
     t = now()
     found = any(d.wars for _, d in seen)
+    # Nothing selected: one cluster says so whatever the output format; a fleet's
+    # -o json|yaml is an empty List.
     if not found and not names and seen and (output == "text" or not fleet.active):
         sys.stderr.write(no_resources([d.namespace for _, d in seen]) + "\n")
     elif output in ("json", "yaml"):

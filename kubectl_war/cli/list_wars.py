@@ -37,7 +37,7 @@ from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, wri
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
-    from kubectl_war.fleet import Outcome
+    from kubectl_war.fleet import FleetFlags, Outcome
 
 
 @click.command("list")
@@ -88,7 +88,7 @@ if TYPE_CHECKING:
 @gcpause.paused
 def list_cmd(
     kube: KubeFlags,
-    fleet: Any,
+    fleet: FleetFlags,
     selector: str | None,
     field_selector: str | None,
     groups: tuple[str, ...],

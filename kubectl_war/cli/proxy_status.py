@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -28,6 +28,9 @@ from kubectl_war.cli.options import (
 )
 from kubectl_war.errors import UsageError
 from kubectl_war.render import NONE, Cell, Table, to_json, to_yaml, use_colour, write
+
+if TYPE_CHECKING:
+    from kubectl_war.fleet import FleetFlags
 
 _TYPE_ORDER = ("CDS", "LDS", "EDS", "RDS", "ECDS")
 _STYLES = {
@@ -54,7 +57,7 @@ NO_WAR = "<no WAR>"
 @proxy_status_options("auto")
 def proxy_status_cmd(
     kube: KubeFlags,
-    fleet: Any,
+    fleet: FleetFlags,
     out_of_sync: bool,
     no_headers: bool,
     output: str,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -21,6 +21,9 @@ from kubectl_war.cli.options import (
     output_option,
     proxy_status_options,
 )
+
+if TYPE_CHECKING:
+    from kubectl_war.fleet import FleetFlags
 
 GROUP_COLUMNS = (
     "WORKLOADGROUP",
@@ -58,7 +61,7 @@ class _Seen:
 @proxy_status_options("auto")
 def status_cmd(
     kube: KubeFlags,
-    fleet: Any,
+    fleet: FleetFlags,
     selector: str | None,
     grace_period: float,
     output: str,
