@@ -7,11 +7,12 @@ cursor (`""` for a new word). The answer is one candidate a line (optionally
 ShellCompDirective. Cobra-style callers put `__complete` (or `__completeNoDesc`)
 before the words; that is accepted too.
 
-The click command tree is read for subcommands, flags and their choices, so new
-commands complete without changes here. Names that live in the cluster (WARs,
-WorkloadGroups, namespaces) are looked up with the connection flags already on
-the line, within a one-second budget; a slow or unreachable cluster yields no
-candidates, never an error. The kubernetes client is imported only for those.
+The click command tree, whose root the caller passes in, is read for subcommands,
+flags and their choices, so new commands complete without changes here. Names that
+live in the cluster (WARs, WorkloadGroups, namespaces) are looked up with the
+connection flags already on the line, within a one-second budget; a slow or
+unreachable cluster yields no candidates, never an error. The kubernetes client is
+imported only for those.
 """
 
 from __future__ import annotations

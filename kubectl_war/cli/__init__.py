@@ -1,4 +1,5 @@
-"""The `kubectl war` command group and the process entry point.
+"""The `kubectl war` command group and the process entry points (`kubectl-war`,
+`kubectl_complete-war`).
 
 Only click and the pure modules are imported here: commands that reach a cluster
 import the kubernetes client when they run, so `--help` and `decode` start fast.
