@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from kubectl_war.sidecars.join import Sidecar
     from kubectl_war.sidecars.records import ProxySync
 
-DEFAULT_GRACE_SECONDS = 300.0  # the onboarding endpoint's documented default: 5 minutes
-
 
 @dataclass(frozen=True)
 class Facts:

@@ -7,11 +7,12 @@ cursor (`""` for a new word). The answer is one candidate a line (optionally
 ShellCompDirective. Cobra-style callers put `__complete` (or `__completeNoDesc`)
 before the words; that is accepted too.
 
-The click command tree is read for subcommands, flags and their choices, so new
-commands complete without changes here. Names that live in the cluster (WARs,
-WorkloadGroups, namespaces) are looked up with the connection flags already on
-the line, within a one-second budget; a slow or unreachable cluster yields no
-candidates, never an error. The kubernetes client is imported only for those.
+The click command tree, whose root the caller passes in, is read for subcommands,
+flags and their choices, so new commands complete without changes here. Names that
+live in the cluster (WARs, WorkloadGroups, namespaces) are looked up with the
+connection flags already on the line, within a one-second budget; a slow or
+unreachable cluster yields no candidates, never an error. The kubernetes client is
+imported only for those.
 """
 
 from __future__ import annotations
@@ -29,9 +30,6 @@ import click
 ERROR = 1
 NO_SPACE = 2
 NO_FILE_COMP = 4
-FILTER_FILE_EXT = 8
-FILTER_DIRS = 16
-KEEP_ORDER = 32
 DEFAULT = 0
 
 #: How long a completion may wait for the cluster, in seconds, client import included.
@@ -75,23 +73,6 @@ _OPTION_KINDS = {
     "--workloadgroup": WORKLOADGROUPS,
     "--proxy-status": PROXY_SOURCES,
 }
-
-# Connection flags (cli.options.kube_options) that steer cluster lookups.
-_LINE_FLAGS = (
-    "kubeconfig",
-    "context",
-    "cluster",
-    "user",
-    "namespace",
-    "all_namespaces",
-    "as_user",
-    "as_groups",
-    "server",
-    "token",
-    "certificate_authority",
-    "insecure_skip_tls_verify",
-    "debug",
-)
 
 
 @dataclass
@@ -522,32 +503,27 @@ def connect_cluster(line: Line) -> Cluster:
 # ---- entry point --------------------------------------------------------------------
 
 
-def answer(words: Sequence[str]) -> list[str]:
-    """The output lines for one request: `[__complete|__completeNoDesc] WORD... TO_COMPLETE`."""
-    from kubectl_war.cli import war
-
+def answer(root: click.Command, words: Sequence[str]) -> list[str]:
+    """The output lines for one request: `[__complete|__completeNoDesc] WORD... TO_COMPLETE`
+    on the command tree under `root`."""
     args = list(words)
     descriptions = True
     if args and args[0] in ("__complete", "__completeNoDesc"):
         descriptions = args.pop(0) == "__complete"
     *before, to_complete = args or [""]
     try:
-        result = complete(war, before, to_complete)
+        result = complete(root, before, to_complete)
     except Exception:
         # A completion must never print a traceback into the user's prompt.
         result = Result()
     return result.lines(descriptions)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(root: click.Command, argv: Sequence[str] | None = None) -> None:
     """`kubectl_complete-war`: print candidates, then the directive."""
-    lines = answer(sys.argv[1:] if argv is None else argv)
+    lines = answer(root, sys.argv[1:] if argv is None else argv)
     sys.stdout.write("\n".join(lines) + "\n")
     sys.stdout.flush()
     if _abandoned.is_set():
         # A lookup is still waiting on the network: do not wait for it at exit.
         os._exit(0)
-
-
-if __name__ == "__main__":
-    main()

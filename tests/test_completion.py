@@ -338,9 +338,10 @@ def test_cobra_style_requests_to_either_executable(
 def test_completion_without_a_cluster_lookup_never_imports_the_kubernetes_client() -> None:
     code = (
         "import sys\n"
+        "from kubectl_war.cli import war\n"
         "from kubectl_war.complete import answer\n"
         "for words in (['li'], ['list', '-'], ['list', '-o', ''], ['list', '--context', '']):\n"
-        "    answer(words)\n"
+        "    answer(war, words)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('kubernetes', 'urllib3')))\n"
     )
     done = subprocess.run(

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 
 from kubectl_war import docs
-from kubectl_war.cli import prog_name, war
-from kubectl_war.cli.help import localise, purpose, split_examples
+from kubectl_war.cli import war
+from kubectl_war.cli.help import localise, prog_name, purpose, split_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,4 +1,5 @@
-"""The `kubectl war` command group and the process entry point.
+"""The `kubectl war` command group and the process entry points (`kubectl-war`,
+`kubectl_complete-war`).
 
 Only click and the pure modules are imported here: commands that reach a cluster
 import the kubernetes client when they run, so `--help` and `decode` start fast.
@@ -17,22 +18,8 @@ from typing import NoReturn
 import click
 
 from kubectl_war.cli.completion import COMPLETE_VAR
-from kubectl_war.cli.help import WarContext, use_war_help
+from kubectl_war.cli.help import WarContext, prog_name, use_war_help
 from kubectl_war.errors import WarError
-
-
-def prog_name() -> str:
-    """`kubectl war` when kubectl runs us as a plugin, else the executable's name.
-
-    krew's convention: an executable named `kubectl-*` is reached as `kubectl war`
-    (that is how users type it even when they call it directly).
-    """
-    base = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "kubectl-war"
-    if base.startswith("kubectl-") or "KUBECTL_PLUGINS_CALLER" in os.environ:
-        return "kubectl war"
-    if base == "__main__.py":
-        return "python -m kubectl_war"
-    return base
 
 
 class WarGroup(click.Group):
@@ -93,6 +80,13 @@ def _register() -> None:
 _register()
 
 
+def complete_main(argv: Sequence[str] | None = None) -> None:
+    """`kubectl_complete-war`: the candidates for completing a `kubectl war` line."""
+    from kubectl_war import complete
+
+    complete.main(war, argv)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Run the CLI; every failure becomes `error: ...` and kubectl's exit codes.
 
@@ -151,8 +145,6 @@ def _main(argv: Sequence[str]) -> None:
     args = list(argv)
     if args and args[0] in ("__complete", "__completeNoDesc"):
         # Cobra's protocol, for kubectl_complete-war scripts that call the plugin itself.
-        from kubectl_war.complete import main as complete_main
-
         complete_main(args)
         return
     debug = "--debug" in args
@@ -161,7 +153,7 @@ def _main(argv: Sequence[str]) -> None:
             # The `kubectl war completion` scripts asking for candidates.
             from kubectl_war.cli.completion import shell_complete
 
-            shell_complete(os.environ[COMPLETE_VAR])
+            shell_complete(war, os.environ[COMPLETE_VAR])
             return
         war.main(args=args, prog_name=prog_name(), standalone_mode=False)
     except click.exceptions.Exit as exc:

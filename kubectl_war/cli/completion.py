@@ -51,21 +51,14 @@ class _Fish(_Answered, FishComplete):
 SHELLS: dict[str, type[ShellComplete]] = {"bash": _Bash, "zsh": _Zsh, "fish": _Fish}
 
 
-def _script(shell: str) -> str:
-    from kubectl_war.cli import war
-
-    return SHELLS[shell](war, {}, EXECUTABLE, COMPLETE_VAR).source()
-
-
-def shell_complete(instruction: str) -> None:
-    """Answer a completion script's request (`bash_complete`, `zsh_source`, ...)."""
-    from kubectl_war.cli import war
-
+def shell_complete(root: click.Command, instruction: str) -> None:
+    """Answer a completion script's request (`bash_complete`, `zsh_source`, ...) for the
+    commands under `root`."""
     shell, _, action = instruction.partition("_")
     cls = SHELLS.get(shell)
     if cls is None or action not in ("complete", "source"):
         raise UsageError(f"{COMPLETE_VAR}={instruction}: expected bash, zsh or fish completion")
-    comp = cls(war, {}, EXECUTABLE, COMPLETE_VAR)
+    comp = cls(root, {}, EXECUTABLE, COMPLETE_VAR)
     click.echo(comp.source() if action == "source" else comp.complete())
 
 
@@ -87,4 +80,5 @@ def completion_cmd(shell: str) -> None:
       kubectl war completion zsh > "${fpath[1]}/_kubectl-war"
       kubectl war completion fish > ~/.config/fish/completions/kubectl-war.fish
     """
-    click.echo(_script(shell), nl=False)
+    root = click.get_current_context().find_root().command
+    click.echo(SHELLS[shell](root, {}, EXECUTABLE, COMPLETE_VAR).source(), nl=False)

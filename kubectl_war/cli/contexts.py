@@ -1,36 +1,55 @@
-"""Running a command's read in each context of a fleet (`--contexts`, `--all-contexts`),
-and ending the run: the helpers the `rollout status` command shares with the runner in
-`kubectl_war.fleet`."""
+"""Where a command reads: one cluster, or many at once (`--contexts`, `--all-contexts`).
+
+A command reads each cluster into plain data with one function and renders the list of
+(context, data) it gets back; one cluster is a fleet of one, shown without the CONTEXT
+column. With many, each context is read concurrently (see `kubectl_war.fleet`); a context
+that fails gets one `warning: context "X": ...` line on stderr after the output, and the
+run exits 1 unless --ignore-unreachable.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from kubectl_war.cli.options import KubeFlags
-from kubectl_war.fleet import FleetFlags, Outcome
+from kubectl_war.cli.options import KubeFlags, SidecarFlags
+from kubectl_war.errors import UsageError
+
+if TYPE_CHECKING:
+    from kubectl_war.fleet import FleetFlags, Outcome
 
 T = TypeVar("T")
+CONTEXT_COLUMN = "CONTEXT"
 
 
 def each_context(
     kube: KubeFlags, fleet: FleetFlags, work: Callable[[KubeFlags, Any], T]
 ) -> list[Outcome[T]]:
-    """`work(flags, client)` in every context the fleet flags name, concurrently.
+    """`work(flags, client)` in the one cluster of the connection flags, or in every
+    context the fleet flags name, concurrently.
 
-    `flags` are the command's own with `--context` set to the one context, so whatever
-    runs beside the client (istioctl) talks to the same cluster.
+    With a fleet, `flags` are the command's own with `--context` set to the one context,
+    so whatever runs beside the client (istioctl) talks to the same cluster, and a
+    context's failure is its outcome's error. In one cluster, a failure is the command's.
     """
     from kubectl_war import fleet as fl
 
+    if not fleet.active:
+        client = kube.connect()
+        return [fl.Outcome(client.context_name or "", value=work(kube, client))]
     names = fl.resolve(fleet, kube.kubeconfig)
     return fl.run(
         names,
         lambda name: replace(kube, context=name).connect(),
         lambda name, client: work(replace(kube, context=name), client),
     )
+
+
+def answered(outcomes: Sequence[Outcome[T]]) -> list[tuple[str, T]]:
+    """(context, what it read) of each context that answered, in context order."""
+    return [(o.context, o.value) for o in outcomes if o.ok and o.value is not None]
 
 
 def finish(outcomes: Sequence[Outcome[Any]], fleet: FleetFlags, *, failed: bool = False) -> None:
@@ -43,6 +62,26 @@ def finish(outcomes: Sequence[Outcome[Any]], fleet: FleetFlags, *, failed: bool 
         sys.stderr.write(line + "\n")
     if failed or fl.failed(outcomes, fleet):
         sys.exit(1)
+
+
+def check_source(sidecars: SidecarFlags, fleet: FleetFlags, default: str) -> None:
+    """A saved proxy-status (file or stdin) is one cluster's: refuse it for a fleet."""
+    spec = sidecars.spec(default)
+    if fleet.active and (spec == "-" or spec.startswith("file:")):
+        raise UsageError(
+            f"--proxy-status {spec} holds one cluster's proxies: with --contexts or "
+            "--all-contexts use istiod, istioctl, auto or none"
+        )
+
+
+def no_resources(namespaces: Sequence[str | None]) -> str:
+    """kubectl's words for nothing found, in the namespaces read (None: all of them);
+    contexts that default to different namespaces are spoken of as all."""
+    distinct = set(namespaces)
+    namespace = distinct.pop() if len(distinct) == 1 else None
+    if namespace is None:
+        return "No resources found"
+    return f"No resources found in {namespace} namespace."
 
 
 def contexts_data(outcomes: Sequence[Outcome[Any]], **per: Callable[[Any], Any]) -> list[Any]:

@@ -9,6 +9,7 @@ from datetime import datetime
 import click
 
 from kubectl_war.assess import Facts
+from kubectl_war.cli.contexts import no_resources
 from kubectl_war.cli.options import (
     KubeFlags,
     duration_option,
@@ -147,7 +148,7 @@ def delete_cmd(
             failures += 1
     if not wars:
         if by_selector and not names:
-            sys.stderr.write("No resources found\n")
+            sys.stderr.write(no_resources([None]) + "\n")
         sys.exit(1 if failures else 0)
 
     if by_selector and dry_run == "none" and not yes:

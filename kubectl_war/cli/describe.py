@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_war.cli.list_wars import no_resources
+from kubectl_war.cli.contexts import (
+    answered,
+    check_source,
+    each_context,
+    finish,
+    no_resources,
+)
 from kubectl_war.cli.options import (
     KubeFlags,
     SidecarFlags,
@@ -21,6 +29,11 @@ from kubectl_war.cli.options import (
 )
 from kubectl_war.errors import UsageError
 from kubectl_war.render import as_list, to_json, to_yaml, write
+from kubectl_war.snapshot import not_found
+
+if TYPE_CHECKING:
+    from kubectl_war.fleet import FleetFlags
+    from kubectl_war.war import War
 
 
 @click.command("describe")
@@ -40,7 +53,7 @@ from kubectl_war.render import as_list, to_json, to_yaml, write
 @proxy_status_options("auto")
 def describe_cmd(
     kube: KubeFlags,
-    fleet: Any,
+    fleet: FleetFlags,
     names: tuple[str, ...],
     selector: str | None,
     groups: tuple[str, ...],
@@ -62,73 +75,132 @@ def describe_cmd(
       kubectl war describe -n bookinfo --group ratings --proxy-status istioctl
       kubectl war describe -n bookinfo NAME --all-contexts
     """
-    from kubectl_war import describe, listing, snapshot
-    from kubectl_war.assess import assess, computed
-
     if not names and not selector and not groups:
         raise UsageError("name a WAR, or select some with -l or --group")
     if names and (selector or groups):
         raise UsageError("names cannot be given together with -l or --group")
     if names and kube.all_namespaces:
         raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
-    if fleet.active:
-        from kubectl_war.cli import fleet as many
+    check_source(sidecars, fleet, "auto")
 
-        many.describe(
-            kube,
-            fleet,
-            names=names,
-            selector=selector,
-            groups=groups,
-            grace_period=grace_period,
-            output=output,
-            sidecars=sidecars,
-        )
-        return
-    client = kube.connect()
+    def read(flags: KubeFlags, client: Any) -> _Described:
+        return _read(flags, client, names, selector, groups, sidecars, events=output == "text")
+
+    outcomes = each_context(kube, fleet, read)
+    seen = answered(outcomes)
+    t = now()
+    found = any(d.wars for _, d in seen)
+    # Nothing selected: one cluster says so whatever the output format; a fleet's
+    # -o json|yaml is an empty List.
+    if not found and not names and seen and (output == "text" or not fleet.active):
+        sys.stderr.write(no_resources([d.namespace for _, d in seen]) + "\n")
+    elif output in ("json", "yaml"):
+        docs = [
+            _document(war, d, t, grace_period, name if fleet.active else None)
+            for name, d in seen
+            for war in d.wars
+        ]
+        data = docs[0] if len(docs) == 1 and names and not fleet.active else as_list(docs)
+        write(to_json(data) if output == "json" else to_yaml(data))
+    elif found:
+        show_sidecar = sidecars.spec("auto") != "none"
+        blocks = [
+            _block(war, d, t, grace_period, show_sidecar, name if fleet.active else None)
+            for name, d in seen
+            for war in d.wars
+        ]
+        write("\n\n".join(blocks))
+    # A name is missing when no context that answered has it.
+    missing = [n for n in names if seen and all(n in d.missing for _, d in seen)]
+    sys.stdout.flush()
+    for name in missing:
+        sys.stderr.write(not_found(name) + "\n")
+    finish(outcomes, fleet, failed=bool(missing))
+
+
+@dataclass
+class _Described:
+    """What `describe` read in one cluster: the WARs to show with their WorkloadGroups,
+    sidecars and events, and the names asked for that it does not have."""
+
+    namespace: str | None
+    wars: list[War]
+    snap: Any
+    proxies: Any
+    source: str | None
+    skipped: list[str]
+    events: dict[str, list[dict[str, Any]]]
+    missing: list[str]
+
+
+def _read(
+    flags: KubeFlags,
+    client: Any,
+    names: tuple[str, ...],
+    selector: str | None,
+    groups: tuple[str, ...],
+    sidecars: SidecarFlags,
+    *,
+    events: bool,
+) -> _Described:
+    from kubectl_war import listing, snapshot
+
     missing: list[str] = []
     if names:
+        namespace: str | None = client.namespace
         snap, missing = snapshot.take_named(client, client.namespace, list(names))
         wars = snap.wars
     else:
-        namespace = None if kube.all_namespaces else client.namespace
+        namespace = None if flags.all_namespaces else client.namespace
         snap = snapshot.take(client, namespace, label_selector=selector)
         wars = listing.select(snap.wars, groups=groups)
-        if not wars:
-            sys.stderr.write(no_resources(namespace) + "\n")
-            return
+    if not wars and not names:
+        # Nothing to describe: kubectl's words follow, with no more requests.
+        return _Described(namespace, [], snap, None, None, [], {}, [])
     snapshot.fetch_groups(client, snap)
-    t = now()
     skipped: list[str] = []
-    source = sidecars.open(kube, client, default="auto", notice=skipped.append) if wars else None
-    proxies = source.fetch() if source is not None else None
-    source_words = source.describe() if source is not None else None
-    if output in ("json", "yaml"):
-        docs = []
-        for war in wars:
-            facts = assess(war, snap, t, grace_period, proxies)
-            extra = computed(war, facts, snap)
-            if "sidecar" in extra:
-                extra["sidecar"]["source"] = source_words
-            docs.append(dict(war.obj, computed=extra))
-        data = docs[0] if len(docs) == 1 and names else as_list(docs)
-        write(to_json(data) if output == "json" else to_yaml(data))
-    else:
-        events = snapshot.events_by_uid(client, snap.namespace) if wars else {}
-        blocks = []
-        show_sidecar = sidecars.spec("auto") != "none"
-        for war in wars:
-            facts = assess(war, snap, t, grace_period, proxies)
-            sidecar = (
-                describe.sidecar_section(facts.sidecar, source_words, skipped)
-                if show_sidecar
-                else []
-            )
-            blocks.append(
-                describe.render(war, facts, events.get(war.uid, []), t, grace_period, sidecar)
-            )
-        write("\n\n".join(blocks))
-    for name in missing:
-        sys.stderr.write(snapshot.not_found(name) + "\n")
-    if missing:
-        sys.exit(1)
+    source = sidecars.open(flags, client, default="auto", notice=skipped.append) if wars else None
+    return _Described(
+        namespace,
+        wars,
+        snap,
+        source.fetch() if source is not None else None,
+        source.describe() if source is not None else None,
+        skipped,
+        snapshot.events_by_uid(client, snap.namespace) if wars and events else {},
+        missing,
+    )
+
+
+def _document(
+    war: War, d: _Described, t: datetime, grace_period: float, context: str | None
+) -> dict[str, Any]:
+    """`-o json|yaml`: the WAR as the server has it, with what was worked out about it
+    under `computed` (and, from a fleet, which context it is in)."""
+    from kubectl_war.assess import assess, computed
+
+    facts = assess(war, d.snap, t, grace_period, d.proxies)
+    extra = computed(war, facts, d.snap)
+    if "sidecar" in extra:
+        extra["sidecar"]["source"] = d.source
+    if context is not None:
+        extra = {"context": context, **extra}
+    return dict(war.obj, computed=extra)
+
+
+def _block(
+    war: War,
+    d: _Described,
+    t: datetime,
+    grace_period: float,
+    show_sidecar: bool,
+    context: str | None,
+) -> str:
+    """The text view of one WAR (from a fleet, headed by its context)."""
+    from kubectl_war import describe
+    from kubectl_war.assess import assess
+
+    facts = assess(war, d.snap, t, grace_period, d.proxies)
+    sidecar = describe.sidecar_section(facts.sidecar, d.source, d.skipped) if show_sidecar else []
+    block = describe.render(war, facts, d.events.get(war.uid, []), t, grace_period, sidecar)
+    return block if context is None else "Context:".ljust(14) + context + "\n" + block

@@ -10,12 +10,29 @@ be pasted whether the plugin runs under kubectl or on its own.
 from __future__ import annotations
 
 import inspect
+import os
 import re
+import sys
 
 import click
 
 #: How examples are written in docstrings; replaced by the running program's name.
 PLUGIN_PROG = "kubectl war"
+
+
+def prog_name() -> str:
+    """`kubectl war` when kubectl runs us as a plugin, else the executable's name.
+
+    krew's convention: an executable named `kubectl-*` is reached as `kubectl war`
+    (that is how users type it even when they call it directly).
+    """
+    base = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "kubectl-war"
+    if base.startswith("kubectl-") or "KUBECTL_PLUGINS_CALLER" in os.environ:
+        return "kubectl war"
+    if base == "__main__.py":
+        return "python -m kubectl_war"
+    return base
+
 
 _EXAMPLES = re.compile(r"^(?:\s*\x08\s*\n)?\s*Examples:\s*$", re.MULTILINE)
 

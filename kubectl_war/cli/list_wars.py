@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubectl_war import gcpause, listing
 from kubectl_war.assess import Facts
+from kubectl_war.cli.contexts import (
+    CONTEXT_COLUMN,
+    answered,
+    check_source,
+    contexts_data,
+    each_context,
+    finish,
+    no_resources,
+)
 from kubectl_war.cli.options import (
     KubeFlags,
     SidecarFlags,
@@ -25,12 +36,8 @@ from kubectl_war.errors import UsageError
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, War
 
-
-def no_resources(namespace: str | None) -> str:
-    """kubectl's words for an empty result."""
-    if namespace is None:
-        return "No resources found"
-    return f"No resources found in {namespace} namespace."
+if TYPE_CHECKING:
+    from kubectl_war.fleet import FleetFlags, Outcome
 
 
 @click.command("list")
@@ -81,7 +88,7 @@ def no_resources(namespace: str | None) -> str:
 @gcpause.paused
 def list_cmd(
     kube: KubeFlags,
-    fleet: Any,
+    fleet: FleetFlags,
     selector: str | None,
     field_selector: str | None,
     groups: tuple[str, ...],
@@ -113,110 +120,201 @@ def list_cmd(
       kubectl war list -A --sync --proxy-status istiod
       kubectl war list -A --contexts east,west --disconnected
     """
-    from kubectl_war import snapshot
-    from kubectl_war.assess import assess
-
     if connected_only and disconnected_only:
         raise UsageError("--connected and --disconnected exclude each other")
     connected = True if connected_only else False if disconnected_only else None
     if older_than is not None and connected is not False:
         raise UsageError("--older-than goes with --disconnected")
-    if fleet.active:
-        from kubectl_war.cli import fleet as many
-
-        many.list_wars(
-            kube,
-            fleet,
-            selector=selector,
-            field_selector=field_selector,
-            groups=groups,
-            connected=connected,
-            older_than=older_than,
-            outdated=outdated,
-            grace_period=grace_period,
-            sort_by=sort_by,
-            no_headers=no_headers,
-            output=output,
-            watch=watch,
-            sync=sync,
-            sidecars=sidecars,
-        )
-        return
-    client = kube.connect()
-    namespace = None if kube.all_namespaces else client.namespace
-    sidecar_spec = sidecars.spec("auto" if sync or output == "wide" else "none")
-    if output in ("table", "wide") and not watch and not sync and sidecar_spec == "none":
-        _print_table(
-            client,
-            namespace,
-            output,
-            selector=selector,
-            field_selector=field_selector,
-            groups=groups,
-            connected=connected,
-            older_than=older_than,
-            outdated=outdated,
-            grace_period=grace_period,
-            sort_by=sort_by,
-            no_headers=no_headers,
-        )
-        return
-    snap = snapshot.take(
-        client,
-        namespace,
-        label_selector=selector,
-        field_selector=field_selector,
-        with_groups=True,
+    if fleet.active and watch:
+        raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")
+    if fleet.active and output == "name":
+        raise UsageError("-o name cannot say which context a WAR is in: use -o json or -o yaml")
+    default = "auto" if sync or output == "wide" else "none"
+    check_source(sidecars, fleet, default)
+    query = _Query(
+        selector, field_selector, groups, connected, older_than, outdated, grace_period, sort_by
     )
     t = now()
-    source = _sidecar_source(kube, client, sidecars, output, sync)
-    proxies = [source.fetch() if source is not None else None]
+    if watch:
+        _watch(
+            kube,
+            query,
+            t,
+            output,
+            sidecars,
+            no_headers=no_headers,
+            events=output_watch_events,
+            sync=sync,
+        )
+        return
+    streamed = output in ("table", "wide") and not sync and sidecars.spec(default) == "none"
 
-    def facts(war: War) -> Facts:
-        return assess(war, snap, now() if watch else t, grace_period, proxies[0])
+    def read(flags: KubeFlags, client: Any) -> _Listed:
+        if streamed:
+            return _read_rows(flags, client, query, t, wide=output == "wide")
+        return _read(flags, client, query, t, sidecars, output, sync)
 
-    def chosen(wars: list[War]) -> list[War]:
+    outcomes = each_context(kube, fleet, read)
+    seen = answered(outcomes)
+    if output in ("table", "wide"):
+        cols, rows = _table(
+            seen, t, all_namespaces=kube.all_namespaces, wide=output == "wide", named=fleet.active
+        )
+        if rows:
+            write(Table(cols, colour=use_colour()).render(rows, headers=not no_headers))
+        elif seen:
+            sys.stderr.write(no_resources([listed.namespace for _, listed in seen]) + "\n")
+    else:
+        _write_items(seen, outcomes, output, named=fleet.active)
+    finish(outcomes, fleet)
+
+
+@dataclass(frozen=True)
+class _Query:
+    """Which WARs `list` shows and in what order: its flags, validated."""
+
+    selector: str | None
+    field_selector: str | None
+    groups: tuple[str, ...]
+    connected: bool | None
+    older_than: float | None
+    outdated: bool
+    grace_period: float
+    sort_by: str | None
+
+    def choose(self, wars: list[War], t: datetime, facts: Callable[[War], Facts]) -> list[War]:
         return listing.select(
             wars,
-            groups=groups,
-            connected=connected,
-            older_than=older_than,
+            groups=self.groups,
+            connected=self.connected,
+            older_than=self.older_than,
             now=t,
-            outdated=outdated,
+            outdated=self.outdated,
             facts=facts,
         )
 
-    wars = listing.sort(chosen(snap.wars), sort_by)
-    printer = _Printer(
-        output,
-        facts,
-        all_namespaces=namespace is None,
-        no_headers=no_headers,
-        events=watch and output_watch_events,
-        sidecar=source is not None,
-    )
-    if not wars and not watch and output in ("table", "wide"):
-        sys.stderr.write(no_resources(namespace) + "\n")
-        return
-    printer.initial(wars, snap.resource_version)
-    if not watch:
-        return
-    sys.stdout.flush()
-    gcpause.settle()
-    res = client.war_resource()
-    from kubectl_war.kube import ListResult
 
-    listed = ListResult([w.obj for w in snap.wars], snap.resource_version)
-    for event in client.follow(
-        res, namespace, listed, label_selector=selector, field_selector=field_selector
-    ):
-        war = War(event.object)
-        if event.type != "DELETED" and not chosen([war]):
+@dataclass
+class _Listed:
+    """What `list` read in one cluster: the WARs it shows, in order, with what it needs
+    to judge them; or, for a plain table, only their rows (see `_read_rows`)."""
+
+    context: str
+    namespace: str | None
+    resource_version: str
+    wars: list[War]
+    snap: Any
+    source: Any
+    proxies: Any
+    grace_period: float
+    #: When the WARs are judged; None: each time one is shown (a watch).
+    at: datetime | None
+    rows: list[list[str]] | None = None
+
+    def facts(self, war: War) -> Facts:
+        from kubectl_war.assess import assess
+
+        return assess(war, self.snap, self.at or now(), self.grace_period, self.proxies)
+
+
+def _read(
+    flags: KubeFlags,
+    client: Any,
+    query: _Query,
+    t: datetime,
+    sidecars: SidecarFlags,
+    output: str,
+    sync: bool,
+    *,
+    live: bool = False,
+) -> _Listed:
+    """One cluster's WARs and WorkloadGroups, and (for a table that shows them) its
+    sidecars; the WARs chosen and sorted."""
+    from kubectl_war import snapshot
+
+    namespace = None if flags.all_namespaces else client.namespace
+    snap = snapshot.take(
+        client,
+        namespace,
+        label_selector=query.selector,
+        field_selector=query.field_selector,
+        with_groups=True,
+    )
+    source = _sidecar_source(flags, client, sidecars, output, sync)
+    proxies = source.fetch() if source is not None else None
+    listed = _Listed(
+        client.context_name or "",
+        namespace,
+        snap.resource_version,
+        [],
+        snap,
+        source,
+        proxies,
+        query.grace_period,
+        None if live else t,
+    )
+    listed.wars = listing.sort(query.choose(snap.wars, t, listed.facts), query.sort_by)
+    return listed
+
+
+def _read_rows(flags: KubeFlags, client: Any, query: _Query, t: datetime, *, wide: bool) -> _Listed:
+    """The plain table's rows (no SIDECAR column), each WAR turned into its row as its
+    page arrives.
+
+    Raw objects are let go page by page, so memory holds rows, not the API's JSON:
+    about a tenth of it. The same requests as `_read`, in the same order: the WARs,
+    then the WorkloadGroups of the namespaces seen, whose answer fills each row's
+    UP-TO-DATE cell (and the `--outdated` filter) at the end.
+    """
+    from kubectl_war import snapshot
+    from kubectl_war.freshness import Freshness
+
+    namespace = None if flags.all_namespaces else client.namespace
+    snap = snapshot.Snapshot([], "", namespace)
+    listed = _Listed(
+        client.context_name or "", namespace, "", [], snap, None, None, query.grace_period, t
+    )
+    all_namespaces = namespace is None
+    cols = listing.headers(all_namespaces=all_namespaces, wide=wide)
+    fresh_at = cols.index(listing.FRESH_COLUMN)
+    seen: set[str] = set()
+    lines: list[_Line] = []
+
+    def add(obj: dict[str, Any]) -> None:
+        war = War(obj)
+        seen.add(war.namespace)
+        chosen = listing.select(
+            [war],
+            groups=query.groups,
+            connected=query.connected,
+            older_than=query.older_than,
+            now=t,
+        )
+        if chosen:
+            cells = listing.row(war, listed.facts(war), t, all_namespaces=all_namespaces, wide=wide)
+            lines.append(_Line(war, cells, listing.sort_key(war, query.sort_by)))
+        gcpause.keep(obj)
+
+    listed.resource_version = client.list_each(
+        client.war_resource(),
+        namespace,
+        add,
+        label_selector=query.selector,
+        field_selector=query.field_selector,
+    )
+    snapshot.fetch_groups(client, snap, seen)
+    kept: list[_Line] = []
+    for line in lines:
+        group = snap.group_named(line.namespace, line.group, line.group_uid)
+        freshness, _ = snap.judge(group, line.created)
+        if query.outdated and freshness is not Freshness.OUTDATED:
             continue
-        if source is not None:
-            proxies[0] = _refetch(source, proxies[0])
-        printer.change(event.type, war)
-        sys.stdout.flush()
+        line.cells[fresh_at] = listing.freshness_cell(freshness)
+        kept.append(line)
+    if query.sort_by is not None:
+        kept.sort(key=lambda line: line.key)
+    listed.rows = [line.cells for line in kept]
+    return listed
 
 
 class _Line:
@@ -234,78 +332,104 @@ class _Line:
         self.created = war.created
 
 
-def _print_table(
-    client: Any,
-    namespace: str | None,
+def _table(
+    seen: Sequence[tuple[str, _Listed]],
+    t: datetime,
+    *,
+    all_namespaces: bool,
+    wide: bool,
+    named: bool,
+) -> tuple[list[str], list[list[str]]]:
+    """The columns and rows of every context's WARs; `named` puts CONTEXT first. The
+    SIDECAR column is there when any context read a proxy-status source."""
+    sidecar = any(listed.source is not None for _, listed in seen)
+    cols = listing.headers(all_namespaces=all_namespaces, wide=wide, sidecar=sidecar)
+    rows: list[list[str]] = []
+    for name, listed in seen:
+        mine = listed.rows
+        if mine is None:
+            mine = [
+                listing.row(
+                    w,
+                    listed.facts(w),
+                    t,
+                    all_namespaces=all_namespaces,
+                    wide=wide,
+                    sidecar=sidecar,
+                )
+                for w in listed.wars
+            ]
+        rows += [[name, *row] for row in mine] if named else mine
+    return ([CONTEXT_COLUMN, *cols] if named else cols), rows
+
+
+def _write_items(
+    seen: Sequence[tuple[str, _Listed]],
+    outcomes: Sequence[Outcome[_Listed]],
     output: str,
     *,
-    selector: str | None,
-    field_selector: str | None,
-    groups: tuple[str, ...],
-    connected: bool | None,
-    older_than: float | None,
-    outdated: bool,
-    grace_period: float,
-    sort_by: str | None,
-    no_headers: bool,
+    named: bool,
 ) -> None:
-    """The table (no watch, no SIDECAR column), each WAR turned into its row as its page
-    arrives.
+    """`-o name`, `-o json` or `-o yaml` of every context's WARs.
 
-    Raw objects are let go page by page, so memory holds rows, not the API's JSON:
-    about a tenth of it. The same requests as `snapshot.take` with groups, in the same
-    order: the WARs, then the WorkloadGroups of the namespaces seen, whose answer fills
-    each row's UP-TO-DATE cell (and the `--outdated` filter) at the end.
+    The items stay the server's objects, untouched; with many contexts, which context
+    each came from is told beside them: each context lists the positions of its items.
     """
-    from kubectl_war import snapshot
-    from kubectl_war.assess import assess
-    from kubectl_war.freshness import Freshness
-
-    t = now()
-    snap = snapshot.Snapshot([], "", namespace)
-
-    def facts(war: War) -> Facts:
-        return assess(war, snap, t, grace_period)
-
-    printer = _Printer(
-        output, facts, all_namespaces=namespace is None, no_headers=no_headers, events=False
-    )
-    fresh_at = printer.table.headers.index(listing.FRESH_COLUMN)
-    seen: set[str] = set()
-    lines: list[_Line] = []
-
-    def add(obj: dict[str, Any]) -> None:
-        war = War(obj)
-        seen.add(war.namespace)
-        chosen = listing.select(
-            [war], groups=groups, connected=connected, older_than=older_than, now=t
-        )
-        if chosen:
-            lines.append(_Line(war, printer._row(war), listing.sort_key(war, sort_by)))
-        gcpause.keep(obj)
-
-    client.list_each(
-        client.war_resource(),
-        namespace,
-        add,
-        label_selector=selector,
-        field_selector=field_selector,
-    )
-    snapshot.fetch_groups(client, snap, seen)
-    kept: list[_Line] = []
-    for line in lines:
-        group = snap.group_named(line.namespace, line.group, line.group_uid)
-        freshness, _ = snap.judge(group, line.created)
-        if outdated and freshness is not Freshness.OUTDATED:
-            continue
-        line.cells[fresh_at] = listing.freshness_cell(freshness)
-        kept.append(line)
-    if not kept:
-        sys.stderr.write(no_resources(namespace) + "\n")
+    if output == "name":
+        write("".join(f"{RESOURCE_NAME}/{w.name}\n" for _, listed in seen for w in listed.wars))
         return
-    if sort_by is not None:
-        kept.sort(key=lambda line: line.key)
-    write(printer.table.render([line.cells for line in kept], headers=not no_headers))
+    items: list[Any] = []
+    spans: dict[str, list[int]] = {}
+    for name, listed in seen:
+        spans[name] = list(range(len(items), len(items) + len(listed.wars)))
+        items += [w.obj for w in listed.wars]
+    if named:
+        data = as_list(items)
+        data["contexts"] = contexts_data(
+            outcomes,
+            resourceVersion=lambda v: v.resource_version,
+            items=lambda v: spans[v.context],
+        )
+    else:
+        data = as_list(items, seen[0][1].resource_version)
+    write(to_json(data) if output == "json" else to_yaml(data))
+
+
+def _watch(
+    kube: KubeFlags,
+    query: _Query,
+    t: datetime,
+    output: str,
+    sidecars: SidecarFlags,
+    *,
+    no_headers: bool,
+    events: bool,
+    sync: bool,
+) -> None:
+    """The list of one cluster, then a line per change until interrupted."""
+    from kubectl_war.kube import ListResult
+
+    client = kube.connect()
+    listed = _read(kube, client, query, t, sidecars, output, sync, live=True)
+    printer = _Watcher(output, listed, no_headers=no_headers, events=events)
+    printer.initial()
+    sys.stdout.flush()
+    gcpause.settle()
+    snap = listed.snap
+    for event in client.follow(
+        client.war_resource(),
+        listed.namespace,
+        ListResult([w.obj for w in snap.wars], snap.resource_version),
+        label_selector=query.selector,
+        field_selector=query.field_selector,
+    ):
+        war = War(event.object)
+        if event.type != "DELETED" and not query.choose([war], t, listed.facts):
+            continue
+        if listed.source is not None:
+            listed.proxies = _refetch(listed.source, listed.proxies)
+        printer.change(event.type, war)
+        sys.stdout.flush()
 
 
 def _sidecar_source(
@@ -343,64 +467,54 @@ def _refetch(source: Any, previous: Any) -> Any:
         return previous
 
 
-class _Printer:
-    """Prints the list in one output format, then (with --watch) one entry per change."""
+class _Watcher:
+    """Prints a watch: the list in one output format, then one entry per change."""
 
-    def __init__(
-        self,
-        output: str,
-        facts: Callable[[War], Facts],
-        *,
-        all_namespaces: bool,
-        no_headers: bool,
-        events: bool,
-        sidecar: bool = False,
-    ):
+    def __init__(self, output: str, listed: _Listed, *, no_headers: bool, events: bool):
         self.output = output
-        self.facts = facts
-        self.all_namespaces = all_namespaces
+        self.listed = listed
         self.no_headers = no_headers
         self.events = events
         self.now = now()
-        self.sidecar = sidecar
-        cols = listing.headers(
-            all_namespaces=all_namespaces, wide=output == "wide", sidecar=sidecar
-        )
-        if events:
-            cols.insert(0, "EVENT")
-        self.table = Table(cols, colour=use_colour())
         self.header_pending = False
+        self.table: Table | None = None
+        if output in ("table", "wide"):
+            cols = listing.headers(
+                all_namespaces=listed.namespace is None,
+                wide=output == "wide",
+                sidecar=listed.source is not None,
+            )
+            if events:
+                cols.insert(0, "EVENT")
+            self.table = Table(cols, colour=use_colour())
 
-    def _row(self, war: War, event: str | None = None) -> list[str]:
+    def _row(self, war: War, event: str) -> list[str]:
         cells = listing.row(
             war,
-            self.facts(war),
+            self.listed.facts(war),
             self.now,
-            all_namespaces=self.all_namespaces,
+            all_namespaces=self.listed.namespace is None,
             wide=self.output == "wide",
-            sidecar=self.sidecar,
+            sidecar=self.listed.source is not None,
         )
         if self.events:
-            cells.insert(0, event or "ADDED")
+            cells.insert(0, event)
         return cells
 
-    def initial(self, wars: list[War], resource_version: str) -> None:
-        if self.output in ("table", "wide"):
-            # Like kubectl get -w: with nothing listed, the header waits for the first row.
-            self.header_pending = not wars and not self.no_headers
-            if wars:
-                write(self.table.render([self._row(w) for w in wars], headers=not self.no_headers))
-        elif self.output == "name":
-            write("".join(f"{RESOURCE_NAME}/{w.name}\n" for w in wars))
-        elif self.output == "json":
-            write(to_json(as_list([w.obj for w in wars], resource_version)))
-        elif self.output == "yaml":
-            write(to_yaml(as_list([w.obj for w in wars], resource_version)))
+    def initial(self) -> None:
+        wars = self.listed.wars
+        if self.table is None:
+            _write_items([(self.listed.context, self.listed)], [], self.output, named=False)
+            return
+        # Like kubectl get -w: with nothing listed, the header waits for the first row.
+        self.header_pending = not wars and not self.no_headers
+        if wars:
+            rows = [self._row(w, "ADDED") for w in wars]
+            write(self.table.render(rows, headers=not self.no_headers))
 
     def change(self, event: str, war: War) -> None:
         self.now = now()
-        obj: Any = war.obj
-        if self.output in ("table", "wide"):
+        if self.table is not None:
             row = self._row(war, event)
             self.table.fit([row])
             if self.header_pending:
@@ -410,6 +524,6 @@ class _Printer:
         elif self.output == "name":
             write(f"{RESOURCE_NAME}/{war.name}\n")
         elif self.output == "json":
-            write(to_json(obj))
+            write(to_json(war.obj))
         elif self.output == "yaml":
-            write("---\n" + to_yaml(obj))
+            write("---\n" + to_yaml(war.obj))

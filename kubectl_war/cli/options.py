@@ -190,9 +190,12 @@ def _grace(ctx: click.Context, param: click.Parameter, value: str) -> float:
     return parse_duration(value, flag="--grace-period")
 
 
+#: The onboarding endpoint's documented default for how long it keeps a disconnected agent.
+DEFAULT_GRACE_PERIOD = "5m"
+
 grace_option = click.option(
     "--grace-period",
-    default="5m",
+    default=DEFAULT_GRACE_PERIOD,
     show_default=True,
     metavar="DURATION",
     callback=_grace,

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli.contexts import (
+    CONTEXT_COLUMN,
+    answered,
+    check_source,
+    contexts_data,
+    each_context,
+    finish,
+    no_resources,
+)
 from kubectl_war.cli.options import (
     KubeFlags,
     SidecarFlags,
@@ -18,6 +28,9 @@ from kubectl_war.cli.options import (
 )
 from kubectl_war.errors import UsageError
 from kubectl_war.render import NONE, Cell, Table, to_json, to_yaml, use_colour, write
+
+if TYPE_CHECKING:
+    from kubectl_war.fleet import FleetFlags
 
 NO_WAR = "<no WAR>"
 
@@ -35,7 +48,7 @@ NO_WAR = "<no WAR>"
 @proxy_status_options("auto")
 def proxy_status_cmd(
     kube: KubeFlags,
-    fleet: Any,
+    fleet: FleetFlags,
     out_of_sync: bool,
     no_headers: bool,
     output: str,
@@ -58,54 +71,69 @@ def proxy_status_cmd(
       kubectl war proxy-status -A --all-contexts --out-of-sync
       istioctl proxy-status > ps.txt; kubectl war proxy-status -A --proxy-status file:ps.txt
     """
+    if sidecars.spec("auto") == "none":
+        raise UsageError("proxy-status needs a source: --proxy-status none leaves nothing to show")
+    check_source(sidecars, fleet, "auto")
+    outcomes = each_context(kube, fleet, lambda flags, client: _read(flags, client, sidecars))
+    seen = answered(outcomes)
+    rows = [(name, e) for name, joined in seen for e in joined.entries]
+    problems = [(name, e) for name, e in rows if not e.synced]
+    shown = problems if out_of_sync else rows
+    if output in ("json", "yaml"):
+        data = {
+            "items": [_as_dict(e, name if fleet.active else None) for name, e in shown],
+            "total": len(rows),
+            "synced": len(rows) - len(problems),
+        }
+        if fleet.active:
+            data = {
+                "contexts": contexts_data(
+                    outcomes,
+                    source=lambda j: j.source,
+                    total=lambda j: len(j.entries),
+                    synced=lambda j: sum(1 for e in j.entries if e.synced),
+                ),
+                **data,
+            }
+        else:
+            data = {"source": seen[0][1].source, **data}
+        write(to_json(data) if output == "json" else to_yaml(data))
+    elif seen and not rows:
+        sys.stderr.write(no_resources([j.namespace for _, j in seen]) + "\n")
+    elif seen and not shown:
+        sys.stderr.write(f"All {len(rows)} sidecars are SYNCED.\n")
+    elif shown:
+        _table(
+            [e for _, e in shown],
+            all_namespaces=kube.all_namespaces,
+            wide=output == "wide",
+            headers=not no_headers,
+            contexts=[Cell(name) for name, _ in shown] if fleet.active else None,
+        )
+    finish(outcomes, fleet, failed=bool(problems))
+
+
+@dataclass
+class _Joined:
+    """One cluster's sidecars joined with its WARs, and where their state came from."""
+
+    namespace: str | None
+    entries: list[Any]
+    source: str
+
+
+def _read(flags: KubeFlags, client: Any, sidecars: SidecarFlags) -> _Joined:
     from kubectl_war import snapshot
     from kubectl_war.sidecars.join import join
     from kubectl_war.sidecars.sources import SidecarError
 
-    if sidecars.spec("auto") == "none":
-        raise UsageError("proxy-status needs a source: --proxy-status none leaves nothing to show")
-    if fleet.active:
-        from kubectl_war.cli import fleet as many
-
-        many.proxy_status(
-            kube,
-            fleet,
-            out_of_sync=out_of_sync,
-            no_headers=no_headers,
-            output=output,
-            sidecars=sidecars,
-        )
-        return
-    client = kube.connect()
-    namespace = None if kube.all_namespaces else client.namespace
+    namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.take(client, namespace)
     skipped: list[str] = []
-    source = sidecars.open(kube, client, default="auto", notice=skipped.append)
+    source = sidecars.open(flags, client, default="auto", notice=skipped.append)
     if source is None:
         raise SidecarError("no proxy-status source answered: " + "; ".join(skipped))
-    entries = join(snap.wars, source.fetch(), namespace)
-    problems = [e for e in entries if not e.synced]
-    shown = problems if out_of_sync else entries
-    if output in ("json", "yaml"):
-        data = {
-            "source": source.describe(),
-            "items": [_as_dict(e) for e in shown],
-            "total": len(entries),
-            "synced": len(entries) - len(problems),
-        }
-        write(to_json(data) if output == "json" else to_yaml(data))
-    elif not entries:
-        from kubectl_war.cli.list_wars import no_resources
-
-        sys.stderr.write(no_resources(namespace) + "\n")
-    elif not shown:
-        sys.stderr.write(f"All {len(entries)} sidecars are SYNCED.\n")
-    else:
-        _table(
-            shown, all_namespaces=namespace is None, wide=output == "wide", headers=not no_headers
-        )
-    if problems:
-        sys.exit(1)
+    return _Joined(namespace, join(snap.wars, source.fetch(), namespace), source.describe())
 
 
 def _table(
@@ -154,14 +182,16 @@ def _table(
                 row.append(Cell(value, STATE_STYLES.get(value)) if value else NONE)
         rows.append(row)
     if contexts is not None:
-        cols.insert(0, "CONTEXT")
+        cols.insert(0, CONTEXT_COLUMN)
         rows = [[context, *row] for context, row in zip(contexts, rows)]
     write(Table(cols, colour=use_colour()).render(rows, headers=headers))
 
 
-def _as_dict(entry: Any) -> dict[str, Any]:
+def _as_dict(entry: Any, context: str | None) -> dict[str, Any]:
+    """One entry of `-o json|yaml` (from a fleet, with its context first)."""
     war = entry.war
     return {
+        **({"context": context} if context is not None else {}),
         "namespace": entry.namespace,
         "name": entry.name,
         "workloadGroup": entry.group,

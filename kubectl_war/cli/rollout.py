@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kubectl_war.cli.options import (
+    DEFAULT_GRACE_PERIOD,
     KubeFlags,
     SidecarFlags,
     duration_option,
@@ -208,7 +209,7 @@ def rollout_cmd(
       kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
       kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
     """
-    from kubectl_war.assess import DEFAULT_GRACE_SECONDS, Facts, assess
+    from kubectl_war.assess import Facts, assess
     from kubectl_war.durations import format_timestamp, go_duration, parse_duration
     from kubectl_war.render import to_json, write
     from kubectl_war.rollout import journal as rj
@@ -293,7 +294,11 @@ def rollout_cmd(
                 sidecars.istio_namespace,
                 sidecars.istio_namespace != DEFAULT_ISTIO_NAMESPACE,
             ),
-            ("--grace-period", go_duration(grace_period), grace_period != DEFAULT_GRACE_SECONDS),
+            (
+                "--grace-period",
+                go_duration(grace_period),
+                grace_period != parse_duration(DEFAULT_GRACE_PERIOD),
+            ),
             ("--yes", None, True),
         ],
     )
@@ -498,7 +503,6 @@ def status_cmd(
       kubectl war rollout status --all-groups -A --all-contexts
     """
     from kubectl_war.cli import contexts
-    from kubectl_war.fleet import Outcome
     from kubectl_war.render import to_json, write
     from kubectl_war.rollout import status
 
@@ -508,17 +512,12 @@ def status_cmd(
 
     def read(flags: KubeFlags, client: Any) -> Read:
         namespace = None if flags.all_namespaces else client.namespace
-        return status.read(client, namespace, groups, grace_period)
-
-    if fleet.active:
-        outcomes = contexts.each_context(kube, fleet, read)
-    else:
-        # One cluster is a fleet of one, read in the foreground so its errors are raised.
-        client = kube.connect()
-        seen = read(kube, client)
-        if watch:
+        seen = status.read(client, namespace, groups, grace_period)
+        if watch:  # one cluster only (refused above for a fleet)
             _watch_status(client, seen, timeout=timeout, output=output)
-        outcomes = [Outcome(client.context_name or "", value=seen)]
+        return seen
+
+    outcomes = contexts.each_context(kube, fleet, read)
     t = now()
     found = [(o.context, s) for o in outcomes if o.value is not None for s in o.value.statuses(t)]
     if output == "json":

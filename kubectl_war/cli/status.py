@@ -6,10 +6,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli.contexts import answered, check_source, each_context, finish, no_resources
 from kubectl_war.cli.options import (
     KubeFlags,
     SidecarFlags,
@@ -20,6 +21,9 @@ from kubectl_war.cli.options import (
     output_option,
     proxy_status_options,
 )
+
+if TYPE_CHECKING:
+    from kubectl_war.fleet import FleetFlags
 
 GROUP_COLUMNS = (
     "WORKLOADGROUP",
@@ -57,7 +61,7 @@ class _Seen:
 @proxy_status_options("auto")
 def status_cmd(
     kube: KubeFlags,
-    fleet: Any,
+    fleet: FleetFlags,
     selector: str | None,
     grace_period: float,
     output: str,
@@ -82,22 +86,13 @@ def status_cmd(
       kubectl war status -A --all-contexts
       kubectl war status -A --contexts east,west -o json
     """
-    from kubectl_war.cli import fleet as many
-
-    if fleet.active:
-        many.check_source(sidecars, "auto")
-        outcomes = many.each_context(
-            kube,
-            fleet,
-            lambda flags, client: _read(
-                flags, client, selector, grace_period, sidecars, flags.context
-            ),
-        )
-        seen = [o.value for o in outcomes if o.value is not None]
-    else:
-        client = kube.connect()
-        outcomes = []
-        seen = [_read(kube, client, selector, grace_period, sidecars, client.context_name)]
+    check_source(sidecars, fleet, "auto")
+    outcomes = each_context(
+        kube,
+        fleet,
+        lambda flags, client: _read(flags, client, selector, grace_period, sidecars),
+    )
+    seen = [s for _, s in answered(outcomes)]
     # A context that could not be read cannot be called healthy, even when
     # --ignore-unreachable keeps it from failing the run.
     healthy = all(not s.problems for s in seen) and all(o.ok for o in outcomes)
@@ -110,10 +105,7 @@ def status_cmd(
             contexts=fleet.active,
             source_wanted=sidecars.spec("auto") != "none",
         )
-    if fleet.active:
-        many.finish(outcomes, fleet, failed=any(s.problems for s in seen))
-    elif not healthy:
-        sys.exit(1)
+    finish(outcomes, fleet, failed=any(s.problems for s in seen))
 
 
 def _read(
@@ -122,7 +114,6 @@ def _read(
     selector: str | None,
     grace_period: float,
     sidecars: SidecarFlags,
-    context: str | None,
 ) -> _Seen:
     """One cluster's WARs, WorkloadGroups and (when a source answers) sidecars, judged."""
     from kubectl_war import health, snapshot
@@ -133,6 +124,7 @@ def _read(
     source = sidecars.open(flags, client, default="auto") if snap.wars else None
     proxies = source.fetch() if source is not None else None
     t = now()
+    context = client.context_name
     groups, problems = health.summarise(
         context,
         snap.wars,
@@ -148,13 +140,12 @@ def _write_tables(
     seen: Sequence[_Seen], *, all_namespaces: bool, contexts: bool, source_wanted: bool
 ) -> None:
     from kubectl_war import health
-    from kubectl_war.cli.fleet import empty_message
     from kubectl_war.render import NONE, Cell, Table, use_colour, write
 
     groups = [g for s in seen for g in s.groups]
     if not groups:
         if seen:
-            sys.stderr.write(empty_message([s.namespace for s in seen]) + "\n")
+            sys.stderr.write(no_resources([s.namespace for s in seen]) + "\n")
         return
     lead = (["CONTEXT"] if contexts else []) + (["NAMESPACE"] if all_namespaces else [])
 
