@@ -12,7 +12,7 @@ import pytest
 from kubectl_war import rollout as ro
 from kubectl_war import snapshot
 from kubectl_war.assess import assess
-from kubectl_war.kube import Kube, KubeOptions
+from kubectl_war.kube import Connection, Kube
 from kubectl_war.war import War
 from tests.fakekube import FakeKube
 from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
@@ -28,7 +28,7 @@ def short(name: str) -> str:
 
 @pytest.fixture
 def client(fake_kube: FakeKube, make_kubeconfig: Callable[..., str]) -> Kube:
-    return Kube(KubeOptions(kubeconfig=make_kubeconfig(fake_kube), namespace="bookinfo"))
+    return Kube(Connection(kubeconfig=make_kubeconfig(fake_kube), namespace="bookinfo"))
 
 
 @pytest.fixture
