@@ -330,9 +330,9 @@ class Server:
 PHASES = (
     ("running the command, after importing the CLI", "kubectl_war/cli/__init__.py", "_main"),
     ("importing the CLI (click, commands)", "kubectl_war/cli/__init__.py", "<module>"),
-    ("kubeconfig, incl. importing the client", "kubectl_war/kube.py", "_configure"),
-    ("  importing the client's submodules", "kubectl_war/kubeclient.py", "load"),
-    ("listing the WARs, page by page, into rows", "kubectl_war/kube.py", "list_each"),
+    ("kubeconfig, incl. importing the client", "kubectl_war/kube/config.py", "resolve"),
+    ("  importing the client's submodules", "kubectl_war/kube/lazy.py", "load"),
+    ("listing the WARs, page by page, into rows", "kubectl_war/kube/client.py", "list_each"),
     ("  HTTP requests (urllib3 through the client)", "kubernetes/client/api_client.py", "call_api"),
     ("  JSON decoding", "json/__init__.py", "loads"),
     ("  building rows (decode, assess, cells)", "kubectl_war/cli/list_wars.py", "_row"),

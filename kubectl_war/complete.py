@@ -21,7 +21,7 @@ import os
 import sys
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Protocol
 
 import click
@@ -370,37 +370,12 @@ def _matching(values: Iterable[str], prefix: str) -> list[tuple[str, str]]:
     return [(v, "") for v in values if v.startswith(prefix)]
 
 
-# ---- kubeconfig, read directly (the client is slow to import) ------------------------
-
-
-def _kubeconfig_paths(line: Line) -> list[str]:
-    explicit = line.flag("kubeconfig")
-    if explicit:
-        return [os.path.expanduser(explicit)]
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        return [p for p in env.split(os.pathsep) if p]
-    return [os.path.join(os.path.expanduser("~"), ".kube", "config")]
-
-
 def _kubeconfig_names(line: Line, section: str) -> list[str]:
     """Entry names of one kubeconfig section across every file, sorted; unreadable files
-    add nothing."""
-    import yaml
+    add nothing. Read directly: the client is slow to import."""
+    from kubectl_war.kube.config import entry_names
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    names: set[str] = set()
-    for path in _kubeconfig_paths(line):
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = yaml.load(f, Loader=loader)
-        except (OSError, ValueError, yaml.YAMLError):
-            continue
-        entries = data.get(section) if isinstance(data, dict) else None
-        for entry in entries if isinstance(entries, list) else []:
-            if isinstance(entry, dict) and isinstance(entry.get("name"), str):
-                names.add(entry["name"])
-    return sorted(names)
+    return sorted(entry_names(line.flag("kubeconfig"), section))
 
 
 # ---- the cluster -------------------------------------------------------------------
@@ -455,24 +430,13 @@ class KubeCluster:
     """Cluster lookups through `kube.Kube`, with the line's connection flags."""
 
     def __init__(self, line: Line, timeout: float = BUDGET) -> None:
-        from kubectl_war.kube import Kube, KubeOptions
+        from kubectl_war.kube.client import Kube
+        from kubectl_war.kube.config import Connection
 
         self.all_namespaces = bool(line.flag("all_namespaces"))
+        # Completion never logs requests: --debug on the line is not this lookup's.
         self.kube = Kube(
-            KubeOptions(
-                kubeconfig=line.flag("kubeconfig"),
-                context=line.flag("context"),
-                cluster=line.flag("cluster"),
-                user=line.flag("user"),
-                namespace=line.flag("namespace"),
-                as_user=line.flag("as_user"),
-                as_groups=tuple(line.flag("as_groups") or ()),
-                request_timeout=timeout,
-                server=line.flag("server"),
-                token=line.flag("token"),
-                certificate_authority=line.flag("certificate_authority"),
-                insecure_skip_tls_verify=bool(line.flag("insecure_skip_tls_verify")),
-            ),
+            replace(Connection.from_flags(line.values), request_timeout=timeout, debug=False),
             log=lambda text: None,
         )
 
@@ -484,7 +448,7 @@ class KubeCluster:
         return [str(o["metadata"]["name"]) for o in items if o.get("metadata", {}).get("name")]
 
     def namespaces(self) -> list[str]:
-        from kubectl_war.kube import NAMESPACES as NS
+        from kubectl_war.kube.requests import NAMESPACES as NS
 
         return self._names(NS, None)
 

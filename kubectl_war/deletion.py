@@ -13,7 +13,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from kubectl_war.kube import KubeError, Resource
+from kubectl_war.kube.errors import Conflict, KubeError, NotFound
+from kubectl_war.kube.requests import Resource
+from kubectl_war.kube.watch import Store, until
 from kubectl_war.war import RESOURCE_NAME, War
 
 DELETED = "deleted"
@@ -69,7 +71,7 @@ def delete_wars(
 ) -> Iterator[Outcome]:
     """Delete each WAR with uid and resourceVersion preconditions; yield what happened.
 
-    A 409 Conflict means the object changed since it was read. It is read again: a
+    A Conflict (409) means the object changed since it was read. It is read again: a
     new uid means the agent re-registered (skipped, never deleted); the same uid
     still matching the user's selection is deleted with the fresh resourceVersion;
     one that no longer matches (say, its agent reconnected) is skipped.
@@ -104,14 +106,14 @@ def _delete_one(
                 dry_run=server_dry_run,
             )
             return Outcome(war, done)
-        except KubeError as exc:
-            # After a retry, 404 or a changed uid means the first attempt deleted it and
-            # only its answer was lost; the uid precondition makes that certain.
+        except NotFound as exc:
+            # After a retry, NotFound or a changed uid means the first attempt deleted it
+            # and only its answer was lost; the uid precondition makes that certain.
+            return Outcome(war, done if exc.retried else GONE)
+        except Conflict as exc:
             already = exc.retried
-            if exc.status == 404:
-                return Outcome(war, done if already else GONE)
-            if exc.status != 409:
-                return Outcome(war, FAILED, exc.message)
+        except KubeError as exc:
+            return Outcome(war, FAILED, exc.message)
         fresh_obj = kube.get(res, war.namespace, war.name)
         if fresh_obj is None:
             return Outcome(war, done if already else GONE)
@@ -170,6 +172,7 @@ def wait_for(
     timeout: float,
     on_done: Callable[[Target], None] = lambda t: None,
     extra_ready: Callable[[Target], bool] = lambda t: True,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[Target]:
     """Wait until every target is gone (or, with `reregister`, back with a new uid and a
     connected agent); answer the targets still pending at the deadline.
@@ -177,7 +180,7 @@ def wait_for(
     One list per namespace gives the starting point; a watch from its
     resourceVersion then reports every change, so nothing is polled.
     """
-    deadline = time.monotonic() + timeout
+    deadline = clock() + timeout
     pending = {t.key: t for t in targets}
 
     def ready(t: Target) -> bool:
@@ -185,31 +188,27 @@ def wait_for(
             return t.gone
         return t.new_uid is not None and t.connected and extra_ready(t)
 
-    def settle() -> None:
+    def settled(state: Store) -> bool:
+        event = state.changed
+        if event is None:
+            for t in pending.values():
+                observe(t, state.get(t.namespace, t.name))
+        else:
+            war = War(event.object)
+            t = pending.get((war.namespace, war.name))
+            if t is None:
+                return False
+            observe(t, None if event.type == "DELETED" else event.object)
+            if event.type == "DELETED" and war.uid != t.old_uid:
+                # The re-created WAR went away again: wait for the next one.
+                t.new_uid = None
         for key, t in list(pending.items()):
             if ready(t):
                 del pending[key]
                 on_done(t)
+        return not pending
 
     namespaces = sorted({t.namespace for t in targets})
     scope = namespaces[0] if len(namespaces) == 1 else None
-    listed = kube.list(res, scope)
-    present = {(War(o).namespace, War(o).name): o for o in listed.items}
-    for t in targets:
-        observe(t, present.get(t.key))
-    settle()
-    if not pending:
-        return []
-    for event in kube.follow(res, scope, listed, deadline=deadline):
-        war = War(event.object)
-        t = pending.get((war.namespace, war.name))
-        if t is None:
-            continue
-        observe(t, None if event.type == "DELETED" else event.object)
-        if event.type == "DELETED" and war.uid != t.old_uid:
-            # The re-created WAR went away again: wait for the next one.
-            t.new_uid = None
-        settle()
-        if not pending or time.monotonic() >= deadline:
-            break
+    until(kube, res, scope, settled, deadline=deadline, clock=clock)
     return list(pending.values())

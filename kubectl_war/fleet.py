@@ -8,7 +8,6 @@ is the same from one run to the next however the answers raced.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -57,61 +56,11 @@ def split_contexts(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def kubeconfig_paths(explicit: str | None) -> list[str]:
-    """The kubeconfig files kubectl would read: --kubeconfig, else each file of
-    KUBECONFIG, else ~/.kube/config."""
-    if explicit:
-        return [os.path.expanduser(explicit)]
-    env = os.environ.get("KUBECONFIG")
-    if env:
-        return [os.path.expanduser(p) for p in env.split(os.pathsep) if p]
-    return [os.path.join(os.path.expanduser("~"), ".kube", "config")]
-
-
-def context_names(kubeconfig: str | None) -> list[str]:
-    """Every context in the kubeconfig, in the order the files and their entries list them.
-
-    A name defined in several files counts once, where it first appears (kubectl's
-    merge keeps that definition too). Files of a KUBECONFIG list that do not exist
-    are skipped, as kubectl skips them.
-
-    Raises:
-        WarError: --kubeconfig does not exist, a file cannot be read or parsed, or
-            no file holds any context.
-    """
-    import yaml
-
-    from kubectl_war.kube import KubeError
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    paths = kubeconfig_paths(kubeconfig)
-    if kubeconfig and not os.path.exists(paths[0]):
-        raise KubeError(f"stat {kubeconfig}: no such file or directory")
-    names: list[str] = []
-    for path in paths:
-        if not os.path.exists(path):
-            continue
-        try:
-            with open(path, encoding="utf-8") as f:
-                data = yaml.load(f, Loader=loader)
-        except OSError as exc:
-            raise KubeError(f"cannot read kubeconfig {path}: {exc.strerror or exc}") from None
-        except (ValueError, yaml.YAMLError) as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise KubeError(f"invalid kubeconfig {path}: {first}") from None
-        entries = data.get("contexts") if isinstance(data, dict) else None
-        for entry in entries if isinstance(entries, list) else []:
-            name = entry.get("name") if isinstance(entry, dict) else None
-            if isinstance(name, str) and name and name not in names:
-                names.append(name)
-    if not names:
-        raise KubeError(f"no contexts in the kubeconfig ({os.pathsep.join(paths)})")
-    return names
-
-
 def resolve(flags: FleetFlags, kubeconfig: str | None) -> list[str]:
     """The contexts to ask: those named, in the order given, or all, in kubeconfig order."""
     if flags.all_contexts:
+        from kubectl_war.kube.config import context_names
+
         return context_names(kubeconfig)
     return list(flags.contexts)
 

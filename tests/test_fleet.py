@@ -10,6 +10,7 @@ import pytest
 
 from kubectl_war import fleet as fl
 from kubectl_war.errors import UsageError, WarError
+from kubectl_war.kube.config import context_names
 
 
 def test_contexts_are_asked_concurrently_and_answers_kept_in_context_order() -> None:
@@ -59,13 +60,13 @@ def test_all_contexts_come_in_file_then_entry_order(tmp_path: Path, monkeypatch:
     a.write_text("contexts:\n- name: west\n- name: east\n")
     b.write_text("contexts:\n- name: east\n- name: north\n")
     monkeypatch.setenv("KUBECONFIG", f"{a}:{tmp_path / 'missing'}:{b}")
-    assert fl.context_names(None) == ["west", "east", "north"]
-    assert fl.context_names(str(b)) == ["east", "north"]
+    assert context_names(None) == ["west", "east", "north"]
+    assert context_names(str(b)) == ["east", "north"]
     with pytest.raises(WarError, match="stat nope: no such file or directory"):
-        fl.context_names("nope")
+        context_names("nope")
     a.write_text("contexts: [\n")
     with pytest.raises(WarError, match=f"invalid kubeconfig {a}: "):
-        fl.context_names(None)
+        context_names(None)
     monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
     with pytest.raises(WarError, match="no contexts in the kubeconfig"):
-        fl.context_names(None)
+        context_names(None)

@@ -1,8 +1,8 @@
-"""The request builders in kube.py: exact paths, queries and bodies, no network."""
+"""The request builders in kube/requests.py: exact paths, queries and bodies, no network."""
 
 from __future__ import annotations
 
-from kubectl_war.kube import (
+from kubectl_war.kube.requests import (
     EVENTS,
     NAMESPACES,
     Resource,

@@ -14,7 +14,8 @@ from typing import Any, Callable, ClassVar
 import pytest
 
 from kubectl_war.errors import UsageError
-from kubectl_war.kube import Kube, KubeError, KubeOptions, Resource, delete_request, get_request
+from kubectl_war.kube import Connection, Kube, KubeError, Resource
+from kubectl_war.kube.requests import delete_request, get_request
 from kubectl_war.names import check_object_name
 from tests import factories as f
 from tests.fakekube import FakeKube
@@ -147,7 +148,7 @@ def test_a_get_answered_with_a_list_is_never_taken_for_the_object(
         "contexts:\n- name: c\n  context: {cluster: c, user: u}\n"
         "users:\n- name: u\n  user: {token: t}\n"
     )
-    client = Kube(KubeOptions(kubeconfig=str(kubeconfig)))
+    client = Kube(Connection(kubeconfig=str(kubeconfig)))
     with pytest.raises(KubeError) as err:
         client.get(WAR, "bookinfo", NAME)
     assert err.value.message == (

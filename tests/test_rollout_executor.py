@@ -11,7 +11,7 @@ import pytest
 
 from kubectl_war import snapshot
 from kubectl_war.assess import assess
-from kubectl_war.kube import Kube, KubeOptions
+from kubectl_war.kube import Connection, Kube
 from kubectl_war.rollout.executor import Executor
 from kubectl_war.rollout.journal import Journal
 from kubectl_war.rollout.plan import Selection, make_plan, parse_max_unavailable
@@ -31,7 +31,7 @@ def short(name: str) -> str:
 
 @pytest.fixture
 def client(fake_kube: FakeKube, make_kubeconfig: Callable[..., str]) -> Kube:
-    return Kube(KubeOptions(kubeconfig=make_kubeconfig(fake_kube), namespace="bookinfo"))
+    return Kube(Connection(kubeconfig=make_kubeconfig(fake_kube), namespace="bookinfo"))
 
 
 @pytest.fixture

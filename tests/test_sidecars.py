@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from kubectl_war.errors import UsageError
-from kubectl_war.kube import Kube, KubeOptions, proxy_get_request
+from kubectl_war.kube import Connection, Kube
+from kubectl_war.kube.requests import proxy_get_request
 from kubectl_war.sidecars.join import join, orphans, sidecar_of
 from kubectl_war.sidecars.records import (
     ERROR,
@@ -50,7 +51,7 @@ POD_A, POD_B = "istiod-6f9c7d8b5-x7k2p", "istiod-6f9c7d8b5-q4m9z"
 
 @pytest.fixture
 def client(kubeconfig: str) -> Kube:
-    return Kube(KubeOptions(kubeconfig=kubeconfig))
+    return Kube(Connection(kubeconfig=kubeconfig))
 
 
 @pytest.fixture

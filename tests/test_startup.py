@@ -1,7 +1,7 @@
 """Start-up cost: what each command imports, checked in fresh interpreters.
 
 `--help` and `decode` never import the kubernetes client; commands that reach a
-cluster import only its working submodules (`kubectl_war.kubeclient`), and the
+cluster import only its working submodules (`kubectl_war.kube.lazy`), and the
 client is still whole for any code that asks for the rest of it.
 """
 
@@ -27,7 +27,7 @@ _REPORT = textwrap.dedent(
         main(sys.argv[1:])
     except SystemExit:
         pass
-    from kubectl_war import kubeclient
+    from kubectl_war.kube import lazy as kubeclient
     mods = sorted(m for m in sys.modules if m == "kubernetes" or m.startswith("kubernetes."))
     sys.stderr.write("\\nREPORT " + json.dumps(
         {"modules": mods, "mode": kubeclient.mode, "unfinished": kubeclient.unfinished()}
@@ -99,7 +99,7 @@ def test_list_imports_only_the_clients_working_submodules(
 _WHOLE = textwrap.dedent(
     """
     import sys
-    from kubectl_war import kubeclient
+    from kubectl_war.kube import lazy as kubeclient
     kubeclient.load()
     assert kubeclient.mode == "light", kubeclient.mode
     from kubernetes.client.api_client import ApiClient
@@ -133,7 +133,7 @@ def test_light_import_leaves_the_whole_client_reachable() -> None:
 
 _FALLBACK = textwrap.dedent(
     """
-    from kubectl_war import kubeclient
+    from kubectl_war.kube import lazy as kubeclient
     # A client laid out differently: a submodule that does not exist.
     kubeclient._SUBMODULES = (*kubeclient._SUBMODULES, "kubernetes.client.no_such_module")
     kubeclient.load()
@@ -158,7 +158,7 @@ def test_an_unexpected_client_layout_falls_back_to_the_ordinary_import() -> None
 _ALREADY = textwrap.dedent(
     """
     import kubernetes
-    from kubectl_war import kubeclient
+    from kubectl_war.kube import lazy as kubeclient
     kubeclient.load()
     assert kubeclient.mode == "full", kubeclient.mode
     print("ok")
@@ -176,7 +176,7 @@ def test_a_client_already_imported_is_used_as_it_is() -> None:
 _DEFERRED = textwrap.dedent(
     """
     import sys
-    from kubectl_war import kubeclient
+    from kubectl_war.kube import lazy as kubeclient
     kubeclient.load()
     assert kubeclient.mode == "light", kubeclient.mode
     # Imported by the client's submodules, needed only on rare paths: not imported yet.
@@ -252,7 +252,7 @@ def test_list_does_not_import_the_clients_rarely_used_dependencies(
 _GOOGLE = textwrap.dedent(
     """
     import sys
-    from kubectl_war import kubeclient
+    from kubectl_war.kube import lazy as kubeclient
     kubeclient.load()
     assert kubeclient.mode == "light", kubeclient.mode
     import kubernetes.config.kube_config as kube_config

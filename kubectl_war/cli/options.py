@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import os
 import sys
@@ -14,6 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from kubectl_war.errors import UsageError
+from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -22,48 +22,14 @@ OUTPUTS = ("table", "wide", "json", "yaml", "name")
 NOW_ENV = "KUBECTL_WAR_NOW"
 
 
-@dataclass
-class KubeFlags:
-    """The kubectl connection flags of one invocation."""
-
-    kubeconfig: str | None
-    context: str | None
-    cluster: str | None
-    user: str | None
-    namespace: str | None
-    all_namespaces: bool
-    as_user: str | None
-    as_groups: tuple[str, ...]
-    request_timeout: float | None
-    server: str | None
-    token: str | None
-    certificate_authority: str | None
-    insecure_skip_tls_verify: bool
-    chunk_size: int
-    debug: bool
+class KubeFlags(Connection):
+    """The connection flags of one invocation: a `kube.config.Connection` that can connect."""
 
     def connect(self) -> Any:
         """A `kube.Kube` for these flags (imports the kubernetes client only now)."""
-        from kubectl_war.kube import Kube, KubeOptions
+        from kubectl_war.kube.client import Kube
 
-        return Kube(
-            KubeOptions(
-                kubeconfig=self.kubeconfig,
-                context=self.context,
-                cluster=self.cluster,
-                user=self.user,
-                namespace=self.namespace,
-                as_user=self.as_user,
-                as_groups=self.as_groups,
-                request_timeout=self.request_timeout,
-                server=self.server,
-                token=self.token,
-                certificate_authority=self.certificate_authority,
-                insecure_skip_tls_verify=self.insecure_skip_tls_verify,
-                chunk_size=self.chunk_size,
-                debug=self.debug,
-            )
-        )
+        return Kube(self)
 
 
 def _request_timeout(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -143,16 +109,14 @@ _KUBE_OPTIONS = [
     click.option("--debug", is_flag=True, help="Log each API request; show tracebacks."),
 ]
 
-# The names click passes for the options above: exactly KubeFlags' fields.
-_KUBE_PARAMS = tuple(f.name for f in dataclasses.fields(KubeFlags))
-
 
 def kube_options(f: F) -> F:
-    """Adds kubectl's connection flags; the command receives them as `kube: KubeFlags`."""
+    """Adds kubectl's connection flags; the command receives them as `kube: KubeFlags`
+    (the names click passes are exactly the `Connection` fields)."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        flags = KubeFlags(**{name: kwargs.pop(name) for name in _KUBE_PARAMS})
+        flags = KubeFlags(**{name: kwargs.pop(name) for name in CONNECTION_FIELDS})
         return f(*args, kube=flags, **kwargs)
 
     for option in reversed(_KUBE_OPTIONS):

@@ -2,7 +2,7 @@
 
 `import kubernetes` (and `kubernetes.client`) executes an `__init__` that imports
 every generated API class and about a thousand model classes: roughly 0.3-0.4 s
-before the first request, for code `kube.py` never calls (it reads raw JSON and
+before the first request, for code the kube package never calls (it reads raw JSON and
 never builds model objects). The modules it does use (the configuration, the
 urllib3 REST layer, `ApiClient.call_api`, the kubeconfig loader) are ordinary
 submodules that need none of that.
@@ -41,7 +41,7 @@ from typing import Any, Callable
 
 # Parents before children: a package must be registered before its subpackages.
 _PACKAGES = ("kubernetes", "kubernetes.client", "kubernetes.config", "kubernetes.client.models")
-# The submodules kube.py needs, in an order where each finds what it imports from
+# The submodules the kube package needs, in an order where each finds what it imports from
 # a package (`from kubernetes.client import rest`) already there.
 _SUBMODULES = (
     "kubernetes.client.exceptions",

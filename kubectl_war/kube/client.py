@@ -1,0 +1,563 @@
+"""The one seam between kubectl-war and the API server: `Kube`, a connection to one cluster.
+
+Only the kube package imports the official `kubernetes` client (see kube/lazy.py).
+Requests are built as plain data (kube/requests.py) before anything is sent;
+responses are read as raw JSON, never deserialised into model objects (which is slow
+and loses unknown fields); every failure leaves as a typed `KubeError` (kube/errors.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any, Callable
+
+from kubectl_war.errors import quote_input
+from kubectl_war.kube.config import Connection, resolve
+from kubectl_war.kube.errors import (
+    Forbidden,
+    Gone,
+    KubeError,
+    NotFound,
+    Unauthorized,
+    Unreachable,
+    api_error,
+    one_line,
+)
+from kubectl_war.kube.requests import (
+    PODS,
+    WAR_GROUP,
+    WG_GROUP,
+    ListResult,
+    Request,
+    Resource,
+    WatchEvent,
+    delete_request,
+    get_request,
+    list_request,
+    object_key,
+    proxy_get_request,
+)
+from kubectl_war.kube.watch import follow as follow_changes
+from kubectl_war.kube.watch import watch as watch_events
+
+# How long one logical request may keep retrying when --request-timeout is not given.
+DEFAULT_RETRY_BOUND = 30.0
+
+
+class Kube:
+    """A connection to one cluster, configured the way kubectl would configure it."""
+
+    def __init__(self, conn: Connection, *, log: Callable[[str], None] | None = None) -> None:
+        self.conn = conn
+        self._log = log or (lambda line: print(line, file=sys.stderr))
+        self.sleep: Callable[[float], None] = time.sleep
+        self._client: Any = None
+        self._versions: dict[str, str | None] = {}
+        resolved = resolve(conn)
+        self._cfg = resolved.configuration
+        self.context_name: str | None = resolved.context
+        self._context_namespace = resolved.context_namespace
+        self.host: str = resolved.host
+
+    @property
+    def namespace(self) -> str:
+        """`-n`, else the context's namespace, else `default` (kubectl's rule)."""
+        return self.conn.namespace or self._context_namespace or "default"
+
+    def debug_log(self, line: str) -> None:
+        """Log `line` on stderr with --debug."""
+        if self.conn.debug:
+            self._log(line)
+
+    def _api(self) -> Any:
+        if self._client is None:
+            from kubernetes.client.api_client import ApiClient
+
+            client = ApiClient(self._cfg)
+            client.user_agent = f"kubectl-war/{_version()}"
+            if self.conn.as_user:
+                client.set_default_header("Impersonate-User", self.conn.as_user)
+            if self.conn.as_groups:
+                _add_group_headers(client, list(self.conn.as_groups))
+            self._client = client
+        return self._client
+
+    # ---- sending -------------------------------------------------------------------
+
+    def send(self, req: Request) -> Any:
+        """Send a request, retrying throttling (429), server errors (5xx) and reset
+        connections with capped exponential backoff, honouring Retry-After, for at most
+        `retry_bound` seconds in all; answer the decoded JSON (or the raw response when
+        streaming).
+
+        DELETEs are retried too: each carries a uid precondition, so a second attempt
+        can never remove anything but the object the first one aimed at. A KubeError
+        from a request sent more than once says so (`retried`), because a NotFound or a
+        Conflict then means the first attempt already did the work.
+        """
+        bound = self.retry_bound
+        if req.timeout is not None:
+            # A request with its own time limit keeps to it, retries included.
+            bound = min(bound, req.timeout)
+        deadline = time.monotonic() + bound
+        delay = 0.2
+        attempt = 1
+        while True:
+            try:
+                return self._send_once(req)
+            except KubeError as exc:
+                exc.retried = attempt > 1
+                wait = exc.retry_after if exc.retry_after is not None else delay
+                if not exc.retryable or time.monotonic() + wait > deadline:
+                    raise
+                self.debug_log(
+                    f"debug: retrying {req.method} {req.url_path} after "
+                    f"{exc.status or 'a broken connection'} "
+                    f"(attempt {attempt + 1}, waiting {wait:.1f}s)"
+                )
+                self.sleep(wait)
+                delay = min(delay * 2, 5.0)
+                attempt += 1
+
+    @property
+    def retry_bound(self) -> float:
+        """How long one request may keep retrying: --request-timeout, else 30 s."""
+        return self.conn.request_timeout or DEFAULT_RETRY_BOUND
+
+    def _send_once(self, req: Request) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        start = time.monotonic()
+        try:
+            resp = self._api().call_api(
+                req.path,
+                req.method,
+                query_params=list(req.query),
+                header_params={"Accept": "application/json", "Content-Type": "application/json"},
+                body=dict(req.body) if req.body is not None else None,
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=self._timeout(req),
+                # Clients before 36 answer (response, status, headers) without this.
+                _return_http_data_only=True,
+            )
+        except ApiException as exc:
+            self._debug(req, exc.status, start)
+            raise _api_error(req, exc, host=self.host, who=self._who()) from None
+        except Exception as exc:
+            self._debug(req, None, start)
+            raise self._transport_error(exc) from None
+        if req.stream:
+            self._debug(req, resp.status, start)
+            return resp
+        try:
+            data = resp.data
+        except Exception as exc:
+            raise self._transport_error(exc) from None
+        self._debug(req, resp.status, start)
+        if req.raw:
+            return bytes(data or b"")
+        try:
+            return json.loads(data) if data else {}
+        except ValueError:
+            raise KubeError(
+                f"the server at {self.host} answered {req.method} {req.path} "
+                "with something that is not JSON"
+            ) from None
+
+    def _transport_error(self, exc: BaseException) -> KubeError:
+        return _transport_failure(exc, host=self.host, request_timeout=self.conn.request_timeout)
+
+    def _timeout(self, req: Request) -> Any:
+        t = self.conn.request_timeout
+        if req.timeout is not None:
+            t = min(t, req.timeout) if t else req.timeout
+        if req.stream:
+            # A watch stays open until the server ends it at timeoutSeconds; the read
+            # bound only catches a server that never does.
+            server_end = dict(req.query).get("timeoutSeconds")
+            return (t or 30.0, float(server_end) + 10.0 if server_end else None)
+        if not t:
+            return None
+        # A whole-request bound where the client takes one: kubernetes clients before
+        # 36 honour an int or a (connect, read) pair and silently ignore a float.
+        return int(t) if float(t).is_integer() else (t, t)
+
+    def _debug(self, req: Request, status: int | None, start: float) -> None:
+        if self.conn.debug:
+            ms = (time.monotonic() - start) * 1000
+            self._log(
+                f"debug: {req.method} {self.host}{req.url_path} -> {status or 'no answer'} "
+                f"in {ms:.0f}ms"
+            )
+
+    def _who(self) -> str:
+        if self.context_name:
+            return f'context "{self.context_name}"'
+        return "the given credentials"
+
+    # ---- discovery -----------------------------------------------------------------
+
+    def served_version(self, group: str) -> str | None:
+        """The version of `group` the cluster prefers, or None when it serves none."""
+        if group not in self._versions:
+            try:
+                data = self.send(Request("GET", f"/apis/{group}", resource=group))
+            except NotFound:
+                self._versions[group] = None
+                return None
+            version = None
+            if isinstance(data, dict):
+                preferred = data.get("preferredVersion") or {}
+                version = preferred.get("version") if isinstance(preferred, dict) else None
+                versions = data.get("versions")
+                if not version and isinstance(versions, list) and versions:
+                    first = versions[0]
+                    version = first.get("version") if isinstance(first, dict) else None
+            self._versions[group] = version
+        return self._versions[group]
+
+    def war_resource(self) -> Resource:
+        version = self.served_version(WAR_GROUP)
+        if not version:
+            raise KubeError(
+                f"the cluster does not serve {WAR_GROUP}: is TSB workload onboarding installed?"
+            )
+        return Resource(WAR_GROUP, version, "workloadautoregistrations", "WorkloadAutoRegistration")
+
+    def workloadgroup_resource(self) -> Resource | None:
+        version = self.served_version(WG_GROUP)
+        if not version:
+            return None
+        return Resource(WG_GROUP, version, "workloadgroups", "WorkloadGroup")
+
+    # ---- reading -------------------------------------------------------------------
+
+    def list(
+        self,
+        res: Resource,
+        namespace: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> ListResult:
+        """Every object, fetched in pages of `--chunk-size`.
+
+        A continue token that expires mid-way (410) restarts the list from the
+        beginning; objects already collected are not collected twice.
+        """
+        items: list[dict[str, Any]] = []
+        rv = self.list_each(
+            res,
+            namespace,
+            items.append,
+            label_selector=label_selector,
+            field_selector=field_selector,
+        )
+        return ListResult(items, rv)
+
+    def list_each(
+        self,
+        res: Resource,
+        namespace: str | None,
+        each: Callable[[dict[str, Any]], None],
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> str:
+        """`list`, handing each object to `each` as its page arrives and keeping none.
+
+        A caller that reduces objects to what it shows holds one page of raw objects at
+        a time, however long the list. Answers the list's resourceVersion.
+        """
+        seen: set[str] = set()
+        token: str | None = None
+        restarted = False
+        while True:
+            req = list_request(
+                res,
+                namespace,
+                label_selector=label_selector,
+                field_selector=field_selector,
+                limit=self.conn.chunk_size,
+                continue_token=token,
+            )
+            try:
+                page = self.send(req)
+            except Gone:
+                if not token:
+                    raise
+                self.debug_log("debug: continue token expired; listing again from the start")
+                token = None
+                restarted = True
+                continue
+            if not isinstance(page, dict):
+                raise KubeError(f"the server answered a list of {res.qualified} with no object")
+            raw_items = page.get("items") or []
+            for obj in raw_items if isinstance(raw_items, list) else []:
+                if not isinstance(obj, dict):
+                    continue
+                key = object_key(obj.get("metadata"))
+                if restarted and key in seen:
+                    continue
+                seen.add(key)
+                each(obj)
+            meta = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
+            token = meta.get("continue") or None
+            # Let the page go before the next one arrives.
+            page = raw_items = None
+            if not token:
+                return str(meta.get("resourceVersion") or "")
+
+    def pods(
+        self, namespace: str, label_selector: str, *, timeout: float | None = None
+    ) -> list[dict[str, Any]]:
+        """The pods matching a label selector, in one unpaged request of at most `timeout`."""
+        req = list_request(PODS, namespace, label_selector=label_selector, limit=0)
+        page = self.send(replace(req, timeout=timeout))
+        items = page.get("items") if isinstance(page, dict) else None
+        return [o for o in items if isinstance(o, dict)] if isinstance(items, list) else []
+
+    def proxy_get(
+        self, namespace: str, pod: str, port: int, path: str, *, timeout: float | None = None
+    ) -> bytes:
+        """The body a pod's port answers to GET `path`, through the API server's pod proxy."""
+        data = self.send(proxy_get_request(namespace, pod, port, path, timeout=timeout))
+        return data if isinstance(data, bytes) else b""
+
+    def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
+        """The object, or None when it does not exist.
+
+        An answer that is not that very object (a List, another kind, another name)
+        is an error: nothing may go on to act on it as if it were the object.
+        """
+        try:
+            obj = self.send(get_request(res, namespace, name))
+        except NotFound:
+            return None
+        if not isinstance(obj, dict):
+            return None
+        meta = obj.get("metadata")
+        kind = obj.get("kind")
+        if (kind is not None and kind != res.kind) or (
+            not isinstance(meta, dict) or meta.get("name") != name
+        ):
+            raise KubeError(
+                f"the server answered GET {res.qualified} {quote_input(name)} with "
+                f"{'a ' + kind if isinstance(kind, str) else 'something else'}, "
+                "not that object: refusing to act on it"
+            )
+        return obj
+
+    def delete(
+        self,
+        res: Resource,
+        namespace: str | None,
+        name: str,
+        *,
+        uid: str,
+        resource_version: str | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        obj = self.send(
+            delete_request(
+                res, namespace, name, uid=uid, resource_version=resource_version, dry_run=dry_run
+            )
+        )
+        return obj if isinstance(obj, dict) else {}
+
+    # ---- watching (kube/watch.py) --------------------------------------------------
+
+    def watch(
+        self,
+        res: Resource,
+        namespace: str | None,
+        resource_version: str,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        timeout_seconds: int | None = None,
+    ) -> Iterator[WatchEvent]:
+        """Events after `resource_version` until the stream ends (see `watch.watch`)."""
+        return watch_events(
+            self,
+            res,
+            namespace,
+            resource_version,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            timeout_seconds=timeout_seconds,
+        )
+
+    def follow(
+        self,
+        res: Resource,
+        namespace: str | None,
+        listed: ListResult,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+        deadline: float | None = None,
+    ) -> Iterator[WatchEvent]:
+        """Changes after a list, resumed and re-listed as needed (see `watch.follow`)."""
+        return follow_changes(
+            self,
+            res,
+            namespace,
+            listed,
+            label_selector=label_selector,
+            field_selector=field_selector,
+            deadline=deadline,
+        )
+
+
+def _api_error(req: Request, exc: Any, *, host: str, who: str) -> KubeError:
+    """The error for the client's ApiException answering `req`.
+
+    Args:
+        host: the API server's address, for the message.
+        who: whose credentials were used (`context "x"`), for a 401.
+    """
+    status = int(exc.status or 0)
+    body: dict[str, Any] = {}
+    raw = exc.body
+    if raw:
+        try:
+            loaded = json.loads(raw)
+            if isinstance(loaded, dict):
+                body = loaded
+        except ValueError:
+            pass
+    reason = body.get("reason") or exc.reason or ""
+    server_msg = str(body.get("message") or "").strip()
+    if status == 0:
+        err: KubeError = Unreachable(f"TLS failure talking to {host}: {one_line(exc.reason)}")
+    elif status == 401:
+        err = Unauthorized(
+            "You must be logged in to the server (Unauthorized): the credentials of "
+            f"{who} were rejected by {host}",
+            reason="Unauthorized",
+            body=body,
+        )
+    elif status == 403:
+        err = Forbidden(_forbidden(req, server_msg), reason="Forbidden", body=body)
+    else:
+        msg = server_msg or f"{req.method} {req.path}: HTTP {status} {exc.reason or ''}".strip()
+        err = api_error(
+            status,
+            f"Error from server ({reason or 'Unknown'}): {msg}",
+            reason=reason,
+            body=body,
+        )
+    headers = getattr(exc, "headers", None) or {}
+    retry_after = headers.get("Retry-After") if hasattr(headers, "get") else None
+    if retry_after is not None:
+        with contextlib.suppress(ValueError):
+            err.retry_after = min(max(float(retry_after), 0.0), 10.0)
+    return err
+
+
+def _forbidden(req: Request, server_msg: str) -> str:
+    plural, _, api_group = req.resource.partition(".")
+    scope = f'in namespace "{req.namespace}"' if req.namespace else "at the cluster scope"
+    missing = (
+        f'RBAC needs verb "{req.verb}" on resource "{plural}" in API group "{api_group}" {scope}'
+    )
+    line = f"forbidden: cannot {req.verb} {req.resource or req.path}"
+    if req.name:
+        line += f' "{req.name}"'
+    line += f" {scope} ({missing})"
+    if server_msg:
+        line += f": {server_msg}"
+    return line
+
+
+def _transport_failure(
+    exc: BaseException, *, host: str, request_timeout: float | None
+) -> KubeError:
+    """The error for a request that got no answer (refused, reset, timed out, TLS)."""
+    import urllib3.exceptions as u3
+
+    inner = _root_cause(exc)
+    if isinstance(inner, u3.MaxRetryError) and inner.reason is not None:
+        inner = inner.reason
+    if getattr(inner, "status", None) == 0 and "SSL" in str(getattr(inner, "reason", "")):
+        # The client reports TLS failures as an ApiException with status 0.
+        return Unreachable(f"TLS failure talking to {host}: {one_line(inner.reason)}")
+    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
+    if isinstance(inner, (u3.NewConnectionError, ConnectionRefusedError)):
+        return Unreachable(
+            f"the connection to the server {host} was refused - "
+            "did you specify the right host or port?"
+        )
+    if isinstance(inner, (ConnectionError, u3.ProtocolError)):
+        err = Unreachable(f"the connection to the server {host} was reset")
+        err.retryable = True
+        return err
+    if isinstance(inner, (u3.ConnectTimeoutError, u3.ReadTimeoutError, TimeoutError)):
+        after = f" after {request_timeout:g}s" if request_timeout else ""
+        return Unreachable(f"timed out{after} waiting for the API server at {host}")
+    if isinstance(inner, u3.SSLError):
+        return Unreachable(f"TLS failure talking to {host}: {one_line(inner)}")
+    if isinstance(inner, u3.LocationValueError) or "No host" in str(inner):
+        return Unreachable(f"invalid server address {host!r}")
+    return Unreachable(f"cannot talk to the API server at {host}: {one_line(inner)}")
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    """The transport error behind `exc`.
+
+    The generated client sometimes fails while handling a transport error (a TLS
+    failure surfaces as an AttributeError about a missing body); the original
+    error is then in the exception's context.
+    """
+    import urllib3.exceptions as u3
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, (u3.HTTPError, OSError)) or getattr(seen, "status", None) == 0:
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return exc
+
+
+def _add_group_headers(client: Any, groups: list[str]) -> None:
+    """Send one `Impersonate-Group` header per group.
+
+    The generated client flattens headers into a dict, which can hold a name only
+    once, so the groups are added just before urllib3 sends the request.
+    """
+    from urllib3._collections import HTTPHeaderDict
+
+    pool = client.rest_client.pool_manager
+    original = pool.request
+
+    def request(method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        headers = HTTPHeaderDict(kwargs.get("headers") or {})
+        for group in groups:
+            headers.add("Impersonate-Group", group)
+        kwargs["headers"] = headers
+        return original(method, url, *args, **kwargs)
+
+    pool.request = request
+
+
+def _version() -> str:
+    from kubectl_war import __version__
+
+    return __version__
+
+
+def client_version() -> str:
+    """The installed kubernetes client's version, without importing the client."""
+    try:
+        from importlib.metadata import version
+
+        return version("kubernetes")
+    except Exception:
+        return "unknown"

@@ -1,0 +1,269 @@
+"""Connection settings, and the one place kubeconfig files are found and read.
+
+kubectl's rules: `--kubeconfig`, else each file of `KUBECONFIG` (joined by the path
+separator; missing files skipped), else `~/.kube/config`; when files are merged the
+first definition of a name wins, and so does the first `current-context`;
+`--context`, `--cluster` and `--user` then override the selection.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+from kubectl_war.kube.errors import KubeError, one_line
+
+# kubectl's --chunk-size default: list in pages of this many objects.
+DEFAULT_CHUNK_SIZE = 500
+# kubectl's own wording when no configuration can be found at all.
+NO_CONFIG = (
+    "no configuration has been provided, try setting KUBECONFIG or --kubeconfig, or pass --server"
+)
+# The name of the private context that holds a --cluster/--user mix.
+_OVERRIDE_CONTEXT = "kubectl-war/override"
+
+
+@dataclass(frozen=True)
+class Connection:
+    """How to reach one cluster: kubectl's connection flags, as the user gave them.
+
+    One value per invocation (`cli.options.kube_options` builds it); the fleet runner
+    makes one per context with `dataclasses.replace(conn, context=name)`, and
+    `kube.Kube(conn)` connects.
+    """
+
+    kubeconfig: str | None = None
+    context: str | None = None
+    cluster: str | None = None
+    user: str | None = None
+    namespace: str | None = None
+    all_namespaces: bool = False
+    as_user: str | None = None
+    as_groups: tuple[str, ...] = ()
+    request_timeout: float | None = None
+    server: str | None = None
+    token: str | None = None
+    certificate_authority: str | None = None
+    insecure_skip_tls_verify: bool = False
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    debug: bool = False
+
+    @classmethod
+    def from_flags(cls, values: Mapping[str, Any]) -> Connection:
+        """The connection named by `values` (flag name → value); names that are no
+        connection setting, and values of None, are left out (the default holds)."""
+        given = {f.name: values.get(f.name) for f in fields(cls)}
+        kwargs = {name: value for name, value in given.items() if value is not None}
+        if "as_groups" in kwargs:
+            kwargs["as_groups"] = tuple(kwargs["as_groups"])
+        return cls(**kwargs)
+
+
+#: The connection settings' names: exactly the flags `kube_options` adds.
+CONNECTION_FIELDS = tuple(f.name for f in fields(Connection))
+
+
+def kubeconfig_paths(explicit: str | None) -> list[str]:
+    """The kubeconfig files kubectl would read: --kubeconfig, else each file of
+    KUBECONFIG, else ~/.kube/config."""
+    if explicit:
+        return [os.path.expanduser(explicit)]
+    env = os.environ.get("KUBECONFIG")
+    if env:
+        return [os.path.expanduser(p) for p in env.split(os.pathsep) if p]
+    return [os.path.join(os.path.expanduser("~"), ".kube", "config")]
+
+
+def entry_names(kubeconfig: str | None, section: str, *, strict: bool = False) -> list[str]:
+    """The names of one section (`contexts`, `clusters`, `users`) across the files, in
+    file then entry order, each once where it first appears (the definition kubectl's
+    merge keeps). Files that do not exist are skipped.
+
+    Args:
+        strict: a missing --kubeconfig, or a file that cannot be read or parsed, is a
+            KubeError; otherwise such a file adds nothing.
+    """
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    paths = kubeconfig_paths(kubeconfig)
+    if strict and kubeconfig and not os.path.exists(paths[0]):
+        raise KubeError(f"stat {kubeconfig}: no such file or directory")
+    names: list[str] = []
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        try:
+            with open(path, encoding="utf-8") as f:
+                data = yaml.load(f, Loader=loader)
+        except OSError as exc:
+            if not strict:
+                continue
+            raise KubeError(f"cannot read kubeconfig {path}: {exc.strerror or exc}") from None
+        except (ValueError, yaml.YAMLError) as exc:
+            if not strict:
+                continue
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise KubeError(f"invalid kubeconfig {path}: {first}") from None
+        entries = data.get(section) if isinstance(data, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            if isinstance(name, str) and name and name not in names:
+                names.append(name)
+    return names
+
+
+def context_names(kubeconfig: str | None) -> list[str]:
+    """Every context in the kubeconfig (for --all-contexts), in the order the files and
+    their entries list them.
+
+    Raises:
+        KubeError: --kubeconfig does not exist, a file cannot be read or parsed, or
+            no file holds any context.
+    """
+    names = entry_names(kubeconfig, "contexts", strict=True)
+    if not names:
+        paths = kubeconfig_paths(kubeconfig)
+        raise KubeError(f"no contexts in the kubeconfig ({os.pathsep.join(paths)})")
+    return names
+
+
+@dataclass
+class Resolved:
+    """A connection made concrete: the client's configuration and what it came from.
+
+    Attributes:
+        configuration: the kubernetes client's `Configuration`.
+        context: the kubeconfig context used (None with --server and no context).
+        context_namespace: that context's namespace, if it sets one.
+    """
+
+    configuration: Any
+    context: str | None = None
+    context_namespace: str | None = None
+
+    @property
+    def host(self) -> str:
+        return str(self.configuration.host)
+
+
+def resolve(conn: Connection) -> Resolved:
+    """The client configuration kubectl would use for `conn` (imports the client now).
+
+    Raises:
+        KubeError: no configuration at all, an unreadable or invalid kubeconfig, or a
+            context, cluster, user or CA file that does not exist.
+    """
+    from kubectl_war.kube.lazy import load
+
+    load()
+    from kubernetes.client.configuration import Configuration
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.config.kube_config import KubeConfigMerger
+
+    cfg = Configuration()
+    resolved = Resolved(cfg)
+    paths = os.pathsep.join(kubeconfig_paths(conn.kubeconfig))
+    if conn.kubeconfig and not os.path.exists(os.path.expanduser(conn.kubeconfig)):
+        raise KubeError(f"stat {conn.kubeconfig}: no such file or directory")
+    try:
+        merged = KubeConfigMerger(paths)
+    except (OSError, ValueError, ConfigException) as exc:
+        raise KubeError(f"cannot read kubeconfig {paths}: {one_line(exc)}") from None
+    except Exception as exc:  # yaml errors and malformed structures
+        raise KubeError(f"invalid kubeconfig {paths}: {one_line(exc)}") from None
+    config = merged.config
+    has_config = config is not None and bool(config.value.get("contexts"))
+    if not has_config and not conn.server:
+        raise KubeError(NO_CONFIG)
+    if has_config:
+        try:
+            _load_context(conn, config, resolved, _first_current_context(merged))
+        except ConfigException as exc:
+            raise KubeError(one_line(exc)) from None
+        except KubeError:
+            raise
+        except Exception as exc:  # a malformed kubeconfig shape
+            raise KubeError(f"invalid kubeconfig {paths}: {one_line(exc)}") from None
+    if conn.server:
+        cfg.host = conn.server.rstrip("/")
+    if conn.token:
+        # "authorization" is the key before client 36 and an alias for it since.
+        cfg.api_key = {"authorization": f"Bearer {conn.token}"}
+        cfg.refresh_api_key_hook = None
+    if conn.certificate_authority:
+        if not os.path.exists(conn.certificate_authority):
+            raise KubeError(
+                f"unable to read certificate-authority {conn.certificate_authority}: "
+                "no such file or directory"
+            )
+        cfg.ssl_ca_cert = conn.certificate_authority
+    if conn.insecure_skip_tls_verify:
+        cfg.verify_ssl = False
+    # Retries are the client's own (with backoff and a bound); urllib3 must not add its own.
+    cfg.retries = False
+    return resolved
+
+
+def _load_context(conn: Connection, config: Any, resolved: Resolved, current: str | None) -> None:
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    value = config.value
+    name = conn.context or current or value.get("current-context")
+    if not name:
+        if conn.server:
+            return
+        raise KubeError(
+            "no context is selected: set current-context in the kubeconfig or pass --context"
+        )
+    contexts = _named(value.get("contexts"))
+    if name not in contexts:
+        raise KubeError(f'context "{name}" does not exist')
+    ctx = dict(_plain(contexts[name].get("context")) or {})
+    resolved.context_namespace = ctx.get("namespace") or None
+    resolved.context = name
+    if conn.cluster or conn.user:
+        # --cluster/--user replace one half of the context, as in kubectl: a
+        # private context holds the mix, the user's kubeconfig is never written.
+        clusters = _named(value.get("clusters"))
+        users = _named(value.get("users"))
+        if conn.cluster:
+            if conn.cluster not in clusters:
+                raise KubeError(f'cluster "{conn.cluster}" does not exist in the kubeconfig')
+            ctx["cluster"] = conn.cluster
+        if conn.user:
+            if conn.user not in users:
+                raise KubeError(f'user "{conn.user}" does not exist in the kubeconfig')
+            ctx["user"] = conn.user
+        name = _OVERRIDE_CONTEXT
+        value["contexts"] = [c for c in value["contexts"] if _plain(c).get("name") != name]
+        value["contexts"].append({"name": name, "context": ctx})
+    loader = KubeConfigLoader(config_dict=config, active_context=name, config_base_path=None)
+    loader.load_and_set(resolved.configuration)
+
+
+def _first_current_context(merged: Any) -> str | None:
+    """kubectl's rule for KUBECONFIG=a:b: the first file that sets current-context wins
+    (the Python client's merger lets the last one win)."""
+    for path in getattr(merged, "paths", []):
+        data = getattr(merged, "config_files", {}).get(path)
+        if isinstance(data, dict) and data.get("current-context"):
+            return str(data["current-context"])
+    return None
+
+
+def _plain(node: Any) -> Any:
+    """The data inside the client's ConfigNode wrappers (merged kubeconfigs hold them)."""
+    return getattr(node, "value", node)
+
+
+def _named(entries: Any) -> dict[str, dict[str, Any]]:
+    """A kubeconfig list (`contexts`, `clusters`, `users`) by entry name."""
+    out: dict[str, dict[str, Any]] = {}
+    for entry in _plain(entries) or []:
+        entry = _plain(entry)
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            out[entry["name"]] = entry
+    return out

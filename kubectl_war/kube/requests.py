@@ -1,0 +1,234 @@
+"""API requests and answers as plain data: what will go on the wire, built before sending.
+
+Building a request sends nothing, so tests assert exact paths, query parameters and
+bodies without a network; `Kube.send` (kube/client.py) is what puts them on the wire.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from kubectl_war.errors import UsageError
+from kubectl_war.kube.config import DEFAULT_CHUNK_SIZE
+from kubectl_war.names import path_segment_problem
+
+WAR_GROUP = "runtime.onboarding.tetrate.io"
+WG_GROUP = "networking.istio.io"
+
+
+@dataclass(frozen=True)
+class Resource:
+    """A served API resource: where it lives and how to name it to a user."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+    namespaced: bool = True
+
+    @property
+    def qualified(self) -> str:
+        """`workloadautoregistrations.runtime.onboarding.tetrate.io`, as kubectl names it."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    def path(self, namespace: str | None = None, name: str | None = None) -> str:
+        base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            base += f"/namespaces/{quote(namespace, safe='')}"
+        base += f"/{self.plural}"
+        if name is not None:
+            # An empty name would make this the collection URL (GET lists, DELETE is
+            # deletecollection): refuse it however the name got here.
+            problem = path_segment_problem(name)
+            if problem is not None:
+                raise UsageError(problem)
+            base += f"/{quote(name, safe='')}"
+        return base
+
+
+EVENTS = Resource("", "v1", "events", "Event")
+NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
+PODS = Resource("", "v1", "pods", "Pod")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One API request as plain data: what `Kube.send` will put on the wire."""
+
+    method: str
+    path: str
+    query: tuple[tuple[str, str], ...] = ()
+    body: Mapping[str, Any] | None = None
+    stream: bool = False
+    # What the request was trying to do, for error messages: verb, resource, namespace, name.
+    verb: str = "get"
+    resource: str = ""
+    namespace: str | None = None
+    name: str | None = None
+    # The body as bytes instead of decoded JSON (pod proxy answers are not API objects).
+    raw: bool = False
+    # Seconds for this request alone, when shorter than --request-timeout.
+    timeout: float | None = None
+
+    @property
+    def url_path(self) -> str:
+        return self.path + ("?" + urlencode(self.query) if self.query else "")
+
+
+@dataclass
+class ListResult:
+    """Every object of a list, and the resourceVersion a watch resumes from."""
+
+    items: list[dict[str, Any]]
+    resource_version: str = ""
+
+
+@dataclass
+class WatchEvent:
+    type: str  # ADDED, MODIFIED, DELETED
+    object: dict[str, Any] = field(default_factory=dict)
+
+
+def object_key(meta: Any) -> str:
+    """A stable key for an object: namespace/name/uid (uid tells re-created objects apart)."""
+    if not isinstance(meta, dict):
+        return ""
+    return f"{meta.get('namespace') or ''}/{meta.get('name') or ''}/{meta.get('uid') or ''}"
+
+
+def _selectors(label_selector: str | None, field_selector: str | None) -> list[tuple[str, str]]:
+    query = []
+    if label_selector:
+        query.append(("labelSelector", label_selector))
+    if field_selector:
+        query.append(("fieldSelector", field_selector))
+    return query
+
+
+def list_request(
+    res: Resource,
+    namespace: str | None,
+    *,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+    limit: int = DEFAULT_CHUNK_SIZE,
+    continue_token: str | None = None,
+) -> Request:
+    """A one-page list request (`limit`/`continue`, like kubectl's chunked lists)."""
+    query = _selectors(label_selector, field_selector)
+    if limit > 0:
+        query.append(("limit", str(limit)))
+    if continue_token:
+        query.append(("continue", continue_token))
+    return Request(
+        "GET",
+        res.path(namespace),
+        tuple(query),
+        verb="list",
+        resource=res.qualified,
+        namespace=namespace,
+    )
+
+
+def get_request(res: Resource, namespace: str | None, name: str) -> Request:
+    return Request(
+        "GET",
+        res.path(namespace, name),
+        verb="get",
+        resource=res.qualified,
+        namespace=namespace,
+        name=name,
+    )
+
+
+def delete_request(
+    res: Resource,
+    namespace: str | None,
+    name: str,
+    *,
+    uid: str,
+    resource_version: str | None = None,
+    dry_run: bool = False,
+) -> Request:
+    """A DELETE that can only remove the very object the user selected.
+
+    The uid precondition makes the server refuse (409 Conflict) when the name now
+    belongs to a re-created object; the resourceVersion precondition, when given,
+    also refuses when the object changed since it was read.
+    """
+    preconditions: dict[str, str] = {"uid": uid}
+    if resource_version:
+        preconditions["resourceVersion"] = resource_version
+    body: dict[str, Any] = {
+        "kind": "DeleteOptions",
+        "apiVersion": "v1",
+        "preconditions": preconditions,
+    }
+    query: tuple[tuple[str, str], ...] = ()
+    if dry_run:
+        body["dryRun"] = ["All"]
+        query = (("dryRun", "All"),)
+    return Request(
+        "DELETE",
+        res.path(namespace, name),
+        query,
+        body,
+        verb="delete",
+        resource=res.qualified,
+        namespace=namespace,
+        name=name,
+    )
+
+
+def proxy_get_request(
+    namespace: str, pod: str, port: int, path: str, *, timeout: float | None = None
+) -> Request:
+    """GET `path` from a pod's port through the API server (`kubectl get --raw` style).
+
+    The API server forwards `/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH` to the
+    pod, so a debug port can be read without a port-forward or a route to the pod.
+    """
+    target = f"{quote(pod, safe='')}:{int(port)}"
+    return Request(
+        "GET",
+        f"{PODS.path(namespace, None)}/{target}/proxy/{path.lstrip('/')}",
+        verb="get",
+        resource="pods/proxy",
+        namespace=namespace,
+        name=pod,
+        raw=True,
+        timeout=timeout,
+    )
+
+
+def watch_request(
+    res: Resource,
+    namespace: str | None,
+    *,
+    resource_version: str,
+    label_selector: str | None = None,
+    field_selector: str | None = None,
+    timeout_seconds: int | None = None,
+) -> Request:
+    query = _selectors(label_selector, field_selector)
+    query += [("watch", "1"), ("allowWatchBookmarks", "true")]
+    if resource_version:
+        query.append(("resourceVersion", resource_version))
+    if timeout_seconds:
+        query.append(("timeoutSeconds", str(timeout_seconds)))
+    return Request(
+        "GET",
+        res.path(namespace),
+        tuple(query),
+        stream=True,
+        verb="watch",
+        resource=res.qualified,
+        namespace=namespace,
+    )
