@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from kubectl_war.cli.options import KubeFlags, SidecarFlags
+from kubectl_war.cli.options import SidecarFlags
 from kubectl_war.errors import UsageError
+from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
     from kubectl_war.fleet import FleetFlags, Outcome
@@ -25,7 +26,7 @@ CONTEXT_COLUMN = "CONTEXT"
 
 
 def each_context(
-    kube: KubeFlags, fleet: FleetFlags, work: Callable[[KubeFlags, Any], T]
+    kube: Connection, fleet: FleetFlags, work: Callable[[Connection, Any], T]
 ) -> list[Outcome[T]]:
     """`work(flags, client)` in the one cluster of the connection flags, or in every
     context the fleet flags name, concurrently.
@@ -35,14 +36,15 @@ def each_context(
     context's failure is its outcome's error. In one cluster, a failure is the command's.
     """
     from kubectl_war import fleet as fl
+    from kubectl_war.kube.client import Kube
 
     if not fleet.active:
-        client = kube.connect()
+        client = Kube(kube)
         return [fl.Outcome(client.context_name or "", value=work(kube, client))]
     names = fl.resolve(fleet, kube.kubeconfig)
     return fl.run(
         names,
-        lambda name: replace(kube, context=name).connect(),
+        lambda name: Kube(replace(kube, context=name)),
         lambda name, client: work(replace(kube, context=name), client),
     )
 

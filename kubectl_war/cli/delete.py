@@ -11,7 +11,6 @@ import click
 from kubectl_war.assess import Facts
 from kubectl_war.cli.contexts import no_resources
 from kubectl_war.cli.options import (
-    KubeFlags,
     duration_option,
     grace_option,
     kube_options,
@@ -19,6 +18,7 @@ from kubectl_war.cli.options import (
     object_names,
 )
 from kubectl_war.errors import UsageError, WarError
+from kubectl_war.kube.config import Connection
 from kubectl_war.render import write
 from kubectl_war.selectors import matches
 from kubectl_war.war import RESOURCE_NAME, War
@@ -60,7 +60,7 @@ PROMPT = "Do you want to continue? (y/N): "
 @click.option("-o", "--output", type=click.Choice(["name"]), help="`name`: one line per WAR.")
 @grace_option
 def delete_cmd(
-    kube: KubeFlags,
+    kube: Connection,
     names: tuple[str, ...],
     selector: str | None,
     groups: tuple[str, ...],
@@ -111,7 +111,9 @@ def delete_cmd(
     if dry_run != "none" and (wait or wait_reregistered):
         raise UsageError("--wait and --wait-reregistered cannot be used with --dry-run")
 
-    client = kube.connect()
+    from kubectl_war.kube.client import Kube
+
+    client = Kube(kube)
     res = client.war_resource()
     missing: list[str] = []
     if names:

@@ -17,7 +17,6 @@ from kubectl_war.cli.contexts import (
     no_resources,
 )
 from kubectl_war.cli.options import (
-    KubeFlags,
     SidecarFlags,
     fleet_options,
     grace_option,
@@ -28,6 +27,7 @@ from kubectl_war.cli.options import (
     proxy_status_options,
 )
 from kubectl_war.errors import UsageError
+from kubectl_war.kube.config import Connection
 from kubectl_war.render import as_list, to_json, to_yaml, write
 from kubectl_war.snapshot import not_found
 
@@ -52,7 +52,7 @@ if TYPE_CHECKING:
 @output_option(("text", "json", "yaml"))
 @proxy_status_options("auto")
 def describe_cmd(
-    kube: KubeFlags,
+    kube: Connection,
     fleet: FleetFlags,
     names: tuple[str, ...],
     selector: str | None,
@@ -83,7 +83,7 @@ def describe_cmd(
         raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
     check_source(sidecars, fleet, "auto")
 
-    def read(flags: KubeFlags, client: Any) -> _Described:
+    def read(flags: Connection, client: Any) -> _Described:
         return _read(flags, client, names, selector, groups, sidecars, events=output == "text")
 
     outcomes = each_context(kube, fleet, read)
@@ -134,7 +134,7 @@ class _Described:
 
 
 def _read(
-    flags: KubeFlags,
+    flags: Connection,
     client: Any,
     names: tuple[str, ...],
     selector: str | None,

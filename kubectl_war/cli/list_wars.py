@@ -22,7 +22,6 @@ from kubectl_war.cli.contexts import (
     no_resources,
 )
 from kubectl_war.cli.options import (
-    KubeFlags,
     SidecarFlags,
     duration_option,
     fleet_options,
@@ -33,6 +32,7 @@ from kubectl_war.cli.options import (
     proxy_status_options,
 )
 from kubectl_war.errors import UsageError
+from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, War
 
@@ -87,7 +87,7 @@ if TYPE_CHECKING:
 @proxy_status_options("none", default_help="none; auto with -o wide or --sync")
 @gcpause.paused
 def list_cmd(
-    kube: KubeFlags,
+    kube: Connection,
     fleet: FleetFlags,
     selector: str | None,
     field_selector: str | None,
@@ -149,7 +149,7 @@ def list_cmd(
         return
     streamed = output in ("table", "wide") and not sync and sidecars.spec(default) == "none"
 
-    def read(flags: KubeFlags, client: Any) -> _Listed:
+    def read(flags: Connection, client: Any) -> _Listed:
         if streamed:
             return _read_rows(flags, client, query, t, wide=output == "wide")
         return _read(flags, client, query, t, sidecars, output, sync)
@@ -218,7 +218,7 @@ class _Listed:
 
 
 def _read(
-    flags: KubeFlags,
+    flags: Connection,
     client: Any,
     query: _Query,
     t: datetime,
@@ -257,7 +257,9 @@ def _read(
     return listed
 
 
-def _read_rows(flags: KubeFlags, client: Any, query: _Query, t: datetime, *, wide: bool) -> _Listed:
+def _read_rows(
+    flags: Connection, client: Any, query: _Query, t: datetime, *, wide: bool
+) -> _Listed:
     """The plain table's rows (no SIDECAR column), each WAR turned into its row as its
     page arrives.
 
@@ -396,7 +398,7 @@ def _write_items(
 
 
 def _watch(
-    kube: KubeFlags,
+    kube: Connection,
     query: _Query,
     t: datetime,
     output: str,
@@ -408,8 +410,9 @@ def _watch(
 ) -> None:
     """The list of one cluster, then a line per change until interrupted."""
     from kubectl_war.kube import ListResult
+    from kubectl_war.kube.client import Kube
 
-    client = kube.connect()
+    client = Kube(kube)
     listed = _read(kube, client, query, t, sidecars, output, sync, live=True)
     printer = _Watcher(output, listed, no_headers=no_headers, events=events)
     printer.initial()
@@ -433,7 +436,7 @@ def _watch(
 
 
 def _sidecar_source(
-    kube: KubeFlags, client: Any, flags: SidecarFlags, output: str, sync: bool
+    kube: Connection, client: Any, flags: SidecarFlags, output: str, sync: bool
 ) -> Any:
     """The proxy-status source behind the SIDECAR column, or None for no column.
 

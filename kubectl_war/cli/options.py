@@ -22,16 +22,6 @@ OUTPUTS = ("table", "wide", "json", "yaml", "name")
 NOW_ENV = "KUBECTL_WAR_NOW"
 
 
-class KubeFlags(Connection):
-    """The connection flags of one invocation: a `kube.config.Connection` that can connect."""
-
-    def connect(self) -> Any:
-        """A `kube.Kube` for these flags (imports the kubernetes client only now)."""
-        from kubectl_war.kube.client import Kube
-
-        return Kube(self)
-
-
 def _request_timeout(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
     """kubectl's --request-timeout: a duration, a bare number of seconds, 0 for none."""
     if value is None or value.strip() in ("", "0"):
@@ -111,12 +101,12 @@ _KUBE_OPTIONS = [
 
 
 def kube_options(f: F) -> F:
-    """Adds kubectl's connection flags; the command receives them as `kube: KubeFlags`
+    """Adds kubectl's connection flags; the command receives them as `kube: Connection`
     (the names click passes are exactly the `Connection` fields)."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        flags = KubeFlags(**{name: kwargs.pop(name) for name in CONNECTION_FIELDS})
+        flags = Connection(**{name: kwargs.pop(name) for name in CONNECTION_FIELDS})
         return f(*args, kube=flags, **kwargs)
 
     for option in reversed(_KUBE_OPTIONS):
@@ -207,7 +197,7 @@ class SidecarFlags:
 
     def open(
         self,
-        kube: KubeFlags,
+        kube: Connection,
         client: Any,
         *,
         default: str,
@@ -321,7 +311,7 @@ _ONE_CLUSTER_FLAGS = (
 )
 
 
-def _fleet_conflicts(kube: KubeFlags | None, fleet: Any) -> None:
+def _fleet_conflicts(kube: Connection | None, fleet: Any) -> None:
     if fleet.contexts and fleet.all_contexts:
         raise UsageError("--contexts and --all-contexts exclude each other")
     if fleet.ignore_unreachable and not fleet.active:

@@ -19,7 +19,6 @@ from kubectl_war.cli.contexts import (
     no_resources,
 )
 from kubectl_war.cli.options import (
-    KubeFlags,
     SidecarFlags,
     fleet_options,
     kube_options,
@@ -27,6 +26,7 @@ from kubectl_war.cli.options import (
     proxy_status_options,
 )
 from kubectl_war.errors import UsageError
+from kubectl_war.kube.config import Connection
 from kubectl_war.render import NONE, Cell, Table, to_json, to_yaml, use_colour, write
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ NO_WAR = "<no WAR>"
 @output_option(("table", "wide", "json", "yaml"))
 @proxy_status_options("auto")
 def proxy_status_cmd(
-    kube: KubeFlags,
+    kube: Connection,
     fleet: FleetFlags,
     out_of_sync: bool,
     no_headers: bool,
@@ -122,7 +122,7 @@ class _Joined:
     source: str
 
 
-def _read(flags: KubeFlags, client: Any, sidecars: SidecarFlags) -> _Joined:
+def _read(flags: Connection, client: Any, sidecars: SidecarFlags) -> _Joined:
     from kubectl_war import snapshot
     from kubectl_war.sidecars.join import join
     from kubectl_war.sidecars.sources import SidecarError

@@ -14,7 +14,6 @@ import click
 
 from kubectl_war.cli.options import (
     DEFAULT_GRACE_PERIOD,
-    KubeFlags,
     SidecarFlags,
     duration_option,
     fleet_options,
@@ -25,6 +24,7 @@ from kubectl_war.cli.options import (
     proxy_status_options,
 )
 from kubectl_war.errors import UsageError, WarError
+from kubectl_war.kube.config import Connection
 from kubectl_war.rollout import (
     DEFAULT_MAX_UNAVAILABLE,
     DEFAULT_PAUSE,
@@ -103,7 +103,7 @@ class RolloutGroup(click.Group):
         return params
 
 
-def _scope(kube: KubeFlags, groups: tuple[str, ...], all_groups: bool) -> None:
+def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
     if groups and all_groups:
         raise UsageError("name WorkloadGroups or pass --all-groups, not both")
     if not groups and not all_groups:
@@ -168,7 +168,7 @@ def _scope(kube: KubeFlags, groups: tuple[str, ...], all_groups: bool) -> None:
 )
 @grace_option
 def rollout_cmd(
-    kube: KubeFlags,
+    kube: Connection,
     groups: tuple[str, ...],
     all_groups: bool,
     max_unavailable: Any,
@@ -221,7 +221,9 @@ def rollout_cmd(
     from kubectl_war.war import War
 
     _scope(kube, groups, all_groups)
-    client = kube.connect()
+    from kubectl_war.kube.client import Kube
+
+    client = Kube(kube)
     namespace = None if kube.all_namespaces else client.namespace
     snap, keys = scope.load(client, namespace, groups)
     t = now()
@@ -344,7 +346,7 @@ def rollout_cmd(
 
 
 def _sidecar_check(
-    kube: KubeFlags, client: Any, flags: SidecarFlags, stream: Any
+    kube: Connection, client: Any, flags: SidecarFlags, stream: Any
 ) -> Callable[[Any], bool | None] | None:
     """`sidecar_synced(war)` over the proxy-status source, or None when there is none
     (then a WAR is back once its agent is connected)."""
@@ -425,7 +427,7 @@ def _confirm(plan: Any) -> None:
 
 
 def _resume_command(
-    kube: KubeFlags,
+    kube: Connection,
     client: Any,
     groups: tuple[str, ...],
     *,
@@ -478,7 +480,7 @@ def _resume_command(
 )
 @grace_option
 def status_cmd(
-    kube: KubeFlags,
+    kube: Connection,
     fleet: Any,
     groups: tuple[str, ...],
     all_groups: bool,
@@ -510,7 +512,7 @@ def status_cmd(
     if watch and fleet.active:
         raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")
 
-    def read(flags: KubeFlags, client: Any) -> Read:
+    def read(flags: Connection, client: Any) -> Read:
         namespace = None if flags.all_namespaces else client.namespace
         seen = status.read(client, namespace, groups, grace_period)
         if watch:  # one cluster only (refused above for a fleet)

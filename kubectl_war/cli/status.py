@@ -12,7 +12,6 @@ import click
 
 from kubectl_war.cli.contexts import answered, check_source, each_context, finish, no_resources
 from kubectl_war.cli.options import (
-    KubeFlags,
     SidecarFlags,
     fleet_options,
     grace_option,
@@ -21,6 +20,7 @@ from kubectl_war.cli.options import (
     output_option,
     proxy_status_options,
 )
+from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
     from kubectl_war.fleet import FleetFlags
@@ -60,7 +60,7 @@ class _Seen:
 @output_option(("table", "json", "yaml"))
 @proxy_status_options("auto")
 def status_cmd(
-    kube: KubeFlags,
+    kube: Connection,
     fleet: FleetFlags,
     selector: str | None,
     grace_period: float,
@@ -109,7 +109,7 @@ def status_cmd(
 
 
 def _read(
-    flags: KubeFlags,
+    flags: Connection,
     client: Any,
     selector: str | None,
     grace_period: float,
