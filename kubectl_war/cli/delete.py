@@ -17,13 +17,11 @@ from kubectl_war.cli.options import (
     now,
     object_names,
 )
-from kubectl_war.errors import UsageError, WarError
+from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import write
 from kubectl_war.selectors import matches
 from kubectl_war.war import RESOURCE_NAME, War
-
-PROMPT = "Do you want to continue? (y/N): "
 
 
 @click.command("delete")
@@ -192,25 +190,17 @@ def _confirm(
 ) -> None:
     """Show what will be deleted and ask; without a terminal, refuse."""
     from kubectl_war import listing
+    from kubectl_war.cli.prompt import confirm
     from kubectl_war.render import Table, use_colour
 
-    interactive = sys.stdin.isatty() and sys.stderr.isatty()
-    if not interactive:
-        raise WarError(
-            f"refusing to delete {len(wars)} WAR(s) selected by flags without confirmation: "
-            "no terminal to ask on; pass --yes (or preview with --dry-run=client)"
-        )
     cols = listing.headers(all_namespaces=all_namespaces, wide=False)
     table = Table(cols, colour=use_colour(sys.stderr))
     rows = [listing.row(w, facts(w), t, all_namespaces=all_namespaces, wide=False) for w in wars]
-    sys.stderr.write(f"You are about to delete the following {len(wars)} WAR(s):\n")
-    sys.stderr.write(table.render(rows))
-    sys.stderr.write(PROMPT)
-    sys.stderr.flush()
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
-        sys.stderr.write("Nothing was deleted.\n")
-        sys.exit(1)
+    confirm(
+        f"You are about to delete the following {len(wars)} WAR(s):\n" + table.render(rows),
+        refusal=f"refusing to delete {len(wars)} WAR(s) selected by flags without confirmation: "
+        "no terminal to ask on; pass --yes (or preview with --dry-run=client)",
+    )
 
 
 def _wait(client: object, res: object, targets: list, reregister: bool, timeout: float) -> int:

@@ -35,8 +35,6 @@ from kubectl_war.rollout import (
 if TYPE_CHECKING:
     from kubectl_war.rollout.status import GroupStatus, Read
 
-PROMPT = "Do you want to continue? (y/N): "
-
 
 def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> Any:
     from kubectl_war.rollout.plan import parse_max_unavailable
@@ -210,6 +208,7 @@ def rollout_cmd(
       kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
     """
     from kubectl_war.assess import Facts, assess
+    from kubectl_war.cli.prompt import is_terminal
     from kubectl_war.durations import format_timestamp, go_duration, parse_duration
     from kubectl_war.render import to_json, write
     from kubectl_war.rollout import journal as rj
@@ -306,7 +305,7 @@ def rollout_cmd(
     )
     res = client.war_resource()
     progress = sys.stderr if output == "json" else sys.stdout
-    live = output != "json" and _is_terminal(sys.stdout)
+    live = output != "json" and is_terminal(sys.stdout)
     reporter: Any
     if live:
         from rich.console import Console
@@ -397,33 +396,18 @@ class _interruptible:
         signal.signal(signal.SIGINT, self.previous)
 
 
-def _is_terminal(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
 def _confirm(plan: Any) -> None:
     """Show the plan and ask; without a terminal, refuse."""
+    from kubectl_war.cli.prompt import confirm
     from kubectl_war.rollout import view
 
     count = len(plan.members)
-    if not (_is_terminal(sys.stdin) and _is_terminal(sys.stderr)):
-        raise WarError(
-            f"refusing to re-onboard {count} WAR(s) without confirmation: no terminal to ask "
-            "on; pass --yes (or preview with --dry-run)"
-        )
-    sys.stderr.write(view.plan_text(plan))
-    sys.stderr.write(
-        f"This deletes {count} WAR(s), batch by batch, so their agents onboard again.\n"
+    confirm(
+        view.plan_text(plan)
+        + f"This deletes {count} WAR(s), batch by batch, so their agents onboard again.\n",
+        refusal=f"refusing to re-onboard {count} WAR(s) without confirmation: no terminal to "
+        "ask on; pass --yes (or preview with --dry-run)",
     )
-    sys.stderr.write(PROMPT)
-    sys.stderr.flush()
-    answer = sys.stdin.readline().strip().lower()
-    if answer not in ("y", "yes"):
-        sys.stderr.write("Nothing was deleted.\n")
-        sys.exit(1)
 
 
 def _resume_command(
