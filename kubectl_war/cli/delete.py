@@ -9,14 +9,8 @@ from datetime import datetime
 import click
 
 from kubectl_war.assess import Facts
+from kubectl_war.cli import options as opt
 from kubectl_war.cli.contexts import no_resources
-from kubectl_war.cli.options import (
-    duration_option,
-    grace_option,
-    kube_options,
-    now,
-    object_names,
-)
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import write
@@ -25,18 +19,12 @@ from kubectl_war.war import RESOURCE_NAME, War
 
 
 @click.command("delete")
-@kube_options
-@click.argument("names", nargs=-1, metavar="[NAME]...", callback=object_names("WAR"))
-@click.option("-l", "--selector", metavar="SELECTOR", help="Delete the WARs matching this.")
-@click.option(
-    "--group",
-    "groups",
-    multiple=True,
-    metavar="WORKLOADGROUP",
-    help="Only WARs of this WorkloadGroup; repeat for several.",
-)
+@opt.kube_options
+@opt.war_names
+@opt.selector_option("Delete the WARs matching this.")
+@opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")
 @click.option("--disconnected", is_flag=True, help="Only WARs whose agent is not connected.")
-@duration_option("--older-than", help="With --disconnected: disconnected for longer than this.")
+@opt.duration_option("--older-than", help="With --disconnected: disconnected for longer than this.")
 @click.option("--outdated", is_flag=True, help="Only WARs older than their WorkloadGroup's spec.")
 @click.option("--all", "all_", is_flag=True, help="Every WAR in the namespace (or with -A, all).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before a selector-based deletion.")
@@ -53,10 +41,10 @@ from kubectl_war.war import RESOURCE_NAME, War
     is_flag=True,
     help="Wait until each agent has re-created its WAR (new uid, agent connected).",
 )
-@duration_option("--timeout", default="5m", help="How long --wait/--wait-reregistered wait.")
+@opt.duration_option("--timeout", default="5m", help="How long --wait/--wait-reregistered wait.")
 @click.option("--ignore-not-found", is_flag=True, help="A named WAR that does not exist is fine.")
 @click.option("-o", "--output", type=click.Choice(["name"]), help="`name`: one line per WAR.")
-@grace_option
+@opt.grace_option
 def delete_cmd(
     kube: Connection,
     names: tuple[str, ...],
@@ -120,7 +108,7 @@ def delete_cmd(
         namespace = None if kube.all_namespaces else client.namespace
         snap = snapshot.take(client, namespace, label_selector=selector)
     snapshot.fetch_groups(client, snap)
-    t = now()
+    t = opt.now()
 
     def facts(war: War) -> Facts:
         return assess(war, snap, t, grace_period)
@@ -134,7 +122,7 @@ def delete_cmd(
                 groups=groups,
                 connected=False if disconnected else None,
                 older_than=older_than,
-                now=now(),
+                now=opt.now(),
                 outdated=outdated,
                 facts=facts,
             )

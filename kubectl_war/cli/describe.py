@@ -9,22 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli import options as opt
 from kubectl_war.cli.contexts import (
     answered,
     check_source,
     each_context,
     finish,
     no_resources,
-)
-from kubectl_war.cli.options import (
-    SidecarFlags,
-    fleet_options,
-    grace_option,
-    kube_options,
-    now,
-    object_names,
-    output_option,
-    proxy_status_options,
 )
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
@@ -37,20 +28,14 @@ if TYPE_CHECKING:
 
 
 @click.command("describe")
-@kube_options
-@fleet_options()
-@click.argument("names", nargs=-1, metavar="[NAME]...", callback=object_names("WAR"))
-@click.option("-l", "--selector", metavar="SELECTOR", help="Describe the WARs matching this.")
-@click.option(
-    "--group",
-    "groups",
-    multiple=True,
-    metavar="WORKLOADGROUP",
-    help="Describe every WAR of this WorkloadGroup; repeat for several.",
-)
-@grace_option
-@output_option(("text", "json", "yaml"))
-@proxy_status_options("auto")
+@opt.kube_options
+@opt.fleet_options()
+@opt.war_names
+@opt.selector_option("Describe the WARs matching this.")
+@opt.group_option("Describe every WAR of this WorkloadGroup; repeat for several.")
+@opt.grace_option
+@opt.output_option(("text", "json", "yaml"))
+@opt.proxy_status_options("auto")
 def describe_cmd(
     kube: Connection,
     fleet: FleetFlags,
@@ -59,7 +44,7 @@ def describe_cmd(
     groups: tuple[str, ...],
     grace_period: float,
     output: str,
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
 ) -> None:
     """Show one or more onboarded workloads in detail.
 
@@ -88,7 +73,7 @@ def describe_cmd(
 
     outcomes = each_context(kube, fleet, read)
     seen = answered(outcomes)
-    t = now()
+    t = opt.now()
     found = any(d.wars for _, d in seen)
     # Nothing selected: one cluster says so whatever the output format; a fleet's
     # -o json|yaml is an empty List.
@@ -139,7 +124,7 @@ def _read(
     names: tuple[str, ...],
     selector: str | None,
     groups: tuple[str, ...],
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
     *,
     events: bool,
 ) -> _Described:

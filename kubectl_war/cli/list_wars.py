@@ -12,6 +12,7 @@ import click
 
 from kubectl_war import gcpause, listing
 from kubectl_war.assess import Facts
+from kubectl_war.cli import options as opt
 from kubectl_war.cli.contexts import (
     CONTEXT_COLUMN,
     answered,
@@ -20,16 +21,6 @@ from kubectl_war.cli.contexts import (
     each_context,
     finish,
     no_resources,
-)
-from kubectl_war.cli.options import (
-    SidecarFlags,
-    duration_option,
-    fleet_options,
-    grace_option,
-    kube_options,
-    now,
-    output_option,
-    proxy_status_options,
 )
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
@@ -41,17 +32,11 @@ if TYPE_CHECKING:
 
 
 @click.command("list")
-@kube_options
-@fleet_options()
-@click.option("-l", "--selector", metavar="SELECTOR", help="Label selector (e.g. app=ratings).")
+@opt.kube_options
+@opt.fleet_options()
+@opt.selector_option("Label selector (e.g. app=ratings).")
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector (e.g. metadata.name=x).")
-@click.option(
-    "--group",
-    "groups",
-    multiple=True,
-    metavar="WORKLOADGROUP",
-    help="Only WARs of this WorkloadGroup; repeat for several.",
-)
+@opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")
 # Two flags, not one parameter with two flag values: click 8.1 (the last release for
 # Python 3.9) gives such a parameter the second flag's value when neither is given.
 @click.option(
@@ -63,16 +48,16 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Only WARs whose agent is not connected.",
 )
-@duration_option(
+@opt.duration_option(
     "--older-than", help="With --disconnected: only agents disconnected for longer than this."
 )
 @click.option(
     "--outdated", is_flag=True, help="Only WARs older than their WorkloadGroup's spec change."
 )
-@grace_option
+@opt.grace_option
 @click.option("--sort-by", type=click.Choice(listing.SORT_KEYS), help="Sort the rows.")
 @click.option("--no-headers", is_flag=True, help="Do not print the header line.")
-@output_option()
+@opt.output_option()
 @click.option("-w", "--watch", is_flag=True, help="After the list, print a line per change.")
 @click.option(
     "--output-watch-events",
@@ -84,7 +69,7 @@ if TYPE_CHECKING:
     is_flag=True,
     help="Add a SIDECAR column: each sidecar's sync state from --proxy-status (auto).",
 )
-@proxy_status_options("none", default_help="none; auto with -o wide or --sync")
+@opt.proxy_status_options("none", default_help="none; auto with -o wide or --sync")
 @gcpause.paused
 def list_cmd(
     kube: Connection,
@@ -103,7 +88,7 @@ def list_cmd(
     watch: bool,
     output_watch_events: bool,
     sync: bool,
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
 ) -> None:
     """List onboarded workloads (WorkloadAutoRegistrations).
 
@@ -134,7 +119,7 @@ def list_cmd(
     query = _Query(
         selector, field_selector, groups, connected, older_than, outdated, grace_period, sort_by
     )
-    t = now()
+    t = opt.now()
     if watch:
         _watch(
             kube,
@@ -214,7 +199,7 @@ class _Listed:
     def facts(self, war: War) -> Facts:
         from kubectl_war.assess import assess
 
-        return assess(war, self.snap, self.at or now(), self.grace_period, self.proxies)
+        return assess(war, self.snap, self.at or opt.now(), self.grace_period, self.proxies)
 
 
 def _read(
@@ -222,7 +207,7 @@ def _read(
     client: Any,
     query: _Query,
     t: datetime,
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
     output: str,
     sync: bool,
     *,
@@ -402,7 +387,7 @@ def _watch(
     query: _Query,
     t: datetime,
     output: str,
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
     *,
     no_headers: bool,
     events: bool,
@@ -436,7 +421,7 @@ def _watch(
 
 
 def _sidecar_source(
-    kube: Connection, client: Any, flags: SidecarFlags, output: str, sync: bool
+    kube: Connection, client: Any, flags: opt.SidecarFlags, output: str, sync: bool
 ) -> Any:
     """The proxy-status source behind the SIDECAR column, or None for no column.
 
@@ -478,7 +463,7 @@ class _Watcher:
         self.listed = listed
         self.no_headers = no_headers
         self.events = events
-        self.now = now()
+        self.now = opt.now()
         self.header_pending = False
         self.table: Table | None = None
         if output in ("table", "wide"):
@@ -516,7 +501,7 @@ class _Watcher:
             write(self.table.render(rows, headers=not self.no_headers))
 
     def change(self, event: str, war: War) -> None:
-        self.now = now()
+        self.now = opt.now()
         if self.table is not None:
             row = self._row(war, event)
             self.table.fit([row])

@@ -114,15 +114,31 @@ def kube_options(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def output_option(choices: tuple[str, ...] = OUTPUTS) -> Callable[[F], F]:
+def output_option(
+    choices: tuple[str, ...] = OUTPUTS, *, help: str = "Output format."
+) -> Callable[[F], F]:
     return click.option(
         "-o",
         "--output",
         type=click.Choice(choices),
         default=choices[0],
         show_default=True,
-        help="Output format.",
+        help=help,
     )
+
+
+def selector_option(help: str) -> Callable[[F], F]:
+    """`-l/--selector`: a label selector, sent to the server as kubectl sends it."""
+    return click.option("-l", "--selector", metavar="SELECTOR", help=help)
+
+
+def group_option(help: str) -> Callable[[F], F]:
+    """`--group`, repeatable: WorkloadGroup names, passed as `groups`."""
+    return click.option("--group", "groups", multiple=True, metavar="WORKLOADGROUP", help=help)
+
+
+#: The WAR names a command takes, checked before any request.
+war_names = click.argument("names", nargs=-1, metavar="[NAME]...", callback=object_names("WAR"))
 
 
 def now() -> datetime:

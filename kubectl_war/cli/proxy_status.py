@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli import options as opt
 from kubectl_war.cli.contexts import (
     CONTEXT_COLUMN,
     answered,
@@ -17,13 +18,6 @@ from kubectl_war.cli.contexts import (
     each_context,
     finish,
     no_resources,
-)
-from kubectl_war.cli.options import (
-    SidecarFlags,
-    fleet_options,
-    kube_options,
-    output_option,
-    proxy_status_options,
 )
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
@@ -36,23 +30,23 @@ NO_WAR = "<no WAR>"
 
 
 @click.command("proxy-status")
-@kube_options
-@fleet_options()
+@opt.kube_options
+@opt.fleet_options()
 @click.option(
     "--out-of-sync",
     is_flag=True,
     help="Only the sidecars that are not SYNCED (exit 1 when there are any).",
 )
 @click.option("--no-headers", is_flag=True, help="Do not print the header line.")
-@output_option(("table", "wide", "json", "yaml"))
-@proxy_status_options("auto")
+@opt.output_option(("table", "wide", "json", "yaml"))
+@opt.proxy_status_options("auto")
 def proxy_status_cmd(
     kube: Connection,
     fleet: FleetFlags,
     out_of_sync: bool,
     no_headers: bool,
     output: str,
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
 ) -> None:
     """Show the sidecar of every onboarded workload as istiod sees it.
 
@@ -122,7 +116,7 @@ class _Joined:
     source: str
 
 
-def _read(flags: Connection, client: Any, sidecars: SidecarFlags) -> _Joined:
+def _read(flags: Connection, client: Any, sidecars: opt.SidecarFlags) -> _Joined:
     from kubectl_war import snapshot
     from kubectl_war.sidecars.join import join
     from kubectl_war.sidecars.sources import SidecarError

@@ -10,16 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli import options as opt
 from kubectl_war.cli.contexts import answered, check_source, each_context, finish, no_resources
-from kubectl_war.cli.options import (
-    SidecarFlags,
-    fleet_options,
-    grace_option,
-    kube_options,
-    now,
-    output_option,
-    proxy_status_options,
-)
 from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
@@ -51,21 +43,19 @@ class _Seen:
 
 
 @click.command("status")
-@kube_options
-@fleet_options()
-@click.option(
-    "-l", "--selector", metavar="SELECTOR", help="Only WARs matching this label selector."
-)
-@grace_option
-@output_option(("table", "json", "yaml"))
-@proxy_status_options("auto")
+@opt.kube_options
+@opt.fleet_options()
+@opt.selector_option("Only WARs matching this label selector.")
+@opt.grace_option
+@opt.output_option(("table", "json", "yaml"))
+@opt.proxy_status_options("auto")
 def status_cmd(
     kube: Connection,
     fleet: FleetFlags,
     selector: str | None,
     grace_period: float,
     output: str,
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
 ) -> None:
     """Summarise the health of onboarded workloads, per WorkloadGroup.
 
@@ -113,7 +103,7 @@ def _read(
     client: Any,
     selector: str | None,
     grace_period: float,
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
 ) -> _Seen:
     """One cluster's WARs, WorkloadGroups and (when a source answers) sidecars, judged."""
     from kubectl_war import health, snapshot
@@ -123,7 +113,7 @@ def _read(
     snap = snapshot.take(client, namespace, label_selector=selector, with_groups=True)
     source = sidecars.open(flags, client, default="auto") if snap.wars else None
     proxies = source.fetch() if source is not None else None
-    t = now()
+    t = opt.now()
     context = client.context_name
     groups, problems = health.summarise(
         context,
