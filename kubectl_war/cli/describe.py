@@ -9,14 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
-from kubectl_war.cli.contexts import (
-    answered,
-    check_source,
-    each_context,
-    finish,
-    no_resources,
-)
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import as_list, to_json, to_yaml, write
@@ -66,19 +60,19 @@ def describe_cmd(
         raise UsageError("names cannot be given together with -l or --group")
     if names and kube.all_namespaces:
         raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
-    check_source(sidecars, fleet, "auto")
+    contexts.check_source(sidecars, fleet, "auto")
 
     def read(flags: Connection, client: Any) -> _Described:
         return _read(flags, client, names, selector, groups, sidecars, events=output == "text")
 
-    outcomes = each_context(kube, fleet, read)
-    seen = answered(outcomes)
+    outcomes = contexts.each_context(kube, fleet, read)
+    seen = contexts.answered(outcomes)
     t = opt.now()
     found = any(d.wars for _, d in seen)
     # Nothing selected: one cluster says so whatever the output format; a fleet's
     # -o json|yaml is an empty List.
     if not found and not names and seen and (output == "text" or not fleet.active):
-        sys.stderr.write(no_resources([d.namespace for _, d in seen]) + "\n")
+        sys.stderr.write(contexts.no_resources([d.namespace for _, d in seen]) + "\n")
     elif output in ("json", "yaml"):
         docs = [
             _document(war, d, t, grace_period, name if fleet.active else None)
@@ -95,12 +89,12 @@ def describe_cmd(
             for war in d.wars
         ]
         write("\n\n".join(blocks))
-    # A name is missing when no context that answered has it.
+    # A name is missing when no context that contexts.answered has it.
     missing = [n for n in names if seen and all(n in d.missing for _, d in seen)]
     sys.stdout.flush()
     for name in missing:
         sys.stderr.write(not_found(name) + "\n")
-    finish(outcomes, fleet, failed=bool(missing))
+    contexts.finish(outcomes, fleet, failed=bool(missing))
 
 
 @dataclass

@@ -12,16 +12,8 @@ import click
 
 from kubectl_war import gcpause, listing
 from kubectl_war.assess import Facts
+from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
-from kubectl_war.cli.contexts import (
-    CONTEXT_COLUMN,
-    answered,
-    check_source,
-    contexts_data,
-    each_context,
-    finish,
-    no_resources,
-)
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
@@ -115,7 +107,7 @@ def list_cmd(
     if fleet.active and output == "name":
         raise UsageError("-o name cannot say which context a WAR is in: use -o json or -o yaml")
     default = "auto" if sync or output == "wide" else "none"
-    check_source(sidecars, fleet, default)
+    contexts.check_source(sidecars, fleet, default)
     query = _Query(
         selector, field_selector, groups, connected, older_than, outdated, grace_period, sort_by
     )
@@ -139,8 +131,8 @@ def list_cmd(
             return _read_rows(flags, client, query, t, wide=output == "wide")
         return _read(flags, client, query, t, sidecars, output, sync)
 
-    outcomes = each_context(kube, fleet, read)
-    seen = answered(outcomes)
+    outcomes = contexts.each_context(kube, fleet, read)
+    seen = contexts.answered(outcomes)
     if output in ("table", "wide"):
         cols, rows = _table(
             seen, t, all_namespaces=kube.all_namespaces, wide=output == "wide", named=fleet.active
@@ -148,10 +140,10 @@ def list_cmd(
         if rows:
             write(Table(cols, colour=use_colour()).render(rows, headers=not no_headers))
         elif seen:
-            sys.stderr.write(no_resources([listed.namespace for _, listed in seen]) + "\n")
+            sys.stderr.write(contexts.no_resources([listed.namespace for _, listed in seen]) + "\n")
     else:
         _write_items(seen, outcomes, output, named=fleet.active)
-    finish(outcomes, fleet)
+    contexts.finish(outcomes, fleet)
 
 
 @dataclass(frozen=True)
@@ -347,7 +339,7 @@ def _table(
                 for w in listed.wars
             ]
         rows += [[name, *row] for row in mine] if named else mine
-    return ([CONTEXT_COLUMN, *cols] if named else cols), rows
+    return ([contexts.CONTEXT_COLUMN, *cols] if named else cols), rows
 
 
 def _write_items(
@@ -372,7 +364,7 @@ def _write_items(
         items += [w.obj for w in listed.wars]
     if named:
         data = as_list(items)
-        data["contexts"] = contexts_data(
+        data["contexts"] = contexts.contexts_data(
             outcomes,
             resourceVersion=lambda v: v.resource_version,
             items=lambda v: spans[v.context],

@@ -9,16 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
-from kubectl_war.cli.contexts import (
-    CONTEXT_COLUMN,
-    answered,
-    check_source,
-    contexts_data,
-    each_context,
-    finish,
-    no_resources,
-)
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import NONE, Cell, Table, to_json, to_yaml, use_colour, write
@@ -67,9 +59,11 @@ def proxy_status_cmd(
     """
     if sidecars.spec("auto") == "none":
         raise UsageError("proxy-status needs a source: --proxy-status none leaves nothing to show")
-    check_source(sidecars, fleet, "auto")
-    outcomes = each_context(kube, fleet, lambda flags, client: _read(flags, client, sidecars))
-    seen = answered(outcomes)
+    contexts.check_source(sidecars, fleet, "auto")
+    outcomes = contexts.each_context(
+        kube, fleet, lambda flags, client: _read(flags, client, sidecars)
+    )
+    seen = contexts.answered(outcomes)
     rows = [(name, e) for name, joined in seen for e in joined.entries]
     problems = [(name, e) for name, e in rows if not e.synced]
     shown = problems if out_of_sync else rows
@@ -81,7 +75,7 @@ def proxy_status_cmd(
         }
         if fleet.active:
             data = {
-                "contexts": contexts_data(
+                "contexts": contexts.contexts_data(
                     outcomes,
                     source=lambda j: j.source,
                     total=lambda j: len(j.entries),
@@ -93,7 +87,7 @@ def proxy_status_cmd(
             data = {"source": seen[0][1].source, **data}
         write(to_json(data) if output == "json" else to_yaml(data))
     elif seen and not rows:
-        sys.stderr.write(no_resources([j.namespace for _, j in seen]) + "\n")
+        sys.stderr.write(contexts.no_resources([j.namespace for _, j in seen]) + "\n")
     elif seen and not shown:
         sys.stderr.write(f"All {len(rows)} sidecars are SYNCED.\n")
     elif shown:
@@ -102,9 +96,9 @@ def proxy_status_cmd(
             all_namespaces=kube.all_namespaces,
             wide=output == "wide",
             headers=not no_headers,
-            contexts=[Cell(name) for name, _ in shown] if fleet.active else None,
+            context_cells=[Cell(name) for name, _ in shown] if fleet.active else None,
         )
-    finish(outcomes, fleet, failed=bool(problems))
+    contexts.finish(outcomes, fleet, failed=bool(problems))
 
 
 @dataclass
@@ -136,9 +130,9 @@ def _table(
     all_namespaces: bool,
     wide: bool,
     headers: bool,
-    contexts: Sequence[str] | None = None,
+    context_cells: Sequence[str] | None = None,
 ) -> None:
-    """The entries as a table; `contexts` (one per entry) adds a CONTEXT column first."""
+    """The entries as a table; `context_cells` (one per entry) adds a CONTEXT column first."""
     from kubectl_war.sidecars.records import STATE_STYLES, type_order
 
     cols = ["NAME", "GROUP", "AGENT CONNECTED", "SIDECAR", "ISTIOD", "VERSION"]
@@ -175,9 +169,9 @@ def _table(
                 value = status.types.get(t) if status is not None else None
                 row.append(Cell(value, STATE_STYLES.get(value)) if value else NONE)
         rows.append(row)
-    if contexts is not None:
-        cols.insert(0, CONTEXT_COLUMN)
-        rows = [[context, *row] for context, row in zip(contexts, rows)]
+    if context_cells is not None:
+        cols.insert(0, contexts.CONTEXT_COLUMN)
+        rows = [[context, *row] for context, row in zip(context_cells, rows)]
     write(Table(cols, colour=use_colour()).render(rows, headers=headers))
 
 

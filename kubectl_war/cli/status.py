@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
-from kubectl_war.cli.contexts import answered, check_source, each_context, finish, no_resources
 from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
@@ -76,13 +76,13 @@ def status_cmd(
       kubectl war status -A --all-contexts
       kubectl war status -A --contexts east,west -o json
     """
-    check_source(sidecars, fleet, "auto")
-    outcomes = each_context(
+    contexts.check_source(sidecars, fleet, "auto")
+    outcomes = contexts.each_context(
         kube,
         fleet,
         lambda flags, client: _read(flags, client, selector, grace_period, sidecars),
     )
-    seen = [s for _, s in answered(outcomes)]
+    seen = [s for _, s in contexts.answered(outcomes)]
     # A context that could not be read cannot be called healthy, even when
     # --ignore-unreachable keeps it from failing the run.
     healthy = all(not s.problems for s in seen) and all(o.ok for o in outcomes)
@@ -92,10 +92,10 @@ def status_cmd(
         _write_tables(
             seen,
             all_namespaces=kube.all_namespaces,
-            contexts=fleet.active,
+            with_context=fleet.active,
             source_wanted=sidecars.spec("auto") != "none",
         )
-    finish(outcomes, fleet, failed=any(s.problems for s in seen))
+    contexts.finish(outcomes, fleet, failed=any(s.problems for s in seen))
 
 
 def _read(
@@ -127,7 +127,7 @@ def _read(
 
 
 def _write_tables(
-    seen: Sequence[_Seen], *, all_namespaces: bool, contexts: bool, source_wanted: bool
+    seen: Sequence[_Seen], *, all_namespaces: bool, with_context: bool, source_wanted: bool
 ) -> None:
     from kubectl_war import health
     from kubectl_war.render import NONE, Cell, Table, use_colour, write
@@ -135,12 +135,12 @@ def _write_tables(
     groups = [g for s in seen for g in s.groups]
     if not groups:
         if seen:
-            sys.stderr.write(no_resources([s.namespace for s in seen]) + "\n")
+            sys.stderr.write(contexts.no_resources([s.namespace for s in seen]) + "\n")
         return
-    lead = (["CONTEXT"] if contexts else []) + (["NAMESPACE"] if all_namespaces else [])
+    lead = (["CONTEXT"] if with_context else []) + (["NAMESPACE"] if all_namespaces else [])
 
     def where(context: str | None, namespace: str) -> list[str]:
-        return ([context or ""] if contexts else []) + ([namespace] if all_namespaces else [])
+        return ([context or ""] if with_context else []) + ([namespace] if all_namespaces else [])
 
     colour = use_colour()
     rows = []
@@ -170,7 +170,7 @@ def _write_tables(
         write(f"\n{lead_words} {what}.\n")
         if unread:
             where = ""
-            if contexts:
+            if with_context:
                 where = " in " + ", ".join(f'context "{s.context}"' for s in unread)
             why = "no proxy-status source answered" if source_wanted else "--proxy-status none"
             write(f"Sidecar sync state was not read{where}: {why}.\n")
@@ -194,20 +194,20 @@ def _write_data(
     from kubectl_war.render import to_json, to_yaml, write
 
     by_context = {s.context: s for s in seen}
-    contexts: list[dict[str, Any]] = []
+    read: list[dict[str, Any]] = []
     for name, error in (
         [(o.context, o.error) for o in outcomes] if named else [(seen[0].context, None)]
     ):
         s = by_context.get(name)
         if s is None:
-            contexts.append({"name": name, "error": error})
+            read.append({"name": name, "error": error})
         else:
-            contexts.append({"name": name, "namespace": s.namespace, "source": s.source})
+            read.append({"name": name, "namespace": s.namespace, "source": s.source})
     groups = [g for s in seen for g in s.groups]
     data = {
         "kind": "WarStatus",
         "healthy": healthy,
-        "contexts": contexts,
+        "contexts": read,
         "totals": health.totals(groups),
         "groups": [g.to_dict() for g in groups],
         "problems": [p.to_dict() for s in seen for p in s.problems],
