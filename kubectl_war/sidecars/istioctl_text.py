@@ -16,6 +16,7 @@ from kubectl_war.sidecars.records import (
     STALE,
     STALE_NEVER_ACKNOWLEDGED,
     UNKNOWN,
+    ProxyStatusError,
     ProxySync,
     SyncState,
     add_type,
@@ -212,13 +213,19 @@ class _Header:
 
     def row(self, number: int, line: str) -> ProxySync:
         cells = self.cells(line)
-        if cells is None:
-            if self.columns is not None:
-                problem = "row does not line up with the header's columns"
-            else:
-                problem = f"row does not split into the header's {len(self.titles)} cells"
-            raise line_error(number, line, problem)
-        return _record(number, line, self.titles, cells)
+        if cells is not None:
+            try:
+                return _record(number, line, self.titles, cells)
+            except ProxyStatusError:
+                # A squeezed row one cell short was taken to end at an empty VERSION; if
+                # it does not read that way, the cell that is missing cannot be told.
+                if self.columns is not None or len(_words(line)) == len(self.titles):
+                    raise
+        if self.columns is not None:
+            problem = "row does not line up with the header's columns"
+        else:
+            problem = f"row does not split into the header's {len(self.titles)} cells"
+        raise line_error(number, line, problem)
 
 
 def _header_at(lines: Sequence[tuple[int, str]], index: int) -> _Header | None:

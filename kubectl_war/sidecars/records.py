@@ -223,6 +223,13 @@ class ProxySync:
         )
 
     @property
+    def shown_version(self) -> str | None:
+        """The version as istioctl shows it: `1.19.0*` when marked, None when unknown."""
+        if self.version and self.version_mismatch:
+            return f"{self.version}*"
+        return self.version
+
+    @property
     def name(self) -> str:
         """The proxy ID up to its last dot.
 
