@@ -286,9 +286,10 @@ class IstioctlSource(SidecarSource):
             if detailed and not _summary_only(detailed):
                 self._detailed = extra
                 return merge(detailed)
+        asked = f"neither {' nor '.join(tried)} gave" if len(tried) > 1 else f"{tried[0]} gave no"
         self.warn(
             "istioctl proxy-status printed only the types each proxy subscribes to, and "
-            f"{' nor '.join(tried)} gave no per-type states: every sidecar is UNKNOWN"
+            f"{asked} per-type states: every sidecar is UNKNOWN"
         )
         return merge(records)
 
