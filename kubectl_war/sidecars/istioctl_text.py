@@ -35,6 +35,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _TRAILER = re.compile(r"(?:Error|Warning):|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [^ \]]+\]")
 # A shell prompt pasted between two outputs: `$ istioctl proxy-status`.
 _PROMPT = re.compile(r"[^\s$#]*[$#] ")
+# Told, in one line each, what a reader skipped or worked around.
 Warn = Callable[[str], None]
 # tabwriter pads every cell with at least 5 spaces, so a header is words separated by
 # single spaces ("SUBSCRIBED TYPES") with wider gaps between columns.

@@ -18,6 +18,7 @@ from typing import IO, Any, Callable
 
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.sidecars.autodetect import parse_any
+from kubectl_war.sidecars.istioctl_text import Warn
 from kubectl_war.sidecars.records import UNKNOWN, ProxyStatusError, ProxySync, merge
 from kubectl_war.sidecars.syncz import parse_syncz_body
 
@@ -58,9 +59,6 @@ def check_spec(spec: str) -> str:
     if text.startswith(FILE_PREFIX) and text[len(FILE_PREFIX) :]:
         return text
     raise UsageError(f"invalid --proxy-status {spec!r}: expected one of {', '.join(SPECS)}")
-
-
-Warn = Callable[[str], None]
 
 
 def warn_on_stderr(text: str) -> None:
