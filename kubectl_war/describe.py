@@ -169,7 +169,7 @@ def sidecar_section(
         state = f"{state} ({why})"
     pairs = [("Proxy", sidecar.proxy), ("State", state)]
     if status is not None:
-        version = status.version or NONE
+        version = status.shown_version or NONE
         if status.version_mismatch and status.version:
             version += " (the proxy's Envoy version: istiod did not report its Istio version)"
         pairs += [

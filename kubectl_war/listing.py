@@ -95,8 +95,14 @@ def istiod_cell(sidecar: Sidecar | None) -> str:
     return status.istiod if status is not None and status.istiod else NONE
 
 
-def istio_cell(war: War) -> str:
+def istio_cell(war: War, sidecar: Sidecar | None = None) -> str:
+    """The sidecar's Istio version (and revision) the agent registered; `*` after the
+    version when istiod reported the sidecar with istioctl's `*` (no Istio version known,
+    so its proxy version stands in), as `1.19.0*`."""
     version, revision = war.istio_version, war.istio_revision
+    status = sidecar.status if sidecar is not None else None
+    if status is not None and status.version_mismatch and (version or status.version):
+        version = f"{version or status.version}*"
     if not version:
         return NONE
     return f"{version}/{revision}" if revision else version
@@ -133,7 +139,7 @@ def row(
             _or_none(ident.account),
             _or_none(ident.region),
             _or_none(war.agent_version),
-            istio_cell(war),
+            istio_cell(war, facts.sidecar if sidecar else None),
             _or_none(war.connected_to),
         ]
         if sidecar:

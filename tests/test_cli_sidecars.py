@@ -261,10 +261,11 @@ def test_describe_shows_the_sidecar_section_from_istiod(mesh: FakeIstiod, run_wa
         "  Cluster:        Kubernetes",
         f"  Source:         istiod in istio-system ({POD_B}, {POD_A})",
         "  Types:",
-        "    CDS:  SYNCED",
-        "    LDS:  SYNCED",
-        "    EDS:  STALE",
-        "    RDS:  SYNCED",
+        "    CDS:   SYNCED",
+        "    LDS:   SYNCED",
+        "    EDS:   STALE",
+        "    RDS:   SYNCED",
+        "    ECDS:  NOT SENT",
     ]
     # Between Registration and Events, as kubectl describe puts status before events.
     lines = r.stdout.splitlines()
@@ -342,7 +343,8 @@ def test_describe_json_computed_block_has_the_sidecar(mesh: FakeIstiod, run_war:
         "istiod": POD_B,
         "cluster": "Kubernetes",
         "istioVersion": "1.20.8-tetrate1",
-        "types": STALE_EDS,
+        # istiod 1.20 leaves the never-sent ECDS out of syncz; istioctl shows it NOT SENT.
+        "types": {**STALE_EDS, "ECDS": "NOT SENT"},
         "source": f"istiod in istio-system ({POD_B}, {POD_A})",
     }
 
@@ -406,11 +408,12 @@ def test_proxy_status_all_namespaces_wide_shows_every_type(mesh: FakeIstiod, run
         "LDS",
         "EDS",
         "RDS",
+        "ECDS",
     ]
     rows = {_cells(line)[1]: _cells(line) for line in lines[1:]}
     assert list(rows) == [ECS, GONE, EC2, ORPHAN, JWT, CN]
-    assert rows[ECS][-5:] == ["Kubernetes", "SYNCED", "SYNCED", "STALE", "SYNCED"]
-    assert rows[JWT][-5:] == ["<none>"] * 5
+    assert rows[ECS][-6:] == ["Kubernetes", "SYNCED", "SYNCED", "STALE", "SYNCED", "NOT SENT"]
+    assert rows[JWT][-6:] == ["<none>"] * 6
 
 
 def test_proxy_status_json_for_scripts(mesh: FakeIstiod, run_war: Run) -> None:
@@ -477,4 +480,95 @@ def test_explicit_istiod_source_failing_is_an_error(
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
         f"error: istiod istio-system/{POD_A}: /debug/syncz: line 1: not JSON: '<html>'\n"
+    )
+
+
+# --- saved output of each istioctl release line ---------------------------------------------
+
+PS = Path(__file__).parent / "fixtures" / "proxystatus"
+
+
+JWT_DC2 = "reviews-jwt-my-corp--vm012.rack4.datacenter2.eu-west.internal.corp"
+
+
+def _rows(stdout: str) -> dict[str, list[str]]:
+    return {_cells(line)[0]: _cells(line) for line in stdout.splitlines()[1:]}
+
+
+def test_saved_output_after_a_klog_warning_and_prompt_is_read_with_one_warning(
+    mesh: FakeIstiod, run_war: Run
+) -> None:
+    path = PS / "saved-preamble.txt"
+    r = run_war("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{path}")
+    assert r.returncode == 1  # not every sidecar is SYNCED
+    rows = _rows(r.stdout)
+    assert rows[JWT] == [JWT, "ratings", "True", "SYNCED", "istiod-5b7c9d8f6c-a1s2d", "1.26.2"]
+    assert rows[JWT_DC2] == [
+        JWT_DC2, "reviews", "<no WAR>", "ERROR", "istiod-5b7c9d8f6c-z8x7c", "1.25.4"
+    ]  # fmt: skip
+    assert r.stderr == (
+        f"warning: --proxy-status file:{path}: skipped 3 lines before the header: "
+        "line 1 '$ istioctl proxy-status --context east', "
+        "line 2 'W1129 10:00:00.123456  4242 warnings.go:70] unable to ret...', "
+        "line 3 'Warning: 1 of 2 istiod replicas is not ready; proxies con...'\n"
+    )
+
+
+def test_saved_output_ending_in_an_error_is_read_up_to_it(mesh: FakeIstiod, run_war: Run) -> None:
+    path = PS / "saved-trailing-error.txt"
+    r = run_war("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{path}")
+    assert _rows(r.stdout)[JWT] == [
+        JWT, "ratings", "True", "SYNCED", "istiod-7f8d9c6b5d-h6j3k", "1.19.3"
+    ]  # fmt: skip
+    assert r.stderr == (
+        f"warning: --proxy-status file:{path}: stopped at line 5, not a row: "
+        "line 5 'Error: failed to read istiod-7f8d9c6b5d-p9l2m: context de...' and 1 more\n"
+    )
+
+
+def test_tab_separated_output_keeps_its_empty_cluster(mesh: FakeIstiod, run_war: Run) -> None:
+    path = PS / "saved-tabs.txt"
+    r = run_war("proxy-status", "-n", "bookinfo", "-o", "wide", "--proxy-status", f"file:{path}")
+    assert r.stderr == ""
+    rows = _rows(r.stdout)
+    assert rows[EC2][3:] == [
+        "STALE", "istiod-6b5c8d7f9c-w2q8z", "1.12.9", "<none>",
+        "SYNCED", "SYNCED", "STALE (Never Acknowledged)", "SYNCED",
+    ]  # fmt: skip
+    assert rows[JWT][5:7] == ["1.13.4", "cp-us-east-1"]
+
+
+def test_single_spaced_verbose_output_on_stdin(mesh: FakeIstiod, run_war: Run) -> None:
+    data = (PS / "saved-collapsed-1.28-verbose.txt").read_text()
+    r = run_war("proxy-status", "-n", "bookinfo", "-o", "wide", "--proxy-status", "-", input=data)
+    assert r.stderr == ""
+    assert _rows(r.stdout)[JWT_DC2][3:] == [
+        "STALE", "istiod-6c8d9f7b5d-u7i8o", "1.28.1", "cp-eu-west-1",
+        "SYNCED", "SYNCED", "SYNCED", "NOT SENT", "STALE", "IGNORED", "IGNORED",
+    ]  # fmt: skip
+
+
+def test_istioctl_1_30_yaml_reads_like_its_json(mesh: FakeIstiod, run_war: Run) -> None:
+    outputs = []
+    for name in ("istio-1.30-multicluster.yaml", "istio-1.30-multicluster.json"):
+        r = run_war("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{PS / name}")
+        assert r.stderr == ""
+        outputs.append(r.stdout)
+    assert outputs[0] == outputs[1]
+    assert _rows(outputs[0])[JWT] == [
+        JWT, "ratings", "True", "SYNCED", "istiod-7d9f8c6b5c-k3l4m", "1.30.1"
+    ]  # fmt: skip
+
+
+def test_list_wide_and_describe_show_istioctls_version_star(mesh: FakeIstiod, run_war: Run) -> None:
+    source = f"file:{PS / 'istio-1.13-multicluster.txt'}"
+    r = run_war("list", "-n", "bookinfo", "-o", "wide", "--proxy-status", source)
+    rows = _rows(r.stdout)
+    istio = _cells(r.stdout.splitlines()[0]).index("ISTIO")
+    assert rows[EC2][istio] == "1.9.8-15bc6e5e32*/default"  # reported with istioctl's `*`
+    assert rows[JWT][istio] == "1.9.8-15bc6e5e32/default"
+    r = run_war("describe", "-n", "bookinfo", EC2, "--proxy-status", source)
+    assert (
+        "  Istio Version:  1.12.9* (the proxy's Envoy version: istiod did not report its "
+        "Istio version)" in r.stdout.splitlines()
     )

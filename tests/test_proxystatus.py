@@ -919,3 +919,308 @@ def test_any_table_tabwriter_prints_reads_back(rows: list[tuple]) -> None:
     assert parse_text(tabwrite(cells)) == expected
     for status in expected:
         assert status.overall in STATES
+
+
+# --- one fixture per istioctl release line: dotted JWT names, several clusters ---------------
+
+JWT_DC2 = "reviews-jwt-my-corp--vm012.rack4.datacenter2.eu-west.internal.corp.bookinfo"
+EAST, WEST = "cp-us-east-1", "cp-eu-west-1"
+PILOT_R10, PILOT_R14 = "istio-pilot-5d8f7c9b6d-q2w7x", "istio-pilot-7c9d8b5f4c-m3n8k"
+ISTIOD_R111 = "istiod-84b6f9d7c5-v9t2k"
+EAST_113, WEST_113 = "istiod-6b5c8d7f9c-e4r5t", "istiod-6b5c8d7f9c-w2q8z"
+EAST_119, WEST_119 = "istiod-7f8d9c6b5d-h6j3k", "istiod-7f8d9c6b5d-p9l2m"
+EAST_126, WEST_126 = "istiod-5b7c9d8f6c-a1s2d", "istiod-5b7c9d8f6c-z8x7c"
+EAST_128, WEST_128 = "istiod-6c8d9f7b5d-r4t5y", "istiod-6c8d9f7b5d-u7i8o"
+EAST_130, WEST_130 = "istiod-7d9f8c6b5c-k3l4m", "istiod-7d9f8c6b5c-n5b6v"
+ZTUNNEL_WEST = "ztunnel-9kq2w.istio-system"
+PRODUCTPAGE_WEST = "productpage-v1-6b746f74dc-9stvs.bookinfo"
+
+# fmt: off
+
+CELLS_R10 = [
+    ["PROXY", "CDS", "LDS", "EDS", "RDS", "PILOT", "VERSION"],
+    [JWT, S, S, "SYNCED (100%)", S, PILOT_R10, "1.0.6"],
+    [JWT_DC2, ST, S, "NOT SENT (0%)", NS, PILOT_R10, "1.0.6"],
+]
+EXPECTED_R10 = [
+    sync(JWT, None, PILOT_R10, "1.0.6", details={"EDS": "100%"}, CDS=S, LDS=S, EDS=S, RDS=S),
+    sync(JWT_DC2, None, PILOT_R10, "1.0.6", details={"EDS": "0%"},
+         CDS=STALE, LDS=S, EDS=NOT_SENT, RDS=NOT_SENT),
+]
+
+# 1.1-1.6: NAME and PILOT; from 1.3 no EDS percentage, from 1.4 a bare STALE, and a
+# VERSION istiod did not know is the proxy's own, marked `*`.
+CELLS_R14 = [
+    ["NAME", "CDS", "LDS", "EDS", "RDS", "PILOT", "VERSION"],
+    [EC2, ST, S, S, NS, PILOT_R14, "1.4.3"],
+    [JWT, S, S, S, S, PILOT_R14, "1.4.3"],
+    [JWT_DC2, S, S, SNA, S, PILOT_R14, "1.3.5*"],
+]
+EXPECTED_R14 = [
+    sync(EC2, None, PILOT_R14, "1.4.3", CDS=STALE, LDS=S, EDS=S, RDS=NOT_SENT),
+    sync(JWT, None, PILOT_R14, "1.4.3", CDS=S, LDS=S, EDS=S, RDS=S),
+    sync(JWT_DC2, None, PILOT_R14, "1.3.5", mismatch=True, CDS=S, LDS=S, EDS=NA, RDS=S),
+]
+
+# 1.7-1.12: ISTIOD.
+CELLS_R111 = [
+    ["NAME", "CDS", "LDS", "EDS", "RDS", "ISTIOD", "VERSION"],
+    [JWT, S, S, S, S, ISTIOD_R111, "1.11.4"],
+    [JWT_DC2, NS, NS, NS, NS, ISTIOD_R111, "1.10.6*"],
+]
+EXPECTED_R111 = [
+    sync(JWT, None, ISTIOD_R111, "1.11.4", CDS=S, LDS=S, EDS=S, RDS=S),
+    sync(JWT_DC2, None, ISTIOD_R111, "1.10.6", mismatch=True,
+         CDS=NOT_SENT, LDS=NOT_SENT, EDS=NOT_SENT, RDS=NOT_SENT),
+]
+
+# 1.13: CLUSTER (empty for a VM registered without one), no ECDS yet.
+CELLS_R113 = [
+    ["NAME", "CLUSTER", "CDS", "LDS", "EDS", "RDS", "ISTIOD", "VERSION"],
+    [EC2, "", S, S, SNA, S, WEST_113, "1.12.9*"],
+    [JWT, EAST, S, S, S, S, EAST_113, "1.13.4"],
+    [JWT_DC2, WEST, S, ST, S, S, WEST_113, "1.13.4"],
+]
+EXPECTED_R113 = [
+    sync(EC2, None, WEST_113, "1.12.9", mismatch=True, CDS=S, LDS=S, EDS=NA, RDS=S),
+    sync(JWT, EAST, EAST_113, "1.13.4", CDS=S, LDS=S, EDS=S, RDS=S),
+    sync(JWT_DC2, WEST, WEST_113, "1.13.4", CDS=S, LDS=STALE, EDS=S, RDS=S),
+]
+
+# 1.14-1.22: ECDS, NOT SENT for nearly every sidecar.
+CELLS_R119 = [
+    ["NAME", "CLUSTER", "CDS", "LDS", "EDS", "RDS", "ECDS", "ISTIOD", "VERSION"],
+    [JWT, EAST, S, S, S, S, NS, EAST_119, "1.19.3"],
+    [JWT_DC2, WEST, S, S, S, S, NS, WEST_119, "1.19.0*"],
+    [PRODUCTPAGE_WEST, WEST, ST, S, S, S, NS, WEST_119, "1.19.3"],
+]
+EXPECTED_R119 = [
+    sync(JWT, EAST, EAST_119, "1.19.3", CDS=S, LDS=S, EDS=S, RDS=S, ECDS=NOT_SENT),
+    sync(JWT_DC2, WEST, WEST_119, "1.19.0", mismatch=True,
+         CDS=S, LDS=S, EDS=S, RDS=S, ECDS=NOT_SENT),
+    sync(PRODUCTPAGE_WEST, WEST, WEST_119, "1.19.3",
+         CDS=STALE, LDS=S, EDS=S, RDS=S, ECDS=NOT_SENT),
+]
+
+# 1.23-1.26: IGNORED for types not subscribed, the time since the last push.
+CELLS_R126 = [
+    ["NAME", "CLUSTER", "CDS", "LDS", "EDS", "RDS", "ECDS", "ISTIOD", "VERSION"],
+    [JWT, EAST, "SYNCED (2d4h)", "SYNCED (2d4h)", "SYNCED (2d4h)", "SYNCED (2d4h)", IG,
+     EAST_126, "1.26.2"],
+    [JWT_DC2, WEST, "SYNCED (11m)", "ERROR (40s)", "SYNCED (11m)", "SYNCED (11m)", IG,
+     WEST_126, "1.25.4"],
+    [ZTUNNEL_WEST, WEST, IG, IG, IG, IG, IG, WEST_126, "1.26.2"],
+]
+EXPECTED_R126 = [
+    sync(JWT, EAST, EAST_126, "1.26.2",
+         details={"CDS": "2d4h", "LDS": "2d4h", "EDS": "2d4h", "RDS": "2d4h"},
+         CDS=S, LDS=S, EDS=S, RDS=S, ECDS=IGNORED),
+    sync(JWT_DC2, WEST, WEST_126, "1.25.4",
+         details={"CDS": "11m", "LDS": "40s", "EDS": "11m", "RDS": "11m"},
+         CDS=S, LDS=ERROR, EDS=S, RDS=S, ECDS=IGNORED),
+    sync(ZTUNNEL_WEST, WEST, WEST_126, "1.26.2",
+         CDS=IGNORED, LDS=IGNORED, EDS=IGNORED, RDS=IGNORED, ECDS=IGNORED),
+]
+
+# 1.27-1.29 by default: which types each proxy subscribes to, no states.
+CELLS_R128 = [
+    ["NAME", "CLUSTER", "ISTIOD", "VERSION", "SUBSCRIBED TYPES"],
+    [JWT, EAST, EAST_128, "1.28.1", "4 (CDS,LDS,EDS,RDS)"],
+    [JWT_DC2, WEST, WEST_128, "1.28.1", "5 (CDS,LDS,EDS,RDS,ECDS)"],
+    [ZTUNNEL_WEST, WEST, WEST_128, "1.28.1", "2 (WADS,WDS)"],
+]
+EXPECTED_R128 = [
+    sync(JWT, EAST, EAST_128, "1.28.1", CDS=U, LDS=U, EDS=U, RDS=U),
+    sync(JWT_DC2, WEST, WEST_128, "1.28.1", CDS=U, LDS=U, EDS=U, RDS=U, ECDS=U),
+    sync(ZTUNNEL_WEST, WEST, WEST_128, "1.28.1", WADS=U, WDS=U),
+]
+
+# 1.27-1.29 with --verbosity 1: a column per type, by type URL.
+CELLS_R128_VERBOSE = [
+    ["NAME", "CLUSTER", "CDS", "ECDS", "EDS", "LDS", "RDS", "WADS", "WDS", "ISTIOD", "VERSION"],
+    [JWT, EAST, "SYNCED (3h2m)", IG, "SYNCED (3h2m)", "SYNCED (3h2m)", "SYNCED (3h2m)", IG, IG,
+     EAST_128, "1.28.1"],
+    [JWT_DC2, WEST, "SYNCED (5m)", "STALE (4s)", "SYNCED (5m)", "SYNCED (5m)", NS, IG, IG,
+     WEST_128, "1.28.1"],
+    [ZTUNNEL_WEST, WEST, IG, IG, IG, IG, IG, "SYNCED (47m)", "SYNCED (47m)", WEST_128, "1.28.1"],
+]
+_IGNORED_R128 = {t: IGNORED for t in ("CDS", "ECDS", "EDS", "LDS", "RDS", "WADS", "WDS")}
+EXPECTED_R128_VERBOSE = [
+    sync(JWT, EAST, EAST_128, "1.28.1",
+         details={"CDS": "3h2m", "EDS": "3h2m", "LDS": "3h2m", "RDS": "3h2m"},
+         **{**_IGNORED_R128, "CDS": S, "EDS": S, "LDS": S, "RDS": S}),
+    sync(JWT_DC2, WEST, WEST_128, "1.28.1",
+         details={"CDS": "5m", "ECDS": "4s", "EDS": "5m", "LDS": "5m"},
+         **{**_IGNORED_R128, "CDS": S, "ECDS": ST, "EDS": S, "LDS": S, "RDS": NOT_SENT}),
+    sync(ZTUNNEL_WEST, WEST, WEST_128, "1.28.1", details={"WADS": "47m", "WDS": "47m"},
+         **{**_IGNORED_R128, "WADS": S, "WDS": S}),
+]
+
+# 1.30+ -o json / -o yaml: CSDS, one DiscoveryResponse per istiod.
+EXPECTED_R130 = [
+    sync(JWT, EAST, EAST_130, "1.30.1", CDS=S, EDS=S, LDS=S, RDS=S),
+    sync(JWT_DC2, WEST, WEST_130, "1.30.1", CDS=S, ECDS=ST, EDS=S, LDS=S, RDS=NOT_SENT),
+    sync(ZTUNNEL_WEST, WEST, WEST_130, "1.30.1", WADS=S, WDS=S),
+]
+
+# fmt: on
+
+RELEASE_FIXTURES = {
+    "istio-1.0-jwt.txt": (CELLS_R10, EXPECTED_R10),
+    "istio-1.4-jwt.txt": (CELLS_R14, EXPECTED_R14),
+    "istio-1.11-jwt.txt": (CELLS_R111, EXPECTED_R111),
+    "istio-1.13-multicluster.txt": (CELLS_R113, EXPECTED_R113),
+    "istio-1.19-multicluster.txt": (CELLS_R119, EXPECTED_R119),
+    "istio-1.26-multicluster.txt": (CELLS_R126, EXPECTED_R126),
+    "istio-1.28-multicluster.txt": (CELLS_R128, EXPECTED_R128),
+    "istio-1.28-multicluster-verbose.txt": (CELLS_R128_VERBOSE, EXPECTED_R128_VERBOSE),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RELEASE_FIXTURES))
+def test_release_line_fixture_is_what_istioctl_prints_and_reads_back(name: str) -> None:
+    cells, expected = RELEASE_FIXTURES[name]
+    assert read_fixture(name) == tabwrite(cells)
+    warnings: list[str] = []
+    assert parse_text(read_fixture(name), warnings.append) == expected
+    assert parse_any(read_fixture(name), warnings.append) == expected
+    assert warnings == []
+
+
+@pytest.mark.parametrize("name", ["istio-1.30-multicluster.json", "istio-1.30-multicluster.yaml"])
+def test_istioctl_1_30_json_and_yaml_read_alike(name: str) -> None:
+    assert parse_any(read_fixture(name)) == EXPECTED_R130
+
+
+def test_yaml_documents_follow_each_other_with_nothing_between() -> None:
+    # istioctl prints each istiod's YAML and a newline; a repeated top-level key is the
+    # next document, so the first istiod's proxies are not lost.
+    text = read_fixture("istio-1.30-multicluster.yaml")
+    assert text.count("controlPlane:") == 2 and "---" not in text
+    assert [p.istiod for p in parse_any(text)] == [EAST_130, WEST_130, WEST_130]
+    assert parse_any("---\n" + text.replace("\ncontrolPlane:", "\n---\ncontrolPlane:")) == (
+        EXPECTED_R130
+    )
+
+
+def test_invalid_yaml_names_the_line() -> None:
+    with pytest.raises(ProxyStatusError, match=r"^line 2: invalid YAML \(mapping values"):
+        parse_any("controlPlane: a\n  b: c\n")
+
+
+# --- output as people save it ------------------------------------------------------------
+
+
+def _saved(name: str) -> tuple[list[ProxySync], list[str]]:
+    warnings: list[str] = []
+    return parse_any(read_fixture(name), warnings.append), warnings
+
+
+def test_saved_output_skips_what_precedes_the_header_and_names_it() -> None:
+    records, warnings = _saved("saved-preamble.txt")
+    assert records == EXPECTED_R126
+    assert warnings == [
+        "skipped 3 lines before the header: line 1 '$ istioctl proxy-status --context east', "
+        "line 2 'W1129 10:00:00.123456  4242 warnings.go:70] unable to ret...', "
+        "line 3 'Warning: 1 of 2 istiod replicas is not ready; proxies con...'"
+    ]
+
+
+def test_saved_output_stops_at_a_trailing_error_block() -> None:
+    records, warnings = _saved("saved-trailing-error.txt")
+    assert records == EXPECTED_R119
+    assert warnings == [
+        "stopped at line 5, not a row: line 5 'Error: failed to read istiod-7f8d9c6b5d-p9l2m: "
+        "context de...' and 1 more"
+    ]
+
+
+def test_saved_output_with_tabs_between_cells_keeps_the_empty_cluster() -> None:
+    assert read_fixture("saved-tabs.txt").splitlines()[1].startswith(f"{EC2}\t\tSYNCED\t")
+    assert _saved("saved-tabs.txt") == (EXPECTED_R113, [])
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("saved-collapsed-1.0.txt", EXPECTED_R10),
+        ("saved-collapsed-1.4.txt", EXPECTED_R14),
+        ("saved-collapsed-1.28.txt", EXPECTED_R128),
+        ("saved-collapsed-1.28-verbose.txt", EXPECTED_R128_VERBOSE),
+    ],
+)
+def test_saved_output_with_single_spaces_splits_the_known_two_word_cells(
+    name: str, expected: list[ProxySync]
+) -> None:
+    # `NOT SENT`, `SYNCED (100%)`, `STALE (Never Acknowledged)`, `4 (CDS,LDS,EDS,RDS)`.
+    assert "  " not in read_fixture(name)
+    assert _saved(name) == (expected, [])
+
+
+def test_single_spaced_row_with_no_version_still_splits() -> None:
+    text = "NAME CDS LDS EDS RDS ISTIOD VERSION\na.ns SYNCED NOT SENT SYNCED SYNCED istiod-1\n"
+    assert parse_text(text) == [
+        sync("a.ns", None, "istiod-1", None, CDS=S, LDS=NOT_SENT, EDS=S, RDS=S)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        # An empty CLUSTER leaves one cell too few: which one is empty cannot be told.
+        ("NAME CLUSTER CDS ISTIOD VERSION\na.ns c SYNCED i 1.0\nb.ns SYNCED i 1.0\n", 3),
+        ("NAME\tCDS\tISTIOD\tVERSION\na.ns\tSYNCED\tSYNCED\ti\t1.0\n", 2),
+    ],
+)
+def test_rows_that_do_not_split_into_the_headers_cells_name_the_line(
+    text: str, problem: int
+) -> None:
+    with pytest.raises(ProxyStatusError, match=rf"^line {problem}: row does not split into"):
+        parse_text(text)
+
+
+def test_a_prompt_between_two_pasted_outputs_is_skipped_with_a_warning() -> None:
+    text = (
+        "$ istioctl ps --context east\n"
+        + read_fixture("istio-1.13-multicluster.txt")
+        + "$ istioctl ps --context west -v 1\n"
+        + read_fixture("istio-1.28-multicluster-verbose.txt")
+    )
+    warnings: list[str] = []
+    assert parse_text(text, warnings.append) == EXPECTED_R113 + EXPECTED_R128_VERBOSE
+    assert warnings == [
+        "skipped 1 line before the header: line 1 '$ istioctl ps --context east'",
+        "skipped line 6, a shell prompt: '$ istioctl ps --context west -v 1'",
+    ]
+
+
+def test_without_any_header_the_first_line_is_the_error_even_after_a_preamble() -> None:
+    with pytest.raises(ProxyStatusError, match=r"^line 1: not an istioctl proxy-status header"):
+        parse_text("Warning: istiod is not ready\nNAME     CDS\n")
+
+
+# --- syncz from istiod 1.14-1.22: empty fields left out -------------------------------------
+
+
+def test_syncz_without_ecds_fields_is_ecds_not_sent_from_istiod_1_14() -> None:
+    entry = {"proxy": "a.ns", "istio_version": "1.20.8", "cluster_sent": "n", "cluster_acked": "n"}
+    (status,) = parse_syncz([entry])
+    assert status.types == {"CDS": S, "LDS": NOT_SENT, "EDS": NOT_SENT, "RDS": NOT_SENT,
+                            "ECDS": NOT_SENT}  # fmt: skip
+
+
+def test_syncz_without_ecds_anywhere_from_istiod_before_1_14_has_no_ecds() -> None:
+    entry = {"proxy": "a.ns", "istio_version": "1.9.8", "cluster_sent": "n", "cluster_acked": "n"}
+    (status,) = parse_syncz([entry])
+    assert "ECDS" not in status.types
+
+
+def test_syncz_ecds_of_one_entry_tells_the_istiod_reports_ecds_for_all() -> None:
+    # An older proxy (no istio_version) on a 1.16 istiod that sent another proxy ECDS.
+    entries = [
+        {"proxy": "a.ns", "proxy_version": "abc"},
+        {"proxy": "b.ns", "istio_version": "1.16.1",
+         "extensionconfig_sent": "n", "extensionconfig_acked": "n"},
+    ]  # fmt: skip
+    first, second = parse_syncz(entries)
+    assert (first.types["ECDS"], second.types["ECDS"]) == (NOT_SENT, SYNCED)

@@ -344,8 +344,172 @@ def test_istioctl_1_27_summary_is_read_again_as_json_for_per_type_states(
     monkeypatch.setenv("FAKE_ISTIOCTL_OUTPUT", str(FIXTURES / "proxystatus" / "istio-1.27.txt"))
     monkeypatch.setenv("FAKE_ISTIOCTL_JSON", str(FIXTURES / "proxystatus" / "csds-1.30.json"))
     proxies = _istioctl().fetch()
-    assert _argvs(stand_in) == [["proxy-status"], ["proxy-status", "--output", "json"]]
+    # The stand-in prints the summary for --verbosity 1 too, so --output json comes next.
+    assert _argvs(stand_in) == [
+        ["proxy-status"],
+        ["proxy-status", "--verbosity", "1"],
+        ["proxy-status", "--output", "json"],
+    ]
     assert all(status.overall != "UNKNOWN" for status in proxies.values())
+
+
+# --- istioctl of each release line -------------------------------------------------------------
+
+PS = FIXTURES / "proxystatus"
+# What each istioctl prints: (default, --verbosity 1, --output json, --output yaml); None is
+# an unknown flag (exit 1).
+RELEASES: dict[str, tuple[str | None, ...]] = {
+    # Before 1.27: the table has a column per type; there is no --verbosity.
+    "1.26": ("istio-1.26-multicluster.txt", None, None, None),
+    # 1.27-1.29: the summary; --verbosity 1 a column per type; --output json is ignored.
+    "1.28": (
+        "istio-1.28-multicluster.txt",
+        "istio-1.28-multicluster-verbose.txt",
+        "istio-1.28-multicluster.txt",
+        "istio-1.28-multicluster.txt",
+    ),
+    # 1.30+: the same, with real JSON and YAML.
+    "1.30": (
+        "istio-1.28-multicluster.txt",
+        "istio-1.28-multicluster-verbose.txt",
+        "istio-1.30-multicluster.json",
+        "istio-1.30-multicluster.yaml",
+    ),
+    # A build whose verbose table fails: only the JSON has the states.
+    "json-only": (
+        "istio-1.28-multicluster.txt",
+        None,
+        "istio-1.30-multicluster.json",
+        "istio-1.30-multicluster.yaml",
+    ),
+    # Nothing but the summary, however it is asked.
+    "summary-only": (
+        "istio-1.28-multicluster.txt",
+        None,
+        "istio-1.28-multicluster.txt",
+        "istio-1.28-multicluster.txt",
+    ),
+}
+
+_FAKE = """#!{python}
+import json, sys
+argv = sys.argv[1:]
+with open({log!r}, "a") as fh:
+    fh.write(json.dumps(argv) + "\\n")
+outputs = {outputs!r}
+pick = 0
+for flag, value in zip(argv, argv[1:]):
+    if flag in ("-v", "--verbosity") and value == "1":
+        pick = 1
+    if flag in ("-o", "--output"):
+        pick = {{"json": 2, "yaml": 3}}[value]
+if outputs[pick] is None:
+    sys.stderr.write("Error: unknown flag: " + argv[-2] + "\\n")
+    sys.exit(1)
+with open(outputs[pick], "rb") as fh:
+    sys.stdout.buffer.write(fh.read())
+"""
+
+
+def _release(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, release: str) -> Path:
+    """An istioctl on PATH that behaves like `release`; returns the argv log."""
+    import sys
+
+    bin_dir = tmp_path / f"istioctl-{release}"
+    bin_dir.mkdir()
+    log = tmp_path / f"istioctl-{release}.log"
+    outputs = [str(PS / name) if name else None for name in RELEASES[release]]
+    script = bin_dir / "istioctl"
+    script.write_text(_FAKE.format(python=sys.executable, log=str(log), outputs=outputs))
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
+def _types_of(proxies: dict[str, ProxySync]) -> dict[str, dict[str, str]]:
+    return {proxy: dict(status.types) for proxy, status in proxies.items()}
+
+
+JWT_DC2 = "reviews-jwt-my-corp--vm012.rack4.datacenter2.eu-west.internal.corp"
+
+
+def test_istioctl_before_1_27_is_asked_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _release(tmp_path, monkeypatch, "1.26")
+    warnings: list[str] = []
+    proxies = _istioctl(warn=warnings.append).fetch()
+    assert _argvs(log) == [["proxy-status"]]
+    assert proxies[f"{JWT_DC2}.bookinfo"].types["LDS"] == ERROR
+    assert warnings == []
+
+
+@pytest.mark.parametrize("release", ["1.28", "1.30"])
+def test_istioctl_1_27_and_later_summary_is_asked_again_with_verbosity_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, release: str
+) -> None:
+    log = _release(tmp_path, monkeypatch, release)
+    warnings: list[str] = []
+    source = _istioctl(warn=warnings.append)
+    proxies = source.fetch()
+    assert _argvs(log) == [["proxy-status"], ["proxy-status", "--verbosity", "1"]]
+    assert _types_of(proxies)[f"{JWT_DC2}.bookinfo"] == {
+        "CDS": SYNCED, "ECDS": STALE, "EDS": SYNCED, "LDS": SYNCED, "RDS": NOT_SENT,
+        "WADS": IGNORED, "WDS": IGNORED,
+    }  # fmt: skip
+    assert proxies[f"{JWT}.bookinfo"].cluster == "cp-us-east-1"
+    assert warnings == []
+    # The next fetch asks the way that worked straight away.
+    source.fetch()
+    assert _argvs(log)[2:] == [["proxy-status", "--verbosity", "1"]]
+
+
+def test_istioctl_without_a_verbose_table_is_asked_for_real_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _release(tmp_path, monkeypatch, "json-only")
+    warnings: list[str] = []
+    proxies = _istioctl(warn=warnings.append).fetch()
+    assert _argvs(log) == [
+        ["proxy-status"],
+        ["proxy-status", "--verbosity", "1"],
+        ["proxy-status", "--output", "json"],
+    ]
+    assert proxies[f"{JWT_DC2}.bookinfo"].types["ECDS"] == STALE
+    assert proxies[f"{JWT_DC2}.bookinfo"].istiod == "istiod-7d9f8c6b5c-n5b6v"
+    assert warnings == []
+
+
+def test_istioctl_with_nothing_but_the_summary_is_unknown_with_one_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _release(tmp_path, monkeypatch, "summary-only")
+    warnings: list[str] = []
+    source = _istioctl(warn=warnings.append)
+    proxies = source.fetch()
+    source.fetch()  # asked again (a watch): the warning is not repeated
+    assert _argvs(log)[:3] == [
+        ["proxy-status"],
+        ["proxy-status", "--verbosity", "1"],
+        ["proxy-status", "--output", "json"],
+    ]
+    assert {status.overall for status in proxies.values()} == {"UNKNOWN"}
+    assert warnings == [
+        "istioctl proxy-status printed only the types each proxy subscribes to, and "
+        "neither --verbosity 1 nor --output json gave per-type states: every sidecar is UNKNOWN"
+    ]
+
+
+def test_istioctl_warnings_go_to_stderr_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _release(tmp_path, monkeypatch, "summary-only")
+    _istioctl().fetch()
+    assert capsys.readouterr().err == (
+        "warning: istioctl proxy-status printed only the types each proxy subscribes to, "
+        "and neither --verbosity 1 nor --output json gave per-type states: "
+        "every sidecar is UNKNOWN\n"
+    )
 
 
 def test_missing_istioctl_is_a_clear_message(no_istioctl: None) -> None:

@@ -1,14 +1,15 @@
 """Read saved or piped proxy-status output of any format: tell the istioctl table, syncz
-JSON and CSDS JSON apart, and hand each to its reader.
+JSON, and CSDS as JSON or YAML apart, and hand each to its reader.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 
 from kubectl_war.sidecars.csds import parse_csds
-from kubectl_war.sidecars.istioctl_text import parse_text
+from kubectl_war.sidecars.istioctl_text import Warn, parse_text
 from kubectl_war.sidecars.records import ProxySync, decode_utf8, line_error
 from kubectl_war.sidecars.syncz import parse_syncz
 
@@ -42,21 +43,83 @@ def _looks_like_syncz(value: object) -> bool:
     )
 
 
-def parse_any(text: str | bytes) -> list[ProxySync]:
-    """Parse whichever of the three formats text holds.
+# The top-level keys of what `istioctl proxy-status -o yaml` (1.30+) prints: a CSDS
+# DiscoveryResponse per istiod, or a ClientStatusResponse or ClientConfig saved alone.
+_YAML_KEY = re.compile(
+    r"(?:controlPlane|resources|versionInfo|typeUrl|nonce|config|node|genericXdsConfigs"
+    r"|xdsConfig|'@type'|\"@type\"):(?: |$)"
+)
+
+
+def _looks_like_yaml(text: str) -> bool:
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    return first.rstrip() == "---" or _YAML_KEY.match(first) is not None
+
+
+def _yaml_documents(text: str) -> Iterator[tuple[int, str]]:
+    """(first line number, text) of each YAML document.
+
+    istioctl prints one document per istiod with nothing between them, so a top-level
+    key seen twice starts the next document, as `---` does.
+    """
+    lines = text.splitlines(keepends=True)
+    start, keys = 0, set()
+    for index, line in enumerate(lines):
+        if line.rstrip() == "---":
+            yield start + 1, "".join(lines[start:index])
+            start, keys = index + 1, set()
+            continue
+        match = re.match(r"([^\s#-][^:]*):(?: |$)", line.rstrip("\r\n"))
+        if match is None:
+            continue
+        if match.group(1) in keys:
+            yield start + 1, "".join(lines[start:index])
+            start, keys = index, set()
+        keys.add(match.group(1))
+    yield start + 1, "".join(lines[start:])
+
+
+def _parse_yaml(text: str) -> list[ProxySync]:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    result: list[ProxySync] = []
+    for index, (first, document) in enumerate(_yaml_documents(text)):
+        try:
+            value = yaml.load(document, Loader=loader)  # a safe loader: plain data only
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None) or getattr(error, "context_mark", None)
+            number = first + (mark.line if mark is not None else 0)
+            line = text.splitlines()[number - 1] if number <= len(text.splitlines()) else ""
+            problem = getattr(error, "problem", None) or "cannot be read"
+            raise line_error(number, line, f"invalid YAML ({problem})") from None
+        if value is None:
+            continue
+        path = "csds" if index == 0 else f"csds(document {index + 1})"
+        result.extend(parse_csds(value, path=path))
+    return result
+
+
+def parse_any(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
+    """Parse whichever of the formats text holds.
 
     Text starting with `[` or `{` is JSON: one or more documents, each a syncz list (or
-    a single syncz entry) or CSDS in any shape `parse_csds` takes. Anything else is the
-    proxy-status table. Bytes are accepted and must be UTF-8.
+    a single syncz entry) or CSDS in any shape `parse_csds` takes. Text starting with a
+    CSDS key (`controlPlane:`, `resources:`, ...) or `---` is CSDS as YAML, one or more
+    documents (`istioctl proxy-status -o yaml`, 1.30+). Anything else is the
+    proxy-status table (`parse_text`, which tells `warn` what it skipped). Bytes are
+    accepted and must be UTF-8.
 
     Raises:
-        ProxyStatusError: naming the line (text, invalid JSON) or JSON path at fault.
+        ProxyStatusError: naming the line (text, invalid JSON or YAML) or JSON path at fault.
     """
     if isinstance(text, bytes):
         text = decode_utf8(text)
     body = text[1:] if text.startswith("\ufeff") else text
+    if _looks_like_yaml(body):
+        return _parse_yaml(body)
     if not body.lstrip().startswith(("[", "{")):
-        return parse_text(body)
+        return parse_text(body, warn)
     result: list[ProxySync] = []
     for index, document in enumerate(_json_documents(body)):
         if _looks_like_syncz(document):

@@ -1,4 +1,5 @@
-"""Read the `istioctl proxy-status` table of every Istio release (1.0 to 1.27+).
+"""Read the `istioctl proxy-status` table of every Istio release (1.0 to 1.30+), as
+istioctl prints it or as people save it (with lines before and after, tabs, single spaces).
 
 Columns are found by header name, never by position; see `parse_text`.
 """
@@ -6,24 +7,36 @@ Columns are found by header name, never by position; see `parse_text`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Callable
 
 from kubectl_war.sidecars.records import (
     IGNORED,
     STALE,
     STALE_NEVER_ACKNOWLEDGED,
     UNKNOWN,
+    ProxyStatusError,
     ProxySync,
     SyncState,
     add_type,
+    clip_line,
     decode_utf8,
     line_error,
     short_type,
 )
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Tabs are not control characters here: chat tools and editors turn column gaps into tabs.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+# What ends a table that was saved with what istioctl (or kubectl's client library)
+# printed after it: `Error: ...`, `Warning: ...`, or a klog line such as
+# `W1129 10:00:00.123456    4242 warnings.go:70] ...`.
+_TRAILER = re.compile(r"(?:Error|Warning):|[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ [^ \]]+\]")
+# A shell prompt pasted between two outputs: `$ istioctl proxy-status`.
+_PROMPT = re.compile(r"[^\s$#]*[$#] ")
+# Told, in one line each, what a reader skipped or worked around.
+Warn = Callable[[str], None]
 # tabwriter pads every cell with at least 5 spaces, so a header is words separated by
 # single spaces ("SUBSCRIBED TYPES") with wider gaps between columns.
 _HEADER_TOKEN = re.compile(r"[^ ]+(?: [^ ]+)*")
@@ -48,26 +61,28 @@ class _Column:
     title: str
 
 
-def _read_header(line: str) -> list[_Column] | None:
-    """The columns of a proxy-status header line, or None if it is not one."""
-    columns = [_Column(m.start(), m.group()) for m in _HEADER_TOKEN.finditer(line)]
-    if not columns or columns[0].title not in _NAME_HEADERS:
-        return None
-    titles = [c.title for c in columns]
+def _valid_titles(titles: Sequence[str]) -> bool:
+    """Whether these are the titles of a proxy-status header, in order."""
+    if not titles or titles[0] not in _NAME_HEADERS:
+        return False
     fixed = [t for t in titles if t in _FIXED_HEADERS]
     if len(fixed) != len(set(fixed)):
-        return None
+        return False
     if (
         sum(t in titles for t in _ISTIOD_HEADERS) != 1
         or sum(t in titles for t in _NAME_HEADERS) != 1
     ):
-        return None
+        return False
     typed = [t for t in titles if t not in _FIXED_HEADERS]
     if not all(_TYPE_HEADER.fullmatch(t) for t in typed):
-        return None
-    if bool(typed) == (_SUBSCRIBED in titles):  # exactly one of: type columns, summary
-        return None
-    return columns
+        return False
+    return bool(typed) != (_SUBSCRIBED in titles)  # exactly one of: type columns, summary
+
+
+def _read_header(line: str) -> list[_Column] | None:
+    """The columns of a proxy-status header line as tabwriter pads it, or None."""
+    columns = [_Column(m.start(), m.group()) for m in _HEADER_TOKEN.finditer(line)]
+    return columns if _valid_titles([c.title for c in columns]) else None
 
 
 def _cells(line: str, columns: list[_Column]) -> list[str] | None:
@@ -110,15 +125,12 @@ def _parse_version(cell: str) -> tuple[str | None, bool]:
     return cell or None, False
 
 
-def _parse_row(number: int, line: str, columns: list[_Column]) -> ProxySync:
-    cells = _cells(line, columns)
-    if cells is None:
-        raise line_error(number, line, "row does not line up with the header's columns")
+def _record(number: int, line: str, titles: Sequence[str], cells: Sequence[str]) -> ProxySync:
+    """One row's record from its cells, one per title."""
     types: dict[str, SyncState] = {}
     details: dict[str, str] = {}
     proxy = cluster = istiod = version_cell = None
-    for column, cell in zip(columns, cells):
-        title = column.title
+    for title, cell in zip(titles, cells):
         if title not in _FIXED_HEADERS:
             parsed = _parse_state(cell)
             if parsed is None:
@@ -147,11 +159,109 @@ def _parse_row(number: int, line: str, columns: list[_Column]) -> ProxySync:
                 # The summary says which types are subscribed, not how they are doing.
                 add_type(types, short_type(name), UNKNOWN)
     if not proxy:
-        raise line_error(number, line, f"row has no {columns[0].title}")
+        raise line_error(number, line, f"row has no {titles[0]}")
     if not istiod:
         raise line_error(number, line, "row is cut short (no ISTIOD/PILOT value)")
     version, mismatch = _parse_version(version_cell or "")
     return ProxySync(proxy, cluster or None, istiod, version, types, mismatch, details)
+
+
+def _words(text: str) -> list[str]:
+    """Cells of a line whose gaps were squeezed to single spaces (or tabs).
+
+    Names, versions and istiod pods never hold a space; what does is known: `NOT SENT`,
+    a state's notes in parentheses (`STALE (Never Acknowledged)`, `SYNCED (100%)`), the
+    1.27+ `4 (CDS,LDS,EDS,RDS)` cell and the `SUBSCRIBED TYPES` title.
+    """
+    cells: list[str] = []
+    for word in text.split():
+        if cells and (
+            word.startswith("(")
+            or cells[-1].count("(") > cells[-1].count(")")
+            or (cells[-1], word) in (("NOT", "SENT"), ("SUBSCRIBED", "TYPES"))
+        ):
+            cells[-1] += " " + word
+        else:
+            cells.append(word)
+    return cells
+
+
+@dataclass(frozen=True)
+class _Header:
+    """A header found in the text: how its rows are cut into cells.
+
+    Attributes:
+        titles: the column titles.
+        columns: where each column starts, for tabwriter's padded layout; None when the
+            gaps were squeezed to single spaces or tabs (rows are then split by `_words`).
+    """
+
+    titles: tuple[str, ...]
+    columns: tuple[_Column, ...] | None
+
+    def cells(self, line: str) -> list[str] | None:
+        if self.columns is not None:
+            return _cells(line, list(self.columns))
+        count = len(self.titles)
+        if "\t" in line:
+            split = [cell.strip(" ") for cell in line.split("\t")]
+            if len(split) == count:  # a tab per gap keeps empty cells (CLUSTER)
+                return split
+        words = _words(line)
+        if len(words) == count - 1 and self.titles[-1] == "VERSION":
+            words.append("")  # the trailing empty VERSION of a proxy istiod has no version of
+        return words if len(words) == count else None
+
+    def row(self, number: int, line: str) -> ProxySync:
+        cells = self.cells(line)
+        if cells is not None:
+            try:
+                return _record(number, line, self.titles, cells)
+            except ProxyStatusError:
+                # A squeezed row one cell short was taken to end at an empty VERSION; if
+                # it does not read that way, the cell that is missing cannot be told.
+                if self.columns is not None or len(_words(line)) == len(self.titles):
+                    raise
+        if self.columns is not None:
+            problem = "row does not line up with the header's columns"
+        else:
+            problem = f"row does not split into the header's {len(self.titles)} cells"
+        raise line_error(number, line, problem)
+
+
+def _header_at(lines: Sequence[tuple[int, str]], index: int) -> _Header | None:
+    """The header on lines[index], or None.
+
+    A padded header is recognised alone. A header whose gaps were squeezed (single
+    spaces, or tabs) only when the next non-blank line splits into as many cells: a
+    line of single-spaced capitals alone is not what istioctl prints.
+    """
+    line = lines[index][1]
+    columns = _read_header(line)
+    if columns is not None:
+        return _Header(tuple(c.title for c in columns), tuple(columns))
+    titles = [t.strip(" ") for t in line.split("\t") if t.strip(" ")] if "\t" in line else []
+    if not _valid_titles(titles):
+        titles = _words(line)
+        if not _valid_titles(titles):
+            return None
+    header = _Header(tuple(titles), None)
+    if "\t" in line:
+        return header
+    following = next((text for _, text in lines[index + 1 :] if text.strip()), None)
+    if following is None or header.cells(following) is None:
+        return None
+    return header
+
+
+def _quote(lines: Sequence[tuple[int, str]], limit: int = 3) -> str:
+    shown = ", ".join(f"line {n} {clip_line(text)!r}" for n, text in lines[:limit])
+    more = len(lines) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def _split_lines(text: str) -> Iterator[tuple[int, str]]:
@@ -161,7 +271,7 @@ def _split_lines(text: str) -> Iterator[tuple[int, str]]:
         yield index, line.rstrip(" \t")
 
 
-def parse_text(text: str | bytes) -> list[ProxySync]:
+def parse_text(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
     """Parse `istioctl proxy-status` output of any Istio release.
 
     Columns are found by their header's name and start offset (istioctl prints through
@@ -171,23 +281,65 @@ def parse_text(text: str | bytes) -> list[ProxySync]:
     another) are fine. Empty text, or a header alone, is no proxies: istioctl prints
     nothing at all when no proxy is connected.
 
+    Saved output is read as people save it, each with one message to `warn`:
+
+    - lines before the first header (klog lines, `Warning:` lines, the shell prompt) are
+      skipped;
+    - an `Error:`, `Warning:` or klog line after the rows ends the table; what follows
+      is not read;
+    - a shell prompt between two pasted outputs is skipped.
+
+    Tables whose gaps became tabs, or were squeezed to single spaces, are read when every
+    row splits into the header's cells (a row one short of a trailing VERSION has none).
+
     Raises:
-        ProxyStatusError: naming the first line that is not a header or a row under it.
+        ProxyStatusError: naming the first line that is not a header or a row under it;
+            text with no header at all names its first line.
     """
     if isinstance(text, bytes):
         text = decode_utf8(text)
-    columns: list[_Column] | None = None
+    lines = list(_split_lines(text))
+    found = next(
+        (
+            (index, header)
+            for index, (_, line) in enumerate(lines)
+            if line.strip() and not _CONTROL.search(line)
+            for header in [_header_at(lines, index)]
+            if header is not None
+        ),
+        None,
+    )
+    if found is None:
+        first = next(((n, line) for n, line in lines if line.strip()), None)
+        if first is None:
+            return []
+        number, line = first
+        if _CONTROL.search(line):
+            raise line_error(number, line, "not text (control characters)")
+        raise line_error(number, line, "not an istioctl proxy-status header")
+    start, header = found
+    skipped = [(n, line) for n, line in lines[:start] if line.strip()]
+    if skipped and warn is not None:
+        warn(f"skipped {_plural(len(skipped), 'line')} before the header: {_quote(skipped)}")
     result: list[ProxySync] = []
-    for number, line in _split_lines(text):
+    for index in range(start + 1, len(lines)):
+        number, line = lines[index]
         if not line.strip():
             continue
         if _CONTROL.search(line):
             raise line_error(number, line, "not text (control characters)")
-        header = _read_header(line)
-        if header is not None:
-            columns = header
+        if _TRAILER.match(line):
+            rest = [(n, text) for n, text in lines[index:] if text.strip()]
+            if warn is not None:
+                warn(f"stopped at line {number}, not a row: {_quote(rest, 1)}")
+            break
+        if _PROMPT.match(line):
+            if warn is not None:
+                warn(f"skipped line {number}, a shell prompt: {clip_line(line)!r}")
             continue
-        if columns is None:
-            raise line_error(number, line, "not an istioctl proxy-status header")
-        result.append(_parse_row(number, line, columns))
+        again = _header_at(lines, index)
+        if again is not None:
+            header = again
+            continue
+        result.append(header.row(number, line))
     return result

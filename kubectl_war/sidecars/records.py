@@ -148,7 +148,8 @@ class ProxyStatusError(WarError):
         self.line = line
 
 
-def _clip(text: str, limit: int = 60) -> str:
+def clip_line(text: str, limit: int = 60) -> str:
+    """A line shortened for a message, column padding squeezed to two spaces."""
     # Column padding would fill the message with blanks; two spaces still show the gaps.
     text = re.sub(r" {3,}", "  ", text)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -156,7 +157,7 @@ def _clip(text: str, limit: int = 60) -> str:
 
 def line_error(number: int, line: str, problem: str) -> ProxyStatusError:
     """The error for a line of text that cannot be read, quoting it shortened."""
-    return ProxyStatusError(f"line {number}: {problem}: {_clip(line)!r}", number, line)
+    return ProxyStatusError(f"line {number}: {problem}: {clip_line(line)!r}", number, line)
 
 
 def decode_utf8(data: bytes) -> str:
@@ -220,6 +221,13 @@ class ProxySync:
                 tuple(sorted(self.details.items())),
             )
         )
+
+    @property
+    def shown_version(self) -> str | None:
+        """The version as istioctl shows it: `1.19.0*` when marked, None when unknown."""
+        if self.version and self.version_mismatch:
+            return f"{self.version}*"
+        return self.version
 
     @property
     def name(self) -> str:

@@ -18,6 +18,7 @@ from typing import IO, Any, Callable
 
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.sidecars.autodetect import parse_any
+from kubectl_war.sidecars.istioctl_text import Warn
 from kubectl_war.sidecars.records import UNKNOWN, ProxyStatusError, ProxySync, merge
 from kubectl_war.sidecars.syncz import parse_syncz_body
 
@@ -46,6 +47,10 @@ class SidecarError(WarError):
     """A proxy-status source that could not answer; the message names the source."""
 
 
+class _NoAnswer(SidecarError):
+    """The source did not answer in time: asking it another way would not help."""
+
+
 def check_spec(spec: str) -> str:
     """The source spec, stripped, or a UsageError naming the accepted forms."""
     text = spec.strip()
@@ -56,11 +61,28 @@ def check_spec(spec: str) -> str:
     raise UsageError(f"invalid --proxy-status {spec!r}: expected one of {', '.join(SPECS)}")
 
 
-class SidecarSource:
-    """One place to read proxy sync state from; `fetch` may be called again and again."""
+def warn_on_stderr(text: str) -> None:
+    """Tell the user something the source worked around, as one `warning:` line."""
+    sys.stderr.write(f"warning: {text}\n")
 
-    def __init__(self) -> None:
+
+class SidecarSource:
+    """One place to read proxy sync state from; `fetch` may be called again and again.
+
+    What a source works around (lines skipped in saved output, an istioctl that gives
+    no per-type states) goes to `warn`, each distinct text once: a source fetched again
+    and again (`--watch`, rollouts) does not repeat itself.
+    """
+
+    def __init__(self, warn: Warn | None = None) -> None:
         self._primed: dict[str, ProxySync] | None = None
+        self._warn = warn or warn_on_stderr
+        self._warned: set[str] = set()
+
+    def warn(self, text: str) -> None:
+        if text not in self._warned:
+            self._warned.add(text)
+            self._warn(text)
 
     def fetch(self) -> dict[str, ProxySync]:
         """Every proxy the source knows, by proxy ID (`<name>.<namespace>`), read now.
@@ -102,8 +124,10 @@ class IstiodSource(SidecarSource):
     fetch: the proxies connected to it would otherwise look missing.
     """
 
-    def __init__(self, kube: Any, namespace: str, timeout: float | None) -> None:
-        super().__init__()
+    def __init__(
+        self, kube: Any, namespace: str, timeout: float | None, warn: Warn | None = None
+    ) -> None:
+        super().__init__(warn)
         self.kube = kube
         self.namespace = namespace
         self.timeout = timeout
@@ -187,11 +211,18 @@ def _left(deadline: float | None) -> float | None:
     return max(deadline - time.monotonic(), 0.05)
 
 
+# How to ask istioctl again when its table gives only the types each proxy subscribes
+# to (1.27+): `--verbosity 1` prints a column per type (1.27+); `--output json` is real
+# JSON only from 1.30 (1.27-1.29 accept the flag and print the same summary).
+_DETAILED_ARGS = (("--verbosity", "1"), ("--output", "json"))
+
+
 class IstioctlSource(SidecarSource):
     """`istioctl proxy-status`, run without a shell, against the same cluster.
 
     istioctl 1.27+ prints only which types each proxy subscribes to; then it is run
-    again with `--output json` for the per-type states.
+    again with `--verbosity 1`, then `--output json`, for the per-type states, and the
+    way that worked is used first on the next fetch.
     """
 
     def __init__(
@@ -202,8 +233,10 @@ class IstioctlSource(SidecarSource):
         istio_namespace: str,
         timeout: float | None,
         binary: str | None = None,
+        warn: Warn | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(warn)
+        self._detailed: tuple[str, ...] = ()
         self.kubeconfig = kubeconfig
         self.context = context
         self.istio_namespace = istio_namespace
@@ -234,14 +267,28 @@ class IstioctlSource(SidecarSource):
             )
         deadline = _deadline(timeout if timeout is not None else self.timeout)
         argv = self.argv(binary)
-        records = self._parse(self._run(argv, deadline))
-        if records and all(_summary_only(r) for r in records):
+        records = self._parse(self._run([*argv, *self._detailed], deadline))
+        if not _summary_only(records):
+            return merge(records)
+        tried = []
+        for extra in _DETAILED_ARGS:
+            if extra == self._detailed:
+                continue
+            tried.append(" ".join(extra))
             try:
-                detailed = self._parse(self._run([*argv, "--output", "json"], deadline))
+                detailed = self._parse(self._run([*argv, *extra], deadline))
+            except _NoAnswer:
+                raise
             except SidecarError:
-                detailed = []
-            if detailed:
-                records = detailed
+                continue  # an istioctl without that flag: try the next way
+            if detailed and not _summary_only(detailed):
+                self._detailed = extra
+                return merge(detailed)
+        asked = f"neither {' nor '.join(tried)} gave" if len(tried) > 1 else f"{tried[0]} gave no"
+        self.warn(
+            "istioctl proxy-status printed only the types each proxy subscribes to, and "
+            f"{asked} per-type states: every sidecar is UNKNOWN"
+        )
         return merge(records)
 
     def _run(self, argv: list[str], deadline: float | None) -> bytes:
@@ -260,7 +307,7 @@ class IstioctlSource(SidecarSource):
             )
         except subprocess.TimeoutExpired:
             shown = f"{limit:.1f}".rstrip("0").rstrip(".") if limit is not None else "?"
-            raise SidecarError(f"istioctl proxy-status: no answer within {shown}s") from None
+            raise _NoAnswer(f"istioctl proxy-status: no answer within {shown}s") from None
         except OSError as exc:
             raise SidecarError(f"istioctl: cannot run {argv[0]}: {exc.strerror or exc}") from None
         if done.returncode != 0:
@@ -270,22 +317,26 @@ class IstioctlSource(SidecarSource):
         return done.stdout
 
     def _parse(self, output: bytes) -> list[ProxySync]:
+        where = "istioctl proxy-status output"
         try:
-            return parse_any(output)
+            return parse_any(output, lambda text: self.warn(f"{where}: {text}"))
         except ProxyStatusError as exc:
-            raise SidecarError(f"istioctl proxy-status output: {exc}") from None
+            raise SidecarError(f"{where}: {exc}") from None
 
 
-def _summary_only(status: ProxySync) -> bool:
-    return all(state == UNKNOWN for state in status.types.values())
+def _summary_only(records: list[ProxySync]) -> bool:
+    """istioctl 1.27+'s summary: which types each proxy subscribes to, no states."""
+    return bool(records) and all(
+        all(state == UNKNOWN for state in status.types.values()) for status in records
+    )
 
 
 class FileSource(SidecarSource):
     """Saved output of istioctl (text or `-o json`) or istiod (`/debug/syncz`), read anew
     on each fetch."""
 
-    def __init__(self, path: str) -> None:
-        super().__init__()
+    def __init__(self, path: str, warn: Warn | None = None) -> None:
+        super().__init__(warn)
         self.path = path
 
     def describe(self) -> str:
@@ -297,14 +348,14 @@ class FileSource(SidecarSource):
                 data = fh.read()
         except OSError as exc:
             raise SidecarError(f"--proxy-status file:{self.path}: {exc.strerror or exc}") from None
-        return _parse_saved(data, f"file:{self.path}")
+        return _parse_saved(data, f"file:{self.path}", self.warn)
 
 
 class StdinSource(SidecarSource):
     """Saved output piped in; stdin can be read only once, so later fetches repeat it."""
 
-    def __init__(self, stream: IO[bytes] | None = None) -> None:
-        super().__init__()
+    def __init__(self, stream: IO[bytes] | None = None, warn: Warn | None = None) -> None:
+        super().__init__(warn)
         self.stream = stream
         self._data: bytes | None = None
 
@@ -315,12 +366,12 @@ class StdinSource(SidecarSource):
         if self._data is None:
             stream = self.stream if self.stream is not None else sys.stdin.buffer
             self._data = stream.read()
-        return _parse_saved(self._data, "stdin")
+        return _parse_saved(self._data, "stdin", self.warn)
 
 
-def _parse_saved(data: bytes, where: str) -> dict[str, ProxySync]:
+def _parse_saved(data: bytes, where: str, warn: Warn) -> dict[str, ProxySync]:
     try:
-        return merge(parse_any(data))
+        return merge(parse_any(data, lambda text: warn(f"--proxy-status {where}: {text}")))
     except ProxyStatusError as exc:
         raise SidecarError(f"--proxy-status {where}: {exc}") from None
 
@@ -335,6 +386,7 @@ def open_source(
     timeout: float | None = DEFAULT_TIMEOUT,
     stdin: IO[bytes] | None = None,
     notice: Callable[[str], None] | None = None,
+    warn: Warn | None = None,
 ) -> SidecarSource | None:
     """The source a `--proxy-status` value names, ready to `fetch`.
 
@@ -346,6 +398,8 @@ def open_source(
         timeout: seconds one fetch of an explicitly named source may take (None: no limit).
         stdin: the stream `-` reads (default: the process's stdin).
         notice: told, in one line each, why `auto` passed over a source.
+        warn: told, in one line each, what the source worked around (default: a
+            `warning: ...` line on stderr).
 
     Returns:
         None for `none`, and for `auto` when neither istiod nor istioctl answered within
@@ -358,18 +412,22 @@ def open_source(
     spec = check_spec(spec)
     if spec == NONE:
         return None
-    istiod = IstiodSource(kube, istio_namespace, timeout)
+    istiod = IstiodSource(kube, istio_namespace, timeout, warn)
     istioctl = IstioctlSource(
-        kubeconfig=kubeconfig, context=context, istio_namespace=istio_namespace, timeout=timeout
+        kubeconfig=kubeconfig,
+        context=context,
+        istio_namespace=istio_namespace,
+        timeout=timeout,
+        warn=warn,
     )
     if spec == ISTIOD:
         return istiod
     if spec == ISTIOCTL:
         return istioctl
     if spec == STDIN:
-        return StdinSource(stdin)
+        return StdinSource(stdin, warn)
     if spec.startswith(FILE_PREFIX):
-        return FileSource(os.path.expanduser(spec[len(FILE_PREFIX) :]))
+        return FileSource(os.path.expanduser(spec[len(FILE_PREFIX) :]), warn)
     budget = min(timeout, AUTO_TIMEOUT) if timeout else AUTO_TIMEOUT
     candidates: list[SidecarSource] = [istiod, istioctl]
     for candidate in candidates:

@@ -6,6 +6,7 @@ Each type's state follows istioctl's nonce rule (`records.nonce_state`).
 from __future__ import annotations
 
 import json
+import re
 
 from kubectl_war.sidecars.json_shape import json_list, json_object, json_string, shape_error
 from kubectl_war.sidecars.records import (
@@ -26,7 +27,33 @@ _NONCE_FIELDS = tuple(
 )
 
 
-def _parse_syncz_entry(entry: object, path: str, istiod: str | None) -> ProxySync:
+# istiod 1.14 added ECDS to syncz and istioctl 1.14 its ECDS column.
+_ECDS_SINCE = (1, 14)
+_VERSION = re.compile(r"(\d+)\.(\d+)")
+
+
+def _knows_ecds(entries: list[object]) -> bool:
+    """Whether the istiod that wrote these entries reports ECDS.
+
+    istiod 1.14-1.22 leave empty fields out, so a proxy never sent ECDS has no
+    `extensionconfig_*` keys, just as every proxy of an istiod before 1.14 has none. Any
+    entry with those keys, or with `proxy_type` (1.18+), tells the istiod is 1.14+.
+    """
+    return any(
+        isinstance(entry, dict)
+        and any(k in entry for k in ("extensionconfig_sent", "extensionconfig_acked", "proxy_type"))
+        for entry in entries
+    )
+
+
+def _at_least(version: str, release: tuple[int, int]) -> bool:
+    match = _VERSION.match(version)
+    return match is not None and (int(match.group(1)), int(match.group(2))) >= release
+
+
+def _parse_syncz_entry(
+    entry: object, path: str, istiod: str | None, knows_ecds: bool = False
+) -> ProxySync:
     obj = json_object(entry, path)
     proxy = json_string(obj, "proxy", path)
     if not proxy:
@@ -54,7 +81,11 @@ def _parse_syncz_entry(entry: object, path: str, istiod: str | None) -> ProxySyn
         for name, prefix in _NONCE_FIELDS:
             sent_key, acked_key = f"{prefix}_sent", f"{prefix}_acked"
             if name == "ECDS" and sent_key not in obj and acked_key not in obj:
-                continue  # Go omits empty fields; an istiod before 1.14 has no ECDS at all
+                # Go omits empty fields: NOT SENT (as istioctl 1.14+ shows it) when the
+                # istiod or the proxy is 1.14+; an istiod before 1.14 has no ECDS at all.
+                version = json_string(obj, "istio_version", path)
+                if not (knows_ecds or _at_least(version, _ECDS_SINCE)):
+                    continue
             sent = json_string(obj, sent_key, path)
             acked = json_string(obj, acked_key, path)
             types[name] = IGNORED if ztunnel and not sent else nonce_state(sent, acked)
@@ -78,7 +109,9 @@ def parse_syncz(data: object, istiod: str | None = None) -> list[ProxySync]:
     Each type's state is derived as istioctl and istiod derive it: a `lastError` (1.23+
     `resources` map) is ERROR; no nonce sent is NOT SENT (IGNORED for a ztunnel); sent ==
     acked is SYNCED; nothing acked is STALE (Never Acknowledged); otherwise STALE. With
-    the `resources` map, core types missing from it are IGNORED.
+    the `resources` map, core types missing from it are IGNORED. Without it, a type with
+    no fields is NOT SENT, as istioctl shows it (ECDS only from an istiod 1.14+, known by
+    another entry's ECDS or `proxy_type` fields or the proxy's own version).
 
     Args:
         data: the decoded JSON.
@@ -87,9 +120,11 @@ def parse_syncz(data: object, istiod: str | None = None) -> list[ProxySync]:
     Raises:
         ProxyStatusError: naming the JSON path of the first value of the wrong shape.
     """
+    entries = json_list(data, "syncz")
+    knows_ecds = _knows_ecds(entries)
     return [
-        _parse_syncz_entry(entry, f"syncz[{index}]", istiod)
-        for index, entry in enumerate(json_list(data, "syncz"))
+        _parse_syncz_entry(entry, f"syncz[{index}]", istiod, knows_ecds)
+        for index, entry in enumerate(entries)
     ]
 
 
