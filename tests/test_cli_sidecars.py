@@ -532,7 +532,7 @@ def test_tab_separated_output_keeps_its_empty_cluster(mesh: FakeIstiod, run_war:
     assert r.stderr == ""
     rows = _rows(r.stdout)
     assert rows[EC2][3:] == [
-        "STALE", "istiod-6b5c8d7f9c-w2q8z", "1.12.9", "<none>",
+        "STALE", "istiod-6b5c8d7f9c-w2q8z", "1.12.9*", "<none>",
         "SYNCED", "SYNCED", "STALE (Never Acknowledged)", "SYNCED",
     ]  # fmt: skip
     assert rows[JWT][5:7] == ["1.13.4", "cp-us-east-1"]

@@ -159,7 +159,7 @@ def _table(
             agent,
             Cell(state, STATE_STYLES.get(state)) if state else Cell(NONE, "dim"),
             (status.istiod if status is not None else None) or NONE,
-            (status.version if status is not None else None) or NONE,
+            (status.shown_version if status is not None else None) or NONE,
         ]
         if all_namespaces:
             row.insert(0, entry.namespace)

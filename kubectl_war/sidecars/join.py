@@ -49,6 +49,9 @@ class Sidecar:
                 istioVersion=status.version,
                 types={name: str(value) for name, value in status.types.items()},
             )
+            if status.version_mismatch:
+                # istioctl's `*`: the version is Envoy's, istiod did not know the sidecar's.
+                out["versionMismatch"] = True
             if status.details:
                 out["details"] = dict(status.details)
         return out
