@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from kubectl_war import fleet as fl
+from kubectl_war.cli import fleet as fl
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube.config import context_names
 

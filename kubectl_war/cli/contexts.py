@@ -2,7 +2,7 @@
 
 A command reads each cluster into plain data with one function and renders the list of
 (context, data) it gets back; one cluster is a fleet of one, shown without the CONTEXT
-column. With many, each context is read concurrently (see `kubectl_war.fleet`); a context
+column. With many, each context is read concurrently (see `kubectl_war.cli.fleet`); a context
 that fails gets one `warning: context "X": ...` line on stderr after the output, and the
 run exits 1 unless --ignore-unreachable.
 """
@@ -19,7 +19,7 @@ from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
-    from kubectl_war.fleet import FleetFlags, Outcome
+    from kubectl_war.cli.fleet import FleetFlags, Outcome
 
 T = TypeVar("T")
 CONTEXT_COLUMN = "CONTEXT"
@@ -35,7 +35,7 @@ def each_context(
     so whatever runs beside the client (istioctl) talks to the same cluster, and a
     context's failure is its outcome's error. In one cluster, a failure is the command's.
     """
-    from kubectl_war import fleet as fl
+    from kubectl_war.cli import fleet as fl
     from kubectl_war.kube.client import Kube
 
     if not fleet.active:
@@ -57,7 +57,7 @@ def answered(outcomes: Sequence[Outcome[T]]) -> list[tuple[str, T]]:
 def finish(outcomes: Sequence[Outcome[Any]], fleet: FleetFlags, *, failed: bool = False) -> None:
     """Name each context that failed on stderr (after the output), then exit 1 when
     they fail the run or the command itself found a failure (`failed`)."""
-    from kubectl_war import fleet as fl
+    from kubectl_war.cli import fleet as fl
 
     sys.stdout.flush()
     for line in fl.warnings(outcomes):

@@ -17,7 +17,7 @@ from kubectl_war.render import as_list, to_json, to_yaml, write
 from kubectl_war.snapshot import not_found
 
 if TYPE_CHECKING:
-    from kubectl_war.fleet import FleetFlags
+    from kubectl_war.cli.fleet import FleetFlags
     from kubectl_war.war import War
 
 

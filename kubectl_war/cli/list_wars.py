@@ -20,7 +20,7 @@ from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, wri
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
-    from kubectl_war.fleet import FleetFlags, Outcome
+    from kubectl_war.cli.fleet import FleetFlags, Outcome
 
 
 @click.command("list")

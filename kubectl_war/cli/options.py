@@ -387,7 +387,7 @@ def fleet_options(*, single: str | None = None) -> Callable[[F], F]:
     def decorate(f: F) -> F:
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from kubectl_war.fleet import FleetFlags, split_contexts
+            from kubectl_war.cli.fleet import FleetFlags, split_contexts
 
             fleet = FleetFlags(
                 split_contexts(kwargs.pop("contexts")),

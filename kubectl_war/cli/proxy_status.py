@@ -16,7 +16,7 @@ from kubectl_war.kube.config import Connection
 from kubectl_war.render import NONE, Cell, Table, to_json, to_yaml, use_colour, write
 
 if TYPE_CHECKING:
-    from kubectl_war.fleet import FleetFlags
+    from kubectl_war.cli.fleet import FleetFlags
 
 NO_WAR = "<no WAR>"
 

@@ -15,7 +15,7 @@ from kubectl_war.cli import options as opt
 from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
-    from kubectl_war.fleet import FleetFlags
+    from kubectl_war.cli.fleet import FleetFlags
 
 GROUP_COLUMNS = (
     "WORKLOADGROUP",
