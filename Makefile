@@ -8,7 +8,8 @@ STAMP  := $(VENV)/.installed
 # Tests and the demo must find the plugin and the pinned kubectl first.
 RUN    := PATH="$(BIN):$$PATH"
 
-.PHONY: test demo lint fmt docs clean bench dist zipapp-lock test-zipapp-deps
+.PHONY: test demo lint fmt docs clean bench dist manifest check-manifest pypi release \
+	zipapp-lock test-zipapp-deps
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,9 +45,30 @@ bench: $(STAMP)
 
 # The krew release (see README, "Releasing"): dist/kubectl-war-vX.Y.Z.tar.gz holding the
 # kubectl-war zipapp (needs only python3 >= 3.9), LICENSE and the completion script;
-# dist/kubectl-war; krew-manifest.yaml. The same commit always gives the same bytes.
+# dist/kubectl-war; dist/krew-manifest.yaml. The same commit always gives the same bytes.
 dist: $(STAMP)
 	$(BIN)/python release/build.py dist
+
+# krew-manifest.yaml is committed: the manifest of the archive this commit builds.
+# After a commit (or merge) that changes a packaged file, run `make manifest` and commit
+# krew-manifest.yaml; `make test` fails while it is stale.
+manifest: $(STAMP)
+	$(BIN)/python release/build.py manifest
+
+check-manifest: $(STAMP)
+	$(BIN)/python release/build.py check
+
+# The PyPI release: an sdist and a wheel in dist/pypi, checked by twine.
+pypi: $(STAMP)
+	rm -rf dist/pypi
+	$(BIN)/python -m build --outdir dist/pypi
+	$(BIN)/python -m twine check --strict dist/pypi/*
+
+# Every local step of a release: lock check, CHANGELOG.md, version bump, manifest,
+# each committed. Then push and tag as it says (README, "Releasing").
+release: $(STAMP)
+	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z" >&2; exit 2; }
+	$(BIN)/python release/release.py $(VERSION)
 
 # Re-resolve release/zipapp-requirements.txt for the oldest supported Python.
 PYTHON39 ?= python3.9
@@ -59,4 +81,4 @@ test-zipapp-deps: $(STAMP)
 	PYTHONPATH=$(abspath build/zipapp-deps) $(RUN) $(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache krew-manifest.yaml
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache

@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Build the krew release: a pure-Python zipapp, its tarball and the krew manifest.
 
-    python release/build.py dist   # dist/kubectl-war-vX.Y.Z.tar.gz, dist/kubectl-war,
-                                   # krew-manifest.yaml
+    python release/build.py dist      # dist/kubectl-war-vX.Y.Z.tar.gz, dist/kubectl-war,
+                                      # dist/krew-manifest.yaml
+    python release/build.py manifest  # krew-manifest.yaml, the committed one (make manifest)
+    python release/build.py check     # fail unless krew-manifest.yaml is this commit's
+    python release/build.py check-lock
+                                      # the lock covers setup.cfg and its hashes hold
     python release/build.py lock --python python3.9
-                                   # re-resolve release/zipapp-requirements.txt
-    python release/build.py deps   # the zipapp's dependencies unpacked, for PYTHONPATH
+                                      # re-resolve release/zipapp-requirements.txt
+    python release/build.py deps      # the zipapp's dependencies unpacked, for PYTHONPATH
 
 The zipapp must run with any python3 >= 3.9 on Linux and macOS, amd64 and arm64, so
 it carries only pure-Python code: every dependency comes from a `py3-none-any` wheel
@@ -15,8 +19,11 @@ falls back to its pure-Python parser and emitter when `yaml._yaml` is missing).
 Any other compiled file stops the build.
 
 Output is reproducible: entries are sorted, every timestamp is SOURCE_DATE_EPOCH
-(default: the last commit's time), owners are 0, gzip's mtime is 0. Needs only the
-standard library and pip; downloaded wheels are cached (build/zipapp-wheels).
+(default: the time of the last commit that touched PACKAGED_PATHS, so committing
+krew-manifest.yaml does not change the archive it names), owners are 0, gzip's
+mtime is 0. The manifest comes from .krew.yaml, the template krew-release-bot fills
+for krew-index, so both name the same archive the same way. Needs only the standard
+library and pip; downloaded wheels are cached (build/zipapp-wheels).
 """
 
 from __future__ import annotations
@@ -45,7 +52,21 @@ PACKAGE = "kubectl_war"
 PRIMARY_SCRIPT = "kubectl-war"
 LOCK = RELEASE / "zipapp-requirements.txt"
 LOCK_INPUT = RELEASE / "zipapp-requirements.in"
-MANIFEST_TEMPLATE = RELEASE / "krew-manifest.yaml.in"
+MANIFEST_TEMPLATE = ROOT / ".krew.yaml"
+#: The committed manifest: the krew manifest of the version in kubectl_war/__init__.py.
+MANIFEST = ROOT / "krew-manifest.yaml"
+#: Everything the archive's bytes depend on. The last commit touching one of these
+#: dates every file in the archive; the manifest and its template are not among them.
+PACKAGED_PATHS = (
+    PACKAGE,
+    "LICENSE",
+    "setup.cfg",
+    "release/build.py",
+    "release/zipapp_boot.py",
+    "release/zipapp-requirements.txt",
+)
+#: What to run when the committed manifest is stale (said by `check` and the tests).
+REGENERATE = "make manifest && git commit -m 'Update krew-manifest.yaml' krew-manifest.yaml"
 DEFAULT_CACHE = ROOT / "build" / "zipapp-wheels"
 
 #: The oldest Python the zipapp supports; dependencies are resolved for it.
@@ -123,21 +144,46 @@ def homepage(root: Path = ROOT) -> str:
     return _setup_cfg(root).get("metadata", "url").rstrip("/")
 
 
+def _git(root: Path, *args: str) -> str | None:
+    """git's output in `root`, or None outside a git checkout (an unpacked sdist)."""
+    try:
+        done = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout
+
+
+def packaged_commit(root: Path = ROOT) -> tuple[str, int] | None:
+    """The last commit that touched PACKAGED_PATHS and its committer time; None
+    outside a git checkout. A shallow clone cannot tell when its oldest commit is
+    the answer (git then sees every file as added there), so it is refused."""
+    out = _git(root, "log", "-1", "--format=%H %ct", "--", *PACKAGED_PATHS)
+    if not out or not out.strip():
+        return None
+    sha, ct = out.split()
+    shallow = _git(root, "rev-parse", "--git-path", "shallow")
+    if shallow:
+        path = Path(shallow.strip())
+        path = path if path.is_absolute() else root / path
+        if path.is_file() and sha in path.read_text(encoding="utf-8").split():
+            raise BuildError(
+                "this is a shallow clone, so the last commit that touched the packaged files "
+                "is unknown: run `git fetch --unshallow` (CI: actions/checkout with "
+                "fetch-depth: 0), or set SOURCE_DATE_EPOCH"
+            )
+    return sha, int(ct)
+
+
 def source_date_epoch(root: Path = ROOT) -> int:
-    """SOURCE_DATE_EPOCH if set, else the last commit's time, else 1980-01-01."""
+    """SOURCE_DATE_EPOCH if set, else the time of the last commit that touched
+    PACKAGED_PATHS, else 1980-01-01."""
     env = os.environ.get("SOURCE_DATE_EPOCH")
     if env:
         return int(env)
-    try:
-        out = subprocess.run(
-            ["git", "-C", str(root), "log", "-1", "--format=%ct"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        return int(out)
-    except (OSError, subprocess.CalledProcessError, ValueError):
-        return ZIP_EPOCH
+    found = packaged_commit(root)
+    return found[1] if found else ZIP_EPOCH
 
 
 # ---- the lock -----------------------------------------------------------------------
@@ -458,30 +504,38 @@ def unpack_deps(out: Path, cache: Path = DEFAULT_CACHE) -> None:
 # ---- the manifest -------------------------------------------------------------------
 
 
-def release_uri(version: str, root: Path = ROOT, base: str | None = None) -> str:
-    """Where the tarball is published: the GitHub release of tag vX.Y.Z by default."""
-    base = (base or f"{homepage(root)}/releases/download/v{version}").rstrip("/")
-    return f"{base}/{archive_name(version)}"
-
-
 def archive_name(version: str) -> str:
     return f"{PRIMARY_SCRIPT}-v{version}.tar.gz"
 
 
-def render_manifest(template: str, values: dict[str, str]) -> str:
-    """Fill `@NAME@` placeholders (every one must be known) and drop the template's
-    leading comment lines."""
-    lines = template.splitlines(keepends=True)
-    while lines and lines[0].startswith("#"):
-        lines.pop(0)
-    template = "".join(lines)
+# The part of Go's text/template that .krew.yaml uses, as krew-release-bot runs it:
+# a leading {{- /* comment */ -}}, {{ .TagName }}, and {{ addURIAndSha "URL" .TagName }},
+# which the bot replaces with `uri: URL` and `    sha256: HEX` (the URL's own
+# {{ .TagName }} filled in).
+_TEMPLATE_COMMENT = re.compile(r"\A\{\{-\s*/\*.*?\*/\s*-\}\}\s*", re.S)
+_URI_AND_SHA = re.compile(r'\{\{-?\s*addURIAndSha\s+"([^"]*)"\s+\.TagName\s*-?\}\}')
+_TAG_NAME = re.compile(r"\{\{\s*\.TagName\s*\}\}")
 
-    def fill(match: re.Match[str]) -> str:
-        if match.group(1) not in values:
-            raise BuildError(f"krew manifest template: unknown placeholder {match.group(0)}")
-        return values[match.group(1)]
 
-    return re.sub(r"@([A-Z0-9_]+)@", fill, template)
+def render_manifest(template: str, version: str, sha256: str, uri_base: str | None = None) -> str:
+    """The krew manifest of `version` whose platforms name an archive with `sha256`,
+    rendered from .krew.yaml as krew-release-bot renders it (uri_base: another host)."""
+    tag = f"v{version}"
+    text = _TEMPLATE_COMMENT.sub("", template, count=1)
+
+    def uri_and_sha(match: re.Match[str]) -> str:
+        uri = _TAG_NAME.sub(tag, match.group(1))
+        if uri.rsplit("/", 1)[-1] != archive_name(version):
+            raise BuildError(f"{MANIFEST_TEMPLATE.name} names {uri}, not {archive_name(version)}")
+        if uri_base:
+            uri = f"{uri_base.rstrip('/')}/{archive_name(version)}"
+        return f"uri: {uri}\n    sha256: {sha256}"
+
+    text = _TAG_NAME.sub(tag, _URI_AND_SHA.sub(uri_and_sha, text))
+    for line in text.splitlines():
+        if "{{" in line or "}}" in line:
+            raise BuildError(f"{MANIFEST_TEMPLATE.name}: not understood: {line.strip()}")
+    return text
 
 
 # ---- dist ---------------------------------------------------------------------------
@@ -498,27 +552,8 @@ class Dist:
 
 def uncommitted(root: Path = ROOT) -> list[str]:
     """Changed or new files the archive is built from, per git (none without git)."""
-    try:
-        done = subprocess.run(
-            [
-                "git",
-                "-C",
-                str(root),
-                "status",
-                "--porcelain",
-                "--",
-                PACKAGE,
-                "setup.cfg",
-                "LICENSE",
-                "release",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-    except (OSError, subprocess.CalledProcessError):
-        return []
-    return [line[3:] for line in done.stdout.splitlines() if line.strip()]
+    out = _git(root, "status", "--porcelain", "--", *PACKAGED_PATHS)
+    return [line[3:] for line in (out or "").splitlines() if line.strip()]
 
 
 def build(
@@ -548,20 +583,57 @@ def build(
     write_tarball(tarball, files, epoch)
     digest = sha256_file(tarball)
 
-    template = (root / "release" / MANIFEST_TEMPLATE.name).read_text(encoding="utf-8")
-    text = render_manifest(
-        template,
-        {
-            "VERSION": f"v{version}",
-            "URI": release_uri(version, root, uri_base),
-            "SHA256": digest,
-            "HOMEPAGE": homepage(root),
-            "BIN": PRIMARY_SCRIPT,
-        },
-    )
+    template = (root / MANIFEST_TEMPLATE.name).read_text(encoding="utf-8")
+    text = render_manifest(template, version, digest, uri_base)
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(text, encoding="utf-8")
     return Dist(tarball, zipapp, manifest, digest, version)
+
+
+def stale_manifest(built: Path, committed: Path = MANIFEST, root: Path = ROOT) -> str | None:
+    """Why `committed` is not the manifest of this commit (`built` is), or None."""
+    want = built.read_text(encoding="utf-8")
+    try:
+        have = committed.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        have = None
+    if have == want:
+        return None
+    dirty = uncommitted(root)
+    if dirty:
+        return (
+            f"{committed.name} cannot match uncommitted packaged files ({', '.join(dirty)}): "
+            f"commit them, then run: {REGENERATE}"
+        )
+    what = "is missing" if have is None else "is not the manifest of the archive this commit builds"
+    return f"{committed.name} {what}: run: {REGENERATE}"
+
+
+# ---- the lock, checked ----------------------------------------------------------------
+
+
+def lock_errors(root: Path = ROOT, cache: Path = DEFAULT_CACHE) -> list[str]:
+    """Why the lock cannot make a release: a requirement of setup.cfg or of
+    zipapp-requirements.in it does not satisfy, or a pin whose wheel's hash fails."""
+    from packaging.requirements import Requirement  # pip's own dependency: always there
+
+    pins = {p.key: p for p in read_lock(root / "release" / LOCK.name)}
+    raw = _setup_cfg(root).get("options", "install_requires", fallback="").splitlines()
+    lock_in = (root / "release" / LOCK_INPUT.name).read_text(encoding="utf-8").splitlines()
+    wanted = [line.split("#", 1)[0].strip() for line in raw + lock_in]
+    errors = []
+    for line in filter(None, wanted):
+        req = Requirement(line)
+        pin = pins.get(normalize(req.name))
+        if pin is None:
+            errors.append(f"{req} is not pinned in {LOCK.name}")
+        elif not req.specifier.contains(pin.version, prereleases=True):
+            errors.append(f"{req} is not satisfied by the pinned {pin.name}=={pin.version}")
+    try:
+        fetch_wheels(list(pins.values()), cache)
+    except BuildError as exc:
+        errors.append(str(exc))
+    return errors
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -570,13 +642,25 @@ def main(argv: list[str] | None = None) -> int:
     dist = sub.add_parser("dist", help="build the zipapp, the tarball and the krew manifest")
     dist.add_argument("--out", type=Path, default=ROOT / "dist", help="output directory")
     dist.add_argument(
-        "--manifest", type=Path, default=ROOT / "krew-manifest.yaml", help="manifest path"
+        "--manifest",
+        type=Path,
+        help="manifest path (default: krew-manifest.yaml in the output directory)",
     )
     dist.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="wheel cache")
     dist.add_argument(
         "--uri-base",
         help="URL the tarball is published under (default: the GitHub release of the tag)",
     )
+    for name, text in (
+        ("manifest", f"write {MANIFEST.name}: the manifest of the archive this commit builds"),
+        ("check", f"fail unless {MANIFEST.name} is the manifest of the archive this commit builds"),
+    ):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="wheel cache")
+    check_lock = sub.add_parser(
+        "check-lock", help=f"{LOCK.name} satisfies setup.cfg and its wheels' hashes hold"
+    )
+    check_lock.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="wheel cache")
     deps = sub.add_parser("deps", help="unpack the zipapp's dependencies into a directory")
     deps.add_argument("--out", type=Path, default=ROOT / "build" / "zipapp-deps")
     deps.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="wheel cache")
@@ -586,20 +670,56 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        if args.command == "lock":
-            if not shutil.which(args.python) and not Path(args.python).exists():
-                raise BuildError(f"{args.python} not found: pass --python PATH")
-            lock(args.python)
-            print(f"wrote {LOCK.relative_to(ROOT)}")
-            return 0
-        if args.command == "deps":
-            unpack_deps(args.out, args.cache)
-            print(args.out)
-            return 0
-        done = build(args.out, args.manifest, cache=args.cache, uri_base=args.uri_base)
+        return _run(args)
     except BuildError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+
+
+def _shown(path: Path) -> str:
+    return str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.command == "lock":
+        if not shutil.which(args.python) and not Path(args.python).exists():
+            raise BuildError(f"{args.python} not found: pass --python PATH")
+        lock(args.python)
+        print(f"wrote {LOCK.relative_to(ROOT)}")
+        return 0
+    if args.command == "deps":
+        unpack_deps(args.out, args.cache)
+        print(args.out)
+        return 0
+    if args.command == "check-lock":
+        errors = lock_errors(cache=args.cache)
+        for error in errors:
+            print(f"error: {error}", file=sys.stderr)
+        if not errors:
+            print(f"{LOCK.relative_to(ROOT)}: every requirement pinned, every hash holds")
+        return 1 if errors else 0
+    if args.command in ("manifest", "check"):
+        dirty = uncommitted()
+        if dirty and args.command == "manifest":
+            raise BuildError(
+                f"commit the packaged files first ({', '.join(dirty)}): the archive is dated "
+                "by the last commit that touched them"
+            )
+        with tempfile.TemporaryDirectory() as tmp:
+            done = build(Path(tmp), Path(tmp) / MANIFEST.name, cache=args.cache)
+            stale = stale_manifest(done.manifest)
+            if args.command == "check":
+                if stale:
+                    raise BuildError(stale)
+                print(f"{MANIFEST.name} is v{done.version}'s, sha256 {done.sha256}")
+                return 0
+            if stale:
+                shutil.copyfile(done.manifest, MANIFEST)
+        print(f"{'wrote' if stale else 'unchanged:'} {MANIFEST.name} (v{done.version})")
+        print(f"sha256 {done.sha256}")
+        return 0
+    manifest = args.manifest or args.out / MANIFEST.name
+    done = build(args.out, manifest, cache=args.cache, uri_base=args.uri_base)
     dirty = uncommitted()
     if dirty:
         print(
@@ -607,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
     for path in (done.tarball, done.zipapp, done.manifest):
-        print(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path)
+        print(_shown(path))
     print(f"sha256 {done.sha256}")
     return 0
 

@@ -37,7 +37,6 @@ from tests.conftest import FIXED_NOW
 from tests.fakekube import FakeKube
 
 ROOT = Path(__file__).resolve().parent.parent
-BUILD = ROOT / "release" / "build.py"
 LOCK = ROOT / "release" / "zipapp-requirements.txt"
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -49,7 +48,8 @@ class Built:
     tarball: Path
     zipapp: Path
     manifest_path: Path
-    #: The last commit's time when the build ran: every timestamp in the archives.
+    #: When the build ran, the time of the last commit that touched a packaged file:
+    #: every timestamp in the archives.
     commit_time: int
 
     @property
@@ -61,9 +61,21 @@ class Built:
         return hashlib.sha256(self.tarball.read_bytes()).hexdigest()
 
 
-def _commit_time() -> int:
+#: What the archive is built from; neither krew-manifest.yaml nor its template is here,
+#: so committing the manifest leaves the archive it names as it was.
+PACKAGED = (
+    "kubectl_war",
+    "LICENSE",
+    "setup.cfg",
+    "release/build.py",
+    "release/zipapp_boot.py",
+    "release/zipapp-requirements.txt",
+)
+
+
+def _commit_time(root: Path = ROOT) -> int:
     out = subprocess.run(
-        ["git", "-C", str(ROOT), "log", "-1", "--format=%ct"],
+        ["git", "-C", str(root), "log", "-1", "--format=%ct", "--", *PACKAGED],
         capture_output=True,
         text=True,
         check=True,
@@ -80,18 +92,21 @@ def _sources() -> str:
     return digest.hexdigest()
 
 
-def build_dist(out: Path) -> Built:
+def build_dist(out: Path, root: Path = ROOT) -> Built:
+    """`release/build.py dist` of the checkout at `root` (wheels from this one's cache)."""
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
-    commit_time = _commit_time()
+    commit_time = _commit_time(root)
     done = subprocess.run(
         [
             sys.executable,
-            str(BUILD),
+            str(root / "release" / "build.py"),
             "dist",
             "--out",
             str(out),
             "--manifest",
             str(out / "krew-manifest.yaml"),
+            "--cache",
+            str(ROOT / "build" / "zipapp-wheels"),
         ],
         capture_output=True,
         text=True,
@@ -343,6 +358,100 @@ def test_manifest_passes_krew_rules_and_matches_the_archive(built: Built) -> Non
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
     assert spec["homepage"] == cfg.get("metadata", "url")
+
+
+# ---- the committed manifest ------------------------------------------------------------
+
+#: What to run when krew-manifest.yaml is stale (release/build.py says the same).
+REGENERATE = "make manifest && git commit -m 'Update krew-manifest.yaml' krew-manifest.yaml"
+
+
+def _git(root: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(root), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def fresh_clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A clone of HEAD, as CI and the release workflow check out the commit."""
+    clone = tmp_path_factory.mktemp("clone") / "kubectl-war"
+    _git(ROOT, "clone", "--quiet", "--no-checkout", str(ROOT), str(clone))
+    _git(clone, "checkout", "--quiet", "--detach", _git(ROOT, "rev-parse", "HEAD").strip())
+    if _git(clone, "rev-parse", "--is-shallow-repository").strip() == "true":
+        pytest.skip("a shallow clone cannot tell when the packaged files last changed")
+    return clone
+
+
+def test_committed_manifest_is_the_one_a_fresh_clone_of_this_commit_builds(
+    fresh_clone: Path, tmp_path: Path
+) -> None:
+    committed_path = fresh_clone / "krew-manifest.yaml"
+    assert committed_path.is_file(), f"krew-manifest.yaml is not committed: run {REGENERATE}"
+    committed = yaml.safe_load(committed_path.read_text(encoding="utf-8"))
+    assert krew_rules.manifest_errors(committed) == []
+    assert committed["spec"]["version"] == f"v{__version__}", (
+        f"krew-manifest.yaml is {committed['spec']['version']}'s, the package is "
+        f"v{__version__}'s: run {REGENERATE}"
+    )
+    rebuilt = build_dist(tmp_path / "dist", fresh_clone)
+    assert {p["sha256"] for p in committed["spec"]["platforms"]} == {rebuilt.sha256}, (
+        "krew-manifest.yaml names another archive than this commit builds (a commit or "
+        f"merge changed a packaged file after it was written): run {REGENERATE}"
+    )
+    assert committed_path.read_text(encoding="utf-8") == rebuilt.manifest_path.read_text(
+        encoding="utf-8"
+    ), f".krew.yaml changed since krew-manifest.yaml was written: run {REGENERATE}"
+
+
+def test_committing_the_manifest_leaves_the_archive_alone(
+    fresh_clone: Path, tmp_path: Path
+) -> None:
+    """The archive is dated by the last commit that touched a packaged file: a commit of
+    the manifest (or the changelog, or the template) changes nothing, one of the
+    package changes the date."""
+    work = tmp_path / "work"
+    _git(fresh_clone, "worktree", "add", "--quiet", "--detach", str(work), "HEAD")
+    before = build_dist(tmp_path / "before", work)
+
+    def commit(path: str, text: str, when: int) -> None:
+        target = work / path
+        target.write_text(target.read_text(encoding="utf-8") + text, encoding="utf-8")
+        stamp = f"@{when} +0000"
+        _git(
+            work,
+            "-c",
+            "user.name=test",
+            "-c",
+            "user.email=test@example.com",
+            "commit",
+            "--quiet",
+            "-m",
+            f"change {path}",
+            path,
+            env={"GIT_AUTHOR_DATE": stamp, "GIT_COMMITTER_DATE": stamp},
+        )
+
+    later = before.commit_time + 86400
+    commit("krew-manifest.yaml", "# edited\n", later)
+    commit(".krew.yaml", "# edited\n", later + 10)
+    commit("CHANGELOG.md", "\nedited\n", later + 20)
+    unchanged = build_dist(tmp_path / "unchanged", work)
+    assert unchanged.commit_time == before.commit_time
+    assert unchanged.sha256 == before.sha256
+
+    commit("kubectl_war/__init__.py", "# edited\n", later + 30)
+    changed = build_dist(tmp_path / "changed", work)
+    assert changed.commit_time == later + 30
+    with tarfile.open(changed.tarball) as tar:
+        assert {m.mtime for m in tar.getmembers()} == {later + 30}
+    assert changed.sha256 != before.sha256
 
 
 def test_manifest_has_one_platform_for_each_of_linux_and_darwin_on_both_arches(
