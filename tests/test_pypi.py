@@ -89,7 +89,7 @@ def test_wheel_holds_the_package_its_scripts_and_its_requirements(
     }
     assert "[console_scripts]" in entry_points
     assert "kubectl-war = kubectl_war.cli:main" in entry_points
-    assert "kubectl_complete-war = kubectl_war.complete:main" in entry_points
+    assert "kubectl_complete-war = kubectl_war.cli:complete_main" in entry_points
     top = f"kubectl_war-{__version__}"
     with tarfile.open(sdist) as tar:
         members = set(tar.getnames())
