@@ -129,32 +129,14 @@ class Store:
             del self._by_name[name]
 
 
-def watch(
-    kube: Watchable,
-    res: Resource,
-    namespace: str | None,
-    resource_version: str,
-    *,
-    label_selector: str | None = None,
-    field_selector: str | None = None,
-    timeout_seconds: int | None = None,
-) -> Iterator[WatchEvent]:
-    """Events after `resource_version` until the stream ends.
+def watch(kube: Watchable, req: Request) -> Iterator[WatchEvent]:
+    """The events a watch request (`watch_request`) answers, until the stream ends.
 
     A stream the server or the network cuts simply ends: the caller resumes from
     the last resourceVersion it saw. Raises `Gone` when the server no longer has
     that version.
     """
-    resp = kube.send(
-        watch_request(
-            res,
-            namespace,
-            resource_version=resource_version,
-            label_selector=label_selector,
-            field_selector=field_selector,
-            timeout_seconds=timeout_seconds,
-        )
-    )
+    resp = kube.send(req)
     try:
         for line in _safe_lines(resp):
             try:
@@ -199,15 +181,15 @@ def follow(
         if deadline is not None:
             timeout = max(1, int(deadline - clock()))
         try:
-            for event in watch(
-                kube,
+            req = watch_request(
                 res,
                 namespace,
-                known.resource_version,
+                resource_version=known.resource_version,
                 label_selector=label_selector,
                 field_selector=field_selector,
                 timeout_seconds=timeout,
-            ):
+            )
+            for event in watch(kube, req):
                 known.apply(event)
                 if event.type != "BOOKMARK":
                     yield event
