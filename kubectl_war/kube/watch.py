@@ -267,8 +267,8 @@ def _until_polling(
     events: queue.Queue[Any] = queue.Queue()
     stop = threading.Event()
     watcher = threading.Thread(
-        target=_watch_into,
-        args=(kube, res, namespace, store.listed(), selectors, events, stop),
+        target=watch_into,
+        args=(kube, res, namespace, store.listed(), events, stop, selectors),
         name="kubectl-war-watch",
         daemon=True,
     )
@@ -299,25 +299,29 @@ def _until_polling(
         stop.set()
 
 
-def _watch_into(
+def watch_into(
     kube: Watchable,
     res: Resource,
     namespace: str | None,
     listed: ListResult,
-    selectors: dict[str, str | None],
     out: Any,
     stop: Any,
+    selectors: dict[str, str | None] | None = None,
 ) -> None:
-    """Feed `out` with every change after `listed` until `stop` is set.
+    """Feed `out` (a queue) with every change after `listed` until `stop` (a
+    threading.Event) is set: the body of a thread that watches for another.
 
     Watches are opened for `WATCH_WINDOW` seconds at a time and resumed from the
     last resourceVersion seen, so a stopped wait's thread ends within that window.
+    An error is put on `out` too, for the waiting thread to raise.
     """
     known = Store(listed.items, listed.resource_version)
     try:
         while not stop.is_set():
             window = time.monotonic() + WATCH_WINDOW
-            for event in follow(kube, res, namespace, known.listed(), deadline=window, **selectors):
+            for event in follow(
+                kube, res, namespace, known.listed(), deadline=window, **(selectors or {})
+            ):
                 known.apply(event)
                 if stop.is_set():
                     return
