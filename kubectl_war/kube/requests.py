@@ -34,10 +34,6 @@ class Resource:
         """`workloadautoregistrations.runtime.onboarding.tetrate.io`, as kubectl names it."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace:
