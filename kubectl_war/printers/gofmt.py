@@ -192,7 +192,8 @@ def _go_bool(value: bool) -> str:
     return "true" if value else "false"
 
 
-# How each printer writes each kind of value; the kinds of value all three share first.
+# How each printer writes each kind of value (go_json writes maps and lists itself);
+# all three write bools and ints alike, so the later tables start from the earlier.
 _JSON: dict[str, Callable[[Any], str]] = {
     "null": lambda _: "null",
     "bool": _go_bool,
