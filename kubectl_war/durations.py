@@ -174,31 +174,26 @@ def human_duration(seconds: float | timedelta) -> str:
         return "<invalid>"
     if s < 0:
         return "0s"
-    if s < 120:
-        return f"{s}s"
-    minutes = s // 60
-    if minutes < 10:
-        rest = s % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if hours < 24 * 8:
-        rest = hours % 24
-        return f"{days}d{rest}h" if rest else f"{days}d"
-    if hours < 24 * 365 * 2:
-        return f"{days}d"
-    years = days // 365
-    if hours < 24 * 365 * 8:
-        rest = days % 365
-        return f"{years}y{rest}d" if rest else f"{years}y"
-    return f"{years}y"
+    for unit, size, smaller, smaller_size, two_parts_below, one_part_below in _HUMAN_STEPS:
+        if s < one_part_below:
+            whole, rest = s // size, s % size // smaller_size
+            if rest and s < two_parts_below:
+                return f"{whole}{unit}{rest}{smaller}"
+            return f"{whole}{unit}"
+    return f"{s // _YEAR}y"
+
+
+_MINUTE, _HOUR, _DAY = 60, 3600, 86400
+_YEAR = 365 * _DAY
+# apimachinery's steps: (unit, its seconds, the next unit down, its seconds, below how
+# many seconds both are written, below how many the unit alone is), `119s` to `2y1d`.
+_HUMAN_STEPS = (
+    ("s", 1, "", 1, 0, 2 * _MINUTE),
+    ("m", _MINUTE, "s", 1, 10 * _MINUTE, 3 * _HOUR),
+    ("h", _HOUR, "m", _MINUTE, 8 * _HOUR, 2 * _DAY),
+    ("d", _DAY, "h", _HOUR, 8 * _DAY, 2 * _YEAR),
+    ("y", _YEAR, "d", _DAY, 8 * _YEAR, 8 * _YEAR),
+)
 
 
 def human_age(since: datetime | None, now: datetime) -> str:

@@ -218,26 +218,27 @@ def summarise(
     return [groups[k] for k in sorted(groups)], problems
 
 
+# The counts of `GroupHealth.to_dict` that add up across groups (`notSynced` is apart:
+# it stays None unless some group counted it).
+_SUMMED = (
+    "total",
+    "connected",
+    "disconnected",
+    "agentUnknown",
+    "outdated",
+    "freshnessUnknown",
+    "noWorkloadGroup",
+)
+
+
 def totals(groups: Iterable[GroupHealth]) -> dict[str, Any]:
     """The counts of many groups added up, for `-o json`."""
-    out: dict[str, Any] = {
-        "total": 0,
-        "connected": 0,
-        "disconnected": 0,
-        "agentUnknown": 0,
-        "outdated": 0,
-        "freshnessUnknown": 0,
-        "noWorkloadGroup": 0,
-        "notSynced": None,
-    }
+    out: dict[str, Any] = dict.fromkeys(_SUMMED, 0)
+    out["notSynced"] = None
     for g in groups:
-        out["total"] += g.total
-        out["connected"] += g.connected
-        out["disconnected"] += g.disconnected
-        out["agentUnknown"] += g.agent_unknown
-        out["outdated"] += g.outdated
-        out["freshnessUnknown"] += g.freshness_unknown
-        out["noWorkloadGroup"] += g.no_group
+        counts = g.to_dict()
+        for key in _SUMMED:
+            out[key] += counts[key]
         if g.not_synced is not None:
             out["notSynced"] = (out["notSynced"] or 0) + g.not_synced
     return out

@@ -440,11 +440,14 @@ _AWS_PREFIX = f"aws-{_PARTITION}-{_ACCOUNT}-{_ZONE}"
 _EC2 = re.compile(_AWS_PREFIX + r"-ec2-(?P<instance_id>i-(?:[0-9a-f]{17}|[0-9a-f]{8}))", re.ASCII)
 # ECS cluster names allow hyphens (and underscores); the task id is the last 32 hex.
 _ECS = re.compile(
-    _AWS_PREFIX + r"-ecs-(?P<cluster>[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)-(?P<task_id>[0-9a-f]{32})",
+    _AWS_PREFIX
+    + r"-ecs-(?P<ecs_cluster>[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?)-(?P<task_id>[0-9a-f]{32})",
     re.ASCII,
 )
 # An issuer short name never contains "--", so the first "--" ends it.
-_JWT = re.compile(r"jwt-(?P<issuer>[0-9a-z]+(?:-[0-9a-z]+)*)--(?P<subject>[0-9a-z.-]+)", re.ASCII)
+_JWT = re.compile(
+    r"jwt-(?P<issuer_short>[0-9a-z]+(?:-[0-9a-z]+)*)--(?P<subject>[0-9a-z.-]+)", re.ASCII
+)
 # WorkloadGroup names are DNS labels.
 _GROUP = re.compile(r"[a-z0-9](?:[-a-z0-9]*[a-z0-9])?", re.ASCII)
 # Where an identity part can start: after the group and its hyphen.
@@ -464,6 +467,10 @@ _FORMATS = (
 )
 
 
+# Each platform's name format; its groups are named after the Identity fields they fill.
+_NAME_FORMATS = (("ec2", _EC2), ("ecs", _ECS), ("jwt", _JWT))
+
+
 @dataclass(frozen=True)
 class NameReading:
     """One way to read a WAR name: the WorkloadGroup and the identity it encodes."""
@@ -474,35 +481,10 @@ class NameReading:
 
 def _decode_part(part: str) -> Identity | None:
     """Read the identity part of a name (everything after `<group>-`)."""
-    if part.startswith("aws-"):
-        m = _EC2.fullmatch(part)
+    for platform, pattern in _NAME_FORMATS:
+        m = pattern.fullmatch(part)
         if m is not None:
-            return Identity(
-                platform="ec2",
-                partition=m.group("partition"),
-                account=m.group("account"),
-                region=m.group("region"),
-                zone=m.group("zone"),
-                instance_id=m.group("instance_id"),
-            )
-        m = _ECS.fullmatch(part)
-        if m is not None:
-            return Identity(
-                platform="ecs",
-                partition=m.group("partition"),
-                account=m.group("account"),
-                region=m.group("region"),
-                zone=m.group("zone"),
-                ecs_cluster=m.group("cluster"),
-                task_id=m.group("task_id"),
-            )
-        return None
-    if part.startswith("jwt-"):
-        m = _JWT.fullmatch(part)
-        if m is not None:
-            return Identity(
-                platform="jwt", issuer_short=m.group("issuer"), subject=m.group("subject")
-            )
+            return Identity(platform=platform, **m.groupdict())
     return None
 
 

@@ -1,6 +1,6 @@
 """Talking to Kubernetes: connection settings, requests, typed errors, the client, watches.
 
-The names commands use, each from the module that defines it:
+The modules, and what each defines:
 
     config.py    Connection, and finding and reading kubeconfig files
     requests.py  Resource, Request and the request builders (plain data)
@@ -9,9 +9,10 @@ The names commands use, each from the module that defines it:
     watch.py     watch, follow, and `until` (list, then watch until a condition holds)
     lazy.py      importing only the kubernetes client's working parts
 
-Each name is imported when first asked for, so that importing one module of the
-package (the CLI's `kube.config` at start-up) does not import all of them; none of
-them imports the kubernetes client before `Kube` connects.
+The names most used elsewhere can also be imported from the package itself, each when
+first asked for, so that importing one module of the package (the CLI's `kube.config`
+at start-up) does not import all of them; none of them imports the kubernetes client
+before `Kube` connects.
 """
 
 from __future__ import annotations
@@ -22,29 +23,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube, client_version
     from kubectl_war.kube.config import Connection
-    from kubectl_war.kube.errors import (
-        Conflict,
-        Forbidden,
-        Gone,
-        KubeError,
-        NotFound,
-        ServerError,
-        TooManyRequests,
-        Unauthorized,
-        Unreachable,
-    )
-    from kubectl_war.kube.requests import (
-        EVENTS,
-        NAMESPACES,
-        PODS,
-        WAR_GROUP,
-        WG_GROUP,
-        ListResult,
-        Request,
-        Resource,
-        WatchEvent,
-    )
-    from kubectl_war.kube.watch import Store, until
+    from kubectl_war.kube.errors import KubeError
+    from kubectl_war.kube.requests import EVENTS, ListResult, Resource
+    from kubectl_war.kube.watch import Store
 
 # Where each public name is defined.
 _MODULE_OF = {
@@ -52,51 +33,21 @@ _MODULE_OF = {
     "client_version": "client",
     "Connection": "config",
     "KubeError": "errors",
-    "Conflict": "errors",
-    "Forbidden": "errors",
-    "Gone": "errors",
-    "NotFound": "errors",
-    "ServerError": "errors",
-    "TooManyRequests": "errors",
-    "Unauthorized": "errors",
-    "Unreachable": "errors",
     "EVENTS": "requests",
-    "NAMESPACES": "requests",
-    "PODS": "requests",
-    "WAR_GROUP": "requests",
-    "WG_GROUP": "requests",
     "ListResult": "requests",
-    "Request": "requests",
     "Resource": "requests",
-    "WatchEvent": "requests",
     "Store": "watch",
-    "until": "watch",
 }
 
 __all__ = [
     "EVENTS",
-    "NAMESPACES",
-    "PODS",
-    "WAR_GROUP",
-    "WG_GROUP",
-    "Conflict",
     "Connection",
-    "Forbidden",
-    "Gone",
     "Kube",
     "KubeError",
     "ListResult",
-    "NotFound",
-    "Request",
     "Resource",
-    "ServerError",
     "Store",
-    "TooManyRequests",
-    "Unauthorized",
-    "Unreachable",
-    "WatchEvent",
     "client_version",
-    "until",
 ]
 
 

@@ -12,7 +12,6 @@ import contextlib
 import json
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -35,7 +34,6 @@ from kubectl_war.kube.requests import (
     ListResult,
     Request,
     Resource,
-    WatchEvent,
     delete_request,
     get_request,
     list_request,
@@ -43,7 +41,6 @@ from kubectl_war.kube.requests import (
     proxy_get_request,
 )
 from kubectl_war.kube.watch import follow as follow_changes
-from kubectl_war.kube.watch import watch as watch_events
 
 # How long one logical request may keep retrying when --request-timeout is not given.
 DEFAULT_RETRY_BOUND = 30.0
@@ -355,65 +352,15 @@ class Kube:
         return obj
 
     def delete(
-        self,
-        res: Resource,
-        namespace: str | None,
-        name: str,
-        *,
-        uid: str,
-        resource_version: str | None = None,
-        dry_run: bool = False,
+        self, res: Resource, namespace: str | None, name: str, **options: Any
     ) -> dict[str, Any]:
-        obj = self.send(
-            delete_request(
-                res, namespace, name, uid=uid, resource_version=resource_version, dry_run=dry_run
-            )
-        )
+        """DELETE one object; `options` are `delete_request`'s (uid, resource_version, dry_run)."""
+        obj = self.send(delete_request(res, namespace, name, **options))
         return obj if isinstance(obj, dict) else {}
 
-    # ---- watching (kube/watch.py) --------------------------------------------------
-
-    def watch(
-        self,
-        res: Resource,
-        namespace: str | None,
-        resource_version: str,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        timeout_seconds: int | None = None,
-    ) -> Iterator[WatchEvent]:
-        """Events after `resource_version` until the stream ends (see `watch.watch`)."""
-        return watch_events(
-            self,
-            res,
-            namespace,
-            resource_version,
-            label_selector=label_selector,
-            field_selector=field_selector,
-            timeout_seconds=timeout_seconds,
-        )
-
-    def follow(
-        self,
-        res: Resource,
-        namespace: str | None,
-        listed: ListResult,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-        deadline: float | None = None,
-    ) -> Iterator[WatchEvent]:
-        """Changes after a list, resumed and re-listed as needed (see `watch.follow`)."""
-        return follow_changes(
-            self,
-            res,
-            namespace,
-            listed,
-            label_selector=label_selector,
-            field_selector=field_selector,
-            deadline=deadline,
-        )
+    # Changes after a list, resumed and re-listed as needed: `kube.follow(res, ...)` is
+    # kube/watch.py's `follow(kube, res, ...)`.
+    follow = follow_changes
 
 
 def _api_error(req: Request, exc: Any, *, host: str, who: str) -> KubeError:

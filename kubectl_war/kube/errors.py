@@ -16,8 +16,15 @@ from kubectl_war.errors import WarError
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
+# The class of each HTTP status that has one (filled in as the classes are defined).
+_BY_STATUS: dict[int, type[KubeError]] = {}
+
+
 class KubeError(WarError):
     """Anything that went wrong talking to the cluster, with a one-line message.
+
+    A subclass for one HTTP status names it in its bases (`class NotFound(KubeError,
+    code=404)`), which also makes it the class `error_class` answers for that status.
 
     Attributes:
         status: the HTTP status when the server answered, else None.
@@ -30,6 +37,12 @@ class KubeError(WarError):
 
     #: The HTTP status of the class's answers (None: no one status).
     code: ClassVar[int | None] = None
+
+    def __init_subclass__(cls, code: int | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if code is not None:
+            cls.code = code
+            _BY_STATUS[code] = cls
 
     def __init__(
         self,
@@ -48,52 +61,28 @@ class KubeError(WarError):
         self.retried = False
 
 
-class BadRequest(KubeError):
-    """400: the server could not understand the request."""
-
-    code = 400
+class Unauthorized(KubeError, code=401):
+    """The credentials were rejected."""
 
 
-class Unauthorized(KubeError):
-    """401: the credentials were rejected."""
-
-    code = 401
+class Forbidden(KubeError, code=403):
+    """RBAC does not allow the request."""
 
 
-class Forbidden(KubeError):
-    """403: RBAC does not allow the request."""
-
-    code = 403
+class NotFound(KubeError, code=404):
+    """No such object, or the API is not served."""
 
 
-class NotFound(KubeError):
-    """404: no such object, or the API is not served."""
-
-    code = 404
+class Conflict(KubeError, code=409):
+    """A precondition failed (the object changed or was re-created)."""
 
 
-class Conflict(KubeError):
-    """409: a precondition failed (the object changed or was re-created)."""
-
-    code = 409
+class Gone(KubeError, code=410):
+    """Expired: the server no longer has the resourceVersion or continue token."""
 
 
-class Gone(KubeError):
-    """410 Expired: the server no longer has the resourceVersion or continue token."""
-
-    code = 410
-
-
-class Invalid(KubeError):
-    """422: the object or its options were refused as invalid."""
-
-    code = 422
-
-
-class TooManyRequests(KubeError):
-    """429: the server throttled the request."""
-
-    code = 429
+class TooManyRequests(KubeError, code=429):
+    """The server throttled the request."""
 
 
 class ServerError(KubeError):
@@ -102,14 +91,6 @@ class ServerError(KubeError):
 
 class Unreachable(KubeError):
     """No answer: the connection was refused, reset, timed out or failed TLS."""
-
-
-_BY_STATUS: dict[int, type[KubeError]] = {
-    cls.code: cls
-    for cls in (BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Gone, Invalid)
-    if cls.code is not None
-}
-_BY_STATUS[429] = TooManyRequests
 
 
 def error_class(status: int) -> type[KubeError]:

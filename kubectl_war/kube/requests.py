@@ -34,10 +34,6 @@ class Resource:
         """`workloadautoregistrations.runtime.onboarding.tetrate.io`, as kubectl names it."""
         return f"{self.plural}.{self.group}" if self.group else self.plural
 
-    @property
-    def api_version(self) -> str:
-        return f"{self.group}/{self.version}" if self.group else self.version
-
     def path(self, namespace: str | None = None, name: str | None = None) -> str:
         base = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
         if self.namespaced and namespace:
@@ -127,25 +123,11 @@ def list_request(
         query.append(("limit", str(limit)))
     if continue_token:
         query.append(("continue", continue_token))
-    return Request(
-        "GET",
-        res.path(namespace),
-        tuple(query),
-        verb="list",
-        resource=res.qualified,
-        namespace=namespace,
-    )
+    return _resource_request("list", res, namespace, query=query)
 
 
 def get_request(res: Resource, namespace: str | None, name: str) -> Request:
-    return Request(
-        "GET",
-        res.path(namespace, name),
-        verb="get",
-        resource=res.qualified,
-        namespace=namespace,
-        name=name,
-    )
+    return _resource_request("get", res, namespace, name)
 
 
 def delete_request(
@@ -171,20 +153,11 @@ def delete_request(
         "apiVersion": "v1",
         "preconditions": preconditions,
     }
-    query: tuple[tuple[str, str], ...] = ()
+    query = []
     if dry_run:
         body["dryRun"] = ["All"]
-        query = (("dryRun", "All"),)
-    return Request(
-        "DELETE",
-        res.path(namespace, name),
-        query,
-        body,
-        verb="delete",
-        resource=res.qualified,
-        namespace=namespace,
-        name=name,
-    )
+        query.append(("dryRun", "All"))
+    return _resource_request("delete", res, namespace, name, query, body=body)
 
 
 def proxy_get_request(
@@ -223,12 +196,25 @@ def watch_request(
         query.append(("resourceVersion", resource_version))
     if timeout_seconds:
         query.append(("timeoutSeconds", str(timeout_seconds)))
+    return _resource_request("watch", res, namespace, query=query, stream=True)
+
+
+def _resource_request(
+    verb: str,
+    res: Resource,
+    namespace: str | None,
+    name: str | None = None,
+    query: list[tuple[str, str]] | None = None,
+    **fields: Any,
+) -> Request:
+    """A request on a collection of `res` (on one object of it when `name` is given)."""
     return Request(
-        "GET",
-        res.path(namespace),
-        tuple(query),
-        stream=True,
-        verb="watch",
+        "DELETE" if verb == "delete" else "GET",
+        res.path(namespace, name),
+        tuple(query or ()),
+        verb=verb,
         resource=res.qualified,
         namespace=namespace,
+        name=name,
+        **fields,
     )

@@ -129,32 +129,14 @@ class Store:
             del self._by_name[name]
 
 
-def watch(
-    kube: Watchable,
-    res: Resource,
-    namespace: str | None,
-    resource_version: str,
-    *,
-    label_selector: str | None = None,
-    field_selector: str | None = None,
-    timeout_seconds: int | None = None,
-) -> Iterator[WatchEvent]:
-    """Events after `resource_version` until the stream ends.
+def watch(kube: Watchable, req: Request) -> Iterator[WatchEvent]:
+    """The events a watch request (`watch_request`) answers, until the stream ends.
 
     A stream the server or the network cuts simply ends: the caller resumes from
     the last resourceVersion it saw. Raises `Gone` when the server no longer has
     that version.
     """
-    resp = kube.send(
-        watch_request(
-            res,
-            namespace,
-            resource_version=resource_version,
-            label_selector=label_selector,
-            field_selector=field_selector,
-            timeout_seconds=timeout_seconds,
-        )
-    )
+    resp = kube.send(req)
     try:
         for line in _safe_lines(resp):
             try:
@@ -199,15 +181,15 @@ def follow(
         if deadline is not None:
             timeout = max(1, int(deadline - clock()))
         try:
-            for event in watch(
-                kube,
+            req = watch_request(
                 res,
                 namespace,
-                known.resource_version,
+                resource_version=known.resource_version,
                 label_selector=label_selector,
                 field_selector=field_selector,
                 timeout_seconds=timeout,
-            ):
+            )
+            for event in watch(kube, req):
                 known.apply(event)
                 if event.type != "BOOKMARK":
                     yield event
@@ -285,8 +267,8 @@ def _until_polling(
     events: queue.Queue[Any] = queue.Queue()
     stop = threading.Event()
     watcher = threading.Thread(
-        target=_watch_into,
-        args=(kube, res, namespace, store.listed(), selectors, events, stop),
+        target=watch_into,
+        args=(kube, res, namespace, store.listed(), events, stop, selectors),
         name="kubectl-war-watch",
         daemon=True,
     )
@@ -317,25 +299,29 @@ def _until_polling(
         stop.set()
 
 
-def _watch_into(
+def watch_into(
     kube: Watchable,
     res: Resource,
     namespace: str | None,
     listed: ListResult,
-    selectors: dict[str, str | None],
     out: Any,
     stop: Any,
+    selectors: dict[str, str | None] | None = None,
 ) -> None:
-    """Feed `out` with every change after `listed` until `stop` is set.
+    """Feed `out` (a queue) with every change after `listed` until `stop` (a
+    threading.Event) is set: the body of a thread that watches for another.
 
     Watches are opened for `WATCH_WINDOW` seconds at a time and resumed from the
     last resourceVersion seen, so a stopped wait's thread ends within that window.
+    An error is put on `out` too, for the waiting thread to raise.
     """
     known = Store(listed.items, listed.resource_version)
     try:
         while not stop.is_set():
             window = time.monotonic() + WATCH_WINDOW
-            for event in follow(kube, res, namespace, known.listed(), deadline=window, **selectors):
+            for event in follow(
+                kube, res, namespace, known.listed(), deadline=window, **(selectors or {})
+            ):
                 known.apply(event)
                 if stop.is_set():
                     return

@@ -6,7 +6,7 @@ of these formats. Nothing here is imported until a command picks one of these fo
 
 from __future__ import annotations
 
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from kubectl_war.errors import UsageError, WarError
 
@@ -76,24 +76,23 @@ class Printer:
         """Print objects one at a time as `kubectl get -w -o FORMAT` prints its initial list
         and each watch event (no sorting, header once, column widths kept between calls)."""
         if self.format.startswith("custom-columns"):
-            from kubectl_war.printers.custom_columns import ColumnsError
-
-            try:
-                self._engine.print_objects(objects, out)
-            except ColumnsError as exc:
-                raise _kubectl_error(str(exc)) from None
+            self._columns(self._engine.print_objects, objects, out)
             return
         for obj in objects:
             self._print(obj, out)
 
+    def _columns(self, write: Callable[[Any, TextIO], None], what: Any, out: TextIO) -> None:
+        """Run a custom-columns engine's `print` or `print_objects` with kubectl's errors."""
+        from kubectl_war.printers.custom_columns import ColumnsError
+
+        try:
+            write(what, out)
+        except ColumnsError as exc:
+            raise _kubectl_error(str(exc)) from None
+
     def _print(self, document: Any, out: TextIO) -> None:
         if self.format.startswith("custom-columns"):
-            from kubectl_war.printers.custom_columns import ColumnsError
-
-            try:
-                self._engine.print(document, out)
-            except ColumnsError as exc:
-                raise _kubectl_error(str(exc)) from None
+            self._columns(self._engine.print, document, out)
             return
         from io import StringIO
 

@@ -9,9 +9,38 @@ from __future__ import annotations
 import math
 import unicodedata
 from decimal import Decimal
-from typing import Any
+from typing import Any, Callable
 
-__all__ = ["go_float", "go_json", "go_quote", "go_sharp", "go_sprint", "go_unicode"]
+__all__ = [
+    "go_float",
+    "go_json",
+    "go_quote",
+    "go_sharp",
+    "go_sprint",
+    "go_unicode",
+    "json_kind",
+]
+
+
+# The kinds of a decoded JSON value, in the order they must be told apart (True is an int).
+_KINDS: tuple[tuple[Any, str], ...] = (
+    (type(None), "null"),
+    (bool, "bool"),
+    (int, "int"),
+    (float, "float"),
+    (str, "string"),
+    (dict, "object"),
+    ((list, tuple), "list"),
+)
+
+
+def json_kind(value: Any) -> str:
+    """What a decoded JSON value is: `null`, `bool`, `int`, `float`, `string`, `object` or
+    `list`; "" for anything JSON cannot hold."""
+    for types, kind in _KINDS:
+        if isinstance(value, types):
+            return kind
+    return ""
 
 
 def _digits(x: float) -> tuple[str, int]:
@@ -93,57 +122,31 @@ def _json_string(s: str) -> str:
 
 def go_json(value: Any, indent: str | None = None, _level: int = 0) -> str:
     """`json.Marshal` (compact) or `json.MarshalIndent(v, "", indent)` of a decoded JSON value."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _json_float(value)
-    if isinstance(value, str):
-        return _json_string(value)
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [(_json_string(str(k)), v) for k, v in sorted(value.items())]
-        if indent is None:
-            return "{" + ",".join(f"{k}:{go_json(v)}" for k, v in items) + "}"
-        pad = "\n" + indent * (_level + 1)
-        body = ",".join(f"{pad}{k}: {go_json(v, indent, _level + 1)}" for k, v in items)
-        return "{" + body + "\n" + indent * _level + "}"
-    if isinstance(value, (list, tuple)):
-        if not value:
-            return "[]"
-        if indent is None:
-            return "[" + ",".join(go_json(v) for v in value) + "]"
-        pad = "\n" + indent * (_level + 1)
-        body = ",".join(pad + go_json(v, indent, _level + 1) for v in value)
-        return "[" + body + "\n" + indent * _level + "]"
-    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+    kind = json_kind(value)
+    if kind == "object":
+        colon = ":" if indent is None else ": "
+        parts = [(_json_string(str(k)) + colon, v) for k, v in sorted(value.items())]
+        brackets = "{}"
+    elif kind == "list":
+        parts = [("", v) for v in value]
+        brackets = "[]"
+    elif kind in _JSON:
+        return _JSON[kind](value)
+    else:
+        raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+    if not parts:
+        return brackets
+    if indent is None:
+        body = ",".join(key + go_json(v) for key, v in parts)
+        return brackets[0] + body + brackets[1]
+    pad = "\n" + indent * (_level + 1)
+    body = ",".join(pad + key + go_json(v, indent, _level + 1) for key, v in parts)
+    return brackets[0] + body + "\n" + indent * _level + brackets[1]
 
 
 def go_sprint(value: Any) -> str:
     """`fmt.Sprint(v)`: maps as `map[k:v ...]` (sorted keys), lists as `[a b]`, nil `<nil>`."""
-    if value is None:
-        return "<nil>"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return go_float(value)
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict):
-        return "map[" + " ".join(f"{k}:{go_sprint(v)}" for k, v in sorted(value.items())) + "]"
-    if isinstance(value, (list, tuple)):
-        return "[" + " ".join(go_sprint(v) for v in value) + "]"
-    return str(value)
+    return _SPRINT.get(json_kind(value), str)(value)
 
 
 def _printable(ch: str) -> bool:
@@ -176,27 +179,46 @@ def go_quote(s: str) -> str:
 
 def go_sharp(value: Any) -> str:
     """`fmt.Sprintf("%#v", v)` of a decoded JSON value (held in `interface{}` slots)."""
-    if value is None:
-        return "interface {}(nil)"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return go_float(value)
-    if isinstance(value, str):
-        return go_quote(value)
-    if isinstance(value, dict):
-        body = ", ".join(f"{go_quote(str(k))}:{go_sharp(v)}" for k, v in sorted(value.items()))
-        return "map[string]interface {}{" + body + "}"
-    if isinstance(value, (list, tuple)):
-        return "[]interface {}{" + ", ".join(go_sharp(v) for v in value) + "}"
-    return repr(value)
+    return _SHARP.get(json_kind(value), repr)(value)
 
 
 def go_unicode(ch: str) -> str:
     """`fmt.Sprintf("%#U", r)`: `U+002A '*'`, without the quoted rune when it is not printable."""
     code = f"U+{ord(ch):04X}"
     return f"{code} '{ch}'" if _printable(ch) else code
+
+
+def _go_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+# How each printer writes each kind of value (go_json writes maps and lists itself);
+# all three write bools and ints alike, so the later tables start from the earlier.
+_JSON: dict[str, Callable[[Any], str]] = {
+    "null": lambda _: "null",
+    "bool": _go_bool,
+    "int": str,
+    "float": _json_float,
+    "string": _json_string,
+}
+_SPRINT: dict[str, Callable[[Any], str]] = {
+    **_JSON,
+    "null": lambda _: "<nil>",
+    "float": go_float,
+    "string": str,
+    "object": lambda d: (
+        "map[" + " ".join(f"{k}:{go_sprint(v)}" for k, v in sorted(d.items())) + "]"
+    ),
+    "list": lambda a: "[" + " ".join(map(go_sprint, a)) + "]",
+}
+_SHARP: dict[str, Callable[[Any], str]] = {
+    **_SPRINT,
+    "null": lambda _: "interface {}(nil)",
+    "string": go_quote,
+    "object": lambda d: (
+        "map[string]interface {}{"
+        + ", ".join(f"{go_quote(str(k))}:{go_sharp(v)}" for k, v in sorted(d.items()))
+        + "}"
+    ),
+    "list": lambda a: "[]interface {}{" + ", ".join(map(go_sharp, a)) + "}",
+}

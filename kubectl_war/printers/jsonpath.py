@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, TextIO
 
-from kubectl_war.printers.gofmt import go_json, go_sprint
+from kubectl_war.printers.gofmt import go_json, go_sprint, json_kind
 from kubectl_war.printers.jsonpath_parser import (
     ArrayNode,
     ConstNode,
@@ -41,21 +41,20 @@ INVALID = _Invalid()
 Result = tuple[list[Any], "str | None"]
 
 
+# The Go type of each kind of decoded JSON value.
+_GO_TYPES = {
+    "bool": "bool",
+    "int": "int64",
+    "float": "float64",
+    "string": "string",
+    "object": "map[string]interface {}",
+    "list": "[]interface {}",
+}
+
+
 def go_type_name(value: Any) -> str:
     """The Go type a decoded JSON value has (for client-go's error messages)."""
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int64"
-    if isinstance(value, float):
-        return "float64"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, dict):
-        return "map[string]interface {}"
-    if isinstance(value, list):
-        return "[]interface {}"
-    return "invalid"
+    return _GO_TYPES.get(json_kind(value), "invalid")
 
 
 def _children(value: Any) -> list[Any]:
@@ -70,35 +69,27 @@ def _children(value: Any) -> list[Any]:
     return []
 
 
-def _basic_kind(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    return None
-
-
-def _less(a: Any, b: Any) -> bool:
-    ka, kb = _basic_kind(a), _basic_kind(b)
-    if ka is None or kb is None:
+def _comparable(a: Any, b: Any) -> str:
+    """The kind two filter operands share, or client-go's error when they cannot be compared."""
+    ka, kb = json_kind(a), json_kind(b)
+    if ka not in _BASIC_KINDS or kb not in _BASIC_KINDS:
         raise JSONPathError("invalid type for comparison")
     if ka != kb:
         raise JSONPathError("incompatible types for comparison")
-    if ka == "bool":
+    return ka
+
+
+_BASIC_KINDS = ("bool", "int", "float", "string")
+
+
+def _less(a: Any, b: Any) -> bool:
+    if _comparable(a, b) == "bool":
         raise JSONPathError("invalid type for comparison")
     return bool(a < b)
 
 
 def _equal(a: Any, b: Any) -> bool:
-    ka, kb = _basic_kind(a), _basic_kind(b)
-    if ka is None or kb is None:
-        raise JSONPathError("invalid type for comparison")
-    if ka != kb:
-        raise JSONPathError("incompatible types for comparison")
+    _comparable(a, b)
     return bool(a == b)
 
 
@@ -284,29 +275,28 @@ class JSONPath:
                 shown = "<invalid reflect.Value>" if value is INVALID else go_sprint(value)
                 return values, f"{shown} is not array or slice and cannot be filtered"
             for item in value:
-                lefts, err = self._eval_list([item], node.left)
                 if node.op == "exists":
+                    lefts, _ = self._eval_list([item], node.left)
                     if lefts:
                         results.append(item)
                     continue
-                if err is not None:
-                    return values, err
-                if not lefts:
+                operands: list[Any] = []
+                for side in (node.left, node.right):
+                    found, err = self._eval_list([item], side)
+                    if err is not None:
+                        return values, err
+                    if not found:
+                        break  # an item with nothing to compare is left out
+                    if len(found) > 1:
+                        return values, "can only compare one element at a time"
+                    operands.append(found[0])
+                if len(operands) < 2:
                     continue
-                if len(lefts) > 1:
-                    return values, "can only compare one element at a time"
-                rights, err = self._eval_list([item], node.right)
-                if err is not None:
-                    return values, err
-                if not rights:
-                    continue
-                if len(rights) > 1:
-                    return values, "can only compare one element at a time"
                 compare = _COMPARE.get(node.op)
                 if compare is None:
                     return results, f"unrecognized filter operator {node.op}"
                 try:
-                    passed = compare(lefts[0], rights[0])
+                    passed = compare(*operands)
                 except JSONPathError as exc:
                     return results, str(exc)
                 if passed:

@@ -6,23 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from kubectl_war.printers.gofmt import json_kind
 from kubectl_war.sidecars.records import ProxyStatusError
+
+# How an error names each kind of decoded JSON value.
+_KIND_NAMES = {
+    "null": "null",
+    "bool": "a boolean",
+    "int": "a number",
+    "float": "a number",
+    "string": "a string",
+    "list": "a list",
+    "object": "an object",
+}
 
 
 def _type_name(value: object) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return _KIND_NAMES.get(json_kind(value)) or type(value).__name__
 
 
 def shape_error(path: str, expected: str, value: object) -> ProxyStatusError:
