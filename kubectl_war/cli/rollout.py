@@ -216,7 +216,7 @@ def rollout_cmd(
     from kubectl_war.rollout import progress as pr
     from kubectl_war.rollout import scope, view
     from kubectl_war.rollout.executor import Executor
-    from kubectl_war.sidecars import DEFAULT_ISTIO_NAMESPACE
+    from kubectl_war.sidecars.sources import DEFAULT_ISTIO_NAMESPACE
     from kubectl_war.war import War
 
     _scope(kube, groups, all_groups)
