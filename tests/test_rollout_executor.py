@@ -282,3 +282,42 @@ def test_unchanged_wars_are_checked_again_before_their_batch(
         {"name": last, "reason": "no longer selected (changed since planned)"}
     ]
     assert War(fake_kube.get(WARS, "bookinfo", last) or {}).is_disconnected
+
+
+def test_a_wait_whose_watches_are_cut_before_any_event_reads_the_wars_directly(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    from tests.fakekube.faults import Faults
+
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="3")
+    faults = Faults(cut_watch_after=0)
+    fake_kube.faults = faults
+    result = run.execute(timeout=30.0, resync=0.3)
+    assert result.outcome == COMPLETE
+    assert faults.count("cut-watch") >= 1
+    path = "/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/bookinfo/" + WARS
+    got = {r.path.rsplit("/", 1)[1] for r in fake_kube.requests if r.path.startswith(path + "/")}
+    assert got == set(planned(run))  # each WAR was read by name
+    assert sorted(plane.deleted()) == sorted(planned(run))
+
+
+def test_a_delete_answered_with_an_error_stays_in_the_journal_for_a_rerun_to_check(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane, tmp_path: Path
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    journal = Journal(str(tmp_path / "j.json"), grace_seconds=300)
+    run = Run(client, journal, max_unavailable="2")
+    refused = run.plan.members[0].name
+    fake_kube.forbid("delete", WARS)
+    result = run.execute()
+    assert result.outcome == STOPPED
+    assert result.message.startswith(f"could not delete WAR bookinfo/{refused} (forbidden: ")
+    assert result.waiting == []  # read back: still there, so not counted
+    assert (
+        Journal(str(tmp_path / "j.json"), grace_seconds=300).outcome("bookinfo", refused)
+        == "unanswered"
+    )
+    # The re-run's reconciliation finds it still there with its uid: the entry goes.
+    snap = snapshot.take(client, "bookinfo")
+    assert journal.reconcile(snap.wars, "bookinfo") == [refused]

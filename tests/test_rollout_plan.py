@@ -252,6 +252,34 @@ def test_journal_keeps_in_flight_wars_until_forgotten_or_past_the_grace_period(
     )
 
 
+def test_journal_records_before_the_delete_and_the_outcome_after(tmp_path: Any) -> None:
+    path = str(tmp_path / "j.json")
+    war = [War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] != "Namespace"][1]
+    j = Journal(path, grace_seconds=300, wall=lambda: 1000.0)
+    j.record("ratings", [war])
+    again = Journal(path, grace_seconds=300, wall=lambda: 1000.0)
+    assert again.outcome("bookinfo", war.name) == "sending"
+    j.answered("bookinfo", war.name, "unanswered")
+    again = Journal(path, grace_seconds=300, wall=lambda: 1000.0)
+    assert again.outcome("bookinfo", war.name) == "unanswered"
+    assert again.in_flight("bookinfo", "ratings") == [(war.name, war.uid)]
+
+
+def test_reconcile_drops_only_wars_still_there_with_their_recorded_uid(tmp_path: Any) -> None:
+    path = str(tmp_path / "j.json")
+    wars = [War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] != "Namespace"][1:]
+    kept, gone, recreated = wars
+    j = Journal(path, grace_seconds=300, wall=lambda: 1000.0)
+    j.record("ratings", wars)
+    new = War({**recreated.obj, "metadata": {**recreated.obj["metadata"], "uid": "uid-new"}})
+    assert j.reconcile([kept, new], "other") == []  # another namespace: not checked
+    assert j.reconcile([kept, new], "bookinfo") == [kept.name]
+    again = Journal(path, grace_seconds=300, wall=lambda: 1000.0)
+    assert again.missing_by_group() == {
+        ("bookinfo", "ratings"): sorted([gone.name, recreated.name])
+    }
+
+
 def test_a_journal_without_a_path_keeps_nothing_on_disk(tmp_path: Any) -> None:
     j = Journal(None, grace_seconds=300)
     j.record("ratings", [War(rollout_fleet(NOW, per_zone=1)[2])])

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import shlex
-import signal
 import sys
 from collections.abc import Callable
 from datetime import datetime
@@ -216,132 +215,140 @@ def rollout_cmd(
     from kubectl_war.rollout import progress as pr
     from kubectl_war.rollout import scope, view
     from kubectl_war.rollout.executor import Executor
+    from kubectl_war.rollout.signals import stopping_on_signals
     from kubectl_war.sidecars.sources import DEFAULT_ISTIO_NAMESPACE
     from kubectl_war.war import War
 
     _scope(kube, groups, all_groups)
-    from kubectl_war.kube.client import Kube
+    with stopping_on_signals() as signals:
+        from kubectl_war.kube.client import Kube
 
-    client = Kube(kube)
-    namespace = None if kube.all_namespaces else client.namespace
-    snap, keys = scope.load(client, namespace, groups)
-    t = now()
-    facts_cache: dict[str, Facts] = {}
+        client = Kube(kube)
+        namespace = None if kube.all_namespaces else client.namespace
+        snap, keys = scope.load(client, namespace, groups)
+        t = now()
+        facts_cache: dict[str, Facts] = {}
 
-    def facts(war: War) -> Facts:
-        key = f"{war.namespace}/{war.name}/{war.uid}/{war.resource_version}"
-        if key not in facts_cache:
-            facts_cache[key] = assess(war, snap, t, grace_period)
-        return facts_cache[key]
+        def facts(war: War) -> Facts:
+            key = f"{war.namespace}/{war.name}/{war.uid}/{war.resource_version}"
+            if key not in facts_cache:
+                facts_cache[key] = assess(war, snap, t, grace_period)
+            return facts_cache[key]
 
-    selection = rp.Selection(include_up_to_date, include_unknown, joined_before)
-    journal = rj.for_cluster(client, grace_period)
-    plan = rp.make_plan(
-        snap.wars,
-        keys,
-        facts,
-        max_unavailable=max_unavailable,
-        selection=selection,
-        zone_by_zone=zone_by_zone,
-        missing=journal.missing_by_group(),
-    )
+        selection = rp.Selection(include_up_to_date, include_unknown, joined_before)
+        journal = rj.for_cluster(client, grace_period)
+        # Before anything is counted: a recorded WAR still there was never deleted.
+        journal.reconcile(snap.wars, namespace)
+        plan = rp.make_plan(
+            snap.wars,
+            keys,
+            facts,
+            max_unavailable=max_unavailable,
+            selection=selection,
+            zone_by_zone=zone_by_zone,
+            missing=journal.missing_by_group(),
+        )
 
-    if dry_run:
-        if output == "json":
-            write(to_json(rp.plan_to_dict(plan)))
+        if dry_run:
+            if output == "json":
+                write(to_json(rp.plan_to_dict(plan)))
+            else:
+                write(view.plan_text(plan))
+                write("Dry run: nothing was deleted.\n")
+            return
+        # An earlier run's WARs not back yet are waited for even with nothing to delete.
+        carried = any(journal.in_flight(g.namespace, g.name) for g in plan.groups)
+        if plan.empty and not carried:
+            if output == "json":
+                result = pr.Result(pr.COMPLETE, [pr.GroupResult(g) for g in plan.groups])
+                write(to_json(result.to_dict()))
+            else:
+                write(view.plan_text(plan))
+                write("Nothing to roll out.\n")
+            return
+        if not yes and not plan.empty:
+            _confirm(plan)
+
+        # WARs re-created from now on have a creationTimestamp at or after this second.
+        started = joined_before or now().replace(microsecond=0)
+        resume = _resume_command(
+            kube,
+            client,
+            groups,
+            all_groups=all_groups,
+            flags=[
+                (
+                    "--max-unavailable",
+                    str(max_unavailable),
+                    str(max_unavailable) != DEFAULT_MAX_UNAVAILABLE,
+                ),
+                ("--zone-by-zone", None, zone_by_zone),
+                ("--include-up-to-date", None, include_up_to_date),
+                ("--include-unknown", None, include_unknown),
+                # Re-running an --include-up-to-date rollout as it was would start over.
+                ("--joined-before", format_timestamp(started), include_up_to_date),
+                (
+                    "--timeout",
+                    go_duration(timeout),
+                    timeout not in (None, parse_duration(DEFAULT_TIMEOUT)),
+                ),
+                ("--pause", go_duration(pause), (pause or 0.0) != parse_duration(DEFAULT_PAUSE)),
+                ("--no-wait-sync", None, no_wait_sync),
+                ("--proxy-status", sidecars.source, sidecars.source is not None),
+                (
+                    "--istio-namespace",
+                    sidecars.istio_namespace,
+                    sidecars.istio_namespace != DEFAULT_ISTIO_NAMESPACE,
+                ),
+                (
+                    "--grace-period",
+                    go_duration(grace_period),
+                    grace_period != parse_duration(DEFAULT_GRACE_PERIOD),
+                ),
+                ("--yes", None, True),
+            ],
+        )
+        res = client.war_resource()
+        progress = sys.stderr if output == "json" else sys.stdout
+        live = output != "json" and is_terminal(sys.stdout)
+        reporter: Any
+        if live:
+            from rich.console import Console
+
+            reporter = view.LiveReporter(plan, Console(file=sys.stdout))
         else:
-            write(view.plan_text(plan))
-            write("Dry run: nothing was deleted.\n")
-        return
-    if plan.empty:
-        if output == "json":
-            result = pr.Result(pr.COMPLETE, [pr.GroupResult(g) for g in plan.groups])
-            write(to_json(result.to_dict()))
-        else:
-            write(view.plan_text(plan))
-            write("Nothing to roll out.\n")
-        return
-    if not yes:
-        _confirm(plan)
-
-    # WARs re-created from now on have a creationTimestamp at or after this second.
-    started = joined_before or now().replace(microsecond=0)
-    resume = _resume_command(
-        kube,
-        client,
-        groups,
-        all_groups=all_groups,
-        flags=[
-            (
-                "--max-unavailable",
-                str(max_unavailable),
-                str(max_unavailable) != DEFAULT_MAX_UNAVAILABLE,
-            ),
-            ("--zone-by-zone", None, zone_by_zone),
-            ("--include-up-to-date", None, include_up_to_date),
-            ("--include-unknown", None, include_unknown),
-            # Re-running an --include-up-to-date rollout as it was would start over.
-            ("--joined-before", format_timestamp(started), include_up_to_date),
-            (
-                "--timeout",
-                go_duration(timeout),
-                timeout not in (None, parse_duration(DEFAULT_TIMEOUT)),
-            ),
-            ("--pause", go_duration(pause), (pause or 0.0) != parse_duration(DEFAULT_PAUSE)),
-            ("--no-wait-sync", None, no_wait_sync),
-            ("--proxy-status", sidecars.source, sidecars.source is not None),
-            (
-                "--istio-namespace",
-                sidecars.istio_namespace,
-                sidecars.istio_namespace != DEFAULT_ISTIO_NAMESPACE,
-            ),
-            (
-                "--grace-period",
-                go_duration(grace_period),
-                grace_period != parse_duration(DEFAULT_GRACE_PERIOD),
-            ),
-            ("--yes", None, True),
-        ],
-    )
-    res = client.war_resource()
-    progress = sys.stderr if output == "json" else sys.stdout
-    live = output != "json" and is_terminal(sys.stdout)
-    reporter: Any
-    if live:
-        from rich.console import Console
-
-        reporter = view.LiveReporter(plan, Console(file=sys.stdout))
-    else:
-        reporter = view.LineReporter(progress)
-    executor = Executor(
-        client,
-        res,
-        plan,
-        eligible=lambda w: selection.reason_out(w, facts(w)) is None,
-        timeout=timeout if timeout else float("inf"),
-        pause=pause or 0.0,
-        sidecar_synced=None if no_wait_sync else _sidecar_check(kube, client, sidecars, sys.stderr),
-        journal=journal,
-        report=reporter,
-    )
-    with _interruptible(executor):
+            reporter = view.LineReporter(progress)
+        executor = Executor(
+            client,
+            res,
+            plan,
+            eligible=lambda w: selection.reason_out(w, facts(w)) is None,
+            timeout=timeout if timeout else float("inf"),
+            pause=pause or 0.0,
+            sidecar_synced=None
+            if no_wait_sync
+            else _sidecar_check(kube, client, sidecars, sys.stderr),
+            journal=journal,
+            report=reporter,
+        )
+        signals.executor = executor
         if live:
             with reporter:
                 result = executor.run()
         else:
             result = executor.run()
-    out, err = view.report_text(result, resume)
-    if output == "json":
-        write(to_json(result.to_dict()))
-    else:
-        write(out)
-    sys.stdout.flush()
-    if err:
-        sys.stderr.write(err)
-    if result.outcome == pr.INTERRUPTED:
-        sys.exit(130)
-    if result.outcome != pr.COMPLETE:
-        sys.exit(1)
+        out, err = view.report_text(result, resume)
+        if output == "json":
+            write(to_json(result.to_dict()))
+        else:
+            write(out)
+        sys.stdout.flush()
+        if err:
+            sys.stderr.write(err)
+        if result.outcome == pr.INTERRUPTED:
+            sys.exit(signals.exit_code)
+        if result.outcome != pr.COMPLETE:
+            sys.exit(1)
 
 
 def _sidecar_check(
@@ -369,31 +376,6 @@ def _sidecar_check(
             "pass --no-wait-sync to roll out without waiting for sidecars"
         )
     return check
-
-
-class _interruptible:
-    """SIGINT during a rollout: no new DELETE after it; a wait is cut short at once.
-
-    While DELETEs are being sent the handler only sets a flag, so the journal and
-    the server never disagree about what was deleted; anywhere else it raises
-    KeyboardInterrupt, which the executor turns into an `interrupted` result.
-    """
-
-    def __init__(self, executor: Any) -> None:
-        self.executor = executor
-        self.previous: Any = None
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.executor.interrupt()
-        if not self.executor.deleting:
-            raise KeyboardInterrupt
-
-    def __enter__(self) -> _interruptible:
-        self.previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGINT, self.previous)
 
 
 def _confirm(plan: Any) -> None:

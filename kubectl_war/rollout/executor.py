@@ -3,29 +3,29 @@
 After a WorkloadGroup changes, each machine keeps the old config until its WAR is
 deleted and its agent onboards again. The plan (`rollout.plan`) decides which WARs go
 and in which batches; the executor deletes one batch at a time through
-`deletion.delete_wars` (uid preconditions), then waits, by watch, until every WAR
-of the batch is back: same name, new uid, agent connected and, when a sidecar
-source exists, its sidecar SYNCED. It never lets more of a group be unavailable
-than `--max-unavailable`, counting WARs that were already unavailable.
+`deletion.delete_wars` (uid preconditions), then waits (`rollout.wait`) until every WAR
+of the batch is back: same name, new uid, agent connected and, when a sidecar source
+exists, its sidecar SYNCED. It never lets more of a group be unavailable than
+`--max-unavailable`, counting WARs that were already unavailable.
 
 "Unavailable" means expected back but not healthy: a WAR deleted (by this run or,
-per the journal, an earlier one) and not back yet, a WAR that vanished since it was
-planned, and a WAR whose agent has not connected yet (no AgentConnected condition,
-or Unknown). Disconnected agents (False) are outside the group's capacity: they
-cannot re-onboard, are never deleted, and the onboarding endpoint removes them
-after the grace period.
+per the journal, an earlier one) and not back yet, a WAR whose DELETE went out with no
+answer that says it did not land, a WAR that vanished since it was planned, and a WAR
+whose agent has not connected yet (no AgentConnected condition, or Unknown).
+Disconnected agents (False) are outside the group's capacity: they cannot re-onboard,
+are never deleted, and the onboarding endpoint removes them after the grace period.
 """
 
 from __future__ import annotations
 
-import queue
-import threading
+import contextlib
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import WarError
+from kubectl_war.rollout import journal as rj
 from kubectl_war.rollout.journal import Journal
 from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
 from kubectl_war.rollout.progress import (
@@ -39,6 +39,7 @@ from kubectl_war.rollout.progress import (
     NOT_STARTED,
     OLD_PRESENT,
     RECREATED,
+    SENT,
     SKIPPED,
     STOPPED,
     SYNCING,
@@ -48,6 +49,8 @@ from kubectl_war.rollout.progress import (
     Result,
     Tracked,
 )
+from kubectl_war.rollout.view import plural
+from kubectl_war.rollout.wait import RESYNC, Waiter, by_name
 from kubectl_war.war import War
 
 
@@ -58,13 +61,15 @@ class _Stop(Exception):
 class Executor:
     """Runs a plan: one batch at a time, never more of a group unavailable than allowed.
 
-    Talks to the cluster only through `kube` (`list`, `follow`, and `delete`/`get`
-    via `deletion.delete_wars`). Time is injected: `clock` (monotonic seconds) for
-    deadlines and elapsed time, `sleep` for `--pause`.
+    Talks to the cluster only through `kube` (`list`, `get`, `watch`, and `delete` via
+    `deletion.delete_wars`). Time is injected: `clock` (monotonic seconds) for deadlines
+    and elapsed time, `sleep` for `--pause`.
 
-    Interruption: `interrupt()` (from a SIGINT handler) stops any further DELETE;
-    while `deleting` is False the handler may also raise KeyboardInterrupt to cut a
-    wait short, which `run` turns into an `interrupted` result.
+    Interruption: `interrupt(reason)` (from a SIGINT or SIGTERM handler, which then
+    raises KeyboardInterrupt unless `shielded`) stops any further request; `run` turns
+    it into an `interrupted` result. Every DELETE is in the journal before it is sent,
+    so an interrupt, or a kill, at any point leaves the journal a superset of what was
+    deleted; only a journal write is shielded, so that the file is never torn.
     """
 
     def __init__(
@@ -82,6 +87,7 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         poll: float = 1.0,
+        resync: float = RESYNC,
     ) -> None:
         self.kube = kube
         self.res = res
@@ -94,16 +100,38 @@ class Executor:
         self.report = report
         self.clock = clock
         self.sleep = sleep
-        self.poll = poll
         self.interrupted = False
-        self.deleting = False
+        self.reason = "interrupted"
+        self.shielded = False
         self.in_flight: list[Tracked] = []
+        self.waiter = Waiter(
+            kube,
+            res,
+            self._observe,
+            interrupted=lambda: self.interrupted,
+            clock=clock,
+            sidecar_poll=poll if sidecar_synced is not None else None,
+            resync=resync,
+        )
         self._current: GroupResult | None = None
         self._batch: Batch | None = None
         self._failed_in_batch = ""
+        self._resumed_back: set[tuple[str, str]] = set()
 
-    def interrupt(self) -> None:
+    def interrupt(self, reason: str = "interrupted") -> None:
+        self.reason = reason
         self.interrupted = True
+
+    @contextlib.contextmanager
+    def _shield(self) -> Iterator[None]:
+        """A journal write: a signal waits for its end (then interrupts)."""
+        self.shielded = True
+        try:
+            yield
+        finally:
+            self.shielded = False
+        if self.interrupted:
+            raise KeyboardInterrupt
 
     # -- running ------------------------------------------------------------------------
 
@@ -131,6 +159,8 @@ class Executor:
                         raise KeyboardInterrupt
                     carried = self._run_batch(gr, batch, carried)
                     gr.batches_done += 1
+                if carried:
+                    self._finish_carried(gr, carried)
                 self.report(Event("group-done", gr.plan))
         except _Stop as stop:
             outcome, message = STOPPED, str(stop)
@@ -140,32 +170,62 @@ class Executor:
         except KeyboardInterrupt:
             self.interrupted = True
             outcome = INTERRUPTED
-            message = "interrupted: no further WAR will be deleted"
+            message = f"{self.reason}: no further WAR will be deleted"
+        self.shielded = True  # the rollout is over: a late signal must not cut its report
         waiting = [t for t in self.in_flight if not t.resolved]
         for t in waiting:
             gr = self._current
             if gr is not None and t.name in gr.members and t.old_uid:
                 gr.members[t.name] = MemberResult(t.name, t.state, t.waiting_on)
-        return Result(outcome, results, message, waiting, self.clock() - start)
+        resumed = len(self._resumed_back)
+        return Result(outcome, results, message, waiting, self.clock() - start, resumed)
 
     def _carried(self, gp: GroupPlan) -> list[Tracked]:
-        """WARs of the group an earlier rollout deleted and that may not be back yet."""
+        """WARs of the group an earlier rollout deleted (or sent a DELETE for) that may
+        not be back yet."""
         return [
             Tracked(gp.namespace, name, uid, DELETED, carried=True)
             for name, uid in self.journal.in_flight(gp.namespace, gp.name)
         ]
 
+    def _finish_carried(self, gr: GroupResult, carried: list[Tracked]) -> None:
+        """Nothing of the group was deleted by this run: wait for what an earlier one left
+        in flight, so that "rolled out" is true when it is said."""
+        gp = gr.plan
+        self._batch = None
+        self.in_flight = carried
+        objs = by_name(self.kube.list(self.res, gp.namespace).items)
+        for t in carried:
+            self._observe(t, objs.get(t.name))
+        with self._shield():
+            self.journal.forget(gp.namespace, [t.name for t in carried if t.resolved])
+        carried = [t for t in carried if not t.resolved]
+        if not carried:
+            return
+        names = tuple(t.name for t in carried)
+        self.report(Event("recover", gp, count=len(carried), names=names, carried=True))
+        ok = self._await(gp.namespace, carried, 0, self.clock() + self.timeout)
+        with self._shield():
+            self.journal.forget(gp.namespace, [t.name for t in carried if t.resolved])
+        if not ok:
+            late = [t for t in carried if not t.resolved]
+            raise _Stop(
+                f"{plural(len(late), 'WAR')} of WorkloadGroup {gp.ref} deleted by an earlier "
+                f"rollout did not come back within {go_duration(self.timeout)}"
+            )
+
     def _run_batch(self, gr: GroupResult, batch: Batch, carried: list[Tracked]) -> list[Tracked]:
         gp = gr.plan
         self._batch = batch
         live = self.kube.list(self.res, gp.namespace)
-        objs = _by_name(live.items)
+        objs = by_name(live.items)
         chosen: list[War] = []
         unavailable: list[Tracked] = []
         for t in carried:
             self._observe(t, objs.get(t.name))
         # Back (or never deleted after all): no longer in flight.
-        self.journal.forget(gp.namespace, [t.name for t in carried if t.resolved])
+        with self._shield():
+            self.journal.forget(gp.namespace, [t.name for t in carried if t.resolved])
         unavailable += [t for t in carried if not t.resolved]
         for m in batch.members:
             obj = objs.get(m.name)
@@ -189,11 +249,22 @@ class Executor:
                 unavailable.append(Tracked(gp.namespace, w.name, None, RECREATED))
         if not chosen:
             return [t for t in unavailable if t.old_uid and not t.resolved]
-        self.report(Event("batch", gp, batch, count=len(chosen)))
         deadline = self.clock() + self.timeout
         room = gp.max_unavailable - len(chosen)
-        if sum(not t.resolved for t in unavailable) > room:
-            self.report(Event("recover", gp, batch, count=sum(not t.resolved for t in unavailable)))
+        held = [t for t in unavailable if not t.resolved]
+        waits = len(held) > room
+        self.report(Event("batch", gp, batch, count=len(chosen), held=len(held) if waits else 0))
+        if waits:
+            self.report(
+                Event(
+                    "recover",
+                    gp,
+                    batch,
+                    count=len(held),
+                    names=tuple(t.name for t in held),
+                    carried=all(t.carried for t in held),
+                )
+            )
             self.in_flight = unavailable
             ok = self._await(gp.namespace, unavailable, room, deadline)
             if not ok:
@@ -203,32 +274,43 @@ class Executor:
                     f"not started: {len(late)} of its WARs stayed unavailable for "
                     f"{go_duration(self.timeout)} (max unavailable {gp.max_unavailable})"
                 )
+            # Said again now that its WARs are really being deleted.
+            self.report(Event("batch", gp, batch, count=len(chosen)))
         if self.interrupted:
             raise KeyboardInterrupt
+        self.in_flight = [t for t in unavailable if t.old_uid]
         targets = self._delete(gr, chosen)
-        self.in_flight = targets + [t for t in unavailable if t.old_uid]
         if not targets:
             return [t for t in unavailable if t.old_uid and not t.resolved]
         # WARs an earlier rollout left in flight finish with this batch: resuming
         # means completing what was interrupted, then going on.
         resumed = [t for t in unavailable if t.carried and not t.resolved]
-        ok = self._await(gp.namespace, targets + resumed, 0, deadline)
-        done = [t.name for t in targets if t.resolved]
+        try:
+            ok = self._await(gp.namespace, targets + resumed, 0, deadline)
+        except WarError:
+            if self._failed_in_batch:
+                raise _Stop(self._failed_message(targets)) from None
+            raise
+        done = [t.name for t in targets if t.state == BACK]
         for name in done:
             gr.members[name] = MemberResult(name, BACK)
-        self.journal.forget(gp.namespace, done + [t.name for t in resumed if t.resolved])
+        # A DELETE answered with an error whose WAR is still there stays recorded: if
+        # it lands after all, a re-run must count it.
+        with self._shield():
+            self.journal.forget(gp.namespace, done + [t.name for t in resumed if t.resolved])
+        if self._failed_in_batch:
+            raise _Stop(self._failed_message(targets))
         if not ok:
             raise _Stop(
                 f"batch {batch.number}/{len(gp.batches)} of WorkloadGroup {gp.ref} did not come "
                 f"back within {go_duration(self.timeout)}; the rollout stopped and nothing more "
                 "will be deleted"
             )
-        if self._failed_in_batch:
-            raise _Stop(self._failed_in_batch)
         self.report(Event("batch-done", gp, batch))
         # Carried WARs that came back along the way are forgotten; the rest still count.
         back = [t.name for t in unavailable if t.old_uid and t.resolved]
-        self.journal.forget(gp.namespace, back)
+        with self._shield():
+            self.journal.forget(gp.namespace, back)
         return [t for t in unavailable if t.old_uid and not t.resolved]
 
     def _skip(self, gr: GroupResult, name: str, why: str) -> None:
@@ -236,51 +318,64 @@ class Executor:
         self.report(Event("state", gr.plan, self._batch, name, SKIPPED, why))
 
     def _delete(self, gr: GroupResult, wars: list[War]) -> list[Tracked]:
+        """Delete the batch one WAR at a time, each recorded in the journal before its
+        DELETE is sent. Answers the WARs to wait for: those deleted, and the one whose
+        DELETE failed (the answer may be lost while the DELETE landed: a read decides)."""
         from kubectl_war import deletion
 
         gp = gr.plan
         self._failed_in_batch = ""
         targets: list[Tracked] = []
-        attempted: set[str] = set()
-        # From here until every DELETE is answered, SIGINT only sets a flag: the
-        # journal and the server must agree on what was deleted.
-        self.deleting = True
-        try:
-            self.journal.record(gp.name, wars)
-            for outcome in deletion.delete_wars(
-                self.kube,
-                self.res,
-                wars,
-                still_selected=self.eligible,
-                stop=lambda: self.interrupted,
-            ):
-                name = outcome.war.name
-                attempted.add(name)
-                if outcome.result == deletion.DELETED:
-                    t = Tracked(gp.namespace, name, outcome.war.uid, DELETED)
-                    targets.append(t)
-                    gr.members[name] = MemberResult(name, DELETED, t.waiting_on)
-                    self.report(Event("state", gp, self._batch, name, DELETED))
-                elif outcome.failed:
+        for war in wars:
+            if self.interrupted:
+                raise KeyboardInterrupt
+            with self._shield():
+                self.journal.record(gp.name, [war])
+            # From here on the DELETE may be out: an interrupt reports it as sent.
+            t = Tracked(gp.namespace, war.name, war.uid, SENT, unsure=True)
+            self.in_flight.append(t)
+            (outcome,) = deletion.delete_wars(
+                self.kube, self.res, [war], still_selected=self.eligible
+            )
+            name = war.name
+            if outcome.result == deletion.DELETED:
+                t.state, t.unsure = DELETED, False
+                with self._shield():
+                    self.journal.answered(gp.namespace, name, rj.DELETED)
+                targets.append(t)
+                gr.members[name] = MemberResult(name, DELETED, t.waiting_on)
+                self.report(Event("state", gp, self._batch, name, DELETED))
+            elif outcome.failed:
+                with self._shield():
+                    self.journal.answered(gp.namespace, name, rj.UNANSWERED)
+                targets.append(t)
+                gr.members[name] = MemberResult(name, FAILED, outcome.message)
+                self.report(Event("state", gp, self._batch, name, FAILED, outcome.message))
+                self._failed_in_batch = outcome.message
+                break
+            else:
+                # Refused by its preconditions (re-registered, changed) or already gone:
+                # this DELETE removed nothing.
+                self.in_flight.remove(t)
+                with self._shield():
                     self.journal.forget(gp.namespace, [name])
-                    gr.members[name] = MemberResult(name, FAILED, outcome.message)
-                    self.report(Event("state", gp, self._batch, name, FAILED, outcome.message))
-                    self._failed_in_batch = (
-                        f"could not delete WAR {gp.namespace}/{name} ({outcome.message}); "
-                        "the rollout stopped and nothing more will be deleted"
-                    )
-                    break
-                else:
-                    self.journal.forget(gp.namespace, [name])
-                    self._skip(gr, name, outcome.line().split(": ", 1)[-1])
-        finally:
-            self.deleting = False
-            unsent = [w.name for w in wars if w.name not in attempted]
-            if unsent:
-                self.journal.forget(gp.namespace, unsent)
-        if self._failed_in_batch and not targets:
-            raise _Stop(self._failed_in_batch)
+                self._skip(gr, name, outcome.line().split(": ", 1)[-1])
         return targets
+
+    def _failed_message(self, targets: list[Tracked]) -> str:
+        """Why the rollout stops after a DELETE that failed, by what a read showed since."""
+        t = next(t for t in targets if t.unsure)
+        ref = f"WAR {t.namespace}/{t.name}"
+        why = self._failed_in_batch
+        tail = "the rollout stopped and nothing more will be deleted"
+        if t.state == NOT_DELETED:
+            return f"could not delete {ref} ({why}); {tail}"
+        if t.state == SENT:
+            return (
+                f"no answer tells whether {ref} was deleted ({why}): it counts as deleted "
+                f"until a re-run sees it; {tail}"
+            )
+        return f"the DELETE of {ref} failed ({why}) but the server carried it out; {tail}"
 
     # -- waiting ------------------------------------------------------------------------
 
@@ -293,8 +388,9 @@ class Executor:
         else:
             war = War(obj)
             if t.old_uid and war.uid == t.old_uid:
-                # A journal entry whose WAR is still there: that DELETE never happened.
-                t.state = NOT_DELETED if t.carried else OLD_PRESENT
+                # A DELETE recorded by an earlier rollout, or one whose answer was an
+                # error or lost, with the WAR still there: that DELETE did not happen.
+                t.state = NOT_DELETED if t.carried or t.unsure else OLD_PRESENT
             elif not war.is_connected:
                 t.state = RECREATED
             else:
@@ -303,124 +399,17 @@ class Executor:
                 if synced is False:
                     # Why the source cannot tell, when it failed (CachedSidecars.error).
                     t.detail = str(getattr(self.sidecar_synced, "error", "") or "")
+        if t.carried and t.state == BACK:
+            self._resumed_back.add((t.namespace, t.name))
         if (t.state, t.detail) != before and self._current is not None:
             self.report(Event("state", self._current.plan, self._batch, t.name, t.state))
 
     def _await(
         self, namespace: str, tracked: list[Tracked], allowed_pending: int, deadline: float
     ) -> bool:
-        """Watch until at most `allowed_pending` of `tracked` are unresolved; False at the
-        deadline.
-
-        One list gives the starting point; a watch (in a helper thread, so that the
-        deadline and the sidecar polls are kept to the moment, while the API only ends
-        a watch on whole seconds) reports every change; the sidecar source, which has
-        no watch, is read again every `poll` seconds.
-        """
-        by_name = {t.name: t for t in tracked}
-
-        def pending() -> int:
-            return sum(not t.resolved for t in tracked)
-
-        listed = self.kube.list(self.res, namespace)
-        objs = {n: o for n, o in _by_name(listed.items).items() if n in by_name}
-        for t in tracked:
-            self._observe(t, objs.get(t.name))
-        if pending() <= allowed_pending:
-            return True
-        events: queue.Queue[Any] = queue.Queue()
-        stop = threading.Event()
-        watcher = threading.Thread(
-            target=self._watch,
-            args=(namespace, listed, events, stop),
-            name="kubectl-war-watch",
-            daemon=True,
-        )
-        watcher.start()
-        try:
-            while pending() > allowed_pending:
-                left = deadline - self.clock()
-                if left <= 0:
-                    return False
-                polling = self.sidecar_synced is not None and any(
-                    t.state == SYNCING for t in tracked
-                )
-                try:
-                    # Bounded: a timeout of "no limit" is infinite, which get() refuses.
-                    ev = events.get(timeout=min(left, self.poll if polling else 3600.0))
-                except queue.Empty:
-                    ev = None
-                if isinstance(ev, BaseException):
-                    raise ev
-                if ev is not None:
-                    meta = ev.object.get("metadata") if isinstance(ev.object, dict) else None
-                    meta = meta if isinstance(meta, dict) else {}
-                    name = meta.get("name")
-                    t = by_name.get(name) if isinstance(name, str) else None
-                    if t is None:
-                        continue
-                    if ev.type == "DELETED":
-                        current = objs.get(t.name)
-                        if current is not None and War(current).uid == meta.get("uid"):
-                            del objs[t.name]
-                    else:
-                        objs[t.name] = ev.object
-                    self._observe(t, objs.get(t.name))
-                elif polling:
-                    for t in tracked:
-                        if t.state == SYNCING:
-                            self._observe(t, objs.get(t.name))
-            return True
-        finally:
-            stop.set()
-
-    def _watch(
-        self, namespace: str, listed: Any, out: queue.Queue[Any], stop: threading.Event
-    ) -> None:
-        """Feed `out` with every change after `listed` until `stop` is set.
-
-        Watches are opened for `_WATCH_WINDOW` seconds at a time and resumed from the
-        last resourceVersion seen, so a stopped helper ends within that window.
-        """
-        from kubectl_war.kube import ListResult
-
-        known = {_key(o): o for o in listed.items}
-        rv = listed.resource_version
-        try:
-            while not stop.is_set():
-                current = ListResult(list(known.values()), rv)
-                for ev in self.kube.follow(
-                    self.res, namespace, current, deadline=time.monotonic() + _WATCH_WINDOW
-                ):
-                    meta = ev.object.get("metadata") if isinstance(ev.object, dict) else None
-                    if isinstance(meta, dict) and meta.get("resourceVersion"):
-                        rv = str(meta["resourceVersion"])
-                    if ev.type == "DELETED":
-                        known.pop(_key(ev.object), None)
-                    else:
-                        known[_key(ev.object)] = ev.object
-                    if stop.is_set():
-                        return
-                    out.put(ev)
-        except Exception as exc:  # handed to the waiting thread, which raises it
-            if not stop.is_set():
-                out.put(exc)
-
-
-_WATCH_WINDOW = 2.0
-
-
-def _key(obj: Mapping[str, Any]) -> tuple[str, str]:
-    war = War(obj)
-    return (war.name, war.uid)
-
-
-def _by_name(items: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
-    out = {}
-    for obj in items:
-        war = War(obj)
-        out[war.name] = war.obj
-    return out
+        """Wait until at most `allowed_pending` of `tracked` are unresolved; False at the
+        deadline (see `wait.Waiter`)."""
+        return self.waiter.until(namespace, tracked, allowed_pending, deadline)
 
 
 class CachedSidecars:

@@ -1,5 +1,6 @@
-"""What a rollout deleted that is not back yet: the journal a re-run or `rollout status`
-reads, one small JSON file per cluster under the XDG state directory."""
+"""What a rollout deleted, or may have deleted, that is not back yet: the write-ahead journal
+a re-run or `rollout status` reads, one small private JSON file per cluster under the XDG
+state directory."""
 
 from __future__ import annotations
 
@@ -11,23 +12,45 @@ from typing import Any
 
 from kubectl_war.war import War
 
+# A journal entry's outcome: what the answer to its DELETE said.
+SENDING = "sending"  # recorded before the DELETE went out; no answer (yet)
+DELETED = "deleted"  # answered: the server deleted it
+UNANSWERED = "unanswered"  # an error or no answer: the DELETE may or may not have landed
+
+# The directory and its files are private whatever the umask: the journal decides
+# what a re-run may delete, so no other user may write (or swap) it.
+DIR_MODE = 0o700
+FILE_MODE = 0o600
+
 
 class Journal:
-    """WARs deleted by a rollout and not seen back yet, kept in a small JSON file.
+    """WARs a rollout deleted (or sent a DELETE for) and has not seen back, in a JSON file.
 
-    Written before each DELETE and cleared when the WAR is back, so a rollout that
-    stops or is interrupted leaves behind exactly what is still in flight: a re-run
-    (or `rollout status`) counts those as missing. An entry older than the grace
-    period is forgotten: an agent alive when its WAR was deleted is back by then,
-    and the onboarding endpoint itself forgets agents that stay away that long.
+    Write-ahead: a WAR is recorded (name, uid, time) before its DELETE is sent and its
+    outcome written after the answer, so a rollout that stops, is interrupted or is
+    killed between the two leaves behind every WAR that may be missing. A DELETE whose
+    answer is lost counts as sent until the server shows otherwise: `reconcile` drops
+    entries whose WAR still has its recorded uid (that DELETE never happened), and a
+    re-run (or `rollout status`) counts the rest that are absent as missing. An entry
+    older than the grace period is forgotten: an agent alive when its WAR was deleted is
+    back by then, and the onboarding endpoint itself forgets agents that stay away that
+    long.
     """
 
     def __init__(
-        self, path: str | None, *, grace_seconds: float, wall: Callable[[], float] = time.time
+        self,
+        path: str | None,
+        *,
+        grace_seconds: float,
+        wall: Callable[[], float] = time.time,
+        private_dir: bool = False,
     ) -> None:
+        """`private_dir`: the journal's directory is the tool's own, tightened to 0700 even
+        when it already exists (a directory named by the user is only created 0700)."""
         self.path = path
         self.grace = grace_seconds
         self.wall = wall
+        self.private_dir = private_dir
         self._data: dict[str, dict[str, Any]] = self._load()
 
     def _load(self) -> dict[str, dict[str, Any]]:
@@ -39,44 +62,63 @@ class Journal:
         except (OSError, ValueError):
             return {}
         entries = data.get("inFlight") if isinstance(data, dict) else None
-        return {k: v for k, v in (entries or {}).items() if isinstance(v, dict)}
+        if not isinstance(entries, dict):
+            return {}
+        return {k: v for k, v in entries.items() if isinstance(v, dict)}
 
     def _save(self) -> None:
         if not self.path:
             return
-        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        _private_dirs(os.path.dirname(os.path.abspath(self.path)), tighten=self.private_dir)
         tmp = f"{self.path}.{os.getpid()}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
+        if os.path.lexists(tmp):
+            os.unlink(tmp)  # a leftover of a killed run with the same pid
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, FILE_MODE)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), FILE_MODE)
             json.dump({"inFlight": self._data}, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())  # the record must be on disk before the DELETE goes out
         os.replace(tmp, self.path)  # atomic: an interrupted write never leaves half a file
 
     @staticmethod
     def _key(namespace: str, name: str) -> str:
         return f"{namespace}/{name}"
 
+    def _current(self, entry: dict[str, Any]) -> bool:
+        when = entry.get(
+            "sentAt", entry.get("deletedAt")
+        )  # deletedAt: journals written before outcomes were
+        try:
+            return self.wall() - float(when or 0) <= self.grace
+        except (TypeError, ValueError):
+            return False
+
     def in_flight(self, namespace: str, group: str) -> list[tuple[str, str]]:
-        """(name, uid) of the group's WARs deleted within the grace period and not back."""
-        now = self.wall()
+        """(name, uid) of the group's WARs recorded within the grace period and not back."""
         out = []
         for entry in self._data.values():
             if entry.get("namespace") != namespace or entry.get("group") != group:
                 continue
-            if now - float(entry.get("deletedAt") or 0) > self.grace:
-                continue
-            out.append((str(entry.get("name")), str(entry.get("uid"))))
+            if self._current(entry):
+                out.append((str(entry.get("name")), str(entry.get("uid"))))
         return sorted(out)
 
     def missing_by_group(self) -> dict[tuple[str, str], list[str]]:
-        """In-flight names by (namespace, group), within the grace period."""
+        """Recorded names by (namespace, group), within the grace period."""
         out: dict[tuple[str, str], list[str]] = {}
-        now = self.wall()
         for e in self._data.values():
-            if now - float(e.get("deletedAt") or 0) <= self.grace:
+            if self._current(e):
                 key = (str(e.get("namespace")), str(e.get("group")))
                 out.setdefault(key, []).append(str(e.get("name")))
         return out
 
+    def outcome(self, namespace: str, name: str) -> str | None:
+        entry = self._data.get(self._key(namespace, name))
+        return str(entry.get("outcome") or DELETED) if entry is not None else None
+
     def record(self, group: str, wars: Sequence[War]) -> None:
+        """Before their DELETEs are sent: from now on these count as missing when absent."""
         now = self.wall()
         for war in wars:
             self._data[self._key(war.namespace, war.name)] = {
@@ -84,9 +126,17 @@ class Journal:
                 "group": group,
                 "name": war.name,
                 "uid": war.uid,
-                "deletedAt": now,
+                "sentAt": now,
+                "outcome": SENDING,
             }
         self._save()
+
+    def answered(self, namespace: str, name: str, outcome: str) -> None:
+        """What the DELETE's answer said (DELETED, or UNANSWERED for an error or none)."""
+        entry = self._data.get(self._key(namespace, name))
+        if entry is not None and entry.get("outcome") != outcome:
+            entry["outcome"] = outcome
+            self._save()
 
     def forget(self, namespace: str, names: Iterable[str]) -> None:
         changed = False
@@ -95,19 +145,78 @@ class Journal:
         if changed:
             self._save()
 
+    def reconcile(self, wars: Iterable[War], namespace: str | None) -> list[str]:
+        """Check every entry of `namespace` (None: all) against the WARs listed there now.
+
+        A WAR still present with its recorded uid was never deleted (the DELETE did not
+        happen, or was refused): its entry goes. An absent WAR stays recorded (it is
+        missing); one re-created under a new uid stays too, until a rollout sees it
+        back. Answers the names dropped.
+        """
+        uids = {(w.namespace, w.name): w.uid for w in wars}
+        dropped = []
+        for key, e in list(self._data.items()):
+            ns, name = str(e.get("namespace")), str(e.get("name"))
+            if namespace is not None and ns != namespace:
+                continue
+            if uids.get((ns, name)) == e.get("uid"):
+                del self._data[key]
+                dropped.append(name)
+        if dropped:
+            self._save()
+        return sorted(dropped)
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+
+
+def _private_dirs(path: str, *, tighten: bool) -> None:
+    """Create `path` and its missing parents 0700 (the XDG rule for state directories),
+    whatever the umask; with `tighten`, make an existing `path` 0700 as well."""
+    missing = []
+    at = path
+    while at and not os.path.isdir(at):
+        missing.append(at)
+        parent = os.path.dirname(at)
+        if parent == at:
+            break
+        at = parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, DIR_MODE)
+        except FileExistsError:
+            continue  # made meanwhile by another process: not ours to change
+        os.chmod(d, DIR_MODE)  # mkdir's mode is filtered by the umask
+    if tighten and not missing:
+        st = os.stat(path)
+        if st.st_uid == os.getuid() and st.st_mode & 0o777 != DIR_MODE:
+            os.chmod(path, DIR_MODE)
+
+
+def state_dir() -> tuple[str, bool]:
+    """The journals' directory, and whether it is the tool's own (not named by the user):
+    `$KUBECTL_WAR_STATE_DIR`, else `kubectl-war` under the XDG state directory."""
+    named = os.environ.get("KUBECTL_WAR_STATE_DIR")
+    if named:
+        return named, False
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return os.path.join(state, "kubectl-war"), True
+
 
 def journal_path(server: str, context: str | None) -> str:
     """Where a cluster's journal lives: `$KUBECTL_WAR_STATE_DIR`, else the XDG state dir."""
     import hashlib
 
-    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
-        os.path.expanduser("~"), ".local", "state"
-    )
-    base = os.environ.get("KUBECTL_WAR_STATE_DIR") or os.path.join(state, "kubectl-war")
     digest = hashlib.sha256(f"{server}\n{context or ''}".encode()).hexdigest()[:16]
-    return os.path.join(base, f"rollout-{digest}.json")
+    return os.path.join(state_dir()[0], f"rollout-{digest}.json")
 
 
 def for_cluster(client: Any, grace_seconds: float) -> Journal:
     """The journal of the cluster and context `client` (a `kube.Kube`) talks to."""
-    return Journal(journal_path(client.host, client.context_name), grace_seconds=grace_seconds)
+    return Journal(
+        journal_path(client.host, client.context_name),
+        grace_seconds=grace_seconds,
+        private_dir=state_dir()[1],
+    )

@@ -10,6 +10,7 @@ from kubectl_war.rollout.plan import Batch, GroupPlan, left_out_dict
 
 # What a member of a batch is doing, as the executor last saw it.
 PENDING = "pending"
+SENT = "sent"  # a DELETE went out and no answer says what became of it
 DELETED = "deleted"
 OLD_PRESENT = "deleting"
 RECREATED = "re-created"
@@ -24,6 +25,7 @@ NOT_STARTED = "not started"
 # What a batch member (or an unavailable WAR) is waiting on, by state.
 WAITING_ON = {
     PENDING: "not deleted yet",
+    SENT: "DELETE sent, no answer",
     DELETED: "not re-created yet",
     OLD_PRESENT: "old WAR still present",
     RECREATED: "agent not connected yet",
@@ -47,6 +49,9 @@ class Tracked:
     state: str = PENDING
     detail: str = ""
     carried: bool = False  # recorded by an earlier rollout's journal
+    # Its DELETE was answered with an error or not at all: only a read of the
+    # server tells whether it landed.
+    unsure: bool = False
 
     @property
     def resolved(self) -> bool:
@@ -62,9 +67,11 @@ class Tracked:
 class Event:
     """Something the progress display shows.
 
-    Kinds: `group` (a group starts), `batch` (a batch is about to be deleted),
-    `recover` (waiting for unavailable WARs before a batch), `state` (a member's
-    state changed), `batch-done`, `pause`, `group-done`.
+    Kinds: `group` (a group starts), `batch` (a batch is about to be deleted; with
+    `held`, it must first wait for that many unavailable WARs, and comes again when it
+    is deleted), `recover` (waiting for the unavailable WARs `names`, `carried` when an
+    earlier rollout deleted them all), `state` (a member's state changed),
+    `batch-done`, `pause`, `group-done`.
     """
 
     kind: str
@@ -75,6 +82,9 @@ class Event:
     detail: str = ""
     seconds: float = 0.0
     count: int = 0
+    held: int = 0
+    names: tuple[str, ...] = ()
+    carried: bool = False
 
 
 @dataclass
@@ -101,6 +111,7 @@ class Result:
     message: str = ""
     waiting: list[Tracked] = field(default_factory=list)
     elapsed: float = 0.0
+    resumed: int = 0  # WARs an earlier rollout deleted, seen back by this one
 
     @property
     def reonboarded(self) -> int:

@@ -72,12 +72,17 @@ def event_line(ev: pr.Event) -> str | None:
     if ev.kind == "group":
         return group_header(gp)
     if ev.kind == "batch" and ev.batch is not None:
+        if ev.held:
+            return None  # it waits first (the `recover` line); said when it deletes
         zone = f" in zone {ev.batch.zone}" if ev.batch.zone else ""
         return f"{where}: deleting {plural(ev.count, 'WAR')}{zone}"
     if ev.kind == "recover":
+        names = ", ".join(ev.names)
+        if ev.carried:
+            return f"waiting for {plural(ev.count, 'WAR')} deleted by an earlier run: {names}"
         return (
             f"{where}: waiting for {plural(ev.count, 'unavailable WAR')} of the group to be "
-            f"back first (max unavailable {gp.max_unavailable})"
+            f"back first (max unavailable {gp.max_unavailable}): {names}"
         )
     if ev.kind == "pause":
         return f"pausing {human_duration(ev.seconds)} before the next batch"
@@ -91,6 +96,8 @@ def event_line(ev: pr.Event) -> str | None:
 
 
 def state_text(state: str, detail: str = "") -> str:
+    if state == pr.SENT:
+        return "DELETE sent, no answer yet"
     if state == pr.DELETED:
         return "deleted, waiting to be re-created"
     if state == pr.OLD_PRESENT:
@@ -216,17 +223,27 @@ def report_text(result: pr.Result, resume: str) -> tuple[str, str]:
     if result.outcome == pr.COMPLETE:
         skipped = sum(len(g.names(pr.SKIPPED)) for g in result.groups)
         tail = f", {skipped} skipped" if skipped else ""
+        if result.resumed:
+            are = "is" if result.resumed == 1 else "are"
+            tail += f"; {plural(result.resumed, 'WAR')} deleted by an earlier run {are} back"
         return f"Rollout complete: {plural(done, 'WAR')} re-onboarded{tail}.\n", ""
     lines: list[str] = []
     if result.outcome == pr.INTERRUPTED:
-        lines.append("Interrupted: no further WAR will be deleted.")
-        if result.waiting:
+        lines.append(result.message[:1].upper() + result.message[1:] + ".")
+        if any(t.state == pr.SENT for t in result.waiting):
+            lines.append("In flight (deleted or DELETE sent, not back yet):")
+        elif result.waiting:
             lines.append("In flight (deleted, not back yet):")
     else:
         lines.append(f"error: {result.message}")
         if result.waiting:
             lines.append("Waiting on:")
     lines += _waiting_lines(result.waiting)
+    if any(t.state == pr.SENT for t in result.waiting):
+        lines.append(
+            "A re-run first reads each of these from the cluster: one still there was not "
+            "deleted; one gone counts against --max-unavailable until it is back."
+        )
     lines.append(
         f"Re-onboarded so far: {plural(done, 'WAR')}; not started: {plural(not_started, 'WAR')}."
     )
