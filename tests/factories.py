@@ -3,9 +3,12 @@ the example WAR names, kubeconfig files, and the small helpers many test modules
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable
 
@@ -143,6 +146,24 @@ def war(
     return obj
 
 
+def ns(name: str) -> dict[str, Any]:
+    """A Namespace object."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def too_old(rv: str) -> dict[str, Any]:
+    """The Status a watch ends with when resourceVersion `rv` has been compacted away."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f"too old resource version: {rv} ({int(rv) + 1})",
+        "reason": "Expired",
+        "code": 410,
+    }
+
+
 def workload_group(
     name: str,
     namespace: str = "bookinfo",
@@ -208,14 +229,8 @@ def ec2_war(**kw: Any) -> dict[str, Any]:
 def ecs_war(**kw: Any) -> dict[str, Any]:
     """ECS in bookinfo/ratings, created at 11:30, disconnected at 11:56:40."""
     identity = ecs("123456789012", "us-east-1a", "bookinfo", "3a151358f03a4e32bf8cd401c1c74653")
-    defaults = {
-        "group": "ratings",
-        "identity": identity,
-        "created": "2024-05-16T11:30:00Z",
-        "connected": "False",
-        "since": "2024-05-16T11:56:40Z",
-    }
-    return war(ECS, **{**defaults, **kw})
+    kw = {"group": "ratings", "connected": "False", "since": "2024-05-16T11:56:40Z", **kw}
+    return war(ECS, **{"identity": identity, "created": "2024-05-16T11:30:00Z", **kw})
 
 
 def jwt_war(**kw: Any) -> dict[str, Any]:
@@ -227,13 +242,8 @@ def jwt_war(**kw: Any) -> dict[str, Any]:
 def cn_war(**kw: Any) -> dict[str, Any]:
     """CN in payments/ledger, created three days before the fixed clock, at 172.31.5.10."""
     identity = ec2("aws-cn", "987654321098", "cn-north-1a", "i-0123456789abcdef1")
-    defaults = {
-        "group": "ledger",
-        "identity": identity,
-        "created": "2024-05-13T12:00:00Z",
-        "ip": "172.31.5.10",
-    }
-    return war(CN, "payments", **{**defaults, **kw})
+    kw = {"group": "ledger", "ip": "172.31.5.10", **kw}
+    return war(CN, "payments", **{"identity": identity, "created": "2024-05-13T12:00:00Z", **kw})
 
 
 # ---- kubeconfigs and ports --------------------------------------------------------------------
@@ -272,6 +282,39 @@ def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# ---- raw API requests ----------------------------------------------------------------------
+
+# Straight to the loopback server, whatever proxy the environment names.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def call(
+    fake: Any,
+    method: str,
+    path: str,
+    token: str | None = None,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, Any]:
+    """One HTTP request to a FakeKube (as `token`'s bearer when given); returns the status
+    and the parsed JSON body."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(fake.url + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", content_type)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    for key, value in (headers or {}).items():
+        req.add_header(key, value)
+    try:
+        with _OPENER.open(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
 
 
 # ---- reading tables -----------------------------------------------------------------------
