@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake API server, a fixed clock, kubeconfigs, and the pinned kubectl."""
+"""Shared fixtures: the fake API server, a fixed clock, kubeconfigs, the pinned kubectl, and
+the multi-cluster fleet."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from typing import Any, Callable
 
 import pytest
 
+from tests import factories as f
 from tests.fakekube import Clock, FakeKube
+from tests.multicluster import Fleet, start_fleet
 
 #: The instant every fake_kube/fleet_kube test starts at.
 FIXED_NOW = "2024-05-16T12:00:00Z"
@@ -156,3 +159,19 @@ def run_war(
         return run_kubectl("war", *args, env=env, **kwargs)
 
     return run
+
+
+@pytest.fixture
+def fleet(
+    kube_clock: Clock, tmp_path: Path, make_kube_env: Callable[[str], dict[str, str]]
+) -> Iterator[Fleet]:
+    """Contexts east, down (closed port), west, locked (WARs forbidden), in that order
+    (tests/multicluster.py). A module may define its own ``fleet`` in its place."""
+    with start_fleet(kube_clock, tmp_path, make_kube_env) as started:
+        yield started
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    return f.closed_port()

@@ -1,11 +1,43 @@
-"""Hand-made WorkloadAutoRegistrations and WorkloadGroups for exact-output tests."""
+"""Hand-made test data for exact-output tests: WorkloadAutoRegistrations, WorkloadGroups,
+the example WAR names, kubeconfig files, and the small helpers many test modules share."""
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import re
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from kubectl_war.kube.requests import Resource
 
 WAR_API = "runtime.onboarding.tetrate.io/v1alpha1"
 WG_API = "networking.istio.io/v1beta1"
+
+#: The WAR resource as the request builders take it (spelled out, not the client's discovery).
+WAR_RESOURCE = Resource(
+    "runtime.onboarding.tetrate.io",
+    "v1alpha1",
+    "workloadautoregistrations",
+    "WorkloadAutoRegistration",
+)
+
+#: What the ``run_war`` and ``run_kubectl`` fixtures are.
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
+# The example WAR names, one of each platform (the names the onboarding endpoint gives).
+EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
+ECS = "ratings-aws-aws-123456789012-us-east-1a-ecs-bookinfo-3a151358f03a4e32bf8cd401c1c74653"
+JWT = "ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp"
+CN = "ledger-aws-aws-cn-987654321098-cn-north-1a-ec2-i-0123456789abcdef1"
+# EC2's neighbours in the other zones of us-east-2, for tests that want several EC2 WARs.
+EC2_2A = "ratings-aws-aws-123456789012-us-east-2a-ec2-i-0a1b2c3d4e5f60718"
+EC2_2C = "ratings-aws-aws-123456789012-us-east-2c-ec2-i-0f9e8d7c6b5a43210"
 
 
 def ec2(partition: str, account: str, zone: str, instance: str) -> dict[str, Any]:
@@ -114,6 +146,24 @@ def war(
     return obj
 
 
+def ns(name: str) -> dict[str, Any]:
+    """A Namespace object."""
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
+
+
+def too_old(rv: str) -> dict[str, Any]:
+    """The Status a watch ends with when resourceVersion `rv` has been compacted away."""
+    return {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": f"too old resource version: {rv} ({int(rv) + 1})",
+        "reason": "Expired",
+        "code": 410,
+    }
+
+
 def workload_group(
     name: str,
     namespace: str = "bookinfo",
@@ -163,3 +213,113 @@ def workload_group(
         "metadata": meta,
         "spec": {"template": {"serviceAccount": name}},
     }
+
+
+# ---- the example WARs, as the list, describe and fleet tests see them -----------------------
+# Each fixes the WAR's name, group and identity and what every user of it shares; keyword
+# arguments are passed on to `war` and win over those.
+
+
+def ec2_war(**kw: Any) -> dict[str, Any]:
+    """EC2 in bookinfo/ratings, connected since 10:00:05, at 172.31.5.254."""
+    identity = ec2("aws", "123456789012", "us-east-2b", "i-1234567890abcdef0")
+    return war(EC2, **{"group": "ratings", "identity": identity, "ip": "172.31.5.254", **kw})
+
+
+def ecs_war(**kw: Any) -> dict[str, Any]:
+    """ECS in bookinfo/ratings, created at 11:30, disconnected at 11:56:40."""
+    identity = ecs("123456789012", "us-east-1a", "bookinfo", "3a151358f03a4e32bf8cd401c1c74653")
+    kw = {"group": "ratings", "connected": "False", "since": "2024-05-16T11:56:40Z", **kw}
+    return war(ECS, **{"identity": identity, "created": "2024-05-16T11:30:00Z", **kw})
+
+
+def jwt_war(**kw: Any) -> dict[str, Any]:
+    """JWT in bookinfo (no group unless given), created at 11:59."""
+    identity = jwt("vm007-datacenter1-us-east.internal.corp", region="us-east")
+    return war(JWT, **{"identity": identity, "created": "2024-05-16T11:59:00Z", **kw})
+
+
+def cn_war(**kw: Any) -> dict[str, Any]:
+    """CN in payments/ledger, created three days before the fixed clock, at 172.31.5.10."""
+    identity = ec2("aws-cn", "987654321098", "cn-north-1a", "i-0123456789abcdef1")
+    kw = {"group": "ledger", "ip": "172.31.5.10", **kw}
+    return war(CN, "payments", **{"identity": identity, "created": "2024-05-13T12:00:00Z", **kw})
+
+
+# ---- kubeconfigs and ports --------------------------------------------------------------------
+
+
+def kubeconfig_file(
+    path: Path,
+    server: str,
+    *,
+    context: str = "c",
+    cluster: str = "c",
+    user: str = "u",
+    namespace: str | None = None,
+    credentials: dict[str, Any] | None = None,
+) -> str:
+    """A kubeconfig with one context (its current one) for `server`; the user's entry is
+    `credentials` (a token "t" unless given). Returns its path."""
+    ctx: dict[str, Any] = {"cluster": cluster, "user": user}
+    if namespace is not None:
+        ctx["namespace"] = namespace
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "current-context": context,
+        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "contexts": [{"name": context, "context": ctx}],
+        "users": [{"name": user, "user": {"token": "t"} if credentials is None else credentials}],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# ---- raw API requests ----------------------------------------------------------------------
+
+# Straight to the loopback server, whatever proxy the environment names.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def call(
+    fake: Any,
+    method: str,
+    path: str,
+    token: str | None = None,
+    *,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, Any]:
+    """One HTTP request to a FakeKube (as `token`'s bearer when given); returns the status
+    and the parsed JSON body."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(fake.url + path, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", content_type)
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    for key, value in (headers or {}).items():
+        req.add_header(key, value)
+    try:
+        with _OPENER.open(req, timeout=5) as resp:
+            return resp.status, json.loads(resp.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+# ---- reading tables -----------------------------------------------------------------------
+
+
+def cells(line: str) -> list[str]:
+    """A table line's cells (columns are three or more spaces apart; cells hold at most one)."""
+    return re.split(r" {3,}", line.strip())

@@ -4,8 +4,6 @@ port is closed and one whose server forbids listing WARs: the fleet `--contexts`
 
 from __future__ import annotations
 
-import re
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,13 +11,10 @@ from pathlib import Path
 from typing import Callable
 
 from tests import factories as f
+from tests.factories import CN, EC2, JWT
 from tests.fakekube import Clock, FakeKube
 from tests.fakekube.istiod import FakeIstiod
 
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
-ECS = "ratings-aws-aws-123456789012-us-east-1a-ecs-bookinfo-3a151358f03a4e32bf8cd401c1c74653"
-JWT = "ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp"
-CN = "ledger-aws-aws-cn-987654321098-cn-north-1a-ec2-i-0123456789abcdef1"
 W1 = "ratings-aws-aws-210987654321-eu-west-1a-ec2-i-0aaaaaaaaaaaaaaa1"
 W2 = "ratings-aws-aws-210987654321-eu-west-1b-ec2-i-0bbbbbbbbbbbbbbb2"
 W3 = "reviews-aws-aws-210987654321-eu-west-1c-ec2-i-0ccccccccccccccc3"
@@ -39,47 +34,10 @@ def seed_east(fake: FakeKube) -> None:
     connected on a newer agent; payments/ledger: CN. istiod knows EC2, JWT (STALE) and CN."""
     fake.add(f.workload_group("ratings", spec_changed="2024-05-16T11:00:00Z"))
     fake.add(f.workload_group("ledger", "payments"))
-    fake.add(
-        f.war(
-            EC2,
-            group="ratings",
-            identity=f.ec2("aws", "123456789012", "us-east-2b", "i-1234567890abcdef0"),
-            ip="172.31.5.254",
-        )
-    )
-    fake.add(
-        f.war(
-            ECS,
-            group="ratings",
-            identity=f.ecs(
-                "123456789012", "us-east-1a", "bookinfo", "3a151358f03a4e32bf8cd401c1c74653"
-            ),
-            created="2024-05-16T11:30:00Z",
-            connected="False",
-            since="2024-05-16T11:56:40Z",
-            ip="10.10.4.19",
-        )
-    )
-    fake.add(
-        f.war(
-            JWT,
-            group="ratings",
-            identity=f.jwt("vm007-datacenter1-us-east.internal.corp", region="us-east"),
-            created="2024-05-16T11:59:00Z",
-            agent="v1.5.0",
-            ip="10.20.0.7",
-        )
-    )
-    fake.add(
-        f.war(
-            CN,
-            "payments",
-            group="ledger",
-            identity=f.ec2("aws-cn", "987654321098", "cn-north-1a", "i-0123456789abcdef1"),
-            created="2024-05-13T12:00:00Z",
-            ip="172.31.5.10",
-        )
-    )
+    fake.add(f.ec2_war())
+    fake.add(f.ecs_war(ip="10.10.4.19"))
+    fake.add(f.jwt_war(group="ratings", agent="v1.5.0", ip="10.20.0.7"))
+    fake.add(f.cn_war())
 
 
 def seed_west(fake: FakeKube, *, healthy: bool = False) -> None:
@@ -109,13 +67,6 @@ def seed_west(fake: FakeKube, *, healthy: bool = False) -> None:
             ip="10.1.0.3",
         )
     )
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def write_kubeconfig(path: Path, servers: list[tuple[str, str]], current: str) -> str:
@@ -168,7 +119,7 @@ def start_fleet(
         istiod.connect(f"{EC2}.bookinfo", replica=0)
         istiod.connect(f"{JWT}.bookinfo", {"CDS": "SYNCED", "EDS": "STALE"}, replica=1)
         istiod.connect(f"{CN}.payments", replica=0)
-        down = closed_port()
+        down = f.closed_port()
         path = write_kubeconfig(
             tmp_path / "kube" / "config",
             [
@@ -184,8 +135,3 @@ def start_fleet(
     finally:
         for fake in (east, west, locked):
             fake.stop()
-
-
-def cells(line: str) -> list[str]:
-    """A table line's cells (columns are three or more spaces apart; cells hold at most one)."""
-    return re.split(r" {3,}", line.strip())

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from tests import factories as f
+from tests.factories import Run
 from tests.fakekube import FakeKube
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 def _clean(r: subprocess.CompletedProcess[str], code: int, starts: str) -> None:

@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-import yaml
 
 from tests import factories as f
+from tests.factories import EC2, Run
 from tests.fakekube import FakeKube
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
 NAME_LINE = f"workloadautoregistration.runtime.onboarding.tetrate.io/{EC2}\n"
 
 
@@ -53,25 +51,11 @@ def test_unknown_context(one: FakeKube, run_war: Run) -> None:
 
 
 def test_unreachable_server(
-    tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+    tmp_path: Path, closed_port: int, make_kube_env: Callable[..., Any], run_war: Run
 ) -> None:
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    kc = tmp_path / "kc"
-    kc.write_text(
-        yaml.safe_dump(
-            {
-                "apiVersion": "v1",
-                "kind": "Config",
-                "current-context": "c",
-                "clusters": [{"name": "c", "cluster": {"server": f"http://127.0.0.1:{port}"}}],
-                "contexts": [{"name": "c", "context": {"cluster": "c", "user": "u"}}],
-                "users": [{"name": "u", "user": {"token": "t"}}],
-            }
-        )
-    )
-    r = run_war("list", env=make_kube_env(str(kc)))
+    port = closed_port
+    kc = f.kubeconfig_file(tmp_path / "kc", f"http://127.0.0.1:{port}")
+    r = run_war("list", env=make_kube_env(kc))
     _one_error_line(
         r,
         f"the connection to the server http://127.0.0.1:{port} was refused - "
@@ -129,22 +113,19 @@ def test_wrong_token_is_unauthorized(
     assert (r.returncode, r.stdout) == (0, NAME_LINE)
 
 
+def _list_by_flags(
+    run_war: Run, server: str, env: dict[str, str], *more: str
+) -> subprocess.CompletedProcess[str]:
+    """`list -n bookinfo -o name` reaching `server` by --server and --token alone."""
+    flags = ("-s", server, "--token", "s3cret-token")
+    return run_war("list", "-n", "bookinfo", "-o", "name", *flags, *more, env=env)
+
+
 def test_server_and_token_flags_need_no_kubeconfig(
     secured: FakeKube, tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
 ) -> None:
     env = make_kube_env(str(tmp_path / "absent"))
-    r = run_war(
-        "list",
-        "-n",
-        "bookinfo",
-        "-o",
-        "name",
-        "-s",
-        secured.url,
-        "--token",
-        "s3cret-token",
-        env=env,
-    )
+    r = _list_by_flags(run_war, secured.url, env)
     assert (r.returncode, r.stdout, r.stderr) == (0, NAME_LINE, "")
     r = run_war("list", env=env)
     _one_error_line(
@@ -158,19 +139,7 @@ def test_debug_logs_requests_but_never_the_token(
     secured: FakeKube, tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
 ) -> None:
     env = make_kube_env(str(tmp_path / "absent"))
-    r = run_war(
-        "list",
-        "-n",
-        "bookinfo",
-        "-o",
-        "name",
-        "-s",
-        secured.url,
-        "--token",
-        "s3cret-token",
-        "--debug",
-        env=env,
-    )
+    r = _list_by_flags(run_war, secured.url, env, "--debug")
     assert r.returncode == 0
     assert "s3cret-token" not in r.stderr + r.stdout
     assert (
@@ -186,42 +155,20 @@ def test_kubeconfig_list_context_cluster_and_user(
     with FakeKube(token="tok-a") as a, FakeKube(token="tok-b") as b:
         a.add(f.war(EC2, group="ratings"))
         b.add(f.war("other-jwt-x--y", "bookinfo"))
-        first = tmp_path / "a.yaml"
-        second = tmp_path / "b.yaml"
-        first.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "current-context": "ctx-a",
-                    "clusters": [{"name": "cl-a", "cluster": {"server": a.url}}],
-                    "contexts": [
-                        {
-                            "name": "ctx-a",
-                            "context": {"cluster": "cl-a", "user": "u-a", "namespace": "bookinfo"},
-                        }
-                    ],
-                    "users": [{"name": "u-a", "user": {"token": "tok-a"}}],
-                }
+        # Each file names its own current-context: as in kubectl, the first file's wins.
+        first, second = (
+            Path(
+                f.kubeconfig_file(
+                    tmp_path / f"{x}.yaml",
+                    fake.url,
+                    context=f"ctx-{x}",
+                    cluster=f"cl-{x}",
+                    user=f"u-{x}",
+                    namespace="bookinfo",
+                    credentials={"token": f"tok-{x}"},
+                )
             )
-        )
-        second.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    # As in kubectl, the first file that names a current-context wins.
-                    "current-context": "ctx-b",
-                    "clusters": [{"name": "cl-b", "cluster": {"server": b.url}}],
-                    "contexts": [
-                        {
-                            "name": "ctx-b",
-                            "context": {"cluster": "cl-b", "user": "u-b", "namespace": "bookinfo"},
-                        }
-                    ],
-                    "users": [{"name": "u-b", "user": {"token": "tok-b"}}],
-                }
-            )
+            for x, fake in (("a", a), ("b", b))
         )
         env = make_kube_env(f"{first}:{second}")
         assert run_war("list", "-o", "name", env=env).stdout == NAME_LINE
@@ -299,34 +246,17 @@ def test_exec_credential_plugin_supplies_the_token(
     plugin.chmod(0o755)
     with FakeKube(token="from-exec") as fake:
         fake.add(f.war(EC2, group="ratings"))
-        kc = tmp_path / "kc"
-        kc.write_text(
-            yaml.safe_dump(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "current-context": "c",
-                    "clusters": [{"name": "c", "cluster": {"server": fake.url}}],
-                    "contexts": [
-                        {
-                            "name": "c",
-                            "context": {"cluster": "c", "user": "u", "namespace": "bookinfo"},
-                        }
-                    ],
-                    "users": [
-                        {
-                            "name": "u",
-                            "user": {
-                                "exec": {
-                                    "apiVersion": "client.authentication.k8s.io/v1beta1",
-                                    "command": str(plugin),
-                                    "interactiveMode": "Never",
-                                }
-                            },
-                        }
-                    ],
+        kc = f.kubeconfig_file(
+            tmp_path / "kc",
+            fake.url,
+            namespace="bookinfo",
+            credentials={
+                "exec": {
+                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                    "command": str(plugin),
+                    "interactiveMode": "Never",
                 }
-            )
+            },
         )
-        r = run_war("list", "-o", "name", env=make_kube_env(str(kc)))
+        r = run_war("list", "-o", "name", env=make_kube_env(kc))
     assert (r.returncode, r.stdout, r.stderr) == (0, NAME_LINE, "")

@@ -8,24 +8,23 @@ import select
 import subprocess
 import threading
 import time
-from typing import Callable
 
 import pytest
 
 from tests import factories as f
 from tests.conftest import FIXED_NOW
+from tests.factories import Run
 from tests.fakekube import FakeKube
 from tests.fakekube.server import RecordedRequest
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
 PLURAL = "workloadautoregistrations"
 REF = "workloadautoregistration.runtime.onboarding.tetrate.io"
 
-A = "ratings-aws-aws-123456789012-us-east-2a-ec2-i-0a1b2c3d4e5f60718"  # connected, outdated
-B = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"  # gone 10m, outdated
-C = "ratings-aws-aws-123456789012-us-east-2c-ec2-i-0f9e8d7c6b5a43210"  # gone 2m, up to date
+A = f.EC2_2A  # connected, outdated
+B = f.EC2  # gone 10m, outdated
+C = f.EC2_2C  # gone 2m, up to date
 D = "reviews-jwt-my-corp--vm007-datacenter1-us-east.internal.corp"  # connected, up to date
-P = "ledger-aws-aws-cn-987654321098-cn-north-1a-ec2-i-0123456789abcdef1"  # other namespace
+P = f.CN  # other namespace
 
 
 @pytest.fixture

@@ -4,57 +4,21 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
 from tests import factories as f
+from tests.factories import EC2, ECS, JWT, Run
 from tests.fakekube import FakeKube
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
-ECS = "ratings-aws-aws-123456789012-us-east-1a-ecs-bookinfo-3a151358f03a4e32bf8cd401c1c74653"
-JWT = "ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp"
 
 
 @pytest.fixture
 def cluster(fake_kube: FakeKube) -> FakeKube:
     fake_kube.add(f.workload_group("ratings", spec_changed="2024-05-16T11:00:00Z"))
-    fake_kube.add(
-        f.war(
-            EC2,
-            group="ratings",
-            uid="uid-ec2",
-            identity=f.ec2("aws", "123456789012", "us-east-2b", "i-1234567890abcdef0"),
-            ip="172.31.5.254",
-            labels={"app": "ratings"},
-        )
-    )
-    fake_kube.add(
-        f.war(
-            ECS,
-            group="ratings",
-            uid="uid-ecs",
-            identity=f.ecs(
-                "123456789012", "us-east-1a", "bookinfo", "3a151358f03a4e32bf8cd401c1c74653"
-            ),
-            created="2024-05-16T11:30:00Z",
-            connected="False",
-            since="2024-05-16T11:56:40Z",
-            revision="canary",
-        )
-    )
-    fake_kube.add(
-        f.war(
-            JWT,
-            uid="uid-jwt",
-            identity=f.jwt("vm007-datacenter1-us-east.internal.corp", region="us-east"),
-            created="2024-05-16T11:59:00Z",
-            connected=None,
-            ip=None,
-        )
-    )
+    fake_kube.add(f.ec2_war(uid="uid-ec2", labels={"app": "ratings"}))
+    fake_kube.add(f.ecs_war(uid="uid-ecs", revision="canary"))
+    fake_kube.add(f.jwt_war(uid="uid-jwt", connected=None, ip=None))
     fake_kube.add(
         {
             "apiVersion": "v1",

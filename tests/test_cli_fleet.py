@@ -4,40 +4,14 @@ proxy-status, end to end through real kubectl (see tests/multicluster.py for the
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
 import pytest
 
+from tests.factories import CN, EC2, ECS, JWT, Run, cells
 from tests.fakekube import Clock, FakeKube
-from tests.multicluster import (
-    CN,
-    EC2,
-    ECS,
-    FORBIDDEN,
-    JWT,
-    W1,
-    W2,
-    W3,
-    Fleet,
-    cells,
-    start_fleet,
-    write_kubeconfig,
-)
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def fleet(
-    kube_clock: Clock, tmp_path: Path, make_kube_env: Callable[[str], dict[str, str]]
-) -> Iterator[Fleet]:
-    """Contexts east, down (closed port), west, locked (WARs forbidden), in that order."""
-    with start_fleet(kube_clock, tmp_path, make_kube_env) as started:
-        yield started
-
+from tests.multicluster import FORBIDDEN, W1, W2, W3, Fleet, write_kubeconfig
 
 # ---- list ---------------------------------------------------------------------------------
 

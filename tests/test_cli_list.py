@@ -4,70 +4,24 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 from typing import Any, Callable
 
 import pytest
 import yaml
 
 from tests import factories as f
+from tests.factories import CN, EC2, ECS, JWT, Run
 from tests.fakekube import FakeKube
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
-ECS = "ratings-aws-aws-123456789012-us-east-1a-ecs-bookinfo-3a151358f03a4e32bf8cd401c1c74653"
-JWT = "ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp"
-CN = "ledger-aws-aws-cn-987654321098-cn-north-1a-ec2-i-0123456789abcdef1"
 
 
 @pytest.fixture
 def small(fake_kube: FakeKube) -> FakeKube:
     """Four WARs of every kind; the clock stands at 2024-05-16T12:00:00Z."""
     fake_kube.add(f.workload_group("ratings", spec_changed="2024-05-16T11:00:00Z"))
-    fake_kube.add(
-        f.war(
-            EC2,
-            group="ratings",
-            identity=f.ec2("aws", "123456789012", "us-east-2b", "i-1234567890abcdef0"),
-            ip="172.31.5.254",
-            labels={"app": "ratings", "tier": "vm"},
-        )
-    )
-    fake_kube.add(
-        f.war(
-            ECS,
-            group="ratings",
-            identity=f.ecs(
-                "123456789012", "us-east-1a", "bookinfo", "3a151358f03a4e32bf8cd401c1c74653"
-            ),
-            created="2024-05-16T11:30:00Z",
-            connected="False",
-            since="2024-05-16T11:56:40Z",
-            ip="10.10.4.19",
-            labels={"app": "ratings"},
-            revision="canary",
-        )
-    )
-    fake_kube.add(
-        f.war(
-            JWT,
-            identity=f.jwt("vm007-datacenter1-us-east.internal.corp", region="us-east"),
-            created="2024-05-16T11:59:00Z",
-            connected=None,
-            ip=None,
-        )
-    )
-    fake_kube.add(
-        f.war(
-            CN,
-            "payments",
-            group="ledger",
-            identity=f.ec2("aws-cn", "987654321098", "cn-north-1a", "i-0123456789abcdef1"),
-            created="2024-05-13T12:00:00Z",
-            ip="172.31.5.10",
-        )
-    )
+    fake_kube.add(f.ec2_war(labels={"app": "ratings", "tier": "vm"}))
+    fake_kube.add(f.ecs_war(ip="10.10.4.19", labels={"app": "ratings"}, revision="canary"))
+    fake_kube.add(f.jwt_war(connected=None, ip=None))
+    fake_kube.add(f.cn_war())
     return fake_kube
 
 

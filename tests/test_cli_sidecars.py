@@ -5,27 +5,19 @@ from __future__ import annotations
 
 import json
 import os
-import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 from tests import factories as f
+from tests.factories import CN, EC2, ECS, JWT, Run, cells
 from tests.fakekube import FakeKube
 from tests.fakekube.istiod import FakeIstiod
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
 BIN = Path(__file__).parent / "fixtures" / "bin"
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
-ECS = "ratings-aws-aws-123456789012-us-east-1a-ecs-bookinfo-3a151358f03a4e32bf8cd401c1c74653"
-JWT = "ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp"
 GONE = "ratings-aws-aws-123456789012-us-east-2a-ec2-i-0f9e8d7c6b5a43210"
 ORPHAN = "ratings-aws-aws-123456789012-us-east-2c-ec2-i-0aaaaaaaaaaaaaaa1"
-CN = "ledger-aws-aws-cn-987654321098-cn-north-1a-ec2-i-0123456789abcdef1"
 POD_A, POD_B = "istiod-6f9c7d8b5-x7k2p", "istiod-6f9c7d8b5-q4m9z"
 STALE_EDS = {"CDS": "SYNCED", "LDS": "SYNCED", "EDS": "STALE", "RDS": "SYNCED"}
 
@@ -80,10 +72,6 @@ def _argvs(tmp_path: Path) -> list[list[str]]:
     return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def _cells(line: str) -> list[str]:
-    return re.split(r" {3,}", line.strip())
-
-
 # --- list -------------------------------------------------------------------------------
 
 LIST_SYNC = f"""\
@@ -115,11 +103,11 @@ def test_list_wide_adds_sidecar_and_istiod(mesh: FakeIstiod, run_war: Run) -> No
     r = run_war("list", "-A", "-o", "wide")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
-    header = _cells(lines[0])
+    header = cells(lines[0])
     assert header[-1] == "ISTIOD" and header[header.index("AGE") - 1] == "SIDECAR"
     got = {
-        cells[1]: (cells[header.index("SIDECAR")], cells[-1])
-        for cells in (_cells(line) for line in lines[1:])
+        row[1]: (row[header.index("SIDECAR")], row[-1])
+        for row in (cells(line) for line in lines[1:])
     }
     assert got == {
         GONE: ("<none>", "<none>"),
@@ -371,7 +359,7 @@ def test_proxy_status_joins_every_war_with_its_sidecar_plus_orphans(
 def test_proxy_status_out_of_sync_shows_only_the_problems(mesh: FakeIstiod, run_war: Run) -> None:
     r = run_war("proxy-status", "-n", "bookinfo", "--out-of-sync", "--no-headers")
     assert r.returncode == 1
-    assert [_cells(line)[0] for line in r.stdout.splitlines()] == [ECS, GONE, JWT]
+    assert [cells(line)[0] for line in r.stdout.splitlines()] == [ECS, GONE, JWT]
 
 
 def test_proxy_status_exits_0_when_every_sidecar_is_synced(mesh: FakeIstiod, run_war: Run) -> None:
@@ -395,7 +383,7 @@ def test_proxy_status_exit_follows_a_sync(mesh: FakeIstiod, run_war: Run) -> Non
 def test_proxy_status_all_namespaces_wide_shows_every_type(mesh: FakeIstiod, run_war: Run) -> None:
     r = run_war("proxy-status", "-A", "-o", "wide")
     lines = r.stdout.splitlines()
-    assert _cells(lines[0]) == [
+    assert cells(lines[0]) == [
         "NAMESPACE",
         "NAME",
         "GROUP",
@@ -410,7 +398,7 @@ def test_proxy_status_all_namespaces_wide_shows_every_type(mesh: FakeIstiod, run
         "RDS",
         "ECDS",
     ]
-    rows = {_cells(line)[1]: _cells(line) for line in lines[1:]}
+    rows = {cells(line)[1]: cells(line) for line in lines[1:]}
     assert list(rows) == [ECS, GONE, EC2, ORPHAN, JWT, CN]
     assert rows[ECS][-6:] == ["Kubernetes", "SYNCED", "SYNCED", "STALE", "SYNCED", "NOT SENT"]
     assert rows[JWT][-6:] == ["<none>"] * 6
@@ -492,7 +480,7 @@ JWT_DC2 = "reviews-jwt-my-corp--vm012.rack4.datacenter2.eu-west.internal.corp"
 
 
 def _rows(stdout: str) -> dict[str, list[str]]:
-    return {_cells(line)[0]: _cells(line) for line in stdout.splitlines()[1:]}
+    return {cells(line)[0]: cells(line) for line in stdout.splitlines()[1:]}
 
 
 def test_saved_output_after_a_klog_warning_and_prompt_is_read_with_one_warning(
@@ -564,7 +552,7 @@ def test_list_wide_and_describe_show_istioctls_version_star(mesh: FakeIstiod, ru
     source = f"file:{PS / 'istio-1.13-multicluster.txt'}"
     r = run_war("list", "-n", "bookinfo", "-o", "wide", "--proxy-status", source)
     rows = _rows(r.stdout)
-    istio = _cells(r.stdout.splitlines()[0]).index("ISTIO")
+    istio = cells(r.stdout.splitlines()[0]).index("ISTIO")
     assert rows[EC2][istio] == "1.9.8-15bc6e5e32*/default"  # reported with istioctl's `*`
     assert rows[JWT][istio] == "1.9.8-15bc6e5e32/default"
     r = run_war("describe", "-n", "bookinfo", EC2, "--proxy-status", source)

@@ -4,40 +4,14 @@ contexts, end to end through real kubectl (see tests/multicluster.py for the fle
 from __future__ import annotations
 
 import json
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
 
-import pytest
-
 from tests import factories as f
+from tests.factories import CN, EC2, ECS, JWT, Run
 from tests.fakekube import Clock, FakeKube
 from tests.fakekube.istiod import FakeIstiod
-from tests.multicluster import (
-    CN,
-    EC2,
-    ECS,
-    FORBIDDEN,
-    JWT,
-    W3,
-    Fleet,
-    seed_west,
-    start_fleet,
-    write_kubeconfig,
-)
-
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-
-@pytest.fixture
-def fleet(
-    kube_clock: Clock, tmp_path: Path, make_kube_env: Callable[[str], dict[str, str]]
-) -> Iterator[Fleet]:
-    """Contexts east, down (closed port), west, locked (WARs forbidden), in that order."""
-    with start_fleet(kube_clock, tmp_path, make_kube_env) as started:
-        yield started
-
+from tests.multicluster import FORBIDDEN, W3, Fleet, seed_west, write_kubeconfig
 
 # ---- status -------------------------------------------------------------------------------
 

@@ -14,9 +14,7 @@ from tests import factories as f
 from tests.conftest import FIXED_NOW
 from tests.fakekube import FakeKube
 
-A = "ratings-aws-aws-123456789012-us-east-2a-ec2-i-0a1b2c3d4e5f60718"
-B = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
-C = "ratings-aws-aws-123456789012-us-east-2c-ec2-i-0f9e8d7c6b5a43210"
+A, B, C = f.EC2_2A, f.EC2, f.EC2_2C
 
 
 class Follower:

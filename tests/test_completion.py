@@ -16,6 +16,7 @@ import pytest
 
 from kubectl_war import complete
 from kubectl_war.cli import war
+from tests import factories as f
 from tests.fakekube import FakeKube
 
 WAR_API = "runtime.onboarding.tetrate.io/v1alpha1"
@@ -242,14 +243,14 @@ def test_proxy_status_sources(kubectl_complete: Complete) -> None:
 
 
 def _unreachable_kubeconfig(path: Path, port: int) -> str:
-    path.write_text(
-        "apiVersion: v1\nkind: Config\n"
-        f"clusters:\n- name: away\n  cluster:\n    server: http://127.0.0.1:{port}\n"
-        "contexts:\n- name: away\n  context:\n    cluster: away\n    user: away\n"
-        "    namespace: bookinfo\n"
-        "current-context: away\nusers:\n- name: away\n  user:\n    token: t\n"
+    return f.kubeconfig_file(
+        path,
+        f"http://127.0.0.1:{port}",
+        context="away",
+        cluster="away",
+        user="away",
+        namespace="bookinfo",
     )
-    return str(path)
 
 
 @pytest.fixture
@@ -262,15 +263,6 @@ def silent_server() -> Iterator[int]:
         yield sock.getsockname()[1]
     finally:
         sock.close()
-
-
-@pytest.fixture
-def closed_port() -> int:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    return port
 
 
 @pytest.mark.parametrize("server", ["silent_server", "closed_port"])

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import textwrap
 
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
+from tests.factories import EC2
 
 _PROGRAM = textwrap.dedent(
     """

@@ -22,6 +22,9 @@ from typing import Any, Callable
 
 import pytest
 
+from tests.factories import EC2 as NAME_EC2
+from tests.factories import JWT as NAME_JWT
+from tests.factories import call, ns, too_old
 from tests.fakekube import (
     Clock,
     FakeKube,
@@ -38,8 +41,6 @@ TABLE_ACCEPT = (
     "application/json;as=Table;v=v1;g=meta.k8s.io,"
     "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json"
 )
-NAME_EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
-NAME_JWT = "ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp"
 NAME_ECS = (
     "payments-api-aws-aws-123456789012-us-east-1a-ecs-payments-3a151358f03a4e32bf8cd401c1c74653"
 )
@@ -48,29 +49,6 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 # -- helpers -----------------------------------------------------------------------
-
-
-def call(
-    fake: FakeKube,
-    method: str,
-    path: str,
-    *,
-    body: Any = None,
-    headers: dict[str, str] | None = None,
-    content_type: str = "application/json",
-) -> tuple[int, Any]:
-    """One HTTP request; returns the status and the parsed JSON body."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(fake.url + path, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", content_type)
-    for key, value in (headers or {}).items():
-        req.add_header(key, value)
-    try:
-        with _OPENER.open(req, timeout=5) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 @contextmanager
@@ -86,10 +64,6 @@ def watching(fake: FakeKube, path: str) -> Iterator[Callable[[], dict[str, Any] 
         yield next_event
     finally:
         resp.close()
-
-
-def ns(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
 
 def war(
@@ -889,15 +863,7 @@ def test_watch_after_compaction_gets_a_410_error_event(fake_kube: FakeKube) -> N
 
     assert error == {
         "type": "ERROR",
-        "object": {
-            "kind": "Status",
-            "apiVersion": "v1",
-            "metadata": {},
-            "status": "Failure",
-            "message": f"too old resource version: {rv} ({int(rv) + 1})",
-            "reason": "Expired",
-            "code": 410,
-        },
+        "object": too_old(rv),
     }
     assert end is None
     assert after is not None and after["type"] == "ADDED"

@@ -8,12 +8,11 @@ import json
 import subprocess
 import threading
 import time
-import urllib.request
 from typing import Any, Callable
 
 import pytest
 
-from tests.factories import war
+from tests.factories import ns, too_old, war
 from tests.fakekube import FakeKube
 from tests.fakekube.faults import Faults
 
@@ -27,11 +26,6 @@ INCONSISTENT_CONTINUE = (
     "results in an inconsistent list - objects that were created, modified, or deleted "
     "between the time the first chunk was returned and now may show up in the list."
 )
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def ns(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
 
 def seed(fake: FakeKube, n: int = 3) -> list[str]:
@@ -239,15 +233,7 @@ def test_every_watch_answered_410_expired(fake_kube: FakeKube, kubeconfig: str) 
         200,
         {
             "type": "ERROR",
-            "object": {
-                "kind": "Status",
-                "apiVersion": "v1",
-                "metadata": {},
-                "status": "Failure",
-                "message": f"too old resource version: {rv} ({int(rv) + 1})",
-                "reason": "Expired",
-                "code": 410,
-            },
+            "object": too_old(rv),
         },
     )
 

@@ -9,37 +9,17 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.factories import war, workload_group
+from tests.factories import call, ns, war, workload_group
 from tests.fakekube import Clock, FakeKube
 
 WAR_GROUP = "runtime.onboarding.tetrate.io"
 WARS = f"/apis/{WAR_GROUP}/v1alpha1"
 WAR_RESOURCE = f"workloadautoregistrations.{WAR_GROUP}"
 WGS = "/apis/networking.istio.io/v1beta1"
-Run = Callable[..., "subprocess.CompletedProcess[str]"]
-
-
-def ns(name: str) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}}
 
 
 def pod(namespace: str, name: str) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace}}
-
-
-def call(fake: FakeKube, method: str, path: str, token: str | None = None) -> tuple[int, Any]:
-    import urllib.error
-    import urllib.request
-
-    req = urllib.request.Request(fake.url + path, method=method)
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    try:
-        with opener.open(req, timeout=5) as resp:
-            return resp.status, json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as err:
-        return err.code, json.loads(err.read() or b"null")
 
 
 def forbidden(message: str, details: dict[str, str]) -> dict[str, Any]:

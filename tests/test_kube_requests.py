@@ -5,20 +5,13 @@ from __future__ import annotations
 from kubectl_war.kube.requests import (
     EVENTS,
     NAMESPACES,
-    Resource,
     delete_request,
     get_request,
     list_request,
     watch_request,
 )
-
-WAR = Resource(
-    "runtime.onboarding.tetrate.io",
-    "v1alpha1",
-    "workloadautoregistrations",
-    "WorkloadAutoRegistration",
-)
-NAME = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
+from tests.factories import EC2 as NAME
+from tests.factories import WAR_RESOURCE as WAR
 
 
 def test_list_request_in_a_namespace_pages_by_500() -> None:

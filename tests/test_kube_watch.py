@@ -22,10 +22,10 @@ from kubectl_war.kube.errors import (
 from kubectl_war.kube.requests import get_request
 from kubectl_war.kube.watch import until
 from tests import factories as f
+from tests.factories import EC2
 from tests.fakekube import FakeKube
 
 WARS = "workloadautoregistrations"
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
 OTHER = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-0fedcba0987654321"
 
 

@@ -4,31 +4,24 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, ClassVar
 
 import pytest
 
 from kubectl_war.errors import UsageError
-from kubectl_war.kube import Connection, Kube, KubeError, Resource
+from kubectl_war.kube import Connection, Kube, KubeError
 from kubectl_war.kube.requests import delete_request, get_request
 from kubectl_war.names import check_object_name
 from tests import factories as f
+from tests.factories import EC2 as NAME
+from tests.factories import WAR_RESOURCE as WAR
+from tests.factories import Run
 from tests.fakekube import FakeKube
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
-
-WAR = Resource(
-    "runtime.onboarding.tetrate.io",
-    "v1alpha1",
-    "workloadautoregistrations",
-    "WorkloadAutoRegistration",
-)
-NAME = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
 INVALID = "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
 INVALID += "'-' or '.', and must start and end with an alphanumeric character"
 
@@ -141,14 +134,8 @@ def list_server() -> Iterator[str]:
 def test_a_get_answered_with_a_list_is_never_taken_for_the_object(
     list_server: str, tmp_path: Path
 ) -> None:
-    kubeconfig = tmp_path / "kubeconfig"
-    kubeconfig.write_text(
-        "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
-        f"clusters:\n- name: c\n  cluster: {{server: {json.dumps(list_server)}}}\n"
-        "contexts:\n- name: c\n  context: {cluster: c, user: u}\n"
-        "users:\n- name: u\n  user: {token: t}\n"
-    )
-    client = Kube(Connection(kubeconfig=str(kubeconfig)))
+    kubeconfig = f.kubeconfig_file(tmp_path / "kubeconfig", list_server)
+    client = Kube(Connection(kubeconfig=kubeconfig))
     with pytest.raises(KubeError) as err:
         client.get(WAR, "bookinfo", NAME)
     assert err.value.message == (

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
 
+from tests.factories import Run
 from tests.fakekube import FakeKube
 from tests.fakekube.server import RecordedRequest
 
-Run = Callable[..., subprocess.CompletedProcess[str]]
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = {
     doc["metadata"]["name"]: doc

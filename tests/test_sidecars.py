@@ -38,14 +38,12 @@ from kubectl_war.sidecars.sources import (
 from kubectl_war.sidecars.syncz import parse_syncz_body
 from kubectl_war.war import War
 from tests import factories as f
+from tests.factories import EC2, ECS, JWT
 from tests.fakekube import FakeKube
 from tests.fakekube.istiod import FakeIstiod
 
 FIXTURES = Path(__file__).parent / "fixtures"
 STAND_IN = FIXTURES / "bin" / "istioctl"
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
-ECS = "ratings-aws-aws-123456789012-us-east-1a-ecs-bookinfo-3a151358f03a4e32bf8cd401c1c74653"
-JWT = "ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp"
 POD_A, POD_B = "istiod-6f9c7d8b5-x7k2p", "istiod-6f9c7d8b5-q4m9z"
 
 

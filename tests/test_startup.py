@@ -14,9 +14,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from tests.factories import EC2
 from tests.fakekube import FakeKube
-
-EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
 
 # Runs the CLI in-process, then reports which client modules the run imported.
 _REPORT = textwrap.dedent(
