@@ -101,9 +101,9 @@ def test_subcommands_are_every_registered_command_with_its_purpose(
     out = kubectl_complete("")
     ctx = click.Context(war)
     expected = [
-        f"{name}\t{war.commands[name].get_short_help_str(limit=200)}"
+        f"{name}\t{cmd.get_short_help_str(limit=200)}"
         for name in war.list_commands(ctx)
-        if not war.commands[name].hidden
+        if (cmd := war.get_command(ctx, name)) is not None and not cmd.hidden
     ]
     assert out == _lines(*expected)
     names = [line.split("\t")[0] for line in out.splitlines()]

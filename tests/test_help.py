@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from kubectl_war import docs
-from kubectl_war.cli import war
+from kubectl_war.cli import COMMANDS, war
 from kubectl_war.cli.help import localise, prog_name, purpose, split_examples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -164,3 +164,39 @@ def test_docs_adds_the_section_to_a_readme_without_one_and_then_keeps_it() -> No
     assert once.startswith("# x\n\nIntro.\n\n## Command reference\n\n" + docs.BEGIN)
     assert once.endswith(docs.END + "\n\n## Install from source\n\npip install .\n")
     assert docs.update(once) == once
+
+
+def test_each_commands_listed_purpose_is_its_own_help() -> None:
+    ctx = click.Context(war)
+    for name, (_, listed) in COMMANDS.items():
+        cmd = war.get_command(ctx, name)
+        assert cmd is not None and cmd.name == name
+        assert cmd.get_short_help_str(limit=10_000) == listed
+
+
+def _command_modules_after(*args: str) -> list[str]:
+    script = (
+        "import sys\n"
+        "from kubectl_war.cli import main\n"
+        "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
+        "from kubectl_war.cli import COMMANDS\n"
+        "mods = [where.partition(':')[0] for where, _ in COMMANDS.values()]\n"
+        "sys.stderr.write('LOADED ' + ' '.join(sorted(m for m in mods if m in sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return proc.stderr.rpartition("LOADED ")[2].split()
+
+
+def test_help_and_decode_import_no_other_commands_module() -> None:
+    # The entry point reads completion's environment variable; no other command loads.
+    assert _command_modules_after("--help") == ["kubectl_war.cli.completion"]
+    decode = _command_modules_after("decode", "ratings-aws-aws-123456789012-us-east-2b-ec2-i-0abc")
+    assert decode == ["kubectl_war.cli.completion", "kubectl_war.cli.decode"]
+    listing = _command_modules_after("list", "--help")
+    assert listing == ["kubectl_war.cli.completion", "kubectl_war.cli.list_wars"]

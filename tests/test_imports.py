@@ -39,6 +39,8 @@ def imports(module: str, path: Path, known: set[str]) -> list[tuple[str, str | N
     """(imported module, name taken from it or None, line) for each import in the package.
 
     `from a import b` names module `a.b` when that is a module, else the name `b` of `a`.
+    A string `"kubectl_war.x:name"` (an entry point, as `cli.COMMANDS` loads commands
+    with importlib) counts as `from kubectl_war.x import name`.
     """
     found: list[tuple[str, str | None, int]] = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
@@ -56,6 +58,10 @@ def imports(module: str, path: Path, known: set[str]) -> list[tuple[str, str | N
                     found.append((sub, None, node.lineno))
                 else:
                     found.append((base, alias.name, node.lineno))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            target, colon, name = node.value.partition(":")
+            if colon and target in known and name.isidentifier():
+                found.append((target, name, node.lineno))
     return found
 
 
@@ -133,7 +139,7 @@ def _private(name: str) -> bool:
 def test_the_walk_sees_lazy_and_relative_imports() -> None:
     mods = modules()
     edges = graph()
-    # Lazy, inside a function: `war` imports each command when it registers them.
+    # Lazy: `war` imports each command's module (named in `COMMANDS`) when it runs.
     assert "kubectl_war.cli.list_wars" in edges["kubectl_war.cli"]
     assert set(mods) == set(edges)
     path = ROOT / "cli" / "x.py"

@@ -21,22 +21,84 @@ from kubectl_war.cli.completion import COMPLETE_VAR
 from kubectl_war.cli.help import WarContext, prog_name, use_war_help
 from kubectl_war.errors import WarError
 
+#: Every command: its name, where it lives, and its purpose (the first line of its help,
+#: as `kubectl war --help` lists it). A command's module is imported only when that
+#: command runs or its help is asked for, so `kubectl war decode` does not pay for
+#: `rollout`; tests/test_help.py checks each purpose against the command's own help.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "list": (
+        "kubectl_war.cli.list_wars:list_cmd",
+        "List onboarded workloads (WorkloadAutoRegistrations).",
+    ),
+    "status": (
+        "kubectl_war.cli.status:status_cmd",
+        "Summarise the health of onboarded workloads, per WorkloadGroup.",
+    ),
+    "describe": (
+        "kubectl_war.cli.describe:describe_cmd",
+        "Show one or more onboarded workloads in detail.",
+    ),
+    "delete": (
+        "kubectl_war.cli.delete:delete_cmd",
+        "Delete onboarded workloads' WARs so their agents onboard again.",
+    ),
+    "rollout": (
+        "kubectl_war.cli.rollout:rollout_cmd",
+        "Re-onboard outdated workloads of WorkloadGroups, a few at a time.",
+    ),
+    "proxy-status": (
+        "kubectl_war.cli.proxy_status:proxy_status_cmd",
+        "Show the sidecar of every onboarded workload as istiod sees it.",
+    ),
+    "decode": (
+        "kubectl_war.cli.decode:decode_cmd",
+        "Decode WAR names into their WorkloadGroup and workload identity, offline.",
+    ),
+    "version": (
+        "kubectl_war.cli.version:version_cmd",
+        "Print the plugin, Python and kubernetes client versions.",
+    ),
+    "completion": (
+        "kubectl_war.cli.completion:completion_cmd",
+        "Print a completion script for running kubectl-war by its own name.",
+    ),
+}
+
+
+def _shorten(text: str, limit: int) -> str:
+    """Click's own shortening of a command's purpose for the command list."""
+    return click.Command("_", help=text).get_short_help_str(limit)
+
 
 class WarGroup(click.Group):
-    """Lists commands in the order they were added (most used first), not alphabetically.
+    """Lists commands in the order of `COMMANDS` (most used first), not alphabetically,
+    and imports each command's module only when it is needed.
 
-    Every command added, at any depth, renders its help with `WarContext`: examples
-    last, in the name the program was started as.
+    Every command, at any depth, renders its help with `WarContext`: examples last,
+    in the name the program was started as.
     """
 
     context_class = WarContext
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return list(self.commands)
+        return list(COMMANDS)
 
-    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
-        use_war_help(cmd)
-        super().add_command(cmd, name)
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            import importlib
+
+            module, _, attr = COMMANDS[cmd_name][0].partition(":")
+            cmd: click.Command = getattr(importlib.import_module(module), attr)
+            use_war_help(cmd)
+            self.commands[cmd_name] = cmd
+        return self.commands.get(cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list of `--help`, from `COMMANDS` alone: no command is imported."""
+        limit = formatter.width - 6 - max(len(name) for name in COMMANDS)
+        rows = [(name, _shorten(purpose, limit)) for name, (_, purpose) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
 
 @click.group(cls=WarGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -53,31 +115,6 @@ def war() -> None:
       kubectl war list -n bookinfo --group ratings -o wide
       kubectl war version
     """
-
-
-def _register() -> None:
-    from kubectl_war.cli.completion import completion_cmd
-    from kubectl_war.cli.decode import decode_cmd
-    from kubectl_war.cli.delete import delete_cmd
-    from kubectl_war.cli.describe import describe_cmd
-    from kubectl_war.cli.list_wars import list_cmd
-    from kubectl_war.cli.proxy_status import proxy_status_cmd
-    from kubectl_war.cli.rollout import rollout_cmd
-    from kubectl_war.cli.status import status_cmd
-    from kubectl_war.cli.version import version_cmd
-
-    war.add_command(list_cmd)
-    war.add_command(status_cmd)
-    war.add_command(describe_cmd)
-    war.add_command(delete_cmd)
-    war.add_command(rollout_cmd)
-    war.add_command(proxy_status_cmd)
-    war.add_command(decode_cmd)
-    war.add_command(version_cmd)
-    war.add_command(completion_cmd)
-
-
-_register()
 
 
 def complete_main(argv: Sequence[str] | None = None) -> None:
