@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     "--disconnected",
     "disconnected_only",
     is_flag=True,
-    help="Only WARs whose agent dropped off (AgentConnected False); never a WAR whose "
-    "agent has not reported yet (see --agent-unknown).",
+    help="Only WARs whose agent dropped off (AgentConnected False). WARs whose agent "
+    "never reported are left out: use --agent-unknown.",
 )
 @click.option(
     "--agent-unknown",
