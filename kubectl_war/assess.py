@@ -34,6 +34,8 @@ class Facts:
         disconnected_for: seconds since a disconnected agent dropped off.
         removal_in: seconds until automatic removal (negative when overdue).
         sidecar: the sidecar's sync state, when a proxy-status source was read.
+        group_error: why the WorkloadGroups could not be read (freshness is then
+            unknown, and so is whether the group exists); None when they were.
     """
 
     freshness: Freshness | None
@@ -43,6 +45,7 @@ class Facts:
     disconnected_for: float | None
     removal_in: float | None
     sidecar: Sidecar | None = None
+    group_error: str | None = None
 
     @property
     def is_outdated(self) -> bool:
@@ -63,6 +66,8 @@ def assess(
         exists = group is not None
         if not snap.groups_served:
             exists = False
+        if snap.groups_error is not None:
+            exists = None
         freshness, last = snap.judge(group, war.created)
         if freshness is Freshness.OUTDATED and last is not None:
             by = outdated_by(war.created, last)
@@ -74,6 +79,7 @@ def assess(
         disconnected_for=war.disconnected_for(now),
         removal_in=war.removal_in(now, grace_seconds),
         sidecar=_sidecar_of(war, proxies) if proxies is not None else None,
+        group_error=snap.groups_error,
     )
 
 

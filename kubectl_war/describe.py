@@ -82,6 +82,10 @@ def identity_mismatch(war: War) -> str | None:
 def group_section(war: War, facts: Facts, now: datetime) -> list[str]:
     pairs = [("Name", war.group or NONE)]
     extra: list[str] = []
+    if facts.group_error is not None:
+        pairs += [("Exists", Freshness.UNKNOWN.value), ("Up To Date", Freshness.UNKNOWN.value)]
+        extra.append(f"  Unknown: WorkloadGroups cannot be read ({facts.group_error})")
+        return _section("Workload Group", pairs, extra)
     if facts.group_exists is None:
         return _section("Workload Group", pairs)
     pairs.append(("Exists", "Yes" if facts.group_exists else "No"))
@@ -236,7 +240,7 @@ def _event_time(ev: Mapping[str, Any]) -> datetime:
 def render(
     war: War,
     facts: Facts,
-    events: Sequence[Mapping[str, Any]],
+    events: Sequence[Mapping[str, Any]] | None,
     now: datetime,
     grace_seconds: float,
     sidecar: Sequence[str] = (),
@@ -256,6 +260,7 @@ def render(
         *agent_section(war, facts, now, grace_seconds),
         *registration_section(war),
         *sidecar,
-        *events_section(events, now),
+        # Events that could not be read leave the section out, as in kubectl's describe.
+        *(events_section(events, now) if events is not None else []),
     ]
     return "\n".join(lines) + "\n"

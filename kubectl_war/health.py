@@ -88,7 +88,9 @@ def problems_of(war: War, facts: Facts) -> tuple[str, ...]:
         kinds.append(AGENT_UNKNOWN)
     if facts.freshness is Freshness.OUTDATED:
         kinds.append(OUTDATED)
-    elif facts.freshness is Freshness.UNKNOWN:
+    elif facts.freshness is Freshness.UNKNOWN and facts.group_error is None:
+        # Unknown because WorkloadGroups cannot be read at all is a permission the
+        # user lacks (said once in a warning), not something wrong with this WAR.
         kinds.append(FRESHNESS_UNKNOWN)
     elif facts.freshness is Freshness.NO_GROUP:
         kinds.append(NO_GROUP)
@@ -103,6 +105,8 @@ class GroupHealth:
     """The WARs of one WorkloadGroup in one namespace of one context, counted.
 
     Attributes:
+        outdated: WARs older than their group's spec change; None when the
+            WorkloadGroups could not be read.
         not_synced: sidecars not SYNCED; None when no proxy-status source was read.
         soonest_removal: seconds until the first disconnected WAR is removed.
         agents, istio: how many WARs report each agent and Istio version.
@@ -116,7 +120,7 @@ class GroupHealth:
     disconnected: int = 0
     agent_unknown: int = 0
     soonest_removal: float | None = None
-    outdated: int = 0
+    outdated: int | None = 0
     freshness_unknown: int = 0
     no_group: int = 0
     not_synced: int | None = None
@@ -135,7 +139,10 @@ class GroupHealth:
             ):
                 self.soonest_removal = removal
         self.agent_unknown += AGENT_UNKNOWN in kinds
-        self.outdated += OUTDATED in kinds
+        if facts.group_error is not None:
+            self.outdated = None
+        elif self.outdated is not None:
+            self.outdated += OUTDATED in kinds
         self.freshness_unknown += FRESHNESS_UNKNOWN in kinds
         self.no_group += NO_GROUP in kinds
         if synced_known:
@@ -218,8 +225,9 @@ def summarise(
     return [groups[k] for k in sorted(groups)], problems
 
 
-# The counts of `GroupHealth.to_dict` that add up across groups (`notSynced` is apart:
-# it stays None unless some group counted it).
+# The counts of `GroupHealth.to_dict` that add up across groups, in its order. `outdated`
+# and `notSynced` may be None in a group (WorkloadGroups unreadable, no source read):
+# their total is None unless some group counted them.
 _SUMMED = (
     "total",
     "connected",
@@ -228,17 +236,21 @@ _SUMMED = (
     "outdated",
     "freshnessUnknown",
     "noWorkloadGroup",
+    "notSynced",
 )
 
 
 def totals(groups: Iterable[GroupHealth]) -> dict[str, Any]:
     """The counts of many groups added up, for `-o json`."""
-    out: dict[str, Any] = dict.fromkeys(_SUMMED, 0)
-    out["notSynced"] = None
+    out: dict[str, Any] = {key: None if key == "notSynced" else 0 for key in _SUMMED}
+    counted: set[str] = set()
     for g in groups:
         counts = g.to_dict()
         for key in _SUMMED:
-            out[key] += counts[key]
-        if g.not_synced is not None:
-            out["notSynced"] = (out["notSynced"] or 0) + g.not_synced
+            if counts[key] is None:
+                continue
+            counted.add(key)
+            out[key] = (out[key] or 0) + counts[key]
+    if counted and "outdated" not in counted:
+        out["outdated"] = None
     return out

@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war.assess import Facts, agent_state
 from kubectl_war.durations import human_duration
+from kubectl_war.errors import UsageError
 from kubectl_war.freshness import Freshness
 from kubectl_war.render import NONE, Cell
-from kubectl_war.war import War
+from kubectl_war.war import AgentState, War
 
 if TYPE_CHECKING:
     from kubectl_war.sidecars.join import Sidecar
@@ -147,11 +148,28 @@ def row(
     return cells
 
 
+def agent_flag(connected: bool, disconnected: bool, unknown: bool) -> AgentState | None:
+    """The agent state `--connected`, `--disconnected` or `--agent-unknown` selects (at
+    most one of them)."""
+    given = [
+        (flag, state)
+        for flag, state, on in (
+            ("--connected", AgentState.CONNECTED, connected),
+            ("--disconnected", AgentState.DISCONNECTED, disconnected),
+            ("--agent-unknown", AgentState.UNKNOWN, unknown),
+        )
+        if on
+    ]
+    if len(given) > 1:
+        raise UsageError(" and ".join(flag for flag, _ in given) + " exclude each other")
+    return given[0][1] if given else None
+
+
 def select(
     wars: Iterable[War],
     *,
     groups: Sequence[str] = (),
-    connected: bool | None = None,
+    agent: AgentState | None = None,
     older_than: float | None = None,
     now: datetime | None = None,
     outdated: bool = False,
@@ -160,8 +178,11 @@ def select(
     """The WARs matching every given filter (AND between flags, OR within --group).
 
     Args:
-        connected: True for connected agents only, False for the rest.
-        older_than: with connected=False, only agents disconnected for longer than this.
+        agent: only WARs whose AgentConnected condition says this: CONNECTED (True),
+            DISCONNECTED (False), UNKNOWN (no condition yet, or Unknown). A WAR whose
+            agent never reported is never DISCONNECTED.
+        older_than: with DISCONNECTED, only agents disconnected for longer than this,
+            counted from the False condition's lastTransitionTime.
         outdated: only WARs older than their WorkloadGroup's last spec change.
         facts: how to assess a WAR (needed for `outdated`).
     """
@@ -170,15 +191,12 @@ def select(
     for war in wars:
         if wanted and war.group not in wanted:
             continue
-        if connected is True and not war.is_connected:
+        if agent is not None and war.agent_state is not agent:
             continue
-        if connected is False:
-            if war.is_connected:
+        if older_than is not None:
+            gone = war.disconnected_for(now) if now is not None else None
+            if gone is None or gone <= older_than:
                 continue
-            if older_than is not None:
-                gone = war.disconnected_for(now) if now is not None else None
-                if gone is None or gone <= older_than:
-                    continue
         if outdated and (facts is None or not facts(war).is_outdated):
             continue
         out.append(war)

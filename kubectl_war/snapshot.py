@@ -29,6 +29,8 @@ class Snapshot:
         namespace: the namespace looked in, None for all namespaces.
         groups: WorkloadGroups by (namespace, name), when they were fetched.
         groups_served: False when the cluster serves no WorkloadGroup API.
+        groups_error: why the WorkloadGroups could not be read (a refused or failed
+            list), None when they were; every WAR's freshness is then unknown.
     """
 
     wars: list[War]
@@ -37,6 +39,7 @@ class Snapshot:
     groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     groups_fetched: bool = False
     groups_served: bool = True
+    groups_error: str | None = None
     # last_spec_change per WorkloadGroup object (by id, the object kept alongside).
     _spec_changes: dict[int, tuple[Any, LastChange]] = field(
         default_factory=dict, repr=False, compare=False
@@ -76,7 +79,10 @@ class Snapshot:
     def judge(
         self, group: dict[str, Any] | None, created: datetime | None
     ) -> tuple[Freshness, LastChange | None]:
-        """`freshness.war_freshness` for a WAR created at `created` in `group`."""
+        """`freshness.war_freshness` for a WAR created at `created` in `group`; unknown
+        for every WAR when the WorkloadGroups could not be read."""
+        if self.groups_error is not None:
+            return Freshness.UNKNOWN, None
         change = self.spec_change(group) if group is not None else None
         return war_freshness(created, group, last_change=change)
 
@@ -98,12 +104,30 @@ def take(
     return snap
 
 
-def fetch_groups(kube: Any, snap: Snapshot, namespaces: Iterable[str] | None = None) -> None:
+def fetch_groups(
+    kube: Any,
+    snap: Snapshot,
+    namespaces: Iterable[str] | None = None,
+    *,
+    needed_by: str | None = None,
+) -> None:
     """Fetch the WorkloadGroups the snapshot's WARs refer to, with one list call.
 
-    `namespaces`: those of the WARs, for a caller that did not keep the WARs in the
-    snapshot (default: the snapshot's WARs' own).
+    WorkloadGroups that cannot be read (403, 404) leave every WAR's freshness unknown,
+    with one warning naming the permission that would tell it, unless freshness is
+    what the command was asked for.
+
+    Args:
+        namespaces: those of the WARs, for a caller that did not keep the WARs in the
+            snapshot (default: the snapshot's WARs' own).
+        needed_by: the flag that selects by freshness (`--outdated`): then unreadable
+            WorkloadGroups are an error that says so.
+
+    Raises:
+        KubeError: any other failure, or an unreadable list when `needed_by` is given.
     """
+    from kubectl_war.kube.errors import Forbidden, KubeError, NotFound
+
     snap.groups_fetched = True
     wg_res = kube.workloadgroup_resource()
     if wg_res is None:
@@ -115,7 +139,19 @@ def fetch_groups(kube: Any, snap: Snapshot, namespaces: Iterable[str] | None = N
     scope = snap.namespace if snap.namespace is not None else None
     if scope is None and len(namespaces) == 1:
         scope = next(iter(namespaces))
-    listed = kube.list(wg_res, scope)
+    try:
+        listed = kube.list(wg_res, scope)
+    except (Forbidden, NotFound) as exc:
+        why = exc.needs or exc.message
+        if needed_by is not None:
+            raise KubeError(
+                f"{needed_by} needs the WorkloadGroups, which cannot be read ({why})"
+            ) from None
+        snap.groups_error = why
+        from kubectl_war.notice import warn
+
+        warn(f"up-to-date state unknown: WorkloadGroups cannot be read ({why})")
+        return
     for obj in listed.items:
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
         ns, name = meta.get("namespace"), meta.get("name")
@@ -137,11 +173,22 @@ def take_named(kube: Any, namespace: str, names: list[str]) -> tuple[Snapshot, l
     return Snapshot(found, "", namespace), missing
 
 
-def events_by_uid(kube: Any, namespace: str | None) -> dict[str, list[dict[str, Any]]]:
-    """Events about WARs, grouped by the uid of the WAR they are about (one list call)."""
-    from kubectl_war.kube import EVENTS
+def events_by_uid(kube: Any, namespace: str | None) -> dict[str, list[dict[str, Any]]] | None:
+    """Events about WARs, grouped by the uid of the WAR they are about (one list call).
 
-    listed = kube.list(EVENTS, namespace, field_selector="involvedObject.kind=" + WAR_KIND)
+    None when events cannot be read (403, 404): kubectl's describe then leaves its Events
+    section out; one warning names the permission that would show them.
+    """
+    from kubectl_war.kube import EVENTS
+    from kubectl_war.kube.errors import Forbidden, NotFound
+
+    try:
+        listed = kube.list(EVENTS, namespace, field_selector="involvedObject.kind=" + WAR_KIND)
+    except (Forbidden, NotFound) as exc:
+        from kubectl_war.notice import warn
+
+        warn(f"events not shown: they cannot be read ({exc.needs or exc.message})")
+        return None
     out: dict[str, list[dict[str, Any]]] = {}
     for ev in listed.items:
         involved = ev.get("involvedObject") if isinstance(ev.get("involvedObject"), dict) else {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import Enum
 from typing import Any, Generic, TypeVar, overload
 
 from kubectl_war.durations import parse_timestamp
@@ -71,6 +72,15 @@ def _str(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return None
+
+
+class AgentState(str, Enum):
+    """A WAR's AgentConnected condition, as `--connected`, `--disconnected` and
+    `--agent-unknown` select it."""
+
+    CONNECTED = "connected"  # status True
+    DISCONNECTED = "disconnected"  # status False: the agent dropped off
+    UNKNOWN = "unknown"  # no condition yet (just registered), or status Unknown
 
 
 @dataclass(frozen=True)
@@ -273,6 +283,14 @@ class War:
     @property
     def is_disconnected(self) -> bool:
         return self.connected == "False"
+
+    @property
+    def agent_state(self) -> AgentState:
+        if self.is_connected:
+            return AgentState.CONNECTED
+        if self.is_disconnected:
+            return AgentState.DISCONNECTED
+        return AgentState.UNKNOWN
 
     @cached_property
     def transition_time(self) -> datetime | None:

@@ -25,7 +25,8 @@ FORBIDDEN = (
     'group "runtime.onboarding.tetrate.io" at the cluster scope): '
     "workloadautoregistrations.runtime.onboarding.tetrate.io is forbidden: User "
     '"system:serviceaccount:default:tester" cannot list resource "workloadautoregistrations" '
-    'in API group "runtime.onboarding.tetrate.io" at the cluster scope'
+    'in API group "runtime.onboarding.tetrate.io" at the cluster scope; '
+    "-A reads every namespace at once: try -n NAMESPACE"
 )
 
 

@@ -125,7 +125,9 @@ def test_wide_adds_account_region_agent_istio_connected_to(small: FakeKube, run_
         (["--group", "ratings"], [ECS, EC2, JWT]),
         (["--group", "ledger"], []),
         (["--connected"], [EC2]),
-        (["--disconnected"], [ECS, JWT]),
+        # JWT's agent never reported (no AgentConnected condition): not disconnected.
+        (["--disconnected"], [ECS]),
+        (["--agent-unknown"], [JWT]),
         (["--disconnected", "--older-than", "3m"], [ECS]),
         (["--disconnected", "--older-than", "4m"], []),
         (["--outdated"], [EC2]),

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 import yaml
 
 from tests.factories import Run
-from tests.fakekube import FakeKube
+from tests.fakekube import Clock, FakeKube
 from tests.fakekube.server import RecordedRequest
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,3 +85,35 @@ def test_roles_cover_every_request_and_nothing_more(
         "runtime.onboarding.tetrate.io",
         "workloadautoregistrations",
     )
+
+
+def test_the_app_team_role_is_enough_for_list_describe_and_status(
+    kube_clock: Clock,
+    make_kubeconfig: Callable[..., str],
+    make_kube_env: Callable[[str], dict[str, str]],
+    run_war: Run,
+) -> None:
+    """kubectl-war-app-team, bound as its Role says, runs the read commands (exit 0);
+    what it is refused is only what they show as unknown, each with a warning."""
+    role = ROLES["kubectl-war-app-team"]
+    namespace = role["metadata"]["namespace"]
+    with FakeKube(clock=kube_clock, tls=True) as fake:
+        fake.seed_fleet()
+        fake.add_user("team-token", "team")
+        for rule in role["rules"]:
+            fake.grant("team", rule["verbs"], rule["resources"], namespace)
+        env = make_kube_env(make_kubeconfig(fake, token="team-token", namespace=namespace))
+        fake.clear_requests()
+        for cmd in (["list"], ["list", "-o", "wide"], ["describe", "--group", "ratings"]):
+            r = run_war(*cmd, env=env)
+            assert r.returncode == 0, r.stderr
+            assert r.stderr.startswith("warning: up-to-date state unknown: "), r.stderr
+        asked = {p for p in map(permission, fake.requests) if p is not None}
+    refused = {(verb, resource) for verb, group, resource, _ in asked} - {
+        (verb, resource)
+        for verb, group, resource, _ in asked
+        if allowed(role, verb, group, resource)
+    }
+    # Decoration only: freshness, events and istiod's sidecar state.
+    assert refused <= {("list", "workloadgroups"), ("list", "events"), ("list", "pods")}
+    assert ("list", "workloadgroups") in refused

@@ -23,8 +23,23 @@ from kubectl_war.war import RESOURCE_NAME, War
 @opt.war_names
 @opt.selector_option("Delete the WARs matching this.")
 @opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")
-@click.option("--disconnected", is_flag=True, help="Only WARs whose agent is not connected.")
-@opt.duration_option("--older-than", help="With --disconnected: disconnected for longer than this.")
+@click.option(
+    "--disconnected",
+    is_flag=True,
+    help="Only WARs whose agent dropped off (AgentConnected False). WARs whose agent "
+    "never reported are left out: use --agent-unknown.",
+)
+@click.option(
+    "--agent-unknown",
+    is_flag=True,
+    help="Only WARs with no agent state: no AgentConnected condition yet (just "
+    "registered), or one whose status is Unknown.",
+)
+@opt.duration_option(
+    "--older-than",
+    help="With --disconnected: disconnected for longer than this, counted from when "
+    "AgentConnected turned False.",
+)
 @click.option("--outdated", is_flag=True, help="Only WARs older than their WorkloadGroup's spec.")
 @click.option("--all", "all_", is_flag=True, help="Every WAR in the namespace (or with -A, all).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before a selector-based deletion.")
@@ -51,6 +66,7 @@ def delete_cmd(
     selector: str | None,
     groups: tuple[str, ...],
     disconnected: bool,
+    agent_unknown: bool,
     older_than: float | None,
     outdated: bool,
     all_: bool,
@@ -67,8 +83,8 @@ def delete_cmd(
 
     Each DELETE carries the uid of the WAR that was selected: a WAR that its agent
     re-created under the same name since it was listed is never deleted. Deleting
-    by selector (-l, --group, --disconnected, --outdated, --all) first shows what
-    will go and asks; pass --yes where no terminal can answer.
+    by selector (-l, --group, --disconnected, --agent-unknown, --outdated, --all)
+    first shows what will go and asks; pass --yes where no terminal can answer.
 
     \b
     Examples:
@@ -80,12 +96,13 @@ def delete_cmd(
     from kubectl_war import deletion, listing, snapshot
     from kubectl_war.assess import assess
 
-    by_selector = bool(selector or groups or disconnected or outdated or all_)
+    by_selector = bool(selector or groups or disconnected or agent_unknown or outdated or all_)
     if not names and not by_selector:
         raise UsageError(
             "name WARs to delete, or select them with -l, --group, "
             "--disconnected, --outdated or --all"
         )
+    agent = listing.agent_flag(False, disconnected, agent_unknown)
     if names and all_:
         raise UsageError("names cannot be combined with --all")
     if names and kube.all_namespaces:
@@ -107,7 +124,7 @@ def delete_cmd(
     else:
         namespace = None if kube.all_namespaces else client.namespace
         snap = snapshot.take(client, namespace, label_selector=selector)
-    snapshot.fetch_groups(client, snap)
+    snapshot.fetch_groups(client, snap, needed_by="--outdated" if outdated else None)
     t = opt.now()
 
     def facts(war: War) -> Facts:
@@ -120,7 +137,7 @@ def delete_cmd(
             listing.select(
                 [war],
                 groups=groups,
-                connected=False if disconnected else None,
+                agent=agent,
                 older_than=older_than,
                 now=opt.now(),
                 outdated=outdated,

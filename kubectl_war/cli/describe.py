@@ -108,7 +108,8 @@ class _Described:
     proxies: Any
     source: str | None
     skipped: list[str]
-    events: dict[str, list[dict[str, Any]]]
+    # None: events could not be read (the Events section is left out).
+    events: dict[str, list[dict[str, Any]]] | None
     missing: list[str]
 
 
@@ -139,6 +140,10 @@ def _read(
     snapshot.fetch_groups(client, snap)
     skipped: list[str] = []
     source = sidecars.open(flags, client, default="auto", notice=skipped.append) if wars else None
+    if wars and source is None:
+        from kubectl_war.notice import sources_refused
+
+        sources_refused(skipped)
     return _Described(
         namespace,
         wars,
@@ -181,5 +186,6 @@ def _block(
 
     facts = assess(war, d.snap, t, grace_period, d.proxies)
     sidecar = describe.sidecar_section(facts.sidecar, d.source, d.skipped) if show_sidecar else []
-    block = describe.render(war, facts, d.events.get(war.uid, []), t, grace_period, sidecar)
+    events = d.events.get(war.uid, []) if d.events is not None else None
+    block = describe.render(war, facts, events, t, grace_period, sidecar)
     return block if context is None else "Context:".ljust(14) + context + "\n" + block

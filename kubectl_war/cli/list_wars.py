@@ -17,7 +17,7 @@ from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
-from kubectl_war.war import RESOURCE_NAME, War
+from kubectl_war.war import RESOURCE_NAME, AgentState, War
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
@@ -29,19 +29,31 @@ if TYPE_CHECKING:
 @opt.selector_option("Label selector (e.g. app=ratings).")
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector (e.g. metadata.name=x).")
 @opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")
-# Two flags, not one parameter with two flag values: click 8.1 (the last release for
-# Python 3.9) gives such a parameter the second flag's value when neither is given.
+# Separate flags, not one parameter with several flag values: click 8.1 (the last release
+# for Python 3.9) gives such a parameter the last flag's value when none is given.
 @click.option(
-    "--connected", "connected_only", is_flag=True, help="Only WARs whose agent is connected."
+    "--connected",
+    "connected_only",
+    is_flag=True,
+    help="Only WARs whose agent is connected (AgentConnected True).",
 )
 @click.option(
     "--disconnected",
     "disconnected_only",
     is_flag=True,
-    help="Only WARs whose agent is not connected.",
+    help="Only WARs whose agent dropped off (AgentConnected False). WARs whose agent "
+    "never reported are left out: use --agent-unknown.",
+)
+@click.option(
+    "--agent-unknown",
+    is_flag=True,
+    help="Only WARs with no agent state: no AgentConnected condition yet (just "
+    "registered), or one whose status is Unknown.",
 )
 @opt.duration_option(
-    "--older-than", help="With --disconnected: only agents disconnected for longer than this."
+    "--older-than",
+    help="With --disconnected: only agents disconnected for longer than this, counted "
+    "from when AgentConnected turned False.",
 )
 @click.option(
     "--outdated", is_flag=True, help="Only WARs older than their WorkloadGroup's spec change."
@@ -71,6 +83,7 @@ def list_cmd(
     groups: tuple[str, ...],
     connected_only: bool,
     disconnected_only: bool,
+    agent_unknown: bool,
     older_than: float | None,
     outdated: bool,
     grace_period: float,
@@ -97,10 +110,8 @@ def list_cmd(
       kubectl war list -A --sync --proxy-status istiod
       kubectl war list -A --contexts east,west --disconnected
     """
-    if connected_only and disconnected_only:
-        raise UsageError("--connected and --disconnected exclude each other")
-    connected = True if connected_only else False if disconnected_only else None
-    if older_than is not None and connected is not False:
+    agent = listing.agent_flag(connected_only, disconnected_only, agent_unknown)
+    if older_than is not None and agent is not AgentState.DISCONNECTED:
         raise UsageError("--older-than goes with --disconnected")
     if fleet.active and watch:
         raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")
@@ -109,7 +120,7 @@ def list_cmd(
     default = "auto" if sync or output == "wide" else "none"
     contexts.check_source(sidecars, fleet, default)
     query = _Query(
-        selector, field_selector, groups, connected, older_than, outdated, grace_period, sort_by
+        selector, field_selector, groups, agent, older_than, outdated, grace_period, sort_by
     )
     t = opt.now()
     if watch:
@@ -153,7 +164,7 @@ class _Query:
     selector: str | None
     field_selector: str | None
     groups: tuple[str, ...]
-    connected: bool | None
+    agent: AgentState | None
     older_than: float | None
     outdated: bool
     grace_period: float
@@ -163,7 +174,7 @@ class _Query:
         return listing.select(
             wars,
             groups=self.groups,
-            connected=self.connected,
+            agent=self.agent,
             older_than=self.older_than,
             now=t,
             outdated=self.outdated,
@@ -211,12 +222,9 @@ def _read(
 
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.take(
-        client,
-        namespace,
-        label_selector=query.selector,
-        field_selector=query.field_selector,
-        with_groups=True,
+        client, namespace, label_selector=query.selector, field_selector=query.field_selector
     )
+    snapshot.fetch_groups(client, snap, needed_by="--outdated" if query.outdated else None)
     source = _sidecar_source(flags, client, sidecars, output, sync)
     proxies = source.fetch() if source is not None else None
     listed = _Listed(
@@ -265,7 +273,7 @@ def _read_rows(
         chosen = listing.select(
             [war],
             groups=query.groups,
-            connected=query.connected,
+            agent=query.agent,
             older_than=query.older_than,
             now=t,
         )
@@ -281,7 +289,7 @@ def _read_rows(
         label_selector=query.selector,
         field_selector=query.field_selector,
     )
-    snapshot.fetch_groups(client, snap, seen)
+    snapshot.fetch_groups(client, snap, seen, needed_by="--outdated" if query.outdated else None)
     kept: list[_Line] = []
     for line in lines:
         group = snap.group_named(line.namespace, line.group, line.group_uid)
@@ -428,6 +436,10 @@ def _sidecar_source(
     if kube.debug:
         for line in reasons:
             sys.stderr.write(f"debug: proxy-status: {line}\n")
+    if source is None and not sync:
+        from kubectl_war.notice import sources_refused
+
+        sources_refused(reasons)
     if source is None and sync:
         from kubectl_war.sidecars.sources import SidecarError
 

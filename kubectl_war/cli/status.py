@@ -111,7 +111,17 @@ def _read(
 
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.take(client, namespace, label_selector=selector, with_groups=True)
-    source = sidecars.open(flags, client, default="auto") if snap.wars else None
+    skipped: list[str] = []
+    source = (
+        sidecars.open(flags, client, default="auto", notice=skipped.append) if snap.wars else None
+    )
+    if flags.debug:
+        for line in skipped:
+            sys.stderr.write(f"debug: proxy-status: {line}\n")
+    if snap.wars and source is None:
+        from kubectl_war.notice import sources_refused
+
+        sources_refused(skipped)
     proxies = source.fetch() if source is not None else None
     t = opt.now()
     context = client.context_name
@@ -152,7 +162,9 @@ def _write_tables(
                 str(g.total),
                 Cell(str(g.connected), "good" if g.connected == g.total else None),
                 Cell(g.disconnected_cell(), "bad" if g.disconnected else None),
-                Cell(str(g.outdated), "warn" if g.outdated else None),
+                Cell(str(g.outdated), "warn" if g.outdated else None)
+                if g.outdated is not None
+                else Cell("Unknown", "dim"),
                 Cell(str(g.not_synced), "warn" if g.not_synced else None)
                 if g.not_synced is not None
                 else Cell(NONE, "dim"),
@@ -165,7 +177,13 @@ def _write_tables(
     total = sum(g.total for g in groups)
     if not problems:
         unread = [s for s in seen if s.source is None and s.groups]
-        what = "connected and up to date" if unread else "connected, up to date and synced"
+        # Only what was read is claimed: up to date needs the WorkloadGroups, synced a source.
+        said = ["connected"]
+        if all(g.outdated is not None for g in groups):
+            said.append("up to date")
+        if not unread:
+            said.append("synced")
+        what = " and ".join(said) if len(said) < 3 else f"{said[0]}, {said[1]} and {said[2]}"
         lead_words = f"All {total} WARs are" if total != 1 else "The 1 WAR is"
         write(f"\n{lead_words} {what}.\n")
         if unread:

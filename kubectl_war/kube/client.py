@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
+import threading
 import time
 from dataclasses import replace
 from typing import Any, Callable
@@ -44,6 +46,12 @@ from kubectl_war.kube.watch import follow as follow_changes
 
 # How long one logical request may keep retrying when --request-timeout is not given.
 DEFAULT_RETRY_BOUND = 30.0
+
+# One warning of a `Warning` header (RFC 7234): code, agent, quoted text, optional date.
+_WARNING = re.compile(r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)')
+# The API server's warnings already printed: each once per process, as kubectl does.
+_warned: set[str] = set()
+_warned_lock = threading.Lock()
 
 
 class Kube:
@@ -145,10 +153,16 @@ class Kube:
             )
         except ApiException as exc:
             self._debug(req, exc.status, start)
+            self._server_warnings(getattr(exc, "headers", None))
             raise _api_error(req, exc, host=self.host, who=self._who()) from None
+        except KubeError:
+            # Credentials that could not be had (an exec plugin or OIDC refresh that
+            # failed when a token expired) say so themselves.
+            raise
         except Exception as exc:
             self._debug(req, None, start)
             raise self._transport_error(exc) from None
+        self._server_warnings(getattr(resp, "headers", None))
         if req.stream:
             self._debug(req, resp.status, start)
             return resp
@@ -166,6 +180,20 @@ class Kube:
                 f"the server at {self.host} answered {req.method} {req.path} "
                 "with something that is not JSON"
             ) from None
+
+    def _server_warnings(self, headers: Any) -> None:
+        """Print each `Warning` the API server sent (deprecations, admission warnings) as
+        kubectl does, `Warning: text` on stderr, once per process."""
+        if not headers or not hasattr(headers, "get"):
+            return
+        getlist = getattr(headers, "getlist", None)
+        values = getlist("Warning") if getlist is not None else [headers.get("Warning")]
+        for text in server_warnings([v for v in values if v]):
+            with _warned_lock:
+                if text in _warned:
+                    continue
+                _warned.add(text)
+            self._log(f"Warning: {text}")
 
     def _transport_error(self, exc: BaseException) -> KubeError:
         return _transport_failure(exc, host=self.host, request_timeout=self.conn.request_timeout)
@@ -393,6 +421,7 @@ def _api_error(req: Request, exc: Any, *, host: str, who: str) -> KubeError:
         )
     elif status == 403:
         err = Forbidden(_forbidden(req, server_msg), reason="Forbidden", body=body)
+        err.needs = needed_permission(req)
     else:
         msg = server_msg or f"{req.method} {req.path}: HTTP {status} {exc.reason or ''}".strip()
         err = api_error(
@@ -409,18 +438,31 @@ def _api_error(req: Request, exc: Any, *, host: str, who: str) -> KubeError:
     return err
 
 
-def _forbidden(req: Request, server_msg: str) -> str:
+def needed_permission(req: Request) -> str:
+    """The RBAC rule that would allow `req`, in the words every refusal uses."""
     plural, _, api_group = req.resource.partition(".")
-    scope = f'in namespace "{req.namespace}"' if req.namespace else "at the cluster scope"
-    missing = (
-        f'RBAC needs verb "{req.verb}" on resource "{plural}" in API group "{api_group}" {scope}'
+    return (
+        f'RBAC needs verb "{req.verb}" on resource "{plural}" in API group "{api_group}" '
+        + _scope(req)
     )
+
+
+def _scope(req: Request) -> str:
+    return f'in namespace "{req.namespace}"' if req.namespace else "at the cluster scope"
+
+
+def _forbidden(req: Request, server_msg: str) -> str:
     line = f"forbidden: cannot {req.verb} {req.resource or req.path}"
     if req.name:
         line += f' "{req.name}"'
-    line += f" {scope} ({missing})"
+    line += f" {_scope(req)} ({needed_permission(req)})"
     if server_msg:
         line += f": {server_msg}"
+    cluster_wide = req.namespace is None and req.name is None and req.resource != "namespaces"
+    if cluster_wide and req.verb in ("list", "watch"):
+        # Only -A lists a namespaced resource at the cluster scope; a Role in one
+        # namespace allows reading that namespace.
+        line += "; -A reads every namespace at once: try -n NAMESPACE"
     return line
 
 
@@ -492,6 +534,23 @@ def _add_group_headers(client: Any, groups: list[str]) -> None:
         return original(method, url, *args, **kwargs)
 
     pool.request = request
+
+
+def server_warnings(values: list[str]) -> list[str]:
+    """The texts of the `Warning` header values that client-go prints: code 299, not
+    empty, unescaped (what does not parse is left out, as client-go leaves it)."""
+    out: list[str] = []
+    for value in values:
+        pos = 0
+        while pos < len(value):
+            m = _WARNING.match(value, pos)
+            if m is None or m.end() == pos:
+                break
+            pos = m.end()
+            text = re.sub(r"\\(.)", r"\1", m.group(3))
+            if m.group(1) == "299" and text:
+                out.append(text)
+    return out
 
 
 def _version() -> str:

@@ -159,6 +159,7 @@ def resolve(conn: Connection) -> Resolved:
     from kubectl_war.kube.lazy import load
 
     load()
+    _quiet_client_logs(conn.debug)
     from kubernetes.client.configuration import Configuration
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigMerger
@@ -180,7 +181,7 @@ def resolve(conn: Connection) -> Resolved:
         raise KubeError(NO_CONFIG)
     if has_config:
         try:
-            _load_context(conn, config, resolved, _first_current_context(merged))
+            _load_context(conn, merged, resolved, _first_current_context(merged))
         except ConfigException as exc:
             raise KubeError(one_line(exc)) from None
         except KubeError:
@@ -207,10 +208,10 @@ def resolve(conn: Connection) -> Resolved:
     return resolved
 
 
-def _load_context(conn: Connection, config: Any, resolved: Resolved, current: str | None) -> None:
-    from kubernetes.config.kube_config import KubeConfigLoader
+def _load_context(conn: Connection, merged: Any, resolved: Resolved, current: str | None) -> None:
+    from kubectl_war.kube import auth
 
-    value = config.value
+    value = merged.config.value
     name = conn.context or current or value.get("current-context")
     if not name:
         if conn.server:
@@ -240,8 +241,29 @@ def _load_context(conn: Connection, config: Any, resolved: Resolved, current: st
         name = _OVERRIDE_CONTEXT
         value["contexts"] = [c for c in value["contexts"] if _plain(c).get("name") != name]
         value["contexts"].append({"name": name, "context": ctx})
-    loader = KubeConfigLoader(config_dict=config, active_context=name, config_base_path=None)
+    loader = auth.loader(merged, active_context=name)
     loader.load_and_set(resolved.configuration)
+    cluster = _plain(_named(value.get("clusters")).get(ctx.get("cluster"), {}).get("cluster"))
+    proxy = cluster.get("proxy-url") if isinstance(cluster, dict) else None
+    if proxy:
+        # kubectl sends this cluster's requests through proxy-url whatever NO_PROXY says.
+        resolved.configuration.proxy = str(proxy)
+        resolved.configuration.no_proxy = None
+
+
+def _quiet_client_logs(debug: bool) -> None:
+    """The client library logs through the root logger (`ERROR:root:...`): its lines
+    reach the terminal only with --debug; failures reach the user as errors instead."""
+    import logging
+
+    root = logging.getLogger()
+    if debug:
+        if not root.handlers:
+            logging.basicConfig(format="debug: %(name)s: %(message)s")
+        return
+    if not any(isinstance(h, logging.NullHandler) for h in root.handlers):
+        # A handler on the root logger keeps logging from adding its own to stderr.
+        root.addHandler(logging.NullHandler())
 
 
 def _first_current_context(merged: Any) -> str | None:

@@ -33,6 +33,8 @@ class KubeError(WarError):
         retryable: whether sending the same request again may succeed.
         retry_after: how long the server asked us to wait first (seconds), if it did.
         retried: whether this answer came to a request sent more than once.
+        needs: for a refusal (403), the permission that would allow the request, in RBAC's
+            words (`RBAC needs verb "list" on resource "workloadgroups" in API group ...`).
     """
 
     #: The HTTP status of the class's answers (None: no one status).
@@ -59,6 +61,7 @@ class KubeError(WarError):
         self.retryable = self.status in RETRY_STATUSES
         self.retry_after: float | None = None
         self.retried = False
+        self.needs: str | None = None
 
 
 class Unauthorized(KubeError, code=401):
