@@ -7,6 +7,7 @@ The modules, and what each defines:
     errors.py    KubeError and its typed subclasses (NotFound, Conflict, Gone, ...)
     client.py    Kube: sending, retries, discovery, paging, get/delete/pods/proxy_get
     watch.py     watch, follow, and `until` (list, then watch until a condition holds)
+    auth.py      credentials as kubectl gets them (exec, OIDC refresh, cert and token files)
     lazy.py      importing only the kubernetes client's working parts
 
 The names most used elsewhere can also be imported from the package itself, each when
