@@ -3,7 +3,8 @@
 Every DELETE carries the uid (and resourceVersion) of the object that was read, so
 the API server itself refuses to delete a WAR that the agent re-created under the
 same name since it was listed. Waiting for deleted WARs to go, or to come back
-re-registered, uses a watch with a deadline, never a sleep loop.
+re-registered, is `kube.watch.until`: a watch with a deadline, and direct reads of the
+WARs still awaited, never a sleep loop.
 """
 
 from __future__ import annotations
@@ -152,8 +153,10 @@ class Target:
 def observe(target: Target, obj: dict[str, Any] | None) -> None:
     """Update what is known of a target from the object now under its name (None: absent)."""
     if obj is None:
+        # Absent: the old WAR is gone, and a re-created one that went away again too.
         target.gone = True
         target.connected = False
+        target.new_uid = None
         return
     war = War(obj)
     if war.uid == target.old_uid:
@@ -171,14 +174,14 @@ def wait_for(
     reregister: bool,
     timeout: float,
     on_done: Callable[[Target], None] = lambda t: None,
-    extra_ready: Callable[[Target], bool] = lambda t: True,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Target]:
     """Wait until every target is gone (or, with `reregister`, back with a new uid and a
     connected agent); answer the targets still pending at the deadline.
 
-    One list per namespace gives the starting point; a watch from its
-    resourceVersion then reports every change, so nothing is polled.
+    One list gives the starting point; a watch from its resourceVersion then reports
+    every change, and the targets still pending are read directly now and then, so a
+    lost watch event costs seconds.
     """
     deadline = clock() + timeout
     pending = {t.key: t for t in targets}
@@ -186,7 +189,7 @@ def wait_for(
     def ready(t: Target) -> bool:
         if not reregister:
             return t.gone
-        return t.new_uid is not None and t.connected and extra_ready(t)
+        return t.new_uid is not None and t.connected
 
     def settled(state: Store) -> bool:
         event = state.changed
@@ -198,10 +201,7 @@ def wait_for(
             t = pending.get((war.namespace, war.name))
             if t is None:
                 return False
-            observe(t, None if event.type == "DELETED" else event.object)
-            if event.type == "DELETED" and war.uid != t.old_uid:
-                # The re-created WAR went away again: wait for the next one.
-                t.new_uid = None
+            observe(t, state.get(t.namespace, t.name))
         for key, t in list(pending.items()):
             if ready(t):
                 del pending[key]
@@ -210,5 +210,5 @@ def wait_for(
 
     namespaces = sorted({t.namespace for t in targets})
     scope = namespaces[0] if len(namespaces) == 1 else None
-    until(kube, res, scope, settled, deadline=deadline, clock=clock)
+    until(kube, res, scope, settled, deadline=deadline, clock=clock, reread=lambda: list(pending))
     return list(pending.values())

@@ -454,6 +454,30 @@ def test_status_watch_blocks_until_the_rollout_is_done(
     assert len(lines) == len(set(lines))  # a line only when the state changes
 
 
+def test_status_watch_whose_watches_never_deliver_sees_the_rollout_done_by_listing(
+    fake_kube: FakeKube, war: Run, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+) -> None:
+    from tests.fakekube.faults import Faults
+
+    seed(fake_kube)
+    fake_kube.faults = faults = Faults(cut_watch_after=0)
+    watcher = subprocess.Popen(
+        [kubectl_bin, "war", "rollout", "status", "ratings", "-n", "bookinfo", "-w",
+         "--timeout", "60s"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        time.sleep(0.8)
+        done = war("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes")
+        assert done.returncode == 0, done.stderr
+        out, err = watcher.communicate(timeout=30)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, err
+    assert out.splitlines()[-1] == 'WorkloadGroup "ratings" successfully rolled out'
+    assert {k for k, _, _ in faults.injected} == {"cut-watch"}
+
+
 def test_status_watch_times_out_with_exit_1(fake_kube: FakeKube, war: Run) -> None:
     seed(fake_kube)
     done = war("rollout", "status", "ratings", "-n", "bookinfo", "--watch", "--timeout", "1s")

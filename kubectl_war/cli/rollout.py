@@ -11,17 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_war.cli.options import (
-    DEFAULT_GRACE_PERIOD,
-    SidecarFlags,
-    duration_option,
-    fleet_options,
-    grace_option,
-    kube_options,
-    now,
-    object_names,
-    proxy_status_options,
-)
+from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube.config import Connection
 from kubectl_war.rollout import (
@@ -100,6 +90,16 @@ class RolloutGroup(click.Group):
         return params
 
 
+def _groups(f: Any) -> Any:
+    """The WorkloadGroups `rollout` and `rollout status` act on: named, or --all-groups."""
+    f = click.option(
+        "--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all)."
+    )(f)
+    return click.argument(
+        "groups", nargs=-1, metavar="[WORKLOADGROUP]...", callback=opt.object_names("WorkloadGroup")
+    )(f)
+
+
 def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
     if groups and all_groups:
         raise UsageError("name WorkloadGroups or pass --all-groups, not both")
@@ -112,14 +112,11 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
 
 
 @click.command("rollout", cls=RolloutGroup)
-@kube_options
-@fleet_options(
+@opt.kube_options
+@opt.fleet_options(
     single="its --max-unavailable budget, its batches and its resume journal are one cluster's"
 )
-@click.argument(
-    "groups", nargs=-1, metavar="[WORKLOADGROUP]...", callback=object_names("WorkloadGroup")
-)
-@click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
+@_groups
 @click.option(
     "--max-unavailable",
     default=DEFAULT_MAX_UNAVAILABLE,
@@ -141,29 +138,25 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
     help="Only WARs that joined before this RFC 3339 time (resumes an --include-up-to-date "
     "rollout without re-onboarding a WAR twice).",
 )
-@duration_option(
+@opt.duration_option(
     "--timeout",
     default=DEFAULT_TIMEOUT,
     help="How long each batch may take to come back (0: no limit).",
 )
-@duration_option("--pause", default=DEFAULT_PAUSE, help="How long to wait between batches.")
+@opt.duration_option("--pause", default=DEFAULT_PAUSE, help="How long to wait between batches.")
 @click.option(
     "--no-wait-sync",
     is_flag=True,
     help="Do not wait for re-onboarded sidecars to be SYNCED (read no proxy-status source).",
 )
-@proxy_status_options("auto")
+@opt.proxy_status_options("auto")
 @click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting.")
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
+@opt.output_option(
+    ("text", "json"),
     help="json: the plan (--dry-run) or the final summary as data; progress goes to stderr.",
 )
-@grace_option
+@opt.grace_option
 def rollout_cmd(
     kube: Connection,
     groups: tuple[str, ...],
@@ -176,7 +169,7 @@ def rollout_cmd(
     timeout: float | None,
     pause: float | None,
     no_wait_sync: bool,
-    sidecars: SidecarFlags,
+    sidecars: opt.SidecarFlags,
     dry_run: bool,
     yes: bool,
     output: str,
@@ -226,7 +219,7 @@ def rollout_cmd(
         client = Kube(kube)
         namespace = None if kube.all_namespaces else client.namespace
         snap, keys = scope.load(client, namespace, groups)
-        t = now()
+        t = opt.now()
         facts_cache: dict[str, Facts] = {}
 
         def facts(war: War) -> Facts:
@@ -270,7 +263,7 @@ def rollout_cmd(
             _confirm(plan)
 
         # WARs re-created from now on have a creationTimestamp at or after this second.
-        started = joined_before or now().replace(microsecond=0)
+        started = joined_before or opt.now().replace(microsecond=0)
         resume = _resume_command(
             kube,
             client,
@@ -303,7 +296,7 @@ def rollout_cmd(
                 (
                     "--grace-period",
                     go_duration(grace_period),
-                    grace_period != parse_duration(DEFAULT_GRACE_PERIOD),
+                    grace_period != parse_duration(opt.DEFAULT_GRACE_PERIOD),
                 ),
                 ("--yes", None, True),
             ],
@@ -352,7 +345,7 @@ def rollout_cmd(
 
 
 def _sidecar_check(
-    kube: Connection, client: Any, flags: SidecarFlags, stream: Any
+    kube: Connection, client: Any, flags: opt.SidecarFlags, stream: Any
 ) -> Callable[[Any], bool | None] | None:
     """`sidecar_synced(war)` over the proxy-status source, or None when there is none
     (then a WAR is back once its agent is connected)."""
@@ -426,25 +419,15 @@ def _resume_command(
 
 
 @click.command("status")
-@kube_options
-@fleet_options()
-@click.argument(
-    "groups", nargs=-1, metavar="[WORKLOADGROUP]...", callback=object_names("WorkloadGroup")
-)
-@click.option("--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all).")
+@opt.kube_options
+@opt.fleet_options()
+@_groups
 @click.option("-w", "--watch", is_flag=True, help="Block until every connected WAR is up to date.")
-@duration_option(
+@opt.duration_option(
     "--timeout", default=DEFAULT_STATUS_TIMEOUT, help="With --watch: give up after this (0: never)."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-    help="Output format.",
-)
-@grace_option
+@opt.output_option(("table", "json"))
+@opt.grace_option
 def status_cmd(
     kube: Connection,
     fleet: Any,
@@ -486,7 +469,7 @@ def status_cmd(
         return seen
 
     outcomes = contexts.each_context(kube, fleet, read)
-    t = now()
+    t = opt.now()
     found = [(o.context, s) for o in outcomes if o.value is not None for s in o.value.statuses(t)]
     if output == "json":
         named = contexts.contexts_data(outcomes) if fleet.active else None
@@ -515,7 +498,7 @@ def _watch_status(client: Any, seen: Read, *, timeout: float | None, output: str
         sys.stdout.flush()
 
     done, current = status.follow_until_rolled_out(
-        client, seen, now=now, timeout=timeout, show=show
+        client, seen, now=opt.now, timeout=timeout, show=show
     )
     if output == "json":
         write(to_json(status.as_data([("", s) for s in current])))

@@ -274,7 +274,9 @@ class Kube:
         """Every object, fetched in pages of `--chunk-size`.
 
         A continue token that expires mid-way (410) restarts the list from the
-        beginning; objects already collected are not collected twice.
+        beginning once; if the restart's token expires too, everything is fetched in
+        one unpaged request (client-go's pager does the same). Objects already
+        collected are not collected twice.
         """
         items: list[dict[str, Any]] = []
         rv = self.list_each(
@@ -302,14 +304,14 @@ class Kube:
         """
         seen: set[str] = set()
         token: str | None = None
-        restarted = False
+        expired = 0  # continue tokens that expired: 1 restarts paged, 2 lists unpaged
         while True:
             req = list_request(
                 res,
                 namespace,
                 label_selector=label_selector,
                 field_selector=field_selector,
-                limit=self.conn.chunk_size,
+                limit=self.conn.chunk_size if expired < 2 else 0,
                 continue_token=token,
             )
             try:
@@ -317,9 +319,13 @@ class Kube:
             except Gone:
                 if not token:
                     raise
-                self.debug_log("debug: continue token expired; listing again from the start")
+                expired += 1
+                self.debug_log(
+                    "debug: continue token expired; listing again from the start"
+                    if expired == 1
+                    else "debug: continue token expired again; listing everything at once"
+                )
                 token = None
-                restarted = True
                 continue
             if not isinstance(page, dict):
                 raise KubeError(f"the server answered a list of {res.qualified} with no object")
@@ -328,7 +334,7 @@ class Kube:
                 if not isinstance(obj, dict):
                     continue
                 key = object_key(obj.get("metadata"))
-                if restarted and key in seen:
+                if expired and key in seen:
                     continue
                 seen.add(key)
                 each(obj)

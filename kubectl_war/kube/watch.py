@@ -2,17 +2,23 @@
 
 `follow` is list-then-watch with resume: a stream that ends is opened again from the
 last resourceVersion seen, and a 410 (the server forgot that version) re-lists and
-reports the difference as events. `until` is the one wait built on it (client-go's
-`watchtools.UntilWithSync`): the condition sees the current objects after the list
-and after each change, and the wait ends when it holds or at the deadline.
+reports the difference as events; a watch that keeps expiring gives up after `RELISTS`
+lists. `until` is the one wait every command uses (client-go's
+`watchtools.UntilWithSync`, plus direct reads): the condition sees the current objects
+after the list and after each change, and the wait ends when it holds or at the
+deadline. A wait that names what it waits for (`reread`) also reads those objects
+directly, at an interval and soon after a watch restart, so that an event a broken
+watch never delivered costs seconds, not the whole wait.
 """
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
-from collections.abc import Iterable, Iterator
-from typing import Any, Callable, Protocol
+from collections.abc import Collection, Iterable, Iterator
+from typing import Any, Callable, Optional, Protocol
 
 from kubectl_war.kube.errors import Gone, KubeError
 from kubectl_war.kube.requests import (
@@ -24,9 +30,30 @@ from kubectl_war.kube.requests import (
     watch_request,
 )
 
-# How long one watch request of a watching thread stays open: a stopped wait's thread
-# ends within this (the API server only ends a watch on whole seconds).
-WATCH_WINDOW = 2.0
+#: Seconds one watch of a waiting thread stays open: a finished wait's thread ends within it.
+WATCH_WINDOW = 2
+#: A wait with `reread` reads what it waits for directly at least this often (seconds)...
+REREAD_EVERY = 5.0
+#: ...and soon after a watch restart, but never more often than this.
+MIN_READ_GAP = 1.0
+#: Pause before watching again after a watch that failed or ended early, doubling.
+RESTART_BACKOFF = (0.5, 5.0)
+#: Lists after expired watches (410) with no working watch between them before giving up.
+RELISTS = 3
+#: More names than this are read directly with one list rather than a GET each.
+GET_LIMIT = 20
+#: How often a wait with `interrupted` looks at it when nothing else happens.
+TICK = 0.25
+
+Key = tuple[str, str]  # (namespace, name)
+#: What a wait reads directly: the (namespace, name) of each object it still waits on,
+#: or None for every object in its scope (see `everything`).
+Reread = Callable[[], Optional[Collection[Key]]]
+_RESTARTED = object()  # the watching thread's note that its watch restarted
+
+
+class WatchGaveUp(KubeError):
+    """Every watch kept expiring (410) however often the list was taken again."""
 
 
 class Watchable(Protocol):
@@ -34,14 +61,9 @@ class Watchable(Protocol):
 
     def send(self, req: Request) -> Any: ...
 
-    def list(
-        self,
-        res: Resource,
-        namespace: str | None,
-        *,
-        label_selector: str | None = None,
-        field_selector: str | None = None,
-    ) -> ListResult: ...
+    def list(self, res: Resource, namespace: str | None, **selectors: Any) -> ListResult: ...
+
+    def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None: ...
 
     def debug_log(self, line: str) -> None: ...
 
@@ -51,13 +73,15 @@ class Store:
 
     Attributes:
         resource_version: where a watch resumes: the list's, then each event's.
-        changed: the event just applied; None right after a list or a poll (the
-            whole state is new to whoever looks).
+        changed: the event just applied; None right after a list, a direct read or a
+            poll (the whole state is new to whoever looks).
     """
 
     def __init__(self, items: Iterable[dict[str, Any]] = (), resource_version: str = "") -> None:
         self._by_key: dict[str, dict[str, Any]] = {}
-        self._by_name: dict[tuple[str, str], dict[str, Any]] = {}
+        self._by_name: dict[Key, dict[str, Any]] = {}
+        # uids a direct read showed replaced by another object: their late events are stale.
+        self._replaced: set[str] = set()
         self.resource_version = resource_version
         self.changed: WatchEvent | None = None
         for obj in items:
@@ -78,18 +102,44 @@ class Store:
         """The state as a list result: what a new `follow` starts from."""
         return ListResult(self.items(), self.resource_version)
 
-    def apply(self, event: WatchEvent) -> None:
-        """Take one event in (a BOOKMARK moves only the resourceVersion)."""
+    def apply(self, event: WatchEvent) -> bool:
+        """Take one event in (a BOOKMARK moves only the resourceVersion). False when it
+        changes nothing: a bookmark, or a version older than one read directly."""
         rv = _rv(event.object)
         if rv:
             self.resource_version = rv
         if event.type == "BOOKMARK":
-            return
+            return False
+        key = object_key(event.object.get("metadata"))
+        if event.type != "DELETED":
+            held = self._by_key.get(key)
+            if _uid(event.object) in self._replaced or (
+                held is not None and _older(event.object, held)
+            ):
+                return False
         self.changed = event
         if event.type == "DELETED":
-            self._drop(object_key(event.object.get("metadata")), event.object)
+            self._drop(key, event.object)
         else:
             self._put(event.object)
+        return True
+
+    def refresh(self, namespace: str, name: str, obj: dict[str, Any] | None) -> None:
+        """Take in a direct read of one name (None: absent), unless what is held is a
+        newer version of the same object."""
+        held = self._by_name.get((namespace, name))
+        if held is not None and (obj is None or _uid(held) != _uid(obj)):
+            if obj is not None:
+                self._replaced.add(_uid(held))
+            self._drop(object_key(held.get("metadata")), held)
+        if obj is not None:
+            current = self._by_key.get(object_key(obj.get("metadata")))
+            if current is None or not _older(obj, current):
+                self._put(obj)
+
+    def names(self) -> list[Key]:
+        """The (namespace, name) of every object known."""
+        return list(self._by_name)
 
     def resync(self, fresh: ListResult) -> Iterator[WatchEvent]:
         """Take a new list in, yielding (and applying) the difference as events: those
@@ -173,32 +223,17 @@ def follow(
     A stream that ends is resumed from the last resourceVersion seen; a 410 means
     the server forgot that version, so the list is taken again and the difference
     from what the caller already has is yielded as events: nothing is lost and
-    nothing is reported twice.
+    nothing is reported twice. Raises `WatchGaveUp` when watches keep expiring.
     """
-    known = Store(listed.items, listed.resource_version)
-    while deadline is None or clock() < deadline:
-        timeout = None
-        if deadline is not None:
-            timeout = max(1, int(deadline - clock()))
-        try:
-            req = watch_request(
-                res,
-                namespace,
-                resource_version=known.resource_version,
-                label_selector=label_selector,
-                field_selector=field_selector,
-                timeout_seconds=timeout,
-            )
-            for event in watch(kube, req):
-                known.apply(event)
-                if event.type != "BOOKMARK":
-                    yield event
-        except Gone:
-            kube.debug_log("debug: watch resourceVersion expired; listing again")
-            fresh = kube.list(
-                res, namespace, label_selector=label_selector, field_selector=field_selector
-            )
-            yield from known.resync(fresh)
+    selectors = {"label_selector": label_selector, "field_selector": field_selector}
+    for item in _changes(kube, res, namespace, listed, selectors, deadline=deadline, clock=clock):
+        if isinstance(item, WatchEvent):
+            yield item
+
+
+def everything() -> None:
+    """A `reread` for a condition on every object in scope: each direct read lists them."""
+    return None
 
 
 def until(
@@ -213,122 +248,235 @@ def until(
     deadline: float | None = None,
     clock: Callable[[], float] = time.monotonic,
     poll: Callable[[], float | None] | None = None,
+    reread: Reread | None = None,
+    reread_every: float = REREAD_EVERY,
+    interrupted: Callable[[], bool] | None = None,
 ) -> bool:
     """List, then watch until `condition(store)` is true; False when `deadline` passes.
 
     The condition is called on the current objects once after the list (`changed` is
     None) and again after each change (`changed` is that event). Streams that end are
-    resumed and a 410 re-lists (see `follow`), so the condition never misses a change.
+    resumed and a 410 re-lists (see `follow`). The watch runs in a helper thread, so the
+    deadline, the polls and the direct reads are kept to the moment.
 
     Args:
         listed: a list the caller already took (no list is sent then).
         deadline: when to give up, in `clock` seconds; None waits as long as it takes.
         poll: for a condition that also reads something that has no watch: asked
-            before each wait, it answers how long to wait at most before the condition
-            is called again without a change (`changed` None), or None for no limit.
-            With `poll`, the watch runs in a helper thread, so the deadline and the
-            polls are kept to the moment (not to the API server's whole seconds).
+            after each call of the condition, it answers how long to wait at most before
+            the condition is called again without a change (`changed` None), or None.
+        reread: what the condition waits on (a `Reread`): those objects are read
+            directly every `reread_every` seconds and soon after a watch that failed,
+            was cut early or expired, and the condition is called again (`changed`
+            None). A wait with `reread` outlives a watch that gives up (it goes on by
+            reading); one without raises the watch's error.
+        interrupted: asked at least every `TICK` seconds; True raises KeyboardInterrupt.
     """
+    selectors = {"label_selector": label_selector, "field_selector": field_selector}
     if listed is None:
-        listed = kube.list(
-            res, namespace, label_selector=label_selector, field_selector=field_selector
-        )
+        listed = kube.list(res, namespace, **selectors)
     store = Store(listed.items, listed.resource_version)
     if condition(store):
         return True
-    selectors = {"label_selector": label_selector, "field_selector": field_selector}
-    if poll is not None:
-        return _until_polling(
-            kube, res, namespace, condition, store, selectors, deadline, clock, poll
-        )
-    for event in follow(kube, res, namespace, listed, deadline=deadline, clock=clock, **selectors):
-        store.apply(event)
-        if condition(store):
-            return True
-        if deadline is not None and clock() >= deadline:
-            return False
-    return False
-
-
-def _until_polling(
-    kube: Watchable,
-    res: Resource,
-    namespace: str | None,
-    condition: Callable[[Store], bool],
-    store: Store,
-    selectors: dict[str, str | None],
-    deadline: float | None,
-    clock: Callable[[], float],
-    poll: Callable[[], float | None],
-) -> bool:
-    import queue
-    import threading
-
+    if deadline is not None and clock() >= deadline:
+        return False
     events: queue.Queue[Any] = queue.Queue()
     stop = threading.Event()
     watcher = threading.Thread(
-        target=watch_into,
-        args=(kube, res, namespace, store.listed(), events, stop, selectors),
+        target=_watch_into,
+        args=(kube, res, namespace, store.listed(), selectors, events, stop),
         name="kubectl-war-watch",
         daemon=True,
     )
     watcher.start()
+    read_at = last_read = clock()
+    read_at += reread_every
+    poll_at = _next_poll(poll, clock)
     try:
         while True:
-            left = deadline - clock() if deadline is not None else None
-            if left is not None and left <= 0:
+            if interrupted is not None and interrupted():
+                raise KeyboardInterrupt
+            now = clock()
+            if deadline is not None and now >= deadline:
                 return False
-            every = poll()
-            # Bounded: a timeout of "no limit" is infinite, which get() refuses.
-            waits = [w for w in (left, every) if w is not None]
-            try:
-                event = events.get(timeout=min(waits) if waits else 3600.0)
-            except queue.Empty:
-                event = None
-            if isinstance(event, BaseException):
-                raise event
-            if event is not None:
-                store.apply(event)
-            elif every is None:
-                continue
-            else:
+            reading = reread is not None and now >= read_at
+            if reading or (poll_at is not None and now >= poll_at):
+                if reread is not None and reading:
+                    _read_into(kube, res, namespace, store, reread(), selectors)
+                    last_read = clock()
+                    read_at = last_read + reread_every
                 store.changed = None
-            if condition(store):
-                return True
+                if condition(store):
+                    return True
+                poll_at = _next_poll(poll, clock)
+                continue
+            due = (deadline, poll_at, read_at if reread is not None else None)
+            waits = [t - now for t in due if t is not None]
+            if interrupted is not None:
+                waits.append(TICK)
+            try:
+                # Bounded: a timeout of "no limit" is infinite, which get() refuses.
+                item = events.get(timeout=min(waits) if waits else 3600.0)
+            except queue.Empty:
+                continue
+            if item is _RESTARTED:
+                # What the broken watch may have missed is read now, or soon.
+                read_at = min(read_at, max(clock(), last_read + MIN_READ_GAP))
+            elif isinstance(item, BaseException):
+                if reread is None:
+                    raise item
+                kube.debug_log(f"debug: {item}; reading directly every {reread_every:g}s")
+            elif store.apply(item):
+                if condition(store):
+                    return True
+                poll_at = _next_poll(poll, clock)
     finally:
         stop.set()
 
 
-def watch_into(
+def _next_poll(poll: Callable[[], float | None] | None, clock: Callable[[], float]) -> float | None:
+    every = poll() if poll is not None else None
+    return clock() + every if every is not None else None
+
+
+def _read_into(
+    kube: Watchable,
+    res: Resource,
+    namespace: str | None,
+    store: Store,
+    keys: Collection[Key] | None,
+    selectors: dict[str, str | None],
+) -> None:
+    """Read `keys` (None: everything in scope) from the server into `store`: a GET each,
+    or one list for many. Nothing changes when the server does not answer (the watch
+    goes on, and the next read may get through)."""
+    try:
+        if keys is not None and len(keys) <= GET_LIMIT:
+            found = [(key, kube.get(res, key[0], key[1])) for key in keys]
+        else:
+            listed = kube.list(res, namespace, **selectors)
+            present = {}
+            for obj in listed.items:
+                name = _name(obj.get("metadata"))
+                if name is not None:
+                    present[name] = obj
+            wanted = keys if keys is not None else {*store.names(), *present}
+            found = [(key, present.get(key)) for key in wanted]
+    except KubeError as exc:
+        kube.debug_log(f"debug: reading directly failed: {exc}")
+        return
+    for (ns, name), obj in found:
+        store.refresh(ns, name, obj)
+
+
+def _changes(
     kube: Watchable,
     res: Resource,
     namespace: str | None,
     listed: ListResult,
-    out: Any,
-    stop: Any,
-    selectors: dict[str, str | None] | None = None,
-) -> None:
-    """Feed `out` (a queue) with every change after `listed` until `stop` (a
-    threading.Event) is set: the body of a thread that watches for another.
+    selectors: dict[str, str | None],
+    *,
+    deadline: float | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    window: int | None = None,
+    stop: threading.Event | None = None,
+) -> Iterator[WatchEvent | object]:
+    """The watch loop `follow` and a waiting thread share: every change after `listed`,
+    and `_RESTARTED` after a watch that failed, was cut early or expired.
 
-    Watches are opened for `WATCH_WINDOW` seconds at a time and resumed from the
-    last resourceVersion seen, so a stopped wait's thread ends within that window.
-    An error is put on `out` too, for the waiting thread to raise.
+    Each watch resumes from the last resourceVersion seen, asking the server to end it
+    after `window` seconds (None: when the server likes) or at the deadline. A 410
+    lists again and yields the difference; after `RELISTS` such lists with no working
+    watch between them, `WatchGaveUp` is raised. A watch that ends early with nothing
+    delivered (or expires twice in a row) is followed by a pause that doubles, so a
+    server that cuts every watch is not hammered. Other errors are raised.
     """
     known = Store(listed.items, listed.resource_version)
-    try:
-        while not stop.is_set():
-            window = time.monotonic() + WATCH_WINDOW
-            for event in follow(
-                kube, res, namespace, known.listed(), deadline=window, **(selectors or {})
-            ):
+    idle = stop or threading.Event()
+    expired = 0
+    pause = RESTART_BACKOFF[0]
+    while not idle.is_set() and (deadline is None or clock() < deadline):
+        timeout = window
+        if deadline is not None:
+            left = max(1, int(deadline - clock()))
+            timeout = left if timeout is None else min(timeout, left)
+        req = watch_request(
+            res,
+            namespace,
+            resource_version=known.resource_version,
+            timeout_seconds=timeout,
+            **selectors,
+        )
+        started = time.monotonic()
+        delivered = gone = False
+        try:
+            for event in watch(kube, req):
+                delivered = True
                 known.apply(event)
-                if stop.is_set():
-                    return
-                out.put(event)
-    except Exception as exc:  # handed to the waiting thread, which raises it
+                if event.type != "BOOKMARK":
+                    yield event
+        except Gone:
+            gone = True
+        healthy = delivered or time.monotonic() - started >= 0.9 * (timeout or 1.0)
+        if gone:
+            # Counted from the last watch that worked: a 410 after one is a new run.
+            expired = 1 if healthy else expired + 1
+            if expired > RELISTS:
+                raise WatchGaveUp(
+                    f"the watch of {res.qualified} kept expiring (410 Gone): "
+                    f"gave up after listing again {RELISTS} times"
+                )
+            kube.debug_log("debug: watch resourceVersion expired; listing again")
+            yield from known.resync(kube.list(res, namespace, **selectors))
+        elif healthy:
+            expired = 0
+        if healthy:
+            pause = RESTART_BACKOFF[0]
+            if not gone:
+                continue
+        yield _RESTARTED
+        if healthy or expired == 1:
+            continue  # one expiry is routine (the server compacted): watch again at once
+        wait = pause if deadline is None else min(pause, max(deadline - clock(), 0.0))
+        if idle.wait(wait):
+            return
+        pause = min(pause * 2, RESTART_BACKOFF[1])
+
+
+def _watch_into(
+    kube: Watchable,
+    res: Resource,
+    namespace: str | None,
+    listed: ListResult,
+    selectors: dict[str, str | None],
+    out: queue.Queue[Any],
+    stop: threading.Event,
+) -> None:
+    """Feed `out` with every change after `listed` (and `_RESTARTED` notes) until `stop`
+    is set: the body of a thread that watches for a wait. An error is put on `out` too,
+    for the waiting thread to raise or outlive."""
+    try:
+        for item in _changes(
+            kube, res, namespace, listed, selectors, window=WATCH_WINDOW, stop=stop
+        ):
+            if stop.is_set():
+                return
+            out.put(item)
+    except Exception as exc:  # handed to the waiting thread
         if not stop.is_set():
             out.put(exc)
+
+
+def _older(obj: dict[str, Any], than: dict[str, Any]) -> bool:
+    """Whether `obj` is an earlier version of the same object than `than` (a late event
+    after a direct read must not undo it). resourceVersions are opaque to clients, but
+    the API server's are etcd revisions: compared as numbers when both are."""
+    if _uid(obj) != _uid(than):
+        return False
+    try:
+        return int(_rv(obj)) < int(_rv(than))
+    except ValueError:
+        return False
 
 
 def _rv(obj: Any) -> str:
@@ -341,7 +489,7 @@ def _uid(obj: Any) -> str:
     return str(meta.get("uid") or "") if isinstance(meta, dict) else ""
 
 
-def _name(meta: Any) -> tuple[str, str] | None:
+def _name(meta: Any) -> Key | None:
     if not isinstance(meta, dict) or not isinstance(meta.get("name"), str):
         return None
     return (str(meta.get("namespace") or ""), meta["name"])

@@ -3,10 +3,11 @@
 After a WorkloadGroup changes, each machine keeps the old config until its WAR is
 deleted and its agent onboards again. The plan (`rollout.plan`) decides which WARs go
 and in which batches; the executor deletes one batch at a time through
-`deletion.delete_wars` (uid preconditions), then waits (`rollout.wait`) until every WAR
-of the batch is back: same name, new uid, agent connected and, when a sidecar source
-exists, its sidecar SYNCED. It never lets more of a group be unavailable than
-`--max-unavailable`, counting WARs that were already unavailable.
+`deletion.delete_wars` (uid preconditions), then waits (`kube.watch.until`, reading the
+WARs it waits on directly too) until every WAR of the batch is back: same name, new
+uid, agent connected and, when a sidecar source exists, its sidecar SYNCED. It never
+lets more of a group be unavailable than `--max-unavailable`, counting WARs that were
+already unavailable.
 
 "Unavailable" means expected back but not healthy: a WAR deleted (by this run or,
 per the journal, an earlier one) and not back yet, a WAR whose DELETE went out with no
@@ -20,11 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import WarError
+from kubectl_war.kube.watch import REREAD_EVERY, Store, until
 from kubectl_war.rollout import journal as rj
 from kubectl_war.rollout.journal import Journal
 from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
@@ -49,8 +51,8 @@ from kubectl_war.rollout.progress import (
     Result,
     Tracked,
 )
+from kubectl_war.rollout.states import EventKind
 from kubectl_war.rollout.view import plural
-from kubectl_war.rollout.wait import RESYNC, Waiter, by_name
 from kubectl_war.war import War
 
 
@@ -87,7 +89,7 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         poll: float = 1.0,
-        resync: float = RESYNC,
+        resync: float = REREAD_EVERY,
     ) -> None:
         self.kube = kube
         self.res = res
@@ -104,15 +106,9 @@ class Executor:
         self.reason = "interrupted"
         self.shielded = False
         self.in_flight: list[Tracked] = []
-        self.waiter = Waiter(
-            kube,
-            res,
-            self._observe,
-            interrupted=lambda: self.interrupted,
-            clock=clock,
-            sidecar_poll=poll if sidecar_synced is not None else None,
-            resync=resync,
-        )
+        # How often WARs whose sidecar is not SYNCED yet are judged again (None: never).
+        self.sidecar_poll = poll if sidecar_synced is not None else None
+        self.resync = resync
         self._current: GroupResult | None = None
         self._batch: Batch | None = None
         self._failed_in_batch = ""
@@ -146,13 +142,13 @@ class Executor:
         try:
             for gr in results:
                 self._current = gr
-                self.report(Event("group", gr.plan))
+                self.report(Event(EventKind.GROUP, gr.plan))
                 carried = self._carried(gr.plan)
                 for batch in gr.plan.batches:
                     if self.interrupted:
                         raise KeyboardInterrupt
                     if not first and self.pause > 0:
-                        self.report(Event("pause", gr.plan, batch, seconds=self.pause))
+                        self.report(Event(EventKind.PAUSE, gr.plan, batch, seconds=self.pause))
                         self.sleep(self.pause)
                     first = False
                     if self.interrupted:
@@ -161,7 +157,7 @@ class Executor:
                     gr.batches_done += 1
                 if carried:
                     self._finish_carried(gr, carried)
-                self.report(Event("group-done", gr.plan))
+                self.report(Event(EventKind.GROUP_DONE, gr.plan))
         except _Stop as stop:
             outcome, message = STOPPED, str(stop)
         except WarError as exc:
@@ -194,7 +190,7 @@ class Executor:
         gp = gr.plan
         self._batch = None
         self.in_flight = carried
-        objs = by_name(self.kube.list(self.res, gp.namespace).items)
+        objs = _by_name(self.kube.list(self.res, gp.namespace).items)
         for t in carried:
             self._observe(t, objs.get(t.name))
         with self._shield():
@@ -203,7 +199,7 @@ class Executor:
         if not carried:
             return
         names = tuple(t.name for t in carried)
-        self.report(Event("recover", gp, count=len(carried), names=names, carried=True))
+        self.report(Event(EventKind.RECOVER, gp, count=len(carried), names=names, carried=True))
         ok = self._await(gp.namespace, carried, 0, self.clock() + self.timeout)
         with self._shield():
             self.journal.forget(gp.namespace, [t.name for t in carried if t.resolved])
@@ -218,7 +214,7 @@ class Executor:
         gp = gr.plan
         self._batch = batch
         live = self.kube.list(self.res, gp.namespace)
-        objs = by_name(live.items)
+        objs = _by_name(live.items)
         chosen: list[War] = []
         unavailable: list[Tracked] = []
         for t in carried:
@@ -253,11 +249,12 @@ class Executor:
         room = gp.max_unavailable - len(chosen)
         held = [t for t in unavailable if not t.resolved]
         waits = len(held) > room
-        self.report(Event("batch", gp, batch, count=len(chosen), held=len(held) if waits else 0))
+        held_first = len(held) if waits else 0
+        self.report(Event(EventKind.BATCH, gp, batch, count=len(chosen), held=held_first))
         if waits:
             self.report(
                 Event(
-                    "recover",
+                    EventKind.RECOVER,
                     gp,
                     batch,
                     count=len(held),
@@ -275,7 +272,7 @@ class Executor:
                     f"{go_duration(self.timeout)} (max unavailable {gp.max_unavailable})"
                 )
             # Said again now that its WARs are really being deleted.
-            self.report(Event("batch", gp, batch, count=len(chosen)))
+            self.report(Event(EventKind.BATCH, gp, batch, count=len(chosen)))
         if self.interrupted:
             raise KeyboardInterrupt
         self.in_flight = [t for t in unavailable if t.old_uid]
@@ -306,7 +303,7 @@ class Executor:
                 f"back within {go_duration(self.timeout)}; the rollout stopped and nothing more "
                 "will be deleted"
             )
-        self.report(Event("batch-done", gp, batch))
+        self.report(Event(EventKind.BATCH_DONE, gp, batch))
         # Carried WARs that came back along the way are forgotten; the rest still count.
         back = [t.name for t in unavailable if t.old_uid and t.resolved]
         with self._shield():
@@ -315,7 +312,7 @@ class Executor:
 
     def _skip(self, gr: GroupResult, name: str, why: str) -> None:
         gr.members[name] = MemberResult(name, SKIPPED, why)
-        self.report(Event("state", gr.plan, self._batch, name, SKIPPED, why))
+        self.report(Event(EventKind.STATE, gr.plan, self._batch, name, SKIPPED, why))
 
     def _delete(self, gr: GroupResult, wars: list[War]) -> list[Tracked]:
         """Delete the batch one WAR at a time, each recorded in the journal before its
@@ -344,13 +341,13 @@ class Executor:
                     self.journal.answered(gp.namespace, name, rj.DELETED)
                 targets.append(t)
                 gr.members[name] = MemberResult(name, DELETED, t.waiting_on)
-                self.report(Event("state", gp, self._batch, name, DELETED))
+                self.report(Event(EventKind.STATE, gp, self._batch, name, DELETED))
             elif outcome.failed:
                 with self._shield():
                     self.journal.answered(gp.namespace, name, rj.UNANSWERED)
                 targets.append(t)
                 gr.members[name] = MemberResult(name, FAILED, outcome.message)
-                self.report(Event("state", gp, self._batch, name, FAILED, outcome.message))
+                self.report(Event(EventKind.STATE, gp, self._batch, name, FAILED, outcome.message))
                 self._failed_in_batch = outcome.message
                 break
             else:
@@ -402,14 +399,53 @@ class Executor:
         if t.carried and t.state == BACK:
             self._resumed_back.add((t.namespace, t.name))
         if (t.state, t.detail) != before and self._current is not None:
-            self.report(Event("state", self._current.plan, self._batch, t.name, t.state))
+            self.report(Event(EventKind.STATE, self._current.plan, self._batch, t.name, t.state))
 
     def _await(
         self, namespace: str, tracked: list[Tracked], allowed_pending: int, deadline: float
     ) -> bool:
         """Wait until at most `allowed_pending` of `tracked` are unresolved; False at the
-        deadline (see `wait.Waiter`)."""
-        return self.waiter.until(namespace, tracked, allowed_pending, deadline)
+        deadline. Raises KeyboardInterrupt as soon as the rollout is interrupted.
+
+        One list, then a watch; the unresolved WARs are also read directly now and then
+        (a lost watch event costs seconds), and those whose sidecar is not SYNCED yet are
+        judged again every `sidecar_poll` seconds.
+        """
+        wanted = {t.name: t for t in tracked}
+
+        def settled(store: Store) -> bool:
+            event = store.changed
+            if event is None:
+                for t in tracked:
+                    if not t.resolved:
+                        self._observe(t, store.get(namespace, t.name))
+            else:
+                t = wanted.get(War(event.object).name)
+                if t is not None:
+                    self._observe(t, store.get(namespace, t.name))
+            return sum(not t.resolved for t in tracked) <= allowed_pending
+
+        def poll() -> float | None:
+            syncing = any(t.state == SYNCING for t in tracked)
+            return self.sidecar_poll if syncing else None
+
+        return until(
+            self.kube,
+            self.res,
+            namespace,
+            settled,
+            deadline=deadline,
+            clock=self.clock,
+            poll=poll,
+            reread=lambda: [(namespace, t.name) for t in tracked if not t.resolved],
+            reread_every=self.resync,
+            interrupted=lambda: self.interrupted,
+        )
+
+
+def _by_name(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """WAR objects of one namespace by name."""
+    return {War(obj).name: obj for obj in items}
 
 
 class CachedSidecars:

@@ -10,12 +10,13 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from kubectl_war.rollout.states import Answer
 from kubectl_war.war import War
 
-# A journal entry's outcome: what the answer to its DELETE said.
-SENDING = "sending"  # recorded before the DELETE went out; no answer (yet)
-DELETED = "deleted"  # answered: the server deleted it
-UNANSWERED = "unanswered"  # an error or no answer: the DELETE may or may not have landed
+# A journal entry's outcome, by its short name (see `Answer`).
+SENDING = Answer.SENDING
+DELETED = Answer.DELETED
+UNANSWERED = Answer.UNANSWERED
 
 # The directory and its files are private whatever the umask: the journal decides
 # what a re-run may delete, so no other user may write (or swap) it.
@@ -131,7 +132,7 @@ class Journal:
             }
         self._save()
 
-    def answered(self, namespace: str, name: str, outcome: str) -> None:
+    def answered(self, namespace: str, name: str, outcome: Answer) -> None:
         """What the DELETE's answer said (DELETED, or UNANSWERED for an error or none)."""
         entry = self._data.get(self._key(namespace, name))
         if entry is not None and entry.get("outcome") != outcome:

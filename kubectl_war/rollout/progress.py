@@ -7,23 +7,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kubectl_war.rollout.plan import Batch, GroupPlan, left_out_dict
+from kubectl_war.rollout.states import Ending, EventKind, MemberState
 
-# What a member of a batch is doing, as the executor last saw it.
-PENDING = "pending"
-SENT = "sent"  # a DELETE went out and no answer says what became of it
-DELETED = "deleted"
-OLD_PRESENT = "deleting"
-RECREATED = "re-created"
-SYNCING = "agent connected"
-BACK = "back"
-GONE = "gone"
-NOT_DELETED = "not deleted"
-SKIPPED = "skipped"
-FAILED = "failed"
-NOT_STARTED = "not started"
+# The members by their short names, as the executor and the views spell them.
+PENDING = MemberState.PENDING
+SENT = MemberState.SENT
+DELETED = MemberState.DELETED
+OLD_PRESENT = MemberState.OLD_PRESENT
+RECREATED = MemberState.RECREATED
+SYNCING = MemberState.SYNCING
+BACK = MemberState.BACK
+GONE = MemberState.GONE
+NOT_DELETED = MemberState.NOT_DELETED
+SKIPPED = MemberState.SKIPPED
+FAILED = MemberState.FAILED
+NOT_STARTED = MemberState.NOT_STARTED
 
 # What a batch member (or an unavailable WAR) is waiting on, by state.
-WAITING_ON = {
+WAITING_ON: dict[MemberState, str] = {
     PENDING: "not deleted yet",
     SENT: "DELETE sent, no answer",
     DELETED: "not re-created yet",
@@ -32,10 +33,10 @@ WAITING_ON = {
     SYNCING: "sidecar not SYNCED yet",
 }
 
-# How the rollout ended.
-COMPLETE = "complete"
-STOPPED = "failed"
-INTERRUPTED = "interrupted"
+# How a rollout ended.
+COMPLETE = Ending.COMPLETE
+STOPPED = Ending.STOPPED
+INTERRUPTED = Ending.INTERRUPTED
 
 
 @dataclass
@@ -46,7 +47,7 @@ class Tracked:
     namespace: str
     name: str
     old_uid: str | None
-    state: str = PENDING
+    state: MemberState = PENDING
     detail: str = ""
     carried: bool = False  # recorded by an earlier rollout's journal
     # Its DELETE was answered with an error or not at all: only a read of the
@@ -74,7 +75,7 @@ class Event:
     `batch-done`, `pause`, `group-done`.
     """
 
-    kind: str
+    kind: EventKind
     group: GroupPlan
     batch: Batch | None = None
     name: str = ""
@@ -90,7 +91,7 @@ class Event:
 @dataclass
 class MemberResult:
     name: str
-    result: str  # BACK, SKIPPED, FAILED, NOT_STARTED, or a waiting state
+    result: MemberState  # BACK, SKIPPED, FAILED, NOT_STARTED, or a waiting state
     detail: str = ""
 
 
@@ -100,13 +101,13 @@ class GroupResult:
     members: dict[str, MemberResult] = field(default_factory=dict)
     batches_done: int = 0
 
-    def names(self, *results: str) -> list[str]:
+    def names(self, *results: MemberState) -> list[str]:
         return [r.name for r in self.members.values() if r.result in results]
 
 
 @dataclass
 class Result:
-    outcome: str
+    outcome: Ending
     groups: list[GroupResult]
     message: str = ""
     waiting: list[Tracked] = field(default_factory=list)

@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.assess import Facts, assess
 from kubectl_war.freshness import Freshness
@@ -15,6 +15,9 @@ from kubectl_war.render import Table
 from kubectl_war.rollout import journal, scope
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.watch import Store
 
 COLUMNS = ("NAME", "UP-TO-DATE", "OUTDATED", "UNKNOWN", "DISCONNECTED", "MISSING", "ROLLED OUT")
 
@@ -133,6 +136,11 @@ def read(client: Any, namespace: str | None, groups: Sequence[str], grace_second
     return Read(namespace, snap, keys, missing, grace_seconds)
 
 
+#: `rollout status --watch` waits on every WAR in scope: it lists them all directly this
+#: often (seconds), and soon after a watch restart, in case an event was lost.
+RELIST_EVERY = 30.0
+
+
 def follow_until_rolled_out(
     client: Any,
     seen: Read,
@@ -145,28 +153,35 @@ def follow_until_rolled_out(
     seconds pass (False, 0 or None: never); `show` gets the counts first and after each
     change. Returns the outcome with the last counts."""
     from kubectl_war.kube import ListResult
+    from kubectl_war.kube.watch import everything, until
 
-    objs: dict[tuple[str, str], War] = {(w.namespace, w.name): w for w in seen.snap.wars}
-    current = seen.statuses(now())
-    show(current)
-    if all(s.done for s in current):
-        return True, current
-    deadline = time.monotonic() + timeout if timeout else None
-    res = client.war_resource()
-    listed = ListResult([w.obj for w in seen.snap.wars], seen.snap.resource_version)
-    for event in client.follow(res, seen.namespace, listed, deadline=deadline):
-        war = War(event.object)
-        key = (war.namespace, war.name)
-        if event.type == "DELETED":
-            if key in objs and objs[key].uid == war.uid:
-                del objs[key]
-        else:
-            objs[key] = war
-        current = seen.statuses(now(), objs.values())
+    current: list[GroupStatus] = []
+    # The WAR views of the objects held, kept across changes (their fields are cached).
+    wars = {id(w.obj): w for w in seen.snap.wars}
+
+    def rolled_out(store: Store) -> bool:
+        nonlocal current, wars
+        held = wars
+        wars = {}
+        for obj in store.items():
+            war = held.get(id(obj))
+            wars[id(obj)] = war if war is not None and war.obj is obj else War(obj)
+        current = seen.statuses(now(), wars.values())
         show(current)
-        if all(s.done for s in current):
-            return True, current
-    return False, current
+        return all(s.done for s in current)
+
+    listed = ListResult([w.obj for w in seen.snap.wars], seen.snap.resource_version)
+    done = until(
+        client,
+        client.war_resource(),
+        seen.namespace,
+        rolled_out,
+        listed=listed,
+        deadline=time.monotonic() + timeout if timeout else None,
+        reread=everything,
+        reread_every=RELIST_EVERY,
+    )
+    return done, current
 
 
 # ---- shown ----------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from kubectl_war.durations import human_duration
 from kubectl_war.render import NONE, Table
 from kubectl_war.rollout import progress as pr
 from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
+from kubectl_war.rollout.states import EventKind, MemberState
 
 
 def plural(count: int, word: str) -> str:
@@ -69,14 +70,14 @@ def event_line(ev: pr.Event) -> str | None:
     """The line a piped rollout prints for one event (None: nothing to say)."""
     gp = ev.group
     where = f"batch {ev.batch.number}/{len(gp.batches)}" if ev.batch else ""
-    if ev.kind == "group":
+    if ev.kind == EventKind.GROUP:
         return group_header(gp)
-    if ev.kind == "batch" and ev.batch is not None:
+    if ev.kind == EventKind.BATCH and ev.batch is not None:
         if ev.held:
             return None  # it waits first (the `recover` line); said when it deletes
         zone = f" in zone {ev.batch.zone}" if ev.batch.zone else ""
         return f"{where}: deleting {plural(ev.count, 'WAR')}{zone}"
-    if ev.kind == "recover":
+    if ev.kind == EventKind.RECOVER:
         names = ", ".join(ev.names)
         if ev.carried:
             return f"waiting for {plural(ev.count, 'WAR')} deleted by an earlier run: {names}"
@@ -84,39 +85,35 @@ def event_line(ev: pr.Event) -> str | None:
             f"{where}: waiting for {plural(ev.count, 'unavailable WAR')} of the group to be "
             f"back first (max unavailable {gp.max_unavailable}): {names}"
         )
-    if ev.kind == "pause":
+    if ev.kind == EventKind.PAUSE:
         return f"pausing {human_duration(ev.seconds)} before the next batch"
-    if ev.kind == "batch-done":
+    if ev.kind == EventKind.BATCH_DONE:
         return f"{where}: all back"
-    if ev.kind == "group-done":
+    if ev.kind == EventKind.GROUP_DONE:
         return f"WorkloadGroup {gp.ref}: rolled out"
-    if ev.kind == "state":
+    if ev.kind == EventKind.STATE:
         return f"{ev.name}: {state_text(ev.state, ev.detail)}"
     return None
 
 
+# How a piped rollout and the live view say each member state ("{}": the detail).
+_STATE_TEXT: dict[MemberState, str] = {
+    pr.SENT: "DELETE sent, no answer yet",
+    pr.DELETED: "deleted, waiting to be re-created",
+    pr.OLD_PRESENT: "deleting (old WAR still present)",
+    pr.RECREATED: "re-created, agent not connected yet",
+    pr.SYNCING: "agent connected, sidecar not SYNCED yet",
+    pr.BACK: "back",
+    pr.GONE: "gone",
+    pr.NOT_DELETED: "still present: not deleted by the earlier rollout",
+    pr.SKIPPED: "skipped: {}",
+    pr.FAILED: "delete failed: {}",
+}
+
+
 def state_text(state: str, detail: str = "") -> str:
-    if state == pr.SENT:
-        return "DELETE sent, no answer yet"
-    if state == pr.DELETED:
-        return "deleted, waiting to be re-created"
-    if state == pr.OLD_PRESENT:
-        return "deleting (old WAR still present)"
-    if state == pr.RECREATED:
-        return "re-created, agent not connected yet"
-    if state == pr.SYNCING:
-        return "agent connected, sidecar not SYNCED yet"
-    if state == pr.BACK:
-        return "back"
-    if state == pr.GONE:
-        return "gone"
-    if state == pr.NOT_DELETED:
-        return "still present: not deleted by the earlier rollout"
-    if state == pr.SKIPPED:
-        return f"skipped: {detail}"
-    if state == pr.FAILED:
-        return f"delete failed: {detail}"
-    return state
+    text = _STATE_TEXT.get(state)  # type: ignore[call-overload]  # a plain str finds its member
+    return text.format(detail) if text is not None else str(state)
 
 
 class LineReporter:
@@ -170,20 +167,20 @@ class LiveReporter:
         self.console.print(Text(line))
 
     def __call__(self, ev: pr.Event) -> None:
-        if ev.kind == "group":
+        if ev.kind == EventKind.GROUP:
             self.group, self.batch, self.note = ev.group, None, ""
             self._print(group_header(ev.group))
-        elif ev.kind == "batch":
+        elif ev.kind == EventKind.BATCH:
             self.batch, self.note = ev.batch, ""
-        elif ev.kind in ("recover", "pause"):
+        elif ev.kind in (EventKind.RECOVER, EventKind.PAUSE):
             self.note = event_line(ev) or ""
-        elif ev.kind == "state":
+        elif ev.kind == EventKind.STATE:
             self.states[ev.name] = state_text(ev.state, ev.detail)
             if ev.state == pr.BACK and ev.name in self._members:
                 self.back += 1
             if ev.state in (pr.SKIPPED, pr.FAILED):
                 self._print(event_line(ev) or "")
-        elif ev.kind in ("batch-done", "group-done"):
+        elif ev.kind in (EventKind.BATCH_DONE, EventKind.GROUP_DONE):
             self.note = ""
             self._print(event_line(ev) or "")
         if self._live is not None:
