@@ -62,14 +62,22 @@ class Printer:
         self._template = template
         self._sort_by = sort_by
 
-    def print(self, document: Any, out: TextIO) -> None:
+    def print(self, document: Any, out: TextIO, *, rows: str = "items") -> None:
         """Print the document `-o json` would print (a `List` or any JSON value), sorted by
         `sort_by` first when it is a List, as `kubectl get -o FORMAT [--sort-by]` does.
 
-        Raises WarError (exit 1) with kubectl's message when the template fails on it.
+        `rows` names the list in the document that custom-columns prints one row per entry
+        of (a `List`'s `items`; another document's list of groups, say); a document without
+        it is one row. Raises WarError (exit 1) with kubectl's message when the template
+        fails on it.
         """
         if self._sort_by and isinstance(document, dict) and isinstance(document.get("items"), list):
             document = sort_document(document, self._sort_by)
+        columns = self.format.startswith("custom-columns")
+        if columns and rows != "items" and isinstance(document, dict):
+            listed = document.get(rows)
+            if isinstance(listed, list):
+                document = {"items": listed}
         self._print(document, out)
 
     def print_objects(self, objects: list[Any], out: TextIO) -> None:
