@@ -8,10 +8,13 @@ columns, the flags' parsing, and the other commands' documents.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import sysconfig
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -256,3 +259,230 @@ def test_label_values_as_kubectl_prints_them(cluster: Run) -> None:
     by_name = {row[0]: row[-4:] for row in rows}
     assert by_name["lab-1"] == ["2", "svc-1", "", "a=1,app.kubernetes.io/name=svc-1,size=2,z="]
     assert by_name["lab-bare"] == ["", "", "", "<none>"]
+
+
+# ---- -w: each change in the chosen printer -----------------------------------------------
+
+
+class _Follower:
+    """A running `kubectl ... -w` whose stdout lines are collected as they arrive."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def wait_for(self, n: int, timeout: float = 15.0) -> list[str]:
+        deadline = time.monotonic() + timeout
+        while len(self.lines) < n and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(self.lines) >= n, (self.lines, self.stop())
+        return list(self.lines)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        _, err = self.proc.communicate(timeout=10)
+        return err
+
+
+WATCHED = [
+    ("-o", 'jsonpath={.metadata.name}{"\\t"}{.status.conditions[0].status}{"\\n"}'),
+    ("-o", "custom-columns=NAME:.metadata.name,CONNECTED:.status.conditions[0].status"),
+    ("--output-watch-events", "-o", 'jsonpath={.type} {.object.metadata.name}{"\\n"}'),
+    ("-o", 'jsonpath={.metadata.name}{"\\n"}', "--sort-by", ".metadata.name"),
+]
+
+
+@pytest.mark.parametrize("flags", WATCHED)
+def test_watch_prints_each_change_in_the_printer(
+    fake_kube: FakeKube, kubectl_bin: str, kube_env: dict[str, str], flags: tuple[str, ...]
+) -> None:
+    fake_kube.add_all(_labelled_wars()[:2])
+    env = dict(kube_env, KUBECTL_WAR_NOW=FIXED_NOW)
+    header = 1 if "custom-columns" in flags[-1] or "custom-columns" in flags[1] else 0
+    theirs = _Follower([kubectl_bin, "get", "war", "-n", "labelled", "-w", *flags], env)
+    ours = _Follower([kubectl_bin, "war", "list", "-n", "labelled", "-w", *flags], env)
+    try:
+        before = [f.wait_for(header + 2) for f in (theirs, ours)]
+        assert before[0] == before[1]
+
+        def lost(obj: dict[str, Any]) -> None:
+            obj["status"]["conditions"][0]["status"] = "False"
+
+        fake_kube.update(
+            "workloadautoregistrations", "labelled", "lab-1", lost, subresource="status"
+        )
+        fake_kube.add(war("lab-new", "labelled", connected="False"))
+        after = [f.wait_for(header + 4) for f in (theirs, ours)]
+        assert after[0] == after[1]
+    finally:
+        errors = [f.stop() for f in (theirs, ours)]
+    assert errors[1] == errors[0]
+
+
+def test_watch_error_in_the_first_batch(cluster: Run) -> None:
+    args = ("-n", "labelled", "-w", "-o", "jsonpath={.nothing}", "--allow-missing-template-keys=0")
+    theirs = cluster("get", "war", *args)
+    ours = cluster("war", "list", *args)
+    assert (ours.stdout, ours.returncode) == (theirs.stdout, theirs.returncode) == ("", 1)
+    assert ours.stderr == theirs.stderr
+    assert ours.stderr.startswith("error: unable to output the provided object: error executing")
+
+
+# ---- the other documents, and many contexts -----------------------------------------------
+
+
+def test_contexts_document(fleet: Any, run_war: Run, run_kubectl: Run) -> None:
+    names = '-o=jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\\n"}{end}'
+    ours = run_war("list", "-A", "--contexts", "east,west", names, env=fleet.env)
+    each = [
+        run_kubectl("get", "war", "-A", "--context", c, names, env=fleet.env)
+        for c in ("east", "west")
+    ]
+    assert (ours.stdout, ours.returncode) == ("".join(r.stdout for r in each), 0)
+    spans = run_war(
+        "list", "-A", "--contexts", "east,west", "-o", "jsonpath={.contexts[*].name}", env=fleet.env
+    )
+    assert spans.stdout == "east west"
+    table = run_war(
+        "list", "-A", "--contexts", "east,west", "-L", "app", "--show-labels", env=fleet.env
+    )
+    header = re.split(" {3,}", table.stdout.splitlines()[0])
+    assert (header[0], header[-2:]) == ("CONTEXT", ["APP", "LABELS"])
+
+
+def _json(cluster: Run, *args: str) -> Any:
+    r = cluster("war", *args, "-o", "json")
+    assert r.returncode in (0, 1), r.stderr
+    return json.loads(r.stdout)
+
+
+def test_status_document(cluster: Run) -> None:
+    doc = _json(cluster, "status", "-A", "--proxy-status", "none")
+    r = cluster(
+        "war", "status", "-A", "--proxy-status", "none", "-o", "jsonpath={.healthy} {.totals}"
+    )
+    totals = json.dumps(doc["totals"], separators=(",", ":"), sort_keys=True)
+    healthy = str(doc["healthy"]).lower()
+    assert (r.stdout, r.returncode) == (f"{healthy} {totals}", 0 if doc["healthy"] else 1)
+    r = cluster(
+        "war",
+        "status",
+        "-A",
+        "--proxy-status",
+        "none",
+        "-o",
+        "custom-columns=NS:.namespace,WARS:.total",
+    )
+    lines = r.stdout.splitlines()
+    assert lines[0].split() == ["NS", "WARS"]
+    assert [line.split() for line in lines[1:]] == [
+        [g["namespace"], str(g["total"])] for g in doc["groups"]
+    ]
+
+
+def test_describe_document(cluster: Run) -> None:
+    doc = _json(cluster, "describe", "-n", "labelled", "-l", "size", "--proxy-status", "none")
+    r = cluster(
+        "war",
+        "describe",
+        "-n",
+        "labelled",
+        "-l",
+        "size",
+        "--proxy-status",
+        "none",
+        "-o",
+        "custom-columns=NAME:.metadata.name,FRESH:.computed.freshness",
+    )
+    assert r.returncode == 0, r.stderr
+    rows = [line.split() for line in r.stdout.splitlines()[1:]]
+    assert [row[0] for row in rows] == [item["metadata"]["name"] for item in doc["items"]]
+    assert len(rows) == 5
+
+
+def test_rollout_status_document(cluster: Run) -> None:
+    doc = _json(cluster, "rollout", "status", "--all-groups", "-A")
+    r = cluster(
+        "war", "rollout", "status", "--all-groups", "-A", "-o", "jsonpath={.groups[*].name}"
+    )
+    assert r.stdout == " ".join(g["name"] for g in doc["groups"])
+    assert r.returncode == cluster("war", "rollout", "status", "--all-groups", "-A").returncode
+
+
+def test_go_templates_are_refused_with_a_pointer(cluster: Run) -> None:
+    for fmt in ("go-template={{.kind}}", "go-template-file=x", "template={{.}}"):
+        r = cluster("war", "list", "-A", "-o", fmt)
+        name = fmt.partition("=")[0]
+        assert (r.stdout, r.returncode) == ("", 2)
+        assert r.stderr == (
+            f"error: -o {name} is not supported: use -o jsonpath=TEMPLATE, or -o json | jq "
+            "for anything a JSONPath cannot express\n"
+        )
+
+
+def test_unknown_format_names_every_format(cluster: Run) -> None:
+    r = cluster("war", "list", "-o", "xml")
+    assert (r.stdout, r.returncode) == ("", 2)
+    assert r.stderr.splitlines()[0] == (
+        "error: Invalid value for '-o' / '--output': unable to match a printer suitable for the "
+        'output format "xml", allowed formats are: custom-columns,custom-columns-file,json,'
+        "jsonpath,jsonpath-as-json,jsonpath-file,name,table,wide,yaml"
+    )
+    r = cluster("war", "version", "-o", "jsonpath={.x}")
+    assert r.returncode == 2
+    assert "allowed formats are: json,text,yaml" in r.stderr
+
+
+def test_a_bad_template_fails_before_any_request(cluster: Run) -> None:
+    r = cluster("war", "status", "-A", "-o", "jsonpath={.items[", "--server", "http://127.0.0.1:9")
+    assert (r.stdout, r.stderr, r.returncode) == (
+        "",
+        "error: error parsing jsonpath {.items[, unterminated array\n",
+        1,
+    )
+
+
+def test_format_names_agree_with_the_printers() -> None:
+    from kubectl_war import printers
+    from kubectl_war.cli import options
+
+    assert options.TEMPLATE_FORMATS == printers.FORMATS
+
+
+_LOADED = (
+    "import sys\n"
+    "from kubectl_war.cli import main\n"
+    "try:\n"
+    "    main(sys.argv[1:])\n"
+    "except SystemExit:\n"
+    "    pass\n"
+    "engine = ('jsonpath', 'jsonpath_parser', 'custom_columns', 'sort', 'tabwriter', 'gofmt')\n"
+    "sys.stderr.write('LOADED ' + ' '.join(m for m in engine\n"
+    "    if 'kubectl_war.printers.' + m in sys.modules) + '\\n')\n"
+)
+
+
+def _engine_loaded(env: dict[str, str], *args: str) -> str:
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _LOADED, *args], env=env, capture_output=True, text=True, timeout=60
+    )
+    return done.stderr.splitlines()[-1]
+
+
+def test_printers_load_only_when_chosen(fake_kube: FakeKube, kube_env: dict[str, str]) -> None:
+    assert _engine_loaded(kube_env, "list", "-A") == "LOADED "
+    assert _engine_loaded(kube_env, "list", "-A", "-L", "app", "--sort-by", "name") == "LOADED "
+    assert _engine_loaded(kube_env, "list", "-A", "-o", "jsonpath={.kind}").startswith(
+        "LOADED jsonpath jsonpath_parser"
+    )

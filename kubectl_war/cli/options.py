@@ -144,6 +144,8 @@ class OutputFormat(click.Choice):
         return "[" + "|".join(shown) + "]"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith("="):
+            value = value[1:]  # `-o=json`, kubectl's spelling: click keeps the `=`
         if value in self.formats:
             return value
         name = str(value).partition("=")[0]
