@@ -297,7 +297,7 @@ WATCHED = [
     ("-o", 'jsonpath={.metadata.name}{"\\t"}{.status.conditions[0].status}{"\\n"}'),
     ("-o", "custom-columns=NAME:.metadata.name,CONNECTED:.status.conditions[0].status"),
     ("--output-watch-events", "-o", 'jsonpath={.type} {.object.metadata.name}{"\\n"}'),
-    ("-o", 'jsonpath={.metadata.name}{"\\n"}', "--sort-by", ".metadata.name"),
+    ("-o", 'jsonpath={.metadata.name}{"\\n"}', "--sort-by", ".spec.extra.n"),
 ]
 
 
@@ -305,13 +305,13 @@ WATCHED = [
 def test_watch_prints_each_change_in_the_printer(
     fake_kube: FakeKube, kubectl_bin: str, kube_env: dict[str, str], flags: tuple[str, ...]
 ) -> None:
-    fake_kube.add_all(_labelled_wars()[:2])
+    fake_kube.add_all(_labelled_wars()[:3])
     env = dict(kube_env, KUBECTL_WAR_NOW=FIXED_NOW)
     header = 1 if "custom-columns" in flags[-1] or "custom-columns" in flags[1] else 0
     theirs = _Follower([kubectl_bin, "get", "war", "-n", "labelled", "-w", *flags], env)
     ours = _Follower([kubectl_bin, "war", "list", "-n", "labelled", "-w", *flags], env)
     try:
-        before = [f.wait_for(header + 2) for f in (theirs, ours)]
+        before = [f.wait_for(header + 3) for f in (theirs, ours)]
         assert before[0] == before[1]
 
         def lost(obj: dict[str, Any]) -> None:
@@ -321,7 +321,7 @@ def test_watch_prints_each_change_in_the_printer(
             "workloadautoregistrations", "labelled", "lab-1", lost, subresource="status"
         )
         fake_kube.add(war("lab-new", "labelled", connected="False"))
-        after = [f.wait_for(header + 4) for f in (theirs, ours)]
+        after = [f.wait_for(header + 5) for f in (theirs, ours)]
         assert after[0] == after[1]
     finally:
         errors = [f.stop() for f in (theirs, ours)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -451,6 +451,9 @@ def _watch(
         sys.stderr.write(
             "warning: --watch requested, --sort-by will be ignored for watch events received\n"
         )
+        if opt.is_template(output) or query.sort_by not in listing.SORT_KEYS:
+            # As kubectl get -w: its initial list too comes in the server's order.
+            query = replace(query, sort_by=None)
     client = Kube(kube)
     listed = _read(kube, client, query, t, sidecars, output, sync, live=True)
     printer = _Watcher(output, listed, labels, no_headers=no_headers, events=events)
