@@ -345,7 +345,14 @@ def _values(
     if kind == FILES:
         return Result([], DEFAULT)
     if kind == CHOICES and param is not None and isinstance(param.type, click.Choice):
-        return Result(_matching((str(c) for c in param.type.choices), prefix))
+        choices = [str(c) for c in param.type.choices]
+        # `-o jsonpath=`, `custom-columns-file=`...: a template or a file name follows.
+        if "=" in prefix and any(c.endswith("=") for c in choices):
+            name = prefix.partition("=")[0]
+            return Result([], DEFAULT if name.endswith("-file") else NO_FILE_COMP)
+        found = _matching(choices, prefix)
+        spaced = NO_SPACE if found and all(v.endswith("=") for v, _ in found) else 0
+        return Result(found, NO_FILE_COMP | spaced)
     if kind == PROXY_SOURCES:
         if prefix.startswith("file:"):
             return Result([], DEFAULT)  # a path follows; the shell completes files

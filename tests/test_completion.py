@@ -136,8 +136,47 @@ def test_flags_of_the_command_on_the_line(kubectl_complete: Complete) -> None:
 
 
 def test_output_formats_come_from_each_commands_choices(kubectl_complete: Complete) -> None:
-    assert kubectl_complete("list", "-o", "") == _lines("table", "wide", "json", "yaml", "name")
-    assert kubectl_complete("describe", "--output", "") == _lines("text", "json", "yaml")
+    assert kubectl_complete("list", "-o", "") == _lines(
+        "table",
+        "wide",
+        "json",
+        "yaml",
+        "name",
+        "jsonpath=",
+        "jsonpath-file=",
+        "jsonpath-as-json=",
+        "custom-columns=",
+        "custom-columns-file=",
+    )
+    assert kubectl_complete("describe", "--output", "") == _lines(
+        "text", "json", "yaml", *(f"{t}=" for t in TEMPLATES)
+    )
+
+
+TEMPLATES = (
+    "jsonpath",
+    "jsonpath-file",
+    "jsonpath-as-json",
+    "custom-columns",
+    "custom-columns-file",
+)
+
+
+def test_template_formats_complete_without_a_space(kubectl_complete: Complete) -> None:
+    # Only `FORMAT=` candidates: the shell must not add a space before the template.
+    assert kubectl_complete("list", "-o", "json") == _lines(
+        "json", "jsonpath=", "jsonpath-file=", "jsonpath-as-json="
+    )
+    assert kubectl_complete("list", "-o", "jsonpath") == _lines(
+        "jsonpath=", "jsonpath-file=", "jsonpath-as-json=", directive=6
+    )
+    assert kubectl_complete("status", "-o", "cus") == _lines(
+        "custom-columns=", "custom-columns-file=", directive=6
+    )
+    # After `=`: a template (nothing to offer) or, for the -file forms, a file name.
+    assert kubectl_complete("list", "-o", "jsonpath={.items") == _lines()
+    assert kubectl_complete("list", "-o", "custom-columns-file=co") == _lines(directive=0)
+    assert kubectl_complete("version", "-o", "") == _lines("text", "json", "yaml")
     assert kubectl_complete("version", "--output=j") == _lines("json")
     assert kubectl_complete("delete", "--dry-run", "") == _lines("none", "client", "server")
 
@@ -296,7 +335,9 @@ def test_offline_completions_do_not_wait_for_an_unreachable_cluster(
 ) -> None:
     env = make_kube_env(_unreachable_kubeconfig(tmp_path / "away", silent_server))
     start = time.monotonic()
-    assert kubectl_complete("list", "-o", "j", env=env) == _lines("json")
+    assert kubectl_complete("list", "-o", "j", env=env) == _lines(
+        "json", "jsonpath=", "jsonpath-file=", "jsonpath-as-json="
+    )
     assert kubectl_complete("list", "--context", "", env=env) == _lines("away")
     assert time.monotonic() - start < 1.0
 
@@ -442,7 +483,10 @@ def test_short_flags_clustered_and_with_values() -> None:
     assert _answer("describe", "-nfoo", "") == (["war-foo-1", "war-foo-2"], 4)
     assert _answer("describe", "-n=foo", "") == (["war-foo-1", "war-foo-2"], 4)
     assert _answer("list", "-n=") == (["a", "b"], 4)
-    assert _answer("list", "-wo", "") == (["table", "wide", "json", "yaml", "name"], 4)
+    assert _answer("list", "-wo", "") == (
+        ["table", "wide", "json", "yaml", "name", *(f"{t}=" for t in TEMPLATES)],
+        4,
+    )
 
 
 def test_after_double_dash_everything_is_an_argument() -> None:

@@ -13,7 +13,7 @@ from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
-from kubectl_war.render import as_list, to_json, to_yaml, write
+from kubectl_war.render import as_list, write
 from kubectl_war.snapshot import not_found
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 @opt.selector_option("Describe the WARs matching this.")
 @opt.group_option("Describe every WAR of this WorkloadGroup; repeat for several.")
 @opt.grace_option
-@opt.output_option(("text", "json", "yaml"))
+@opt.output_option(("text", "json", "yaml"), templates=True)
 @opt.proxy_status_options("auto")
 def describe_cmd(
     kube: Connection,
@@ -51,6 +51,7 @@ def describe_cmd(
       kubectl war describe -n bookinfo ratings-aws-aws-123456789012-us-east-2b-ec2-i-0abc
       kubectl war describe -n bookinfo --group ratings
       kubectl war describe -A -l app=ratings -o json
+      kubectl war describe -A -l app=ratings -o jsonpath='{.items[*].computed.agent}'
       kubectl war describe -n bookinfo --group ratings --proxy-status istioctl
       kubectl war describe -n bookinfo NAME --all-contexts
     """
@@ -73,14 +74,14 @@ def describe_cmd(
     # -o json|yaml is an empty List.
     if not found and not names and seen and (output == "text" or not fleet.active):
         sys.stderr.write(contexts.no_resources([d.namespace for _, d in seen]) + "\n")
-    elif output in ("json", "yaml"):
+    elif output != "text":
         docs = [
             _document(war, d, t, grace_period, name if fleet.active else None)
             for name, d in seen
             for war in d.wars
         ]
         data = docs[0] if len(docs) == 1 and names and not fleet.active else as_list(docs)
-        write(to_json(data) if output == "json" else to_yaml(data))
+        opt.write_document(data, output)
     elif found:
         show_sidecar = sidecars.spec("auto") != "none"
         blocks = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,13 +14,14 @@ from kubectl_war import gcpause, listing
 from kubectl_war.assess import Facts
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
-from kubectl_war.errors import UsageError
+from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
+    from kubectl_war.printers.labels import LabelColumns
 
 
 @click.command("list")
@@ -59,9 +60,22 @@ if TYPE_CHECKING:
     "--outdated", is_flag=True, help="Only WARs older than their WorkloadGroup's spec change."
 )
 @opt.grace_option
-@click.option("--sort-by", type=click.Choice(listing.SORT_KEYS), help="Sort the rows.")
+@click.option(
+    "--sort-by",
+    type=opt.SortKey(listing.SORT_KEYS),
+    help="Sort the rows.\nBy a shortcut, or by a JSONPath expression as kubectl sorts "
+    "(.metadata.creationTimestamp, {.spec.identity.aws.zone}).",
+)
 @click.option("--no-headers", is_flag=True, help="Do not print the header line.")
-@opt.output_option()
+@opt.output_option(templates=True)
+@click.option("--show-labels", is_flag=True, help="Add a LABELS column last: each WAR's labels.")
+@click.option(
+    "-L",
+    "--label-columns",
+    multiple=True,
+    metavar="KEY,...",
+    help="Add a column per label key, with the label's value; repeat or comma-separate.",
+)
 @click.option("-w", "--watch", is_flag=True, help="After the list, print a line per change.")
 @click.option(
     "--output-watch-events",
@@ -90,6 +104,8 @@ def list_cmd(
     sort_by: str | None,
     no_headers: bool,
     output: str,
+    show_labels: bool,
+    label_columns: tuple[str, ...],
     watch: bool,
     output_watch_events: bool,
     sync: bool,
@@ -105,6 +121,9 @@ def list_cmd(
       kubectl war list -A
       kubectl war list -n bookinfo --group ratings --disconnected
       kubectl war list -A -o wide --sort-by zone
+      kubectl war list -A -L app --sort-by .metadata.creationTimestamp
+      kubectl war list -A -o jsonpath='{.items[*].metadata.name}'
+      kubectl war list -A -o custom-columns=NAME:.metadata.name,ZONE:.spec.identity.aws.zone
       kubectl war list -n bookinfo -o name
       kubectl war list -n bookinfo -w
       kubectl war list -A --sync --proxy-status istiod
@@ -122,6 +141,9 @@ def list_cmd(
     query = _Query(
         selector, field_selector, groups, agent, older_than, outdated, grace_period, sort_by
     )
+    from kubectl_war.printers.labels import LabelColumns
+
+    labels = LabelColumns.from_flags(label_columns, show_labels)
     t = opt.now()
     if watch:
         _watch(
@@ -130,30 +152,41 @@ def list_cmd(
             t,
             output,
             sidecars,
+            labels,
             no_headers=no_headers,
             events=output_watch_events,
             sync=sync,
         )
         return
-    streamed = output in ("table", "wide") and not sync and sidecars.spec(default) == "none"
+    streamed = (
+        output in ("table", "wide")
+        and not sync
+        and sidecars.spec(default) == "none"
+        and (sort_by is None or sort_by in listing.SORT_KEYS)
+    )
 
     def read(flags: Connection, client: Any) -> _Listed:
         if streamed:
-            return _read_rows(flags, client, query, t, wide=output == "wide")
+            return _read_rows(flags, client, query, t, labels, wide=output == "wide")
         return _read(flags, client, query, t, sidecars, output, sync)
 
     outcomes = contexts.each_context(kube, fleet, read)
     seen = contexts.answered(outcomes)
     if output in ("table", "wide"):
         cols, rows = _table(
-            seen, t, all_namespaces=kube.all_namespaces, wide=output == "wide", named=fleet.active
+            seen,
+            t,
+            labels,
+            all_namespaces=kube.all_namespaces,
+            wide=output == "wide",
+            named=fleet.active,
         )
         if rows:
             write(Table(cols, colour=use_colour()).render(rows, headers=not no_headers))
         elif seen:
             sys.stderr.write(contexts.no_resources([listed.namespace for _, listed in seen]) + "\n")
     else:
-        _write_items(seen, outcomes, output, named=fleet.active)
+        _write_items(seen, outcomes, output, named=fleet.active, no_headers=no_headers)
     contexts.finish(outcomes, fleet)
 
 
@@ -238,12 +271,25 @@ def _read(
         query.grace_period,
         None if live else t,
     )
-    listed.wars = listing.sort(query.choose(snap.wars, t, listed.facts), query.sort_by)
+    chosen = query.choose(snap.wars, t, listed.facts)
+    listed.wars = _sort(chosen, query.sort_by, table=output in ("table", "wide"))
     return listed
 
 
+def _sort(wars: list[War], key: str | None, *, table: bool) -> list[War]:
+    """`--sort-by`: a shortcut in its own order, an expression in kubectl's (`table`: with
+    the errors of kubectl's table output; where kubectl's table hides one behind "No
+    resources found", here it is told)."""
+    if key is None or key in listing.SORT_KEYS:
+        return listing.sort(wars, key)
+    from kubectl_war.printers import sort_objects
+
+    by_object = {id(w.obj): w for w in wars}
+    return [by_object[id(obj)] for obj in sort_objects([w.obj for w in wars], key, table=table)]
+
+
 def _read_rows(
-    flags: Connection, client: Any, query: _Query, t: datetime, *, wide: bool
+    flags: Connection, client: Any, query: _Query, t: datetime, labels: LabelColumns, *, wide: bool
 ) -> _Listed:
     """The plain table's rows (no SIDECAR column), each WAR turned into its row as its
     page arrives.
@@ -279,6 +325,7 @@ def _read_rows(
         )
         if chosen:
             cells = listing.row(war, listed.facts(war), t, all_namespaces=all_namespaces, wide=wide)
+            cells += labels.cells(war.labels)
             lines.append(_Line(war, cells, listing.sort_key(war, query.sort_by)))
         gcpause.keep(obj)
 
@@ -322,15 +369,18 @@ class _Line:
 def _table(
     seen: Sequence[tuple[str, _Listed]],
     t: datetime,
+    labels: LabelColumns,
     *,
     all_namespaces: bool,
     wide: bool,
     named: bool,
 ) -> tuple[list[str], list[list[str]]]:
     """The columns and rows of every context's WARs; `named` puts CONTEXT first. The
-    SIDECAR column is there when any context read a proxy-status source."""
+    SIDECAR column is there when any context read a proxy-status source; label columns
+    come last."""
     sidecar = any(listed.source is not None for _, listed in seen)
     cols = listing.headers(all_namespaces=all_namespaces, wide=wide, sidecar=sidecar)
+    cols += labels.headers()
     rows: list[list[str]] = []
     for name, listed in seen:
         mine = listed.rows
@@ -344,6 +394,7 @@ def _table(
                     wide=wide,
                     sidecar=sidecar,
                 )
+                + labels.cells(w.labels)
                 for w in listed.wars
             ]
         rows += [[name, *row] for row in mine] if named else mine
@@ -356,8 +407,9 @@ def _write_items(
     output: str,
     *,
     named: bool,
+    no_headers: bool = False,
 ) -> None:
-    """`-o name`, `-o json` or `-o yaml` of every context's WARs.
+    """`-o name`, `-o json`, `-o yaml` or a template printer of every context's WARs.
 
     The items stay the server's objects, untouched; with many contexts, which context
     each came from is told beside them: each context lists the positions of its items.
@@ -379,6 +431,11 @@ def _write_items(
         )
     else:
         data = as_list(items, seen[0][1].resource_version)
+    printer = opt.printer(output, no_headers=no_headers)
+    if printer is not None:
+        # kubectl hands its printers the List it builds, whose resourceVersion is empty.
+        printer.print({**data, "metadata": {"resourceVersion": ""}}, sys.stdout)
+        return
     write(to_json(data) if output == "json" else to_yaml(data))
 
 
@@ -388,6 +445,7 @@ def _watch(
     t: datetime,
     output: str,
     sidecars: opt.SidecarFlags,
+    labels: LabelColumns,
     *,
     no_headers: bool,
     events: bool,
@@ -397,9 +455,16 @@ def _watch(
     from kubectl_war.kube import ListResult
     from kubectl_war.kube.client import Kube
 
+    if query.sort_by is not None:
+        sys.stderr.write(
+            "warning: --watch requested, --sort-by will be ignored for watch events received\n"
+        )
+        if opt.is_template(output) or query.sort_by not in listing.SORT_KEYS:
+            # As kubectl get -w: its initial list too comes in the server's order.
+            query = replace(query, sort_by=None)
     client = Kube(kube)
     listed = _read(kube, client, query, t, sidecars, output, sync, live=True)
-    printer = _Watcher(output, listed, no_headers=no_headers, events=events)
+    printer = _Watcher(output, listed, labels, no_headers=no_headers, events=events)
     printer.initial()
     sys.stdout.flush()
     gcpause.settle()
@@ -462,20 +527,31 @@ def _refetch(source: Any, previous: Any) -> Any:
 class _Watcher:
     """Prints a watch: the list in one output format, then one entry per change."""
 
-    def __init__(self, output: str, listed: _Listed, *, no_headers: bool, events: bool):
+    def __init__(
+        self,
+        output: str,
+        listed: _Listed,
+        labels: LabelColumns,
+        *,
+        no_headers: bool,
+        events: bool,
+    ):
         self.output = output
         self.listed = listed
+        self.labels = labels
         self.no_headers = no_headers
         self.events = events
         self.now = opt.now()
         self.header_pending = False
         self.table: Table | None = None
+        self.printer = opt.printer(output, no_headers=no_headers)
         if output in ("table", "wide"):
             cols = listing.headers(
                 all_namespaces=listed.namespace is None,
                 wide=output == "wide",
                 sidecar=listed.source is not None,
             )
+            cols += labels.headers()
             if events:
                 cols.insert(0, "EVENT")
             self.table = Table(cols, colour=use_colour())
@@ -489,12 +565,24 @@ class _Watcher:
             wide=self.output == "wide",
             sidecar=self.listed.source is not None,
         )
+        cells += self.labels.cells(war.labels)
         if self.events:
             cells.insert(0, event)
         return cells
 
+    def _object(self, war: War, event: str) -> Any:
+        """What a template printer is given for one change: the object, or with
+        --output-watch-events the event (`type` and `object`), as kubectl gives it."""
+        return {"type": event, "object": war.obj} if self.events else war.obj
+
     def initial(self) -> None:
         wars = self.listed.wars
+        if self.printer is not None:
+            try:
+                self.printer.print_objects([self._object(w, "ADDED") for w in wars], sys.stdout)
+            except WarError as exc:
+                raise WarError(f"unable to output the provided object: {exc.message}") from None
+            return
         if self.table is None:
             _write_items([(self.listed.context, self.listed)], [], self.output, named=False)
             return
@@ -513,6 +601,8 @@ class _Watcher:
                 write(self.table.format_row(self.table.headers, header=True) + "\n")
                 self.header_pending = False
             write(self.table.format_row(row) + "\n")
+        elif self.printer is not None:
+            self.printer.print_objects([self._object(war, event)], sys.stdout)
         elif self.output == "name":
             write(f"{RESOURCE_NAME}/{war.name}\n")
         elif self.output == "json":

@@ -5,19 +5,30 @@ from __future__ import annotations
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import click
 
-from kubectl_war.errors import UsageError
+from kubectl_war.errors import UsageError, quote_input
 from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 OUTPUTS = ("table", "wide", "json", "yaml", "name")
+#: kubectl's template formats that `printers` prints (its FORMATS, named here so that
+#: start-up does not load the printers; a test checks they agree).
+TEMPLATE_FORMATS = (
+    "jsonpath",
+    "jsonpath-file",
+    "jsonpath-as-json",
+    "custom-columns",
+    "custom-columns-file",
+)
+# kubectl's Go template formats: refused with a pointer to -o jsonpath (printers.make_printer).
+_GO_TEMPLATES = ("go-template", "go-template-file", "template", "templatefile")
 # Set to an RFC3339 time to make ages and countdowns reproducible (tests, demos).
 NOW_ENV = "KUBECTL_WAR_NOW"
 
@@ -114,17 +125,140 @@ def kube_options(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+class OutputFormat(click.Choice):
+    """An `-o` value: one of the command's own formats or, with `templates`, one of kubectl's
+    template printers (`jsonpath=TEMPLATE`, `custom-columns=SPEC`, ...).
+
+    A template is parsed here, so a bad one fails before any request; the printer itself
+    is built when the output is written (`printer`), with the flags that shape it.
+    """
+
+    def __init__(self, formats: Sequence[str], *, templates: bool) -> None:
+        self.formats = tuple(formats)
+        self.templates = templates
+        # The choices are what completion offers: `jsonpath=` and the like end with `=`.
+        super().__init__([*formats, *(f"{t}=" for t in TEMPLATE_FORMATS if templates)])
+
+    def get_metavar(self, param: click.Parameter, ctx: Any = None) -> str:
+        shown = [*self.formats, *(("jsonpath=...", "custom-columns=...") if self.templates else ())]
+        return "[" + "|".join(shown) + "]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value.startswith("="):
+            value = value[1:]  # `-o=json`, kubectl's spelling: click keeps the `=`
+        if value in self.formats:
+            return value
+        name = str(value).partition("=")[0]
+        if self.templates and (name in TEMPLATE_FORMATS or name in _GO_TEMPLATES):
+            from kubectl_war.printers import make_printer
+
+            make_printer(str(value))
+            return str(value)
+        allowed = sorted([*self.formats, *(TEMPLATE_FORMATS if self.templates else ())])
+        self.fail(
+            f"unable to match a printer suitable for the output format {quote_input(str(value))}, "
+            f"allowed formats are: {','.join(allowed)}",
+            param,
+            ctx,
+        )
+
+
+_ALLOW_MISSING = "allow_missing_template_keys"
+
+
+def _keep_allow_missing(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    ctx.meta[_ALLOW_MISSING] = value
+
+
 def output_option(
-    choices: tuple[str, ...] = OUTPUTS, *, help: str = "Output format."
+    choices: tuple[str, ...] = OUTPUTS, *, help: str = "Output format.", templates: bool = False
 ) -> Callable[[F], F]:
-    return click.option(
+    """`-o/--output`: one of `choices` (the first is the default); `templates` also takes
+    kubectl's jsonpath and custom-columns printers (see `printer`), and adds kubectl's
+    `--allow-missing-template-keys`, which `printer` reads (the command never sees it)."""
+    if templates:
+        help = (
+            f"{help}\nAlso kubectl's jsonpath=TEMPLATE, jsonpath-file=FILE, "
+            "jsonpath-as-json=TEMPLATE, custom-columns=HEADER:PATH,... and "
+            "custom-columns-file=FILE, applied to the -o json document."
+        )
+    option = click.option(
         "-o",
         "--output",
-        type=click.Choice(choices),
+        type=OutputFormat(choices, templates=templates),
         default=choices[0],
         show_default=True,
         help=help,
     )
+    if not templates:
+        return option
+    allow = click.option(
+        "--allow-missing-template-keys",
+        type=click.BOOL,
+        default=True,
+        flag_value=True,
+        is_flag=False,
+        show_default=True,
+        metavar="BOOL",
+        expose_value=False,
+        callback=_keep_allow_missing,
+        help="With -o jsonpath: print nothing for a key that is missing, instead of failing.",
+    )
+
+    def decorate(f: F) -> F:
+        return option(allow(f))
+
+    return decorate
+
+
+def is_template(output: str) -> bool:
+    """Whether an `-o` value names one of kubectl's template printers."""
+    return output.partition("=")[0] in TEMPLATE_FORMATS
+
+
+def printer(output: str, *, no_headers: bool = False, sort_by: str | None = None) -> Any:
+    """The `printers.Printer` for a template `-o` value, or None for the command's own
+    formats. Loads the printers only when one is chosen."""
+    if not is_template(output):
+        return None
+    from kubectl_war.printers import make_printer
+
+    ctx = click.get_current_context(silent=True)
+    allow = True if ctx is None else ctx.meta.get(_ALLOW_MISSING, True)
+    return make_printer(output, no_headers=no_headers, sort_by=sort_by, allow_missing_keys=allow)
+
+
+def write_document(
+    data: Any, output: str, *, rows: str = "items", no_headers: bool = False
+) -> None:
+    """Print a command's `-o json` document as `-o json`, `-o yaml` or a template printer;
+    `rows` names the list custom-columns prints a row for (a `List`'s `items`)."""
+    from kubectl_war.render import to_json, to_yaml, write
+
+    chosen = printer(output, no_headers=no_headers)
+    if chosen is not None:
+        chosen.print(data, sys.stdout, rows=rows)
+    else:
+        write(to_json(data) if output == "json" else to_yaml(data))
+
+
+class SortKey(click.Choice):
+    """`--sort-by`: one of the `words` (shortcuts with their own order) or, as kubectl takes
+    it, a JSONPath expression (`.metadata.name`, `{.spec.identity.aws.zone}`)."""
+
+    def get_metavar(self, param: click.Parameter, ctx: Any = None) -> str:
+        return "[" + "|".join(self.choices) + "|JSONPATH]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = str(value)
+        if text in self.choices or text.startswith(("{", ".")) or "." in text:
+            return text
+        self.fail(
+            f"{quote_input(text)} is neither one of {', '.join(self.choices)} nor a JSONPath "
+            "expression such as .metadata.name or {.spec.identity.aws.zone}",
+            param,
+            ctx,
+        )
 
 
 def selector_option(help: str) -> Callable[[F], F]:

@@ -13,7 +13,7 @@ from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
-from kubectl_war.render import NONE, Cell, Table, to_json, to_yaml, use_colour, write
+from kubectl_war.render import NONE, Cell, Table, use_colour, write
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
@@ -30,7 +30,7 @@ NO_WAR = "<no WAR>"
     help="Only the sidecars that are not SYNCED (exit 1 when there are any).",
 )
 @click.option("--no-headers", is_flag=True, help="Do not print the header line.")
-@opt.output_option(("table", "wide", "json", "yaml"))
+@opt.output_option(("table", "wide", "json", "yaml"), templates=True)
 @opt.proxy_status_options("auto")
 def proxy_status_cmd(
     kube: Connection,
@@ -67,7 +67,7 @@ def proxy_status_cmd(
     rows = [(name, e) for name, joined in seen for e in joined.entries]
     problems = [(name, e) for name, e in rows if not e.synced]
     shown = problems if out_of_sync else rows
-    if output in ("json", "yaml"):
+    if output not in ("table", "wide"):
         data = {
             "items": [_as_dict(e, name if fleet.active else None) for name, e in shown],
             "total": len(rows),
@@ -85,7 +85,7 @@ def proxy_status_cmd(
             }
         else:
             data = {"source": seen[0][1].source, **data}
-        write(to_json(data) if output == "json" else to_yaml(data))
+        opt.write_document(data, output, no_headers=no_headers)
     elif seen and not rows:
         sys.stderr.write(contexts.no_resources([j.namespace for _, j in seen]) + "\n")
     elif seen and not shown:

@@ -426,7 +426,7 @@ def _resume_command(
 @opt.duration_option(
     "--timeout", default=DEFAULT_STATUS_TIMEOUT, help="With --watch: give up after this (0: never)."
 )
-@opt.output_option(("table", "json"))
+@opt.output_option(("table", "json"), templates=True)
 @opt.grace_option
 def status_cmd(
     kube: Connection,
@@ -451,10 +451,11 @@ def status_cmd(
       kubectl war rollout status ratings -n bookinfo
       kubectl war rollout status ratings -n bookinfo --watch --timeout 10m
       kubectl war rollout status --all-groups -A -o json
+      kubectl war rollout status --all-groups -A -o custom-columns=GROUP:.name,DONE:.done
       kubectl war rollout status --all-groups -A --all-contexts
     """
     from kubectl_war.cli import contexts
-    from kubectl_war.render import to_json, write
+    from kubectl_war.render import write
     from kubectl_war.rollout import status
 
     _scope(kube, groups, all_groups)
@@ -471,9 +472,9 @@ def status_cmd(
     outcomes = contexts.each_context(kube, fleet, read)
     t = opt.now()
     found = [(o.context, s) for o in outcomes if o.value is not None for s in o.value.statuses(t)]
-    if output == "json":
+    if output != "table":
         named = contexts.contexts_data(outcomes) if fleet.active else None
-        write(to_json(status.as_data(found, named)))
+        opt.write_document(status.as_data(found, named), output, rows="groups")
     elif found or not fleet.active:
         write(status.table(found, all_namespaces=kube.all_namespaces, contexts=fleet.active))
     contexts.finish(outcomes, fleet, failed=not all(s.done for _, s in found))
@@ -481,14 +482,15 @@ def status_cmd(
 
 def _watch_status(client: Any, seen: Read, *, timeout: float | None, output: str) -> None:
     """`rollout status --watch` in one cluster: a line whenever a group's state changes
-    (-o json: the counts once, at the end); exits 0 when all are rolled out, else 1."""
-    from kubectl_war.render import to_json, write
+    (-o json or a template: the counts once, at the end); exits 0 when all are rolled
+    out, else 1."""
+    from kubectl_war.render import write
     from kubectl_war.rollout import status
 
     shown: dict[tuple[str, str], str] = {}
 
     def show(sts: list[GroupStatus]) -> None:
-        if output == "json":
+        if output != "table":
             return
         for s in sts:
             msg = s.message()
@@ -500,8 +502,8 @@ def _watch_status(client: Any, seen: Read, *, timeout: float | None, output: str
     done, current = status.follow_until_rolled_out(
         client, seen, now=opt.now, timeout=timeout, show=show
     )
-    if output == "json":
-        write(to_json(status.as_data([("", s) for s in current])))
+    if output != "table":
+        opt.write_document(status.as_data([("", s) for s in current]), output, rows="groups")
     if done:
         sys.exit(0)
     sys.stderr.write("error: timed out waiting for the condition\n")

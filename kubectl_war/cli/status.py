@@ -47,7 +47,7 @@ class _Seen:
 @opt.fleet_options()
 @opt.selector_option("Only WARs matching this label selector.")
 @opt.grace_option
-@opt.output_option(("table", "json", "yaml"))
+@opt.output_option(("table", "json", "yaml"), templates=True)
 @opt.proxy_status_options("auto")
 def status_cmd(
     kube: Connection,
@@ -75,6 +75,7 @@ def status_cmd(
       kubectl war status -n bookinfo --proxy-status istiod
       kubectl war status -A --all-contexts
       kubectl war status -A --contexts east,west -o json
+      kubectl war status -A -o jsonpath='{.healthy}'
     """
     contexts.check_source(sidecars, fleet, "auto")
     outcomes = contexts.each_context(
@@ -86,7 +87,7 @@ def status_cmd(
     # A context that could not be read cannot be called healthy, even when
     # --ignore-unreachable keeps it from failing the run.
     healthy = all(not s.problems for s in seen) and all(o.ok for o in outcomes)
-    if output in ("json", "yaml"):
+    if output != "table":
         _write_data(seen, outcomes, healthy, output, named=fleet.active)
     else:
         _write_tables(
@@ -209,7 +210,6 @@ def _write_data(
     seen: Sequence[_Seen], outcomes: Sequence[Any], healthy: bool, output: str, *, named: bool
 ) -> None:
     from kubectl_war import health
-    from kubectl_war.render import to_json, to_yaml, write
 
     by_context = {s.context: s for s in seen}
     read: list[dict[str, Any]] = []
@@ -230,4 +230,4 @@ def _write_data(
         "groups": [g.to_dict() for g in groups],
         "problems": [p.to_dict() for s in seen for p in s.problems],
     }
-    write(to_json(data) if output == "json" else to_yaml(data))
+    opt.write_document(data, output, rows="groups")

@@ -61,15 +61,24 @@ class Printer:
         self._engine = engine
         self._template = template
         self._sort_by = sort_by
+        self._writer: Any = None
 
-    def print(self, document: Any, out: TextIO) -> None:
+    def print(self, document: Any, out: TextIO, *, rows: str = "items") -> None:
         """Print the document `-o json` would print (a `List` or any JSON value), sorted by
         `sort_by` first when it is a List, as `kubectl get -o FORMAT [--sort-by]` does.
 
-        Raises WarError (exit 1) with kubectl's message when the template fails on it.
+        `rows` names the list in the document that custom-columns prints one row per entry
+        of (a `List`'s `items`; another document's list of groups, say); a document without
+        it is one row. Raises WarError (exit 1) with kubectl's message when the template
+        fails on it.
         """
         if self._sort_by and isinstance(document, dict) and isinstance(document.get("items"), list):
             document = sort_document(document, self._sort_by)
+        columns = self.format.startswith("custom-columns")
+        if columns and rows != "items" and isinstance(document, dict):
+            listed = document.get(rows)
+            if isinstance(listed, list):
+                document = {"items": listed}
         self._print(document, out)
 
     def print_objects(self, objects: list[Any], out: TextIO) -> None:
@@ -78,8 +87,19 @@ class Printer:
         if self.format.startswith("custom-columns"):
             self._columns(self._engine.print_objects, objects, out)
             return
+        from io import StringIO
+
+        from kubectl_war.printers.tabwriter import TabWriter
+
+        # kubectl writes a watch through its table aligner, jsonpath output too: a tab in
+        # the template aligns columns across objects and events.
+        if self._writer is None or self._writer.out is not out:
+            self._writer = TabWriter(out)
         for obj in objects:
-            self._print(obj, out)
+            buf = StringIO()
+            self._print(obj, buf)
+            self._writer.write(buf.getvalue())
+        self._writer.flush()
 
     def _columns(self, write: Callable[[Any, TextIO], None], what: Any, out: TextIO) -> None:
         """Run a custom-columns engine's `print` or `print_objects` with kubectl's errors."""

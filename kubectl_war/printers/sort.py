@@ -342,8 +342,8 @@ def sort_items(items: list[Any], sort_by: str, *, table: bool = False) -> list[A
     """The items in kubectl's `--sort-by` order (a new list; the items are not copied).
 
     `table=False` is the path of `kubectl get -o json|yaml|jsonpath|custom-columns`;
-    `table=True` the one of kubectl's table output, which words errors differently and
-    sorts twice (once for the request, once more in the printer). Raises SortError with
+    `table=True` the one of kubectl's table output, which words errors differently (the
+    pinned kubectl sorts a table's rows once, in the same order). Raises SortError with
     kubectl's message when the expression is not a path, does not parse, finds nothing in
     any item, or meets values that cannot be compared.
     """
@@ -403,6 +403,4 @@ def sort_items(items: list[Any], sort_by: str, *, table: bool = False) -> list[A
         order[i], order[j] = order[j], order[i]
 
     go_sort(len(items), less, swap)
-    if table and len(items) > 1:
-        go_sort(len(items), less, swap)
     return [items[k] for k in order]
