@@ -14,7 +14,7 @@ from kubectl_war import gcpause, listing
 from kubectl_war.assess import Facts
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
-from kubectl_war.errors import UsageError, WarError
+from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
@@ -464,7 +464,16 @@ def _watch(
             query = replace(query, sort_by=None)
     client = Kube(kube)
     listed = _read(kube, client, query, t, sidecars, output, sync, live=True)
-    printer = _Watcher(output, listed, labels, no_headers=no_headers, events=events)
+    from kubectl_war.cli.list_watch import Watcher, refetch
+
+    printer = Watcher(
+        output,
+        listed,
+        labels,
+        no_headers=no_headers,
+        events=events,
+        write_list=lambda: _write_items([(listed.context, listed)], [], output, named=False),
+    )
     printer.initial()
     sys.stdout.flush()
     gcpause.settle()
@@ -480,7 +489,7 @@ def _watch(
         if event.type != "DELETED" and not query.choose([war], t, listed.facts):
             continue
         if listed.source is not None:
-            listed.proxies = _refetch(listed.source, listed.proxies)
+            listed.proxies = refetch(listed.source, listed.proxies)
         printer.change(event.type, war)
         sys.stdout.flush()
 
@@ -512,100 +521,3 @@ def _sidecar_source(
             raise UsageError("--sync needs a --proxy-status source other than none")
         raise SidecarError("--sync: no proxy-status source answered: " + "; ".join(reasons))
     return source
-
-
-def _refetch(source: Any, previous: Any) -> Any:
-    """Fresh sync state for a watch line; the last known state if the source fails now."""
-    from kubectl_war.sidecars.sources import SidecarError
-
-    try:
-        return source.fetch()
-    except SidecarError:
-        return previous
-
-
-class _Watcher:
-    """Prints a watch: the list in one output format, then one entry per change."""
-
-    def __init__(
-        self,
-        output: str,
-        listed: _Listed,
-        labels: LabelColumns,
-        *,
-        no_headers: bool,
-        events: bool,
-    ):
-        self.output = output
-        self.listed = listed
-        self.labels = labels
-        self.no_headers = no_headers
-        self.events = events
-        self.now = opt.now()
-        self.header_pending = False
-        self.table: Table | None = None
-        self.printer = opt.printer(output, no_headers=no_headers)
-        if output in ("table", "wide"):
-            cols = listing.headers(
-                all_namespaces=listed.namespace is None,
-                wide=output == "wide",
-                sidecar=listed.source is not None,
-            )
-            cols += labels.headers()
-            if events:
-                cols.insert(0, "EVENT")
-            self.table = Table(cols, colour=use_colour())
-
-    def _row(self, war: War, event: str) -> list[str]:
-        cells = listing.row(
-            war,
-            self.listed.facts(war),
-            self.now,
-            all_namespaces=self.listed.namespace is None,
-            wide=self.output == "wide",
-            sidecar=self.listed.source is not None,
-        )
-        cells += self.labels.cells(war.labels)
-        if self.events:
-            cells.insert(0, event)
-        return cells
-
-    def _object(self, war: War, event: str) -> Any:
-        """What a template printer is given for one change: the object, or with
-        --output-watch-events the event (`type` and `object`), as kubectl gives it."""
-        return {"type": event, "object": war.obj} if self.events else war.obj
-
-    def initial(self) -> None:
-        wars = self.listed.wars
-        if self.printer is not None:
-            try:
-                self.printer.print_objects([self._object(w, "ADDED") for w in wars], sys.stdout)
-            except WarError as exc:
-                raise WarError(f"unable to output the provided object: {exc.message}") from None
-            return
-        if self.table is None:
-            _write_items([(self.listed.context, self.listed)], [], self.output, named=False)
-            return
-        # Like kubectl get -w: with nothing listed, the header waits for the first row.
-        self.header_pending = not wars and not self.no_headers
-        if wars:
-            rows = [self._row(w, "ADDED") for w in wars]
-            write(self.table.render(rows, headers=not self.no_headers))
-
-    def change(self, event: str, war: War) -> None:
-        self.now = opt.now()
-        if self.table is not None:
-            row = self._row(war, event)
-            self.table.fit([row])
-            if self.header_pending:
-                write(self.table.format_row(self.table.headers, header=True) + "\n")
-                self.header_pending = False
-            write(self.table.format_row(row) + "\n")
-        elif self.printer is not None:
-            self.printer.print_objects([self._object(war, event)], sys.stdout)
-        elif self.output == "name":
-            write(f"{RESOURCE_NAME}/{war.name}\n")
-        elif self.output == "json":
-            write(to_json(war.obj))
-        elif self.output == "yaml":
-            write("---\n" + to_yaml(war.obj))
