@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from typing import IO
 
 from kubectl_war.sidecars.csds import parse_csds
-from kubectl_war.sidecars.istioctl_text import Warn, parse_text
+from kubectl_war.sidecars.istioctl_text import Warn, parse_lines, parse_text
+from kubectl_war.sidecars.limits import CHUNK, capped_lines, read_capped, too_large
 from kubectl_war.sidecars.records import ProxySync, decode_utf8, line_error
 from kubectl_war.sidecars.syncz import parse_syncz
 
@@ -100,7 +102,7 @@ def _parse_yaml(text: str) -> list[ProxySync]:
     return result
 
 
-def parse_any(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
+def parse_any(text: str | bytes | bytearray, warn: Warn | None = None) -> list[ProxySync]:
     """Parse whichever of the formats text holds.
 
     Text starting with `[` or `{` is JSON: one or more documents, each a syncz list (or
@@ -113,7 +115,7 @@ def parse_any(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
     Raises:
         ProxyStatusError: naming the line (text, invalid JSON or YAML) or JSON path at fault.
     """
-    if isinstance(text, bytes):
+    if isinstance(text, (bytes, bytearray)):
         text = decode_utf8(text)
     body = text[1:] if text.startswith("\ufeff") else text
     if _looks_like_yaml(body):
@@ -131,3 +133,38 @@ def parse_any(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
             path = "csds" if index == 0 else f"csds(document {index + 1})"
             result.extend(parse_csds(document, path=path))
     return result
+
+
+_BOM = b"\xef\xbb\xbf"
+
+
+def parse_stream(stream: IO[bytes], limit: int, warn: Warn | None = None) -> list[ProxySync]:
+    """`parse_any` over a byte stream, reading at most `limit` bytes of it.
+
+    The table is read a line at a time (`limits.capped_lines`), so a large saved table is
+    never held whole, and no line may be longer than `limits.MAX_LINE`; JSON and YAML
+    are read whole (a JSON document may rightly be one long line) within `limit`.
+
+    Raises:
+        InputTooLarge: the stream holds more than `limit` bytes.
+        ProxyStatusError: as `parse_any`, or a line of the table too long.
+    """
+    head = stream.read(CHUNK)
+    while head and not head.strip():  # what comes first decides the format
+        more = stream.read(CHUNK)
+        if not more:
+            break
+        head += more
+        if len(head) > limit:
+            raise too_large(limit)
+    if head.startswith(_BOM):
+        head, limit = head[len(_BOM) :], limit - len(_BOM)
+    start = head.lstrip()[:1]
+    first_line = head.lstrip(b" \t\r\n").split(b"\n", 1)[0]
+    if start in (b"[", b"{") or _looks_like_yaml(first_line.decode("utf-8", "replace")):
+        data = read_capped(stream.read, limit, initial=head)
+        del head
+        text = decode_utf8(data)
+        del data  # the text alone is parsed
+        return parse_any(text, warn)
+    return parse_lines(capped_lines(stream, limit, first=head), warn)
