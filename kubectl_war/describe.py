@@ -9,7 +9,7 @@ from typing import Any
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import format_timestamp, human_duration, parse_timestamp
 from kubectl_war.freshness import Freshness
-from kubectl_war.render import NONE, kv_lines
+from kubectl_war.render import NONE, kv_lines, terminal_safe
 from kubectl_war.sidecars.join import Sidecar
 from kubectl_war.sidecars.records import MISSING, type_order
 from kubectl_war.war import War
@@ -258,4 +258,6 @@ def render(
         *sidecar,
         *events_section(events, now),
     ]
-    return "\n".join(lines) + "\n"
+    # The one place describe's text is made: labels, messages and events came from the
+    # cluster, and none of them may drive the terminal or forge a line.
+    return "\n".join(map(terminal_safe, lines)) + "\n"
