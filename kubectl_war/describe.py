@@ -212,6 +212,7 @@ def events_section(events: Sequence[Mapping[str, Any]], now: datetime) -> list[s
                 str(ev.get("message") or "").strip(),
             )
         )
+    rows = [tuple(map(terminal_safe, r)) for r in rows]  # escaped before widths are taken
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["Events:"]
     for r in rows:

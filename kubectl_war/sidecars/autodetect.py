@@ -4,6 +4,7 @@ JSON, and CSDS as JSON or YAML apart, and hand each to its reader.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -12,29 +13,86 @@ from typing import IO
 from kubectl_war.sidecars.csds import parse_csds
 from kubectl_war.sidecars.istioctl_text import Warn, parse_lines, parse_text
 from kubectl_war.sidecars.limits import CHUNK, capped_lines, read_capped, too_large
-from kubectl_war.sidecars.records import ProxySync, decode_utf8, line_error
-from kubectl_war.sidecars.syncz import parse_syncz
+from kubectl_war.sidecars.records import ProxyStatusError, ProxySync, decode_utf8, line_error
+from kubectl_war.sidecars.syncz import parse_syncz, parse_syncz_entries
+
+_BLANK = " \t\r\n"
+
+
+def _json_error(text: str, error: json.JSONDecodeError) -> ProxyStatusError:
+    line = text.split("\n")[error.lineno - 1].rstrip("\r")
+    return line_error(error.lineno, line, f"invalid JSON ({error.msg})")
+
+
+def _decode(decoder: json.JSONDecoder, text: str, position: int) -> tuple[object, int]:
+    try:
+        return decoder.raw_decode(text, position)
+    except json.JSONDecodeError as error:
+        raise _json_error(text, error) from None
+    except RecursionError:
+        line_number = text.count("\n", 0, position) + 1
+        line = text.split("\n")[line_number - 1].rstrip("\r")
+        raise line_error(line_number, line, "JSON nested too deeply") from None
+
+
+class _Array:
+    """A top-level JSON array, decoded an element at a time: a large syncz list is never
+    held as decoded JSON all at once, only as the records made from it."""
+
+    def __init__(self, decoder: json.JSONDecoder, text: str, start: int) -> None:
+        self._decoder = decoder
+        self._text = text
+        self._start = start
+        self.end = start
+
+    def __iter__(self) -> Iterator[object]:
+        text, decoder = self._text, self._decoder
+        position = self._skip(self._start + 1)
+        if text.startswith("]", position):
+            self.end = position + 1
+            return
+        while True:
+            value, position = _decode(decoder, text, position)
+            yield value
+            position = self._skip(position)
+            if text.startswith(",", position):
+                position = self._skip(position + 1)
+            elif text.startswith("]", position):
+                self.end = position + 1
+                return
+            else:
+                break
+        # Not an array after all: the whole value, decoded at once, says why as json does.
+        _decode(decoder, text, self._start)
+        raise line_error(1, text.split("\n")[0], "invalid JSON")  # not reached: json raised
+
+    def _skip(self, position: int) -> int:
+        text, length = self._text, len(self._text)
+        while position < length and text[position] in _BLANK:
+            position += 1
+        return position
 
 
 def _json_documents(text: str) -> Iterator[object]:
-    """Every JSON value in text: istioctl -o json prints one object per istiod."""
+    """Every JSON value in text: istioctl -o json prints one object per istiod. An array
+    comes as an `_Array` to iterate over (once, before the next value is asked for)."""
     decoder = json.JSONDecoder()
     position = 0
     length = len(text)
     while True:
-        while position < length and text[position] in " \t\r\n":
+        while position < length and text[position] in _BLANK:
             position += 1
         if position >= length:
             return
-        try:
-            value, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            line = text.split("\n")[error.lineno - 1].rstrip("\r")
-            raise line_error(error.lineno, line, f"invalid JSON ({error.msg})") from None
-        except RecursionError:
-            line_number = text.count("\n", 0, position) + 1
-            line = text.split("\n")[line_number - 1].rstrip("\r")
-            raise line_error(line_number, line, "JSON nested too deeply") from None
+        if text[position] == "[":
+            array = _Array(decoder, text, position)
+            yield array
+            if array.end == position:  # not read by the caller: step over it
+                for _ in array:
+                    pass
+            position = array.end
+            continue
+        value, position = _decode(decoder, text, position)
         yield value
 
 
@@ -124,17 +182,25 @@ def parse_any(text: str | bytes | bytearray, warn: Warn | None = None) -> list[P
         return parse_text(body, warn)
     result: list[ProxySync] = []
     for index, document in enumerate(_json_documents(body)):
+        if isinstance(document, _Array):
+            items = iter(document)
+            first = next(items, _NOTHING)
+            if first is _NOTHING:
+                continue  # an empty list
+            if _looks_like_syncz([first]):
+                result.extend(parse_syncz_entries(itertools.chain([first], items)))
+                continue
+            document = [first, *items]
         if _looks_like_syncz(document):
             entries = document if isinstance(document, list) else [document]
             result.extend(parse_syncz(entries))
-        elif isinstance(document, list) and not document:
-            continue
         else:
             path = "csds" if index == 0 else f"csds(document {index + 1})"
             result.extend(parse_csds(document, path=path))
     return result
 
 
+_NOTHING = object()
 _BOM = b"\xef\xbb\xbf"
 
 

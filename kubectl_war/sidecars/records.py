@@ -237,7 +237,7 @@ class ProxySync:
         object.__setattr__(self, "details", _shared(self.details, _SHARED_DETAILS))
         for name in ("cluster", "istiod", "version"):
             value = getattr(self, name)
-            if value:
+            if type(value) is str:
                 # A few istiods, clusters and versions serve every proxy: one string each.
                 object.__setattr__(self, name, sys.intern(value))
 
