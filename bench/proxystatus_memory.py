@@ -89,9 +89,7 @@ print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 def child(path: Path, read: bool) -> tuple[int, float, float]:
     code = CHILD.format(root=str(ROOT), path=str(path), read=read)
-    done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     if done.returncode != 0:
         sys.exit(f"reader failed:\n{done.stderr}")
     count, seconds, rss_kb = done.stdout.split()

@@ -110,7 +110,8 @@ def test_watch_lines_are_escaped_like_the_table(
     proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
-        assert [proc.stdout.readline() for _ in range(3)][0].startswith("NAME ")
+        table = [proc.stdout.readline() for _ in range(3)]  # the header and two WARs
+        assert table[0].startswith("NAME ")
 
         def lose(war: dict) -> None:
             war["spec"]["registration"]["host"]["addresses"][0]["ip"] = f"10.0.0.9{TITLE}"
