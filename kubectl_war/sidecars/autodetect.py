@@ -61,10 +61,9 @@ class _Array:
                 self.end = position + 1
                 return
             else:
-                break
-        # Not an array after all: the whole value, decoded at once, says why as json does.
-        _decode(decoder, text, self._start)
-        raise line_error(1, text.split("\n")[0], "invalid JSON")  # not reached: json raised
+                # Not an array after all: decoded whole, it fails with json's own words.
+                _decode(decoder, text, self._start)
+                raise AssertionError("a JSON array json accepts but its elements do not make")
 
     def _skip(self, position: int) -> int:
         text, length = self._text, len(self._text)
