@@ -9,7 +9,7 @@ from typing import Any
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import format_timestamp, human_duration, parse_timestamp
 from kubectl_war.freshness import Freshness
-from kubectl_war.render import NONE, kv_lines
+from kubectl_war.render import NONE, kv_lines, terminal_safe
 from kubectl_war.sidecars.join import Sidecar
 from kubectl_war.sidecars.records import MISSING, type_order
 from kubectl_war.war import War
@@ -216,6 +216,7 @@ def events_section(events: Sequence[Mapping[str, Any]], now: datetime) -> list[s
                 str(ev.get("message") or "").strip(),
             )
         )
+    rows = [tuple(map(terminal_safe, r)) for r in rows]  # escaped before widths are taken
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["Events:"]
     for r in rows:
@@ -263,4 +264,6 @@ def render(
         # Events that could not be read leave the section out, as in kubectl's describe.
         *(events_section(events, now) if events is not None else []),
     ]
-    return "\n".join(lines) + "\n"
+    # The one place describe's text is made: labels, messages and events came from the
+    # cluster, and none of them may drive the terminal or forge a line.
+    return "\n".join(map(terminal_safe, lines)) + "\n"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
@@ -25,6 +26,38 @@ _STYLES = {
     "bold": "\x1b[1m",
 }
 _RESET = "\x1b[0m"
+
+
+# What terminal_safe replaces: C0 controls (tab and newline too: a value is one line, and
+# cannot forge another line of a table or of describe), DEL, and C1 controls (U+0080-U+009F:
+# 0x9B alone starts an escape sequence on some terminals).
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# kubectl's forms (cli-runtime printers.EscapeTerminal) for the two it escapes, C's for
+# tab and newline; the other C0 controls and DEL in caret notation, as `^[` is ESC's.
+_ESCAPES = {"\x1b": "^[", "\r": "\\r", "\n": "\\n", "\t": "\\t", "\x7f": "^?"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    if char in _ESCAPES:
+        return _ESCAPES[char]
+    if code < 0x20:
+        return "^" + chr(code + 0x40)
+    return f"\\x{code:02x}"
+
+
+def terminal_safe(text: str) -> str:
+    """Text from the cluster as it may reach a terminal: every control character escaped.
+
+    ESC becomes `^[` and CR `\\r` (as kubectl's printers write them), tab and newline
+    `\\t` and `\\n`, other C0 controls and DEL caret notation (BEL `^G`), C1 controls
+    `\\x9b`. Used by tables, describe and the rollout views; `-o json`/`-o yaml` print
+    the server's text exactly.
+    """
+    if text.isprintable():  # nearly every cell: no search at all
+        return text
+    return _CONTROLS.sub(_escape, text)
 
 
 def use_colour(stream: IO[str] | None = None) -> bool:
@@ -59,7 +92,7 @@ def _paint(text: str, style: str | None, colour: bool) -> str:
 
 
 class Table:
-    """Rows laid out the way kubectl's tabwriter lays them out.
+    """Rows laid out the way kubectl's tabwriter lays them out, every cell `terminal_safe`.
 
     Column widths come from every row given so far; `format_row` reuses them, so a
     watch can print one line per change aligned with the table above it.
@@ -75,8 +108,9 @@ class Table:
         widths = self.widths
         for row in rows:
             for i, cell in enumerate(row):
-                if len(cell) > widths[i]:
-                    widths[i] = len(cell)
+                size = len(cell) if cell.isprintable() else len(terminal_safe(cell))
+                if size > widths[i]:
+                    widths[i] = size
         return rows
 
     def format_row(self, row: Sequence[str], *, header: bool = False) -> str:
@@ -84,12 +118,15 @@ class Table:
         if not self.colour and last >= 0:
             # Nothing to paint: the loop below comes down to ljust, a tenth of its cost
             # over the rows of a long list.
-            texts = [str(cell).ljust(width) for cell, width in zip(row[:last], self.widths)]
-            texts.append(str(row[last]))
+            texts = [
+                terminal_safe(str(cell)).ljust(width)
+                for cell, width in zip(row[:last], self.widths)
+            ]
+            texts.append(terminal_safe(str(row[last])))
             return GAP.join(texts).rstrip(" ")
         parts = []
         for i, cell in enumerate(row):
-            text = str(cell)
+            text = terminal_safe(str(cell))
             pad = "" if i == last else " " * (self.widths[i] - len(text))
             style = "bold" if header else getattr(cell, "style", None)
             parts.append(_paint(text, style, self.colour) + pad)

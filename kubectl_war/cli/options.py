@@ -336,11 +336,13 @@ class SidecarFlags:
             default applies).
         istio_namespace: where istiod runs.
         timeout: seconds one fetch from an explicitly chosen source may take.
+        max_size: the most bytes one answer of the source may be (`--proxy-status-max-size`).
     """
 
     source: str | None
     istio_namespace: str
     timeout: float | None
+    max_size: int
 
     def spec(self, default: str) -> str:
         return self.source if self.source is not None else default
@@ -372,6 +374,7 @@ class SidecarFlags:
             context=kube.context,
             timeout=self.timeout,
             notice=notice,
+            max_size=self.max_size,
         )
 
 
@@ -389,11 +392,17 @@ def _proxy_status_timeout(ctx: click.Context, param: click.Parameter, value: str
     return parse_duration(value, flag="--proxy-status-timeout") or None
 
 
+def _proxy_status_max_size(ctx: click.Context, param: click.Parameter, value: str) -> int:
+    from kubectl_war.sidecars.limits import parse_size
+
+    return parse_size(value)
+
+
 def proxy_status_options(
     default: str = "auto", *, default_help: str | None = None
 ) -> Callable[[F], F]:
-    """Adds `--proxy-status SOURCE`, `--istio-namespace` and `--proxy-status-timeout`;
-    the command receives them as `sidecars: SidecarFlags`.
+    """Adds `--proxy-status SOURCE`, `--istio-namespace`, `--proxy-status-timeout` and
+    `--proxy-status-max-size`; the command receives them as `sidecars: SidecarFlags`.
 
     Args:
         default: the SOURCE the command uses when the flag is not given (for help).
@@ -428,6 +437,17 @@ def proxy_status_options(
             callback=_proxy_status_timeout,
             help="How long istiod or istioctl may take to answer (auto allows 2s each).",
         ),
+        click.option(
+            "--proxy-status-max-size",
+            default="256Mi",
+            show_default=True,
+            metavar="SIZE",
+            callback=_proxy_status_max_size,
+            help=(
+                "The most a proxy-status source may give (a file, stdin, an istiod's answer, "
+                "istioctl's output), as 64Mi, 1Gi or 500M: more is an error, not read."
+            ),
+        ),
     ]
 
     def decorate(f: F) -> F:
@@ -437,6 +457,7 @@ def proxy_status_options(
                 kwargs.pop("proxy_status"),
                 kwargs.pop("istio_namespace"),
                 kwargs.pop("proxy_status_timeout"),
+                kwargs.pop("proxy_status_max_size"),
             )
             return f(*args, sidecars=flags, **kwargs)
 

@@ -206,7 +206,10 @@ class Kube:
             # A watch stays open until the server ends it at timeoutSeconds; the read
             # bound only catches a server that never does.
             server_end = dict(req.query).get("timeoutSeconds")
-            return (t or 30.0, float(server_end) + 10.0 if server_end else None)
+            if server_end:
+                return (t or 30.0, float(server_end) + 10.0)
+            # A body read a chunk at a time (proxy_get's limit) keeps its own bound.
+            return (t or 30.0, t if req.timeout is not None else None)
         if not t:
             return None
         # A whole-request bound where the client takes one: kubernetes clients before
@@ -355,11 +358,37 @@ class Kube:
         return [o for o in items if isinstance(o, dict)] if isinstance(items, list) else []
 
     def proxy_get(
-        self, namespace: str, pod: str, port: int, path: str, *, timeout: float | None = None
+        self,
+        namespace: str,
+        pod: str,
+        port: int,
+        path: str,
+        *,
+        timeout: float | None = None,
+        limit: int | None = None,
     ) -> bytes:
-        """The body a pod's port answers to GET `path`, through the API server's pod proxy."""
-        data = self.send(proxy_get_request(namespace, pod, port, path, timeout=timeout))
-        return data if isinstance(data, bytes) else b""
+        """The body a pod's port answers to GET `path`, through the API server's pod proxy.
+
+        With `limit`, at most `limit + 1` bytes of it are read, a chunk at a time: a caller
+        tells an answer over its bound by the length, without holding all of it.
+        """
+        req = proxy_get_request(namespace, pod, port, path, timeout=timeout)
+        if limit is None:
+            data = self.send(req)
+            return data if isinstance(data, bytes) else b""
+        resp = self.send(replace(req, stream=True))
+        body = bytearray()
+        try:
+            while len(body) <= limit:
+                chunk = resp.read(min(1024 * 1024, limit + 1 - len(body)))
+                if not chunk:
+                    break
+                body += chunk
+        except Exception as exc:
+            raise self._transport_error(exc) from None
+        finally:
+            resp.release_conn()
+        return bytes(body)
 
     def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The object, or None when it does not exist.

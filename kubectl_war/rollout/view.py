@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import IO, Any
 
 from kubectl_war.durations import human_duration
-from kubectl_war.render import NONE, Table
+from kubectl_war.render import NONE, Table, terminal_safe
 from kubectl_war.rollout import progress as pr
 from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
 from kubectl_war.rollout.states import EventKind, MemberState
@@ -125,7 +125,7 @@ class LineReporter:
     def __call__(self, ev: pr.Event) -> None:
         line = event_line(ev)
         if line is not None:
-            self.stream.write(line + "\n")
+            self.stream.write(terminal_safe(line) + "\n")
             self.stream.flush()
 
 
@@ -164,7 +164,7 @@ class LiveReporter:
     def _print(self, line: str) -> None:
         from rich.text import Text
 
-        self.console.print(Text(line))
+        self.console.print(Text(terminal_safe(line)))
 
     def __call__(self, ev: pr.Event) -> None:
         if ev.kind == EventKind.GROUP:
@@ -194,7 +194,7 @@ class LiveReporter:
         elapsed = human_duration(max(0.0, self.clock() - self.started))
         head = Text()
         if self.group is not None:
-            head.append(f"WorkloadGroup {self.group.ref}", style="bold")
+            head.append(f"WorkloadGroup {terminal_safe(self.group.ref)}", style="bold")
             if self.batch is not None:
                 head.append(f"   batch {self.batch.number}/{len(self.group.batches)}")
         head.append(f"   re-onboarded {self.back}/{self.total}   elapsed {elapsed}")
@@ -206,10 +206,14 @@ class LiveReporter:
             for m in self.batch.members:
                 state = self.states.get(m.name, "pending")
                 style = "green" if state == "back" else "yellow"
-                table.add_row(m.name, m.zone or NONE, m.instance or NONE, Text(state, style=style))
+                # Text, not str: rich would read `[...]` in a cell as markup.
+                cells = [
+                    Text(terminal_safe(c)) for c in (m.name, m.zone or NONE, m.instance or NONE)
+                ]
+                table.add_row(*cells, Text(terminal_safe(state), style=style))
             parts.append(table)
         if self.note:
-            parts.append(Text(self.note, style="dim"))
+            parts.append(Text(terminal_safe(self.note), style="dim"))
         return Group(*parts)
 
 

@@ -4,6 +4,6 @@ and join those records with the WARs (`join`).
 
 Modules: `records` (record, states, shared rules), `istioctl_text`, `syncz`, `csds`
 (one reader per format), `json_shape` (shape checks for the JSON readers), `autodetect`
-(any format), `sources`, `join`. Nothing is imported here: importing the package stays
-free for commands that never read sidecars.
+(any format), `limits` (size and line caps), `sources`, `join`. Nothing is imported
+here: importing the package stays free for commands that never read sidecars.
 """

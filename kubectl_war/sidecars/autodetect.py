@@ -4,35 +4,94 @@ JSON, and CSDS as JSON or YAML apart, and hand each to its reader.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
+from typing import IO
 
 from kubectl_war.sidecars.csds import parse_csds
-from kubectl_war.sidecars.istioctl_text import Warn, parse_text
-from kubectl_war.sidecars.records import ProxySync, decode_utf8, line_error
-from kubectl_war.sidecars.syncz import parse_syncz
+from kubectl_war.sidecars.istioctl_text import Warn, parse_lines, parse_text
+from kubectl_war.sidecars.limits import CHUNK, capped_lines, read_capped, too_large
+from kubectl_war.sidecars.records import ProxyStatusError, ProxySync, decode_utf8, line_error
+from kubectl_war.sidecars.syncz import parse_syncz, parse_syncz_entries
+
+_BLANK = " \t\r\n"
+
+
+def _json_error(text: str, error: json.JSONDecodeError) -> ProxyStatusError:
+    line = text.split("\n")[error.lineno - 1].rstrip("\r")
+    return line_error(error.lineno, line, f"invalid JSON ({error.msg})")
+
+
+def _decode(decoder: json.JSONDecoder, text: str, position: int) -> tuple[object, int]:
+    try:
+        return decoder.raw_decode(text, position)
+    except json.JSONDecodeError as error:
+        raise _json_error(text, error) from None
+    except RecursionError:
+        line_number = text.count("\n", 0, position) + 1
+        line = text.split("\n")[line_number - 1].rstrip("\r")
+        raise line_error(line_number, line, "JSON nested too deeply") from None
+
+
+class _Array:
+    """A top-level JSON array, decoded an element at a time: a large syncz list is never
+    held as decoded JSON all at once, only as the records made from it."""
+
+    def __init__(self, decoder: json.JSONDecoder, text: str, start: int) -> None:
+        self._decoder = decoder
+        self._text = text
+        self._start = start
+        self.end = start
+
+    def __iter__(self) -> Iterator[object]:
+        text, decoder = self._text, self._decoder
+        position = self._skip(self._start + 1)
+        if text.startswith("]", position):
+            self.end = position + 1
+            return
+        while True:
+            value, position = _decode(decoder, text, position)
+            yield value
+            position = self._skip(position)
+            if text.startswith(",", position):
+                position = self._skip(position + 1)
+            elif text.startswith("]", position):
+                self.end = position + 1
+                return
+            else:
+                # Not an array after all: decoded whole, it fails with json's own words.
+                _decode(decoder, text, self._start)
+                raise AssertionError("a JSON array json accepts but its elements do not make")
+
+    def _skip(self, position: int) -> int:
+        text, length = self._text, len(self._text)
+        while position < length and text[position] in _BLANK:
+            position += 1
+        return position
 
 
 def _json_documents(text: str) -> Iterator[object]:
-    """Every JSON value in text: istioctl -o json prints one object per istiod."""
+    """Every JSON value in text: istioctl -o json prints one object per istiod. An array
+    comes as an `_Array` to iterate over (once, before the next value is asked for)."""
     decoder = json.JSONDecoder()
     position = 0
     length = len(text)
     while True:
-        while position < length and text[position] in " \t\r\n":
+        while position < length and text[position] in _BLANK:
             position += 1
         if position >= length:
             return
-        try:
-            value, position = decoder.raw_decode(text, position)
-        except json.JSONDecodeError as error:
-            line = text.split("\n")[error.lineno - 1].rstrip("\r")
-            raise line_error(error.lineno, line, f"invalid JSON ({error.msg})") from None
-        except RecursionError:
-            line_number = text.count("\n", 0, position) + 1
-            line = text.split("\n")[line_number - 1].rstrip("\r")
-            raise line_error(line_number, line, "JSON nested too deeply") from None
+        if text[position] == "[":
+            array = _Array(decoder, text, position)
+            yield array
+            if array.end == position:  # not read by the caller: step over it
+                for _ in array:
+                    pass
+            position = array.end
+            continue
+        value, position = _decode(decoder, text, position)
         yield value
 
 
@@ -100,7 +159,7 @@ def _parse_yaml(text: str) -> list[ProxySync]:
     return result
 
 
-def parse_any(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
+def parse_any(text: str | bytes | bytearray, warn: Warn | None = None) -> list[ProxySync]:
     """Parse whichever of the formats text holds.
 
     Text starting with `[` or `{` is JSON: one or more documents, each a syncz list (or
@@ -113,7 +172,7 @@ def parse_any(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
     Raises:
         ProxyStatusError: naming the line (text, invalid JSON or YAML) or JSON path at fault.
     """
-    if isinstance(text, bytes):
+    if isinstance(text, (bytes, bytearray)):
         text = decode_utf8(text)
     body = text[1:] if text.startswith("\ufeff") else text
     if _looks_like_yaml(body):
@@ -122,12 +181,55 @@ def parse_any(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
         return parse_text(body, warn)
     result: list[ProxySync] = []
     for index, document in enumerate(_json_documents(body)):
+        if isinstance(document, _Array):
+            items = iter(document)
+            first = next(items, _NOTHING)
+            if first is _NOTHING:
+                continue  # an empty list
+            if _looks_like_syncz([first]):
+                result.extend(parse_syncz_entries(itertools.chain([first], items)))
+                continue
+            document = [first, *items]
         if _looks_like_syncz(document):
             entries = document if isinstance(document, list) else [document]
             result.extend(parse_syncz(entries))
-        elif isinstance(document, list) and not document:
-            continue
         else:
             path = "csds" if index == 0 else f"csds(document {index + 1})"
             result.extend(parse_csds(document, path=path))
     return result
+
+
+_NOTHING = object()
+_BOM = b"\xef\xbb\xbf"
+
+
+def parse_stream(stream: IO[bytes], limit: int, warn: Warn | None = None) -> list[ProxySync]:
+    """`parse_any` over a byte stream, reading at most `limit` bytes of it.
+
+    The table is read a line at a time (`limits.capped_lines`), so a large saved table is
+    never held whole, and no line may be longer than `limits.MAX_LINE`; JSON and YAML
+    are read whole (a JSON document may rightly be one long line) within `limit`.
+
+    Raises:
+        InputTooLarge: the stream holds more than `limit` bytes.
+        ProxyStatusError: as `parse_any`, or a line of the table too long.
+    """
+    head = stream.read(CHUNK)
+    while head and not head.strip():  # what comes first decides the format
+        more = stream.read(CHUNK)
+        if not more:
+            break
+        head += more
+        if len(head) > limit:
+            raise too_large(limit)
+    if head.startswith(_BOM):
+        head, limit = head[len(_BOM) :], limit - len(_BOM)
+    start = head.lstrip()[:1]
+    first_line = head.lstrip(b" \t\r\n").split(b"\n", 1)[0]
+    if start in (b"[", b"{") or _looks_like_yaml(first_line.decode("utf-8", "replace")):
+        data = read_capped(stream.read, limit, initial=head)
+        del head
+        text = decode_utf8(data)
+        del data  # the text alone is parsed
+        return parse_any(text, warn)
+    return parse_lines(capped_lines(stream, limit, first=head), warn)

@@ -7,7 +7,8 @@ Columns are found by header name, never by position; see `parse_text`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Callable
 
@@ -116,7 +117,8 @@ def _parse_state(cell: str) -> tuple[SyncState, str | None] | None:
     notes = _PARENTHESES.findall(match.group(2))
     if state == STALE and notes and notes[0] == "Never Acknowledged":
         state, notes = STALE_NEVER_ACKNOWLEDGED, notes[1:]
-    return state, ", ".join(notes) if notes else None
+    # Notes repeat from row to row (`3m8s`, `100%`): one string each, not one per row.
+    return state, sys.intern(", ".join(notes)) if notes else None
 
 
 def _parse_version(cell: str) -> tuple[str | None, bool]:
@@ -229,14 +231,15 @@ class _Header:
         raise line_error(number, line, problem)
 
 
-def _header_at(lines: Sequence[tuple[int, str]], index: int) -> _Header | None:
-    """The header on lines[index], or None.
+def _header_at(line: str, following: Callable[[], str | None]) -> _Header | None:
+    """The header `line` is, or None; `following()` gives the next non-blank line.
 
     A padded header is recognised alone. A header whose gaps were squeezed (single
     spaces, or tabs) only when the next non-blank line splits into as many cells: a
     line of single-spaced capitals alone is not what istioctl prints.
     """
-    line = lines[index][1]
+    if not line.lstrip(" \t").startswith(_NAME_HEADERS):
+        return None  # every header starts with its name column: rows end here, cheaply
     columns = _read_header(line)
     if columns is not None:
         return _Header(tuple(c.title for c in columns), tuple(columns))
@@ -248,15 +251,43 @@ def _header_at(lines: Sequence[tuple[int, str]], index: int) -> _Header | None:
     header = _Header(tuple(titles), None)
     if "\t" in line:
         return header
-    following = next((text for _, text in lines[index + 1 :] if text.strip()), None)
-    if following is None or header.cells(following) is None:
+    after = following()
+    if after is None or header.cells(after) is None:
         return None
     return header
 
 
-def _quote(lines: Sequence[tuple[int, str]], limit: int = 3) -> str:
+class _Lines:
+    """The non-blank (number, line) pairs of the text, one at a time, with a look ahead:
+    only the line being read and the next are held."""
+
+    def __init__(self, lines: Iterable[tuple[int, str]]) -> None:
+        self._lines = iter(lines)
+        self._next: tuple[int, str] | None = None
+
+    def __iter__(self) -> Iterator[tuple[int, str]]:
+        return self
+
+    def __next__(self) -> tuple[int, str]:
+        if self._next is not None:
+            found, self._next = self._next, None
+            return found
+        for number, line in self._lines:
+            if line.strip():
+                return number, line
+        raise StopIteration
+
+    def peek(self) -> str | None:
+        """The next non-blank line, left to be read."""
+        if self._next is None:
+            self._next = next(self, None)
+        return self._next[1] if self._next is not None else None
+
+
+def _quote(lines: Sequence[tuple[int, str]], total: int, limit: int = 3) -> str:
+    """The first `limit` of `total` lines, quoted."""
     shown = ", ".join(f"line {n} {clip_line(text)!r}" for n, text in lines[:limit])
-    more = len(lines) - limit
+    more = total - limit
     return shown + (f" and {more} more" if more > 0 else "")
 
 
@@ -298,46 +329,50 @@ def parse_text(text: str | bytes, warn: Warn | None = None) -> list[ProxySync]:
     """
     if isinstance(text, bytes):
         text = decode_utf8(text)
-    lines = list(_split_lines(text))
-    found = next(
-        (
-            (index, header)
-            for index, (_, line) in enumerate(lines)
-            if line.strip() and not _CONTROL.search(line)
-            for header in [_header_at(lines, index)]
-            if header is not None
-        ),
-        None,
-    )
-    if found is None:
-        first = next(((n, line) for n, line in lines if line.strip()), None)
-        if first is None:
+    return parse_lines(_split_lines(text), warn)
+
+
+def parse_lines(lines: Iterable[tuple[int, str]], warn: Warn | None = None) -> list[ProxySync]:
+    """`parse_text` over (number, line) pairs, lines without their line breaks, read one
+    at a time: a large saved output is never held whole (see `limits.capped_lines`)."""
+    rows = _Lines(lines)
+    skipped: list[tuple[int, str]] = []  # the first few lines before the header, to quote
+    skipped_count = 0
+    header = None
+    for number, line in rows:
+        if not _CONTROL.search(line):
+            header = _header_at(line, rows.peek)
+            if header is not None:
+                break
+        skipped_count += 1
+        if len(skipped) < 3:
+            skipped.append((number, line))
+    if header is None:
+        if not skipped:
             return []
-        number, line = first
+        number, line = skipped[0]
         if _CONTROL.search(line):
             raise line_error(number, line, "not text (control characters)")
         raise line_error(number, line, "not an istioctl proxy-status header")
-    start, header = found
-    skipped = [(n, line) for n, line in lines[:start] if line.strip()]
     if skipped and warn is not None:
-        warn(f"skipped {_plural(len(skipped), 'line')} before the header: {_quote(skipped)}")
+        warn(
+            f"skipped {_plural(skipped_count, 'line')} before the header: "
+            f"{_quote(skipped, skipped_count)}"
+        )
     result: list[ProxySync] = []
-    for index in range(start + 1, len(lines)):
-        number, line = lines[index]
-        if not line.strip():
-            continue
+    for number, line in rows:
         if _CONTROL.search(line):
             raise line_error(number, line, "not text (control characters)")
         if _TRAILER.match(line):
-            rest = [(n, text) for n, text in lines[index:] if text.strip()]
+            rest = 1 + sum(1 for _ in rows)
             if warn is not None:
-                warn(f"stopped at line {number}, not a row: {_quote(rest, 1)}")
+                warn(f"stopped at line {number}, not a row: {_quote([(number, line)], rest, 1)}")
             break
         if _PROMPT.match(line):
             if warn is not None:
                 warn(f"skipped line {number}, a shell prompt: {clip_line(line)!r}")
             continue
-        again = _header_at(lines, index)
+        again = _header_at(line, rows.peek)
         if again is not None:
             header = again
             continue

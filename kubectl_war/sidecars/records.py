@@ -8,9 +8,11 @@ records with these names; the sources and the views read them.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from kubectl_war.errors import WarError
 
@@ -160,7 +162,7 @@ def line_error(number: int, line: str, problem: str) -> ProxyStatusError:
     return ProxyStatusError(f"line {number}: {problem}: {clip_line(line)!r}", number, line)
 
 
-def decode_utf8(data: bytes) -> str:
+def decode_utf8(data: bytes | bytearray) -> str:
     """Saved output as text; an error names the line of the first byte that is not UTF-8."""
     try:
         return data.decode("utf-8")
@@ -169,6 +171,30 @@ def decode_utf8(data: bytes) -> str:
         raise ProxyStatusError(
             f"line {line_number}: not UTF-8 text (byte {error.start})", line_number, None
         ) from None
+
+
+# The maps records share (see ProxySync.__post_init__), by their items in order: one
+# cache for types, one for details, so the many details (ages) do not push out the few
+# type maps. Bounded: past this many distinct maps a cache starts again, which costs
+# sharing, never correctness.
+_SHARED_TYPES: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+_SHARED_DETAILS: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+_SHARED_LIMIT = 4096
+
+
+def _shared(values: Mapping[str, Any], cache: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+    """A dict equal to `values` (same order), the same object for every equal map."""
+    key = tuple(values.items())
+    found = cache.get(key)
+    if found is not None and any(
+        type(mine) is not type(theirs) for mine, theirs in zip(found.values(), values.values())
+    ):
+        return dict(values)  # equal text, other types (a str for a SyncState): not the same
+    if found is None:
+        if len(cache) >= _SHARED_LIMIT:
+            cache.clear()
+        found = cache[key] = dict(values)
+    return found
 
 
 @dataclass(frozen=True)
@@ -204,10 +230,16 @@ class ProxySync:
     details: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # Own copies, so the caller's dicts can change without changing the record; plain
-        # dicts, so dataclasses.asdict and json.dumps still work on it. Treat as read-only.
-        object.__setattr__(self, "types", dict(self.types))
-        object.__setattr__(self, "details", dict(self.details))
+        # Copies, so the caller's dicts can change without changing the record; plain
+        # dicts, so dataclasses.asdict and json.dumps still work on it. Records with equal
+        # maps share one copy (a mesh's proxies repeat a few), so treat them as read-only.
+        object.__setattr__(self, "types", _shared(self.types, _SHARED_TYPES))
+        object.__setattr__(self, "details", _shared(self.details, _SHARED_DETAILS))
+        for name in ("cluster", "istiod", "version"):
+            value = getattr(self, name)
+            if type(value) is str:
+                # A few istiods, clusters and versions serve every proxy: one string each.
+                object.__setattr__(self, name, sys.intern(value))
 
     def __hash__(self) -> int:
         return hash(

@@ -10,6 +10,7 @@ istioctl, then gives up quietly, each within a short time.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 import time
 from collections.abc import Mapping
@@ -17,8 +18,10 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable
 
 from kubectl_war.errors import UsageError, WarError
-from kubectl_war.sidecars.autodetect import parse_any
+from kubectl_war.render import terminal_safe
+from kubectl_war.sidecars.autodetect import parse_any, parse_stream
 from kubectl_war.sidecars.istioctl_text import Warn
+from kubectl_war.sidecars.limits import DEFAULT_MAX_SIZE, check_length, run_capped, too_large
 from kubectl_war.sidecars.records import UNKNOWN, ProxyStatusError, ProxySync, merge
 from kubectl_war.sidecars.syncz import parse_syncz_body
 
@@ -74,10 +77,12 @@ class SidecarSource:
     and again (`--watch`, rollouts) does not repeat itself.
     """
 
-    def __init__(self, warn: Warn | None = None) -> None:
+    def __init__(self, warn: Warn | None = None, max_size: int = DEFAULT_MAX_SIZE) -> None:
         self._primed: dict[str, ProxySync] | None = None
         self._warn = warn or warn_on_stderr
         self._warned: set[str] = set()
+        # The most one answer (a file, stdin, an istiod's body, istioctl's output) may be.
+        self.max_size = max_size
 
     def warn(self, text: str) -> None:
         if text not in self._warned:
@@ -125,9 +130,14 @@ class IstiodSource(SidecarSource):
     """
 
     def __init__(
-        self, kube: Any, namespace: str, timeout: float | None, warn: Warn | None = None
+        self,
+        kube: Any,
+        namespace: str,
+        timeout: float | None,
+        warn: Warn | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
     ) -> None:
-        super().__init__(warn)
+        super().__init__(warn, max_size)
         self.kube = kube
         self.namespace = namespace
         self.timeout = timeout
@@ -177,11 +187,12 @@ class IstiodSource(SidecarSource):
                 instance.port,
                 _SYNCZ_PATH,
                 timeout=_left(deadline),
+                limit=self.max_size,
             )
         except KubeError as exc:
             raise SidecarError(f"{where}: cannot read /{_SYNCZ_PATH}: {exc}") from None
         try:
-            return parse_syncz_body(body, instance.name)
+            return parse_syncz_body(check_length(body, self.max_size), instance.name)
         except ProxyStatusError as exc:
             raise SidecarError(f"{where}: /{_SYNCZ_PATH}: {exc}") from None
 
@@ -234,8 +245,9 @@ class IstioctlSource(SidecarSource):
         timeout: float | None,
         binary: str | None = None,
         warn: Warn | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
     ) -> None:
-        super().__init__(warn)
+        super().__init__(warn, max_size)
         self._detailed: tuple[str, ...] = ()
         self.kubeconfig = kubeconfig
         self.context = context
@@ -291,32 +303,25 @@ class IstioctlSource(SidecarSource):
         )
         return merge(records)
 
-    def _run(self, argv: list[str], deadline: float | None) -> bytes:
-        import subprocess
-
+    def _run(self, argv: list[str], deadline: float | None) -> bytearray:
         limit = _left(deadline)
         try:
             # An argument list, never a shell: nothing in argv is ever interpreted.
-            done = subprocess.run(
-                argv,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=limit,
-                check=False,
-                shell=False,
-            )
-        except subprocess.TimeoutExpired:
+            code, out, err = run_capped(argv, self.max_size, limit)
+        except TimeoutError:
             shown = f"{limit:.1f}".rstrip("0").rstrip(".") if limit is not None else "?"
             raise _NoAnswer(f"istioctl proxy-status: no answer within {shown}s") from None
+        except ProxyStatusError as exc:
+            raise SidecarError(f"istioctl proxy-status output: {exc}") from None
         except OSError as exc:
             raise SidecarError(f"istioctl: cannot run {argv[0]}: {exc.strerror or exc}") from None
-        if done.returncode != 0:
-            lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            why = lines[-1].strip() if lines else "no message"
-            raise SidecarError(f"istioctl proxy-status failed (exit {done.returncode}): {why}")
-        return done.stdout
+        if code != 0:
+            lines = err.decode("utf-8", "replace").strip().splitlines()
+            why = terminal_safe(lines[-1].strip()) if lines else "no message"
+            raise SidecarError(f"istioctl proxy-status failed (exit {code}): {why}")
+        return out
 
-    def _parse(self, output: bytes) -> list[ProxySync]:
+    def _parse(self, output: bytes | bytearray) -> list[ProxySync]:
         where = "istioctl proxy-status output"
         try:
             return parse_any(output, lambda text: self.warn(f"{where}: {text}"))
@@ -333,45 +338,59 @@ def _summary_only(records: list[ProxySync]) -> bool:
 
 class FileSource(SidecarSource):
     """Saved output of istioctl (text or `-o json`) or istiod (`/debug/syncz`), read anew
-    on each fetch."""
+    on each fetch, a line at a time when it is the table."""
 
-    def __init__(self, path: str, warn: Warn | None = None) -> None:
-        super().__init__(warn)
+    def __init__(
+        self, path: str, warn: Warn | None = None, max_size: int = DEFAULT_MAX_SIZE
+    ) -> None:
+        super().__init__(warn, max_size)
         self.path = path
 
     def describe(self) -> str:
         return f"file {self.path}"
 
     def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
+        where = f"file:{self.path}"
         try:
             with open(self.path, "rb") as fh:
-                data = fh.read()
+                info = os.fstat(fh.fileno())
+                if stat.S_ISREG(info.st_mode) and info.st_size > self.max_size:
+                    # Said before reading a byte of it.
+                    raise SidecarError(f"--proxy-status {where}: {too_large(self.max_size)}")
+                return _parse_saved(fh, where, self.warn, self.max_size)
         except OSError as exc:
-            raise SidecarError(f"--proxy-status file:{self.path}: {exc.strerror or exc}") from None
-        return _parse_saved(data, f"file:{self.path}", self.warn)
+            raise SidecarError(f"--proxy-status {where}: {exc.strerror or exc}") from None
 
 
 class StdinSource(SidecarSource):
-    """Saved output piped in; stdin can be read only once, so later fetches repeat it."""
+    """Saved output piped in; stdin can be read only once, so later fetches repeat what the
+    first one read."""
 
-    def __init__(self, stream: IO[bytes] | None = None, warn: Warn | None = None) -> None:
-        super().__init__(warn)
+    def __init__(
+        self,
+        stream: IO[bytes] | None = None,
+        warn: Warn | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
+    ) -> None:
+        super().__init__(warn, max_size)
         self.stream = stream
-        self._data: bytes | None = None
+        self._read: dict[str, ProxySync] | None = None
 
     def describe(self) -> str:
         return "stdin"
 
     def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
-        if self._data is None:
+        if self._read is None:
             stream = self.stream if self.stream is not None else sys.stdin.buffer
-            self._data = stream.read()
-        return _parse_saved(self._data, "stdin", self.warn)
+            self._read = _parse_saved(stream, "stdin", self.warn, self.max_size)
+        return dict(self._read)
 
 
-def _parse_saved(data: bytes, where: str, warn: Warn) -> dict[str, ProxySync]:
+def _parse_saved(stream: IO[bytes], where: str, warn: Warn, limit: int) -> dict[str, ProxySync]:
     try:
-        return merge(parse_any(data, lambda text: warn(f"--proxy-status {where}: {text}")))
+        return merge(
+            parse_stream(stream, limit, lambda text: warn(f"--proxy-status {where}: {text}"))
+        )
     except ProxyStatusError as exc:
         raise SidecarError(f"--proxy-status {where}: {exc}") from None
 
@@ -387,6 +406,7 @@ def open_source(
     stdin: IO[bytes] | None = None,
     notice: Callable[[str], None] | None = None,
     warn: Warn | None = None,
+    max_size: int = DEFAULT_MAX_SIZE,
 ) -> SidecarSource | None:
     """The source a `--proxy-status` value names, ready to `fetch`.
 
@@ -400,6 +420,8 @@ def open_source(
         notice: told, in one line each, why `auto` passed over a source.
         warn: told, in one line each, what the source worked around (default: a
             `warning: ...` line on stderr).
+        max_size: the most bytes one answer may be (`--proxy-status-max-size`): a file,
+            stdin, one istiod's body or istioctl's output.
 
     Returns:
         None for `none`, and for `auto` when neither istiod nor istioctl answered within
@@ -412,22 +434,23 @@ def open_source(
     spec = check_spec(spec)
     if spec == NONE:
         return None
-    istiod = IstiodSource(kube, istio_namespace, timeout, warn)
+    istiod = IstiodSource(kube, istio_namespace, timeout, warn, max_size)
     istioctl = IstioctlSource(
         kubeconfig=kubeconfig,
         context=context,
         istio_namespace=istio_namespace,
         timeout=timeout,
         warn=warn,
+        max_size=max_size,
     )
     if spec == ISTIOD:
         return istiod
     if spec == ISTIOCTL:
         return istioctl
     if spec == STDIN:
-        return StdinSource(stdin, warn)
+        return StdinSource(stdin, warn, max_size)
     if spec.startswith(FILE_PREFIX):
-        return FileSource(os.path.expanduser(spec[len(FILE_PREFIX) :]), warn)
+        return FileSource(os.path.expanduser(spec[len(FILE_PREFIX) :]), warn, max_size)
     budget = min(timeout, AUTO_TIMEOUT) if timeout else AUTO_TIMEOUT
     candidates: list[SidecarSource] = [istiod, istioctl]
     for candidate in candidates:

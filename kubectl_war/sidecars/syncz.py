@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
+from dataclasses import replace
 
 from kubectl_war.sidecars.json_shape import json_list, json_object, json_string, shape_error
 from kubectl_war.sidecars.records import (
     CORE_TYPES,
     ERROR,
     IGNORED,
+    NOT_SENT,
     ProxyStatusError,
     ProxySync,
     SyncState,
@@ -120,12 +123,32 @@ def parse_syncz(data: object, istiod: str | None = None) -> list[ProxySync]:
     Raises:
         ProxyStatusError: naming the JSON path of the first value of the wrong shape.
     """
-    entries = json_list(data, "syncz")
-    knows_ecds = _knows_ecds(entries)
-    return [
-        _parse_syncz_entry(entry, f"syncz[{index}]", istiod, knows_ecds)
-        for index, entry in enumerate(entries)
-    ]
+    return parse_syncz_entries(json_list(data, "syncz"), istiod)
+
+
+def parse_syncz_entries(entries: Iterable[object], istiod: str | None = None) -> list[ProxySync]:
+    """`parse_syncz` over the entries one at a time, as a large answer is decoded: no entry
+    needs to outlive its record.
+
+    Whether the istiod reports ECDS is known from any entry (`_knows_ecds`): records read
+    before the entry that tells it gain their ECDS afterwards.
+    """
+    result: list[ProxySync] = []
+    knows_ecds = False
+    without_ecds: list[int] = []  # records left without ECDS while it was not known
+    for index, entry in enumerate(entries):
+        knows_ecds = knows_ecds or _knows_ecds([entry])
+        record = _parse_syncz_entry(entry, f"syncz[{index}]", istiod, knows_ecds)
+        if "ECDS" not in record.types:
+            without_ecds.append(index)
+        result.append(record)
+    if knows_ecds:
+        for index in without_ecds:
+            # What _parse_syncz_entry gives a type with no fields (no ztunnel here: a
+            # ztunnel's own proxy_type made ECDS known before its record was made).
+            record = result[index]
+            result[index] = replace(record, types={**record.types, "ECDS": NOT_SENT})
+    return result
 
 
 def parse_syncz_body(body: bytes, istiod: str) -> list[ProxySync]:
