@@ -293,15 +293,17 @@ plugin's (and its peak RSS never falls below kubectl's own start-up footprint).
   first table; its peak RSS is the process's, to its exit.
 - **Rounds.** At each size every command runs once per round, in one order on even
   rounds and the reverse on odd ones, so drift on this shared machine hits all alike;
-  `kubectl get war -A` is in every round as the yardstick. A warm-up run of each
-  command comes first up to 10,000 WARs (of `kubectl get war -A` and `list -A` only
-  above). Up to 1,000 WARs, extra `kubectl get war -A` / `list -A` pairs steady the
-  ratios. From 50,000 WARs on, at most two rounds, and a command whose first run took
-  over 30 s runs once (the whole bench must stay well under 20 minutes on 2 CPUs).
+  `kubectl get war -A` is in every round as the yardstick. A warm-up run of every
+  command comes first up to 10,000 WARs, of `kubectl get war -A` and `list -A` only
+  above (kubectl keeps a discovery cache per server). Up to 1,000 WARs, extra
+  `kubectl get war -A` / `list -A` pairs steady the ratios. From 50,000 WARs on, at
+  most two rounds, and a command whose first run took over 30 s runs once (the whole
+  bench must stay well under 20 minutes on 2 CPUs).
   Tables show the median (min–max) of wall time, the most RSS of any run.
-- **Start-up.** `kubectl war --help` and `kubectl war decode NAME` each run right
-  after `kubectl version --client`, round after round in alternating order; each
-  pair gives a ratio, and the target is the median of those ratios.
+- **Start-up.** Each round runs `kubectl version --client`, `kubectl war --help`,
+  `kubectl war decode NAME` and the other start-up rows, in the reverse order every
+  other round; `--help` and `decode` each give a ratio per round against that round's
+  `kubectl version --client`, and the target is the median of those ratios.
 - **Rollout.** A server with one WorkloadGroup of outdated connected WARs,
   emulated istiod, and simulated agents (`tests/fakekube/onboarding.py`): once its
   WAR is deleted, an agent re-creates it (same name, new uid, connected) after a
@@ -514,4 +516,10 @@ def _phases_section(n: int, rows: list[tuple[str, float]]) -> list[str]:
         f"| {'— of which ' if label.startswith('  ') else ''}{label.strip()} | {ms(t)} |"
         for label, t in rows
     ]
+    if any(t == 0 for _, t in rows):
+        lines += [
+            "",
+            "A phase at 0 ms was not found in the profile: its function moved or was "
+            "renamed (update PHASES in `bench/run.py`).",
+        ]
     return lines

@@ -328,7 +328,7 @@ PHASES = (
     ("listing the WARs, page by page, into rows", "kubectl_war/kube/client.py", "list_each"),
     ("  HTTP requests (urllib3 through the client)", "kubernetes/client/api_client.py", "call_api"),
     ("  JSON decoding", "json/__init__.py", "loads"),
-    ("  building rows (decode, assess, cells)", "kubectl_war/cli/list_wars.py", "_row"),
+    ("  building rows (decode, assess, cells)", "kubectl_war/listing.py", "row"),
     ("the WorkloadGroups (UP-TO-DATE)", "kubectl_war/snapshot.py", "fetch_groups"),
     ("laying out the table", "kubectl_war/render.py", "render"),
 )
