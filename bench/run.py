@@ -1,25 +1,28 @@
-"""`make bench`: kubectl-war against the yardstick operators would otherwise type.
+"""`make bench`: every kubectl-war command at up to 50,000 WARs, a rollout, and start-up.
 
-Starts the fake API server (tests.fakekube) with N WARs for each size asked for
-and measures, alternating the two commands so drift on a shared machine hits both
-alike, after a warm-up each:
+Starts the fake API server (tests.fakekube, in a process of its own) with N WARs
+and an emulated istiod for each size asked for, and measures, round after round
+so drift on a shared machine hits every command alike:
 
-- `kubectl get war -A` (the pinned, real kubectl) against `kubectl war list -A`
-  (the plugin, found and run by that same kubectl), both writing to a file:
-  median and min/max wall time, the ratio plugin/kubectl, time per WAR;
-- peak RSS of the plugin's process (kubectl execs the plugin in place, so the
-  process's high-water mark is the plugin's);
-- the fake server's own time to build each page, Tables (kubectl) apart from
-  plain JSON (the plugin), so a slow server cannot hide a slow client;
-- `kubectl war list -A -o json` and `kubectl war describe` of one WAR;
-- start-up: `kubectl war --help` and `kubectl war decode NAME` (and the zipapp's
-  `--help`, through kubectl and alone, when `make dist` has built one);
-- where the plugin's time goes at one size (a cProfile of `list -A`).
+- `kubectl get war -A` and `kubectl get war -A -o json` (the pinned, real kubectl:
+  the yardsticks) beside `kubectl war list -A` in every format (table, `-o wide`,
+  `--sync`, `-w` until its first table, `-o json`, `-o yaml`), `status -A`,
+  `rollout GROUP --dry-run`, `rollout --all-groups -A --dry-run`, `rollout status -A
+  --all-groups`, `proxy-status -A` and `describe` of one WAR: wall time, CPU time,
+  peak RSS of the process, and the fake server's own time;
+- a rollout of 2,004 WARs with simulated agents at `--max-unavailable 25%`: its wall
+  time against the sum of its batches' agent delays, and the gap between a batch's
+  last WAR back and the next batch's first DELETE, from the server's own record;
+- start-up: `kubectl war --help` and `kubectl war decode NAME` against `kubectl
+  version --client`, pair by pair (and the zipapp, when `make dist` has built one);
+- where `list -A`'s time goes at one size (a cProfile).
 
-Writes BENCHMARKS.md and exits 1 naming every target missed.
+Writes BENCHMARKS.md (bench/report.py says what each target is) and exits 1 naming
+every target missed.
 
     python bench/run.py                      # every size: 100 1000 10000 50000
-    python bench/run.py --sizes 1000,10000 --runs 7 --output -
+    python bench/run.py --sizes 1000,10000 --runs 5 --output -
+    python bench/run.py --sizes 200 --runs 1 --quick --output -   # a smoke test
 """
 
 from __future__ import annotations
@@ -31,92 +34,74 @@ import json
 import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.harness import Run, Runner, Series, Server, ms  # noqa: E402
+from bench.report import (  # noqa: E402
+    Batch,
+    Command,
+    RolloutResult,
+    SizeResult,
+    Startup,
+    judge,
+    loadavg,
+    report,
+)
 
 SIZES = (100, 1_000, 10_000, 50_000)
-STARTUP_LIMIT = 0.150  # seconds: --help and decode
-RATIO_LIMITS = {1_000: 1.5, 10_000: 1.2}  # plugin / kubectl, median wall time
-RSS_LIMIT_MB = 400.0  # peak RSS of list -A at RSS_SIZE WARs
-RSS_SIZE = 50_000
-# Linear in N: the marginal time per WAR from 10,000 to 50,000 may be at most this
-# many times the marginal time per WAR from 1,000 to 10,000.
-LINEAR_FACTOR = 1.5
-# The server's time building the plugin's pages, as a share of the plugin's wall time.
-SERVER_SHARE_LIMIT = 0.25
 DECODE_NAME = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"
-WAR_PLURAL = "workloadautoregistrations"
-FINDINGS = Path(__file__).with_name("findings.md")
+BIG = 50_000  # from here on: at most two rounds, and slow commands once
+SLOW = 30.0  # seconds: a command this slow in its first round at BIG runs once
+SYNCED = b"SYNCED"
+# The rollout: one WorkloadGroup of 3 * PER_ZONE WARs; agents back in under a second.
+ROLLOUT = {"per_zone": 668, "delay": 0.5, "jitter": 0.4, "sync_delay": 0.1}
+ROLLOUT_QUICK = {"per_zone": 4, "delay": 0.05, "jitter": 0.05, "sync_delay": 0.02}
+MAX_UNAVAILABLE = "25%"
 
 
-@dataclass
-class Run:
-    wall: float
-    rss_mb: float
-    server: list[float] = field(default_factory=list)  # seconds per WAR page
-    cpu: float = 0.0  # user + system seconds of the measured process
-
-
-@dataclass
-class Series:
-    runs: list[Run] = field(default_factory=list)
-
-    @property
-    def walls(self) -> list[float]:
-        return [r.wall for r in self.runs]
-
-    @property
-    def median(self) -> float:
-        return statistics.median(self.walls)
-
-    @property
-    def rss_mb(self) -> float:
-        return max(r.rss_mb for r in self.runs)
-
-    @property
-    def cpu(self) -> float:
-        return statistics.median(r.cpu for r in self.runs)
-
-    @property
-    def pages(self) -> list[float]:
-        return [s for r in self.runs for s in r.server]
-
-    @property
-    def server_per_run(self) -> float:
-        return statistics.median(sum(r.server) for r in self.runs) if self.runs else 0.0
-
-    def spread(self) -> str:
-        return f"{ms(self.median)} ({ms(min(self.walls))}–{ms(max(self.walls))})"
-
-
-@dataclass
-class SizeResult:
-    n: int
-    seed_seconds: float
-    kubectl: Series
-    plugin: Series
-    json: Series
-    describe: Series
-
-    @property
-    def ratio(self) -> float:
-        return self.plugin.median / self.kubectl.median
-
-
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+def commands(group: dict[str, Any], war: dict[str, str]) -> list[Command]:
+    """What is measured at each size; ``group`` for `rollout GROUP`, ``war`` for describe."""
+    ok01 = (0, 1)  # status, rollout status and proxy-status exit 1 while anything is amiss
+    return [
+        Command("get", "`kubectl get war -A`", ("get", "war", "-A"), table=True),
+        Command("get-json", "`kubectl get war -A -o json`", ("get", "war", "-A", "-o", "json")),
+        Command("list", "`kubectl war list -A`", ("war", "list", "-A"), table=True,
+                rss_target=True),
+        Command("wide", "`kubectl war list -A -o wide`", ("war", "list", "-A", "-o", "wide"),
+                table=True, contains=SYNCED, rss_target=True),
+        Command("sync", "`kubectl war list -A --sync --proxy-status istiod`",
+                ("war", "list", "-A", "--sync", "--proxy-status", "istiod"), table=True,
+                contains=SYNCED, rss_target=True),
+        Command("watch", "`kubectl war list -A -w` (to its first table)",
+                ("war", "list", "-A", "-w"), table=True, watch=True, rss_target=True),
+        Command("json", "`kubectl war list -A -o json`", ("war", "list", "-A", "-o", "json"),
+                streamed=True),
+        Command("yaml", "`kubectl war list -A -o yaml`", ("war", "list", "-A", "-o", "yaml"),
+                streamed=True),
+        Command("status", "`kubectl war status -A`", ("war", "status", "-A"), ok=ok01,
+                rss_target=True),
+        Command("rollout-group", "`kubectl war rollout GROUP -n NS --dry-run`",
+                ("war", "rollout", group["name"], "-n", group["namespace"], "--dry-run"),
+                rss_target=True),
+        Command("rollout-all", "`kubectl war rollout --all-groups -A --dry-run`",
+                ("war", "rollout", "--all-groups", "-A", "--dry-run"), rss_target=True),
+        Command("rollout-status", "`kubectl war rollout status -A --all-groups`",
+                ("war", "rollout", "status", "-A", "--all-groups"), ok=ok01, rss_target=True),
+        Command("proxy-status", "`kubectl war proxy-status -A`", ("war", "proxy-status", "-A"),
+                table=True, ok=ok01, contains=SYNCED, rss_target=True),
+        Command("describe", "`kubectl war describe -n NS NAME` (one WAR)",
+                ("war", "describe", "-n", war["namespace"], war["name"])),
+    ]  # fmt: skip
 
 
 class Bench:
@@ -124,9 +109,10 @@ class Bench:
         self.args = args
         self.work = work
         self.bin = Path(sys.executable).parent
-        self.kubectl = shutil.which("kubectl", path=str(self.bin)) or shutil.which("kubectl")
-        if not self.kubectl:
+        kubectl = shutil.which("kubectl", path=str(self.bin)) or shutil.which("kubectl")
+        if not kubectl:
             raise SystemExit("bench: no kubectl (make bench runs the venv's pinned one)")
+        self.kubectl = kubectl
         home = work / "home"
         home.mkdir()
         env = {k: v for k, v in os.environ.items() if not k.startswith("KUBECTL_WAR_")}
@@ -135,60 +121,24 @@ class Bench:
         env["PATH"] = os.pathsep.join([str(self.bin), env.get("PATH", "")])
         env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
         env["NO_COLOR"] = "1"
+        env["KUBECTL_WAR_STATE_DIR"] = str(work / "state")  # rollout journals
         self.env = env
-        self.out = work / "out.txt"
-
-    # ---- running -------------------------------------------------------------------
-
-    def run(
-        self,
-        argv: Sequence[str],
-        *,
-        fake: Server | None = None,
-        expect_lines: int | None = None,
-        env: dict[str, str] | None = None,
-    ) -> Run:
-        """Run once with stdout to a file; wall time, peak RSS and the server's page times."""
-        with open(self.out, "wb") as out:
-            start = time.perf_counter()
-            proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.PIPE, env=env or self.env)
-            assert proc.stderr is not None
-            err = proc.stderr.read()
-            _, status, usage = os.wait4(proc.pid, 0)
-            wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            raise SystemExit(f"bench: {' '.join(argv)} failed ({proc.returncode}): {err.decode()}")
-        if expect_lines is not None:
-            with open(self.out, "rb") as f:
-                lines = sum(1 for _ in f)
-            if lines != expect_lines:
-                raise SystemExit(
-                    f"bench: {' '.join(argv)} printed {lines} lines, expected {expect_lines}"
-                )
-        server: list[float] = []
-        if fake is not None:
-            server = [
-                seconds
-                for method, path, _table, seconds in fake.timings()
-                if method == "GET" and path.endswith("/" + WAR_PLURAL)
-            ]
-        # ru_maxrss is in KiB on Linux.
-        return Run(wall, usage.ru_maxrss / 1024, server, usage.ru_utime + usage.ru_stime)
+        self.runner = Runner(env, work)
 
     def kubectl_cmd(self, *args: str) -> list[str]:
-        assert self.kubectl is not None
         return [self.kubectl, *args]
 
-    # ---- measuring -----------------------------------------------------------------
+    # ---- start-up --------------------------------------------------------------------
 
-    def startup(self) -> dict[str, Series]:
-        runs = max(self.args.runs, 10)
+    def startup(self) -> Startup:
+        rounds = 3 if self.args.quick else max(self.args.runs, 20)
+        version = "kubectl version --client (kubectl alone)"
+        paired = ("kubectl war --help", "kubectl war decode NAME")
         commands: dict[str, list[str]] = {
-            "kubectl war --help": self.kubectl_cmd("war", "--help"),
-            "kubectl war decode NAME": self.kubectl_cmd("war", "decode", DECODE_NAME),
+            version: self.kubectl_cmd("version", "--client"),
+            paired[0]: self.kubectl_cmd("war", "--help"),
+            paired[1]: self.kubectl_cmd("war", "decode", DECODE_NAME),
             "kubectl-war --help (no kubectl)": [str(self.bin / "kubectl-war"), "--help"],
-            "kubectl version --client (kubectl alone)": self.kubectl_cmd("version", "--client"),
             # This venv's interpreter: its editable install of kubectl-war adds an import
             # finder to every start (python -S skips site and so the finder).
             "python -c pass (this venv)": [sys.executable, "-c", "pass"],
@@ -196,7 +146,7 @@ class Bench:
         }
         envs: dict[str, dict[str, str]] = {}
         zipapp = _zipapp()
-        if zipapp is not None:
+        if zipapp is not None and not self.args.quick:
             # As a krew user runs it: the zipapp on PATH as kubectl-war, started by the
             # system's python3 (its shebang), with no virtualenv on PATH.
             plugin_dir = self.work / "zipapp-bin"
@@ -214,53 +164,121 @@ class Bench:
             name = f"{python3} dist/kubectl-war --help (zipapp, no kubectl)"
             commands[name] = [python3, str(zipapp), "--help"]
             envs[name] = zip_env
-        out: dict[str, Series] = {name: Series() for name in commands}
+        out = Startup({name: Series() for name in commands}, {name: [] for name in paired})
         for name, argv in commands.items():
-            self.run(argv, env=envs.get(name))  # warm-up (and the zipapp's bytecode cache)
-        for _ in range(runs):
-            for name, argv in commands.items():
-                out[name].runs.append(self.run(argv, env=envs.get(name)))
+            self.runner.run(argv, env=envs.get(name))  # warm-up (and the zipapp's bytecode)
+        # Each round: kubectl version, then the commands paired with it, in alternating
+        # order, so each pair ran next to each other.
+        for i in range(rounds):
+            names = list(commands) if i % 2 == 0 else list(reversed(commands))
+            taken: dict[str, Run] = {}
+            for name in names:
+                taken[name] = self.runner.run(commands[name], env=envs.get(name))
+                out.series[name].runs.append(taken[name])
+            for name in paired:
+                out.ratios[name].append(taken[name].wall / taken[version].wall)
         return out
 
+    # ---- every command at one size -----------------------------------------------------
+
     def size(self, n: int) -> SizeResult:
-        fake = Server(n, self.work / f"kubeconfig-{n}")
-        try:
-            seeded = fake.seed_seconds
+        with Server({"kubeconfig": str(self.work / f"kubeconfig-{n}"), "wars": n}) as fake:
             self.env["KUBECONFIG"] = fake.kubeconfig
-            first = fake.war
-            kubectl = self.kubectl_cmd("get", "war", "-A")
-            plugin = self.kubectl_cmd("war", "list", "-A")
-            lines = n + 1
-            result = SizeResult(n, seeded, Series(), Series(), Series(), Series())
-            self.run(kubectl, fake=fake, expect_lines=lines)  # warm-up (and discovery cache)
-            self.run(plugin, fake=fake, expect_lines=lines)
-            # Small lists are quick: more runs there steady the medians the ratios use.
-            runs = self.args.runs * (3 if n <= 1_000 else 1)
-            for i in range(runs):
-                pair = [(kubectl, result.kubectl), (plugin, result.plugin)]
-                for argv, series in pair if i % 2 == 0 else reversed(pair):
-                    series.runs.append(self.run(argv, fake=fake, expect_lines=lines))
-            as_json = self.kubectl_cmd("war", "list", "-A", "-o", "json")
-            describe = self.kubectl_cmd("war", "describe", "-n", first["namespace"], first["name"])
-            self.run(as_json, fake=fake)
-            for _ in range(self.args.runs):
-                result.json.runs.append(self.run(as_json, fake=fake))
-            self.run(describe, fake=fake)
-            for _ in range(self.args.runs):
-                result.describe.runs.append(self.run(describe, fake=fake))
-            _progress(
-                f"{n:>6} WARs: kubectl {result.kubectl.spread()}, plugin {result.plugin.spread()}"
-                f", ratio {result.ratio:.2f}, RSS {result.plugin.rss_mb:.0f} MB"
+            try:
+                return self._size(n, fake)
+            finally:
+                self.env.pop("KUBECONFIG", None)
+
+    def _size(self, n: int, fake: Server) -> SizeResult:
+        cmds = commands(fake.group, fake.war)
+        group = f"{fake.group['namespace']}/{fake.group['name']} ({fake.group['wars']:,} WARs)"
+        result = SizeResult(n, fake.seed_seconds, {c.key: Series() for c in cmds}, group)
+        by_key = {c.key: c for c in cmds}
+        quick = self.args.quick
+        # Warm-ups: kubectl's discovery cache, the page cache, bytecode.
+        for cmd in cmds:
+            if not quick and (n <= 10_000 or cmd.key in ("get", "list")):
+                self._once(cmd, n, fake)
+        rounds = self.args.runs if n < BIG else min(self.args.runs, 2)
+        active = list(cmds)
+        for i in range(rounds):
+            for cmd in active if i % 2 == 0 else reversed(active):
+                result.series[cmd.key].runs.append(self._once(cmd, n, fake))
+            if n >= BIG:
+                active = [c for c in active if result.series[c.key].median < SLOW]
+        # Small lists are quick: more pairs there steady the medians the ratios use.
+        if n <= 1_000 and not quick:
+            for i in range(self.args.runs * 2):
+                pair = [by_key["get"], by_key["list"]]
+                for cmd in pair if i % 2 == 0 else reversed(pair):
+                    result.series[cmd.key].runs.append(self._once(cmd, n, fake))
+        _progress(
+            f"{n:>6} WARs: kubectl {result.kubectl.spread()}, plugin {result.plugin.spread()}"
+            f", ratio {result.ratio:.2f}, RSS {result.plugin.rss_mb:.0f} MB"
+        )
+        for cmd in cmds:
+            s = result.series[cmd.key]
+            if s.runs:
+                _progress(f"        {cmd.label}: {s.spread()}, {s.rss_mb:.0f} MB")
+        return result
+
+    def _once(self, cmd: Command, n: int, fake: Server) -> Run:
+        argv = self.kubectl_cmd(*cmd.args)
+        if cmd.watch:
+            return self.runner.run_watch(argv, fake=fake, lines=n + 1)
+        return self.runner.run(
+            argv,
+            fake=fake,
+            expect_lines=n + 1 if cmd.table else None,
+            ok=cmd.ok,
+            # Checked where it is cheap: a real source, not a silent fallback to none.
+            contains=cmd.contains if n <= 10_000 else None,
+        )
+
+    # ---- a rollout with simulated agents -----------------------------------------------
+
+    def rollout(self) -> RolloutResult:
+        agents = ROLLOUT_QUICK if self.args.quick else ROLLOUT
+        config = {"kubeconfig": str(self.work / "kubeconfig-rollout"), "rollout": agents}
+        with Server(config) as fake:
+            env = dict(self.env, KUBECONFIG=fake.kubeconfig)
+            base = ("war", "rollout", fake.group["name"], "-n", fake.group["namespace"])
+            base += ("--max-unavailable", MAX_UNAVAILABLE, "--proxy-status", "istiod")
+            planned = subprocess.run(
+                self.kubectl_cmd(*base, "--dry-run", "-o", "json"),
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
             )
-            return result
-        finally:
-            fake.stop()
-            self.env.pop("KUBECONFIG", None)
+            (group,) = json.loads(planned.stdout)["groups"]
+            members = [[m["name"] for m in b["members"]] for b in group["batches"]]
+            fake.timings()
+            started = time.monotonic()
+            run = self.runner.run(self.kubectl_cmd(*base, "--yes", "--timeout", "2m"), env=env)
+            record = fake.rollout_record()
+        result = RolloutResult(
+            wars=fake.group["wars"],
+            max_unavailable=MAX_UNAVAILABLE,
+            limit=int(group["maxUnavailable"]),
+            most_unavailable=int(record["max_unavailable"]),
+            wall=run.wall,
+            rss_mb=run.rss_mb,
+            agents={k: v for k, v in agents.items() if k != "per_zone"},
+        )
+        result.batches = _batches(members, record, started)
+        _progress(
+            f"rollout: {ms(result.wall)} against {ms(result.ideal)} of agent delays "
+            f"({result.ratio:.2f}×), worst gap {ms(result.worst_gap)}, "
+            f"{len(result.batches)} batches"
+        )
+        return result
+
+    # ---- a profile -----------------------------------------------------------------------
 
     def profile(self, n: int) -> list[tuple[str, float]]:
         """Where `list -A` spends its time at n WARs: cumulative seconds per phase."""
-        fake = Server(n, self.work / "kubeconfig-prof")
-        try:
+        with Server({"kubeconfig": str(self.work / "kubeconfig-prof"), "wars": n}) as fake:
             env = dict(self.env, KUBECONFIG=fake.kubeconfig)
             stats = self.work / "list.prof"
             code = (
@@ -274,57 +292,32 @@ class Bench:
                 "    p.disable()\n"
                 f"    p.dump_stats({str(stats)!r})\n"
             )
-            with open(self.out, "wb") as out:
+            with open(self.work / "prof.txt", "wb") as out:
                 subprocess.run([sys.executable, "-c", code], stdout=out, env=env, check=True)
-        finally:
-            fake.stop()
         return _phases(stats)
 
 
-class Server:
-    """The fake API server in a process of its own (bench/server.py).
-
-    Run in this process, its memory would count towards every measured command's
-    peak RSS: a forked child starts with its parent's resident pages.
-    """
-
-    def __init__(self, n: int, kubeconfig: Path) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, str(Path(__file__).with_name("server.py")), str(n), str(kubeconfig)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline()
-        if not line:
-            self.stop()
-            raise SystemExit(f"bench: the fake API server with {n} WARs did not start")
-        hello = json.loads(line)
-        self.kubeconfig: str = hello["kubeconfig"]
-        self.war: dict[str, str] = hello["war"]
-        self.seed_seconds: float = hello["seed_seconds"]
-
-    def _ask(self, command: str) -> Any:
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        return json.loads(self.proc.stdout.readline())
-
-    def timings(self) -> list[tuple[str, str, bool, float]]:
-        """Each answer built since the last call: method, path, Table or not, seconds."""
-        return [tuple(row) for row in self._ask("timings")]  # type: ignore[misc]
-
-    def stop(self) -> None:
-        with contextlib.suppress(OSError, ValueError):
-            assert self.proc.stdin is not None
-            self.proc.stdin.write("stop\n")
-            self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+def _batches(members: list[list[str]], record: dict[str, Any], started: float) -> list[Batch]:
+    """Each planned batch as the server saw it: when its DELETEs arrived, when its WARs
+    were back, and the gap to the next batch's first DELETE (seconds since ``started``)."""
+    deleted: dict[str, float] = {}
+    for name, at in record["deletes"]:
+        if name in deleted:
+            raise SystemExit(f"bench: the rollout deleted {name} twice")
+        deleted[name] = at
+    back = {name: at for name, at in record["back"]}
+    out: list[Batch] = []
+    for number, names in enumerate(members, 1):
+        missing = [n for n in names if n not in deleted or n not in back]
+        if missing:
+            raise SystemExit(f"bench: batch {number}: {missing[0]} was not deleted and back")
+        deletes = [deleted[n] - started for n in names]
+        backs = [back[n] - started for n in names]
+        delay = max(back[n] - deleted[n] for n in names)
+        out.append(Batch(number, len(names), min(deletes), max(deletes), delay, max(backs), None))
+    for prev, nxt in zip(out, out[1:]):
+        prev.gap = nxt.first_delete - prev.last_back
+    return out
 
 
 PHASES = (
@@ -335,7 +328,7 @@ PHASES = (
     ("listing the WARs, page by page, into rows", "kubectl_war/kube/client.py", "list_each"),
     ("  HTTP requests (urllib3 through the client)", "kubernetes/client/api_client.py", "call_api"),
     ("  JSON decoding", "json/__init__.py", "loads"),
-    ("  building rows (decode, assess, cells)", "kubectl_war/cli/list_wars.py", "_row"),
+    ("  building rows (decode, assess, cells)", "kubectl_war/listing.py", "row"),
     ("the WorkloadGroups (UP-TO-DATE)", "kubectl_war/snapshot.py", "fetch_groups"),
     ("laying out the table", "kubectl_war/render.py", "render"),
 )
@@ -361,79 +354,19 @@ def _zipapp() -> Path | None:
     return candidate if candidate.is_file() and zipfile.is_zipfile(candidate) else None
 
 
+def _zipapp_note(args: argparse.Namespace) -> str:
+    if args.quick:
+        return "The zipapp is not measured in a quick run."
+    if _zipapp() is None:
+        return "No zipapp in `dist/` (run `make dist` first to measure it)."
+    return (
+        "The zipapp rows measure `dist/kubectl-war` as `make dist` last built it (see its "
+        "build time), run by the system's python3 as a krew install would."
+    )
+
+
 def _progress(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
-
-
-# ---- judging and reporting -----------------------------------------------------------
-
-
-@dataclass
-class Verdict:
-    target: str
-    measured: str
-    limit: str
-    met: bool | None  # None: not measured in this run
-
-
-def judge(startup: dict[str, Series], sizes: dict[int, SizeResult]) -> list[Verdict]:
-    out: list[Verdict] = []
-    for name in ("kubectl war --help", "kubectl war decode NAME"):
-        s = startup[name]
-        out.append(
-            Verdict(
-                f"`{name}` start-up",
-                ms(s.median),
-                f"< {ms(STARTUP_LIMIT)}",
-                s.median < STARTUP_LIMIT,
-            )
-        )
-    for n, limit in RATIO_LIMITS.items():
-        r = sizes.get(n)
-        out.append(
-            Verdict(
-                f"`list -A` / `kubectl get war -A` at {n:,} WARs",
-                f"{r.ratio:.2f}×" if r else "not run",
-                f"≤ {limit}×",
-                (r.ratio <= limit) if r else None,
-            )
-        )
-    r = sizes.get(RSS_SIZE)
-    out.append(
-        Verdict(
-            f"peak RSS of `list -A` at {RSS_SIZE:,} WARs",
-            f"{r.plugin.rss_mb:.0f} MB" if r else "not run",
-            f"< {RSS_LIMIT_MB:.0f} MB",
-            (r.plugin.rss_mb < RSS_LIMIT_MB) if r else None,
-        )
-    )
-    a, b, c = sizes.get(1_000), sizes.get(10_000), sizes.get(50_000)
-    if a and b and c:
-        # CPU time: on a shared machine it moves far less than wall time.
-        early = (b.plugin.cpu - a.plugin.cpu) / (b.n - a.n)
-        late = (c.plugin.cpu - b.plugin.cpu) / (c.n - b.n)
-        out.append(
-            Verdict(
-                "time linear in N (CPU µs per extra WAR, 10k→50k vs 1k→10k)",
-                f"{late * 1e6:.0f} vs {early * 1e6:.0f} µs",
-                f"≤ {LINEAR_FACTOR}×",
-                late <= early * LINEAR_FACTOR,
-            )
-        )
-    else:
-        out.append(Verdict("time linear in N", "needs 1k, 10k and 50k", "", None))
-    worst = max(
-        (r.plugin.server_per_run / r.plugin.median, n) for n, r in sizes.items() if r.plugin.runs
-    )
-    out.append(
-        Verdict(
-            "fake server's share of the plugin's wall time (worst size)",
-            f"{worst[0] * 100:.0f}% at {worst[1]:,}",
-            f"< {SERVER_SHARE_LIMIT * 100:.0f}%",
-            worst[0] < SERVER_SHARE_LIMIT,
-        )
-    )
-    return out
 
 
 def versions(kubectl: str) -> dict[str, str]:
@@ -458,140 +391,6 @@ def versions(kubectl: str) -> dict[str, str]:
     }
 
 
-def _cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
-
-
-def report(
-    args: argparse.Namespace,
-    info: dict[str, str],
-    startup: dict[str, Series],
-    sizes: dict[int, SizeResult],
-    phases: tuple[int, list[tuple[str, float]]] | None,
-    verdicts: list[Verdict],
-) -> str:
-    lines = [
-        "# Benchmarks",
-        "",
-        "Written by `make bench` (`bench/run.py`); numbers from the last run on this machine.",
-        "",
-        "| machine | |",
-        "|---|---|",
-        f"| CPUs | {os.cpu_count()} ({_cpu_model()}) |",
-        f"| OS | {platform.system()} {platform.release()} |",
-        *(f"| {k} | {v} |" for k, v in info.items()),
-        f"| date | {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC |",
-        f"| load average at start | {_loadavg()} |",
-        f"| method | {args.runs} runs of each command after a warm-up ({args.runs * 3} for "
-        "`list -A` at up to 1,000 WARs), kubectl and the plugin alternating, stdout to a "
-        "file; wall time from fork to exit |",
-        "",
-        "## Targets",
-        "",
-        "| target | measured | limit | |",
-        "|---|---|---|---|",
-    ]
-    for v in verdicts:
-        mark = {True: "met", False: "**MISSED**", None: "not measured"}[v.met]
-        lines.append(f"| {v.target} | {v.measured} | {v.limit} | {mark} |")
-    lines += [
-        "",
-        "## `kubectl get war -A` against `kubectl war list -A`",
-        "",
-        "Median (min–max) wall time. Per WAR: the plugin's median divided by N. CPU: median "
-        "user + system time of the process (kubectl's Go runtime spreads over both CPUs). "
-        "Peak RSS: of the process kubectl runs the plugin in (kubectl execs it), so never "
-        "below kubectl's own start-up footprint. Server per "
-        "page: the fake server's median time to build one page of 500 WARs, as a server-side "
-        "Table for kubectl and as JSON for the plugin. Server share: the server's time for "
-        "all pages of one run over that run's wall time (kubectl / plugin).",
-        "",
-        "| WARs | kubectl | plugin | ratio | plugin per WAR | CPU kubectl / plugin | "
-        "peak RSS kubectl / plugin | server per page kubectl / plugin | "
-        "server share kubectl / plugin |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for n, r in sorted(sizes.items()):
-        kp = statistics.median(r.kubectl.pages) if r.kubectl.pages else 0.0
-        pp = statistics.median(r.plugin.pages) if r.plugin.pages else 0.0
-        k_share = r.kubectl.server_per_run / r.kubectl.median
-        p_share = r.plugin.server_per_run / r.plugin.median
-        lines.append(
-            " | ".join(
-                [
-                    f"| {n:,}",
-                    r.kubectl.spread(),
-                    r.plugin.spread(),
-                    f"{r.ratio:.2f}×",
-                    f"{r.plugin.median / n * 1e6:.0f} µs",
-                    f"{ms(r.kubectl.cpu)} / {ms(r.plugin.cpu)}",
-                    f"{r.kubectl.rss_mb:.0f} / {r.plugin.rss_mb:.0f} MB",
-                    f"{kp * 1000:.1f} / {pp * 1000:.1f} ms",
-                    f"{k_share * 100:.0f}% / {p_share * 100:.0f}% |",
-                ]
-            )
-        )
-    lines += [
-        "",
-        "## Other commands",
-        "",
-        "| WARs | `kubectl war list -A -o json` | peak RSS | "
-        "`kubectl war describe -n NS NAME` (one WAR) |",
-        "|---:|---:|---:|---:|",
-    ]
-    for n, r in sorted(sizes.items()):
-        lines.append(
-            f"| {n:,} | {r.json.spread()} | {r.json.rss_mb:.0f} MB | {r.describe.spread()} |"
-        )
-    lines += [
-        "",
-        "## Start-up",
-        "",
-        "| command | median (min–max) | peak RSS |",
-        "|---|---:|---:|",
-    ]
-    for name, s in startup.items():
-        lines.append(f"| `{name}` | {s.spread()} | {s.rss_mb:.0f} MB |")
-    if _zipapp() is None:
-        lines += ["", "No zipapp in `dist/` (run `make dist` first to measure it)."]
-    else:
-        lines += [
-            "",
-            "The zipapp rows measure `dist/kubectl-war` as `make dist` last built it (see "
-            "its build time), run by the system's python3 as a krew install would.",
-        ]
-    if phases is not None:
-        n, rows = phases
-        lines += [
-            "",
-            f"## Where `list -A` spends its time at {n:,} WARs",
-            "",
-            "Cumulative time per phase under cProfile (a deterministic profiler: it slows "
-            "Python-heavy phases such as row building more than I/O and C code, so read the "
-            "shares, not the absolute numbers).",
-            "",
-            "| phase | time |",
-            "|---|---:|",
-        ]
-        lines += [
-            f"| {'— of which ' if label.startswith('  ') else ''}{label.strip()} | {ms(t)} |"
-            for label, t in rows
-        ]
-    if FINDINGS.exists():
-        lines += ["", FINDINGS.read_text().rstrip()]
-    return "\n".join(lines) + "\n"
-
-
-def _loadavg() -> str:
-    with contextlib.suppress(OSError, AttributeError):
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return "unknown"
-
-
 def _sizes(text: str) -> list[int]:
     try:
         sizes = [int(x.replace("_", "")) for x in text.split(",") if x.strip()]
@@ -612,40 +411,63 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=list(SIZES),
         help="numbers of WARs, comma-separated (default: 100,1000,10000,50000)",
     )
-    parser.add_argument("--runs", type=int, default=5, help="runs of each command (default 5)")
+    parser.add_argument(
+        "--runs",
+        type=int,
+        default=3,
+        help=f"rounds of every command at each size (default 3; at most 2 from {BIG:,} WARs)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke test of the harness: no warm-ups, no profile, no zipapp, "
+        f"a rollout of {3 * int(ROLLOUT_QUICK['per_zone'])} WARs",
+    )
+    parser.add_argument("--no-rollout", action="store_true", help="skip the rollout")
     parser.add_argument(
         "--output", default=str(ROOT / "BENCHMARKS.md"), help="the report ('-': stdout only)"
     )
     parser.add_argument(
         "--profile-size",
         type=int,
-        default=10_000,
-        help="profile list -A at this many WARs (0: no profile; default 10000)",
+        default=None,
+        help="profile list -A at this many WARs (0: no profile; default 10000, 0 with --quick)",
     )
     args = parser.parse_args(argv)
-    if args.runs < 5:
-        parser.error("--runs: at least 5")
+    if args.runs < 1:
+        parser.error("--runs: at least 1")
+    if args.profile_size is None:
+        args.profile_size = 0 if args.quick else 10_000
+    started = dt.datetime.now(dt.timezone.utc)
+    load = loadavg()
+    clock = time.monotonic()
     with _workdir() as work:
         bench = Bench(args, work)
-        assert bench.kubectl is not None
         info = versions(bench.kubectl)
         _progress(
             f"bench: {os.cpu_count()} CPUs, Python {info['Python']}, kubectl {info['kubectl']}"
+            f", load {load}"
         )
         startup = bench.startup()
-        for name, s in startup.items():
+        for name, s in startup.series.items():
             _progress(f"start-up: {name}: {s.spread()}")
         sizes = {n: bench.size(n) for n in args.sizes}
+        rollout = None if args.no_rollout else bench.rollout()
         phases = None
         if args.profile_size:
             phases = (args.profile_size, bench.profile(args.profile_size))
-    verdicts = judge(startup, sizes)
-    text = report(args, info, startup, sizes, phases, verdicts)
+    listed = commands({"name": "GROUP", "namespace": "NS"}, {"namespace": "NS", "name": "NAME"})
+    verdicts = judge(listed, startup, sizes, rollout)
+    text = report(
+        args, info, listed, startup, sizes, rollout, phases, verdicts, started, load,
+        _zipapp_note(args),
+    )  # fmt: skip
     if args.output == "-":
         sys.stdout.write(text)
     else:
         Path(args.output).write_text(text)
         _progress(f"bench: wrote {args.output}")
+    _progress(f"bench: took {ms(time.monotonic() - clock)}")
     missed = [v for v in verdicts if v.met is False]
     for v in verdicts:
         state = {True: "met", False: "MISSED", None: "not measured"}[v.met]

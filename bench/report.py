@@ -1,0 +1,525 @@
+"""Judging `make bench`'s measurements against the targets, and writing BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as dt
+import os
+import platform
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.harness import Series, ms
+
+FINDINGS = Path(__file__).with_name("findings.md")
+
+STARTUP_LIMIT = 0.150  # seconds: --help and decode
+STARTUP_RATIO_LIMIT = 1.8  # against `kubectl version --client`, pair by pair
+RATIO_LIMITS = {1_000: 1.5, 10_000: 1.2}  # list -A / kubectl get war -A, median wall time
+RSS_SIZE = 50_000  # the RSS targets hold at this many WARs
+RSS_LIMIT_MB = 250.0
+STREAM_FACTOR = 2.0  # -o json / -o yaml peak RSS against list -A's
+# Linear in N: the marginal time per WAR from 10,000 to 50,000 may be at most this
+# many times the marginal time per WAR from 1,000 to 10,000.
+LINEAR_FACTOR = 1.5
+# The server's time building the plugin's pages, as a share of the plugin's wall time.
+SERVER_SHARE_LIMIT = 0.25
+ROLLOUT_FACTOR = 1.5  # rollout wall time against the sum of its batches' agent delays
+ROLLOUT_GAP_LIMIT = 0.5  # seconds from a batch's last WAR back to the next batch's first DELETE
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command measured at each size: ``args`` follow `kubectl`."""
+
+    key: str
+    label: str
+    args: tuple[str, ...]
+    table: bool = False  # prints a header and one line per WAR
+    ok: tuple[int, ...] = (0,)
+    watch: bool = False  # -w: measured until its first table is out, then stopped
+    contains: bytes | None = None  # must appear in the output (a real SIDECAR state)
+    rss_target: bool = False  # its peak RSS at RSS_SIZE must stay under RSS_LIMIT_MB
+    streamed: bool = False  # its peak RSS must stay within STREAM_FACTOR of list -A's
+
+
+@dataclass
+class SizeResult:
+    n: int
+    seed_seconds: float
+    series: dict[str, Series]
+    group: str  # the WorkloadGroup of `rollout GROUP --dry-run`, "NS/NAME"
+
+    @property
+    def kubectl(self) -> Series:
+        return self.series["get"]
+
+    @property
+    def plugin(self) -> Series:
+        return self.series["list"]
+
+    @property
+    def ratio(self) -> float:
+        return self.plugin.median / self.kubectl.median
+
+
+@dataclass
+class Batch:
+    number: int
+    size: int
+    first_delete: float  # seconds since the rollout started
+    last_delete: float
+    agent_delay: float  # the longest of its WARs from its DELETE to back
+    last_back: float
+    gap: float | None  # to the next batch's first DELETE
+
+
+@dataclass
+class RolloutResult:
+    wars: int
+    max_unavailable: str
+    limit: int  # WARs of the group that may be unavailable at once
+    most_unavailable: int  # as the server saw it
+    wall: float
+    rss_mb: float
+    agents: dict[str, float]  # the simulated agents' delays
+    batches: list[Batch] = field(default_factory=list)
+
+    @property
+    def ideal(self) -> float:
+        return sum(b.agent_delay for b in self.batches)
+
+    @property
+    def ratio(self) -> float:
+        return self.wall / self.ideal if self.ideal else float("inf")
+
+    @property
+    def worst_gap(self) -> float:
+        gaps = [b.gap for b in self.batches if b.gap is not None]
+        return max(gaps) if gaps else 0.0
+
+
+@dataclass
+class Startup:
+    series: dict[str, Series]
+    ratios: dict[str, list[float]]  # command -> per pair, against kubectl version --client
+
+
+@dataclass
+class Verdict:
+    target: str
+    measured: str
+    limit: str
+    met: bool | None  # None: not measured in this run
+
+
+def judge(
+    commands: list[Command],
+    startup: Startup,
+    sizes: dict[int, SizeResult],
+    rollout: RolloutResult | None,
+) -> list[Verdict]:
+    out: list[Verdict] = []
+    for name, series in startup.series.items():
+        if name not in startup.ratios:
+            continue
+        out.append(
+            Verdict(f"`{name}` start-up", ms(series.median), f"< {ms(STARTUP_LIMIT)}",
+                    series.median < STARTUP_LIMIT)
+        )  # fmt: skip
+        ratio = statistics.median(startup.ratios[name])
+        out.append(
+            Verdict(
+                f"`{name}` / `kubectl version --client`, pair by pair",
+                f"{ratio:.2f}×",
+                f"≤ {STARTUP_RATIO_LIMIT}×",
+                ratio <= STARTUP_RATIO_LIMIT,
+            )
+        )
+    for n, limit in RATIO_LIMITS.items():
+        r = sizes.get(n)
+        out.append(
+            Verdict(
+                f"`list -A` / `kubectl get war -A` at {n:,} WARs",
+                f"{r.ratio:.2f}×" if r else "not run",
+                f"≤ {limit}×",
+                (r.ratio <= limit) if r else None,
+            )
+        )
+    out += _rss_verdicts(commands, sizes)
+    a, b, c = sizes.get(1_000), sizes.get(10_000), sizes.get(50_000)
+    if a and b and c:
+        # CPU time: on a shared machine it moves far less than wall time.
+        early = (b.plugin.cpu - a.plugin.cpu) / (b.n - a.n)
+        late = (c.plugin.cpu - b.plugin.cpu) / (c.n - b.n)
+        out.append(
+            Verdict(
+                "`list -A` time linear in N (CPU µs per extra WAR, 10k→50k vs 1k→10k)",
+                f"{late * 1e6:.0f} vs {early * 1e6:.0f} µs",
+                f"≤ {LINEAR_FACTOR}×",
+                late <= early * LINEAR_FACTOR,
+            )
+        )
+    else:
+        out.append(Verdict("`list -A` time linear in N", "needs 1k, 10k and 50k", "", None))
+    worst = max(
+        ((r.plugin.server_per_run / r.plugin.median, n) for n, r in sizes.items()),
+        default=None,
+    )
+    out.append(
+        Verdict(
+            "fake server's share of `list -A`'s wall time (worst size)",
+            f"{worst[0] * 100:.0f}% at {worst[1]:,}" if worst else "not run",
+            f"< {SERVER_SHARE_LIMIT * 100:.0f}%",
+            (worst[0] < SERVER_SHARE_LIMIT) if worst else None,
+        )
+    )
+    out += _rollout_verdicts(rollout)
+    return out
+
+
+def _rss_verdicts(commands: list[Command], sizes: dict[int, SizeResult]) -> list[Verdict]:
+    """Peak RSS targets at RSS_SIZE; without that size, the largest one run is shown
+    (not judged), so a short run still shows every target's row."""
+    out: list[Verdict] = []
+    n = RSS_SIZE if RSS_SIZE in sizes else max(sizes, default=None)
+    r = sizes.get(n) if n is not None else None
+    judged = n == RSS_SIZE
+    where = "" if judged or n is None else f" (at {n:,} WARs: target size not run)"
+    for cmd in commands:
+        if not (cmd.rss_target or cmd.streamed):
+            continue
+        s = r.series.get(cmd.key) if r else None
+        if cmd.rss_target:
+            out.append(
+                Verdict(
+                    f"peak RSS of {cmd.label} at {RSS_SIZE:,} WARs",
+                    f"{s.rss_mb:.0f} MB{where}" if s and s.runs else "not run",
+                    f"≤ {RSS_LIMIT_MB:.0f} MB",
+                    (s.rss_mb <= RSS_LIMIT_MB) if s and s.runs and judged else None,
+                )
+            )
+        else:
+            base = r.series.get("list") if r else None
+            yard = r.series.get("get-json") if r else None
+            ok = bool(s and s.runs and base and base.runs)
+            ratio = s.rss_mb / base.rss_mb if ok and s and base else 0.0
+            kubectl = f"; `kubectl get -o json`: {yard.rss_mb:.0f} MB" if yard and yard.runs else ""
+            out.append(
+                Verdict(
+                    f"peak RSS of {cmd.label} / `list -A`'s at {RSS_SIZE:,} WARs",
+                    f"{ratio:.2f}× ({s.rss_mb:.0f} MB{kubectl}){where}" if ok and s else "not run",
+                    f"≤ {STREAM_FACTOR:.0f}×",
+                    (ratio <= STREAM_FACTOR) if ok and judged else None,
+                )
+            )
+    return out
+
+
+def _rollout_verdicts(r: RolloutResult | None) -> list[Verdict]:
+    what = (
+        f"rollout of {r.wars:,} WARs at --max-unavailable {r.max_unavailable}" if r else "rollout"
+    )
+    if r is None or not r.batches:
+        return [
+            Verdict(f"{what}: wall time / sum of its batches' agent delays", "not run",
+                    f"≤ {ROLLOUT_FACTOR}×", None),
+            Verdict(f"{what}: last WAR of a batch back → next batch's first DELETE (worst)",
+                    "not run", f"≤ {ms(ROLLOUT_GAP_LIMIT)}", None),
+            Verdict(f"{what}: most WARs unavailable at once (server's record)", "not run",
+                    "", None),
+        ]  # fmt: skip
+    return [
+        Verdict(
+            f"{what}: wall time / sum of its batches' agent delays",
+            f"{r.ratio:.2f}× ({ms(r.wall)} / {ms(r.ideal)})",
+            f"≤ {ROLLOUT_FACTOR}×",
+            r.ratio <= ROLLOUT_FACTOR,
+        ),
+        Verdict(
+            f"{what}: last WAR of a batch back → next batch's first DELETE (worst)",
+            ms(r.worst_gap),
+            f"≤ {ms(ROLLOUT_GAP_LIMIT)}",
+            r.worst_gap <= ROLLOUT_GAP_LIMIT,
+        ),
+        Verdict(
+            f"{what}: most WARs unavailable at once (server's record)",
+            str(r.most_unavailable),
+            f"≤ {r.limit}",
+            r.most_unavailable <= r.limit,
+        ),
+    ]
+
+
+def _cpu_model() -> str:
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def loadavg() -> str:
+    with contextlib.suppress(OSError, AttributeError):
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return "unknown"
+
+
+METHOD = """\
+## Method
+
+Everything runs on this machine against `tests/fakekube`, the loopback API server the
+tests use, in a process of its own (`bench/server.py`) so its memory never counts
+towards a measured process. The pinned, real `kubectl` runs every command: `kubectl
+war ...` finds the plugin on PATH and execs it in place, so the measured process is the
+plugin's (and its peak RSS never falls below kubectl's own start-up footprint).
+
+- **Fleet.** For each size N, the server holds N varied WARs (EC2, ECS, JWT;
+  connected, disconnected, joining) over 10 namespaces and 3 WorkloadGroups each (4
+  namespaces up to 5,000 WARs), whose spec changed 6h ago, so part of every group is
+  outdated. An emulated istiod (two replicas behind the API server's pod proxy, as
+  `--proxy-status istiod` reads it) knows every connected WAR's sidecar as SYNCED; it
+  answers `/debug/syncz` from a body built once per change of state, as a real istiod
+  answers from memory, so the emulation's Python cost is not charged to the client.
+- **A run** is one process, started by fork and exec, stdout to a file, stderr apart:
+  wall time from fork to exit; peak RSS (`ru_maxrss`) and user + system CPU time from
+  `wait4`; the fake server's own time building every answer it gave meanwhile. A run
+  that exits with an unexpected code, or a table with other than N + 1 lines, or a
+  SIDECAR column without a single SYNCED, voids the benchmark.
+- **`list -A -w`** runs with stdout to a pipe, read until the header and N rows are
+  out; then it gets SIGINT as Ctrl-C would send. Its wall time is to the end of the
+  first table; its peak RSS is the process's, to its exit.
+- **Rounds.** At each size every command runs once per round, in one order on even
+  rounds and the reverse on odd ones, so drift on this shared machine hits all alike;
+  `kubectl get war -A` is in every round as the yardstick. A warm-up run of every
+  command comes first up to 10,000 WARs, of `kubectl get war -A` and `list -A` only
+  above (kubectl keeps a discovery cache per server). Up to 1,000 WARs, extra
+  `kubectl get war -A` / `list -A` pairs steady the ratios. From 50,000 WARs on, at
+  most two rounds, and a command whose first run took over 30 s runs once (the whole
+  bench must stay well under 20 minutes on 2 CPUs).
+  Tables show the median (min–max) of wall time, the most RSS of any run.
+- **Start-up.** Each round runs `kubectl version --client`, `kubectl war --help`,
+  `kubectl war decode NAME` and the other start-up rows, in the reverse order every
+  other round; `--help` and `decode` each give a ratio per round against that round's
+  `kubectl version --client`, and the target is the median of those ratios.
+- **Rollout.** A server with one WorkloadGroup of outdated connected WARs,
+  emulated istiod, and simulated agents (`tests/fakekube/onboarding.py`): once its
+  WAR is deleted, an agent re-creates it (same name, new uid, connected) after a
+  random delay, and its sidecar turns SYNCED a little later. `kubectl war rollout
+  GROUP -n NS --max-unavailable 25% --yes --proxy-status istiod` runs once; its
+  `--dry-run -o json` plan says which WARs make each batch. The server notes when
+  each DELETE arrives, and when each deleted WAR is back (its agent connected and
+  its sidecar SYNCED at istiod, whichever is later). A batch's agent delay is the
+  longest any of its WARs took from its own DELETE to back: the sum over batches is
+  what the rollout would take if its DELETEs were instant and each batch began the
+  moment the last one was back. The gap is from a batch's last WAR back to the next
+  batch's first DELETE. The most WARs unavailable at once comes from the server's own
+  availability record of every write, so it holds whatever the client believed.
+- **Noise.** This machine has 2 CPUs shared with other work; the load average at the
+  start is in the table above. Ratios measured in one run (plugin against kubectl,
+  round by round) are steadier than absolute times; RSS hardly moves with load.
+"""
+
+
+def report(
+    args: argparse.Namespace,
+    info: dict[str, str],
+    commands: list[Command],
+    startup: Startup,
+    sizes: dict[int, SizeResult],
+    rollout: RolloutResult | None,
+    phases: tuple[int, list[tuple[str, float]]] | None,
+    verdicts: list[Verdict],
+    started: dt.datetime,
+    load_at_start: str,
+    zipapp_note: str,
+) -> str:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/run.py`); numbers from the last run on this machine.",
+        "",
+        "| machine | |",
+        "|---|---|",
+        f"| CPUs | {os.cpu_count()} ({_cpu_model()}) |",
+        f"| OS | {platform.system()} {platform.release()} |",
+        *(f"| {k} | {v} |" for k, v in info.items()),
+        f"| date | {started:%Y-%m-%d %H:%M} UTC |",
+        f"| load average at start / end | {load_at_start} / {loadavg()} |",
+        f"| sizes, rounds | {', '.join(f'{n:,}' for n in sorted(sizes))} WARs; "
+        f"{args.runs} rounds{' (quick)' if args.quick else ''} |",
+        "",
+        "## Targets",
+        "",
+        "| target | measured | limit | |",
+        "|---|---|---|---|",
+    ]
+    for v in verdicts:
+        mark = {True: "met", False: "**MISSED**", None: "not measured"}[v.met]
+        lines.append(f"| {v.target} | {v.measured} | {v.limit} | {mark} |")
+    lines += ["", METHOD.rstrip()]
+    lines += _commands_section(commands, sizes)
+    lines += _list_section(sizes)
+    if rollout is not None:
+        lines += _rollout_section(rollout)
+    lines += _startup_section(startup, zipapp_note)
+    if phases is not None:
+        lines += _phases_section(*phases)
+    if FINDINGS.exists():
+        lines += ["", FINDINGS.read_text().rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+def _commands_section(commands: list[Command], sizes: dict[int, SizeResult]) -> list[str]:
+    lines = [
+        "",
+        "## Every command at each size",
+        "",
+        "Wall time, median (min–max), and its ratio to `kubectl get war -A` of the same "
+        "rounds; CPU: median user + system time; peak RSS: the most of any run; server: "
+        "the fake server's share of the wall time (its time building answers).",
+    ]
+    for n, r in sorted(sizes.items()):
+        yard = r.kubectl.median
+        lines += [
+            "",
+            f"### {n:,} WARs",
+            "",
+            f"`rollout GROUP` is `{r.group}`. Seeding the server took {ms(r.seed_seconds)}.",
+            "",
+            "| command | wall | × `kubectl get war -A` | CPU | peak RSS | server |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for cmd in commands:
+            s = r.series.get(cmd.key)
+            if s is None or not s.runs:
+                continue
+            lines.append(
+                f"| {cmd.label} | {s.spread()} | {s.median / yard:.2f}× | {ms(s.cpu)} | "
+                f"{s.rss_mb:.0f} MB | {s.server_share * 100:.0f}% |"
+            )
+    lines += [
+        "",
+        "### Peak RSS (MB) by size",
+        "",
+        "| command | " + " | ".join(f"{n:,}" for n in sorted(sizes)) + " |",
+        "|---|" + "---:|" * len(sizes),
+    ]
+    for cmd in commands:
+        cells = []
+        for _n, r in sorted(sizes.items()):
+            s = r.series.get(cmd.key)
+            cells.append(f"{s.rss_mb:.0f}" if s and s.runs else "–")
+        lines.append(f"| {cmd.label} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _list_section(sizes: dict[int, SizeResult]) -> list[str]:
+    lines = [
+        "",
+        "## `kubectl get war -A` against `kubectl war list -A`",
+        "",
+        "Median (min–max) wall time. Per WAR: the plugin's median divided by N. CPU: median "
+        "user + system time of the process (kubectl's Go runtime spreads over both CPUs). "
+        "Server per page: the fake server's median time to build one page of 500 WARs, as "
+        "a server-side Table for kubectl and as JSON for the plugin. Server share: the "
+        "server's time for all pages of one run over that run's wall time (kubectl / plugin).",
+        "",
+        "| WARs | kubectl | plugin | ratio | plugin per WAR | CPU kubectl / plugin | "
+        "peak RSS kubectl / plugin | server per page kubectl / plugin | "
+        "server share kubectl / plugin |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n, r in sorted(sizes.items()):
+        kp = statistics.median(r.kubectl.pages) if r.kubectl.pages else 0.0
+        pp = statistics.median(r.plugin.pages) if r.plugin.pages else 0.0
+        k_share = r.kubectl.server_per_run / r.kubectl.median
+        p_share = r.plugin.server_per_run / r.plugin.median
+        lines.append(
+            " | ".join(
+                [
+                    f"| {n:,}",
+                    r.kubectl.spread(),
+                    r.plugin.spread(),
+                    f"{r.ratio:.2f}×",
+                    f"{r.plugin.median / n * 1e6:.0f} µs",
+                    f"{ms(r.kubectl.cpu)} / {ms(r.plugin.cpu)}",
+                    f"{r.kubectl.rss_mb:.0f} / {r.plugin.rss_mb:.0f} MB",
+                    f"{kp * 1000:.1f} / {pp * 1000:.1f} ms",
+                    f"{k_share * 100:.0f}% / {p_share * 100:.0f}% |",
+                ]
+            )
+        )
+    return lines
+
+
+def _rollout_section(r: RolloutResult) -> list[str]:
+    agents = ", ".join(f"{k} {v:g} s" for k, v in r.agents.items())
+    lines = [
+        "",
+        f"## Rollout of {r.wars:,} WARs at `--max-unavailable {r.max_unavailable}`",
+        "",
+        f"Agents: {agents}. Wall time {ms(r.wall)} (peak RSS {r.rss_mb:.0f} MB) against "
+        f"{ms(r.ideal)} of agent delays: {r.ratio:.2f}×. At most {r.most_unavailable} of the "
+        f"group unavailable at once (limit {r.limit}). Times in seconds from the start of "
+        "the command.",
+        "",
+        "| batch | WARs | first DELETE | last DELETE | agent delay | last back | "
+        "gap to next DELETE |",
+        "|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for b in r.batches:
+        gap = "–" if b.gap is None else f"{b.gap:.2f}"
+        lines.append(
+            f"| {b.number} | {b.size} | {b.first_delete:.2f} | {b.last_delete:.2f} | "
+            f"{b.agent_delay:.2f} | {b.last_back:.2f} | {gap} |"
+        )
+    return lines
+
+
+def _startup_section(startup: Startup, zipapp_note: str) -> list[str]:
+    lines = [
+        "",
+        "## Start-up",
+        "",
+        "| command | median (min–max) | peak RSS | / `kubectl version --client`, "
+        "median (min–max) of pairs |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, s in startup.series.items():
+        ratios = startup.ratios.get(name)
+        pair = (
+            f"{statistics.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
+            if ratios
+            else ""
+        )
+        lines.append(f"| `{name}` | {s.spread()} | {s.rss_mb:.0f} MB | {pair} |")
+    lines += ["", zipapp_note]
+    return lines
+
+
+def _phases_section(n: int, rows: list[tuple[str, float]]) -> list[str]:
+    lines = [
+        "",
+        f"## Where `list -A` spends its time at {n:,} WARs",
+        "",
+        "Cumulative time per phase under cProfile (a deterministic profiler: it slows "
+        "Python-heavy phases such as row building more than I/O and C code, so read the "
+        "shares, not the absolute numbers).",
+        "",
+        "| phase | time |",
+        "|---|---:|",
+    ]
+    lines += [
+        f"| {'— of which ' if label.startswith('  ') else ''}{label.strip()} | {ms(t)} |"
+        for label, t in rows
+    ]
+    if any(t == 0 for _, t in rows):
+        lines += [
+            "",
+            "A phase at 0 ms was not found in the profile: its function moved or was "
+            "renamed (update PHASES in `bench/run.py`).",
+        ]
+    return lines

@@ -1,0 +1,93 @@
+"""`make bench`'s harness works: its quick mode measures every command once at a small
+size, runs a small rollout with simulated agents, and reports a row for each target.
+
+Timings are not asserted (they judge the machine, not the code): only that every target
+named by issue #19 has its row, every command its line, and the exit code follows the
+verdicts.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TARGETS = (
+    "| `kubectl war --help` start-up |",
+    "| `kubectl war --help` / `kubectl version --client`, pair by pair |",
+    "| `kubectl war decode NAME` start-up |",
+    "| `kubectl war decode NAME` / `kubectl version --client`, pair by pair |",
+    "| `list -A` / `kubectl get war -A` at 1,000 WARs |",
+    "| `list -A` / `kubectl get war -A` at 10,000 WARs |",
+    "| peak RSS of `kubectl war list -A` at 50,000 WARs |",
+    "| peak RSS of `kubectl war list -A -o wide` at 50,000 WARs |",
+    "| peak RSS of `kubectl war list -A --sync --proxy-status istiod` at 50,000 WARs |",
+    "| peak RSS of `kubectl war list -A -w` (to its first table) at 50,000 WARs |",
+    "| peak RSS of `kubectl war list -A -o json` / `list -A`'s at 50,000 WARs |",
+    "| peak RSS of `kubectl war list -A -o yaml` / `list -A`'s at 50,000 WARs |",
+    "| peak RSS of `kubectl war status -A` at 50,000 WARs |",
+    "| peak RSS of `kubectl war rollout GROUP -n NS --dry-run` at 50,000 WARs |",
+    "| peak RSS of `kubectl war rollout --all-groups -A --dry-run` at 50,000 WARs |",
+    "| peak RSS of `kubectl war rollout status -A --all-groups` at 50,000 WARs |",
+    "| peak RSS of `kubectl war proxy-status -A` at 50,000 WARs |",
+    "| `list -A` time linear in N |",
+    "| fake server's share of `list -A`'s wall time (worst size) |",
+    "| rollout of 12 WARs at --max-unavailable 25%: wall time / sum of its batches' agent delays |",
+    "| rollout of 12 WARs at --max-unavailable 25%: last WAR of a batch back → next "
+    "batch's first DELETE (worst) |",
+    "| rollout of 12 WARs at --max-unavailable 25%: most WARs unavailable at once "
+    "(server's record) |",
+)
+
+COMMANDS = (
+    "`kubectl get war -A`",
+    "`kubectl get war -A -o json`",
+    "`kubectl war list -A`",
+    "`kubectl war list -A -o wide`",
+    "`kubectl war list -A --sync --proxy-status istiod`",
+    "`kubectl war list -A -w` (to its first table)",
+    "`kubectl war list -A -o json`",
+    "`kubectl war list -A -o yaml`",
+    "`kubectl war status -A`",
+    "`kubectl war rollout GROUP -n NS --dry-run`",
+    "`kubectl war rollout --all-groups -A --dry-run`",
+    "`kubectl war rollout status -A --all-groups`",
+    "`kubectl war proxy-status -A`",
+    "`kubectl war describe -n NS NAME` (one WAR)",
+)
+
+
+def test_quick_bench_reports_every_target_and_command(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    # The venv's pinned kubectl first, as `make bench` runs it.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, PATH=path)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--sizes", "200", "--runs", "1",
+         "--quick", "--output", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    text = out.read_text()
+    targets = [line for line in text.splitlines() if line.startswith("| ")]
+    for target in TARGETS:
+        rows = [line for line in targets if line.startswith(target)]
+        assert len(rows) == 1, (target, rows)
+        assert rows[0].endswith(("| met |", "| **MISSED** |", "| not measured |")), rows[0]
+    section = text.split("### 200 WARs", 1)[1].split("### Peak RSS", 1)[0]
+    for label in COMMANDS:
+        assert f"| {label} | " in section, label
+    # The rollout's batches: 12 WARs, 3 at a time (25% of 12).
+    rollout = text.split("## Rollout of 12 WARs at `--max-unavailable 25%`", 1)[1]
+    rollout = rollout.split("\n## ", 1)[0]
+    batches = [line.split(" | ")[:2] for line in rollout.splitlines() if re.match(r"\| \d", line)]
+    assert batches == [["| 1", "3"], ["| 2", "3"], ["| 3", "3"], ["| 4", "3"]]
+    # Exit 1 exactly when a target row says MISSED, each one named on stderr.
+    missed = [line for line in targets if line.endswith("| **MISSED** |")]
+    assert done.returncode == (1 if missed else 0)
+    for line in missed:
+        assert f"MISSED: {line.split(' | ')[0][2:]}: " in done.stderr
