@@ -11,7 +11,6 @@ import atexit
 import contextlib
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -143,6 +142,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     _exit(0)
 
 
+def _print_traceback() -> None:
+    import traceback  # only with --debug: not on every start
+
+    traceback.print_exc()
+
+
 def _exit(code: object) -> NoReturn:
     """End the process now, without the interpreter's teardown.
 
@@ -207,7 +212,7 @@ def _main(argv: Sequence[str]) -> None:
         sys.exit(exc.exit_code)
     except WarError as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         sys.stderr.write(f"error: {exc.message}\n")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -220,7 +225,7 @@ def _main(argv: Sequence[str]) -> None:
         sys.exit(0)
     except Exception as exc:
         if debug:
-            traceback.print_exc()
+            _print_traceback()
         sys.stderr.write(
             f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details)\n"
         )
