@@ -349,7 +349,7 @@ def _sidecar_check(
 ) -> Callable[[Any], bool | None] | None:
     """`sidecar_synced(war)` over the proxy-status source, or None when there is none
     (then a WAR is back once its agent is connected)."""
-    from kubectl_war.rollout.executor import CachedSidecars
+    from kubectl_war.rollout.synced import CachedSidecars
 
     skipped: list[str] = []
     source = flags.open(kube, client, default="auto", notice=skipped.append)

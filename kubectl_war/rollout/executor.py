@@ -2,10 +2,11 @@
 
 After a WorkloadGroup changes, each machine keeps the old config until its WAR is
 deleted and its agent onboards again. The plan (`rollout.plan`) decides which WARs go
-and in which batches; the executor deletes one batch at a time through
-`deletion.delete_wars` (uid preconditions), then waits (`kube.watch.until`, reading the
-WARs it waits on directly too) until every WAR of the batch is back: same name, new
-uid, agent connected and, when a sidecar source exists, its sidecar SYNCED. It never
+and in which batches; the executor deletes one batch at a time, a few DELETEs in flight
+at once (`deletion.delete_concurrently`, uid preconditions), then waits
+(`kube.watch.until`, reading the WARs it waits on directly too) until every WAR of the
+batch is back: same name, new uid, agent connected and, when a sidecar source exists,
+its sidecar SYNCED (`rollout.synced`). It never
 lets more of a group be unavailable than `--max-unavailable`, counting WARs that were
 already unavailable.
 
@@ -24,8 +25,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from kubectl_war.deletion import CONCURRENCY
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import WarError
+from kubectl_war.kube.requests import ListResult
 from kubectl_war.kube.watch import REREAD_EVERY, Store, until
 from kubectl_war.rollout import journal as rj
 from kubectl_war.rollout.journal import Journal
@@ -51,9 +54,13 @@ from kubectl_war.rollout.progress import (
     Result,
     Tracked,
 )
-from kubectl_war.rollout.states import EventKind
+from kubectl_war.rollout.states import EventKind, MemberState
 from kubectl_war.rollout.view import plural
 from kubectl_war.war import War
+
+#: A wait's view of the WARs may start the next batch for this long after its watch last
+#: delivered a change (seconds); later, the next batch lists them again.
+VIEW_FRESH = 1.0
 
 
 class _Stop(Exception):
@@ -64,7 +71,7 @@ class Executor:
     """Runs a plan: one batch at a time, never more of a group unavailable than allowed.
 
     Talks to the cluster only through `kube` (`list`, `get`, `watch`, and `delete` via
-    `deletion.delete_wars`). Time is injected: `clock` (monotonic seconds) for deadlines
+    `deletion.delete_concurrently`). Time is injected: `clock` (monotonic seconds) for deadlines
     and elapsed time, `sleep` for `--pause`.
 
     Interruption: `interrupt(reason)` (from a SIGINT or SIGTERM handler, which then
@@ -90,6 +97,7 @@ class Executor:
         sleep: Callable[[float], None] = time.sleep,
         poll: float = 1.0,
         resync: float = REREAD_EVERY,
+        concurrency: int = CONCURRENCY,
     ) -> None:
         self.kube = kube
         self.res = res
@@ -109,10 +117,13 @@ class Executor:
         # How often WARs whose sidecar is not SYNCED yet are judged again (None: never).
         self.sidecar_poll = poll if sidecar_synced is not None else None
         self.resync = resync
+        self.concurrency = concurrency
         self._current: GroupResult | None = None
         self._batch: Batch | None = None
         self._failed_in_batch = ""
         self._resumed_back: set[tuple[str, str]] = set()
+        # (namespace, store, when its watch last delivered) of the wait that just ended.
+        self._view: tuple[str, Store, float] | None = None
 
     def interrupt(self, reason: str = "interrupted") -> None:
         self.reason = reason
@@ -213,7 +224,7 @@ class Executor:
     def _run_batch(self, gr: GroupResult, batch: Batch, carried: list[Tracked]) -> list[Tracked]:
         gp = gr.plan
         self._batch = batch
-        live = self.kube.list(self.res, gp.namespace)
+        live = self._recent_view(gp.namespace) or self.kube.list(self.res, gp.namespace)
         objs = _by_name(live.items)
         chosen: list[War] = []
         unavailable: list[Tracked] = []
@@ -282,8 +293,14 @@ class Executor:
         # WARs an earlier rollout left in flight finish with this batch: resuming
         # means completing what was interrupted, then going on.
         resumed = [t for t in unavailable if t.carried and not t.resolved]
+        # The list this batch was chosen from starts the wait (its watch replays the
+        # DELETEs and what followed): one list a batch, not two. Not after a DELETE
+        # that failed: only a read taken since tells whether it landed.
+        fresh = waits or bool(self._failed_in_batch)
         try:
-            ok = self._await(gp.namespace, targets + resumed, 0, deadline)
+            ok = self._await(
+                gp.namespace, targets + resumed, 0, deadline, listed=None if fresh else live
+            )
         except WarError:
             if self._failed_in_batch:
                 raise _Stop(self._failed_message(targets)) from None
@@ -315,49 +332,79 @@ class Executor:
         self.report(Event(EventKind.STATE, gr.plan, self._batch, name, SKIPPED, why))
 
     def _delete(self, gr: GroupResult, wars: list[War]) -> list[Tracked]:
-        """Delete the batch one WAR at a time, each recorded in the journal before its
-        DELETE is sent. Answers the WARs to wait for: those deleted, and the one whose
-        DELETE failed (the answer may be lost while the DELETE landed: a read decides)."""
+        """Delete the batch, a few WARs at a time (`deletion.delete_concurrently`). Every
+        WAR of the batch is in the journal before the first DELETE is sent (one write);
+        those never sent are taken out again when the batch stops short. Answers the WARs
+        to wait for: those deleted, and any whose DELETE failed (the answer may be lost
+        while the DELETE landed: a read decides). States are reported in plan order."""
         from kubectl_war import deletion
 
         gp = gr.plan
         self._failed_in_batch = ""
-        targets: list[Tracked] = []
-        for war in wars:
-            if self.interrupted:
-                raise KeyboardInterrupt
-            with self._shield():
-                self.journal.record(gp.name, [war])
+        sent: dict[str, Tracked] = {}
+        answered: dict[str, tuple[MemberState, str]] = {}
+        order = [w.name for w in wars]
+        shown = 0
+
+        def sending(war: War) -> None:
             # From here on the DELETE may be out: an interrupt reports it as sent.
             t = Tracked(gp.namespace, war.name, war.uid, SENT, unsure=True)
+            sent[war.name] = t
             self.in_flight.append(t)
-            (outcome,) = deletion.delete_wars(
-                self.kube, self.res, [war], still_selected=self.eligible
-            )
-            name = war.name
-            if outcome.result == deletion.DELETED:
-                t.state, t.unsure = DELETED, False
-                with self._shield():
-                    self.journal.answered(gp.namespace, name, rj.DELETED)
-                targets.append(t)
-                gr.members[name] = MemberResult(name, DELETED, t.waiting_on)
-                self.report(Event(EventKind.STATE, gp, self._batch, name, DELETED))
-            elif outcome.failed:
-                with self._shield():
-                    self.journal.answered(gp.namespace, name, rj.UNANSWERED)
-                targets.append(t)
-                gr.members[name] = MemberResult(name, FAILED, outcome.message)
-                self.report(Event(EventKind.STATE, gp, self._batch, name, FAILED, outcome.message))
-                self._failed_in_batch = outcome.message
-                break
-            else:
-                # Refused by its preconditions (re-registered, changed) or already gone:
-                # this DELETE removed nothing.
-                self.in_flight.remove(t)
-                with self._shield():
-                    self.journal.forget(gp.namespace, [name])
-                self._skip(gr, name, outcome.line().split(": ", 1)[-1])
-        return targets
+
+        with self._shield():
+            self.journal.record(gp.name, wars)
+        try:
+            for outcome in deletion.delete_concurrently(
+                self.kube,
+                self.res,
+                wars,
+                still_selected=self.eligible,
+                stop=lambda: self.interrupted,
+                sending=sending,
+                workers=self.concurrency,
+            ):
+                answered[outcome.war.name] = self._answer(gr, sent[outcome.war.name], outcome)
+                while shown < len(order) and order[shown] in answered:
+                    name = order[shown]
+                    state, detail = answered[name]
+                    self.report(Event(EventKind.STATE, gp, self._batch, name, state, detail))
+                    shown += 1
+        finally:
+            unsent = [name for name in order if name not in sent]
+            with self._shield():
+                # Answers that need no write of their own go to disk with this one.
+                self.journal.forget(gp.namespace, unsent)
+                self.journal.flush()
+        if self.interrupted:
+            raise KeyboardInterrupt
+        return [t for t in sent.values() if answered[t.name][0] != SKIPPED]
+
+    def _answer(self, gr: GroupResult, t: Tracked, outcome: Any) -> tuple[MemberState, str]:
+        """Take in the answer to one DELETE: the member's state and its detail."""
+        from kubectl_war import deletion
+
+        gp, name = gr.plan, t.name
+        if outcome.result == deletion.DELETED:
+            t.state, t.unsure = DELETED, False
+            # A DELETE answered is as safe on disk as one being sent: written later.
+            self.journal.answered(gp.namespace, name, rj.DELETED, save=False)
+            gr.members[name] = MemberResult(name, DELETED, t.waiting_on)
+            return DELETED, ""
+        if outcome.failed:
+            with self._shield():
+                self.journal.answered(gp.namespace, name, rj.UNANSWERED)
+            gr.members[name] = MemberResult(name, FAILED, outcome.message)
+            self._failed_in_batch = self._failed_in_batch or outcome.message
+            return FAILED, outcome.message
+        # Refused by its preconditions (re-registered, changed) or already gone: this
+        # DELETE removed nothing.
+        self.in_flight.remove(t)
+        with self._shield():
+            self.journal.forget(gp.namespace, [name])
+        why = outcome.line().split(": ", 1)[-1]
+        gr.members[name] = MemberResult(name, SKIPPED, why)
+        return SKIPPED, why
 
     def _failed_message(self, targets: list[Tracked]) -> str:
         """Why the rollout stops after a DELETE that failed, by what a read showed since."""
@@ -387,7 +434,12 @@ class Executor:
             if t.old_uid and war.uid == t.old_uid:
                 # A DELETE recorded by an earlier rollout, or one whose answer was an
                 # error or lost, with the WAR still there: that DELETE did not happen.
-                t.state = NOT_DELETED if t.carried or t.unsure else OLD_PRESENT
+                # One answered "deleted" is still there only while finalizers hold it
+                # (deletionTimestamp set), or in a view read before it was sent.
+                if t.carried or t.unsure:
+                    t.state = NOT_DELETED
+                elif t.state != DELETED or _deleting(obj):
+                    t.state = OLD_PRESENT
             elif not war.is_connected:
                 t.state = RECREATED
             else:
@@ -402,34 +454,73 @@ class Executor:
             self.report(Event(EventKind.STATE, self._current.plan, self._batch, t.name, t.state))
 
     def _await(
-        self, namespace: str, tracked: list[Tracked], allowed_pending: int, deadline: float
+        self,
+        namespace: str,
+        tracked: list[Tracked],
+        allowed_pending: int,
+        deadline: float,
+        listed: ListResult | None = None,
     ) -> bool:
         """Wait until at most `allowed_pending` of `tracked` are unresolved; False at the
         deadline. Raises KeyboardInterrupt as soon as the rollout is interrupted.
 
-        One list, then a watch; the unresolved WARs are also read directly now and then
-        (a lost watch event costs seconds), and those whose sidecar is not SYNCED yet are
-        judged again every `sidecar_poll` seconds.
+        One list (or `listed`, taken earlier: the watch then starts where it was taken),
+        then a watch; the unresolved WARs are also read directly now and then (a lost
+        watch event costs seconds), and those whose sidecar is not SYNCED yet are judged
+        again every `sidecar_poll` seconds, or when the sidecar source says
+        (`CachedSidecars.next_read`: soon once only sidecars are left).
         """
+        self._view = None
         wanted = {t.name: t for t in tracked}
+        seen: list[Store] = []
+        last_event: list[float] = []
+        read_directly: list[bool] = []
+
+        def reread() -> list[tuple[str, str]]:
+            read_directly.append(True)
+            return [(namespace, name) for name in unresolved]
+
+        # Kept as the states change, so that each event costs the same whatever the
+        # batch's size.
+        unresolved = {t.name: t for t in tracked if not t.resolved}
+        syncing: set[str] = set()
+
+        def observe(t: Tracked, obj: Mapping[str, Any] | None) -> None:
+            self._observe(t, obj)
+            if t.resolved:
+                unresolved.pop(t.name, None)
+            else:
+                unresolved[t.name] = t
+            if t.state == SYNCING:
+                syncing.add(t.name)
+            else:
+                syncing.discard(t.name)
 
         def settled(store: Store) -> bool:
             event = store.changed
+            seen[:] = [store]
+            if event is not None:
+                last_event[:] = [self.clock()]
             if event is None:
-                for t in tracked:
-                    if not t.resolved:
-                        self._observe(t, store.get(namespace, t.name))
+                for t in list(unresolved.values()):
+                    observe(t, store.get(namespace, t.name))
             else:
                 t = wanted.get(War(event.object).name)
                 if t is not None:
-                    self._observe(t, store.get(namespace, t.name))
-            return sum(not t.resolved for t in tracked) <= allowed_pending
+                    observe(t, store.get(namespace, t.name))
+            return len(unresolved) <= allowed_pending
 
         def poll() -> float | None:
-            syncing = any(t.state == SYNCING for t in tracked)
-            return self.sidecar_poll if syncing else None
+            if not syncing:
+                return None
+            schedule = getattr(self.sidecar_synced, "next_read", None)
+            if schedule is None:
+                return self.sidecar_poll
+            # Close to done: only sidecars stand between this wait and its end.
+            others = len(unresolved) - len(syncing)
+            return float(schedule(close=others <= allowed_pending))
 
-        return until(
+        done = until(
             self.kube,
             self.res,
             namespace,
@@ -437,70 +528,34 @@ class Executor:
             deadline=deadline,
             clock=self.clock,
             poll=poll,
-            reread=lambda: [(namespace, t.name) for t in tracked if not t.resolved],
+            listed=listed,
+            reread=reread,
             reread_every=self.resync,
             interrupted=lambda: self.interrupted,
         )
+        if done and seen and last_event and not read_directly:
+            self._view = (namespace, seen[0], last_event[0])
+        return done
+
+    def _recent_view(self, namespace: str) -> ListResult | None:
+        """The WARs of `namespace` as the wait that just ended knows them, when that is as
+        good as a list: its watch delivered every change (no direct read was needed: no
+        restart, no lost event) and delivered one within `VIEW_FRESH` seconds. A list
+        of a large namespace takes longer than that on the critical path between two
+        batches; the DELETEs' preconditions refuse anything that changed since."""
+        view, self._view = self._view, None
+        if view is None or view[0] != namespace or self.clock() - view[2] > VIEW_FRESH:
+            return None
+        store = view[1]
+        return ListResult(store.items(), store.resource_version)
+
+
+def _deleting(obj: Mapping[str, Any]) -> bool:
+    """Whether the API server is deleting the object (finalizers still hold it)."""
+    meta = obj.get("metadata")
+    return isinstance(meta, dict) and bool(meta.get("deletionTimestamp"))
 
 
 def _by_name(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """WAR objects of one namespace by name."""
     return {War(obj).name: obj for obj in items}
-
-
-class CachedSidecars:
-    """`sidecar_synced(war)` over a sidecar source read at most every `max_age` seconds.
-
-    `fetch()` answers the proxies connected to istiod by name (`<war>.<namespace>`),
-    each with `overall` (`SYNCED` when every type is). A proxy missing from the answer
-    is not connected to istiod: not synced. A source that fails is "not synced
-    yet" with the error kept in `error`, so a rollout waits rather than guesses.
-
-    The proxy keeps its name across re-onboarding, so an answer read before a WAR
-    was first asked about (that is, before it was seen back) may describe the old
-    sidecar's state: such an answer is "not synced yet" until a newer one is read.
-    """
-
-    def __init__(
-        self,
-        fetch: Callable[[], Mapping[str, Any]],
-        *,
-        max_age: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.fetch = fetch
-        self.max_age = max_age
-        self.clock = clock
-        self.error = ""
-        self._at: float | None = None
-        self._proxies: Mapping[str, Any] = {}
-        self._first_asked: dict[tuple[str, str], float] = {}
-
-    def _fresh(self) -> Mapping[str, Any]:
-        now = self.clock()
-        if self._at is None or now - self._at >= self.max_age:
-            self._at = now
-            try:
-                self._proxies = self.fetch()
-                self.error = ""
-            except Exception as exc:  # any source failure means "cannot tell yet"
-                self._proxies = {}
-                self.error = str(getattr(exc, "message", exc))
-        return self._proxies
-
-    def probe(self) -> None:
-        """Read the source now (a failure is kept in `error`)."""
-        self._at = None
-        self._fresh()
-
-    def __call__(self, war: War) -> bool | None:
-        since = self._first_asked.setdefault((war.proxy_name, war.uid), self.clock())
-        proxies = self._fresh()
-        if self._at is None or self._at < since:
-            return False
-        proxy = proxies.get(war.proxy_name)
-        if proxy is None:
-            return False
-        from kubectl_war.sidecars.records import SyncState
-
-        return getattr(proxy, "overall", None) == SyncState.SYNCED

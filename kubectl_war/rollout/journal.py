@@ -53,6 +53,7 @@ class Journal:
         self.wall = wall
         self.private_dir = private_dir
         self._data: dict[str, dict[str, Any]] = self._load()
+        self._dirty = False  # in memory, not on disk yet
 
     def _load(self) -> dict[str, dict[str, Any]]:
         if not self.path:
@@ -68,6 +69,7 @@ class Journal:
         return {k: v for k, v in entries.items() if isinstance(v, dict)}
 
     def _save(self) -> None:
+        self._dirty = False
         if not self.path:
             return
         _private_dirs(os.path.dirname(os.path.abspath(self.path)), tighten=self.private_dir)
@@ -77,7 +79,8 @@ class Journal:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             os.fchmod(fh.fileno(), FILE_MODE)
-            json.dump({"inFlight": self._data}, fh, indent=1, sort_keys=True)
+            # One write: json.dump writes piece by piece, thousands of calls for a batch.
+            fh.write(json.dumps({"inFlight": self._data}, indent=1, sort_keys=True))
             fh.flush()
             os.fsync(fh.fileno())  # the record must be on disk before the DELETE goes out
         os.replace(tmp, self.path)  # atomic: an interrupted write never leaves half a file
@@ -132,11 +135,23 @@ class Journal:
             }
         self._save()
 
-    def answered(self, namespace: str, name: str, outcome: Answer) -> None:
-        """What the DELETE's answer said (DELETED, or UNANSWERED for an error or none)."""
+    def answered(self, namespace: str, name: str, outcome: Answer, *, save: bool = True) -> None:
+        """What the DELETE's answer said (DELETED, or UNANSWERED for an error or none).
+
+        `save=False` keeps it in memory until the next write (or `flush`): an answer
+        that says a DELETE landed changes nothing a re-run does, so a batch's answers
+        need not cost a write each.
+        """
         entry = self._data.get(self._key(namespace, name))
         if entry is not None and entry.get("outcome") != outcome:
             entry["outcome"] = outcome
+            self._dirty = True
+            if save:
+                self._save()
+
+    def flush(self) -> None:
+        """Write what `answered(save=False)` kept in memory."""
+        if self._dirty:
             self._save()
 
     def forget(self, namespace: str, names: Iterable[str]) -> None:
