@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from kubectl_war.deletion import CONCURRENCY
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import WarError
-from kubectl_war.kube.requests import ListResult
-from kubectl_war.kube.watch import REREAD_EVERY, Store, until
+from kubectl_war.kube.watch import REREAD_EVERY, Store
 from kubectl_war.rollout import journal as rj
 from kubectl_war.rollout.journal import Journal
 from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
@@ -38,36 +37,32 @@ from kubectl_war.rollout.progress import (
     COMPLETE,
     DELETED,
     FAILED,
-    GONE,
     INTERRUPTED,
     NOT_DELETED,
     NOT_STARTED,
-    OLD_PRESENT,
+    PAUSED,
     RECREATED,
     SENT,
     SKIPPED,
     STOPPED,
-    SYNCING,
     Event,
     GroupResult,
     MemberResult,
     Result,
     Tracked,
 )
+from kubectl_war.rollout.progressive import BatchBack, Gate, Pause, Stopped
 from kubectl_war.rollout.states import EventKind, MemberState
 from kubectl_war.rollout.view import plural
+from kubectl_war.rollout.wait import BatchWaits
 from kubectl_war.war import War
-
-#: A wait's view of the WARs may start the next batch for this long after its watch last
-#: delivered a change (seconds); later, the next batch lists them again.
-VIEW_FRESH = 1.0
 
 
 class _Stop(Exception):
     """Ends the rollout: a batch did not come back, or a deletion failed."""
 
 
-class Executor:
+class Executor(BatchWaits):
     """Runs a plan: one batch at a time, never more of a group unavailable than allowed.
 
     Talks to the cluster only through `kube` (`list`, `get`, `watch`, and `delete` via
@@ -98,6 +93,7 @@ class Executor:
         poll: float = 1.0,
         resync: float = REREAD_EVERY,
         concurrency: int = CONCURRENCY,
+        gate: Gate | None = None,
     ) -> None:
         self.kube = kube
         self.res = res
@@ -118,12 +114,15 @@ class Executor:
         self.sidecar_poll = poll if sidecar_synced is not None else None
         self.resync = resync
         self.concurrency = concurrency
+        self.gate = gate
         self._current: GroupResult | None = None
         self._batch: Batch | None = None
         self._failed_in_batch = ""
         self._resumed_back: set[tuple[str, str]] = set()
         # (namespace, store, when its watch last delivered) of the wait that just ended.
         self._view: tuple[str, Store, float] | None = None
+        self._store: Store | None = None  # what the last wait saw
+        self._back: list[Tracked] = []  # the batch being (or just) waited on
 
     def interrupt(self, reason: str = "interrupted") -> None:
         self.reason = reason
@@ -149,11 +148,15 @@ class Executor:
             for m in gr.plan.members:
                 gr.members[m.name] = MemberResult(m.name, NOT_STARTED)
         outcome, message = COMPLETE, ""
+        paused: dict[str, Any] | None = None
         first = True
         try:
             for gr in results:
                 self._current = gr
                 self.report(Event(EventKind.GROUP, gr.plan))
+                with self._shield():
+                    # Run again: whatever stopped it on purpose is over.
+                    self.journal.resume(gr.plan.namespace, gr.plan.name)
                 carried = self._carried(gr.plan)
                 for batch in gr.plan.batches:
                     if self.interrupted:
@@ -164,11 +167,25 @@ class Executor:
                     first = False
                     if self.interrupted:
                         raise KeyboardInterrupt
+                    if self.gate is not None:
+                        self.gate.before(gr.plan, batch)
                     carried = self._run_batch(gr, batch, carried)
                     gr.batches_done += 1
+                    if self.gate is not None and self._back:
+                        self.gate.after(self._batch_back(gr, batch))
                 if carried:
                     self._finish_carried(gr, carried)
+                with self._shield():
+                    self.journal.rolled_out(gr.plan.namespace, gr.plan.name)
                 self.report(Event(EventKind.GROUP_DONE, gr.plan))
+        except Stopped as stop:
+            outcome = PAUSED if isinstance(stop, Pause) else STOPPED
+            message = stop.message
+            gp = self._current.plan if self._current is not None else None
+            if gp is not None:
+                paused = {"namespace": gp.namespace, "group": gp.name, **stop.record}
+                with contextlib.suppress(KeyboardInterrupt), self._shield():
+                    self.journal.pause(gp.namespace, gp.name, stop.record)
         except _Stop as stop:
             outcome, message = STOPPED, str(stop)
         except WarError as exc:
@@ -185,7 +202,7 @@ class Executor:
             if gr is not None and t.name in gr.members and t.old_uid:
                 gr.members[t.name] = MemberResult(t.name, t.state, t.waiting_on)
         resumed = len(self._resumed_back)
-        return Result(outcome, results, message, waiting, self.clock() - start, resumed)
+        return Result(outcome, results, message, waiting, self.clock() - start, resumed, paused)
 
     def _carried(self, gp: GroupPlan) -> list[Tracked]:
         """WARs of the group an earlier rollout deleted (or sent a DELETE for) that may
@@ -224,6 +241,7 @@ class Executor:
     def _run_batch(self, gr: GroupResult, batch: Batch, carried: list[Tracked]) -> list[Tracked]:
         gp = gr.plan
         self._batch = batch
+        self._back = []
         live = self._recent_view(gp.namespace) or self.kube.list(self.res, gp.namespace)
         objs = _by_name(live.items)
         chosen: list[War] = []
@@ -288,6 +306,7 @@ class Executor:
             raise KeyboardInterrupt
         self.in_flight = [t for t in unavailable if t.old_uid]
         targets = self._delete(gr, chosen)
+        self._back = targets
         if not targets:
             return [t for t in unavailable if t.old_uid and not t.resolved]
         # WARs an earlier rollout left in flight finish with this batch: resuming
@@ -326,6 +345,16 @@ class Executor:
         with self._shield():
             self.journal.forget(gp.namespace, back)
         return [t for t in unavailable if t.old_uid and not t.resolved]
+
+    def _batch_back(self, gr: GroupResult, batch: Batch) -> BatchBack:
+        """The batch just back, for the gate: its WARs as the wait last saw them."""
+        wars, back_at = [], {}
+        for t in self._back:
+            obj = self._store.get(t.namespace, t.name) if self._store is not None else None
+            if t.state == BACK and obj is not None:
+                wars.append(War(obj))
+                back_at[t.name] = t.back_at if t.back_at is not None else self.clock()
+        return BatchBack(gr.plan, batch, wars, back_at)
 
     def _skip(self, gr: GroupResult, name: str, why: str) -> None:
         gr.members[name] = MemberResult(name, SKIPPED, why)
@@ -420,140 +449,6 @@ class Executor:
                 f"until a re-run sees it; {tail}"
             )
         return f"the DELETE of {ref} failed ({why}) but the server carried it out; {tail}"
-
-    # -- waiting ------------------------------------------------------------------------
-
-    def _observe(self, t: Tracked, obj: Mapping[str, Any] | None) -> None:
-        """Move a tracked WAR to the state the object now under its name shows."""
-        before = (t.state, t.detail)
-        t.detail = ""
-        if obj is None:
-            t.state = DELETED if t.old_uid else GONE
-        else:
-            war = War(obj)
-            if t.old_uid and war.uid == t.old_uid:
-                # A DELETE recorded by an earlier rollout, or one whose answer was an
-                # error or lost, with the WAR still there: that DELETE did not happen.
-                # One answered "deleted" is still there only while finalizers hold it
-                # (deletionTimestamp set), or in a view read before it was sent.
-                if t.carried or t.unsure:
-                    t.state = NOT_DELETED
-                elif t.state != DELETED or _deleting(obj):
-                    t.state = OLD_PRESENT
-            elif not war.is_connected:
-                t.state = RECREATED
-            else:
-                synced = self.sidecar_synced(war) if self.sidecar_synced else None
-                t.state = SYNCING if synced is False else BACK
-                if synced is False:
-                    # Why the source cannot tell, when it failed (CachedSidecars.error).
-                    t.detail = str(getattr(self.sidecar_synced, "error", "") or "")
-        if t.carried and t.state == BACK:
-            self._resumed_back.add((t.namespace, t.name))
-        if (t.state, t.detail) != before and self._current is not None:
-            self.report(Event(EventKind.STATE, self._current.plan, self._batch, t.name, t.state))
-
-    def _await(
-        self,
-        namespace: str,
-        tracked: list[Tracked],
-        allowed_pending: int,
-        deadline: float,
-        listed: ListResult | None = None,
-    ) -> bool:
-        """Wait until at most `allowed_pending` of `tracked` are unresolved; False at the
-        deadline. Raises KeyboardInterrupt as soon as the rollout is interrupted.
-
-        One list (or `listed`, taken earlier: the watch then starts where it was taken),
-        then a watch; the unresolved WARs are also read directly now and then (a lost
-        watch event costs seconds), and those whose sidecar is not SYNCED yet are judged
-        again every `sidecar_poll` seconds, or when the sidecar source says
-        (`CachedSidecars.next_read`: soon once only sidecars are left).
-        """
-        self._view = None
-        wanted = {t.name: t for t in tracked}
-        seen: list[Store] = []
-        last_event: list[float] = []
-        read_directly: list[bool] = []
-
-        def reread() -> list[tuple[str, str]]:
-            read_directly.append(True)
-            return [(namespace, name) for name in unresolved]
-
-        # Kept as the states change, so that each event costs the same whatever the
-        # batch's size.
-        unresolved = {t.name: t for t in tracked if not t.resolved}
-        syncing: set[str] = set()
-
-        def observe(t: Tracked, obj: Mapping[str, Any] | None) -> None:
-            self._observe(t, obj)
-            if t.resolved:
-                unresolved.pop(t.name, None)
-            else:
-                unresolved[t.name] = t
-            if t.state == SYNCING:
-                syncing.add(t.name)
-            else:
-                syncing.discard(t.name)
-
-        def settled(store: Store) -> bool:
-            event = store.changed
-            seen[:] = [store]
-            if event is not None:
-                last_event[:] = [self.clock()]
-            if event is None:
-                for t in list(unresolved.values()):
-                    observe(t, store.get(namespace, t.name))
-            else:
-                t = wanted.get(War(event.object).name)
-                if t is not None:
-                    observe(t, store.get(namespace, t.name))
-            return len(unresolved) <= allowed_pending
-
-        def poll() -> float | None:
-            if not syncing:
-                return None
-            schedule = getattr(self.sidecar_synced, "next_read", None)
-            if schedule is None:
-                return self.sidecar_poll
-            # Close to done: only sidecars stand between this wait and its end.
-            others = len(unresolved) - len(syncing)
-            return float(schedule(close=others <= allowed_pending))
-
-        done = until(
-            self.kube,
-            self.res,
-            namespace,
-            settled,
-            deadline=deadline,
-            clock=self.clock,
-            poll=poll,
-            listed=listed,
-            reread=reread,
-            reread_every=self.resync,
-            interrupted=lambda: self.interrupted,
-        )
-        if done and seen and last_event and not read_directly:
-            self._view = (namespace, seen[0], last_event[0])
-        return done
-
-    def _recent_view(self, namespace: str) -> ListResult | None:
-        """The WARs of `namespace` as the wait that just ended knows them, when that is as
-        good as a list: its watch delivered every change (no direct read was needed: no
-        restart, no lost event) and delivered one within `VIEW_FRESH` seconds. A list
-        of a large namespace takes longer than that on the critical path between two
-        batches; the DELETEs' preconditions refuse anything that changed since."""
-        view, self._view = self._view, None
-        if view is None or view[0] != namespace or self.clock() - view[2] > VIEW_FRESH:
-            return None
-        store = view[1]
-        return ListResult(store.items(), store.resource_version)
-
-
-def _deleting(obj: Mapping[str, Any]) -> bool:
-    """Whether the API server is deleting the object (finalizers still hold it)."""
-    meta = obj.get("metadata")
-    return isinstance(meta, dict) and bool(meta.get("deletionTimestamp"))
 
 
 def _by_name(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:

@@ -95,6 +95,13 @@ class CachedSidecars:
         self._due = max(self._at + gap, ended + COST * self.took)
         return max(0.0, self._due - now)
 
+    def state(self, war: War) -> str:
+        """The sidecar's sync state in the source's last answer (`SYNCED`, `STALE`...)."""
+        proxy = self._fresh().get(war.proxy_name)
+        if proxy is None:
+            return f"unknown ({self.error})" if self.error else "not connected to istiod"
+        return str(getattr(proxy, "overall", "UNKNOWN"))
+
     def __call__(self, war: War) -> bool | None:
         since = self._first_asked.setdefault((war.proxy_name, war.uid), self.clock())
         proxies = self._fresh()
