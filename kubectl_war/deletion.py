@@ -2,15 +2,18 @@
 
 Every DELETE carries the uid (and resourceVersion) of the object that was read, so
 the API server itself refuses to delete a WAR that the agent re-created under the
-same name since it was listed. Waiting for deleted WARs to go, or to come back
-re-registered, is `kube.watch.until`: a watch with a deadline, and direct reads of the
-WARs still awaited, never a sleep loop.
+same name since it was listed. `delete_concurrently` sends a rollout batch's DELETEs
+a few at a time. Waiting for deleted WARs to go, or to come back re-registered, is
+`kube.watch.until`: a watch with a deadline, and direct reads of the WARs still
+awaited, never a sleep loop.
 """
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -125,6 +128,123 @@ def _delete_one(
             return Outcome(war, CHANGED, "changed since it was listed and no longer matches")
         current = fresh
     return Outcome(war, FAILED, f'{RESOURCE_NAME} "{war.name}" kept changing; not deleted')
+
+
+#: How many DELETEs `delete_concurrently` has in flight at most.
+CONCURRENCY = 8
+#: How often a caller waiting on the pool looks at `stop` (seconds).
+_TICK = 0.1
+
+
+class Throttle:
+    """One pause for a whole pool: when the client pauses before retrying a request
+    (429 with or without Retry-After, 5xx, a reset connection), no worker sends
+    another DELETE before that pause is over either, as one client-go rate limiter
+    would hold every request of its client. Installed as the client's `sleep`."""
+
+    def __init__(
+        self,
+        stop: Callable[[], bool],
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.stop = stop
+        self.clock = clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._until = 0.0
+        self.pauses = 0
+
+    def __call__(self, seconds: float) -> None:
+        """The client's pause before a retry: from now on, every worker waits it out."""
+        with self._lock:
+            self._until = max(self._until, self.clock() + seconds)
+            self.pauses += 1
+        self.hold()
+
+    def hold(self) -> None:
+        """Wait until no pause is on (or `stop`), in slices short enough to see `stop`."""
+        while not self.stop():
+            with self._lock:
+                left = self._until - self.clock()
+            if left <= 0:
+                return
+            self._sleep(min(left, _TICK))
+
+
+def delete_concurrently(
+    kube: Any,
+    res: Resource,
+    wars: Sequence[War],
+    *,
+    still_selected: Callable[[War], bool] = lambda war: True,
+    stop: Callable[[], bool] = lambda: False,
+    sending: Callable[[War], None] = lambda war: None,
+    workers: int = CONCURRENCY,
+) -> Iterator[Outcome]:
+    """`delete_wars` with up to `workers` DELETEs in flight; outcomes as they are answered.
+
+    The first DELETE goes alone and each answered one lets one more go at once (the
+    ReplicaSet controller's slow start): a refusal that would refuse them all (RBAC,
+    an admission webhook) costs one request, not `workers`. After an outcome that
+    failed nothing more is handed out; those in flight are answered first. A pause the
+    client takes before a retry (throttling, a server error) holds every worker.
+
+    `sending(war)` is called in the caller's thread just before the WAR is handed to a
+    worker, so that the caller knows which DELETEs may be out. When `stop()` turns
+    true nothing more is handed out and the generator ends at once, DELETEs still in
+    flight unanswered (their threads are daemons: they never hold the process up).
+    """
+    todo = list(wars)
+    if not todo:
+        return
+    jobs: queue.Queue[War | None] = queue.Queue()
+    answers: queue.Queue[Outcome] = queue.Queue()
+    throttle = Throttle(stop)
+    previous_sleep = kube.sleep
+    kube.sleep = throttle
+
+    def work() -> None:
+        while True:
+            war = jobs.get()
+            if war is None:
+                return
+            throttle.hold()
+            if stop():
+                return
+            answers.put(_delete_one(kube, res, war, False, still_selected))
+
+    threads = [
+        threading.Thread(target=work, name="kubectl-war-delete", daemon=True)
+        for _ in range(min(workers, len(todo)))
+    ]
+    for thread in threads:
+        thread.start()
+    limit, out, failed = 1, 0, False
+    try:
+        while todo or out:
+            while todo and out < limit and not failed and not stop():
+                war = todo.pop(0)
+                sending(war)
+                jobs.put(war)
+                out += 1
+            if stop() or (failed and not out):
+                return
+            try:
+                outcome = answers.get(timeout=_TICK)
+            except queue.Empty:
+                continue
+            out -= 1
+            failed = failed or outcome.failed
+            limit = min(workers, limit + 1)
+            yield outcome
+            if failed:
+                todo.clear()
+    finally:
+        kube.sleep = previous_sleep
+        for _ in threads:
+            jobs.put(None)
 
 
 @dataclass

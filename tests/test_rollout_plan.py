@@ -10,10 +10,10 @@ import pytest
 
 from kubectl_war.assess import Facts, assess
 from kubectl_war.errors import UsageError
-from kubectl_war.rollout.executor import CachedSidecars
 from kubectl_war.rollout.journal import Journal, journal_path
 from kubectl_war.rollout.plan import Plan, Selection, make_plan, parse_max_unavailable, plan_to_dict
 from kubectl_war.rollout.status import group_status
+from kubectl_war.rollout.synced import CachedSidecars
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 from tests.fakekube.clock import parse_time

@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import sys
-from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubectl_war.cli import options as opt
+from kubectl_war.cli.rollout_gate import Progressive, progressive_options
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube.config import Connection
 from kubectl_war.rollout import (
@@ -23,6 +24,7 @@ from kubectl_war.rollout import (
 
 if TYPE_CHECKING:
     from kubectl_war.rollout.status import GroupStatus, Read
+    from kubectl_war.rollout.synced import CachedSidecars
 
 
 def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> Any:
@@ -150,6 +152,7 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
     help="Do not wait for re-onboarded sidecars to be SYNCED (read no proxy-status source).",
 )
 @opt.proxy_status_options("auto")
+@progressive_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting.")
 @opt.output_option(
@@ -170,6 +173,7 @@ def rollout_cmd(
     pause: float | None,
     no_wait_sync: bool,
     sidecars: opt.SidecarFlags,
+    progressive: Progressive,
     dry_run: bool,
     yes: bool,
     output: str,
@@ -189,6 +193,11 @@ def rollout_cmd(
 
     Disconnected agents cannot re-onboard: their WARs are listed, never deleted.
 
+    Progressive: --canary re-onboards a few WARs first and pauses (asks on a
+    terminal; without one, waits --canary-pause or stops for a re-run to continue);
+    each --check runs after every batch is back and must exit 0 for the next to go;
+    --approve-each asks before every batch. `rollout status` shows a paused rollout.
+
     \b
     See progress from elsewhere with:
       kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
@@ -198,14 +207,16 @@ def rollout_cmd(
       kubectl war rollout ratings -n bookinfo --dry-run
       kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
       kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
+      kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
     """
     from kubectl_war.assess import Facts, assess
-    from kubectl_war.cli.prompt import is_terminal
+    from kubectl_war.cli.prompt import can_ask, is_terminal
     from kubectl_war.durations import format_timestamp, go_duration, parse_duration
     from kubectl_war.render import to_json, write
     from kubectl_war.rollout import journal as rj
     from kubectl_war.rollout import plan as rp
     from kubectl_war.rollout import progress as pr
+    from kubectl_war.rollout import progressive as pg
     from kubectl_war.rollout import scope, view
     from kubectl_war.rollout.executor import Executor
     from kubectl_war.rollout.signals import stopping_on_signals
@@ -213,6 +224,7 @@ def rollout_cmd(
     from kubectl_war.war import War
 
     _scope(kube, groups, all_groups)
+    progressive.validate(can_ask=can_ask())
     with stopping_on_signals() as signals:
         from kubectl_war.kube.client import Kube
 
@@ -232,6 +244,8 @@ def rollout_cmd(
         journal = rj.for_cluster(client, grace_period)
         # Before anything is counted: a recorded WAR still there was never deleted.
         journal.reconcile(snap.wars, namespace)
+        versions = pg.group_versions(snap)
+        canary_done = pg.canary_done(journal, versions) if progressive.canary else set()
         plan = rp.make_plan(
             snap.wars,
             keys,
@@ -240,6 +254,8 @@ def rollout_cmd(
             selection=selection,
             zone_by_zone=zone_by_zone,
             missing=journal.missing_by_group(),
+            canary=progressive.canary,
+            canary_done=canary_done,
         )
 
         if dry_run:
@@ -259,7 +275,8 @@ def rollout_cmd(
                 write(view.plan_text(plan))
                 write("Nothing to roll out.\n")
             return
-        if not yes and not plan.empty:
+        confirmed = not yes and not plan.empty
+        if confirmed:
             _confirm(plan)
 
         # WARs re-created from now on have a creationTimestamp at or after this second.
@@ -298,6 +315,7 @@ def rollout_cmd(
                     go_duration(grace_period),
                     grace_period != parse_duration(opt.DEFAULT_GRACE_PERIOD),
                 ),
+                *progressive.resume_flags(),
                 ("--yes", None, True),
             ],
         )
@@ -311,6 +329,7 @@ def rollout_cmd(
             reporter = view.LiveReporter(plan, Console(file=sys.stdout))
         else:
             reporter = view.LineReporter(progress)
+        synced = None if no_wait_sync else _sidecar_check(kube, client, sidecars, sys.stderr)
         executor = Executor(
             client,
             res,
@@ -318,11 +337,20 @@ def rollout_cmd(
             eligible=lambda w: selection.reason_out(w, facts(w)) is None,
             timeout=timeout if timeout else float("inf"),
             pause=pause or 0.0,
-            sidecar_synced=None
-            if no_wait_sync
-            else _sidecar_check(kube, client, sidecars, sys.stderr),
+            sidecar_synced=synced,
             journal=journal,
             report=reporter,
+        )
+        executor.gate = progressive.gate(
+            kube,
+            client,
+            versions,
+            journal=journal,
+            confirmed=confirmed,
+            sidecar_state=synced.state if synced is not None else _no_sidecar_state,
+            suspended=reporter.suspended if live else contextlib.nullcontext,
+            report=reporter,
+            interrupted=lambda: executor.interrupted,
         )
         signals.executor = executor
         if live:
@@ -340,16 +368,20 @@ def rollout_cmd(
             sys.stderr.write(err)
         if result.outcome == pr.INTERRUPTED:
             sys.exit(signals.exit_code)
-        if result.outcome != pr.COMPLETE:
+        if result.outcome not in (pr.COMPLETE, pr.PAUSED):
             sys.exit(1)
+
+
+def _no_sidecar_state(war: Any) -> str:
+    return "not checked (no proxy-status source)"
 
 
 def _sidecar_check(
     kube: Connection, client: Any, flags: opt.SidecarFlags, stream: Any
-) -> Callable[[Any], bool | None] | None:
+) -> CachedSidecars | None:
     """`sidecar_synced(war)` over the proxy-status source, or None when there is none
     (then a WAR is back once its agent is connected)."""
-    from kubectl_war.rollout.executor import CachedSidecars
+    from kubectl_war.rollout.synced import CachedSidecars
 
     skipped: list[str] = []
     source = flags.open(kube, client, default="auto", notice=skipped.append)

@@ -1,7 +1,9 @@
 """Re-onboarding outdated workloads batch by batch: `plan` (pure), `executor` (deletes,
-then waits for WARs to be back), `progress` and `states` (what it reports), `journal`
-(what is in flight), `signals` (SIGINT and SIGTERM), `status` (what is up to date),
-`view` (what is shown).
+then waits for WARs to be back, with `wait`), `progressive` (canary, checks, approval
+between batches), `progress` and `states` (what it reports), `journal` (what is in
+flight, and where a rollout paused), `signals` (SIGINT and SIGTERM), `status` (what is up
+to date), `synced` (sidecar state, read no more often than istiod can bear), `view`
+(what is shown).
 
 This module holds only the flag defaults, written as a user types them, so that the
 click options and the code that compares against them read one definition; it imports

@@ -2,10 +2,11 @@
 
 After a WorkloadGroup changes, each machine keeps the old config until its WAR is
 deleted and its agent onboards again. The plan (`rollout.plan`) decides which WARs go
-and in which batches; the executor deletes one batch at a time through
-`deletion.delete_wars` (uid preconditions), then waits (`kube.watch.until`, reading the
-WARs it waits on directly too) until every WAR of the batch is back: same name, new
-uid, agent connected and, when a sidecar source exists, its sidecar SYNCED. It never
+and in which batches; the executor deletes one batch at a time, a few DELETEs in flight
+at once (`deletion.delete_concurrently`, uid preconditions), then waits
+(`kube.watch.until`, reading the WARs it waits on directly too) until every WAR of the
+batch is back: same name, new uid, agent connected and, when a sidecar source exists,
+its sidecar SYNCED (`rollout.synced`). It never
 lets more of a group be unavailable than `--max-unavailable`, counting WARs that were
 already unavailable.
 
@@ -21,12 +22,13 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from kubectl_war.deletion import CONCURRENCY
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import WarError
-from kubectl_war.kube.watch import REREAD_EVERY, Store, until
+from kubectl_war.kube.watch import REREAD_EVERY, Store
 from kubectl_war.rollout import journal as rj
 from kubectl_war.rollout.journal import Journal
 from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
@@ -35,24 +37,24 @@ from kubectl_war.rollout.progress import (
     COMPLETE,
     DELETED,
     FAILED,
-    GONE,
     INTERRUPTED,
     NOT_DELETED,
     NOT_STARTED,
-    OLD_PRESENT,
+    PAUSED,
     RECREATED,
     SENT,
     SKIPPED,
     STOPPED,
-    SYNCING,
     Event,
     GroupResult,
     MemberResult,
     Result,
     Tracked,
 )
-from kubectl_war.rollout.states import EventKind
+from kubectl_war.rollout.progressive import BatchBack, Gate, Pause, Stopped
+from kubectl_war.rollout.states import EventKind, MemberState
 from kubectl_war.rollout.view import plural
+from kubectl_war.rollout.wait import BatchWaits
 from kubectl_war.war import War
 
 
@@ -60,11 +62,11 @@ class _Stop(Exception):
     """Ends the rollout: a batch did not come back, or a deletion failed."""
 
 
-class Executor:
+class Executor(BatchWaits):
     """Runs a plan: one batch at a time, never more of a group unavailable than allowed.
 
     Talks to the cluster only through `kube` (`list`, `get`, `watch`, and `delete` via
-    `deletion.delete_wars`). Time is injected: `clock` (monotonic seconds) for deadlines
+    `deletion.delete_concurrently`). Time is injected: `clock` (monotonic seconds) for deadlines
     and elapsed time, `sleep` for `--pause`.
 
     Interruption: `interrupt(reason)` (from a SIGINT or SIGTERM handler, which then
@@ -90,6 +92,8 @@ class Executor:
         sleep: Callable[[float], None] = time.sleep,
         poll: float = 1.0,
         resync: float = REREAD_EVERY,
+        concurrency: int = CONCURRENCY,
+        gate: Gate | None = None,
     ) -> None:
         self.kube = kube
         self.res = res
@@ -109,10 +113,16 @@ class Executor:
         # How often WARs whose sidecar is not SYNCED yet are judged again (None: never).
         self.sidecar_poll = poll if sidecar_synced is not None else None
         self.resync = resync
+        self.concurrency = concurrency
+        self.gate = gate
         self._current: GroupResult | None = None
         self._batch: Batch | None = None
         self._failed_in_batch = ""
         self._resumed_back: set[tuple[str, str]] = set()
+        # (namespace, store, when its watch last delivered) of the wait that just ended.
+        self._view: tuple[str, Store, float] | None = None
+        self._store: Store | None = None  # what the last wait saw
+        self._back: list[Tracked] = []  # the batch being (or just) waited on
 
     def interrupt(self, reason: str = "interrupted") -> None:
         self.reason = reason
@@ -138,11 +148,15 @@ class Executor:
             for m in gr.plan.members:
                 gr.members[m.name] = MemberResult(m.name, NOT_STARTED)
         outcome, message = COMPLETE, ""
+        paused: dict[str, Any] | None = None
         first = True
         try:
             for gr in results:
                 self._current = gr
                 self.report(Event(EventKind.GROUP, gr.plan))
+                with self._shield():
+                    # Run again: whatever stopped it on purpose is over.
+                    self.journal.resume(gr.plan.namespace, gr.plan.name)
                 carried = self._carried(gr.plan)
                 for batch in gr.plan.batches:
                     if self.interrupted:
@@ -153,11 +167,25 @@ class Executor:
                     first = False
                     if self.interrupted:
                         raise KeyboardInterrupt
+                    if self.gate is not None:
+                        self.gate.before(gr.plan, batch)
                     carried = self._run_batch(gr, batch, carried)
                     gr.batches_done += 1
+                    if self.gate is not None and self._back:
+                        self.gate.after(self._batch_back(gr, batch))
                 if carried:
                     self._finish_carried(gr, carried)
+                with self._shield():
+                    self.journal.rolled_out(gr.plan.namespace, gr.plan.name)
                 self.report(Event(EventKind.GROUP_DONE, gr.plan))
+        except Stopped as stop:
+            outcome = PAUSED if isinstance(stop, Pause) else STOPPED
+            message = stop.message
+            gp = self._current.plan if self._current is not None else None
+            if gp is not None:
+                paused = {"namespace": gp.namespace, "group": gp.name, **stop.record}
+                with contextlib.suppress(KeyboardInterrupt), self._shield():
+                    self.journal.pause(gp.namespace, gp.name, stop.record)
         except _Stop as stop:
             outcome, message = STOPPED, str(stop)
         except WarError as exc:
@@ -174,7 +202,7 @@ class Executor:
             if gr is not None and t.name in gr.members and t.old_uid:
                 gr.members[t.name] = MemberResult(t.name, t.state, t.waiting_on)
         resumed = len(self._resumed_back)
-        return Result(outcome, results, message, waiting, self.clock() - start, resumed)
+        return Result(outcome, results, message, waiting, self.clock() - start, resumed, paused)
 
     def _carried(self, gp: GroupPlan) -> list[Tracked]:
         """WARs of the group an earlier rollout deleted (or sent a DELETE for) that may
@@ -213,7 +241,8 @@ class Executor:
     def _run_batch(self, gr: GroupResult, batch: Batch, carried: list[Tracked]) -> list[Tracked]:
         gp = gr.plan
         self._batch = batch
-        live = self.kube.list(self.res, gp.namespace)
+        self._back = []
+        live = self._recent_view(gp.namespace) or self.kube.list(self.res, gp.namespace)
         objs = _by_name(live.items)
         chosen: list[War] = []
         unavailable: list[Tracked] = []
@@ -277,13 +306,20 @@ class Executor:
             raise KeyboardInterrupt
         self.in_flight = [t for t in unavailable if t.old_uid]
         targets = self._delete(gr, chosen)
+        self._back = targets
         if not targets:
             return [t for t in unavailable if t.old_uid and not t.resolved]
         # WARs an earlier rollout left in flight finish with this batch: resuming
         # means completing what was interrupted, then going on.
         resumed = [t for t in unavailable if t.carried and not t.resolved]
+        # The list this batch was chosen from starts the wait (its watch replays the
+        # DELETEs and what followed): one list a batch, not two. Not after a DELETE
+        # that failed: only a read taken since tells whether it landed.
+        fresh = waits or bool(self._failed_in_batch)
         try:
-            ok = self._await(gp.namespace, targets + resumed, 0, deadline)
+            ok = self._await(
+                gp.namespace, targets + resumed, 0, deadline, listed=None if fresh else live
+            )
         except WarError:
             if self._failed_in_batch:
                 raise _Stop(self._failed_message(targets)) from None
@@ -310,54 +346,94 @@ class Executor:
             self.journal.forget(gp.namespace, back)
         return [t for t in unavailable if t.old_uid and not t.resolved]
 
+    def _batch_back(self, gr: GroupResult, batch: Batch) -> BatchBack:
+        """The batch just back, for the gate: its WARs as the wait last saw them."""
+        wars, back_at = [], {}
+        for t in self._back:
+            obj = self._store.get(t.namespace, t.name) if self._store is not None else None
+            if t.state == BACK and obj is not None:
+                wars.append(War(obj))
+                back_at[t.name] = t.back_at if t.back_at is not None else self.clock()
+        return BatchBack(gr.plan, batch, wars, back_at)
+
     def _skip(self, gr: GroupResult, name: str, why: str) -> None:
         gr.members[name] = MemberResult(name, SKIPPED, why)
         self.report(Event(EventKind.STATE, gr.plan, self._batch, name, SKIPPED, why))
 
     def _delete(self, gr: GroupResult, wars: list[War]) -> list[Tracked]:
-        """Delete the batch one WAR at a time, each recorded in the journal before its
-        DELETE is sent. Answers the WARs to wait for: those deleted, and the one whose
-        DELETE failed (the answer may be lost while the DELETE landed: a read decides)."""
+        """Delete the batch, a few WARs at a time (`deletion.delete_concurrently`). Every
+        WAR of the batch is in the journal before the first DELETE is sent (one write);
+        those never sent are taken out again when the batch stops short. Answers the WARs
+        to wait for: those deleted, and any whose DELETE failed (the answer may be lost
+        while the DELETE landed: a read decides). States are reported in plan order."""
         from kubectl_war import deletion
 
         gp = gr.plan
         self._failed_in_batch = ""
-        targets: list[Tracked] = []
-        for war in wars:
-            if self.interrupted:
-                raise KeyboardInterrupt
-            with self._shield():
-                self.journal.record(gp.name, [war])
+        sent: dict[str, Tracked] = {}
+        answered: dict[str, tuple[MemberState, str]] = {}
+        order = [w.name for w in wars]
+        shown = 0
+
+        def sending(war: War) -> None:
             # From here on the DELETE may be out: an interrupt reports it as sent.
             t = Tracked(gp.namespace, war.name, war.uid, SENT, unsure=True)
+            sent[war.name] = t
             self.in_flight.append(t)
-            (outcome,) = deletion.delete_wars(
-                self.kube, self.res, [war], still_selected=self.eligible
-            )
-            name = war.name
-            if outcome.result == deletion.DELETED:
-                t.state, t.unsure = DELETED, False
-                with self._shield():
-                    self.journal.answered(gp.namespace, name, rj.DELETED)
-                targets.append(t)
-                gr.members[name] = MemberResult(name, DELETED, t.waiting_on)
-                self.report(Event(EventKind.STATE, gp, self._batch, name, DELETED))
-            elif outcome.failed:
-                with self._shield():
-                    self.journal.answered(gp.namespace, name, rj.UNANSWERED)
-                targets.append(t)
-                gr.members[name] = MemberResult(name, FAILED, outcome.message)
-                self.report(Event(EventKind.STATE, gp, self._batch, name, FAILED, outcome.message))
-                self._failed_in_batch = outcome.message
-                break
-            else:
-                # Refused by its preconditions (re-registered, changed) or already gone:
-                # this DELETE removed nothing.
-                self.in_flight.remove(t)
-                with self._shield():
-                    self.journal.forget(gp.namespace, [name])
-                self._skip(gr, name, outcome.line().split(": ", 1)[-1])
-        return targets
+
+        with self._shield():
+            self.journal.record(gp.name, wars)
+        try:
+            for outcome in deletion.delete_concurrently(
+                self.kube,
+                self.res,
+                wars,
+                still_selected=self.eligible,
+                stop=lambda: self.interrupted,
+                sending=sending,
+                workers=self.concurrency,
+            ):
+                answered[outcome.war.name] = self._answer(gr, sent[outcome.war.name], outcome)
+                while shown < len(order) and order[shown] in answered:
+                    name = order[shown]
+                    state, detail = answered[name]
+                    self.report(Event(EventKind.STATE, gp, self._batch, name, state, detail))
+                    shown += 1
+        finally:
+            unsent = [name for name in order if name not in sent]
+            with self._shield():
+                # Answers that need no write of their own go to disk with this one.
+                self.journal.forget(gp.namespace, unsent)
+                self.journal.flush()
+        if self.interrupted:
+            raise KeyboardInterrupt
+        return [t for t in sent.values() if answered[t.name][0] != SKIPPED]
+
+    def _answer(self, gr: GroupResult, t: Tracked, outcome: Any) -> tuple[MemberState, str]:
+        """Take in the answer to one DELETE: the member's state and its detail."""
+        from kubectl_war import deletion
+
+        gp, name = gr.plan, t.name
+        if outcome.result == deletion.DELETED:
+            t.state, t.unsure = DELETED, False
+            # A DELETE answered is as safe on disk as one being sent: written later.
+            self.journal.answered(gp.namespace, name, rj.DELETED, save=False)
+            gr.members[name] = MemberResult(name, DELETED, t.waiting_on)
+            return DELETED, ""
+        if outcome.failed:
+            with self._shield():
+                self.journal.answered(gp.namespace, name, rj.UNANSWERED)
+            gr.members[name] = MemberResult(name, FAILED, outcome.message)
+            self._failed_in_batch = self._failed_in_batch or outcome.message
+            return FAILED, outcome.message
+        # Refused by its preconditions (re-registered, changed) or already gone: this
+        # DELETE removed nothing.
+        self.in_flight.remove(t)
+        with self._shield():
+            self.journal.forget(gp.namespace, [name])
+        why = outcome.line().split(": ", 1)[-1]
+        gr.members[name] = MemberResult(name, SKIPPED, why)
+        return SKIPPED, why
 
     def _failed_message(self, targets: list[Tracked]) -> str:
         """Why the rollout stops after a DELETE that failed, by what a read showed since."""
@@ -374,133 +450,7 @@ class Executor:
             )
         return f"the DELETE of {ref} failed ({why}) but the server carried it out; {tail}"
 
-    # -- waiting ------------------------------------------------------------------------
-
-    def _observe(self, t: Tracked, obj: Mapping[str, Any] | None) -> None:
-        """Move a tracked WAR to the state the object now under its name shows."""
-        before = (t.state, t.detail)
-        t.detail = ""
-        if obj is None:
-            t.state = DELETED if t.old_uid else GONE
-        else:
-            war = War(obj)
-            if t.old_uid and war.uid == t.old_uid:
-                # A DELETE recorded by an earlier rollout, or one whose answer was an
-                # error or lost, with the WAR still there: that DELETE did not happen.
-                t.state = NOT_DELETED if t.carried or t.unsure else OLD_PRESENT
-            elif not war.is_connected:
-                t.state = RECREATED
-            else:
-                synced = self.sidecar_synced(war) if self.sidecar_synced else None
-                t.state = SYNCING if synced is False else BACK
-                if synced is False:
-                    # Why the source cannot tell, when it failed (CachedSidecars.error).
-                    t.detail = str(getattr(self.sidecar_synced, "error", "") or "")
-        if t.carried and t.state == BACK:
-            self._resumed_back.add((t.namespace, t.name))
-        if (t.state, t.detail) != before and self._current is not None:
-            self.report(Event(EventKind.STATE, self._current.plan, self._batch, t.name, t.state))
-
-    def _await(
-        self, namespace: str, tracked: list[Tracked], allowed_pending: int, deadline: float
-    ) -> bool:
-        """Wait until at most `allowed_pending` of `tracked` are unresolved; False at the
-        deadline. Raises KeyboardInterrupt as soon as the rollout is interrupted.
-
-        One list, then a watch; the unresolved WARs are also read directly now and then
-        (a lost watch event costs seconds), and those whose sidecar is not SYNCED yet are
-        judged again every `sidecar_poll` seconds.
-        """
-        wanted = {t.name: t for t in tracked}
-
-        def settled(store: Store) -> bool:
-            event = store.changed
-            if event is None:
-                for t in tracked:
-                    if not t.resolved:
-                        self._observe(t, store.get(namespace, t.name))
-            else:
-                t = wanted.get(War(event.object).name)
-                if t is not None:
-                    self._observe(t, store.get(namespace, t.name))
-            return sum(not t.resolved for t in tracked) <= allowed_pending
-
-        def poll() -> float | None:
-            syncing = any(t.state == SYNCING for t in tracked)
-            return self.sidecar_poll if syncing else None
-
-        return until(
-            self.kube,
-            self.res,
-            namespace,
-            settled,
-            deadline=deadline,
-            clock=self.clock,
-            poll=poll,
-            reread=lambda: [(namespace, t.name) for t in tracked if not t.resolved],
-            reread_every=self.resync,
-            interrupted=lambda: self.interrupted,
-        )
-
 
 def _by_name(items: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """WAR objects of one namespace by name."""
     return {War(obj).name: obj for obj in items}
-
-
-class CachedSidecars:
-    """`sidecar_synced(war)` over a sidecar source read at most every `max_age` seconds.
-
-    `fetch()` answers the proxies connected to istiod by name (`<war>.<namespace>`),
-    each with `overall` (`SYNCED` when every type is). A proxy missing from the answer
-    is not connected to istiod: not synced. A source that fails is "not synced
-    yet" with the error kept in `error`, so a rollout waits rather than guesses.
-
-    The proxy keeps its name across re-onboarding, so an answer read before a WAR
-    was first asked about (that is, before it was seen back) may describe the old
-    sidecar's state: such an answer is "not synced yet" until a newer one is read.
-    """
-
-    def __init__(
-        self,
-        fetch: Callable[[], Mapping[str, Any]],
-        *,
-        max_age: float = 1.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.fetch = fetch
-        self.max_age = max_age
-        self.clock = clock
-        self.error = ""
-        self._at: float | None = None
-        self._proxies: Mapping[str, Any] = {}
-        self._first_asked: dict[tuple[str, str], float] = {}
-
-    def _fresh(self) -> Mapping[str, Any]:
-        now = self.clock()
-        if self._at is None or now - self._at >= self.max_age:
-            self._at = now
-            try:
-                self._proxies = self.fetch()
-                self.error = ""
-            except Exception as exc:  # any source failure means "cannot tell yet"
-                self._proxies = {}
-                self.error = str(getattr(exc, "message", exc))
-        return self._proxies
-
-    def probe(self) -> None:
-        """Read the source now (a failure is kept in `error`)."""
-        self._at = None
-        self._fresh()
-
-    def __call__(self, war: War) -> bool | None:
-        since = self._first_asked.setdefault((war.proxy_name, war.uid), self.clock())
-        proxies = self._fresh()
-        if self._at is None or self._at < since:
-            return False
-        proxy = proxies.get(war.proxy_name)
-        if proxy is None:
-            return False
-        from kubectl_war.sidecars.records import SyncState
-
-        return getattr(proxy, "overall", None) == SyncState.SYNCED

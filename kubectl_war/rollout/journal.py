@@ -52,22 +52,35 @@ class Journal:
         self.grace = grace_seconds
         self.wall = wall
         self.private_dir = private_dir
-        self._data: dict[str, dict[str, Any]] = self._load()
+        self._data: dict[str, dict[str, Any]] = {}
+        # Rollouts that stopped on purpose (a canary, a check, a "no"), by namespace/group.
+        self._paused: dict[str, dict[str, Any]] = {}
+        # Groups whose canary is back, by namespace/group: the WorkloadGroup's generation.
+        self._canaries: dict[str, dict[str, Any]] = {}
+        self._load()
+        self._dirty = False  # in memory, not on disk yet
 
-    def _load(self) -> dict[str, dict[str, Any]]:
+    def _load(self) -> None:
         if not self.path:
-            return {}
+            return
         try:
             with open(self.path, encoding="utf-8") as fh:
                 data = json.load(fh)
         except (OSError, ValueError):
-            return {}
-        entries = data.get("inFlight") if isinstance(data, dict) else None
-        if not isinstance(entries, dict):
-            return {}
-        return {k: v for k, v in entries.items() if isinstance(v, dict)}
+            return
+        if not isinstance(data, dict):
+            return
+        for key, into in (
+            ("inFlight", self._data),
+            ("paused", self._paused),
+            ("canaries", self._canaries),
+        ):
+            entries = data.get(key)
+            if isinstance(entries, dict):
+                into.update((k, v) for k, v in entries.items() if isinstance(v, dict))
 
     def _save(self) -> None:
+        self._dirty = False
         if not self.path:
             return
         _private_dirs(os.path.dirname(os.path.abspath(self.path)), tighten=self.private_dir)
@@ -77,7 +90,13 @@ class Journal:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, FILE_MODE)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             os.fchmod(fh.fileno(), FILE_MODE)
-            json.dump({"inFlight": self._data}, fh, indent=1, sort_keys=True)
+            # One write: json.dump writes piece by piece, thousands of calls for a batch.
+            doc: dict[str, Any] = {"inFlight": self._data}
+            if self._paused:
+                doc["paused"] = self._paused
+            if self._canaries:
+                doc["canaries"] = self._canaries
+            fh.write(json.dumps(doc, indent=1, sort_keys=True))
             fh.flush()
             os.fsync(fh.fileno())  # the record must be on disk before the DELETE goes out
         os.replace(tmp, self.path)  # atomic: an interrupted write never leaves half a file
@@ -132,11 +151,23 @@ class Journal:
             }
         self._save()
 
-    def answered(self, namespace: str, name: str, outcome: Answer) -> None:
-        """What the DELETE's answer said (DELETED, or UNANSWERED for an error or none)."""
+    def answered(self, namespace: str, name: str, outcome: Answer, *, save: bool = True) -> None:
+        """What the DELETE's answer said (DELETED, or UNANSWERED for an error or none).
+
+        `save=False` keeps it in memory until the next write (or `flush`): an answer
+        that says a DELETE landed changes nothing a re-run does, so a batch's answers
+        need not cost a write each.
+        """
         entry = self._data.get(self._key(namespace, name))
         if entry is not None and entry.get("outcome") != outcome:
             entry["outcome"] = outcome
+            self._dirty = True
+            if save:
+                self._save()
+
+    def flush(self) -> None:
+        """Write what `answered(save=False)` kept in memory."""
+        if self._dirty:
             self._save()
 
     def forget(self, namespace: str, names: Iterable[str]) -> None:
@@ -144,6 +175,53 @@ class Journal:
         for name in names:
             changed |= self._data.pop(self._key(namespace, name), None) is not None
         if changed:
+            self._save()
+
+    def pause(self, namespace: str, group: str, record: dict[str, Any]) -> None:
+        """Keep why and where a group's rollout stopped on purpose (`record` is data:
+        `progressive.Paused.record`), for a re-run and `rollout status`."""
+        self._paused[self._key(namespace, group)] = {
+            "namespace": namespace,
+            "group": group,
+            "at": self.wall(),
+            **record,
+        }
+        self._save()
+
+    def paused(self, namespace: str, group: str) -> dict[str, Any] | None:
+        """Why and where the group's last rollout stopped on purpose, if it did."""
+        return self._paused.get(self._key(namespace, group))
+
+    def paused_by_group(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(str(p.get("namespace")), str(p.get("group"))): p for p in self._paused.values()}
+
+    def resume(self, namespace: str, group: str) -> None:
+        """The group's rollout goes on (or is done): it is no longer paused."""
+        if self._paused.pop(self._key(namespace, group), None) is not None:
+            self._save()
+
+    def canary_back(self, namespace: str, group: str, generation: str) -> None:
+        """The group's canary is re-onboarded (for this WorkloadGroup generation): a
+        re-run goes on with the rest, whatever stopped this one."""
+        self._canaries[self._key(namespace, group)] = {
+            "namespace": namespace,
+            "group": group,
+            "generation": generation,
+        }
+        self._save()
+
+    def canaries(self) -> dict[tuple[str, str], str]:
+        """The generation each group's canary was re-onboarded for."""
+        return {
+            (str(c.get("namespace")), str(c.get("group"))): str(c.get("generation"))
+            for c in self._canaries.values()
+        }
+
+    def rolled_out(self, namespace: str, group: str) -> None:
+        """The group's rollout is complete: no pause, no canary to remember."""
+        key = self._key(namespace, group)
+        found = self._paused.pop(key, None) is not None
+        if self._canaries.pop(key, None) is not None or found:
             self._save()
 
     def reconcile(self, wars: Iterable[War], namespace: str | None) -> list[str]:

@@ -7,7 +7,7 @@ already unavailable; zones are interleaved, or finished one by one with `--zone-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -67,6 +67,37 @@ def parse_max_unavailable(text: str) -> MaxUnavailable:
     return MaxUnavailable(amount, percent)
 
 
+@dataclass(frozen=True)
+class Canary:
+    """`--canary`: a number of WARs, or a percentage of those a group re-onboards."""
+
+    amount: int
+    percent: bool
+
+    def __str__(self) -> str:
+        return f"{self.amount}%" if self.percent else str(self.amount)
+
+    def size(self, members: int) -> int:
+        """The canary batch for a group re-onboarding `members` WARs (at least 1)."""
+        wanted = max(1, members * self.amount // 100) if self.percent else self.amount
+        return min(wanted, members)
+
+
+def parse_canary(text: str) -> Canary:
+    """`1` or `5%`; 0, more than 100% and anything else are usage errors."""
+    raw = text.strip()
+    percent = raw.endswith("%")
+    digits = raw[:-1] if percent else raw
+    if not (digits.isascii() and digits.isdigit()) or int(digits) < 1:
+        raise UsageError(
+            f'invalid value "{text}" for --canary: expected a number of WARs (1) or a '
+            "percentage of those to re-onboard (5%), at least 1"
+        )
+    if percent and int(digits) > 100:
+        raise UsageError(f'invalid value "{text}" for --canary: at most 100%')
+    return Canary(int(digits), percent)
+
+
 # ---- the plan (pure) --------------------------------------------------------------------
 
 
@@ -104,6 +135,7 @@ class Batch:
     number: int
     members: tuple[Member, ...]
     zone: str | None = None  # set with --zone-by-zone
+    canary: bool = False  # the first batch of a --canary rollout
 
 
 @dataclass
@@ -195,6 +227,8 @@ def make_plan(
     selection: Selection = Selection(),
     zone_by_zone: bool = False,
     missing: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    canary: Canary | None = None,
+    canary_done: Collection[tuple[str, str]] = (),
 ) -> Plan:
     """Batches for each group, in the order the groups are given.
 
@@ -204,6 +238,9 @@ def make_plan(
     one zone. A batch holds at most the group's max-unavailable minus the WARs
     already unavailable (at least 1: the executor then waits for them to recover).
     `missing` names, by (namespace, group), WARs deleted earlier and not back.
+    With `canary`, each group's first batch is a canary of that size (never more than a
+    batch may hold), spread over zones even with `zone_by_zone`; not for the groups in
+    `canary_done`, whose canary an earlier run already re-onboarded.
     """
     by_group: dict[tuple[str, str], list[War]] = {}
     for war in wars:
@@ -238,7 +275,10 @@ def make_plan(
         present = {w.name for w in group_wars}
         gone = sorted(n for n in (missing or {}).get((ns, name), ()) if n not in present)
         gp = GroupPlan(ns, name, connected, max_unavailable.of(connected), [], left, joining, gone)
-        gp.batches = _batches(members, gp.batch_size, zone_by_zone)
+        first = None
+        if canary is not None and members and (ns, name) not in canary_done:
+            first = min(canary.size(len(members)), gp.batch_size)
+        gp.batches = _batches(members, gp.batch_size, zone_by_zone, first)
         out.append(gp)
     return Plan(out, max_unavailable, zone_by_zone)
 
@@ -247,12 +287,21 @@ def _zone_key(zone: str) -> tuple[bool, str]:
     return (zone == "", zone)  # WARs with no known zone last
 
 
-def _batches(members: list[Member], size: int, zone_by_zone: bool) -> list[Batch]:
+def _batches(
+    members: list[Member], size: int, zone_by_zone: bool, canary: int | None = None
+) -> list[Batch]:
     by_zone: dict[str, list[Member]] = {}
     for m in members:
         by_zone.setdefault(m.zone or "", []).append(m)
     zones = sorted(by_zone, key=_zone_key)
     batches: list[Batch] = []
+    if canary:
+        # One WAR from each zone in turn, whatever the order of the rest.
+        picked = _interleaved([by_zone[z] for z in zones])[:canary]
+        batches.append(Batch(1, tuple(picked), canary=True))
+        chosen = {m.name for m in picked}
+        by_zone = {z: [m for m in ms if m.name not in chosen] for z, ms in by_zone.items()}
+        zones = [z for z in zones if by_zone[z]]
     if zone_by_zone:
         for zone in zones:
             queue = by_zone[zone]
@@ -260,15 +309,21 @@ def _batches(members: list[Member], size: int, zone_by_zone: bool) -> list[Batch
                 chunk = tuple(queue[i : i + size])
                 batches.append(Batch(len(batches) + 1, chunk, zone or None))
         return batches
+    order = _interleaved([by_zone[z] for z in zones])
+    for i in range(0, len(order), size):
+        batches.append(Batch(len(batches) + 1, tuple(order[i : i + size])))
+    return batches
+
+
+def _interleaved(queues: list[list[Member]]) -> list[Member]:
+    """One member of each queue in turn, until all are taken."""
+    queues = [list(q) for q in queues]
     order: list[Member] = []
-    queues = [list(by_zone[z]) for z in zones]
     while any(queues):
         for q in queues:
             if q:
                 order.append(q.pop(0))
-    for i in range(0, len(order), size):
-        batches.append(Batch(len(batches) + 1, tuple(order[i : i + size])))
-    return batches
+    return order
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -288,6 +343,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                     {
                         "number": b.number,
                         **({"zone": b.zone} if b.zone else {}),
+                        **({"canary": True} if b.canary else {}),
                         "members": [_member_dict(m) for m in b.members],
                     }
                     for b in g.batches

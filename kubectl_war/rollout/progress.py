@@ -37,6 +37,7 @@ WAITING_ON: dict[MemberState, str] = {
 COMPLETE = Ending.COMPLETE
 STOPPED = Ending.STOPPED
 INTERRUPTED = Ending.INTERRUPTED
+PAUSED = Ending.PAUSED
 
 
 @dataclass
@@ -53,6 +54,7 @@ class Tracked:
     # Its DELETE was answered with an error or not at all: only a read of the
     # server tells whether it landed.
     unsure: bool = False
+    back_at: float | None = None  # when it was first seen back (the executor's clock)
 
     @property
     def resolved(self) -> bool:
@@ -72,7 +74,9 @@ class Event:
     `held`, it must first wait for that many unavailable WARs, and comes again when it
     is deleted), `recover` (waiting for the unavailable WARs `names`, `carried` when an
     earlier rollout deleted them all), `state` (a member's state changed),
-    `batch-done`, `pause`, `group-done`.
+    `batch-done`, `pause` (`detail` "canary" after a canary), `check` (`name` the
+    command; `state` started, output (`detail` the line), passed or failed (`detail`
+    why)), `group-done`.
     """
 
     kind: EventKind
@@ -113,6 +117,8 @@ class Result:
     waiting: list[Tracked] = field(default_factory=list)
     elapsed: float = 0.0
     resumed: int = 0  # WARs an earlier rollout deleted, seen back by this one
+    # Where and why it stopped on purpose (progressive.Gate.record), with its group.
+    paused: dict[str, Any] | None = None
 
     @property
     def reonboarded(self) -> int:
@@ -155,5 +161,20 @@ class Result:
                 {"namespace": t.namespace, "name": t.name, "waitingOn": t.waiting_on}
                 for t in self.waiting
             ],
+            **({"paused": paused_dict(self.paused)} if self.paused else {}),
             "groups": groups,
         }
+
+
+def paused_dict(record: dict[str, Any]) -> dict[str, Any]:
+    """A pause record (the journal's) as `-o json` shows it."""
+    return {
+        "namespace": record.get("namespace"),
+        "name": record.get("group"),
+        "reason": record.get("reason"),
+        "after": bool(record.get("back")),
+        "batch": record.get("batch"),
+        "batches": record.get("batches"),
+        "wars": list(record.get("wars") or []),
+        "message": record.get("message"),
+    }

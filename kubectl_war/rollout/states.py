@@ -39,6 +39,7 @@ class Ending(_Text):
     COMPLETE = "complete"
     STOPPED = "failed"
     INTERRUPTED = "interrupted"
+    PAUSED = "paused"  # stopped on purpose after a canary: a re-run continues
 
 
 class EventKind(_Text):
@@ -50,6 +51,7 @@ class EventKind(_Text):
     STATE = "state"
     BATCH_DONE = "batch-done"
     PAUSE = "pause"
+    CHECK = "check"
     GROUP_DONE = "group-done"
 
 

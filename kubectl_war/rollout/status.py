@@ -13,6 +13,7 @@ from kubectl_war.assess import Facts, assess
 from kubectl_war.freshness import Freshness
 from kubectl_war.render import Table
 from kubectl_war.rollout import journal, scope
+from kubectl_war.rollout.progress import paused_dict
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 
@@ -33,6 +34,8 @@ class GroupStatus:
     unknown: int = 0
     disconnected: int = 0
     missing: list[str] = field(default_factory=list)
+    # Where and why its last rollout stopped on purpose (the journal's pause record).
+    paused: dict[str, Any] | None = None
 
     @property
     def connected(self) -> int:
@@ -51,7 +54,16 @@ class GroupStatus:
             parts.append(f"{self.unknown} of unknown freshness")
         if self.missing:
             parts.append(f"{len(self.missing)} missing")
+        if self.paused:
+            parts.append(f"paused: {self.paused_text}")
         return f'Waiting for WorkloadGroup "{self.name}" rollout to finish: ' + ", ".join(parts)
+
+    @property
+    def paused_text(self) -> str:
+        """`after batch 1/4 (canary)`: where the rollout stopped on purpose, and why."""
+        p = self.paused or {}
+        where = "after" if p.get("back") else "before"
+        return f"{where} batch {p.get('batch')}/{p.get('batches')} ({p.get('reason')})"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +75,7 @@ class GroupStatus:
             "disconnected": self.disconnected,
             "missing": list(self.missing),
             "rolledOut": self.done,
+            **({"paused": paused_dict(self.paused)} if self.paused and not self.done else {}),
         }
 
 
@@ -118,22 +131,29 @@ class Read:
     keys: list[tuple[str, str]]
     missing: dict[tuple[str, str], list[str]]
     grace_seconds: float
+    paused: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def statuses(self, now: datetime, wars: Iterable[War] | None = None) -> list[GroupStatus]:
         """Each group's counts at `now`, over `wars` (default: the WARs read)."""
-        return group_status(
+        out = group_status(
             list(self.snap.wars if wars is None else wars),
             self.keys,
             lambda w: assess(w, self.snap, now, self.grace_seconds),
             self.missing,
         )
+        for st in out:
+            st.paused = self.paused.get((st.namespace, st.name))
+        return out
 
 
 def read(client: Any, namespace: str | None, groups: Sequence[str], grace_seconds: float) -> Read:
     """Read one cluster (`client`, a `kube.Kube`): see `scope.load` for what is raised."""
+    from kubectl_war.rollout.progressive import current_pauses, group_versions
+
     snap, keys = scope.load(client, namespace, groups)
-    missing = journal.for_cluster(client, grace_seconds).missing_by_group()
-    return Read(namespace, snap, keys, missing, grace_seconds)
+    kept = journal.for_cluster(client, grace_seconds)
+    paused = current_pauses(kept, group_versions(snap))
+    return Read(namespace, snap, keys, kept.missing_by_group(), grace_seconds, paused)
 
 
 #: `rollout status --watch` waits on every WAR in scope: it lists them all directly this
@@ -202,10 +222,16 @@ def table(found: Sequence[tuple[str, GroupStatus]], *, all_namespaces: bool, con
                 str(s.unknown),
                 str(s.disconnected),
                 str(len(s.missing)),
-                "Yes" if s.done else "No",
+                "Yes" if s.done else ("Paused" if s.paused else "No"),
             ]
         )
-    return Table([*cols, *COLUMNS]).render(rows)
+    notes = [
+        f"WorkloadGroup {s.namespace}/{s.name}: rollout paused {s.paused_text}; "
+        "run it again to continue\n"
+        for _, s in found
+        if s.paused and not s.done
+    ]
+    return Table([*cols, *COLUMNS]).render(rows) + "".join(notes)
 
 
 def as_data(

@@ -7,8 +7,9 @@ when a person watches a terminal.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
 
 from kubectl_war.durations import human_duration
@@ -33,9 +34,12 @@ def group_header(gp: GroupPlan) -> str:
     members = gp.members
     if not members:
         return f"WorkloadGroup {gp.ref}: nothing to re-onboard ({bound})"
+    canary = ""
+    if gp.batches and gp.batches[0].canary:
+        canary = f", the first a canary of {len(gp.batches[0].members)}"
     return (
         f"WorkloadGroup {gp.ref}: {plural(len(members), 'WAR')} to re-onboard in "
-        f"{plural(len(gp.batches), 'batch')} of up to {gp.batch_size} ({bound})"
+        f"{plural(len(gp.batches), 'batch')} of up to {gp.batch_size}{canary} ({bound})"
     )
 
 
@@ -86,7 +90,11 @@ def event_line(ev: pr.Event) -> str | None:
             f"back first (max unavailable {gp.max_unavailable}): {names}"
         )
     if ev.kind == EventKind.PAUSE:
+        if ev.detail == "canary":
+            return f"{where}: canary back; pausing {human_duration(ev.seconds)} (--canary-pause)"
         return f"pausing {human_duration(ev.seconds)} before the next batch"
+    if ev.kind == EventKind.CHECK:
+        return check_line(ev, where)
     if ev.kind == EventKind.BATCH_DONE:
         return f"{where}: all back"
     if ev.kind == EventKind.GROUP_DONE:
@@ -94,6 +102,17 @@ def event_line(ev: pr.Event) -> str | None:
     if ev.kind == EventKind.STATE:
         return f"{ev.name}: {state_text(ev.state, ev.detail)}"
     return None
+
+
+def check_line(ev: pr.Event, where: str) -> str:
+    """A check's progress: started, a line of its output, passed or failed."""
+    if ev.state == "output":
+        return f"  | {ev.detail}"
+    if ev.state == "started":
+        return f'{where}: running check "{ev.name}"'
+    if ev.state == "passed":
+        return f'{where}: check "{ev.name}" passed'
+    return f'{where}: check "{ev.name}" failed ({ev.detail})'
 
 
 # How a piped rollout and the live view say each member state ("{}": the detail).
@@ -161,6 +180,18 @@ class LiveReporter:
             self._live.stop()
             self._live = None
 
+    @contextlib.contextmanager
+    def suspended(self) -> Iterator[None]:
+        """The view stopped (say, while a question is asked on the terminal), then resumed."""
+        live = self._live is not None
+        if live:
+            self.__exit__()
+        try:
+            yield
+        finally:
+            if live:
+                self.__enter__()
+
     def _print(self, line: str) -> None:
         from rich.text import Text
 
@@ -174,6 +205,10 @@ class LiveReporter:
             self.batch, self.note = ev.batch, ""
         elif ev.kind in (EventKind.RECOVER, EventKind.PAUSE):
             self.note = event_line(ev) or ""
+        elif ev.kind == EventKind.CHECK:
+            # Its output stays printed above the view, as in a piped log.
+            self.note = (event_line(ev) or "") if ev.state == "started" else ""
+            self._print(event_line(ev) or "")
         elif ev.kind == EventKind.STATE:
             self.states[ev.name] = state_text(ev.state, ev.detail)
             if ev.state == pr.BACK and ev.name in self._members:
@@ -221,6 +256,13 @@ def report_text(result: pr.Result, resume: str) -> tuple[str, str]:
     """The closing words: (stdout, stderr)."""
     done = result.reonboarded
     not_started = sum(len(g.names(pr.NOT_STARTED)) for g in result.groups)
+    if result.outcome == pr.PAUSED:
+        return (
+            result.message[:1].upper()
+            + result.message[1:]
+            + f".\nRe-onboarded so far: {plural(done, 'WAR')}.\n"
+            + f"To continue, run the same command again:\n  {resume}\n"
+        ), ""
     if result.outcome == pr.COMPLETE:
         skipped = sum(len(g.names(pr.SKIPPED)) for g in result.groups)
         tail = f", {skipped} skipped" if skipped else ""

@@ -1,0 +1,182 @@
+"""Waiting for the WARs of a batch to be back: the executor's half that watches, reads
+and judges (`BatchWaits`), and when the next batch may start from what a wait saw."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from kubectl_war.kube.requests import ListResult, Resource
+from kubectl_war.kube.watch import Store, until
+from kubectl_war.rollout.plan import Batch
+from kubectl_war.rollout.progress import (
+    BACK,
+    DELETED,
+    GONE,
+    NOT_DELETED,
+    OLD_PRESENT,
+    RECREATED,
+    SYNCING,
+    Event,
+    GroupResult,
+    Tracked,
+)
+from kubectl_war.rollout.states import EventKind
+from kubectl_war.war import War
+
+#: A wait's view of the WARs may start the next batch for this long after its watch last
+#: delivered a change (seconds); later, the next batch lists them again.
+VIEW_FRESH = 1.0
+
+
+class BatchWaits:
+    """The waiting half of `executor.Executor`, which sets these attributes."""
+
+    kube: Any
+    res: Resource
+    report: Callable[[Event], None]
+    clock: Callable[[], float]
+    sidecar_synced: Callable[[War], bool | None] | None
+    sidecar_poll: float | None
+    resync: float
+    interrupted: bool
+    _current: GroupResult | None
+    _batch: Batch | None
+    _resumed_back: set[tuple[str, str]]
+    _view: tuple[str, Store, float] | None
+    _store: Store | None
+
+    def _observe(self, t: Tracked, obj: Mapping[str, Any] | None) -> None:
+        """Move a tracked WAR to the state the object now under its name shows."""
+        before = (t.state, t.detail)
+        t.detail = ""
+        if obj is None:
+            t.state = DELETED if t.old_uid else GONE
+        else:
+            war = War(obj)
+            if t.old_uid and war.uid == t.old_uid:
+                # A DELETE recorded by an earlier rollout, or one whose answer was an
+                # error or lost, with the WAR still there: that DELETE did not happen.
+                # One answered "deleted" is still there only while finalizers hold it
+                # (deletionTimestamp set), or in a view read before it was sent.
+                if t.carried or t.unsure:
+                    t.state = NOT_DELETED
+                elif t.state != DELETED or _deleting(obj):
+                    t.state = OLD_PRESENT
+            elif not war.is_connected:
+                t.state = RECREATED
+            else:
+                synced = self.sidecar_synced(war) if self.sidecar_synced else None
+                t.state = SYNCING if synced is False else BACK
+                if synced is False:
+                    # Why the source cannot tell, when it failed (CachedSidecars.error).
+                    t.detail = str(getattr(self.sidecar_synced, "error", "") or "")
+        if t.state == BACK and t.back_at is None:
+            t.back_at = self.clock()
+        if t.carried and t.state == BACK:
+            self._resumed_back.add((t.namespace, t.name))
+        if (t.state, t.detail) != before and self._current is not None:
+            self.report(Event(EventKind.STATE, self._current.plan, self._batch, t.name, t.state))
+
+    def _await(
+        self,
+        namespace: str,
+        tracked: list[Tracked],
+        allowed_pending: int,
+        deadline: float,
+        listed: ListResult | None = None,
+    ) -> bool:
+        """Wait until at most `allowed_pending` of `tracked` are unresolved; False at the
+        deadline. Raises KeyboardInterrupt as soon as the rollout is interrupted.
+
+        One list (or `listed`, taken earlier: the watch then starts where it was taken),
+        then a watch; the unresolved WARs are also read directly now and then (a lost
+        watch event costs seconds), and those whose sidecar is not SYNCED yet are judged
+        again every `sidecar_poll` seconds, or when the sidecar source says
+        (`CachedSidecars.next_read`: soon once only sidecars are left).
+        """
+        self._view = None
+        wanted = {t.name: t for t in tracked}
+        seen: list[Store] = []
+        last_event: list[float] = []
+        read_directly: list[bool] = []
+
+        def reread() -> list[tuple[str, str]]:
+            read_directly.append(True)
+            return [(namespace, name) for name in unresolved]
+
+        # Kept as the states change, so that each event costs the same whatever the
+        # batch's size.
+        unresolved = {t.name: t for t in tracked if not t.resolved}
+        syncing: set[str] = set()
+
+        def observe(t: Tracked, obj: Mapping[str, Any] | None) -> None:
+            self._observe(t, obj)
+            if t.resolved:
+                unresolved.pop(t.name, None)
+            else:
+                unresolved[t.name] = t
+            if t.state == SYNCING:
+                syncing.add(t.name)
+            else:
+                syncing.discard(t.name)
+
+        def settled(store: Store) -> bool:
+            event = store.changed
+            seen[:] = [store]
+            self._store = store
+            if event is not None:
+                last_event[:] = [self.clock()]
+            if event is None:
+                for t in list(unresolved.values()):
+                    observe(t, store.get(namespace, t.name))
+            else:
+                t = wanted.get(War(event.object).name)
+                if t is not None:
+                    observe(t, store.get(namespace, t.name))
+            return len(unresolved) <= allowed_pending
+
+        def poll() -> float | None:
+            if not syncing:
+                return None
+            schedule = getattr(self.sidecar_synced, "next_read", None)
+            if schedule is None:
+                return self.sidecar_poll
+            # Close to done: only sidecars stand between this wait and its end.
+            others = len(unresolved) - len(syncing)
+            return float(schedule(close=others <= allowed_pending))
+
+        done = until(
+            self.kube,
+            self.res,
+            namespace,
+            settled,
+            deadline=deadline,
+            clock=self.clock,
+            poll=poll,
+            listed=listed,
+            reread=reread,
+            reread_every=self.resync,
+            interrupted=lambda: self.interrupted,
+        )
+        if done and seen and last_event and not read_directly:
+            self._view = (namespace, seen[0], last_event[0])
+        return done
+
+    def _recent_view(self, namespace: str) -> ListResult | None:
+        """The WARs of `namespace` as the wait that just ended knows them, when that is as
+        good as a list: its watch delivered every change (no direct read was needed: no
+        restart, no lost event) and delivered one within `VIEW_FRESH` seconds. A list
+        of a large namespace takes longer than that on the critical path between two
+        batches; the DELETEs' preconditions refuse anything that changed since."""
+        view, self._view = self._view, None
+        if view is None or view[0] != namespace or self.clock() - view[2] > VIEW_FRESH:
+            return None
+        store = view[1]
+        return ListResult(store.items(), store.resource_version)
+
+
+def _deleting(obj: Mapping[str, Any]) -> bool:
+    """Whether the API server is deleting the object (finalizers still hold it)."""
+    meta = obj.get("metadata")
+    return isinstance(meta, dict) and bool(meta.get("deletionTimestamp"))

@@ -1,0 +1,207 @@
+"""A rollout that wastes no time and stays inside its bound: a batch's DELETEs go out
+together (slow start, one pause for all on throttling), the next batch starts from the
+wait's own view when its watch is sound, and sidecar sources are read soon only when a
+batch has nothing else left."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from kubectl_war.kube import Connection, Kube
+from kubectl_war.rollout.progress import COMPLETE
+from kubectl_war.rollout.synced import COST, FAST, CachedSidecars
+from kubectl_war.war import War
+from tests.fakekube import FakeKube
+from tests.fakekube.faults import Faults
+from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
+from tests.test_rollout_executor import WARS, Run, planned
+
+COLLECTION = "/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/bookinfo/" + WARS
+
+
+@pytest.fixture
+def client(fake_kube: FakeKube, make_kubeconfig: Callable[..., str]) -> Kube:
+    return Kube(Connection(kubeconfig=make_kubeconfig(fake_kube), namespace="bookinfo"))
+
+
+@pytest.fixture
+def plane(fake_kube: FakeKube) -> Iterator[OnboardingPlane]:
+    with OnboardingPlane(fake_kube, delay=0.05, lifetime=30) as p:
+        yield p
+
+
+def arrivals(fake: FakeKube, method: str) -> list[float]:
+    """Record when each request of `method` reaches the server (monotonic seconds)."""
+    times: list[float] = []
+    lock = threading.Lock()
+
+    def hook(req: Any) -> None:
+        if req.method == method:
+            with lock:
+                times.append(time.monotonic())
+
+    fake.request_hooks.append(hook)
+    return times
+
+
+def waves(times: list[float], gap: float) -> list[int]:
+    """How many arrivals came together, wave by wave (a wave ends at a `gap` of silence)."""
+    out: list[int] = []
+    last = None
+    for t in sorted(times):
+        if last is None or t - last > gap:
+            out.append(0)
+        out[-1] += 1
+        last = t
+    return out
+
+
+def test_a_batch_deletes_concurrently_after_a_slow_start(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=3))
+    fake_kube.faults = Faults().slow_answer(0.4, "DELETE")
+    sent = arrivals(fake_kube, "DELETE")
+    run = Run(client, max_unavailable="100%")
+    assert [len(b.members) for b in run.plan.groups[0].batches] == [9]
+    result = run.execute()
+    assert result.outcome == COMPLETE
+    # One alone, then each answer lets two go: 1, 2, 4, then the 2 left (of 9).
+    assert waves(sent, gap=0.2) == [1, 2, 4, 2]
+    assert sorted(plane.deleted()) == sorted(planned(run))
+    # Reported in plan order whatever order the answers came in.
+    deleted = [e.name for e in run.events if e.kind == "state" and e.state == "deleted"]
+    assert deleted == planned(run)
+
+
+def test_the_pool_is_bounded(fake_kube: FakeKube, client: Kube, plane: OnboardingPlane) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=8))
+    fake_kube.faults = Faults().slow_answer(0.4, "DELETE")
+    sent = arrivals(fake_kube, "DELETE")
+    run = Run(client, max_unavailable="100%")
+    assert run.execute(timeout=20).outcome == COMPLETE
+    # 24 WARs: 1, 2, 4, 8, then never more than 8 at once.
+    assert waves(sent, gap=0.2) == [1, 2, 4, 8, 8, 1]
+
+
+def test_throttling_pauses_every_worker_and_the_bound_holds(
+    fake_kube: FakeKube, client: Kube
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=5))
+    faults = Faults(rate=0.15, statuses=(429,), retry_after="1", seed=5)
+    decided: list[tuple[float, str, Any]] = []
+    decide = faults.decide
+
+    def recording(method: str, path: str, has_continue: bool) -> Any:
+        fault = decide(method, path, has_continue)
+        decided.append((time.monotonic(), method, fault))
+        return fault
+
+    faults.decide = recording  # type: ignore[method-assign]
+    fake_kube.faults = faults
+    with OnboardingPlane(fake_kube, delay=0.05, jitter=0.2, seed=3, lifetime=40) as plane:
+        run = Run(client, max_unavailable="5")
+        result = run.execute(timeout=20)
+    assert result.outcome == COMPLETE
+    counts = Counter(plane.deleted())
+    assert set(counts) == set(planned(run)) and max(counts.values()) == 1
+    assert fake_kube.max_unavailable("bookinfo", "ratings") <= 5
+    throttled = [t for t, method, fault in decided if method == "DELETE" and fault == 429]
+    assert throttled, "no DELETE was throttled: the test proves nothing"
+    deletes = [t for t, method, _ in decided if method == "DELETE"]
+    for at in throttled:
+        # Retry-After 1: no worker sends a DELETE while the pause is on.
+        assert not [t for t in deletes if at + 0.2 < t < at + 0.8]
+
+
+def test_the_next_batch_starts_from_the_waits_view_when_its_watch_is_sound(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    fake_kube.clear_requests()
+    assert run.execute().outcome == COMPLETE
+    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    # Batch 1 lists; batches 2 and 3 start from the wait that just ended.
+    assert len(lists) == 1
+
+
+def test_after_a_wait_that_had_to_read_directly_the_next_batch_lists_again(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    fake_kube.faults = Faults(cut_watch_after=0)
+    fake_kube.clear_requests()
+    assert run.execute(timeout=30, resync=0.3).outcome == COMPLETE
+    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    assert len(lists) == 3  # one before each batch
+
+
+# ---- reading sidecar state no more often than needed --------------------------------------
+
+
+class Proxy:
+    def __init__(self, overall: str) -> None:
+        self.overall = overall
+
+
+def sidecars(took: float = 0.0) -> tuple[CachedSidecars, list[float], Callable[[float], None]]:
+    now = [0.0]
+    reads: list[float] = []
+
+    def fetch() -> dict[str, Any]:
+        reads.append(now[0])
+        now[0] += took
+        return {"w1.bookinfo": Proxy("STALE")}
+
+    def at(t: float) -> None:
+        now[0] = t
+
+    return CachedSidecars(fetch, max_age=1.0, clock=lambda: now[0]), reads, at
+
+
+W1 = War({"metadata": {"name": "w1", "namespace": "bookinfo", "uid": "u1"}})
+
+
+def test_while_agents_are_coming_back_the_source_is_read_once_a_second() -> None:
+    check, reads, at = sidecars()
+    assert check(W1) is False
+    assert check.next_read(close=False) == 1.0
+    at(0.5)
+    assert check(W1) is False and reads == [0.0]
+    at(1.0)
+    assert check(W1) is False and reads == [0.0, 1.0]
+
+
+def test_with_only_sidecars_left_the_source_is_read_soon_then_less_and_less() -> None:
+    check, reads, at = sidecars()
+    check.probe()
+    gaps = []
+    for _ in range(6):
+        wait = check.next_read(close=True)
+        gaps.append(round(wait, 3))
+        at(reads[-1] + wait)
+        check(W1)
+    assert FAST == 0.1
+    assert gaps == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    # Agents come back again (a new batch): the fast reads start over.
+    assert check.next_read(close=False) == 1.0
+    assert round(check.next_read(close=True), 3) == 0.1
+
+
+def test_a_slow_source_is_never_read_back_to_back() -> None:
+    check, reads, at = sidecars(took=0.5)
+    check.probe()  # 0.0 to 0.5
+    assert COST == 1.0
+    # Soon is not sooner than as long again as the read took, after it ended.
+    assert check.next_read(close=True) == 0.5
+    at(1.0)
+    check(W1)
+    assert reads == [0.0, 1.0]
