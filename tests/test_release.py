@@ -169,13 +169,20 @@ def test_make_release_bumps_dates_and_commits_a_matching_manifest(tmp_path: Path
 
     major, minor, _ = (int(x) for x in __version__.split("."))
     new = f"{major}.{minor + 1}.0"
+    changelog = clone / "CHANGELOG.md"
+    # Whatever the checkout has under Unreleased, start this clone with nothing there.
+    text = changelog.read_text(encoding="utf-8")
+    head, _, rest = text.partition("## [Unreleased]\n")
+    changelog.write_text(
+        head + "## [Unreleased]\n\n" + rest[rest.index("## [") :], encoding="utf-8"
+    )
+    _git(clone, "commit", "--quiet", "-m", "nothing unreleased", "CHANGELOG.md")
     refused = run(new)  # nothing under Unreleased yet
     assert (refused.returncode, refused.stderr) == (
         1,
         f"error: CHANGELOG.md: say what {new} changes under '## [Unreleased]' first\n",
     )
 
-    changelog = clone / "CHANGELOG.md"
     changelog.write_text(
         changelog.read_text(encoding="utf-8").replace(
             "## [Unreleased]\n", "## [Unreleased]\n\n### Fixed\n\n- a fix\n", 1
