@@ -254,8 +254,15 @@ def _read(
     from kubectl_war import snapshot
 
     namespace = None if flags.all_namespaces else client.namespace
+    # A table shows what a CompactWar keeps; an expression sorts on, and the other
+    # outputs print, whole objects.
+    table = output in ("table", "wide")
     snap = snapshot.take(
-        client, namespace, label_selector=query.selector, field_selector=query.field_selector
+        client,
+        namespace,
+        label_selector=query.selector,
+        field_selector=query.field_selector,
+        compact=table and (query.sort_by is None or query.sort_by in listing.SORT_KEYS),
     )
     snapshot.fetch_groups(client, snap, needed_by="--outdated" if query.outdated else None)
     source = _sidecar_source(flags, client, sidecars, output, sync)
@@ -272,7 +279,7 @@ def _read(
         None if live else t,
     )
     chosen = query.choose(snap.wars, t, listed.facts)
-    listed.wars = _sort(chosen, query.sort_by, table=output in ("table", "wide"))
+    listed.wars = _sort(chosen, query.sort_by, table=table)
     return listed
 
 
