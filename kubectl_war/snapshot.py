@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from kubectl_war import gcpause
 from kubectl_war.freshness import Freshness, LastChange, last_spec_change, war_freshness
 from kubectl_war.war import GROUP as WAR_API_GROUP
 from kubectl_war.war import KIND as WAR_KIND
@@ -108,8 +107,9 @@ def take(
         wars: list[War] = []
 
         def add(obj: dict[str, Any]) -> None:
+            # Not `gcpause.keep`: the 5,000 whole objects it may hold (some 85 MB) would
+            # be most of what a compact list holds.
             wars.append(CompactWar(War(obj)))
-            gcpause.keep(obj)
 
         rv = kube.list_each(res, namespace, add, **selectors)
         snap = Snapshot(wars, rv, namespace)
