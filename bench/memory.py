@@ -66,11 +66,13 @@ def serve(n: int, kubeconfig: str) -> int:
     return 0
 
 
-def measure(argv: list[str], env: dict[str, str], out: Path) -> tuple[float, float, int]:
+def measure(
+    argv: list[str], env: dict[str, str], out: Path, cwd: str | None = None
+) -> tuple[float, float, int]:
     """(wall seconds, peak RSS MB, exit code) of one run."""
     with open(out, "wb") as sink:
         start = time.perf_counter()
-        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(argv, stdout=sink, stderr=subprocess.PIPE, env=env, cwd=cwd)
         assert proc.stderr is not None
         err = proc.stderr.read()
         _, status, usage = os.wait4(proc.pid, 0)
@@ -118,7 +120,8 @@ def main() -> int:
                     continue
                 out = work / "out"
                 wrap = ["timeout", "-s", "INT", "30"] if "-w" in command else []
-                wall, rss, code = measure([*wrap, *plugin, *command], env, out)
+                # `python -m` puts the working directory first on sys.path.
+                wall, rss, code = measure([*wrap, *plugin, *command], env, out, args.source)
                 size = out.stat().st_size / 1e6
                 print(f"| `{label}` | {wall:.1f} s | {rss:.0f} MB | {code} | {size:.1f} MB |")
                 sys.stdout.flush()

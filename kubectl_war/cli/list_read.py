@@ -231,6 +231,8 @@ def read_items(
                 sink.write(document.encode(obj))
             else:
                 document.add(obj)
+            if document is not None and listed.written % 256 == 0:
+                gcpause.sweep()
         gcpause.keep(obj)
 
     listed.resource_version = client.list_each(

@@ -139,7 +139,7 @@ def list_cmd(
         raise UsageError("-o name cannot say which context a WAR is in: use -o json or -o yaml")
     default = "auto" if sync or output == "wide" else "none"
     contexts.check_source(sidecars, fleet, default)
-    query = lr.Query(
+    query = Query(
         selector, field_selector, groups, agent, older_than, outdated, grace_period, sort_by
     )
     from kubectl_war.printers.labels import LabelColumns
