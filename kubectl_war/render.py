@@ -176,3 +176,77 @@ def kv_lines(pairs: Iterable[tuple[str, str]], indent: int = 0) -> list[str]:
     width = max(len(k) for k, _ in pairs) + 3
     pad = " " * indent
     return [f"{pad}{(k + ':').ljust(width)}{v}".rstrip() for k, v in pairs]
+
+
+class ListDocument:
+    """A `v1 List` (`-o json|yaml`) written as its items arrive, in the very bytes
+    `to_json`/`to_yaml` print for `as_list` of them all: only one item is held at a time.
+
+    The head is written with the first item (or at `close`), so a list that fails before
+    any item arrives has printed nothing. `add_encoded` takes items already encoded with
+    `encode` (one or several, concatenated), as kept aside by a caller that cannot write
+    them yet.
+    """
+
+    _JSON_HEAD = '{\n    "apiVersion": "v1",\n    "items": ['
+    _YAML_HEAD = "apiVersion: v1\n"
+
+    def __init__(self, output: str, out: IO[str]) -> None:
+        if output not in ("json", "yaml"):
+            raise ValueError(output)
+        self.output = output
+        self.out = out
+        self.started = False
+        self.empty = True
+
+    def encode(self, obj: Any) -> str:
+        """One item as it stands in the List: JSON with its separator first, indented
+        two levels; YAML as a block sequence entry."""
+        if self.output == "json":
+            return ",\n        " + to_json(obj)[:-1].replace("\n", "\n        ")
+        return to_yaml([obj])
+
+    def start(self, before_items: Mapping[str, Any] | None = None) -> None:
+        """Write the head; `before_items` are the keys YAML sorts before `items` (JSON
+        has them after, given to `close`)."""
+        if self.started:
+            return
+        self.started = True
+        if self.output == "json":
+            self.out.write(self._JSON_HEAD)
+            return
+        self.out.write(self._YAML_HEAD)
+        if before_items:
+            self.out.write(to_yaml(dict(before_items)))
+
+    def add(self, obj: Any) -> None:
+        self.add_encoded(self.encode(obj))
+
+    def add_encoded(self, text: str) -> None:
+        if not text:
+            return
+        self.start()
+        if self.empty:
+            self.empty = False
+            if self.output == "json":
+                text = text[1:]  # the first item has no comma before it
+            else:
+                self.out.write("items:\n")
+        self.out.write(text)
+
+    def close(
+        self, resource_version: str = "", after_items: Mapping[str, Any] | None = None
+    ) -> None:
+        """Write what follows the items: `kind`, `metadata` and `after_items` (JSON's
+        order: as given; YAML's: sorted, so those were given to `start`)."""
+        self.start()
+        tail: dict[str, Any] = {"kind": "List", "metadata": {"resourceVersion": resource_version}}
+        if self.output == "json":
+            tail.update(after_items or {})
+            items_end = "]," if self.empty else "\n    ],"
+            # The tail as the rest of the same object: its "{" line dropped.
+            self.out.write(items_end + "\n" + to_json(tail)[2:])
+            return
+        if self.empty:
+            self.out.write("items: []\n")
+        self.out.write(to_yaml(tail))

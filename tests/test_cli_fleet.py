@@ -361,3 +361,23 @@ def test_rollout_status_across_contexts(fleet: Fleet, run_war: Run) -> None:
         2,
         "error: --watch follows one cluster: use --context, not a fleet of contexts\n",
     )
+
+
+def test_list_documents_of_many_contexts_are_written_as_one_list(
+    fleet: Fleet, run_war: Run
+) -> None:
+    import yaml
+
+    from kubectl_war.render import to_json, to_yaml
+
+    as_json = run_war("list", "-A", "--all-contexts", "-o", "json", env=fleet.env)
+    as_yaml = run_war("list", "-A", "--all-contexts", "-o", "yaml", env=fleet.env)
+    data = json.loads(as_json.stdout)
+    # Each context's items are written as they arrive and put together after: the bytes
+    # are those of the whole List written at once, `contexts` last in JSON, sorted in YAML.
+    assert as_json.stdout == to_json(data)
+    assert list(data) == ["apiVersion", "items", "kind", "metadata", "contexts"]
+    assert as_yaml.stdout == to_yaml(data)
+    assert yaml.safe_load(as_yaml.stdout) == data
+    assert (as_json.returncode, as_yaml.returncode) == (1, 1)
+    assert as_yaml.stderr == as_json.stderr

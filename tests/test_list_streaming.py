@@ -98,6 +98,110 @@ def test_plain_list_holds_rows_not_objects(
         assert out.count("\n") == 3001
 
     measure("streamed", "-o", "wide", "--proxy-status", "none")
-    # The general path keeps every object it listed until the table is printed.
-    measure("general", "-o", "wide")
+    # A sort by a JSONPath expression keeps every object it listed until the table is
+    # printed (the other tables hold compact WARs: see test_compact_wars_hold_a_tenth).
+    measure("general", "-o", "wide", "--sort-by", ".metadata.name")
     assert peaks["streamed"] < peaks["general"] / 2, peaks
+
+
+def _as_printed(text: str, output: str) -> str:
+    """The whole document as the writer of a held list prints it."""
+    import json
+
+    import yaml
+
+    from kubectl_war.render import to_json, to_yaml
+
+    return to_json(json.loads(text)) if output == "json" else to_yaml(yaml.safe_load(text))
+
+
+@pytest.mark.parametrize("output", ["json", "yaml"])
+@pytest.mark.parametrize(
+    "flags", [(), ("--connected",), ("--group", "no-such-group"), ("--chunk-size", "2")]
+)
+def test_streamed_document_is_the_held_document(
+    fleet_kube: FakeKube,
+    cli_env: None,
+    capsys: pytest.CaptureFixture[str],
+    output: str,
+    flags: tuple[str, ...],
+) -> None:
+    import json
+
+    out, err = _run(capsys, "list", "-A", "-o", output, *flags)
+    assert err == ""
+    assert out == _as_printed(out, output)
+    # The same items, in the same order, as a sort that holds them all.
+    held, _ = _run(capsys, "list", "-A", "-o", "json", "--sort-by", "{.metadata.namespace}", *flags)
+    if output == "json":
+        streamed = json.loads(out)["items"]
+    else:
+        import yaml
+
+        streamed = yaml.safe_load(out)["items"]
+    assert [o["metadata"]["uid"] for o in streamed] == [
+        o["metadata"]["uid"] for o in json.loads(held)["items"]
+    ]
+
+
+def test_json_holds_a_page_not_the_list(
+    fake_kube: FakeKube, cli_env: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake_kube.seed_large_fleet(3000)
+    peaks: dict[str, int] = {}
+
+    def measure(name: str, *args: str) -> str:
+        gc.collect()
+        tracemalloc.start()
+        try:
+            out, _ = _run(capsys, "list", "-A", "-o", "json", *args)
+            peaks[name] = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        return out
+
+    streamed = measure("streamed")
+    # A sort keeps every object it listed until the List is printed.
+    held = measure("held", "--sort-by", "{.metadata.namespace}")
+    assert streamed == held
+    # Both peaks count the captured output (some 20 MB) as well.
+    assert peaks["streamed"] < peaks["held"] / 2, peaks
+
+
+def test_compact_wars_answer_as_the_whole_wars_and_hold_a_tenth(fleet_kube: FakeKube) -> None:
+    from kubectl_war.war import CompactWar, War
+
+    objects = fleet_kube.objects("workloadautoregistrations")
+    assert objects
+    for obj in objects:
+        whole, compact = War(obj), CompactWar(War(obj))
+        for field in (
+            "name", "namespace", "uid", "resource_version", "created", "labels", "group",
+            "group_uid", "identity", "identity_source", "ip", "agent_version", "istio_version",
+            "istio_revision", "connected", "is_connected", "is_disconnected", "agent_state",
+            "transition_time", "connected_to", "proxy_name",
+        ):  # fmt: skip
+            assert getattr(compact, field) == getattr(whole, field), (whole.name, field)
+        assert compact.obj == {
+            "metadata": {
+                k: obj["metadata"][k] for k in ("name", "namespace", "uid", "resourceVersion")
+            }
+        }
+    import json
+
+    texts = [json.dumps(o) for o in objects] * 20
+    gc.collect()
+    tracemalloc.start()
+    try:
+        whole_wars = [War(json.loads(t)) for t in texts]
+        whole = tracemalloc.get_traced_memory()[0]
+        del whole_wars
+        gc.collect()
+        tracemalloc.reset_peak()
+        base = tracemalloc.get_traced_memory()[0]
+        compact_wars = [CompactWar(War(json.loads(t))) for t in texts]
+        compact = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert len(compact_wars) == len(texts)
+    assert compact < whole / 4, (compact, whole)

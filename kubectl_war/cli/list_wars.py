@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubectl_war import gcpause, listing
-from kubectl_war.assess import Facts
 from kubectl_war.cli import contexts
+from kubectl_war.cli import list_read as lr
 from kubectl_war.cli import options as opt
+from kubectl_war.cli.list_read import Listed, Query
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
@@ -138,7 +139,7 @@ def list_cmd(
         raise UsageError("-o name cannot say which context a WAR is in: use -o json or -o yaml")
     default = "auto" if sync or output == "wide" else "none"
     contexts.check_source(sidecars, fleet, default)
-    query = _Query(
+    query = Query(
         selector, field_selector, groups, agent, older_than, outdated, grace_period, sort_by
     )
     from kubectl_war.printers.labels import LabelColumns
@@ -165,14 +166,22 @@ def list_cmd(
         and (sort_by is None or sort_by in listing.SORT_KEYS)
     )
 
-    def read(flags: Connection, client: Any) -> _Listed:
+    # Items in the server's order, each chosen on its own fields: written as they come.
+    items = output in ("json", "yaml", "name") and not outdated and sort_by is None
+
+    def read(flags: Connection, client: Any) -> Listed:
         if streamed:
-            return _read_rows(flags, client, query, t, labels, wide=output == "wide")
-        return _read(flags, client, query, t, sidecars, output, sync)
+            return lr.read_rows(flags, client, query, t, labels, wide=output == "wide")
+        if items:
+            return lr.read_items(flags, client, query, t, output, spool=fleet.active)
+        return lr.read(flags, client, query, t, sidecars, output, sync)
 
     outcomes = contexts.each_context(kube, fleet, read)
     seen = contexts.answered(outcomes)
-    if output in ("table", "wide"):
+    if items:
+        if output != "name":
+            _finish_document(seen, outcomes, output, named=fleet.active)
+    elif output in ("table", "wide"):
         cols, rows = _table(
             seen,
             t,
@@ -190,184 +199,48 @@ def list_cmd(
     contexts.finish(outcomes, fleet)
 
 
-@dataclass(frozen=True)
-class _Query:
-    """Which WARs `list` shows and in what order: its flags, validated."""
-
-    selector: str | None
-    field_selector: str | None
-    groups: tuple[str, ...]
-    agent: AgentState | None
-    older_than: float | None
-    outdated: bool
-    grace_period: float
-    sort_by: str | None
-
-    def choose(self, wars: list[War], t: datetime, facts: Callable[[War], Facts]) -> list[War]:
-        return listing.select(
-            wars,
-            groups=self.groups,
-            agent=self.agent,
-            older_than=self.older_than,
-            now=t,
-            outdated=self.outdated,
-            facts=facts,
-        )
-
-
-@dataclass
-class _Listed:
-    """What `list` read in one cluster: the WARs it shows, in order, with what it needs
-    to judge them; or, for a plain table, only their rows (see `_read_rows`)."""
-
-    context: str
-    namespace: str | None
-    resource_version: str
-    wars: list[War]
-    snap: Any
-    source: Any
-    proxies: Any
-    grace_period: float
-    #: When the WARs are judged; None: each time one is shown (a watch).
-    at: datetime | None
-    rows: list[list[str]] | None = None
-
-    def facts(self, war: War) -> Facts:
-        from kubectl_war.assess import assess
-
-        return assess(war, self.snap, self.at or opt.now(), self.grace_period, self.proxies)
-
-
-def _read(
-    flags: Connection,
-    client: Any,
-    query: _Query,
-    t: datetime,
-    sidecars: opt.SidecarFlags,
+def _finish_document(
+    seen: Sequence[tuple[str, Listed]],
+    outcomes: Sequence[Outcome[Listed]],
     output: str,
-    sync: bool,
     *,
-    live: bool = False,
-) -> _Listed:
-    """One cluster's WARs and WorkloadGroups, and (for a table that shows them) its
-    sidecars; the WARs chosen and sorted."""
-    from kubectl_war import snapshot
+    named: bool,
+) -> None:
+    """The rest of the List `read_items` began: with many contexts, the items each
+    spooled, in context order, then (JSON; YAML before the items) `contexts`."""
+    from kubectl_war.render import ListDocument
 
-    namespace = None if flags.all_namespaces else client.namespace
-    snap = snapshot.take(
-        client, namespace, label_selector=query.selector, field_selector=query.field_selector
-    )
-    snapshot.fetch_groups(client, snap, needed_by="--outdated" if query.outdated else None)
-    source = _sidecar_source(flags, client, sidecars, output, sync)
-    proxies = source.fetch() if source is not None else None
-    listed = _Listed(
-        client.context_name or "",
-        namespace,
-        snap.resource_version,
-        [],
-        snap,
-        source,
-        proxies,
-        query.grace_period,
-        None if live else t,
-    )
-    chosen = query.choose(snap.wars, t, listed.facts)
-    listed.wars = _sort(chosen, query.sort_by, table=output in ("table", "wide"))
-    return listed
-
-
-def _sort(wars: list[War], key: str | None, *, table: bool) -> list[War]:
-    """`--sort-by`: a shortcut in its own order, an expression in kubectl's (`table`: with
-    the errors of kubectl's table output; where kubectl's table hides one behind "No
-    resources found", here it is told)."""
-    if key is None or key in listing.SORT_KEYS:
-        return listing.sort(wars, key)
-    from kubectl_war.printers import sort_objects
-
-    by_object = {id(w.obj): w for w in wars}
-    return [by_object[id(obj)] for obj in sort_objects([w.obj for w in wars], key, table=table)]
-
-
-def _read_rows(
-    flags: Connection, client: Any, query: _Query, t: datetime, labels: LabelColumns, *, wide: bool
-) -> _Listed:
-    """The plain table's rows (no SIDECAR column), each WAR turned into its row as its
-    page arrives.
-
-    Raw objects are let go page by page, so memory holds rows, not the API's JSON:
-    about a tenth of it. The same requests as `_read`, in the same order: the WARs,
-    then the WorkloadGroups of the namespaces seen, whose answer fills each row's
-    UP-TO-DATE cell (and the `--outdated` filter) at the end.
-    """
-    from kubectl_war import snapshot
-    from kubectl_war.freshness import Freshness
-
-    namespace = None if flags.all_namespaces else client.namespace
-    snap = snapshot.Snapshot([], "", namespace)
-    listed = _Listed(
-        client.context_name or "", namespace, "", [], snap, None, None, query.grace_period, t
-    )
-    all_namespaces = namespace is None
-    cols = listing.headers(all_namespaces=all_namespaces, wide=wide)
-    fresh_at = cols.index(listing.FRESH_COLUMN)
-    seen: set[str] = set()
-    lines: list[_Line] = []
-
-    def add(obj: dict[str, Any]) -> None:
-        war = War(obj)
-        seen.add(war.namespace)
-        chosen = listing.select(
-            [war],
-            groups=query.groups,
-            agent=query.agent,
-            older_than=query.older_than,
-            now=t,
+    if not named:
+        seen[0][1].document.close(seen[0][1].resource_version)
+        return
+    spans: dict[str, list[int]] = {}
+    count = 0
+    for name, listed in seen:
+        spans[name] = list(range(count, count + listed.written))
+        count += listed.written
+    more = {
+        "contexts": contexts.contexts_data(
+            outcomes,
+            resourceVersion=lambda v: v.resource_version,
+            items=lambda v: spans[v.context],
         )
-        if chosen:
-            cells = listing.row(war, listed.facts(war), t, all_namespaces=all_namespaces, wide=wide)
-            cells += labels.cells(war.labels)
-            lines.append(_Line(war, cells, listing.sort_key(war, query.sort_by)))
-        gcpause.keep(obj)
-
-    listed.resource_version = client.list_each(
-        client.war_resource(),
-        namespace,
-        add,
-        label_selector=query.selector,
-        field_selector=query.field_selector,
-    )
-    snapshot.fetch_groups(client, snap, seen, needed_by="--outdated" if query.outdated else None)
-    kept: list[_Line] = []
-    for line in lines:
-        group = snap.group_named(line.namespace, line.group, line.group_uid)
-        freshness, _ = snap.judge(group, line.created)
-        if query.outdated and freshness is not Freshness.OUTDATED:
-            continue
-        line.cells[fresh_at] = listing.freshness_cell(freshness)
-        kept.append(line)
-    if query.sort_by is not None:
-        kept.sort(key=lambda line: line.key)
-    listed.rows = [line.cells for line in kept]
-    return listed
-
-
-class _Line:
-    """One WAR of a table being built page by page: its cells, what it sorts by, and
-    what its UP-TO-DATE cell needs once the WorkloadGroups are known."""
-
-    __slots__ = ("cells", "created", "group", "group_uid", "key", "namespace")
-
-    def __init__(self, war: War, cells: list[str], key: tuple[Any, ...]) -> None:
-        self.cells = cells
-        self.key = key
-        self.namespace = war.namespace
-        self.group = war.group
-        self.group_uid = war.group_uid
-        self.created = war.created
+    }
+    document = ListDocument(output, sys.stdout)
+    document.start(more if output == "yaml" else None)
+    for _, listed in seen:
+        spooled = listed.document.out
+        spooled.seek(0)
+        while True:
+            chunk = spooled.read(1 << 20)
+            if not chunk:
+                break
+            document.add_encoded(chunk)
+        spooled.close()
+    document.close("", more if output == "json" else None)
 
 
 def _table(
-    seen: Sequence[tuple[str, _Listed]],
+    seen: Sequence[tuple[str, Listed]],
     t: datetime,
     labels: LabelColumns,
     *,
@@ -402,8 +275,8 @@ def _table(
 
 
 def _write_items(
-    seen: Sequence[tuple[str, _Listed]],
-    outcomes: Sequence[Outcome[_Listed]],
+    seen: Sequence[tuple[str, Listed]],
+    outcomes: Sequence[Outcome[Listed]],
     output: str,
     *,
     named: bool,
@@ -441,7 +314,7 @@ def _write_items(
 
 def _watch(
     kube: Connection,
-    query: _Query,
+    query: Query,
     t: datetime,
     output: str,
     sidecars: opt.SidecarFlags,
@@ -463,7 +336,7 @@ def _watch(
             # As kubectl get -w: its initial list too comes in the server's order.
             query = replace(query, sort_by=None)
     client = Kube(kube)
-    listed = _read(kube, client, query, t, sidecars, output, sync, live=True)
+    listed = lr.read(kube, client, query, t, sidecars, output, sync, live=True)
     from kubectl_war.cli.list_watch import Watcher, refetch
 
     printer = Watcher(
@@ -492,32 +365,3 @@ def _watch(
             listed.proxies = refetch(listed.source, listed.proxies)
         printer.change(event.type, war)
         sys.stdout.flush()
-
-
-def _sidecar_source(
-    kube: Connection, client: Any, flags: opt.SidecarFlags, output: str, sync: bool
-) -> Any:
-    """The proxy-status source behind the SIDECAR column, or None for no column.
-
-    Only tables show sidecars. `-o wide` reads one when `auto` finds one; `--sync`
-    insists, so finding none is an error that says why.
-    """
-    if output not in ("table", "wide"):
-        return None
-    default = "auto" if sync or output == "wide" else "none"
-    reasons: list[str] = []
-    source = flags.open(kube, client, default=default, notice=reasons.append)
-    if kube.debug:
-        for line in reasons:
-            sys.stderr.write(f"debug: proxy-status: {line}\n")
-    if source is None and not sync:
-        from kubectl_war.notice import sources_refused
-
-        sources_refused(reasons)
-    if source is None and sync:
-        from kubectl_war.sidecars.sources import SidecarError
-
-        if flags.spec(default) == "none":
-            raise UsageError("--sync needs a --proxy-status source other than none")
-        raise SidecarError("--sync: no proxy-status source answered: " + "; ".join(reasons))
-    return source

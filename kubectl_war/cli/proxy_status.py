@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war import gcpause
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
@@ -32,6 +33,7 @@ NO_WAR = "<no WAR>"
 @click.option("--no-headers", is_flag=True, help="Do not print the header line.")
 @opt.output_option(("table", "wide", "json", "yaml"), templates=True)
 @opt.proxy_status_options("auto")
+@gcpause.paused
 def proxy_status_cmd(
     kube: Connection,
     fleet: FleetFlags,
@@ -116,7 +118,7 @@ def _read(flags: Connection, client: Any, sidecars: opt.SidecarFlags) -> _Joined
     from kubectl_war.sidecars.sources import SidecarError
 
     namespace = None if flags.all_namespaces else client.namespace
-    snap = snapshot.take(client, namespace)
+    snap = snapshot.take(client, namespace, compact=True)
     skipped: list[str] = []
     source = sidecars.open(flags, client, default="auto", notice=skipped.append)
     if source is None:

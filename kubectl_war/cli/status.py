@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war import gcpause
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.kube.config import Connection
@@ -49,6 +50,7 @@ class _Seen:
 @opt.grace_option
 @opt.output_option(("table", "json", "yaml"), templates=True)
 @opt.proxy_status_options("auto")
+@gcpause.paused
 def status_cmd(
     kube: Connection,
     fleet: FleetFlags,
@@ -111,7 +113,7 @@ def _read(
     from kubectl_war.assess import assess
 
     namespace = None if flags.all_namespaces else client.namespace
-    snap = snapshot.take(client, namespace, label_selector=selector, with_groups=True)
+    snap = snapshot.take(client, namespace, label_selector=selector, with_groups=True, compact=True)
     skipped: list[str] = []
     source = (
         sidecars.open(flags, client, default="auto", notice=skipped.append) if snap.wars else None

@@ -29,7 +29,7 @@ def load(
         raise KubeError(
             "the cluster does not serve networking.istio.io WorkloadGroups: is Istio installed?"
         )
-    snap = snapshot.take(client, namespace)
+    snap = snapshot.take(client, namespace, compact=True)
     snap.groups_fetched = True
     for obj in client.list(wg_res, namespace).items:
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}

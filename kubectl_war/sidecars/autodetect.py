@@ -12,86 +12,32 @@ from typing import IO
 
 from kubectl_war.sidecars.csds import parse_csds
 from kubectl_war.sidecars.istioctl_text import Warn, parse_lines, parse_text
+from kubectl_war.sidecars.json_shape import BLANK, JsonArray, decode_at
 from kubectl_war.sidecars.limits import CHUNK, capped_lines, read_capped, too_large
-from kubectl_war.sidecars.records import ProxyStatusError, ProxySync, decode_utf8, line_error
+from kubectl_war.sidecars.records import ProxySync, decode_utf8, line_error
 from kubectl_war.sidecars.syncz import parse_syncz, parse_syncz_entries
-
-_BLANK = " \t\r\n"
-
-
-def _json_error(text: str, error: json.JSONDecodeError) -> ProxyStatusError:
-    line = text.split("\n")[error.lineno - 1].rstrip("\r")
-    return line_error(error.lineno, line, f"invalid JSON ({error.msg})")
-
-
-def _decode(decoder: json.JSONDecoder, text: str, position: int) -> tuple[object, int]:
-    try:
-        return decoder.raw_decode(text, position)
-    except json.JSONDecodeError as error:
-        raise _json_error(text, error) from None
-    except RecursionError:
-        line_number = text.count("\n", 0, position) + 1
-        line = text.split("\n")[line_number - 1].rstrip("\r")
-        raise line_error(line_number, line, "JSON nested too deeply") from None
-
-
-class _Array:
-    """A top-level JSON array, decoded an element at a time: a large syncz list is never
-    held as decoded JSON all at once, only as the records made from it."""
-
-    def __init__(self, decoder: json.JSONDecoder, text: str, start: int) -> None:
-        self._decoder = decoder
-        self._text = text
-        self._start = start
-        self.end = start
-
-    def __iter__(self) -> Iterator[object]:
-        text, decoder = self._text, self._decoder
-        position = self._skip(self._start + 1)
-        if text.startswith("]", position):
-            self.end = position + 1
-            return
-        while True:
-            value, position = _decode(decoder, text, position)
-            yield value
-            position = self._skip(position)
-            if text.startswith(",", position):
-                position = self._skip(position + 1)
-            elif text.startswith("]", position):
-                self.end = position + 1
-                return
-            else:
-                # Not an array after all: decoded whole, it fails with json's own words.
-                _decode(decoder, text, self._start)
-                raise AssertionError("a JSON array json accepts but its elements do not make")
-
-    def _skip(self, position: int) -> int:
-        text, length = self._text, len(self._text)
-        while position < length and text[position] in _BLANK:
-            position += 1
-        return position
 
 
 def _json_documents(text: str) -> Iterator[object]:
     """Every JSON value in text: istioctl -o json prints one object per istiod. An array
-    comes as an `_Array` to iterate over (once, before the next value is asked for)."""
+    comes as an `JsonArray` to iterate over (once, before the next value is asked for)."""
     decoder = json.JSONDecoder()
     position = 0
     length = len(text)
     while True:
-        while position < length and text[position] in _BLANK:
+        while position < length and text[position] in BLANK:
             position += 1
         if position >= length:
             return
         if text[position] == "[":
-            array = _Array(decoder, text, position)
+            array = JsonArray(decoder, text, position)
             yield array
             if array.end == position:  # not read by the caller: step over it
                 for _ in array:
                     pass
             position = array.end
             continue
-        value, position = _decode(decoder, text, position)
+        value, position = decode_at(decoder, text, position)
         yield value
 
 
@@ -181,7 +127,7 @@ def parse_any(text: str | bytes | bytearray, warn: Warn | None = None) -> list[P
         return parse_text(body, warn)
     result: list[ProxySync] = []
     for index, document in enumerate(_json_documents(body)):
-        if isinstance(document, _Array):
+        if isinstance(document, JsonArray):
             items = iter(document)
             first = next(items, _NOTHING)
             if first is _NOTHING:

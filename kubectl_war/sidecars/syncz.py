@@ -10,7 +10,14 @@ import re
 from collections.abc import Iterable
 from dataclasses import replace
 
-from kubectl_war.sidecars.json_shape import json_list, json_object, json_string, shape_error
+from kubectl_war.sidecars.json_shape import (
+    BLANK,
+    JsonArray,
+    json_list,
+    json_object,
+    json_string,
+    shape_error,
+)
 from kubectl_war.sidecars.records import (
     CORE_TYPES,
     ERROR,
@@ -165,6 +172,18 @@ def parse_syncz_body(body: bytes, istiod: str) -> list[ProxySync]:
         raise ProxyStatusError(f"not UTF-8 text (byte {exc.start})") from None
     if text.strip() in ("", "null"):
         return []
+    start = len(text) - len(text.lstrip(BLANK))
+    if text.startswith("[", start):
+        # An entry at a time: 50,000 proxies decoded at once would hold some 80 MB of
+        # JSON beside their records. A body that is not a well-formed list is read
+        # again whole below, for the error's words.
+        array = JsonArray(json.JSONDecoder(), text, start)
+        try:
+            records = parse_syncz_entries(array, istiod)
+            if not text[array.end :].strip(BLANK):
+                return records
+        except (ProxyStatusError, RecursionError):
+            pass
     try:
         data = json.loads(text)
     except ValueError as exc:
