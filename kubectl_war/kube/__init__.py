@@ -5,6 +5,7 @@ The modules, and what each defines:
     config.py    Connection, and finding and reading kubeconfig files
     requests.py  Resource, Request and the request builders (plain data)
     errors.py    KubeError and its typed subclasses (NotFound, Conflict, Gone, ...)
+    explain.py   the messages of those errors, in kubectl's words
     client.py    Kube: sending, retries, discovery, paging, get/delete/pods/proxy_get
     watch.py     watch, follow, and `until` (list, then watch until a condition holds)
     auth.py      credentials as kubectl gets them (exec, OIDC refresh, cert and token files)

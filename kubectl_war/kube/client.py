@@ -8,7 +8,6 @@ and loses unknown fields); every failure leaves as a typed `KubeError` (kube/err
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 import sys
@@ -18,16 +17,12 @@ from dataclasses import replace
 from typing import Any, Callable
 
 from kubectl_war.errors import quote_input
+from kubectl_war.kube import explain
 from kubectl_war.kube.config import Connection, resolve
 from kubectl_war.kube.errors import (
-    Forbidden,
     Gone,
     KubeError,
     NotFound,
-    Unauthorized,
-    Unreachable,
-    api_error,
-    one_line,
 )
 from kubectl_war.kube.requests import (
     PODS,
@@ -154,7 +149,7 @@ class Kube:
         except ApiException as exc:
             self._debug(req, exc.status, start)
             self._server_warnings(getattr(exc, "headers", None))
-            raise _api_error(req, exc, host=self.host, who=self._who()) from None
+            raise explain.answer_error(req, exc, host=self.host, who=self._who()) from None
         except KubeError:
             # Credentials that could not be had (an exec plugin or OIDC refresh that
             # failed when a token expired) say so themselves.
@@ -196,7 +191,9 @@ class Kube:
             self._log(f"Warning: {text}")
 
     def _transport_error(self, exc: BaseException) -> KubeError:
-        return _transport_failure(exc, host=self.host, request_timeout=self.conn.request_timeout)
+        return explain.transport_error(
+            exc, host=self.host, request_timeout=self.conn.request_timeout
+        )
 
     def _timeout(self, req: Request) -> Any:
         t = self.conn.request_timeout
@@ -424,130 +421,6 @@ class Kube:
     # Changes after a list, resumed and re-listed as needed: `kube.follow(res, ...)` is
     # kube/watch.py's `follow(kube, res, ...)`.
     follow = follow_changes
-
-
-def _api_error(req: Request, exc: Any, *, host: str, who: str) -> KubeError:
-    """The error for the client's ApiException answering `req`.
-
-    Args:
-        host: the API server's address, for the message.
-        who: whose credentials were used (`context "x"`), for a 401.
-    """
-    status = int(exc.status or 0)
-    body: dict[str, Any] = {}
-    raw = exc.body
-    if raw:
-        try:
-            loaded = json.loads(raw)
-            if isinstance(loaded, dict):
-                body = loaded
-        except ValueError:
-            pass
-    reason = body.get("reason") or exc.reason or ""
-    server_msg = str(body.get("message") or "").strip()
-    if status == 0:
-        err: KubeError = Unreachable(f"TLS failure talking to {host}: {one_line(exc.reason)}")
-    elif status == 401:
-        err = Unauthorized(
-            "You must be logged in to the server (Unauthorized): the credentials of "
-            f"{who} were rejected by {host}",
-            reason="Unauthorized",
-            body=body,
-        )
-    elif status == 403:
-        err = Forbidden(_forbidden(req, server_msg), reason="Forbidden", body=body)
-        err.needs = needed_permission(req)
-    else:
-        msg = server_msg or f"{req.method} {req.path}: HTTP {status} {exc.reason or ''}".strip()
-        err = api_error(
-            status,
-            f"Error from server ({reason or 'Unknown'}): {msg}",
-            reason=reason,
-            body=body,
-        )
-    headers = getattr(exc, "headers", None) or {}
-    retry_after = headers.get("Retry-After") if hasattr(headers, "get") else None
-    if retry_after is not None:
-        with contextlib.suppress(ValueError):
-            err.retry_after = min(max(float(retry_after), 0.0), 10.0)
-    return err
-
-
-def needed_permission(req: Request) -> str:
-    """The RBAC rule that would allow `req`, in the words every refusal uses."""
-    plural, _, api_group = req.resource.partition(".")
-    return (
-        f'RBAC needs verb "{req.verb}" on resource "{plural}" in API group "{api_group}" '
-        + _scope(req)
-    )
-
-
-def _scope(req: Request) -> str:
-    return f'in namespace "{req.namespace}"' if req.namespace else "at the cluster scope"
-
-
-def _forbidden(req: Request, server_msg: str) -> str:
-    line = f"forbidden: cannot {req.verb} {req.resource or req.path}"
-    if req.name:
-        line += f' "{req.name}"'
-    line += f" {_scope(req)} ({needed_permission(req)})"
-    if server_msg:
-        line += f": {server_msg}"
-    cluster_wide = req.namespace is None and req.name is None and req.resource != "namespaces"
-    if cluster_wide and req.verb in ("list", "watch"):
-        # Only -A lists a namespaced resource at the cluster scope; a Role in one
-        # namespace allows reading that namespace.
-        line += "; -A reads every namespace at once: try -n NAMESPACE"
-    return line
-
-
-def _transport_failure(
-    exc: BaseException, *, host: str, request_timeout: float | None
-) -> KubeError:
-    """The error for a request that got no answer (refused, reset, timed out, TLS)."""
-    import urllib3.exceptions as u3
-
-    inner = _root_cause(exc)
-    if isinstance(inner, u3.MaxRetryError) and inner.reason is not None:
-        inner = inner.reason
-    if getattr(inner, "status", None) == 0 and "SSL" in str(getattr(inner, "reason", "")):
-        # The client reports TLS failures as an ApiException with status 0.
-        return Unreachable(f"TLS failure talking to {host}: {one_line(inner.reason)}")
-    # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
-    if isinstance(inner, (u3.NewConnectionError, ConnectionRefusedError)):
-        return Unreachable(
-            f"the connection to the server {host} was refused - "
-            "did you specify the right host or port?"
-        )
-    if isinstance(inner, (ConnectionError, u3.ProtocolError)):
-        err = Unreachable(f"the connection to the server {host} was reset")
-        err.retryable = True
-        return err
-    if isinstance(inner, (u3.ConnectTimeoutError, u3.ReadTimeoutError, TimeoutError)):
-        after = f" after {request_timeout:g}s" if request_timeout else ""
-        return Unreachable(f"timed out{after} waiting for the API server at {host}")
-    if isinstance(inner, u3.SSLError):
-        return Unreachable(f"TLS failure talking to {host}: {one_line(inner)}")
-    if isinstance(inner, u3.LocationValueError) or "No host" in str(inner):
-        return Unreachable(f"invalid server address {host!r}")
-    return Unreachable(f"cannot talk to the API server at {host}: {one_line(inner)}")
-
-
-def _root_cause(exc: BaseException) -> BaseException:
-    """The transport error behind `exc`.
-
-    The generated client sometimes fails while handling a transport error (a TLS
-    failure surfaces as an AttributeError about a missing body); the original
-    error is then in the exception's context.
-    """
-    import urllib3.exceptions as u3
-
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, (u3.HTTPError, OSError)) or getattr(seen, "status", None) == 0:
-            return seen
-        seen = seen.__cause__ or seen.__context__
-    return exc
 
 
 def _add_group_headers(client: Any, groups: list[str]) -> None:
