@@ -175,3 +175,22 @@ def fleet(
 def closed_port() -> int:
     """A loopback port nothing listens on."""
     return f.closed_port()
+
+
+@pytest.fixture
+def war_env(kube_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    """``kube_env`` with a private rollout journal (KUBECTL_WAR_STATE_DIR) and ages at
+    FIXED_NOW: for tests that run rollouts, also through their own subprocesses."""
+    return dict(kube_env, KUBECTL_WAR_STATE_DIR=str(tmp_path / "state"), KUBECTL_WAR_NOW=FIXED_NOW)
+
+
+@pytest.fixture
+def war(
+    run_war: Callable[..., subprocess.CompletedProcess[str]], war_env: dict[str, str]
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``war("rollout", ...)``: `kubectl war` with ``war_env``'s private rollout journal."""
+
+    def run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        return run_war(*args, env=war_env, **kwargs)
+
+    return run

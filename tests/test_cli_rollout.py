@@ -9,12 +9,10 @@ import subprocess
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import FIXED_NOW
 from tests.fakekube import FakeKube
 from tests.fakekube.istiod import FakeIstiod
 from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
@@ -32,21 +30,6 @@ A1, A2, B1, B2, C1, C2 = (
 )
 AD1, AU1 = P + "us-east-2a-ec2-i-ad1", P + "us-east-2a-ec2-i-au1"
 NO_SOURCE = ("--proxy-status", "none")
-
-
-@pytest.fixture
-def env(kube_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    return dict(kube_env, KUBECTL_WAR_STATE_DIR=str(tmp_path / "state"), KUBECTL_WAR_NOW=FIXED_NOW)
-
-
-@pytest.fixture
-def war(run_war: Run, env: dict[str, str]) -> Run:
-    """``war("rollout", ...)``: `kubectl war` with a private rollout journal."""
-
-    def run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return run_war(*args, env=env, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -221,14 +204,14 @@ def test_never_more_missing_than_max_unavailable_under_jittered_re_onboarding(
 
 
 def test_sigint_mid_rollout_stops_deleting_and_exits_130(
-    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str]
+    fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str]
 ) -> None:
     seed(fake_kube, per_zone=2)
     with OnboardingPlane(fake_kube, delay=1.5, lifetime=30) as plane:
         proc = subprocess.Popen(
             [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo",
              "--max-unavailable", "2", "--yes", *NO_SOURCE],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=war_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
             deadline = time.monotonic() + 20
@@ -430,13 +413,13 @@ def test_status_counts_wars_a_stopped_rollout_left_missing(
 
 
 def test_status_watch_blocks_until_the_rollout_is_done(
-    fake_kube: FakeKube, war: Run, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, war: Run, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube)
     watcher = subprocess.Popen(
         [kubectl_bin, "war", "rollout", "status", "ratings", "-n", "bookinfo", "-w",
          "--timeout", "30s"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=war_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         time.sleep(0.8)
@@ -455,7 +438,7 @@ def test_status_watch_blocks_until_the_rollout_is_done(
 
 
 def test_status_watch_whose_watches_never_deliver_sees_the_rollout_done_by_listing(
-    fake_kube: FakeKube, war: Run, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, war: Run, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     from tests.fakekube.faults import Faults
 
@@ -464,7 +447,7 @@ def test_status_watch_whose_watches_never_deliver_sees_the_rollout_done_by_listi
     watcher = subprocess.Popen(
         [kubectl_bin, "war", "rollout", "status", "ratings", "-n", "bookinfo", "-w",
          "--timeout", "60s"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=war_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         time.sleep(0.8)
@@ -488,7 +471,7 @@ def test_status_watch_times_out_with_exit_1(fake_kube: FakeKube, war: Run) -> No
 # ---- on a terminal ----------------------------------------------------------------------
 
 
-def _on_terminal(argv: list[str], env: dict[str, str], answer: str) -> tuple[int, str]:
+def _on_terminal(argv: list[str], war_env: dict[str, str], answer: str) -> tuple[int, str]:
     """Run with a pseudo-terminal as stdin, stdout and stderr; answer the prompt."""
     import os
     import pty
@@ -500,7 +483,7 @@ def _on_terminal(argv: list[str], env: dict[str, str], answer: str) -> tuple[int
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env=dict(env, TERM="xterm", COLUMNS="200", LINES="50"),
+        env=dict(war_env, TERM="xterm", COLUMNS="200", LINES="50"),
         close_fds=True,
     )
     os.close(slave)
@@ -530,11 +513,11 @@ def _on_terminal(argv: list[str], env: dict[str, str], answer: str) -> tuple[int
 
 
 def test_on_a_terminal_the_plan_is_shown_and_confirmed_then_followed_live(
-    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube)
     argv = [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo", *NO_SOURCE]
-    code, out = _on_terminal([*argv, "--max-unavailable", "2"], env, "y")
+    code, out = _on_terminal([*argv, "--max-unavailable", "2"], war_env, "y")
     assert code == 0, out
     prompt = out.index("Do you want to continue? (y/N): ")
     assert out.index(f"1/2     {A1}") < prompt
@@ -547,11 +530,11 @@ def test_on_a_terminal_the_plan_is_shown_and_confirmed_then_followed_live(
 
 
 def test_on_a_terminal_anything_but_yes_deletes_nothing(
-    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube)
     argv = [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo", *NO_SOURCE]
-    code, out = _on_terminal(argv, env, "n")
+    code, out = _on_terminal(argv, war_env, "n")
     assert code == 1
     assert out.endswith("Do you want to continue? (y/N): n\nNothing was deleted.\n")
     assert deletes(fake_kube) == []

@@ -13,11 +13,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.conftest import FIXED_NOW
 from tests.fakekube import FakeKube
 from tests.fakekube.onboarding import OnboardingPlane
 from tests.test_cli_rollout import A1, A2, B1, B2, C1, C2, NO_SOURCE, deletes, seed
@@ -25,19 +23,6 @@ from tests.test_cli_rollout import A1, A2, B1, B2, C1, C2, NO_SOURCE, deletes, s
 Run = Callable[..., subprocess.CompletedProcess[str]]
 ROLLOUT = ("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", *NO_SOURCE)
 RESUME = "kubectl war rollout ratings -n bookinfo --max-unavailable 2 --proxy-status none"
-
-
-@pytest.fixture
-def env(kube_env: dict[str, str], tmp_path: Path) -> dict[str, str]:
-    return dict(kube_env, KUBECTL_WAR_STATE_DIR=str(tmp_path / "state"), KUBECTL_WAR_NOW=FIXED_NOW)
-
-
-@pytest.fixture
-def war(run_war: Run, env: dict[str, str]) -> Run:
-    def run(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-        return run_war(*args, env=env, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -184,13 +169,13 @@ if e["KUBECTL_WAR_BATCH"] == "2":
 
 
 def test_a_check_that_fails_on_the_second_batch_stops_the_rollout_naming_it(
-    fake_kube: FakeKube, war: Run, plane: OnboardingPlane, env: dict[str, str], tmp_path: Path
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane, war_env: dict[str, str], tmp_path: Path
 ) -> None:
     seed(fake_kube, per_zone=2)
     check = script(tmp_path, "health.py", SHOW_ENV)
     done = war(*ROLLOUT, "--check", check, "--yes")
     assert done.returncode == 1
-    kubeconfig = env["KUBECONFIG"]
+    kubeconfig = war_env["KUBECONFIG"]
     assert done.stdout.endswith(
         "batch 2/3: all back\n"
         f'batch 2/3: running check "{check}"\n'
@@ -303,7 +288,7 @@ def test_approve_each_without_a_terminal_is_refused(fake_kube: FakeKube, war: Ru
 # ---- on a terminal ----------------------------------------------------------------------------
 
 
-def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tuple[int, str]:
+def on_terminal(argv: list[str], war_env: dict[str, str], answers: list[str]) -> tuple[int, str]:
     """Run with a pseudo-terminal as stdin, stdout and stderr; answer each question asked
     (kubectl's `(y/N): ` or `(y/N/a): `) with the next of `answers`."""
     import pty
@@ -315,7 +300,7 @@ def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tup
         stdin=slave,
         stdout=slave,
         stderr=slave,
-        env=dict(env, TERM="xterm", COLUMNS="200", LINES="50"),
+        env=dict(war_env, TERM="xterm", COLUMNS="200", LINES="50"),
         close_fds=True,
     )
     os.close(slave)
@@ -346,11 +331,11 @@ def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tup
 
 
 def test_on_a_terminal_the_canary_is_shown_and_the_rest_follows_on_yes(
-    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube, per_zone=1)
     argv = [kubectl_bin, "war", *ROLLOUT, "--canary", "1", "--yes"]
-    code, out = on_terminal(argv, env, ["y"])
+    code, out = on_terminal(argv, war_env, ["y"])
     assert code == 0, out
     question = out.index("Do you want to continue? (y/N): ")
     head = "Canary of WorkloadGroup bookinfo/ratings is back (batch 1/2):\n"
@@ -364,11 +349,11 @@ def test_on_a_terminal_the_canary_is_shown_and_the_rest_follows_on_yes(
 
 
 def test_on_a_terminal_no_after_the_canary_stops_with_exit_1(
-    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube, per_zone=1)
     argv = [kubectl_bin, "war", *ROLLOUT, "--canary", "1", "--yes"]
-    code, out = on_terminal(argv, env, ["n"])
+    code, out = on_terminal(argv, war_env, ["n"])
     assert code == 1, out
     assert (
         "error: not continued after the canary (batch 1/2 of WorkloadGroup bookinfo/ratings): "
@@ -379,12 +364,12 @@ def test_on_a_terminal_no_after_the_canary_stops_with_exit_1(
 
 
 def test_approve_each_asks_before_every_batch_and_a_approves_the_rest(
-    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube, per_zone=2)
     argv = [kubectl_bin, "war", *ROLLOUT, "--max-unavailable", "1", "--approve-each"]
     # The plan's own question approves batch 1; batch 2 is asked; "a" approves 3 to 6.
-    code, out = on_terminal(argv, env, ["y", "y", "a"])
+    code, out = on_terminal(argv, war_env, ["y", "y", "a"])
     assert code == 0, out
     assert out.count("Do you want to continue? (y/N): ") == 1
     assert out.count("(a: yes to this batch and every batch after it)\n") == 2
@@ -396,11 +381,11 @@ def test_approve_each_asks_before_every_batch_and_a_approves_the_rest(
 
 
 def test_approve_each_answered_no_deletes_nothing_more(
-    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube, per_zone=1)
     argv = [kubectl_bin, "war", *ROLLOUT, "--max-unavailable", "1", "--approve-each"]
-    code, out = on_terminal(argv, env, ["y", "n"])
+    code, out = on_terminal(argv, war_env, ["y", "n"])
     assert code == 1, out
     assert (
         "error: batch 2/3 of WorkloadGroup bookinfo/ratings was not approved: nothing more "
@@ -411,12 +396,12 @@ def test_approve_each_answered_no_deletes_nothing_more(
 
 
 def test_on_a_terminal_a_checks_output_shows_in_the_live_view(
-    fake_kube: FakeKube, kubectl_bin: str, env: dict[str, str], plane: OnboardingPlane
+    fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube, per_zone=1)
     check = "sh -c 'echo healthy: $KUBECTL_WAR_WARS'"
     argv = [kubectl_bin, "war", *ROLLOUT, "--check", check, "--yes"]
-    code, out = on_terminal(argv, env, [])
+    code, out = on_terminal(argv, war_env, [])
     assert code == 0, out
     assert f"  | healthy: {A1} {B1}\n" in out
     assert f'batch 1/2: check "{check}" passed\n' in out
