@@ -323,3 +323,47 @@ def call(
 def cells(line: str) -> list[str]:
     """A table line's cells (columns are three or more spaces apart; cells hold at most one)."""
     return re.split(r" {3,}", line.strip())
+
+
+def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tuple[int, str]:
+    """Run with a pseudo-terminal as stdin, stdout and stderr; answer each question asked
+    (kubectl's `(y/N): ` or `(y/N/a): `) with the next of `answers`."""
+    import os
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        argv,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=dict(env, TERM="xterm", COLUMNS="200", LINES="50"),
+        close_fds=True,
+    )
+    os.close(slave)
+    out = b""
+    asked = 0
+    deadline = time.monotonic() + 40
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            questions = out.count(b"(y/N): ") + out.count(b"(y/N/a): ")
+            if questions > asked and asked < len(answers):
+                os.write(master, answers[asked].encode() + b"\n")
+                asked += 1
+            if proc.poll() is not None and not ready:
+                break
+        return proc.wait(timeout=10), out.decode("utf-8", "replace").replace("\r\n", "\n")
+    finally:
+        proc.kill()
+        os.close(master)

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.factories import on_terminal
 from tests.fakekube import FakeKube
 from tests.fakekube.istiod import FakeIstiod
 from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
@@ -471,53 +472,12 @@ def test_status_watch_times_out_with_exit_1(fake_kube: FakeKube, war: Run) -> No
 # ---- on a terminal ----------------------------------------------------------------------
 
 
-def _on_terminal(argv: list[str], war_env: dict[str, str], answer: str) -> tuple[int, str]:
-    """Run with a pseudo-terminal as stdin, stdout and stderr; answer the prompt."""
-    import os
-    import pty
-    import select
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        argv,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=dict(war_env, TERM="xterm", COLUMNS="200", LINES="50"),
-        close_fds=True,
-    )
-    os.close(slave)
-    out = b""
-    answered = False
-    deadline = time.monotonic() + 30
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            if not answered and b"(y/N): " in out:
-                os.write(master, answer.encode() + b"\n")
-                answered = True
-            if proc.poll() is not None and not ready:
-                break
-        return proc.wait(timeout=10), out.decode("utf-8", "replace").replace("\r\n", "\n")
-    finally:
-        proc.kill()
-        os.close(master)
-
-
 def test_on_a_terminal_the_plan_is_shown_and_confirmed_then_followed_live(
     fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube)
     argv = [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo", *NO_SOURCE]
-    code, out = _on_terminal([*argv, "--max-unavailable", "2"], war_env, "y")
+    code, out = on_terminal([*argv, "--max-unavailable", "2"], war_env, ["y"])
     assert code == 0, out
     prompt = out.index("Do you want to continue? (y/N): ")
     assert out.index(f"1/2     {A1}") < prompt
@@ -534,7 +494,7 @@ def test_on_a_terminal_anything_but_yes_deletes_nothing(
 ) -> None:
     seed(fake_kube)
     argv = [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo", *NO_SOURCE]
-    code, out = _on_terminal(argv, war_env, "n")
+    code, out = on_terminal(argv, war_env, ["n"])
     assert code == 1
     assert out.endswith("Do you want to continue? (y/N): n\nNothing was deleted.\n")
     assert deletes(fake_kube) == []

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.factories import on_terminal
 from tests.fakekube import FakeKube
 from tests.fakekube.onboarding import OnboardingPlane
 from tests.test_cli_rollout import A1, A2, B1, B2, C1, C2, NO_SOURCE, deletes, seed
@@ -286,48 +287,6 @@ def test_approve_each_without_a_terminal_is_refused(fake_kube: FakeKube, war: Ru
 
 
 # ---- on a terminal ----------------------------------------------------------------------------
-
-
-def on_terminal(argv: list[str], war_env: dict[str, str], answers: list[str]) -> tuple[int, str]:
-    """Run with a pseudo-terminal as stdin, stdout and stderr; answer each question asked
-    (kubectl's `(y/N): ` or `(y/N/a): `) with the next of `answers`."""
-    import pty
-    import select
-
-    master, slave = pty.openpty()
-    proc = subprocess.Popen(
-        argv,
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=dict(war_env, TERM="xterm", COLUMNS="200", LINES="50"),
-        close_fds=True,
-    )
-    os.close(slave)
-    out = b""
-    asked = 0
-    deadline = time.monotonic() + 40
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.1)
-            if ready:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:  # the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            questions = out.count(b"(y/N): ") + out.count(b"(y/N/a): ")
-            if questions > asked and asked < len(answers):
-                os.write(master, answers[asked].encode() + b"\n")
-                asked += 1
-            if proc.poll() is not None and not ready:
-                break
-        return proc.wait(timeout=10), out.decode("utf-8", "replace").replace("\r\n", "\n")
-    finally:
-        proc.kill()
-        os.close(master)
 
 
 def test_on_a_terminal_the_canary_is_shown_and_the_rest_follows_on_yes(
