@@ -288,6 +288,10 @@ plugin's (and its peak RSS never falls below kubectl's own start-up footprint).
   `wait4`; the fake server's own time building every answer it gave meanwhile. A run
   that exits with an unexpected code, or a table with other than N + 1 lines, or a
   SIDECAR column without a single SYNCED, voids the benchmark.
+- **As installed.** The package is byte-compiled before the first run, as pip does
+  when it installs it, and `PYTHONDONTWRITEBYTECODE` is dropped from the runs'
+  environment (with it set, every run compiles each module changed since its bytecode
+  was last written, a few milliseconds apiece).
 - **`list -A -w`** runs with stdout to a pipe, read until the header and N rows are
   out; then it gets SIGINT as Ctrl-C would send. Its wall time is to the end of the
   first table; its peak RSS is the process's, to its exit.
