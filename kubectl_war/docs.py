@@ -26,7 +26,7 @@ def commands(
 ) -> Iterator[click.Context]:
     """A context for every visible command, depth first, in `--help` order."""
     if cmd is None:
-        from kubectl_war.cli import war
+        from kubectl_war.cli.group import war
 
         cmd = war
     if ctx is None:

@@ -16,10 +16,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
 from kubectl_war.errors import UsageError, quote_input
+
+#: `typing` is read only by type checkers here: importing it costs some 5 ms of start-up on
+#: the paths that run without click (`kubectl war --help`, `decode`).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "PLATFORMS",
@@ -41,29 +45,92 @@ _PLATFORM_LABELS = {
 }
 
 
-@dataclass(frozen=True)
+#: The fields of an Identity that make its hash, in order.
+_HASHED = (
+    "platform", "partition", "account", "region", "zone", "instance_id", "ecs_cluster",
+    "task_id", "iam_role", "issuer", "issuer_short", "subject",
+)  # fmt: skip
+_set = object.__setattr__
+
+
 class Identity:
     """One workload's identity, from `spec.identity` or decoded from a WAR name.
 
-    Fields a source does not carry are None. `attributes` and `extra` are left out of
-    the hash (they are mappings), so identities can still be set members and dict keys.
+    Fields a source does not carry are None. Immutable, compared field by field;
+    `attributes` (JWT attributes) and `extra` (gcp/azure/unknown fields with no place
+    above, flattened as "a.b" -> "value") are left out of the hash (they are mappings),
+    so identities can still be set members and dict keys.
+
+    A plain class rather than a dataclass: `dataclasses` imports `inspect`, some 5 ms
+    of `kubectl war decode`'s start-up; slots also keep 50,000 of them small.
     """
 
+    __slots__ = (*_HASHED, "attributes", "extra")
+
     platform: str  # one of PLATFORMS
-    partition: str | None = None
-    account: str | None = None
-    region: str | None = None
-    zone: str | None = None
-    instance_id: str | None = None
-    ecs_cluster: str | None = None
-    task_id: str | None = None
-    iam_role: str | None = None
-    issuer: str | None = None  # JWT issuer URL, from spec.identity
-    issuer_short: str | None = None  # JWT issuer short name, from a WAR name
-    subject: str | None = None
-    attributes: Mapping[str, str] = field(default_factory=dict, hash=False)  # JWT attributes
-    # gcp/azure/unknown fields with no place above, flattened as "a.b" -> "value"
-    extra: Mapping[str, str] = field(default_factory=dict, hash=False)
+    partition: str | None
+    account: str | None
+    region: str | None
+    zone: str | None
+    instance_id: str | None
+    ecs_cluster: str | None
+    task_id: str | None
+    iam_role: str | None
+    issuer: str | None  # JWT issuer URL, from spec.identity
+    issuer_short: str | None  # JWT issuer short name, from a WAR name
+    subject: str | None
+    attributes: Mapping[str, str]
+    extra: Mapping[str, str]
+
+    def __init__(
+        self,
+        platform: str,
+        partition: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+        zone: str | None = None,
+        instance_id: str | None = None,
+        ecs_cluster: str | None = None,
+        task_id: str | None = None,
+        iam_role: str | None = None,
+        issuer: str | None = None,
+        issuer_short: str | None = None,
+        subject: str | None = None,
+        attributes: Mapping[str, str] | None = None,
+        extra: Mapping[str, str] | None = None,
+    ) -> None:
+        values = (
+            platform, partition, account, region, zone, instance_id, ecs_cluster, task_id,
+            iam_role, issuer, issuer_short, subject,
+            {} if attributes is None else attributes, {} if extra is None else extra,
+        )  # fmt: skip
+        for name, value in zip(self.__slots__, values):
+            _set(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: an Identity is immutable")
+
+    __delattr__ = __setattr__  # type: ignore[assignment]
+
+    def _values(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._values() == other._values()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(tuple(getattr(self, name) for name in _HASHED))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"Identity({fields})"
+
+    def replace(self, **changes: Any) -> Identity:
+        """A copy with `changes` made (`dataclasses.replace`'s counterpart)."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        return Identity(**{**values, **changes})
 
     @property
     def platform_label(self) -> str:
@@ -471,12 +538,31 @@ _FORMATS = (
 _NAME_FORMATS = (("ec2", _EC2), ("ecs", _ECS), ("jwt", _JWT))
 
 
-@dataclass(frozen=True)
 class NameReading:
     """One way to read a WAR name: the WorkloadGroup and the identity it encodes."""
 
+    __slots__ = ("group", "identity")
+
     group: str
     identity: Identity
+
+    def __init__(self, group: str, identity: Identity) -> None:
+        _set(self, "group", group)
+        _set(self, "identity", identity)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}: a NameReading is immutable")
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return (self.group, self.identity) == (other.group, other.identity)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.group, self.identity))
+
+    def __repr__(self) -> str:
+        return f"NameReading(group={self.group!r}, identity={self.identity!r})"
 
 
 def _decode_part(part: str) -> Identity | None:

@@ -9,7 +9,7 @@ never breaks a list of thousands.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any, Generic, TypeVar, overload
@@ -385,8 +385,8 @@ class CompactWar(War):
         self.labels = self.labels or _NO_LABELS
         identity = self.identity
         if identity is not UNKNOWN_IDENTITY:
-            self.identity = replace(
-                identity, **{f: _share(getattr(identity, f)) for f in _IDENTITY_SHARED}
+            self.identity = identity.replace(
+                **{f: _share(getattr(identity, f)) for f in _IDENTITY_SHARED}
             )
 
     @property  # type: ignore[override]

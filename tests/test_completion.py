@@ -15,7 +15,7 @@ import click
 import pytest
 
 from kubectl_war import complete
-from kubectl_war.cli import war
+from kubectl_war.cli.group import war
 from tests import factories as f
 from tests.fakekube import FakeKube
 
@@ -371,7 +371,7 @@ def test_cobra_style_requests_to_either_executable(
 def test_completion_without_a_cluster_lookup_never_imports_the_kubernetes_client() -> None:
     code = (
         "import sys\n"
-        "from kubectl_war.cli import war\n"
+        "from kubectl_war.cli.group import war\n"
         "from kubectl_war.complete import answer\n"
         "for words in (['li'], ['list', '-'], ['list', '-o', ''], ['list', '--context', '']):\n"
         "    answer(war, words)\n"

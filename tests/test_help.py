@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from kubectl_war import docs
-from kubectl_war.cli import COMMANDS, war
-from kubectl_war.cli.help import localise, prog_name, purpose, split_examples
+from kubectl_war.cli.commands import COMMANDS
+from kubectl_war.cli.group import war
+from kubectl_war.cli.helptext import localise, prog_name, purpose, split_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -179,7 +180,7 @@ def _command_modules_after(*args: str) -> list[str]:
         "import sys\n"
         "from kubectl_war.cli import main\n"
         "try:\n    main(sys.argv[1:])\nexcept SystemExit:\n    pass\n"
-        "from kubectl_war.cli import COMMANDS\n"
+        "from kubectl_war.cli.commands import COMMANDS\n"
         "mods = [where.partition(':')[0] for where, _ in COMMANDS.values()]\n"
         "sys.stderr.write('LOADED ' + ' '.join(sorted(m for m in mods if m in sys.modules)))\n"
     )
@@ -194,9 +195,12 @@ def _command_modules_after(*args: str) -> list[str]:
 
 
 def test_help_and_decode_import_no_other_commands_module() -> None:
-    # The entry point reads completion's environment variable; no other command loads.
-    assert _command_modules_after("--help") == ["kubectl_war.cli.completion"]
+    # `--help` and a plain `decode` line are answered without click (cli/quick.py).
+    assert _command_modules_after("--help") == []
     decode = _command_modules_after("decode", "ratings-aws-aws-123456789012-us-east-2b-ec2-i-0abc")
-    assert decode == ["kubectl_war.cli.completion", "kubectl_war.cli.decode"]
+    assert decode == []
+    # A line click runs loads that command's module (and completion's, for its variable).
+    decode_help = _command_modules_after("decode", "--help")
+    assert decode_help == ["kubectl_war.cli.completion", "kubectl_war.cli.decode"]
     listing = _command_modules_after("list", "--help")
     assert listing == ["kubectl_war.cli.completion", "kubectl_war.cli.list_wars"]

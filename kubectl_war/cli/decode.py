@@ -1,12 +1,15 @@
-"""`kubectl war decode`: read a WAR name offline (no cluster, no kubernetes import)."""
+"""`kubectl war decode`: read a WAR name offline (no cluster, no kubernetes import).
+
+Plain command lines of `decode` are run by `kubectl_war.cli.quick` without click; this
+declaration is what every other line (help, errors, completion) goes through.
+"""
 
 from __future__ import annotations
 
 import click
 
+from kubectl_war.cli.decoding import OUTPUTS, print_decoded
 from kubectl_war.cli.options import output_option
-from kubectl_war.errors import UsageError
-from kubectl_war.render import kv_lines, to_json, write
 
 
 @click.command("decode")
@@ -16,7 +19,7 @@ from kubectl_war.render import kv_lines, to_json, write
     metavar="WORKLOADGROUP",
     help="The WorkloadGroup the name starts with, when the name can be split several ways.",
 )
-@output_option(("text", "json"))
+@output_option(OUTPUTS)
 def decode_cmd(names: tuple[str, ...], group: str | None, output: str) -> None:
     """Decode WAR names into their WorkloadGroup and workload identity, offline.
 
@@ -30,46 +33,4 @@ def decode_cmd(names: tuple[str, ...], group: str | None, output: str) -> None:
       kubectl war decode ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp
       kubectl war decode --group ratings -o json NAME
     """
-    from kubectl_war.identity import decode_name
-
-    decoded = []
-    errors = []
-    for name in names:
-        try:
-            decoded.append((name, decode_name(name, group=group)))
-        except UsageError as exc:
-            errors.append(exc)
-    if output == "json":
-        docs = [
-            {
-                "name": name,
-                "readings": [{"group": r.group, **r.identity.to_dict()} for r in readings],
-            }
-            for name, readings in decoded
-        ]
-        if docs:
-            write(to_json(docs[0] if len(names) == 1 else docs))
-    else:
-        blocks = []
-        for name, readings in decoded:
-            many = len(readings) > 1
-            head = [("Name", name)]
-            if many:
-                head.append(("Readings", f"{len(readings)} (pass --group to choose one)"))
-            lines = kv_lines(head) if many else []
-            for i, r in enumerate(readings, 1):
-                pairs = [("Workload Group", r.group), ("Platform", r.identity.platform)]
-                pairs += r.identity.fields()
-                if many:
-                    lines.append(f"Reading {i}:")
-                    lines += kv_lines(pairs, indent=2)
-                else:
-                    lines += kv_lines(head + pairs)
-            blocks.append("\n".join(lines) + "\n")
-        write("\n".join(blocks))
-    if errors:
-        # Every readable name was printed; the first unreadable one decides the exit.
-        if len(errors) > 1:
-            for exc in errors[:-1]:
-                click.echo(f"error: {exc.message}", err=True)
-        raise errors[-1]
+    print_decoded(names, group, output)

@@ -1,0 +1,75 @@
+"""The `kubectl war` click group, and running a command line through it.
+
+`kubectl_war.cli.main` comes here for every command line `kubectl_war.cli.quick` does
+not answer itself; click's own exceptions become kubectl's messages and exit codes here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from kubectl_war.cli.commands import COMMANDS, GROUP_HELP, HELP_OPTIONS
+from kubectl_war.cli.completion import COMPLETE_VAR, shell_complete
+from kubectl_war.cli.help import WarContext, use_war_help
+from kubectl_war.cli.helptext import group_help, prog_name
+
+
+class GroupContext(WarContext):
+    """The group's help is `helptext.group_help`, the same text `kubectl war --help`
+    prints without click, at the width click chose."""
+
+    def get_help(self) -> str:
+        return group_help(self.command_path, self.make_formatter().width)
+
+
+class WarGroup(click.Group):
+    """Lists commands in the order of `COMMANDS` (most used first), not alphabetically,
+    and imports each command's module only when it is needed.
+
+    Every command, at any depth, renders its help with `WarContext`: examples last,
+    in the name the program was started as.
+    """
+
+    context_class = GroupContext
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            module, _, attr = COMMANDS[cmd_name][0].partition(":")
+            cmd: click.Command = getattr(importlib.import_module(module), attr)
+            use_war_help(cmd)
+            self.commands[cmd_name] = cmd
+        return self.commands.get(cmd_name)
+
+
+war = WarGroup("war", help=GROUP_HELP, context_settings={"help_option_names": list(HELP_OPTIONS)})
+
+
+def run(args: Sequence[str]) -> None:
+    """Run one command line through click; raises `SystemExit` with kubectl's exit code
+    for click's own outcomes (help shown, usage errors, Ctrl-C at a prompt)."""
+    try:
+        if COMPLETE_VAR in os.environ:
+            # The `kubectl war completion` scripts asking for candidates.
+            shell_complete(war, os.environ[COMPLETE_VAR])
+            return
+        war.main(args=list(args), prog_name=prog_name(), standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.stderr.write("\n")
+        sys.exit(130)
+    except click.UsageError as exc:
+        cmd = exc.ctx.command_path if exc.ctx else prog_name()
+        sys.stderr.write(f"error: {exc.format_message()}\nSee '{cmd} --help' for usage.\n")
+        sys.exit(2)
+    except click.ClickException as exc:
+        sys.stderr.write(f"error: {exc.format_message()}\n")
+        sys.exit(exc.exit_code)
