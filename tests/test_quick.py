@@ -106,6 +106,14 @@ def test_help_is_as_wide_as_click_would_make_it(columns: str, width: int) -> Non
     assert via_click.stdout == done.stdout
 
 
+def test_kubectl_war_alone_prints_its_help_and_succeeds(
+    run_kubectl: Callable[..., subprocess.CompletedProcess[str]],
+) -> None:
+    done = run_kubectl("war")
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout == group_help("kubectl war", 78) + "\n"
+
+
 def test_short_help_is_clicks() -> None:
     texts = [
         "One sentence that is long enough to be cut somewhere in its middle part.",
@@ -174,7 +182,10 @@ def test_decode_lines_read_as_click_reads_them(
     args: list[str], expected: tuple[list[str], str | None, str]
 ) -> None:
     assert quick.decode_args(args) == expected
-    ctx = decode_cmd.make_context("decode", list(args))
+    # As `kubectl war decode ...` reaches it: under the group's context, whose settings
+    # (`-h`) the command inherits.
+    parent = war.make_context("kubectl war", [], resilient_parsing=True)
+    ctx = decode_cmd.make_context("decode", list(args), parent=parent)
     names, group, output = expected
     assert ctx.params == {"names": tuple(names), "group": group, "output": output}
 

@@ -49,7 +49,23 @@ class WarGroup(click.Group):
         return self.commands.get(cmd_name)
 
 
-war = WarGroup("war", help=GROUP_HELP, context_settings={"help_option_names": list(HELP_OPTIONS)})
+def _alone() -> None:
+    """`kubectl war` with no command prints its help and succeeds, as kubectl and every
+    cobra command group do (click 8.2+ would make it a usage error, exit 2)."""
+    ctx = click.get_current_context()
+    if ctx.invoked_subcommand is None:
+        click.echo(ctx.get_help())
+
+
+war = WarGroup(
+    "war",
+    help=GROUP_HELP,
+    callback=_alone,
+    invoke_without_command=True,
+    no_args_is_help=False,
+    subcommand_metavar="COMMAND [ARGS]...",
+    context_settings={"help_option_names": list(HELP_OPTIONS)},
+)
 
 
 def run(args: Sequence[str]) -> None:
