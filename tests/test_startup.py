@@ -180,12 +180,22 @@ _DEFERRED = textwrap.dedent(
     assert kubeclient.mode == "light", kubeclient.mode
     # Imported by the client's submodules, needed only on rare paths: not imported yet.
     never = ("requests", "requests.utils", "requests_oauthlib", "oauthlib.oauth2",
-             "dateutil.parser", "multiprocessing.pool", "importlib.metadata")
+             "dateutil.parser", "multiprocessing.pool", "importlib.metadata", "tempfile",
+             "multiprocessing")
     assert [m for m in never if m in sys.modules] == [], [m for m in never if m in sys.modules]
     import kubernetes.client.rest as rest
     import kubernetes.client.api_client as api_client
     import kubernetes.config.kube_config as kube_config
+    import os
+    from kubernetes.client.configuration import Configuration
+    # The pool size comes from the CPU count without importing multiprocessing.
+    assert Configuration().connection_pool_maxsize == os.cpu_count() * 5
+    assert "multiprocessing" not in sys.modules
     # Each stand-in name works, importing the real module when first used.
+    fd, path = api_client.tempfile.mkstemp()
+    os.close(fd)
+    os.unlink(path)
+    assert type(sys.modules["tempfile"]) is type(sys)
     assert rest.should_bypass_proxies("http://127.0.0.1:1", no_proxy="127.0.0.1") is True
     assert api_client.parse("2024-05-16T12:00:00Z").year == 2024
     import urllib3.http2
@@ -245,6 +255,8 @@ def test_list_does_not_import_the_clients_rarely_used_dependencies(
         "multiprocessing.pool",
         "dateutil.parser",
         "importlib.metadata",
+        "tempfile",
+        "multiprocessing",
     ]
 
 

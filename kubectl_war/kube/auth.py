@@ -20,7 +20,6 @@ import copy
 import json
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -276,6 +275,8 @@ def _idp_verify(cfg: Mapping[str, Any]) -> Any:
     system's trust store (never nothing)."""
     data = cfg.get("idp-certificate-authority-data")
     if data:
+        import tempfile  # only for an OIDC refresh: not on every command's start
+
         with tempfile.NamedTemporaryFile("wb", suffix=".crt") as f:
             f.write(base64.b64decode(str(data)))
             f.flush()
@@ -428,6 +429,8 @@ def save_changes(merger: Any) -> None:
         if data == merger.config_saved.get(path):
             continue
         mode = os.stat(path).st_mode & 0o7777
+        import tempfile  # only when a refreshed credential is written back
+
         fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=os.path.dirname(path) or ".")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:

@@ -20,8 +20,9 @@ Those submodules also import, at their top, third-party modules they call into
 only on paths kubectl-war does not take by default: an OIDC token refresh
 (`requests_oauthlib`, `oauthlib.oauth2`), an HTTP proxy check (`requests.utils`),
 asynchronous requests (`multiprocessing.pool`), date parsing for model objects
-(`dateutil.parser`) and urllib3's HTTP/2 opt-in (`importlib.metadata`): about 35 ms
-of imports, a fifth of `list`'s run at 1,000 WARs. While the submodules load, each
+(`dateutil.parser`), urllib3's HTTP/2 opt-in (`importlib.metadata`), temporary files
+(`tempfile`) and a CPU count (`multiprocessing`, answered with `os.cpu_count`): about
+40 ms of imports, a fifth of `list`'s run at 1,000 WARs. While the submodules load, each
 of those modules is a stand-in whose names import the real module when first
 called (or, for any other name, when first read); once the submodules are loaded
 the stand-ins leave `sys.modules`, so any later `import requests` anywhere gets
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
 import sys
 from types import ModuleType
 from typing import Any, Callable
@@ -69,7 +71,25 @@ _DEFERRED: dict[str, tuple[str, ...]] = {
     "dateutil.parser": ("parse",),
     # urllib3 asks it for h2's version only when HTTP/2 is switched on.
     "importlib.metadata": ("version",),
+    # Files for downloads and for inline certificate data (`tempfile.mkstemp`).
+    "tempfile": (),
+    # `Configuration()` asks it for `cpu_count()` (see `_OWN`); nothing else is used.
+    "multiprocessing": (),
 }
+
+
+def _cpu_count() -> int:
+    """`multiprocessing.cpu_count()` (it is `os.cpu_count()` with an error for None),
+    without importing multiprocessing: its pickle, socket and contexts are some 5 ms
+    of every command's start, for the pool size of every `Configuration()`."""
+    count = os.cpu_count()
+    if count is None:
+        raise NotImplementedError("cannot determine number of cpus")
+    return count
+
+
+# Names a stand-in answers itself, every time, instead of importing the real module.
+_OWN: dict[str, dict[str, Callable[..., Any]]] = {"multiprocessing": {"cpu_count": _cpu_count}}
 
 # How the last load() went: "light", "full" (the client was already imported, or
 # the light path failed), for tests and --debug.
@@ -114,14 +134,17 @@ def load() -> None:
 class _Deferred(ModuleType):
     """Stands in for a module the client imports but kubectl-war rarely needs.
 
-    Its listed names are callables that import the real module when first called;
-    reading any other name imports the real module at once.
+    Its listed names are callables that import the real module when first called,
+    and those in `_OWN` are answered without it; reading any other name imports the
+    real module at once.
     """
 
     def __init__(self, name: str, names: tuple[str, ...]) -> None:
         super().__init__(name, f"{name}, imported when first used")
         for attr in names:
             setattr(self, attr, _on_first_call(name, attr))
+        for attr, own in _OWN.get(name, {}).items():
+            setattr(self, attr, own)
 
     def __getattr__(self, attr: str) -> Any:
         if attr.startswith("__"):
