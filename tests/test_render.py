@@ -36,3 +36,34 @@ def test_coloured_cells_keep_the_plain_alignment() -> None:
         "a      \x1b[32mTrue\x1b[0m\n"
         "bbbb   \x1b[31mFalse\x1b[0m\n"
     )
+
+
+class _Writes(io.StringIO):
+    """A stream that notes the size of each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def write(self, text: str) -> int:
+        self.sizes.append(len(text))
+        return super().write(text)
+
+
+@pytest.mark.parametrize("count", [0, 1, 999, 1000, 1001, 2500])
+@pytest.mark.parametrize("headers", [True, False])
+@pytest.mark.parametrize("lead", ["", "\n"])
+def test_a_table_written_in_blocks_is_the_rendered_table(
+    count: int, headers: bool, lead: str
+) -> None:
+    rows = [
+        [f"war-{i}", Cell("True" if i % 3 else "False", "good"), "x" * (i % 7)]
+        for i in range(count)
+    ]
+    expected = lead + Table(["name", "agent", "note"]).render(rows, headers=headers)
+    out = _Writes()
+    Table(["name", "agent", "note"]).write(rows, out, headers=headers, lead=lead)
+    assert out.getvalue() == expected
+    # A block of at most 1,000 lines at a time: never the whole table at once.
+    blocks = -(-(count + headers) // 1000)
+    assert len(out.sizes) == (max(blocks, 1) if expected else 0)

@@ -191,7 +191,7 @@ def list_cmd(
             named=fleet.active,
         )
         if rows:
-            write(Table(cols, colour=use_colour()).render(rows, headers=not no_headers))
+            Table(cols, colour=use_colour()).write(rows, headers=not no_headers)
         elif seen:
             sys.stderr.write(contexts.no_resources([listed.namespace for _, listed in seen]) + "\n")
     else:

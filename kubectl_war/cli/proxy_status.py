@@ -14,7 +14,7 @@ from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
-from kubectl_war.render import NONE, Cell, Table, use_colour, write
+from kubectl_war.render import NONE, Cell, Table, use_colour
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
@@ -174,7 +174,7 @@ def _table(
     if context_cells is not None:
         cols.insert(0, contexts.CONTEXT_COLUMN)
         rows = [[context, *row] for context, row in zip(context_cells, rows)]
-    write(Table(cols, colour=use_colour()).render(rows, headers=headers))
+    Table(cols, colour=use_colour()).write(rows, headers=headers)
 
 
 def _as_dict(entry: Any, context: str | None) -> dict[str, Any]:

@@ -175,7 +175,7 @@ def _write_tables(
                 health.spread(g.istio),
             ]
         )
-    write(Table([*lead, *GROUP_COLUMNS], colour=colour).render(rows))
+    Table([*lead, *GROUP_COLUMNS], colour=colour).write(rows)
     problems = [p for s in seen for p in s.problems]
     total = sum(g.total for g in groups)
     if not problems:
@@ -205,7 +205,7 @@ def _write_tables(
         ]
         for p in problems
     ]
-    write("\n" + Table([*lead, *PROBLEM_COLUMNS], colour=colour).render(rows))
+    Table([*lead, *PROBLEM_COLUMNS], colour=colour).write(rows, lead="\n")
 
 
 def _write_data(

@@ -6,7 +6,7 @@ The modules, and what each defines:
     requests.py  Resource, Request and the request builders (plain data)
     errors.py    KubeError and its typed subclasses (NotFound, Conflict, Gone, ...)
     explain.py   the messages of those errors, in kubectl's words
-    client.py    Kube: sending, retries, discovery, paging, get/delete/pods/proxy_get
+    client.py    Kube: sending, retries, discovery, paging, get/delete/pods/proxy_chunks
     watch.py     watch, follow, and `until` (list, then watch until a condition holds)
     auth.py      credentials as kubectl gets them (exec, OIDC refresh, cert and token files)
     lazy.py      importing only the kubernetes client's working parts

@@ -13,6 +13,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Generator
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -205,7 +206,7 @@ class Kube:
             server_end = dict(req.query).get("timeoutSeconds")
             if server_end:
                 return (t or 30.0, float(server_end) + 10.0)
-            # A body read a chunk at a time (proxy_get's limit) keeps its own bound.
+            # A body read a chunk at a time (proxy_chunks) keeps its own bound.
             return (t or 30.0, t if req.timeout is not None else None)
         if not t:
             return None
@@ -354,7 +355,7 @@ class Kube:
         items = page.get("items") if isinstance(page, dict) else None
         return [o for o in items if isinstance(o, dict)] if isinstance(items, list) else []
 
-    def proxy_get(
+    def proxy_chunks(
         self,
         namespace: str,
         pod: str,
@@ -362,30 +363,33 @@ class Kube:
         path: str,
         *,
         timeout: float | None = None,
-        limit: int | None = None,
-    ) -> bytes:
-        """The body a pod's port answers to GET `path`, through the API server's pod proxy.
+        limit: int,
+    ) -> Generator[bytes, None, None]:
+        """The body a pod's port answers to GET `path`, through the API server's pod proxy,
+        as it arrives: a chunk of at most 1 MiB at a time, and at most `limit + 1` bytes in
+        all, so a caller tells an answer over its bound by the length, and one that reads
+        a large answer as it comes never holds it whole. The request goes out when the
+        first chunk is asked for; close the iterator (or read it to the end) to free the
+        connection.
 
-        With `limit`, at most `limit + 1` bytes of it are read, a chunk at a time: a caller
-        tells an answer over its bound by the length, without holding all of it.
+        Raises:
+            KubeError: the request failed, or the body broke off (while iterating).
         """
         req = proxy_get_request(namespace, pod, port, path, timeout=timeout)
-        if limit is None:
-            data = self.send(req)
-            return data if isinstance(data, bytes) else b""
         resp = self.send(replace(req, stream=True))
-        body = bytearray()
+        read = 0
         try:
-            while len(body) <= limit:
-                chunk = resp.read(min(1024 * 1024, limit + 1 - len(body)))
+            while read <= limit:
+                try:
+                    chunk = resp.read(min(1024 * 1024, limit + 1 - read))
+                except Exception as exc:
+                    raise self._transport_error(exc) from None
                 if not chunk:
                     break
-                body += chunk
-        except Exception as exc:
-            raise self._transport_error(exc) from None
+                read += len(chunk)
+                yield chunk
         finally:
             resp.release_conn()
-        return bytes(body)
 
     def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The object, or None when it does not exist.

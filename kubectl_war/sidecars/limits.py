@@ -96,13 +96,6 @@ def read_capped(read: Callable[[int], bytes], limit: int, initial: bytes = b"") 
     raise too_large(limit)
 
 
-def check_length(data: bytes, limit: int) -> bytes:
-    """data, or InputTooLarge when it is longer than `limit` (a reader that read `limit + 1`)."""
-    if len(data) > limit:
-        raise too_large(limit)
-    return data
-
-
 def capped_lines(
     stream: IO[bytes], limit: int, first: bytes = b"", max_line: int = MAX_LINE
 ) -> Iterator[tuple[int, str]]:

@@ -21,9 +21,9 @@ from kubectl_war.errors import UsageError, WarError
 from kubectl_war.render import terminal_safe
 from kubectl_war.sidecars.autodetect import parse_any, parse_stream
 from kubectl_war.sidecars.istioctl_text import Warn
-from kubectl_war.sidecars.limits import DEFAULT_MAX_SIZE, check_length, run_capped, too_large
+from kubectl_war.sidecars.limits import DEFAULT_MAX_SIZE, run_capped, too_large
 from kubectl_war.sidecars.records import UNKNOWN, ProxyStatusError, ProxySync, merge
-from kubectl_war.sidecars.syncz import parse_syncz_body
+from kubectl_war.sidecars.syncz import read_syncz
 
 AUTO = "auto"
 NONE = "none"
@@ -180,21 +180,23 @@ class IstiodSource(SidecarSource):
         from kubectl_war.kube import KubeError
 
         where = f"istiod {instance.namespace}/{instance.name}"
+        chunks = self.kube.proxy_chunks(
+            instance.namespace,
+            instance.name,
+            instance.port,
+            _SYNCZ_PATH,
+            timeout=_left(deadline),
+            limit=self.max_size,
+        )
         try:
-            body = self.kube.proxy_get(
-                instance.namespace,
-                instance.name,
-                instance.port,
-                _SYNCZ_PATH,
-                timeout=_left(deadline),
-                limit=self.max_size,
-            )
+            # Read as it arrives: each entry becomes its record at once (syncz.read_syncz).
+            return read_syncz(chunks, instance.name, self.max_size)
         except KubeError as exc:
             raise SidecarError(f"{where}: cannot read /{_SYNCZ_PATH}: {exc}") from None
-        try:
-            return parse_syncz_body(check_length(body, self.max_size), instance.name)
         except ProxyStatusError as exc:
             raise SidecarError(f"{where}: /{_SYNCZ_PATH}: {exc}") from None
+        finally:
+            chunks.close()
 
 
 def _instance(pod: Mapping[str, Any], namespace: str, port: int) -> IstiodInstance | None:

@@ -1,23 +1,25 @@
-"""Read istiod's `/debug/syncz` JSON (Istio 1.0+), as istiod serves it or saved.
+"""Read istiod's `/debug/syncz` JSON (Istio 1.0+), as istiod serves it (read as it
+arrives, `read_syncz`) or saved.
 
 Each type's state follows istioctl's nonce rule (`records.nonce_state`).
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 
 from kubectl_war.sidecars.json_shape import (
     BLANK,
-    JsonArray,
     json_list,
     json_object,
     json_string,
     shape_error,
 )
+from kubectl_war.sidecars.limits import too_large
 from kubectl_war.sidecars.records import (
     CORE_TYPES,
     ERROR,
@@ -166,26 +168,59 @@ def parse_syncz_body(body: bytes, istiod: str) -> list[ProxySync]:
     Raises:
         ProxyStatusError: the body is not UTF-8 JSON of the syncz shape.
     """
+    return read_syncz((body,), istiod, len(body))
+
+
+def read_syncz(chunks: Iterable[bytes], istiod: str, limit: int) -> list[ProxySync]:
+    """`parse_syncz_body` of an answer read as it arrives, a chunk at a time.
+
+    A list of entries is read an entry at a time, and each entry becomes its record at
+    once: at 50,000 proxies an answer is some 20 MB, which is never held whole, as bytes
+    or as text. A failure is told exactly as for the whole answer, in the same order: the
+    chunks' own errors (a broken connection) first, then more than `limit` bytes, then
+    bytes that are not UTF-8, then text that is not JSON (naming its line), then JSON
+    that is not of the syncz shape (naming its path).
+
+    Raises:
+        InputTooLarge: more than `limit` bytes.
+        ProxyStatusError: the answer is not UTF-8 JSON of the syncz shape.
+    """
+    pieces = _texts(chunks, limit)
+    head = ""
+    for piece in pieces:
+        head += piece
+        if head.strip(BLANK):
+            break
+    if not head.lstrip(BLANK).startswith("["):
+        return _parse_text(head + "".join(pieces), istiod)
+    array = _ArrayStream(pieces, head)
+    failure: Exception | None = None
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProxyStatusError(f"not UTF-8 text (byte {exc.start})") from None
-    if text.strip() in ("", "null"):
-        return []
-    start = len(text) - len(text.lstrip(BLANK))
-    if text.startswith("[", start):
-        # An entry at a time: 50,000 proxies decoded at once would hold some 80 MB of
-        # JSON beside their records. A body that is not a well-formed list is read
-        # again whole below, for the error's words.
-        array = JsonArray(json.JSONDecoder(), text, start)
         try:
             records = parse_syncz_entries(array, istiod)
-            if not text[array.end :].strip(BLANK):
+            if array.finish():
                 return records
-        except (ProxyStatusError, RecursionError):
-            pass
+        except (ProxyStatusError, _NotJson) as exc:
+            failure = exc
+        text = array.remaining()
+    except _Unread as unread:
+        raise unread.error from None
+    _decode(text)  # json's own words for the first thing in it that is not JSON
+    if isinstance(failure, ProxyStatusError):
+        raise failure  # the text is JSON: the entry that failed is at fault
+    raise AssertionError("a JSON array json accepts but its elements do not make")
+
+
+def _parse_text(text: str, istiod: str) -> list[ProxySync]:
+    """An answer that is not a list (`null`, nothing, or not syncz at all), read whole."""
+    if text.strip() in ("", "null"):
+        return []
+    return parse_syncz(_decode(text), istiod)
+
+
+def _decode(text: str) -> object:
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except ValueError as exc:
         lineno = getattr(exc, "lineno", 1)
         line = text.split("\n")[lineno - 1].strip()
@@ -193,4 +228,153 @@ def parse_syncz_body(body: bytes, istiod: str) -> list[ProxySync]:
         raise ProxyStatusError(f"line {lineno}: not JSON: {shown!r}", lineno, line) from None
     except RecursionError:
         raise ProxyStatusError("JSON nested too deeply") from None
-    return parse_syncz(data, istiod)
+
+
+def _texts(chunks: Iterable[bytes], limit: int) -> Iterator[str]:
+    """The text of `chunks`, a piece per chunk (a character split between two chunks goes
+    with the second).
+
+    Raises (once every chunk up to `limit` is read, as a reader of the whole answer would):
+        InputTooLarge: more than `limit` bytes.
+        ProxyStatusError: bytes that are not UTF-8, naming the first.
+    """
+    size = 0
+    pending = b""  # the start of a character the next chunk ends
+    decoded = 0  # bytes decoded before `pending`
+    bad: int | None = None  # the first byte that is not UTF-8
+    for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        if bad is not None:
+            continue
+        data = pending + chunk if pending else chunk
+        try:
+            text, used = codecs.utf_8_decode(data, "strict", False)
+        except UnicodeDecodeError as exc:
+            bad = decoded + exc.start
+            continue
+        pending = data[used:]
+        decoded += used
+        if text:
+            yield text
+    if bad is None and pending:
+        try:
+            codecs.utf_8_decode(pending, "strict", True)
+        except UnicodeDecodeError as exc:
+            bad = decoded + exc.start
+    if bad is not None:
+        raise ProxyStatusError(f"not UTF-8 text (byte {bad})")
+
+
+class _Unread(Exception):
+    """The answer could not be read to its end: that is said before anything about what
+    was read of it, as when it was read whole first."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+class _NotJson(Exception):
+    """The text is not the JSON list it began as: json's own words come from `remaining`."""
+
+
+_BLANKS = re.compile(f"[{BLANK}]*")
+_DECODER = json.JSONDecoder()
+
+
+class _ArrayStream:
+    """A top-level JSON list read from pieces of text as they arrive, an element at a time.
+
+    Only the text from the first line of the element being read is held: the text before
+    it goes once a comma and a line break have closed the element before. (JSON with
+    several elements on a line is held whole, as it would be without this.) Iterating
+    raises `_NotJson` at the first thing that is not the list json would read, and
+    `_Unread` when a piece could not be read.
+    """
+
+    def __init__(self, pieces: Iterator[str], head: str) -> None:
+        self._pieces = pieces
+        self._text = head
+        self._pos = _BLANKS.match(head).end() + 1  # after the `[`
+        self._cut = 0  # where the text held may start: a line after a comma
+        self._dropped = 0  # line breaks in the text let go
+        self._eof = False
+
+    def __iter__(self) -> Iterator[object]:
+        if not self._skip():
+            raise _NotJson
+        if self._text[self._pos] == "]":
+            self._pos += 1
+            return
+        while True:
+            yield self._value()
+            if not self._skip():
+                raise _NotJson
+            char = self._text[self._pos]
+            self._pos += 1
+            if char == "]":
+                return
+            if char != "," or not self._skip(after_comma=True):
+                raise _NotJson
+
+    def finish(self) -> bool:
+        """After the list: whether nothing but blanks follows it to the end."""
+        return not self._skip()
+
+    def remaining(self) -> str:
+        """Everything from the first line held to the end (read now), after a first line
+        `[0,` and as many line breaks as were let go: json fails on it at the same line,
+        for the same reason, as on the whole answer, every element let go being whole."""
+        while self._more():
+            pass
+        return ("[0," + "\n" * self._dropped if self._dropped else "") + self._text
+
+    def _more(self) -> bool:
+        """Read the next piece; False at the end."""
+        if self._eof:
+            return False
+        try:
+            piece = next(self._pieces, None)
+        except Exception as exc:
+            raise _Unread(exc) from None
+        if piece is None:
+            self._eof = True
+            return False
+        if self._cut:
+            self._dropped += self._text.count("\n", 0, self._cut)
+            self._text = self._text[self._cut :] + piece
+            self._pos -= self._cut
+            self._cut = 0
+        else:
+            self._text += piece
+        return True
+
+    def _skip(self, *, after_comma: bool = False) -> bool:
+        """Step over blanks (noting, after a comma, where a line starts); False at the end."""
+        while True:
+            text, start = self._text, self._pos
+            self._pos = end = _BLANKS.match(text, start).end()
+            if after_comma:
+                line = text.rfind("\n", start, end)
+                if line >= 0:
+                    self._cut = line + 1
+            if end < len(text):
+                return True
+            if not self._more():
+                return False
+
+    def _value(self) -> object:
+        while True:
+            try:
+                value, end = _DECODER.raw_decode(self._text, self._pos)
+            except (ValueError, RecursionError):
+                if self._more():
+                    continue  # an element the next piece ends
+                raise _NotJson from None
+            # A number could go on in the next piece.
+            if end == len(self._text) and self._more():
+                continue
+            self._pos = end
+            return value
