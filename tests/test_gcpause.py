@@ -65,6 +65,27 @@ def test_settle_freezes_what_was_built_and_collects_again() -> None:
     assert gc.isenabled()
 
 
+def test_settle_again_freezes_what_was_built_since() -> None:
+    gc.enable()
+    counts: list[int] = []
+
+    @gcpause.paused
+    def work() -> None:
+        # Lists: always tracked (a dict of atoms is untracked by the first collection).
+        first = [[i] for i in range(1000)]
+        gcpause.settle()
+        counts.append(gc.get_freeze_count())
+        second = [[i] for i in range(1000)]
+        gcpause.settle()
+        counts.append(gc.get_freeze_count())
+        del first, second
+
+    work()
+    assert counts[1] - counts[0] >= 1000
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+
+
 def test_the_collector_comes_back_when_the_command_fails() -> None:
     gc.enable()
 

@@ -5,6 +5,7 @@ batch has nothing else left."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import Counter
@@ -13,8 +14,9 @@ from typing import Any
 
 import pytest
 
+from kubectl_war import gcpause
 from kubectl_war.kube import Connection, Kube
-from kubectl_war.rollout.progress import COMPLETE
+from kubectl_war.rollout.progress import COMPLETE, Event
 from kubectl_war.rollout.synced import COST, FAST, CachedSidecars
 from kubectl_war.war import War
 from tests.fakekube import FakeKube
@@ -142,6 +144,34 @@ def test_after_a_wait_that_had_to_read_directly_the_next_batch_lists_again(
     assert run.execute(timeout=30, resync=0.3).outcome == COMPLETE
     lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
     assert len(lists) == 3  # one before each batch
+
+
+def test_each_batch_starts_with_what_came_before_frozen(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    seen: list[tuple[bool, int]] = []
+
+    def report(ev: Event) -> None:
+        run.events.append(ev)
+        if ev.kind == "batch":
+            seen.append((gc.isenabled(), gc.get_freeze_count()))
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        # As the CLI runs it: planned with the collector paused, then settled.
+        assert gcpause.paused(lambda: run.execute(report=report))().outcome == COMPLETE
+    finally:
+        gc.unfreeze()
+        if not was:
+            gc.disable()
+    assert [enabled for enabled, _ in seen] == [True, True, True]
+    counts = [count for _, count in seen]
+    # Each batch froze what the one before it built (its wait's view of the WARs).
+    assert 0 < counts[0] < counts[1] < counts[2]
+    assert gc.get_freeze_count() == 0
 
 
 # ---- reading sidecar state no more often than needed --------------------------------------

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war import gcpause
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.rollout_gate import Progressive, progressive_options
 from kubectl_war.errors import UsageError, WarError
@@ -160,6 +161,7 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
     help="json: the plan (--dry-run) or the final summary as data; progress goes to stderr.",
 )
 @opt.grace_option
+@gcpause.paused
 def rollout_cmd(
     kube: Connection,
     groups: tuple[str, ...],
@@ -353,6 +355,9 @@ def rollout_cmd(
             interrupted=lambda: executor.interrupted,
         )
         signals.executor = executor
+        # Reading the cluster and planning ran without the collector; what they built is
+        # frozen, and the rollout's own rounds collect as they go (see Executor.run).
+        gcpause.settle()
         if live:
             with reporter:
                 result = executor.run()

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from kubectl_war import gcpause
 from kubectl_war.deletion import CONCURRENCY
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import WarError
@@ -169,6 +170,10 @@ class Executor(BatchWaits):
                         raise KeyboardInterrupt
                     if self.gate is not None:
                         self.gate.before(gr.plan, batch)
+                    # What earlier batches built and still hold (the wait's view of the
+                    # WARs) is never scanned again: a full collection of the whole heap
+                    # held every thread up for tens of milliseconds mid-batch.
+                    gcpause.settle()
                     carried = self._run_batch(gr, batch, carried)
                     gr.batches_done += 1
                     if self.gate is not None and self._back:
