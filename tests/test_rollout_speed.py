@@ -17,7 +17,7 @@ import pytest
 from kubectl_war import gcpause
 from kubectl_war.kube import Connection, Kube
 from kubectl_war.rollout.progress import COMPLETE, Event
-from kubectl_war.rollout.synced import COST, FAST, CachedSidecars
+from kubectl_war.rollout.synced import COST, FAST, FAST_READS, CachedSidecars
 from kubectl_war.war import War
 from tests.fakekube import FakeKube
 from tests.fakekube.faults import Faults
@@ -214,16 +214,16 @@ def test_with_only_sidecars_left_the_source_is_read_soon_then_less_and_less() ->
     check, reads, at = sidecars()
     check.probe()
     gaps = []
-    for _ in range(6):
+    for _ in range(9):
         wait = check.next_read(close=True)
         gaps.append(round(wait, 3))
         at(reads[-1] + wait)
         check(W1)
-    assert FAST == 0.1
-    assert gaps == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert (FAST, FAST_READS) == (0.05, 4)
+    assert gaps == [0.05, 0.05, 0.05, 0.05, 0.1, 0.2, 0.4, 0.8, 1.0]
     # Agents come back again (a new batch): the fast reads start over.
     assert check.next_read(close=False) == 1.0
-    assert round(check.next_read(close=True), 3) == 0.1
+    assert round(check.next_read(close=True), 3) == 0.05
 
 
 def test_a_slow_source_is_never_read_back_to_back() -> None:
