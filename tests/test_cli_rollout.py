@@ -31,6 +31,7 @@ A1, A2, B1, B2, C1, C2 = (
 )
 AD1, AU1 = P + "us-east-2a-ec2-i-ad1", P + "us-east-2a-ec2-i-au1"
 NO_SOURCE = ("--proxy-status", "none")
+WARS = "workloadautoregistrations"
 
 
 @pytest.fixture
@@ -120,6 +121,25 @@ def test_piped_rollout_prints_one_line_per_state_change(
     assert done.stderr == ""
     assert plane.deleted() == [A1, B1, C1]
     assert plane.max_missing("ratings") == 2
+
+
+def test_the_wars_are_listed_once_before_the_first_delete(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    done = war(
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--yes", *NO_SOURCE
+    )
+    assert done.returncode == 0, done.stderr
+    first = next(i for i, r in enumerate(fake_kube.requests) if r.method == "DELETE")
+    lists = [
+        r
+        for r in fake_kube.requests[:first]
+        if r.method == "GET" and r.path.endswith("/namespaces/bookinfo/" + WARS)
+    ]
+    # The plan's list starts batch 1 too; its wait watches from that list on.
+    assert [r.query.get("watch") for r in lists] == [None]
+    assert plane.deleted() == [A1, B1, C1]
 
 
 def test_a_batch_that_does_not_come_back_stops_the_rollout_with_exit_1(

@@ -18,6 +18,7 @@ from kubectl_war import gcpause
 from kubectl_war.kube import Connection, Kube
 from kubectl_war.rollout.progress import COMPLETE, Event
 from kubectl_war.rollout.synced import COST, FAST, FAST_READS, CachedSidecars
+from kubectl_war.rollout.wait import VIEW_FRESH, View
 from kubectl_war.war import War
 from tests.fakekube import FakeKube
 from tests.fakekube.faults import Faults
@@ -132,6 +133,57 @@ def test_the_next_batch_starts_from_the_waits_view_when_its_watch_is_sound(
     lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
     # Batch 1 lists; batches 2 and 3 start from the wait that just ended.
     assert len(lists) == 1
+
+
+def test_the_first_batch_starts_from_the_list_the_plan_was_made_from_while_fresh(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    planned_from = client.list(client.war_resource(), "bookinfo")
+    fake_kube.clear_requests()
+    listed = View("bookinfo", planned_from, time.monotonic())
+    assert run.execute(listed=listed).outcome == COMPLETE
+    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    assert lists == []
+    # Its wait watched from that list's resourceVersion.
+    watches = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" in r.query]
+    assert watches[0].query["resourceVersion"] == [planned_from.resource_version]
+    assert sorted(plane.deleted()) == sorted(planned(run))
+
+
+def test_a_list_older_than_a_second_is_taken_again_for_the_first_batch(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    planned_from = client.list(client.war_resource(), "bookinfo")
+    fake_kube.clear_requests()
+    # Planned, then a question on a terminal (or a canary's pause) took its time.
+    listed = View("bookinfo", planned_from, time.monotonic() - VIEW_FRESH - 0.5)
+    assert run.execute(listed=listed).outcome == COMPLETE
+    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    assert len(lists) == 1  # batch 1 lists; batches 2 and 3 start from their waits
+
+
+def test_a_war_re_registered_since_the_fresh_list_is_refused_by_its_preconditions(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="3")
+    planned_from = client.list(client.war_resource(), "bookinfo")
+    moved = run.plan.members[1].name
+    fake_kube.delete(WARS, "bookinfo", moved)  # its agent re-onboards on its own
+    assert plane.idle()
+    listed = View("bookinfo", planned_from, time.monotonic())
+    result = run.execute(listed=listed)
+    assert result.outcome == COMPLETE
+    # Sent with the listed uid, the DELETE removed nothing: the new WAR is still there.
+    assert Counter(plane.deleted())[moved] == 1
+    assert result.to_dict()["groups"][0]["skipped"] == [
+        {"name": moved, "reason": "re-registered since it was listed"}
+    ]
+    assert fake_kube.max_unavailable("bookinfo", "ratings") <= 3
 
 
 def test_after_a_wait_that_had_to_read_directly_the_next_batch_lists_again(

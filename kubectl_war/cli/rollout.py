@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 import sys
+import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -214,6 +215,7 @@ def rollout_cmd(
     from kubectl_war.assess import Facts, assess
     from kubectl_war.cli.prompt import can_ask, is_terminal
     from kubectl_war.durations import format_timestamp, go_duration, parse_duration
+    from kubectl_war.kube.requests import ListResult
     from kubectl_war.render import to_json, write
     from kubectl_war.rollout import journal as rj
     from kubectl_war.rollout import plan as rp
@@ -222,6 +224,7 @@ def rollout_cmd(
     from kubectl_war.rollout import scope, view
     from kubectl_war.rollout.executor import Executor
     from kubectl_war.rollout.signals import stopping_on_signals
+    from kubectl_war.rollout.wait import View
     from kubectl_war.sidecars.sources import DEFAULT_ISTIO_NAMESPACE
     from kubectl_war.war import War
 
@@ -232,7 +235,11 @@ def rollout_cmd(
 
         client = Kube(kube)
         namespace = None if kube.all_namespaces else client.namespace
-        snap, keys = scope.load(client, namespace, groups)
+        # A rollout in one namespace starts its first batch from the very WARs it plans
+        # from (when that starts soon enough), not from a second list of them.
+        objects: list[dict[str, Any]] | None = None if dry_run or namespace is None else []
+        listed_at = time.monotonic()
+        snap, keys = scope.load(client, namespace, groups, keep=objects)
         t = opt.now()
         facts_cache: dict[str, Facts] = {}
 
@@ -342,7 +349,11 @@ def rollout_cmd(
             sidecar_synced=synced,
             journal=journal,
             report=reporter,
+            listed=None
+            if objects is None or namespace is None
+            else View(namespace, ListResult(objects, snap.resource_version), listed_at),
         )
+        del objects  # the executor's from now on: let them go once its first batch has
         executor.gate = progressive.gate(
             kube,
             client,

@@ -55,7 +55,7 @@ from kubectl_war.rollout.progress import (
 from kubectl_war.rollout.progressive import BatchBack, Gate, Pause, Stopped
 from kubectl_war.rollout.states import EventKind, MemberState
 from kubectl_war.rollout.view import plural
-from kubectl_war.rollout.wait import BatchWaits
+from kubectl_war.rollout.wait import BatchWaits, View
 from kubectl_war.war import War
 
 
@@ -68,7 +68,9 @@ class Executor(BatchWaits):
 
     Talks to the cluster only through `kube` (`list`, `get`, `watch`, and `delete` via
     `deletion.delete_concurrently`). Time is injected: `clock` (monotonic seconds) for deadlines
-    and elapsed time, `sleep` for `--pause`.
+    and elapsed time, `sleep` for `--pause`. `listed`: the WARs the plan was made from,
+    which the first batch starts from instead of listing them again while fresh
+    (`wait.VIEW_FRESH`).
 
     Interruption: `interrupt(reason)` (from a SIGINT or SIGTERM handler, which then
     raises KeyboardInterrupt unless `shielded`) stops any further request; `run` turns
@@ -95,6 +97,7 @@ class Executor(BatchWaits):
         resync: float = REREAD_EVERY,
         concurrency: int = CONCURRENCY,
         gate: Gate | None = None,
+        listed: View | None = None,
     ) -> None:
         self.kube = kube
         self.res = res
@@ -120,8 +123,8 @@ class Executor(BatchWaits):
         self._batch: Batch | None = None
         self._failed_in_batch = ""
         self._resumed_back: set[tuple[str, str]] = set()
-        # (namespace, store, when its watch last delivered) of the wait that just ended.
-        self._view: tuple[str, Store, float] | None = None
+        # The WARs as the wait that just ended saw them, or as listed for the plan.
+        self._view: View | None = listed
         self._store: Store | None = None  # what the last wait saw
         self._back: list[Tracked] = []  # the batch being (or just) waited on
 
