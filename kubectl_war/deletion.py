@@ -215,16 +215,17 @@ def delete_concurrently(
                 return
             answers.put(_delete_one(kube, res, war, False, still_selected))
 
-    threads = [
-        threading.Thread(target=work, name="kubectl-war-delete", daemon=True)
-        for _ in range(min(workers, len(todo)))
-    ]
-    for thread in threads:
-        thread.start()
+    threads: list[threading.Thread] = []
     limit, out, failed = 1, 0, False
     try:
         while todo or out:
             while todo and out < limit and not failed and not stop():
+                if len(threads) == out:
+                    # A worker for each DELETE the slow start lets out, started as it is
+                    # let out: the first DELETE goes before the rest are started.
+                    thread = threading.Thread(target=work, name="kubectl-war-delete", daemon=True)
+                    thread.start()
+                    threads.append(thread)
                 war = todo.pop(0)
                 sending(war)
                 jobs.put(war)

@@ -83,6 +83,26 @@ def test_a_batch_deletes_concurrently_after_a_slow_start(
     assert deleted == planned(run)
 
 
+def test_the_first_delete_goes_before_more_workers_are_started(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=3))
+    workers: list[int] = []
+
+    def hook(req: Any) -> None:
+        if req.method == "DELETE":
+            alive = [t for t in threading.enumerate() if t.name == "kubectl-war-delete"]
+            workers.append(len(alive))
+
+    fake_kube.request_hooks.append(hook)
+    run = Run(client, max_unavailable="100%")
+    assert run.execute().outcome == COMPLETE
+    assert len(workers) == 9
+    # One worker for the first DELETE; more only as the slow start lets more out.
+    assert workers[0] == 1
+    assert max(workers) <= 8
+
+
 def test_the_pool_is_bounded(fake_kube: FakeKube, client: Kube, plane: OnboardingPlane) -> None:
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=8))
     fake_kube.faults = Faults().slow_answer(0.4, "DELETE")
