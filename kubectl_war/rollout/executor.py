@@ -277,7 +277,8 @@ class Executor(BatchWaits):
         tracked_names = {t.name for t in unavailable} | {w.name for w in chosen}
         for obj in objs.values():
             w = War(obj)
-            joining = w.group == gp.name and not w.is_connected and not w.is_disconnected
+            # Cheapest test first: almost every WAR is connected (its group is not read).
+            joining = not w.is_connected and not w.is_disconnected and w.group == gp.name
             if joining and w.name not in tracked_names:
                 unavailable.append(Tracked(gp.namespace, w.name, None, RECREATED))
         if not chosen:
