@@ -382,6 +382,49 @@ def test_rollout_waits_for_sidecars_to_be_synced_by_istiod(fake_kube: FakeKube, 
     assert f"  bookinfo/{C1}: sidecar not SYNCED yet\n" in done.stderr
 
 
+def test_istiod_is_read_while_the_wars_are_listed(fake_kube: FakeKube, war: Run) -> None:
+    seed(fake_kube)
+    istiod = FakeIstiod(fake_kube, replicas=1)
+    istiod.connect_all(f"{w['metadata']['name']}.bookinfo" for w in fake_kube.objects(
+        "workloadautoregistrations", "bookinfo"
+    ))  # fmt: skip
+    arrived: dict[str, float] = {}
+
+    def hook(req: Any) -> None:
+        if req.method != "GET" or "watch" in req.query:
+            return
+        if req.path.endswith("/namespaces/bookinfo/" + WARS) and "list" not in arrived:
+            arrived["list"] = time.monotonic()
+            time.sleep(1.0)  # the first list's answer is a second on its way
+        elif "/pods/" in req.path:
+            arrived.setdefault("istiod", time.monotonic())
+
+    fake_kube.request_hooks.append(hook)
+    done = war("rollout", "ratings", "-n", "bookinfo", "--dry-run", "--proxy-status", "istiod")
+    assert done.returncode == 0, done.stderr
+    assert "istiod" not in arrived  # a dry run reads no sidecar source
+    arrived.clear()
+    with OnboardingPlane(fake_kube, delay=0.05, sync_delay=0.05, istiod=istiod) as plane:
+        done = war(
+            "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes",
+            "--proxy-status", "istiod",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Asked before the list was answered, not after the plan.
+    assert arrived["istiod"] < arrived["list"] + 1.0
+    assert sorted(plane.deleted()) == [A1, B1, C1]
+
+
+def test_with_nothing_to_roll_out_an_unreadable_source_says_nothing(
+    fake_kube: FakeKube, war: Run
+) -> None:
+    seed(fake_kube, per_zone=0, up_to_date=1)
+    done = war("rollout", "ratings", "-n", "bookinfo", "--yes", "--proxy-status", "istiod")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("Nothing to roll out.\n")
+    assert done.stderr == ""
+
+
 # ---- rollout status ---------------------------------------------------------------------
 
 

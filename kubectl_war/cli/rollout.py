@@ -8,7 +8,7 @@ import shlex
 import sys
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import click
 
@@ -238,6 +238,10 @@ def rollout_cmd(
         # A rollout in one namespace starts its first batch from the very WARs it plans
         # from (when that starts soon enough), not from a second list of them.
         objects: list[dict[str, Any]] | None = None if dry_run or namespace is None else []
+        # The sidecar source is read while the cluster is: its answer is needed (and
+        # checked) only before the first DELETE.
+        no_check = dry_run or no_wait_sync
+        sidecar_check = None if no_check else _sidecar_check_soon(kube, client, sidecars)
         listed_at = time.monotonic()
         snap, keys = scope.load(client, namespace, groups, keep=objects)
         t = opt.now()
@@ -338,7 +342,7 @@ def rollout_cmd(
             reporter = view.LiveReporter(plan, Console(file=sys.stdout))
         else:
             reporter = view.LineReporter(progress)
-        synced = None if no_wait_sync else _sidecar_check(kube, client, sidecars, sys.stderr)
+        synced = None if sidecar_check is None else sidecar_check()
         executor = Executor(
             client,
             res,
@@ -390,6 +394,39 @@ def rollout_cmd(
 
 def _no_sidecar_state(war: Any) -> str:
     return "not checked (no proxy-status source)"
+
+
+def _sidecar_check_soon(
+    kube: Connection, client: Any, flags: opt.SidecarFlags
+) -> Callable[[], CachedSidecars | None]:
+    """`_sidecar_check` started now in a thread; the function answered waits for it,
+    writes on stderr what it wrote meanwhile, and answers its result or raises its error
+    (a run with nothing to roll out never asks: silent). A source on stdin is read when
+    asked: a terminal there is the prompt's."""
+    import io
+    import threading
+
+    if flags.spec("auto") == "-":
+        return lambda: _sidecar_check(kube, client, flags, sys.stderr)
+    out, done = io.StringIO(), []  # type: tuple[io.StringIO, list[Any]]
+
+    def run() -> None:
+        try:
+            done.append(_sidecar_check(kube, client, flags, out))
+        except BaseException as exc:  # raised in the thread that asks
+            done.append(exc)
+
+    thread = threading.Thread(target=run, name="kubectl-war-sidecars", daemon=True)
+    thread.start()
+
+    def result() -> CachedSidecars | None:
+        thread.join()
+        sys.stderr.write(out.getvalue())
+        if isinstance(done[0], BaseException):
+            raise done[0]
+        return cast("CachedSidecars | None", done[0])
+
+    return result
 
 
 def _sidecar_check(

@@ -58,6 +58,7 @@ class Kube:
         self._log = log or (lambda line: print(line, file=sys.stderr))
         self.sleep: Callable[[float], None] = time.sleep
         self._client: Any = None
+        self._client_lock = threading.Lock()
         self._versions: dict[str, str | None] = {}
         resolved = resolve(conn)
         self._cfg = resolved.configuration
@@ -77,13 +78,15 @@ class Kube:
 
     def _api(self) -> Any:
         if self._client is None:
-            from kubernetes.client.api_client import ApiClient
+            with self._client_lock:  # one client (and connection pool) for every thread
+                if self._client is None:
+                    from kubernetes.client.api_client import ApiClient
 
-            client = ApiClient(self._cfg)
-            client.user_agent = f"kubectl-war/{_version()}"
-            if self.conn.as_user:
-                client.set_default_header("Impersonate-User", self.conn.as_user)
-            self._client = client
+                    client = ApiClient(self._cfg)
+                    client.user_agent = f"kubectl-war/{_version()}"
+                    if self.conn.as_user:
+                        client.set_default_header("Impersonate-User", self.conn.as_user)
+                    self._client = client
         return self._client
 
     # ---- sending -------------------------------------------------------------------
