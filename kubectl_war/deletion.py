@@ -10,6 +10,7 @@ awaited, never a sleep loop.
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
@@ -196,11 +197,12 @@ def delete_concurrently(
     true nothing more is handed out and the generator ends at once, DELETEs still in
     flight unanswered (their threads are daemons: they never hold the process up).
     """
-    todo = list(wars)
+    todo = collections.deque(wars)
     if not todo:
         return
-    jobs: queue.Queue[War | None] = queue.Queue()
-    answers: queue.Queue[Outcome] = queue.Queue()
+    # SimpleQueue: a C queue, a fraction of Queue's cost for each of a batch's hand-offs.
+    jobs: queue.SimpleQueue[War | None] = queue.SimpleQueue()
+    answers: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
     throttle = Throttle(stop)
     previous_sleep = kube.sleep
     kube.sleep = throttle
@@ -226,7 +228,7 @@ def delete_concurrently(
                     thread = threading.Thread(target=work, name="kubectl-war-delete", daemon=True)
                     thread.start()
                     threads.append(thread)
-                war = todo.pop(0)
+                war = todo.popleft()
                 sending(war)
                 jobs.put(war)
                 out += 1
