@@ -50,12 +50,16 @@ def paused(func: F) -> F:
 def settle() -> None:
     """Before a long-running phase: freeze what the bulk work built and collect again.
 
-    Called again, it freezes what was built since. Frozen objects are still freed when
-    nothing refers to them any more; only garbage in reference cycles among them waits
-    for the command's end (when `paused` unfreezes them).
+    Called again, it freezes what was built since, after a collection of the young
+    generations (a millisecond at most) so that cycles the last round left behind are
+    not frozen with it. Frozen objects are still freed when nothing refers to them any
+    more; only garbage in reference cycles among them waits for the command's end (when
+    `paused` unfreezes them).
     """
     if not _frames:
         return
+    if _frames[-1]:
+        gc.collect(1)
     gc.freeze()
     _frames[-1] = True
     gc.enable()
