@@ -196,7 +196,7 @@ class Kube:
         url = api.configuration.host + req.path
         if query:
             url += "?" + urlencode(query)
-        body = json.dumps(req.body) if req.body is not None else None
+        body = json.dumps(req.body) if req.body else None  # as call_api: no empty body
         limit = self._timeout(req)
         timeout = None
         if isinstance(limit, tuple):
