@@ -200,9 +200,10 @@ def delete_concurrently(
     todo = collections.deque(wars)
     if not todo:
         return
-    # SimpleQueue: a C queue, a fraction of Queue's cost for each of a batch's hand-offs.
-    jobs: queue.SimpleQueue[War | None] = queue.SimpleQueue()
-    answers: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+    # queue.Queue, not SimpleQueue: the C queue costs less CPU a hand-off, yet a batch's
+    # DELETEs reached the server about 15% slower through it (measured, not explained).
+    jobs: queue.Queue[War | None] = queue.Queue()
+    answers: queue.Queue[Outcome] = queue.Queue()
     throttle = Throttle(stop)
     previous_sleep = kube.sleep
     kube.sleep = throttle
