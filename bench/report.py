@@ -352,7 +352,7 @@ def report(
         *(f"| {k} | {v} |" for k, v in info.items()),
         f"| date | {started:%Y-%m-%d %H:%M} UTC |",
         f"| load average at start / end | {load_at_start} / {loadavg()} |",
-        f"| sizes, rounds | {', '.join(f'{n:,}' for n in sorted(sizes))} WARs; "
+        f"| sizes, rounds | {', '.join(f'{n:,}' for n in sorted(sizes)) or 'no'} WARs; "
         f"{args.runs} rounds{' (quick)' if args.quick else ''} |",
         "",
         "## Targets",

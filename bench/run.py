@@ -23,6 +23,7 @@ every target missed.
     python bench/run.py                      # every size: 100 1000 10000 50000
     python bench/run.py --sizes 1000,10000 --runs 5 --output -
     python bench/run.py --sizes 200 --runs 1 --quick --output -   # a smoke test
+    python bench/run.py --only rollout --output -                  # the rollout alone
 """
 
 from __future__ import annotations
@@ -431,6 +432,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--no-rollout", action="store_true", help="skip the rollout")
     parser.add_argument(
+        "--only",
+        choices=("rollout",),
+        help="run only this part (rollout: no start-up, no sizes, no profile)",
+    )
+    parser.add_argument(
         "--output", default=str(ROOT / "BENCHMARKS.md"), help="the report ('-': stdout only)"
     )
     parser.add_argument(
@@ -442,6 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error("--runs: at least 1")
+    if args.only == "rollout" and args.no_rollout:
+        parser.error("--only rollout and --no-rollout contradict each other")
     if args.profile_size is None:
         args.profile_size = 0 if args.quick else 10_000
     started = dt.datetime.now(dt.timezone.utc)
@@ -454,13 +462,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"bench: {os.cpu_count()} CPUs, Python {info['Python']}, kubectl {info['kubectl']}"
             f", load {load}"
         )
-        startup = bench.startup()
+        only_rollout = args.only == "rollout"
+        startup = Startup({}, {}) if only_rollout else bench.startup()
         for name, s in startup.series.items():
             _progress(f"start-up: {name}: {s.spread()}")
-        sizes = {n: bench.size(n) for n in args.sizes}
+        sizes = {} if only_rollout else {n: bench.size(n) for n in args.sizes}
         rollout = None if args.no_rollout else bench.rollout()
         phases = None
-        if args.profile_size:
+        if args.profile_size and not only_rollout:
             phases = (args.profile_size, bench.profile(args.profile_size))
     listed = commands({"name": "GROUP", "namespace": "NS"}, {"namespace": "NS", "name": "NAME"})
     verdicts = judge(listed, startup, sizes, rollout)

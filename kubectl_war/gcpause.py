@@ -6,8 +6,10 @@ collector's repeated passes over that growing heap were up to 40% of `list`'s
 time. A command decorated with `paused` runs with collection off; one that goes
 on to wait for a long time (a watch) calls `settle()` first, which freezes what
 was built so far (the collector never scans it again) and turns collection back
-on for whatever the long phase allocates. `keep` leaves objects the process no
-longer needs to be reclaimed at exit rather than freed one by one.
+on for whatever the long phase allocates; a phase made of rounds (a rollout's
+batches) calls it again before each round, so a collection during one round looks
+only at what that round built. `keep` leaves objects the process no longer needs to
+be reclaimed at exit rather than freed one by one.
 """
 
 from __future__ import annotations
@@ -51,9 +53,18 @@ def paused(func: F) -> F:
 
 
 def settle() -> None:
-    """Before a long-running phase: freeze what the bulk work built and collect again."""
+    """Before a long-running phase: freeze what the bulk work built and collect again.
+
+    Called again, it freezes what was built since, after a collection of the young
+    generations (a millisecond at most) so that cycles the last round left behind are
+    not frozen with it. Frozen objects are still freed when nothing refers to them any
+    more; only garbage in reference cycles among them waits for the command's end (when
+    `paused` unfreezes them).
+    """
     if not _frames:
         return
+    if _frames[-1]:
+        gc.collect(1)
     gc.freeze()
     _frames[-1] = True
     gc.enable()

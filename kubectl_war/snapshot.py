@@ -95,11 +95,13 @@ def take(
     field_selector: str | None = None,
     with_groups: bool = False,
     compact: bool = False,
+    keep: list[dict[str, Any]] | None = None,
 ) -> Snapshot:
     """Read the WARs (and, when asked, their WorkloadGroups) in one namespace or all.
 
     `compact` holds each WAR as a `CompactWar`, made as its page arrives, for a command
     that judges and shows WARs but never prints their objects: a tenth of the memory.
+    `keep` receives the listed objects too, for a caller that acts on them next.
     """
     res = kube.war_resource()
     selectors = {"label_selector": label_selector, "field_selector": field_selector}
@@ -110,12 +112,16 @@ def take(
             # Not `gcpause.keep`: the 5,000 whole objects it may hold (some 85 MB) would
             # be most of what a compact list holds.
             wars.append(CompactWar(War(obj)))
+            if keep is not None:
+                keep.append(obj)
 
         rv = kube.list_each(res, namespace, add, **selectors)
         snap = Snapshot(wars, rv, namespace)
     else:
         listed = kube.list(res, namespace, **selectors)
         snap = Snapshot([War(o) for o in listed.items], listed.resource_version, namespace)
+        if keep is not None:
+            keep.extend(listed.items)
     if with_groups:
         fetch_groups(kube, snap)
     return snap

@@ -91,3 +91,42 @@ def test_quick_bench_reports_every_target_and_command(tmp_path: Path) -> None:
     assert done.returncode == (1 if missed else 0)
     for line in missed:
         assert f"MISSED: {line.split(' | ')[0][2:]}: " in done.stderr
+
+
+def test_only_the_rollout(tmp_path: Path) -> None:
+    out = tmp_path / "rollout.md"
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = dict(os.environ, PATH=path)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--only", "rollout", "--quick",
+         "--output", str(out)],
+        capture_output=True, text=True, env=env, timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    text = out.read_text()
+    table = text.split("\n## Targets\n", 1)[1].split("\n## ", 1)[0]
+    targets = [line for line in table.splitlines() if line.startswith("| ")]
+    rollout_rows = [line for line in targets if line.startswith("| rollout of 12 WARs")]
+    assert len(rollout_rows) == 3
+    assert all(row.endswith(("| met |", "| **MISSED** |")) for row in rollout_rows)
+    # Nothing else was run: no start-up command, no size.
+    assert not [line for line in targets if "start-up" in line]
+    startup = text.split("\n## Start-up\n", 1)[1].split("\n## ", 1)[0]
+    assert not [line for line in startup.splitlines() if line.startswith("| `")]
+    assert "| sizes, rounds | no WARs; " in text
+    assert "\n### 100 WARs" not in text
+    rollout = text.split("## Rollout of 12 WARs at `--max-unavailable 25%`", 1)[1]
+    rollout = rollout.split("\n## ", 1)[0]
+    batches = [line.split(" | ")[:2] for line in rollout.splitlines() if re.match(r"\| \d", line)]
+    assert batches == [["| 1", "3"], ["| 2", "3"], ["| 3", "3"], ["| 4", "3"]]
+    missed = [row for row in rollout_rows if row.endswith("| **MISSED** |")]
+    assert done.returncode == (1 if missed else 0)
+
+
+def test_only_rollout_and_no_rollout_contradict_each_other() -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--only", "rollout", "--no-rollout"],
+        capture_output=True, text=True, timeout=60, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--only rollout and --no-rollout contradict each other" in done.stderr

@@ -187,6 +187,36 @@ def test_kubeconfig_list_context_cluster_and_user(
         assert "kubectl-war" not in first.read_text() + second.read_text()
 
 
+def test_a_delete_on_the_wire(one: FakeKube, make_kubeconfig: Callable[..., str]) -> None:
+    from kubectl_war import __version__
+    from kubectl_war.kube import Connection, Kube
+
+    client = Kube(Connection(kubeconfig=make_kubeconfig(one, token="t0ken"), as_groups=("ops",)))
+    war = one.get("workloadautoregistrations", "bookinfo", EC2)
+    assert war is not None
+    meta = war["metadata"]
+    one.clear_requests()
+    uid, rv = meta["uid"], meta["resourceVersion"]
+    client.delete(client.war_resource(), "bookinfo", EC2, uid=uid, resource_version=rv)
+    (req,) = one.requests_to(
+        f"/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/bookinfo/"
+        f"workloadautoregistrations/{EC2}"
+    )
+    assert req.method == "DELETE"
+    assert req.query == {}
+    assert req.header("Authorization") == "Bearer t0ken"
+    assert req.header("User-Agent") == f"kubectl-war/{__version__}"
+    assert req.header("Accept") == "application/json"
+    assert req.header("Content-Type") == "application/json"
+    assert req.header_values("Impersonate-Group") == ["ops"]
+    assert req.body == {
+        "kind": "DeleteOptions",
+        "apiVersion": "v1",
+        "preconditions": {"uid": uid, "resourceVersion": rv},
+    }
+    assert one.get("workloadautoregistrations", "bookinfo", EC2) is None
+
+
 def test_impersonation_headers(one: FakeKube, run_war: Run) -> None:
     one.clear_requests()
     r = run_war("list", "-n", "bookinfo", "--as", "jane", "--as-group", "ops", "--as-group", "sre")

@@ -31,6 +31,7 @@ A1, A2, B1, B2, C1, C2 = (
 )
 AD1, AU1 = P + "us-east-2a-ec2-i-ad1", P + "us-east-2a-ec2-i-au1"
 NO_SOURCE = ("--proxy-status", "none")
+WARS = "workloadautoregistrations"
 
 
 @pytest.fixture
@@ -120,6 +121,25 @@ def test_piped_rollout_prints_one_line_per_state_change(
     assert done.stderr == ""
     assert plane.deleted() == [A1, B1, C1]
     assert plane.max_missing("ratings") == 2
+
+
+def test_the_wars_are_listed_once_before_the_first_delete(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube)
+    done = war(
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--yes", *NO_SOURCE
+    )
+    assert done.returncode == 0, done.stderr
+    first = next(i for i, r in enumerate(fake_kube.requests) if r.method == "DELETE")
+    lists = [
+        r
+        for r in fake_kube.requests[:first]
+        if r.method == "GET" and r.path.endswith("/namespaces/bookinfo/" + WARS)
+    ]
+    # The plan's list starts batch 1 too; its wait watches from that list on.
+    assert [r.query.get("watch") for r in lists] == [None]
+    assert plane.deleted() == [A1, B1, C1]
 
 
 def test_a_batch_that_does_not_come_back_stops_the_rollout_with_exit_1(
@@ -360,6 +380,49 @@ def test_rollout_waits_for_sidecars_to_be_synced_by_istiod(fake_kube: FakeKube, 
         line + "\n" for line in done.stdout.splitlines() if line.startswith(A1)
     )
     assert f"  bookinfo/{C1}: sidecar not SYNCED yet\n" in done.stderr
+
+
+def test_istiod_is_read_while_the_wars_are_listed(fake_kube: FakeKube, war: Run) -> None:
+    seed(fake_kube)
+    istiod = FakeIstiod(fake_kube, replicas=1)
+    istiod.connect_all(f"{w['metadata']['name']}.bookinfo" for w in fake_kube.objects(
+        "workloadautoregistrations", "bookinfo"
+    ))  # fmt: skip
+    arrived: dict[str, float] = {}
+
+    def hook(req: Any) -> None:
+        if req.method != "GET" or "watch" in req.query:
+            return
+        if req.path.endswith("/namespaces/bookinfo/" + WARS) and "list" not in arrived:
+            arrived["list"] = time.monotonic()
+            time.sleep(1.0)  # the first list's answer is a second on its way
+        elif "/pods/" in req.path:
+            arrived.setdefault("istiod", time.monotonic())
+
+    fake_kube.request_hooks.append(hook)
+    done = war("rollout", "ratings", "-n", "bookinfo", "--dry-run", "--proxy-status", "istiod")
+    assert done.returncode == 0, done.stderr
+    assert "istiod" not in arrived  # a dry run reads no sidecar source
+    arrived.clear()
+    with OnboardingPlane(fake_kube, delay=0.05, sync_delay=0.05, istiod=istiod) as plane:
+        done = war(
+            "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes",
+            "--proxy-status", "istiod",
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Asked before the list was answered, not after the plan.
+    assert arrived["istiod"] < arrived["list"] + 1.0
+    assert sorted(plane.deleted()) == [A1, B1, C1]
+
+
+def test_with_nothing_to_roll_out_an_unreadable_source_says_nothing(
+    fake_kube: FakeKube, war: Run
+) -> None:
+    seed(fake_kube, per_zone=0, up_to_date=1)
+    done = war("rollout", "ratings", "-n", "bookinfo", "--yes", "--proxy-status", "istiod")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("Nothing to roll out.\n")
+    assert done.stderr == ""
 
 
 # ---- rollout status ---------------------------------------------------------------------

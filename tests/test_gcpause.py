@@ -4,6 +4,7 @@ is given back exactly as it was found."""
 from __future__ import annotations
 
 import gc
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -63,6 +64,50 @@ def test_settle_freezes_what_was_built_and_collects_again() -> None:
     assert states[0][1] >= 1000
     assert gc.get_freeze_count() == 0
     assert gc.isenabled()
+
+
+def test_settle_again_freezes_what_was_built_since() -> None:
+    gc.enable()
+    counts: list[int] = []
+
+    @gcpause.paused
+    def work() -> None:
+        # Lists: always tracked (a dict of atoms is untracked by the first collection).
+        first = [[i] for i in range(1000)]
+        gcpause.settle()
+        counts.append(gc.get_freeze_count())
+        second = [[i] for i in range(1000)]
+        gcpause.settle()
+        counts.append(gc.get_freeze_count())
+        del first, second
+
+    work()
+    assert counts[1] - counts[0] >= 1000
+    assert gc.get_freeze_count() == 0
+    assert gc.isenabled()
+
+
+def test_settle_again_first_collects_what_the_last_round_left_in_cycles() -> None:
+    gc.enable()
+
+    class Node:
+        me: Node
+
+    freed: list[bool] = []
+
+    @gcpause.paused
+    def work() -> None:
+        gcpause.settle()
+        gc.disable()  # no collection but the next settle's
+        node = Node()
+        node.me = node
+        ref = weakref.ref(node)
+        del node
+        gcpause.settle()
+        freed.append(ref() is None)
+
+    work()
+    assert freed == [True]
 
 
 def test_the_collector_comes_back_when_the_command_fails() -> None:

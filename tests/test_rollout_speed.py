@@ -5,6 +5,7 @@ batch has nothing else left."""
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections import Counter
@@ -13,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from kubectl_war import gcpause
 from kubectl_war.kube import Connection, Kube
-from kubectl_war.rollout.progress import COMPLETE
-from kubectl_war.rollout.synced import COST, FAST, CachedSidecars
+from kubectl_war.rollout.progress import COMPLETE, Event
+from kubectl_war.rollout.synced import COST, FAST, FAST_READS, CachedSidecars
+from kubectl_war.rollout.wait import VIEW_FRESH, View
 from kubectl_war.war import War
 from tests.fakekube import FakeKube
 from tests.fakekube.faults import Faults
@@ -80,6 +83,26 @@ def test_a_batch_deletes_concurrently_after_a_slow_start(
     assert deleted == planned(run)
 
 
+def test_the_first_delete_goes_before_more_workers_are_started(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=3))
+    workers: list[int] = []
+
+    def hook(req: Any) -> None:
+        if req.method == "DELETE":
+            alive = [t for t in threading.enumerate() if t.name == "kubectl-war-delete"]
+            workers.append(len(alive))
+
+    fake_kube.request_hooks.append(hook)
+    run = Run(client, max_unavailable="100%")
+    assert run.execute().outcome == COMPLETE
+    assert len(workers) == 9
+    # One worker for the first DELETE; more only as the slow start lets more out.
+    assert workers[0] == 1
+    assert max(workers) <= 8
+
+
 def test_the_pool_is_bounded(fake_kube: FakeKube, client: Kube, plane: OnboardingPlane) -> None:
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=8))
     fake_kube.faults = Faults().slow_answer(0.4, "DELETE")
@@ -132,6 +155,57 @@ def test_the_next_batch_starts_from_the_waits_view_when_its_watch_is_sound(
     assert len(lists) == 1
 
 
+def test_the_first_batch_starts_from_the_list_the_plan_was_made_from_while_fresh(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    planned_from = client.list(client.war_resource(), "bookinfo")
+    fake_kube.clear_requests()
+    listed = View("bookinfo", planned_from, time.monotonic())
+    assert run.execute(listed=listed).outcome == COMPLETE
+    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    assert lists == []
+    # Its wait watched from that list's resourceVersion.
+    watches = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" in r.query]
+    assert watches[0].query["resourceVersion"] == [planned_from.resource_version]
+    assert sorted(plane.deleted()) == sorted(planned(run))
+
+
+def test_a_list_older_than_a_second_is_taken_again_for_the_first_batch(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    planned_from = client.list(client.war_resource(), "bookinfo")
+    fake_kube.clear_requests()
+    # Planned, then a question on a terminal (or a canary's pause) took its time.
+    listed = View("bookinfo", planned_from, time.monotonic() - VIEW_FRESH - 0.5)
+    assert run.execute(listed=listed).outcome == COMPLETE
+    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    assert len(lists) == 1  # batch 1 lists; batches 2 and 3 start from their waits
+
+
+def test_a_war_re_registered_since_the_fresh_list_is_refused_by_its_preconditions(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="3")
+    planned_from = client.list(client.war_resource(), "bookinfo")
+    moved = run.plan.members[1].name
+    fake_kube.delete(WARS, "bookinfo", moved)  # its agent re-onboards on its own
+    assert plane.idle()
+    listed = View("bookinfo", planned_from, time.monotonic())
+    result = run.execute(listed=listed)
+    assert result.outcome == COMPLETE
+    # Sent with the listed uid, the DELETE removed nothing: the new WAR is still there.
+    assert Counter(plane.deleted())[moved] == 1
+    assert result.to_dict()["groups"][0]["skipped"] == [
+        {"name": moved, "reason": "re-registered since it was listed"}
+    ]
+    assert fake_kube.max_unavailable("bookinfo", "ratings") <= 3
+
+
 def test_after_a_wait_that_had_to_read_directly_the_next_batch_lists_again(
     fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
 ) -> None:
@@ -142,6 +216,34 @@ def test_after_a_wait_that_had_to_read_directly_the_next_batch_lists_again(
     assert run.execute(timeout=30, resync=0.3).outcome == COMPLETE
     lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
     assert len(lists) == 3  # one before each batch
+
+
+def test_each_batch_starts_with_what_came_before_frozen(
+    fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
+) -> None:
+    fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
+    run = Run(client, max_unavailable="1")
+    seen: list[tuple[bool, int]] = []
+
+    def report(ev: Event) -> None:
+        run.events.append(ev)
+        if ev.kind == "batch":
+            seen.append((gc.isenabled(), gc.get_freeze_count()))
+
+    was = gc.isenabled()
+    gc.enable()
+    try:
+        # As the CLI runs it: planned with the collector paused, then settled.
+        assert gcpause.paused(lambda: run.execute(report=report))().outcome == COMPLETE
+    finally:
+        gc.unfreeze()
+        if not was:
+            gc.disable()
+    assert [enabled for enabled, _ in seen] == [True, True, True]
+    counts = [count for _, count in seen]
+    # Each batch froze what the one before it built (its wait's view of the WARs).
+    assert 0 < counts[0] < counts[1] < counts[2]
+    assert gc.get_freeze_count() == 0
 
 
 # ---- reading sidecar state no more often than needed --------------------------------------
@@ -184,16 +286,16 @@ def test_with_only_sidecars_left_the_source_is_read_soon_then_less_and_less() ->
     check, reads, at = sidecars()
     check.probe()
     gaps = []
-    for _ in range(6):
+    for _ in range(9):
         wait = check.next_read(close=True)
         gaps.append(round(wait, 3))
         at(reads[-1] + wait)
         check(W1)
-    assert FAST == 0.1
-    assert gaps == [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    assert (FAST, FAST_READS) == (0.05, 4)
+    assert gaps == [0.05, 0.05, 0.05, 0.05, 0.1, 0.2, 0.4, 0.8, 1.0]
     # Agents come back again (a new batch): the fast reads start over.
     assert check.next_read(close=False) == 1.0
-    assert round(check.next_read(close=True), 3) == 0.1
+    assert round(check.next_read(close=True), 3) == 0.05
 
 
 def test_a_slow_source_is_never_read_back_to_back() -> None:

@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import shlex
 import sys
+import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 import click
 
+from kubectl_war import gcpause
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.rollout_gate import Progressive, progressive_options
 from kubectl_war.errors import UsageError, WarError
@@ -160,6 +162,7 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
     help="json: the plan (--dry-run) or the final summary as data; progress goes to stderr.",
 )
 @opt.grace_option
+@gcpause.paused
 def rollout_cmd(
     kube: Connection,
     groups: tuple[str, ...],
@@ -212,6 +215,7 @@ def rollout_cmd(
     from kubectl_war.assess import Facts, assess
     from kubectl_war.cli.prompt import can_ask, is_terminal
     from kubectl_war.durations import format_timestamp, go_duration, parse_duration
+    from kubectl_war.kube.requests import ListResult
     from kubectl_war.render import to_json, write
     from kubectl_war.rollout import journal as rj
     from kubectl_war.rollout import plan as rp
@@ -220,6 +224,7 @@ def rollout_cmd(
     from kubectl_war.rollout import scope, view
     from kubectl_war.rollout.executor import Executor
     from kubectl_war.rollout.signals import stopping_on_signals
+    from kubectl_war.rollout.wait import View
     from kubectl_war.sidecars.sources import DEFAULT_ISTIO_NAMESPACE
     from kubectl_war.war import War
 
@@ -230,7 +235,15 @@ def rollout_cmd(
 
         client = Kube(kube)
         namespace = None if kube.all_namespaces else client.namespace
-        snap, keys = scope.load(client, namespace, groups)
+        # A rollout in one namespace starts its first batch from the very WARs it plans
+        # from (when that starts soon enough), not from a second list of them.
+        objects: list[dict[str, Any]] | None = None if dry_run or namespace is None else []
+        # The sidecar source is read while the cluster is: its answer is needed (and
+        # checked) only before the first DELETE.
+        no_check = dry_run or no_wait_sync
+        sidecar_check = None if no_check else _sidecar_check_soon(kube, client, sidecars)
+        listed_at = time.monotonic()
+        snap, keys = scope.load(client, namespace, groups, keep=objects)
         t = opt.now()
         facts_cache: dict[str, Facts] = {}
 
@@ -329,7 +342,7 @@ def rollout_cmd(
             reporter = view.LiveReporter(plan, Console(file=sys.stdout))
         else:
             reporter = view.LineReporter(progress)
-        synced = None if no_wait_sync else _sidecar_check(kube, client, sidecars, sys.stderr)
+        synced = None if sidecar_check is None else sidecar_check()
         executor = Executor(
             client,
             res,
@@ -340,7 +353,11 @@ def rollout_cmd(
             sidecar_synced=synced,
             journal=journal,
             report=reporter,
+            listed=None
+            if objects is None or namespace is None
+            else View(namespace, ListResult(objects, snap.resource_version), listed_at),
         )
+        del objects  # the executor's from now on: let them go once its first batch has
         executor.gate = progressive.gate(
             kube,
             client,
@@ -353,6 +370,9 @@ def rollout_cmd(
             interrupted=lambda: executor.interrupted,
         )
         signals.executor = executor
+        # Reading the cluster and planning ran without the collector; what they built is
+        # frozen, and the rollout's own rounds collect as they go (see Executor.run).
+        gcpause.settle()
         if live:
             with reporter:
                 result = executor.run()
@@ -374,6 +394,39 @@ def rollout_cmd(
 
 def _no_sidecar_state(war: Any) -> str:
     return "not checked (no proxy-status source)"
+
+
+def _sidecar_check_soon(
+    kube: Connection, client: Any, flags: opt.SidecarFlags
+) -> Callable[[], CachedSidecars | None]:
+    """`_sidecar_check` started now in a thread; the function answered waits for it,
+    writes on stderr what it wrote meanwhile, and answers its result or raises its error
+    (a run with nothing to roll out never asks: silent). A source on stdin is read when
+    asked: a terminal there is the prompt's."""
+    import io
+    import threading
+
+    if flags.spec("auto") == "-":
+        return lambda: _sidecar_check(kube, client, flags, sys.stderr)
+    out, done = io.StringIO(), []  # type: tuple[io.StringIO, list[Any]]
+
+    def run() -> None:
+        try:
+            done.append(_sidecar_check(kube, client, flags, out))
+        except BaseException as exc:  # raised in the thread that asks
+            done.append(exc)
+
+    thread = threading.Thread(target=run, name="kubectl-war-sidecars", daemon=True)
+    thread.start()
+
+    def result() -> CachedSidecars | None:
+        thread.join()
+        sys.stderr.write(out.getvalue())
+        if isinstance(done[0], BaseException):
+            raise done[0]
+        return cast("CachedSidecars | None", done[0])
+
+    return result
 
 
 def _sidecar_check(

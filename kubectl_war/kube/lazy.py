@@ -4,8 +4,8 @@
 every generated API class and about a thousand model classes: roughly 0.3-0.4 s
 before the first request, for code the kube package never calls (it reads raw JSON and
 never builds model objects). The modules it does use (the configuration, the
-urllib3 REST layer, `ApiClient.call_api`, the kubeconfig loader) are ordinary
-submodules that need none of that.
+urllib3 REST layer, `ApiClient`'s headers and credentials, the kubeconfig loader)
+are ordinary submodules that need none of that.
 
 `load()` registers the four packages involved (`kubernetes`, `kubernetes.client`,
 `kubernetes.config`, `kubernetes.client.models`) as real but not yet executed

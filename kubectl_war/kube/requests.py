@@ -68,7 +68,8 @@ class Request:
     resource: str = ""
     namespace: str | None = None
     name: str | None = None
-    # The body as bytes instead of decoded JSON (pod proxy answers are not API objects).
+    # The body as bytes instead of decoded JSON (pod proxy answers are not API objects;
+    # a DELETE's answer is read and dropped).
     raw: bool = False
     # Seconds for this request alone, when shorter than --request-timeout.
     timeout: float | None = None

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from kubectl_war import gcpause
 from kubectl_war.deletion import CONCURRENCY
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import WarError
@@ -54,7 +55,7 @@ from kubectl_war.rollout.progress import (
 from kubectl_war.rollout.progressive import BatchBack, Gate, Pause, Stopped
 from kubectl_war.rollout.states import EventKind, MemberState
 from kubectl_war.rollout.view import plural
-from kubectl_war.rollout.wait import BatchWaits
+from kubectl_war.rollout.wait import BatchWaits, View
 from kubectl_war.war import War
 
 
@@ -67,7 +68,9 @@ class Executor(BatchWaits):
 
     Talks to the cluster only through `kube` (`list`, `get`, `watch`, and `delete` via
     `deletion.delete_concurrently`). Time is injected: `clock` (monotonic seconds) for deadlines
-    and elapsed time, `sleep` for `--pause`.
+    and elapsed time, `sleep` for `--pause`. `listed`: the WARs the plan was made from,
+    which the first batch starts from instead of listing them again while fresh
+    (`wait.VIEW_FRESH`).
 
     Interruption: `interrupt(reason)` (from a SIGINT or SIGTERM handler, which then
     raises KeyboardInterrupt unless `shielded`) stops any further request; `run` turns
@@ -94,6 +97,7 @@ class Executor(BatchWaits):
         resync: float = REREAD_EVERY,
         concurrency: int = CONCURRENCY,
         gate: Gate | None = None,
+        listed: View | None = None,
     ) -> None:
         self.kube = kube
         self.res = res
@@ -119,8 +123,8 @@ class Executor(BatchWaits):
         self._batch: Batch | None = None
         self._failed_in_batch = ""
         self._resumed_back: set[tuple[str, str]] = set()
-        # (namespace, store, when its watch last delivered) of the wait that just ended.
-        self._view: tuple[str, Store, float] | None = None
+        # The WARs as the wait that just ended saw them, or as listed for the plan.
+        self._view: View | None = listed
         self._store: Store | None = None  # what the last wait saw
         self._back: list[Tracked] = []  # the batch being (or just) waited on
 
@@ -169,6 +173,10 @@ class Executor(BatchWaits):
                         raise KeyboardInterrupt
                     if self.gate is not None:
                         self.gate.before(gr.plan, batch)
+                    # What earlier batches built and still hold (the wait's view of the
+                    # WARs) is never scanned again: a full collection of the whole heap
+                    # held every thread up for tens of milliseconds mid-batch.
+                    gcpause.settle()
                     carried = self._run_batch(gr, batch, carried)
                     gr.batches_done += 1
                     if self.gate is not None and self._back:
@@ -269,7 +277,8 @@ class Executor(BatchWaits):
         tracked_names = {t.name for t in unavailable} | {w.name for w in chosen}
         for obj in objs.values():
             w = War(obj)
-            joining = w.group == gp.name and not w.is_connected and not w.is_disconnected
+            # Cheapest test first: almost every WAR is connected (its group is not read).
+            joining = not w.is_connected and not w.is_disconnected and w.group == gp.name
             if joining and w.name not in tracked_names:
                 unavailable.append(Tracked(gp.namespace, w.name, None, RECREATED))
         if not chosen:

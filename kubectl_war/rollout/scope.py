@@ -10,7 +10,11 @@ from kubectl_war import snapshot
 
 
 def load(
-    client: Any, namespace: str | None, groups: Sequence[str]
+    client: Any,
+    namespace: str | None,
+    groups: Sequence[str],
+    *,
+    keep: list[dict[str, Any]] | None = None,
 ) -> tuple[snapshot.Snapshot, list[tuple[str, str]]]:
     """The WARs and WorkloadGroups in scope, and the groups to work on, in order.
 
@@ -18,6 +22,7 @@ def load(
         client: a `kube.Kube`.
         namespace: where to look; None for every namespace.
         groups: the WorkloadGroups named (in `namespace`); none for all of them.
+        keep: receives the WAR objects as listed (the snapshot holds compact WARs).
 
     Raises:
         KubeError: WorkloadGroups are not served, or a named one does not exist.
@@ -29,7 +34,7 @@ def load(
         raise KubeError(
             "the cluster does not serve networking.istio.io WorkloadGroups: is Istio installed?"
         )
-    snap = snapshot.take(client, namespace, compact=True)
+    snap = snapshot.take(client, namespace, compact=True, keep=keep)
     snap.groups_fetched = True
     for obj in client.list(wg_res, namespace).items:
         meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}

@@ -13,8 +13,11 @@ from kubectl_war.war import War
 #: While agents are still coming back, the source is read at most this often (seconds).
 SLOW = 1.0
 #: Once a wait has nothing left but sidecars, the source is read this soon after the last
-#: read, then twice as long after each read that did not end the wait, up to `SLOW`.
-FAST = 0.1
+#: read, `FAST_READS` times (a sidecar is usually SYNCED within a few tenths of a second
+#: of its agent connecting), then twice as long after each read that did not end the wait,
+#: up to `SLOW`.
+FAST = 0.05
+FAST_READS = 4
 #: A read never starts sooner than this many times the last read's duration after it
 #: ended: with 50,000 proxies an answer of istiod's is tens of megabytes, and asking for
 #: it back to back would keep istiod (and the API server's proxy) busy serving us.
@@ -78,9 +81,9 @@ class CachedSidecars:
         """Seconds until a waiting rollout should look again (and this reads anew then).
 
         `close`: nothing but sidecars stands between the wait and its end, so the answer
-        is wanted soon (`FAST`, doubling with each read that did not end it); else a
-        read every `max_age` is enough. Never sooner than `COST` times the last read's
-        duration after it ended.
+        is wanted soon (`FAST`, `FAST_READS` times, then doubling with each read that did
+        not end it); else a read every `max_age` is enough. Never sooner than `COST` times
+        the last read's duration after it ended.
         """
         now = self.clock()
         if self._at is None:
@@ -88,7 +91,8 @@ class CachedSidecars:
         if close:
             if self._close_from is None:
                 self._close_from = self.reads
-            gap = min(self.max_age, FAST * 2 ** (self.reads - self._close_from))
+            slower = max(0, self.reads - self._close_from - FAST_READS + 1)
+            gap = min(self.max_age, FAST * 2**slower)
         else:
             gap, self._close_from = self.max_age, None
         ended = self._at + self.took

@@ -4,6 +4,7 @@ and judges (`BatchWaits`), and when the next batch may start from what a wait sa
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from kubectl_war.kube.requests import ListResult, Resource
@@ -25,8 +26,19 @@ from kubectl_war.rollout.states import EventKind
 from kubectl_war.war import War
 
 #: A wait's view of the WARs may start the next batch for this long after its watch last
-#: delivered a change (seconds); later, the next batch lists them again.
+#: delivered a change (seconds), as may the list a rollout was planned from for this long
+#: after it was asked for; later, the next batch lists them again.
 VIEW_FRESH = 1.0
+
+
+@dataclass(frozen=True)
+class View:
+    """The WARs of one namespace as known at `at` (the executor's clock), as good as a list
+    taken then: the list a rollout was planned from, or what a wait's watch last saw."""
+
+    namespace: str
+    listed: ListResult
+    at: float
 
 
 class BatchWaits:
@@ -43,7 +55,7 @@ class BatchWaits:
     _current: GroupResult | None
     _batch: Batch | None
     _resumed_back: set[tuple[str, str]]
-    _view: tuple[str, Store, float] | None
+    _view: View | None
     _store: Store | None
 
     def _observe(self, t: Tracked, obj: Mapping[str, Any] | None) -> None:
@@ -160,20 +172,22 @@ class BatchWaits:
             interrupted=lambda: self.interrupted,
         )
         if done and seen and last_event and not read_directly:
-            self._view = (namespace, seen[0], last_event[0])
+            store = seen[0]
+            self._view = View(namespace, store.listed(), last_event[0])
         return done
 
     def _recent_view(self, namespace: str) -> ListResult | None:
         """The WARs of `namespace` as the wait that just ended knows them, when that is as
         good as a list: its watch delivered every change (no direct read was needed: no
-        restart, no lost event) and delivered one within `VIEW_FRESH` seconds. A list
-        of a large namespace takes longer than that on the critical path between two
-        batches; the DELETEs' preconditions refuse anything that changed since."""
+        restart, no lost event) and delivered one within `VIEW_FRESH` seconds. Before the
+        first batch, the list the rollout was planned from, asked for within `VIEW_FRESH`
+        seconds. A list of a large namespace takes longer than that on the critical path
+        between two batches; the DELETEs' preconditions refuse anything that changed
+        since."""
         view, self._view = self._view, None
-        if view is None or view[0] != namespace or self.clock() - view[2] > VIEW_FRESH:
+        if view is None or view.namespace != namespace or self.clock() - view.at > VIEW_FRESH:
             return None
-        store = view[1]
-        return ListResult(store.items(), store.resource_version)
+        return view.listed
 
 
 def _deleting(obj: Mapping[str, Any]) -> bool:
