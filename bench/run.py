@@ -329,16 +329,30 @@ def _batches(members: list[list[str]], record: dict[str, Any], started: float) -
 
 PHASES = (
     ("running the command, after importing the CLI", "kubectl_war/cli/__init__.py", "_main"),
-    ("importing the CLI (click, commands)", "kubectl_war/cli/__init__.py", "<module>"),
+    ("importing click and the command group", "kubectl_war/cli/group.py", "<module>"),
     ("kubeconfig, incl. importing the client", "kubectl_war/kube/config.py", "resolve"),
     ("  importing the client's submodules", "kubectl_war/kube/lazy.py", "load"),
     ("listing the WARs, page by page, into rows", "kubectl_war/kube/client.py", "list_each"),
-    ("  HTTP requests (urllib3 through the client)", "kubernetes/client/api_client.py", "call_api"),
+    ("  HTTP requests (urllib3, the client's pool)", "kubectl_war/kube/client.py", "_urlopen"),
     ("  JSON decoding", "json/__init__.py", "loads"),
     ("  building rows (decode, assess, cells)", "kubectl_war/listing.py", "row"),
     ("the WorkloadGroups (UP-TO-DATE)", "kubectl_war/snapshot.py", "fetch_groups"),
-    ("laying out the table", "kubectl_war/render.py", "render"),
+    ("laying out and writing the table", "kubectl_war/render.py", "Table.write"),
 )
+
+
+def _code_line(suffix: str, func: str) -> tuple[str, int | None]:
+    """The profiler's name for `func` in the module at `suffix`, and, for a method
+    (`Class.method`), its first line: the profile names functions without their class,
+    and `render.Table.write` is not `render.write`."""
+    if "." not in func:
+        return func, None
+    import importlib
+
+    obj: Any = importlib.import_module(suffix.removesuffix(".py").replace("/", "."))
+    for part in func.split("."):
+        obj = getattr(obj, part)
+    return obj.__code__.co_name, obj.__code__.co_firstlineno
 
 
 def _phases(path: Path) -> list[tuple[str, float]]:
@@ -347,9 +361,11 @@ def _phases(path: Path) -> list[tuple[str, float]]:
     stats: dict[Any, Any] = pstats.Stats(str(path)).stats  # type: ignore[attr-defined]
     out = []
     for label, suffix, func in PHASES:
+        name, first_line = _code_line(suffix, func)
         total = 0.0
-        for (filename, _line, name), (_cc, _nc, _tt, ct, _callers) in stats.items():
-            if name == func and filename.replace(os.sep, "/").endswith(suffix):
+        for (filename, line, fname), (_cc, _nc, _tt, ct, _callers) in stats.items():
+            same_file = filename.replace(os.sep, "/").endswith(suffix)
+            if fname == name and same_file and first_line in (None, line):
                 total += ct
         out.append((label, total))
     return out
