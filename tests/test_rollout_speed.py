@@ -143,6 +143,11 @@ def test_throttling_pauses_every_worker_and_the_bound_holds(
         assert not [t for t in deletes if at + 0.2 < t < at + 0.8]
 
 
+def _war_gets(fake_kube: FakeKube, *, watch: bool) -> list[Any]:
+    """The GETs of the WAR collection the server saw: its watches, or its lists."""
+    return [r for r in fake_kube.requests_to(COLLECTION, "GET") if ("watch" in r.query) is watch]
+
+
 def test_the_next_batch_starts_from_the_waits_view_when_its_watch_is_sound(
     fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
 ) -> None:
@@ -150,7 +155,7 @@ def test_the_next_batch_starts_from_the_waits_view_when_its_watch_is_sound(
     run = Run(client, max_unavailable="1")
     fake_kube.clear_requests()
     assert run.execute().outcome == COMPLETE
-    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    lists = _war_gets(fake_kube, watch=False)
     # Batch 1 lists; batches 2 and 3 start from the wait that just ended.
     assert len(lists) == 1
 
@@ -164,10 +169,10 @@ def test_the_first_batch_starts_from_the_list_the_plan_was_made_from_while_fresh
     fake_kube.clear_requests()
     listed = View("bookinfo", planned_from, time.monotonic())
     assert run.execute(listed=listed).outcome == COMPLETE
-    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    lists = _war_gets(fake_kube, watch=False)
     assert lists == []
     # Its wait watched from that list's resourceVersion.
-    watches = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" in r.query]
+    watches = _war_gets(fake_kube, watch=True)
     assert watches[0].query["resourceVersion"] == [planned_from.resource_version]
     assert sorted(plane.deleted()) == sorted(planned(run))
 
@@ -182,7 +187,7 @@ def test_a_list_older_than_a_second_is_taken_again_for_the_first_batch(
     # Planned, then a question on a terminal (or a canary's pause) took its time.
     listed = View("bookinfo", planned_from, time.monotonic() - VIEW_FRESH - 0.5)
     assert run.execute(listed=listed).outcome == COMPLETE
-    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    lists = _war_gets(fake_kube, watch=False)
     assert len(lists) == 1  # batch 1 lists; batches 2 and 3 start from their waits
 
 
@@ -214,7 +219,7 @@ def test_after_a_wait_that_had_to_read_directly_the_next_batch_lists_again(
     fake_kube.faults = Faults(cut_watch_after=0)
     fake_kube.clear_requests()
     assert run.execute(timeout=30, resync=0.3).outcome == COMPLETE
-    lists = [r for r in fake_kube.requests_to(COLLECTION, "GET") if "watch" not in r.query]
+    lists = _war_gets(fake_kube, watch=False)
     assert len(lists) == 3  # one before each batch
 
 

@@ -33,6 +33,20 @@ class Query:
     grace_period: float
     sort_by: str | None
 
+    def list_each(
+        self, client: Any, namespace: str | None, each: Callable[[dict[str, Any]], None]
+    ) -> str:
+        """Hand each WAR the selectors match to `each` as its page arrives; the list's
+        resourceVersion."""
+        rv: str = client.list_each(
+            client.war_resource(),
+            namespace,
+            each,
+            label_selector=self.selector,
+            field_selector=self.field_selector,
+        )
+        return rv
+
     def choose(self, wars: list[War], t: datetime, facts: Callable[[War], Facts]) -> list[War]:
         return listing.select(
             wars,
@@ -169,13 +183,7 @@ def read_rows(
             lines.append(_Line(war, cells, listing.sort_key(war, query.sort_by)))
         gcpause.keep(obj)
 
-    listed.resource_version = client.list_each(
-        client.war_resource(),
-        namespace,
-        add,
-        label_selector=query.selector,
-        field_selector=query.field_selector,
-    )
+    listed.resource_version = query.list_each(client, namespace, add)
     snapshot.fetch_groups(client, snap, seen, needed_by="--outdated" if query.outdated else None)
     kept: list[_Line] = []
     for line in lines:
@@ -235,13 +243,7 @@ def read_items(
                 gcpause.sweep()
         gcpause.keep(obj)
 
-    listed.resource_version = client.list_each(
-        client.war_resource(),
-        namespace,
-        add,
-        label_selector=query.selector,
-        field_selector=query.field_selector,
-    )
+    listed.resource_version = query.list_each(client, namespace, add)
     snapshot.fetch_groups(client, snap, seen)
     return listed
 
