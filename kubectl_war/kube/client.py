@@ -194,7 +194,7 @@ class Kube:
             headers = HTTPHeaderDict(headers)
             for group in self.conn.as_groups:
                 headers.add("Impersonate-Group", group)
-        url = api.configuration.host + req.path
+        url = self.host + req.path
         if query:
             url += "?" + urlencode(query)
         body = json.dumps(req.body) if req.body else None  # as call_api: no empty body

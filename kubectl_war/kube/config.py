@@ -205,7 +205,42 @@ def resolve(conn: Connection) -> Resolved:
         cfg.verify_ssl = False
     # Retries are the client's own (with backoff and a bound); urllib3 must not add its own.
     cfg.retries = False
+    _pin_cluster_settings(cfg)
     return resolved
+
+
+# What the client's token refresh hook copies from the kubeconfig into the configuration
+# every time it runs (its loader's `_set_config`), undoing -s and the TLS flags.
+_CLUSTER_SETTINGS = (
+    "host",
+    "ssl_ca_cert",
+    "cert_file",
+    "key_file",
+    "verify_ssl",
+    "tls_server_name",
+)
+
+
+def _pin_cluster_settings(cfg: Any) -> None:
+    """Keep the cluster settings `resolve` chose through every credential refresh.
+
+    The client refreshes a kubeconfig token before each request (the loader's
+    `refresh_api_key_hook`) and, doing so, writes the kubeconfig's server and TLS
+    settings back over the configuration: a request would go to the kubeconfig's
+    cluster whatever `--server` said. The hook is wrapped so that only credentials
+    change when it runs.
+    """
+    hook = cfg.refresh_api_key_hook
+    if hook is None:
+        return
+    pinned = {key: getattr(cfg, key, None) for key in _CLUSTER_SETTINGS}
+
+    def refresh(configuration: Any) -> None:
+        hook(configuration)
+        for key, value in pinned.items():
+            setattr(configuration, key, value)
+
+    cfg.refresh_api_key_hook = refresh
 
 
 def _load_context(conn: Connection, merged: Any, resolved: Resolved, current: str | None) -> None:
