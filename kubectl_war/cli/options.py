@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from kubectl_war.errors import UsageError, quote_input
+from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,62 +67,264 @@ def object_names(
     return check
 
 
-_KUBE_OPTIONS = [
-    click.option("--kubeconfig", metavar="PATH", help="Path to the kubeconfig file to use."),
-    click.option("--context", metavar="NAME", help="The kubeconfig context to use."),
-    click.option("--cluster", metavar="NAME", help="The kubeconfig cluster to use."),
-    click.option("--user", metavar="NAME", help="The kubeconfig user to use."),
-    click.option("-n", "--namespace", metavar="NS", help="The namespace to look in."),
-    click.option(
-        "-A", "--all-namespaces", is_flag=True, help="Look in every namespace (ignores -n)."
+@dataclass(frozen=True)
+class ConnectionFlag:
+    """One of kubectl's connection flags, declared once: the option every command that
+    reaches a cluster takes, and what the flag means beyond parsing.
+
+    Attributes:
+        field: the `Connection` field it sets.
+        decls: the option's names (`-s`, `--server`).
+        one_cluster: it picks or overrides one cluster's connection, so it cannot go with
+            `--contexts`/`--all-contexts` (it would send every context to one server, or
+            one cluster's credentials to all of them).
+        rerun: a printed "run the same command again" line keeps it, so the re-run
+            acts as the same user on the same cluster.
+        secret: never printed (a re-run line says to pass it again).
+    """
+
+    field: str
+    decls: tuple[str, ...]
+    help: str
+    metavar: str | None = None
+    one_cluster: bool = False
+    rerun: bool = True
+    secret: bool = False
+    extra: tuple[tuple[str, Any], ...] = ()
+
+    @property
+    def name(self) -> str:
+        """The long name users type (`--server`)."""
+        return next(d for d in self.decls if d.startswith("--"))
+
+    def option(self) -> Callable[[F], F]:
+        kwargs: dict[str, Any] = dict(self.extra)
+        if self.metavar:
+            kwargs["metavar"] = self.metavar
+        return click.option(*self.decls, self.field, help=self.help, **kwargs)
+
+    def argv(self, value: Any) -> list[str]:
+        """The words that give `value` to this flag again ([] for its default)."""
+        if value in (None, False, (), ""):
+            return []
+        if value is True:
+            return [self.name]
+        if isinstance(value, tuple):
+            return [word for item in value for word in (self.name, str(item))]
+        if isinstance(value, float):
+            value = f"{value:g}s"
+        return [self.name, str(value)]
+
+
+CONNECTION_FLAGS: tuple[ConnectionFlag, ...] = (
+    ConnectionFlag("kubeconfig", ("--kubeconfig",), "Path to the kubeconfig file to use.", "PATH"),
+    ConnectionFlag(
+        "context", ("--context",), "The kubeconfig context to use.", "NAME", one_cluster=True
     ),
-    click.option("--as", "as_user", metavar="USER", help="Username to impersonate."),
-    click.option(
-        "--as-group",
+    ConnectionFlag(
+        "cluster", ("--cluster",), "The kubeconfig cluster to use.", "NAME", one_cluster=True
+    ),
+    ConnectionFlag("user", ("--user",), "The kubeconfig user to use.", "NAME", one_cluster=True),
+    ConnectionFlag(
+        "namespace", ("-n", "--namespace"), "The namespace to look in.", "NS", rerun=False
+    ),
+    ConnectionFlag(
+        "all_namespaces",
+        ("-A", "--all-namespaces"),
+        "Look in every namespace (ignores -n).",
+        rerun=False,
+        extra=(("is_flag", True),),
+    ),
+    ConnectionFlag("as_user", ("--as",), "Username to impersonate.", "USER"),
+    ConnectionFlag(
         "as_groups",
-        multiple=True,
-        metavar="GROUP",
-        help="Group to impersonate; repeat for several.",
+        ("--as-group",),
+        "Group to impersonate; repeat for several.",
+        "GROUP",
+        extra=(("multiple", True),),
     ),
-    click.option(
-        "--request-timeout",
-        default="0",
-        metavar="DURATION",
-        callback=_request_timeout,
-        help="How long to wait for one server request (e.g. 30s); 0 waits forever.",
+    ConnectionFlag("as_uid", ("--as-uid",), "UID to impersonate.", "UID"),
+    ConnectionFlag(
+        "as_user_extra",
+        ("--as-user-extra",),
+        "User extra to impersonate (KEY=VALUE); repeat for several.",
+        "KEY=VALUE",
+        extra=(("multiple", True), ("callback", lambda c, p, v: _user_extra(v))),
     ),
-    click.option("-s", "--server", metavar="URL", help="The API server's address."),
-    click.option("--token", metavar="TOKEN", help="Bearer token for the API server."),
-    click.option("--certificate-authority", metavar="PATH", help="A CA certificate file to trust."),
-    click.option(
-        "--insecure-skip-tls-verify",
-        is_flag=True,
-        help="Do not check the server's certificate (insecure).",
+    ConnectionFlag(
+        "request_timeout",
+        ("--request-timeout",),
+        "How long to wait for one server request (e.g. 30s); 0 waits forever.",
+        "DURATION",
+        extra=(("default", "0"), ("callback", lambda c, p, v: _request_timeout(c, p, v))),
     ),
-    click.option(
-        "--chunk-size",
-        type=int,
-        default=500,
-        show_default=True,
-        callback=_chunk_size,
-        help="List in pages of this many objects (0: one page).",
+    ConnectionFlag(
+        "server", ("-s", "--server"), "The API server's address.", "URL", one_cluster=True
     ),
-    click.option("--debug", is_flag=True, help="Log each API request; show tracebacks."),
-]
+    ConnectionFlag(
+        "proxy_url",
+        ("--proxy-url",),
+        "Send requests through this proxy (http, https or socks5 URL).",
+        "URL",
+        one_cluster=True,
+    ),
+    ConnectionFlag(
+        "token",
+        ("--token",),
+        "Bearer token for the API server.",
+        "TOKEN",
+        one_cluster=True,
+        secret=True,
+    ),
+    ConnectionFlag(
+        "certificate_authority",
+        ("--certificate-authority",),
+        "A CA certificate file to trust.",
+        "PATH",
+        one_cluster=True,
+    ),
+    ConnectionFlag(
+        "client_certificate",
+        ("--client-certificate",),
+        "A client certificate file for TLS.",
+        "PATH",
+        one_cluster=True,
+    ),
+    ConnectionFlag(
+        "client_key",
+        ("--client-key",),
+        "A client key file for TLS.",
+        "PATH",
+        one_cluster=True,
+    ),
+    ConnectionFlag(
+        "tls_server_name",
+        ("--tls-server-name",),
+        "The server name to check the server's certificate against (default: its host).",
+        "NAME",
+        one_cluster=True,
+    ),
+    ConnectionFlag(
+        "insecure_skip_tls_verify",
+        ("--insecure-skip-tls-verify",),
+        "Do not check the server's certificate (insecure).",
+        one_cluster=True,
+        extra=(("is_flag", True),),
+    ),
+    ConnectionFlag(
+        "disable_compression",
+        ("--disable-compression",),
+        "Ask for uncompressed answers (kubectl war never asks for compressed ones).",
+        rerun=False,
+        extra=(("is_flag", True),),
+    ),
+    ConnectionFlag(
+        "chunk_size",
+        ("--chunk-size",),
+        "List in pages of this many objects (0: one page).",
+        rerun=False,
+        extra=(
+            ("type", int),
+            ("default", 500),
+            ("show_default", True),
+            ("callback", lambda c, p, v: _chunk_size(c, p, v)),
+        ),
+    ),
+    ConnectionFlag(
+        "debug",
+        ("--debug",),
+        "Log each API request; show tracebacks.",
+        rerun=False,
+        extra=(("is_flag", True),),
+    ),
+)
+
+# kubectl's global flags that kubectl war does not honour, each with why. They are
+# refused by name (exit 1), never accepted and ignored.
+UNSUPPORTED_GLOBALS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (
+        ("--username", "--password"),
+        "basic authentication is not supported: use a token, "
+        "a client certificate or the kubeconfig's credentials",
+    ),
+    (("--cache-dir",), "kubectl war keeps no discovery cache"),
+    (("--kuberc",), "kubectl war reads no kuberc preferences"),
+    (("--match-server-version",), "kubectl war does not compare its version with the server's"),
+    (("--warnings-as-errors",), "the server's warnings are printed but never turned into errors"),
+    (("--profile", "--profile-output"), "kubectl war has no profiler; see make bench"),
+    (("-v", "--v", "--vmodule", "--log-flush-frequency"), "use --debug to log each request"),
+)
+
+
+def _user_extra(values: tuple[str, ...]) -> tuple[str, ...]:
+    for value in values:
+        key, eq, _ = value.partition("=")
+        if not eq or not key:
+            raise UsageError(
+                f"invalid value {quote_input(value)} for --as-user-extra: want KEY=VALUE"
+            )
+    return values
+
+
+def _refuse(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    if value is None:
+        return
+    name = param.opts[0]
+    why = next(why for names, why in UNSUPPORTED_GLOBALS if name in names)
+    raise WarError(f"{name} is a kubectl flag that kubectl war does not support: {why}")
+
+
+def _refused_options() -> list[Callable[[F], F]]:
+    options: list[Callable[[F], F]] = []
+    for names, _ in UNSUPPORTED_GLOBALS:
+        for name in names:
+            options.append(
+                click.option(
+                    name,
+                    f"refused_{name.lstrip('-').replace('-', '_')}",
+                    is_flag=False,
+                    flag_value="true",
+                    default=None,
+                    hidden=True,
+                    expose_value=False,
+                    callback=_refuse,
+                )
+            )
+    return options
+
+
+_KUBE_OPTIONS = [flag.option() for flag in CONNECTION_FLAGS]
 
 
 def kube_options(f: F) -> F:
-    """Adds kubectl's connection flags; the command receives them as `kube: Connection`
-    (the names click passes are exactly the `Connection` fields)."""
+    """Adds kubectl's connection flags (and refuses kubectl's global flags it does not
+    support); the command receives them as `kube: Connection`."""
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        flags = Connection(**{name: kwargs.pop(name) for name in CONNECTION_FIELDS})
+        flags = Connection.from_flags({name: kwargs.pop(name) for name in CONNECTION_FIELDS})
         return f(*args, kube=flags, **kwargs)
 
-    for option in reversed(_KUBE_OPTIONS):
+    for option in reversed([*_KUBE_OPTIONS, *_refused_options()]):
         wrapper = option(wrapper)
     return wrapper  # type: ignore[return-value]
+
+
+def rerun_argv(kube: Connection) -> tuple[list[str], list[str]]:
+    """The connection flags a "run the same command again" line repeats: every flag
+    that picks the cluster and the identity that the user gave, and the names of the
+    secret ones left out (they are never printed: the line says to pass them again)."""
+    words: list[str] = []
+    secrets: list[str] = []
+    for flag in CONNECTION_FLAGS:
+        if not flag.rerun:
+            continue
+        given = flag.argv(getattr(kube, flag.field))
+        if given and flag.secret:
+            secrets.append(flag.name)
+        else:
+            words += given
+    return words, secrets
 
 
 class OutputFormat(click.Choice):
@@ -375,7 +577,24 @@ class SidecarFlags:
             timeout=self.timeout,
             notice=notice,
             max_size=self.max_size,
+            unpassable=istioctl_cannot_take(kube),
         )
+
+
+# The connection flags istioctl proxy-status has too: all others are refused for it.
+_ISTIOCTL_TAKES = ("kubeconfig", "context")
+
+
+def istioctl_cannot_take(kube: Connection) -> tuple[str, ...]:
+    """The connection flags given that istioctl cannot be handed: each would make it
+    ask another cluster, or as another user."""
+    return tuple(
+        flag.name
+        for flag in CONNECTION_FLAGS
+        if (flag.one_cluster or flag.field.startswith("as_"))
+        and flag.field not in _ISTIOCTL_TAKES
+        and flag.argv(getattr(kube, flag.field))
+    )
 
 
 def _proxy_status_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -470,17 +689,6 @@ def proxy_status_options(
 
 # ---- many clusters at once ----------------------------------------------------------------
 
-# Flags that pick or override one cluster's connection: with a fleet they would send
-# every context to the same server, or one cluster's credentials to all of them.
-_ONE_CLUSTER_FLAGS = (
-    ("context", "--context"),
-    ("cluster", "--cluster"),
-    ("user", "--user"),
-    ("server", "--server"),
-    ("token", "--token"),
-    ("certificate_authority", "--certificate-authority"),
-)
-
 
 def _fleet_conflicts(kube: Connection | None, fleet: Any) -> None:
     if fleet.contexts and fleet.all_contexts:
@@ -490,10 +698,10 @@ def _fleet_conflicts(kube: Connection | None, fleet: Any) -> None:
     if kube is None or not fleet.active:
         return
     given = "--all-contexts" if fleet.all_contexts else "--contexts"
-    for attr, flag in _ONE_CLUSTER_FLAGS:
-        if getattr(kube, attr):
+    for flag in CONNECTION_FLAGS:
+        if flag.one_cluster and getattr(kube, flag.field):
             raise UsageError(
-                f"{flag} and {given} exclude each other: {flag} applies to one cluster"
+                f"{flag.name} and {given} exclude each other: {flag.name} applies to one cluster"
             )
 
 

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Generator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable
 from urllib.parse import urlencode
 
@@ -51,6 +51,17 @@ _warned: set[str] = set()
 _warned_lock = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Wire:
+    """One request as it is put on the wire (`Kube.wire`)."""
+
+    method: str
+    url: str
+    headers: Any  # urllib3's HTTPHeaderDict: a name may repeat
+    body: str | None
+    timeout: Any  # urllib3.Timeout or None
+
+
 class Kube:
     """A connection to one cluster, configured the way kubectl would configure it."""
 
@@ -61,11 +72,10 @@ class Kube:
         self._client: Any = None
         self._client_lock = threading.Lock()
         self._versions: dict[str, str | None] = {}
-        resolved = resolve(conn)
-        self._cfg = resolved.configuration
-        self.context_name: str | None = resolved.context
-        self._context_namespace = resolved.context_namespace
-        self.host: str = resolved.host
+        self._resolved = resolve(conn)
+        self.context_name: str | None = self._resolved.context
+        self._context_namespace = self._resolved.context_namespace
+        self.host: str = self._resolved.host
 
     @property
     def namespace(self) -> str:
@@ -83,10 +93,8 @@ class Kube:
                 if self._client is None:
                     from kubernetes.client.api_client import ApiClient
 
-                    client = ApiClient(self._cfg)
+                    client = ApiClient(self._resolved.configuration)
                     client.user_agent = f"kubectl-war/{_version()}"
-                    if self.conn.as_user:
-                        client.set_default_header("Impersonate-User", self.conn.as_user)
                     self._client = client
         return self._client
 
@@ -169,44 +177,25 @@ class Kube:
             ) from None
 
     def _urlopen(self, req: Request) -> Any:
-        """Put `req` on the wire as the client's `ApiClient.call_api` would (its headers,
-        credentials, pool, TLS and proxy settings), answering urllib3's response unread.
+        """Put `req` on the wire through the client's connection pool (its TLS and proxy
+        settings), answering urllib3's response unread.
 
-        Not through `call_api` itself: it serialises every header, parameter and body
+        Not through `ApiClient.call_api`: it serialises every header, parameter and body
         generically for models this package never uses, an eighth of a DELETE's CPU time,
         and a rollout batch sends hundreds of them at once.
         """
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
-        api = self._api()
-        headers: Any = {"Accept": "application/json", "Content-Type": "application/json"}
-        headers.update(api.default_headers)
-        if api.cookie:
-            headers["Cookie"] = api.cookie
-        query = list(req.query)
-        # The bearer token as the client sends it (an exec plugin's, refreshed when due).
-        api.update_params_for_auth(headers, query, ["BearerToken"])
-        if self.conn.as_groups:
-            # One header per group: a plain dict holds a name once.
-            from urllib3._collections import HTTPHeaderDict
-
-            headers = HTTPHeaderDict(headers)
-            for group in self.conn.as_groups:
-                headers.add("Impersonate-Group", group)
-        url = self.host + req.path
-        if query:
-            url += "?" + urlencode(query)
-        body = json.dumps(req.body) if req.body else None  # as call_api: no empty body
-        limit = self._timeout(req)
-        timeout = None
-        if isinstance(limit, tuple):
-            timeout = urllib3.Timeout(connect=limit[0], read=limit[1])
-        elif limit:
-            timeout = urllib3.Timeout(total=limit)
+        wire = self.wire(req)
         try:
-            resp = api.rest_client.pool_manager.urlopen(
-                req.method, url, body=body, headers=headers, preload_content=False, timeout=timeout
+            resp = self._api().rest_client.pool_manager.urlopen(
+                wire.method,
+                wire.url,
+                body=wire.body,
+                headers=wire.headers,
+                preload_content=False,
+                timeout=wire.timeout,
             )
         except urllib3.exceptions.SSLError as exc:
             # As the client reports a TLS failure: an ApiException with status 0.
@@ -217,6 +206,36 @@ class Kube:
                 error.body = error.body.decode("utf-8", "replace")
             raise error
         return resp
+
+    def wire(self, req: Request) -> Wire:
+        """The request exactly as it goes out: the one place every request of every
+        command is built from the resolved connection (server, credentials, refreshed
+        when due, impersonation, timeout)."""
+        import urllib3
+        from urllib3._collections import HTTPHeaderDict
+
+        api = self._api()
+        plain: dict[str, str] = {"Accept": "application/json", "Content-Type": "application/json"}
+        plain.update(api.default_headers)
+        if api.cookie:
+            plain["Cookie"] = api.cookie
+        query = list(req.query)
+        # The bearer token as the client sends it (an exec plugin's, refreshed when due).
+        api.update_params_for_auth(plain, query, ["BearerToken"])
+        headers = HTTPHeaderDict(plain)
+        for name, value in self._resolved.impersonation:
+            headers.add(name, value)  # one header per group: a plain dict holds a name once
+        url = self.host + req.path
+        if query:
+            url += "?" + urlencode(query)
+        limit = self._timeout(req)
+        timeout = None
+        if isinstance(limit, tuple):
+            timeout = urllib3.Timeout(connect=limit[0], read=limit[1])
+        elif limit:
+            timeout = urllib3.Timeout(total=limit)
+        body = json.dumps(req.body) if req.body else None  # as call_api: no empty body
+        return Wire(req.method, url, headers, body, timeout)
 
     def _server_warnings(self, headers: Any) -> None:
         """Print each `Warning` the API server sent (deprecations, admission warnings) as

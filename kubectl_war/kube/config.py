@@ -42,11 +42,18 @@ class Connection:
     all_namespaces: bool = False
     as_user: str | None = None
     as_groups: tuple[str, ...] = ()
+    as_uid: str | None = None
+    as_user_extra: tuple[str, ...] = ()
     request_timeout: float | None = None
     server: str | None = None
+    proxy_url: str | None = None
     token: str | None = None
     certificate_authority: str | None = None
+    client_certificate: str | None = None
+    client_key: str | None = None
+    tls_server_name: str | None = None
     insecure_skip_tls_verify: bool = False
+    disable_compression: bool = False
     chunk_size: int = DEFAULT_CHUNK_SIZE
     debug: bool = False
 
@@ -56,8 +63,9 @@ class Connection:
         connection setting, and values of None, are left out (the default holds)."""
         given = {f.name: values.get(f.name) for f in fields(cls)}
         kwargs = {name: value for name, value in given.items() if value is not None}
-        if "as_groups" in kwargs:
-            kwargs["as_groups"] = tuple(kwargs["as_groups"])
+        for name in ("as_groups", "as_user_extra"):
+            if name in kwargs:
+                kwargs[name] = tuple(kwargs[name])
         return cls(**kwargs)
 
 
@@ -132,21 +140,24 @@ def context_names(kubeconfig: str | None) -> list[str]:
 
 @dataclass
 class Resolved:
-    """A connection made concrete: the client's configuration and what it came from.
+    """A connection made concrete: everything a request to the cluster is built from.
 
     Attributes:
-        configuration: the kubernetes client's `Configuration`.
+        configuration: the kubernetes client's `Configuration`: TLS settings, proxy and
+            the credentials (refreshed by the client when they expire). Its cluster
+            settings are pinned (see `_pin_cluster_settings`).
+        host: the API server's address, fixed here once: requests are built from this,
+            never from the configuration, whose host a credential refresh may rewrite.
+        impersonation: the `Impersonate-*` headers, in order (a group may repeat).
         context: the kubeconfig context used (None with --server and no context).
         context_namespace: that context's namespace, if it sets one.
     """
 
     configuration: Any
+    host: str = ""
+    impersonation: tuple[tuple[str, str], ...] = ()
     context: str | None = None
     context_namespace: str | None = None
-
-    @property
-    def host(self) -> str:
-        return str(self.configuration.host)
 
 
 def resolve(conn: Connection) -> Resolved:
@@ -188,25 +199,69 @@ def resolve(conn: Connection) -> Resolved:
             raise
         except Exception as exc:  # a malformed kubeconfig shape
             raise KubeError(f"invalid kubeconfig {paths}: {one_line(exc)}") from None
+    _apply_flags(conn, cfg)
+    # Retries are the client's own (with backoff and a bound); urllib3 must not add its own.
+    cfg.retries = False
+    _pin_cluster_settings(cfg)
+    resolved.host = str(cfg.host).rstrip("/")
+    resolved.impersonation = _impersonation(conn, resolved.impersonation)
+    return resolved
+
+
+def _apply_flags(conn: Connection, cfg: Any) -> None:
+    """The connection flags over what the kubeconfig said, as kubectl's overrides go."""
     if conn.server:
         cfg.host = conn.server.rstrip("/")
+    if conn.proxy_url:
+        cfg.proxy = conn.proxy_url
+        cfg.no_proxy = None
     if conn.token:
         # "authorization" is the key before client 36 and an alias for it since.
         cfg.api_key = {"authorization": f"Bearer {conn.token}"}
         cfg.refresh_api_key_hook = None
-    if conn.certificate_authority:
-        if not os.path.exists(conn.certificate_authority):
-            raise KubeError(
-                f"unable to read certificate-authority {conn.certificate_authority}: "
-                "no such file or directory"
-            )
-        cfg.ssl_ca_cert = conn.certificate_authority
+    for path, flag, attr in (
+        (conn.certificate_authority, "certificate-authority", "ssl_ca_cert"),
+        (conn.client_certificate, "client-certificate", "cert_file"),
+        (conn.client_key, "client-key", "key_file"),
+    ):
+        if path:
+            if not os.path.exists(path):
+                raise KubeError(f"unable to read {flag} {path}: no such file or directory")
+            setattr(cfg, attr, path)
+    if conn.tls_server_name:
+        cfg.tls_server_name = conn.tls_server_name
     if conn.insecure_skip_tls_verify:
         cfg.verify_ssl = False
-    # Retries are the client's own (with backoff and a bound); urllib3 must not add its own.
-    cfg.retries = False
-    _pin_cluster_settings(cfg)
-    return resolved
+        if not conn.certificate_authority:
+            # kubectl: the flag replaces the kubeconfig's CA rather than adding to it.
+            cfg.ssl_ca_cert = None
+
+
+def _impersonation(
+    conn: Connection, from_kubeconfig: tuple[tuple[str, str], ...]
+) -> tuple[tuple[str, str], ...]:
+    """The `Impersonate-*` headers: the flags', else the kubeconfig user's (`as`,
+    `as-groups`, `as-uid`, `as-user-extra`); kubectl takes them as one set."""
+    if not (conn.as_user or conn.as_groups or conn.as_uid or conn.as_user_extra):
+        return from_kubeconfig
+    headers: list[tuple[str, str]] = []
+    if conn.as_user:
+        headers.append(("Impersonate-User", conn.as_user))
+    headers += [("Impersonate-Group", group) for group in conn.as_groups]
+    if conn.as_uid:
+        headers.append(("Impersonate-Uid", conn.as_uid))
+    for item in conn.as_user_extra:
+        key, _, value = item.partition("=")
+        headers.append((f"Impersonate-Extra-{_extra_key(key)}", value))
+    return tuple(headers)
+
+
+def _extra_key(key: str) -> str:
+    """An `Impersonate-Extra-` key as client-go sends it: each byte a header name cannot
+    hold percent-encoded (`example.com/scope` → `example.com%2Fscope`)."""
+    from urllib.parse import quote
+
+    return quote(key, safe="!#$&'*+-.^_`|~")
 
 
 # What the client's token refresh hook copies from the kubeconfig into the configuration
@@ -278,12 +333,31 @@ def _load_context(conn: Connection, merged: Any, resolved: Resolved, current: st
         value["contexts"].append({"name": name, "context": ctx})
     loader = auth.loader(merged, active_context=name)
     loader.load_and_set(resolved.configuration)
+    user = _plain(_named(value.get("users")).get(ctx.get("user"), {}).get("user"))
+    resolved.impersonation = _kubeconfig_impersonation(user if isinstance(user, dict) else {})
     cluster = _plain(_named(value.get("clusters")).get(ctx.get("cluster"), {}).get("cluster"))
     proxy = cluster.get("proxy-url") if isinstance(cluster, dict) else None
     if proxy:
         # kubectl sends this cluster's requests through proxy-url whatever NO_PROXY says.
         resolved.configuration.proxy = str(proxy)
         resolved.configuration.no_proxy = None
+
+
+def _kubeconfig_impersonation(user: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    """The impersonation a kubeconfig user entry asks for, as the flags would."""
+    groups = _plain(user.get("as-groups")) or []
+    extra = _plain(user.get("as-user-extra")) or {}
+    flags = Connection(
+        as_user=str(user["as"]) if user.get("as") else None,
+        as_groups=tuple(str(_plain(g)) for g in groups if _plain(g)),
+        as_uid=str(user["as-uid"]) if user.get("as-uid") else None,
+        as_user_extra=tuple(
+            f"{k}={_plain(v)}"
+            for k, values in (extra.items() if isinstance(extra, dict) else [])
+            for v in (_plain(values) or [])
+        ),
+    )
+    return _impersonation(flags, ())
 
 
 def _quiet_client_logs(debug: bool) -> None:

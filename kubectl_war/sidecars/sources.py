@@ -248,9 +248,11 @@ class IstioctlSource(SidecarSource):
         binary: str | None = None,
         warn: Warn | None = None,
         max_size: int = DEFAULT_MAX_SIZE,
+        unpassable: tuple[str, ...] = (),
     ) -> None:
         super().__init__(warn, max_size)
         self._detailed: tuple[str, ...] = ()
+        self.unpassable = unpassable
         self.kubeconfig = kubeconfig
         self.context = context
         self.istio_namespace = istio_namespace
@@ -274,6 +276,13 @@ class IstioctlSource(SidecarSource):
     def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
         import shutil
 
+        if self.unpassable:
+            # istioctl would ask another cluster, or as another user: never mix its
+            # answer with this cluster's WARs.
+            raise SidecarError(
+                f"istioctl: cannot be given {', '.join(self.unpassable)} (it takes only "
+                "--kubeconfig and --context); use --proxy-status istiod"
+            )
         binary = self.binary or shutil.which(ISTIOCTL)
         if not binary:
             raise SidecarError(
@@ -409,6 +418,7 @@ def open_source(
     notice: Callable[[str], None] | None = None,
     warn: Warn | None = None,
     max_size: int = DEFAULT_MAX_SIZE,
+    unpassable: tuple[str, ...] = (),
 ) -> SidecarSource | None:
     """The source a `--proxy-status` value names, ready to `fetch`.
 
@@ -417,6 +427,8 @@ def open_source(
         spec: `auto`, `istiod`, `istioctl`, `file:PATH`, `-` (stdin) or `none`.
         istio_namespace: where istiod runs.
         kubeconfig, context: what the user passed, handed on to istioctl.
+        unpassable: connection flags the user gave that istioctl cannot take (it then
+            refuses to run rather than ask another cluster).
         timeout: seconds one fetch of an explicitly named source may take (None: no limit).
         stdin: the stream `-` reads (default: the process's stdin).
         notice: told, in one line each, why `auto` passed over a source.
@@ -444,6 +456,7 @@ def open_source(
         timeout=timeout,
         warn=warn,
         max_size=max_size,
+        unpassable=unpassable,
     )
     if spec == ISTIOD:
         return istiod
