@@ -93,6 +93,12 @@ class Kube:
                 if self._client is None:
                     from kubernetes.client.api_client import ApiClient
 
+                    if not self._resolved.configuration.verify_ssl:
+                        # Asked for (--insecure-skip-tls-verify or the kubeconfig's): no
+                        # Python warning on every request, as kubectl prints none.
+                        import urllib3
+
+                        urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
                     client = ApiClient(self._resolved.configuration)
                     client.user_agent = f"kubectl-war/{_version()}"
                     self._client = client

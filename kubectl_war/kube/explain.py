@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from kubectl_war.kube.errors import (
     Forbidden,
@@ -39,7 +41,7 @@ def answer_error(req: Request, exc: Any, *, host: str, who: str) -> KubeError:
     reason = body.get("reason") or exc.reason or ""
     server_msg = str(body.get("message") or "").strip()
     if status == 0:
-        err: KubeError = Unreachable(f"TLS failure talking to {host}: {one_line(exc.reason)}")
+        err: KubeError = tls_error(str(exc.reason), host=host)
     elif status == 401:
         err = Unauthorized(
             "You must be logged in to the server (Unauthorized): the credentials of "
@@ -103,7 +105,13 @@ def transport_error(exc: BaseException, *, host: str, request_timeout: float | N
         inner = inner.reason
     if getattr(inner, "status", None) == 0 and "SSL" in str(getattr(inner, "reason", "")):
         # The client reports TLS failures as an ApiException with status 0.
-        return Unreachable(f"TLS failure talking to {host}: {one_line(inner.reason)}")
+        return tls_error(str(inner.reason), host=host)
+    if _no_such_host(inner):
+        name = urlsplit(host).hostname or host
+        return Unreachable(
+            f"dial tcp: lookup {name}: no such host (the server {host} has no address: "
+            "is the name right, and reachable from here?)"
+        )
     # NewConnectionError subclasses ConnectTimeoutError in urllib3 2: test it first.
     if isinstance(inner, (u3.NewConnectionError, ConnectionRefusedError)):
         return Unreachable(
@@ -118,10 +126,53 @@ def transport_error(exc: BaseException, *, host: str, request_timeout: float | N
         after = f" after {request_timeout:g}s" if request_timeout else ""
         return Unreachable(f"timed out{after} waiting for the API server at {host}")
     if isinstance(inner, u3.SSLError):
-        return Unreachable(f"TLS failure talking to {host}: {one_line(inner)}")
+        return tls_error(str(inner), host=host)
     if isinstance(inner, u3.LocationValueError) or "No host" in str(inner):
         return Unreachable(f"invalid server address {host!r}")
     return Unreachable(f"cannot talk to the API server at {host}: {one_line(inner)}")
+
+
+def _no_such_host(exc: BaseException) -> bool:
+    """Whether a connection failed because the host name does not resolve."""
+    import socket
+
+    import urllib3.exceptions as u3
+
+    resolution = getattr(u3, "NameResolutionError", None)  # urllib3 2
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, socket.gaierror) or (resolution and isinstance(seen, resolution)):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    return "Name or service not known" in text or "nodename nor servname" in text
+
+
+def tls_error(reason: str, *, host: str) -> Unreachable:
+    """A TLS handshake that failed, in the words of kubectl's (Go's) x509 errors where
+    the cause is one of theirs, with what to do about it."""
+    text = one_line(reason)
+    mismatch = re.search(
+        r"(?:Hostname|IP address) mismatch, certificate is not valid for '([^']*)'", text
+    )
+    if mismatch:
+        return Unreachable(
+            f"tls: failed to verify certificate: x509: certificate is not valid for "
+            f"{mismatch.group(1)} (the server at {host}; --tls-server-name or the "
+            "kubeconfig's tls-server-name names the name to check)"
+        )
+    if re.search(r"unable to get local issuer certificate|self[- ]signed certificate", text):
+        return Unreachable(
+            "tls: failed to verify certificate: x509: certificate signed by unknown authority "
+            f"(the server at {host}; trust its CA with --certificate-authority or the "
+            "kubeconfig's certificate-authority)"
+        )
+    if "certificate has expired" in text:
+        return Unreachable(
+            "tls: failed to verify certificate: x509: certificate has expired "
+            f"(the server at {host})"
+        )
+    return Unreachable(f"TLS failure talking to {host}: {text}")
 
 
 def _root_cause(exc: BaseException) -> BaseException:

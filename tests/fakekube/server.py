@@ -84,6 +84,8 @@ class RecordedRequest:
     raw_body: bytes = b""
     # Every (name, value) as sent, in order: a header may come more than once.
     header_list: list[tuple[str, str]] = field(default_factory=list)
+    # The CN of the client certificate the request came with (TLS servers only).
+    client_cert: str | None = None
 
     def header_values(self, name: str) -> list[str]:
         """Every value of a header sent more than once (e.g. Impersonate-Group)."""
@@ -142,6 +144,8 @@ class Request:
     client_gone: Callable[[], bool] = lambda: False
     # Who the request authenticated as (set by FakeKube._route).
     user: str = ""
+    # The CN of a verified client certificate (TLS servers only).
+    client_cert: str | None = None
 
     def q(self, name: str, default: str | None = None) -> str | None:
         values = self.query.get(name)
@@ -259,8 +263,11 @@ class FakeKube:
         tls: bool = False,
     ) -> None:
         self.tls = tls
-        # With tls=True: the CA file that signed the server's certificate.
+        # With tls=True: the CA file that signed the server's certificate, and a client
+        # certificate and key it signed (tls.CLIENT_USER).
         self.ca_file: str | None = None
+        self.client_cert_file: str | None = None
+        self.client_key_file: str | None = None
         self.clock: Callable[[], datetime] = clock or utcnow
         # A steppable clock (tests.fakekube.Clock) when one was given: tests advance it.
         self.clock_ctl: Any = clock if hasattr(clock, "advance") else None
@@ -330,8 +337,14 @@ class FakeKube:
             certs = make_certs()
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(certs.cert_file, certs.key_file)
+            # Client certificates the CA signed authenticate as their CN, as the API
+            # server's x509 authenticator does; without one a request is anonymous.
+            ctx.load_verify_locations(certs.ca_file)
+            ctx.verify_mode = ssl.CERT_OPTIONAL
             self._server.socket = ctx.wrap_socket(self._server.socket, server_side=True)
             self.ca_file = certs.ca_file
+            self.client_cert_file = certs.client_cert_file
+            self.client_key_file = certs.client_key_file
             self.url = f"https://{host}:{port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever,
@@ -719,6 +732,8 @@ class FakeKube:
         auth = req.header("Authorization")
         token = auth[7:] if auth.startswith("Bearer ") else None
         user = self.rbac.user_for(token)
+        if user is None and token is None and req.client_cert:
+            user = req.client_cert  # the x509 authenticator: the certificate's CN
         if user is None and self.token is not None and token != self.token:
             return _json_response(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
         req.user = user or self.user
@@ -1558,6 +1573,17 @@ def _too_old(rv: int, oldest: int) -> bytes:
     return b'{"type":"ERROR","object":' + _typed_dumps(status) + b"}\n"
 
 
+def _client_cert(conn: Any) -> str | None:
+    """The CN of the verified client certificate on a TLS connection, if any."""
+    getpeercert = getattr(conn, "getpeercert", None)
+    cert = getpeercert() if getpeercert is not None else None
+    for rdn in (cert or {}).get("subject", ()):
+        for key, value in rdn:
+            if key == "commonName":
+                return str(value)
+    return None
+
+
 class _Handler(BaseHTTPRequestHandler):
     kube: FakeKube
     protocol_version = "HTTP/1.1"
@@ -1630,6 +1656,7 @@ class _Handler(BaseHTTPRequestHandler):
             raw_path,
             raw_body,
             list(self.headers.items()),
+            _client_cert(self.connection),
         )
         self.kube.requests.append(recorded)
         for hook in list(self.kube.request_hooks):
@@ -1643,6 +1670,7 @@ class _Handler(BaseHTTPRequestHandler):
             body,
             raw_body,
             self._client_gone,
+            client_cert=recorded.client_cert,
         )
         faults = self.kube.faults
         fault = None
