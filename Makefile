@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Tests and the demo must find the plugin and the pinned kubectl first.
 RUN    := PATH="$(BIN):$$PATH"
 
-.PHONY: test demo lint fmt docs clean bench dist manifest check-manifest pypi release \
+.PHONY: test test-client-oldest demo lint fmt docs clean bench dist manifest check-manifest pypi release \
 	zipapp-lock test-zipapp-deps
 
 $(STAMP): setup.cfg pyproject.toml Makefile
@@ -23,6 +23,17 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(RUN) $(BIN)/python -m pytest
+	$(MAKE) --no-print-directory test-client-oldest
+
+# The client layer (every private part of the kubernetes client it uses, the connection
+# matrix, credentials) against the oldest client setup.cfg allows: the zipapp's pin.
+# The whole suite above runs against the newest, in the venv.
+CLIENT_TESTS := tests/test_client_private.py tests/test_connection_matrix.py \
+	tests/test_kube_auth.py tests/test_kube_requests.py tests/test_server_flag.py \
+	tests/test_cli_connection.py
+test-client-oldest: $(STAMP)
+	$(BIN)/python release/build.py deps --out build/zipapp-deps >/dev/null
+	PYTHONPATH=$(abspath build/zipapp-deps) $(RUN) $(BIN)/python -m pytest -q $(CLIENT_TESTS)
 
 demo: $(STAMP)
 	$(RUN) $(BIN)/python -m tests.fakekube demo

@@ -160,21 +160,21 @@ def test_an_interactive_only_plugin_without_a_terminal(
 def test_client_certificates_present_and_missing(
     secured: FakeKube, tmp_path: Path, make_kube_env: Env, run_war: Run
 ) -> None:
-    from tests.fakekube.tls import make_certs
+    from tests.fakekube.tls import CLIENT_USER
 
-    (tmp_path / "certs").mkdir()
-    certs = make_certs(str(tmp_path / "certs"))
+    assert secured.client_cert_file and secured.client_key_file
     ok = write_kubeconfig(
         tmp_path / "ok",
         secured,
         {
-            "client-certificate": certs.cert_file,
-            "client-key": certs.key_file,
+            "client-certificate": secured.client_cert_file,
+            "client-key": secured.client_key_file,
             "token": "good-token",
         },
     )
     r = run_war("list", "-o", "name", env=make_kube_env(ok))
     assert (r.returncode, r.stdout, r.stderr) == (0, NAME_LINE, "")
+    assert {r.client_cert for r in secured.requests} == {CLIENT_USER}
     missing = write_kubeconfig(
         tmp_path / "missing",
         secured,

@@ -218,7 +218,8 @@ class Kube:
         command is built from the resolved connection (server, credentials, refreshed
         when due, impersonation, timeout)."""
         import urllib3
-        from urllib3._collections import HTTPHeaderDict
+
+        from kubectl_war.kube.private import header_dict
 
         api = self._api()
         plain: dict[str, str] = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -228,7 +229,7 @@ class Kube:
         query = list(req.query)
         # The bearer token as the client sends it (an exec plugin's, refreshed when due).
         api.update_params_for_auth(plain, query, ["BearerToken"])
-        headers = HTTPHeaderDict(plain)
+        headers = header_dict()(plain)
         for name, value in self._resolved.impersonation:
             headers.add(name, value)  # one header per group: a plain dict holds a name once
         url = self.host + req.path
