@@ -35,7 +35,7 @@ def client(fake_kube: FakeKube, make_kubeconfig: Callable[..., str]) -> Kube:
 
 @pytest.fixture
 def plane(fake_kube: FakeKube) -> Iterator[OnboardingPlane]:
-    with OnboardingPlane(fake_kube, delay=0.05, lifetime=30) as p:
+    with OnboardingPlane(fake_kube, delay=0.05, lifetime=300) as p:
         yield p
 
 
@@ -128,7 +128,7 @@ def test_throttling_pauses_every_worker_and_the_bound_holds(
 
     faults.decide = recording  # type: ignore[method-assign]
     fake_kube.faults = faults
-    with OnboardingPlane(fake_kube, delay=0.05, jitter=0.2, seed=3, lifetime=40) as plane:
+    with OnboardingPlane(fake_kube, delay=0.05, jitter=0.2, seed=3, lifetime=300) as plane:
         run = Run(client, max_unavailable="5")
         result = run.execute(timeout=20)
     assert result.outcome == COMPLETE
