@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.factories import ns, too_old, war
+from tests.factories import ns, too_old, wait_until, war
 from tests.fakekube import FakeKube
 from tests.fakekube.faults import Faults
 
@@ -163,14 +163,12 @@ def test_stopping_the_server_does_not_wait_for_held_answers(kube_clock: Any) -> 
 
     client = threading.Thread(target=delete)
     client.start()
-    deadline = time.monotonic() + 5
-    while fake.get("workloadautoregistrations", "bookinfo", "w1") and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: not fake.get("workloadautoregistrations", "bookinfo", "w1"))
     start = time.monotonic()
     fake.stop()
     stopped_in = time.monotonic() - start
-    client.join(5)
-    assert stopped_in < 1.0
+    client.join(60)
+    assert stopped_in < 30  # not the 60s the answer is held (a bound a loaded machine meets)
     assert outcome == ["RemoteDisconnected"]  # no answer: the server went away
 
 

@@ -247,7 +247,7 @@ class OnboardingPlane:
                 gone.pop((c.namespace, c.name), None)
         return [name for _, name in gone]
 
-    def idle(self, timeout: float = 5.0) -> bool:
+    def idle(self, timeout: float = 60.0) -> bool:
         """Wait until no re-onboarding is scheduled (dead agents never are)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
