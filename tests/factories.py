@@ -314,7 +314,7 @@ def call(
     for key, value in (headers or {}).items():
         req.add_header(key, value)
     try:
-        with _OPENER.open(req, timeout=5) as resp:
+        with _OPENER.open(req, timeout=60) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"null")
@@ -474,7 +474,7 @@ def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tup
     os.close(slave)
     out = b""
     asked = 0
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + 120  # only a hang reaches it
     try:
         while time.monotonic() < deadline:
             ready, _, _ = select.select([master], [], [], 0.1)
@@ -492,7 +492,7 @@ def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tup
                 asked += 1
             if proc.poll() is not None and not ready:
                 break
-        return proc.wait(timeout=10), out.decode("utf-8", "replace").replace("\r\n", "\n")
+        return proc.wait(timeout=60), out.decode("utf-8", "replace").replace("\r\n", "\n")
     finally:
         proc.kill()
         os.close(master)
