@@ -7,8 +7,11 @@ import json
 import re
 import socket
 import subprocess
+import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Callable
 
@@ -311,10 +314,136 @@ def call(
     for key, value in (headers or {}).items():
         req.add_header(key, value)
     try:
-        with _OPENER.open(req, timeout=5) as resp:
+        with _OPENER.open(req, timeout=60) as resp:
             return resp.status, json.loads(resp.read() or b"null")
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read() or b"null")
+
+
+# ---- what a rollout deleted ----------------------------------------------------------------
+
+
+class Batches:
+    """The WARs a rollout deleted, batch by batch: equal to a list of names whose first
+    ``len(batches[0])`` names are the first batch in any order, the next ones the second
+    batch, and so on, with nothing after the last. A batch's DELETEs go out concurrently,
+    so their order is not the rollout's to keep; the order of the batches is.
+
+    ``assert plane.deleted() == Batches([A1, B1], [C1])``
+    """
+
+    def __init__(self, *batches: Sequence[str]) -> None:
+        self.batches = [sorted(batch) for batch in batches]
+
+    def split(self, names: Sequence[str]) -> list[list[str]]:
+        """`names` cut into batches of this one's sizes (any rest as one more batch)."""
+        out, at = [], 0
+        for batch in self.batches:
+            out.append(sorted(names[at : at + len(batch)]))
+            at += len(batch)
+        if at < len(names):
+            out.append(sorted(names[at:]))
+        return out
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, (list, tuple)):
+            return NotImplemented
+        return len(other) == sum(map(len, self.batches)) and self.split(other) == self.batches
+
+    def __repr__(self) -> str:
+        return "Batches(" + ", ".join(repr(b) for b in self.batches) + ")"
+
+
+def wait_until(what: Callable[[], Any], timeout: float = 60.0, why: str = "") -> Any:
+    """Poll `what` until it answers something true, and answer that. The deadline only
+    catches a real hang: on a loaded machine the wait may be long, never wrong."""
+    deadline = time.monotonic() + timeout
+    while True:
+        got = what()
+        if got:
+            return got
+        assert time.monotonic() < deadline, f"timed out after {timeout:g}s waiting: {why or what}"
+        time.sleep(0.01)
+
+
+# ---- commands left running ------------------------------------------------------------------
+
+
+class Lines:
+    """A stream read line by line in a thread of its own, so that a test can wait for a
+    line (the event it synchronises on) and still take the whole output at the end."""
+
+    def __init__(self, stream: Any) -> None:
+        self.lines: list[str] = []
+        self._ended = False
+        self._changed = threading.Condition()
+        self._thread = threading.Thread(target=self._read, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _read(self, stream: Any) -> None:
+        try:
+            for line in stream:
+                with self._changed:
+                    self.lines.append(line)
+                    self._changed.notify_all()
+        finally:
+            with self._changed:
+                self._ended = True
+                self._changed.notify_all()
+
+    def wait_for(self, line: str, timeout: float = 60.0) -> None:
+        """Wait until `line` (without its newline) has been read; fail at the deadline,
+        which only a hang reaches, or when the stream ends without it."""
+        want = line + "\n"
+        with self._changed:
+            ok = self._changed.wait_for(lambda: want in self.lines or self._ended, timeout)
+            assert ok and want in self.lines, f"never printed {line!r}; got {self.text()!r}"
+
+    def wait_for_lines(self, count: int, timeout: float = 60.0) -> None:
+        """Wait until `count` lines have been read (or the stream ends)."""
+        with self._changed:
+            ok = self._changed.wait_for(lambda: len(self.lines) >= count or self._ended, timeout)
+            assert ok and len(self.lines) >= count, f"got only {self.text()!r}"
+
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    def rest(self, timeout: float = 60.0) -> str:
+        """Everything, once the stream has ended."""
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), f"still open after {timeout:g}s: {self.text()!r}"
+        return self.text()
+
+
+class Spawned:
+    """A command running in the background, its stdout and stderr read as `Lines`.
+
+    ``with Spawned(argv, env) as cmd: cmd.stdout.wait_for(...); code, out, err = cmd.end()``
+    """
+
+    def __init__(self, argv: Sequence[str], env: dict[str, str]) -> None:
+        self.proc = subprocess.Popen(
+            list(argv), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.stdout = Lines(self.proc.stdout)
+        self.stderr = Lines(self.proc.stderr)
+
+    def end(self, timeout: float = 60.0) -> tuple[int, str, str]:
+        """Wait for it to exit: its exit code, stdout and stderr."""
+        code = self.proc.wait(timeout)
+        return code, self.stdout.rest(timeout), self.stderr.rest(timeout)
+
+    def __enter__(self) -> Spawned:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        for lines, stream in ((self.stdout, self.proc.stdout), (self.stderr, self.proc.stderr)):
+            lines._thread.join(10)
+            if stream is not None and not lines._thread.is_alive():
+                stream.close()
 
 
 # ---- reading tables -----------------------------------------------------------------------
@@ -345,7 +474,7 @@ def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tup
     os.close(slave)
     out = b""
     asked = 0
-    deadline = time.monotonic() + 40
+    deadline = time.monotonic() + 120  # only a hang reaches it
     try:
         while time.monotonic() < deadline:
             ready, _, _ = select.select([master], [], [], 0.1)
@@ -363,7 +492,7 @@ def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tup
                 asked += 1
             if proc.poll() is not None and not ready:
                 break
-        return proc.wait(timeout=10), out.decode("utf-8", "replace").replace("\r\n", "\n")
+        return proc.wait(timeout=60), out.decode("utf-8", "replace").replace("\r\n", "\n")
     finally:
         proc.kill()
         os.close(master)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -259,11 +258,10 @@ def test_request_timeout_bounds_a_silent_server(
         silent.listen(8)
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
         env = make_kube_env(str(tmp_path / "absent"))
-        start = time.monotonic()
         r = run_war("list", "-s", url, "--request-timeout", "1s", env=env)
-        took = time.monotonic() - start
+    # Ended by --request-timeout, as it says: without it the silent server would hold
+    # the command until run_war's own time limit.
     _one_error_line(r, f"timed out after 1s waiting for the API server at {url}")
-    assert took < 10
 
 
 def test_exec_credential_plugin_supplies_the_token(

@@ -242,14 +242,13 @@ def test_terminal_user_sees_a_preview_and_is_asked(
     assert remaining(fleet) == [A, D, P]
 
 
-def _reonboard_later(fleet: FakeKube, name: str, delay: float = 0.3) -> threading.Thread:
-    """Play the agent: once `name` is gone, register it again with a new uid."""
+def _reonboard_later(fleet: FakeKube, name: str, *after: str) -> threading.Thread:
+    """Play the agent: once `name` and the WARs `after` are gone, register `name` again
+    with a new uid."""
 
     def run() -> None:
-        deadline = time.monotonic() + 10
-        while fleet.get(PLURAL, "bookinfo", name) is not None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(delay)
+        gone = (name, *after)
+        f.wait_until(lambda: all(fleet.get(PLURAL, "bookinfo", n) is None for n in gone))
         fleet.add(
             f.war(name, group="ratings", uid=f"{name[-4:]}-new", created="2024-05-16T12:00:01Z")
         )
@@ -269,8 +268,9 @@ def test_wait_until_gone(fleet: FakeKube, run_war: Run) -> None:
 def test_wait_reregistered_reports_returns_and_fails_on_the_rest(
     fleet: FakeKube, run_war: Run
 ) -> None:
-    _reonboard_later(fleet, A)
-    r = run_war("delete", "-n", "bookinfo", A, D, "--wait-reregistered", "--timeout", "3s")
+    _reonboard_later(fleet, A, D)  # back once both are deleted and said so
+    # A is back within milliseconds: a timeout a loaded machine meets (D's runs out).
+    r = run_war("delete", "-n", "bookinfo", A, D, "--wait-reregistered", "--timeout", "5s")
     assert r.returncode == 1
     assert r.stdout == (
         f'{REF} "{A}" deleted from bookinfo namespace\n'
@@ -279,7 +279,7 @@ def test_wait_reregistered_reports_returns_and_fails_on_the_rest(
         "agent connected)\n"
     )
     assert r.stderr == (
-        f'error: {REF} "{D}" in bookinfo namespace did not return within 3s: not re-created yet\n'
+        f'error: {REF} "{D}" in bookinfo namespace did not return within 5s: not re-created yet\n'
     )
 
 

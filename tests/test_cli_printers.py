@@ -279,7 +279,7 @@ class _Follower:
         for line in self.proc.stdout:
             self.lines.append(line)
 
-    def wait_for(self, n: int, timeout: float = 15.0) -> list[str]:
+    def wait_for(self, n: int, timeout: float = 60.0) -> list[str]:
         deadline = time.monotonic() + timeout
         while len(self.lines) < n and time.monotonic() < deadline:
             time.sleep(0.05)

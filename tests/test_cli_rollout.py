@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.factories import on_terminal
+from tests.factories import Batches, Spawned, on_terminal, wait_until
 from tests.fakekube import FakeKube
 from tests.fakekube.istiod import FakeIstiod
 from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
@@ -36,7 +36,7 @@ WARS = "workloadautoregistrations"
 
 @pytest.fixture
 def plane(fake_kube: FakeKube) -> Iterator[OnboardingPlane]:
-    with OnboardingPlane(fake_kube, delay=0.15, lifetime=30) as p:
+    with OnboardingPlane(fake_kube, delay=0.15, lifetime=300) as p:
         yield p
 
 
@@ -119,7 +119,7 @@ def test_piped_rollout_prints_one_line_per_state_change(
         "Rollout complete: 3 WARs re-onboarded.\n"
     )
     assert done.stderr == ""
-    assert plane.deleted() == [A1, B1, C1]
+    assert plane.deleted() == Batches([A1, B1], [C1])
     assert plane.max_missing("ratings") == 2
 
 
@@ -139,7 +139,7 @@ def test_the_wars_are_listed_once_before_the_first_delete(
     ]
     # The plan's list starts batch 1 too; its wait watches from that list on.
     assert [r.query.get("watch") for r in lists] == [None]
-    assert plane.deleted() == [A1, B1, C1]
+    assert plane.deleted() == Batches([A1, B1], [C1])
 
 
 def test_a_batch_that_does_not_come_back_stops_the_rollout_with_exit_1(
@@ -147,36 +147,41 @@ def test_a_batch_that_does_not_come_back_stops_the_rollout_with_exit_1(
 ) -> None:
     seed(fake_kube, per_zone=2)
     plane.never_return("bookinfo", B1)
+    # A1's agent is back in 0.15s: a timeout a loaded machine meets too (it runs out in full).
     done = war(
-        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--timeout", "700ms",
+        "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--timeout", "5s",
         "--yes", *NO_SOURCE,
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stdout.endswith(f"{A1}: back\n")
     assert done.stderr == (
-        "error: batch 1/3 of WorkloadGroup bookinfo/ratings did not come back within 700ms; "
+        "error: batch 1/3 of WorkloadGroup bookinfo/ratings did not come back within 5s; "
         "the rollout stopped and nothing more will be deleted\n"
         "Waiting on:\n"
         f"  bookinfo/{B1}: not re-created yet\n"
         "Re-onboarded so far: 1 WAR; not started: 4 WARs.\n"
         "To resume, run the same command again once those are back:\n"
-        "  kubectl war rollout ratings -n bookinfo --max-unavailable 2 --timeout 700ms "
+        "  kubectl war rollout ratings -n bookinfo --max-unavailable 2 --timeout 5s "
         "--proxy-status none --yes\n"
     )
-    time.sleep(0.3)  # anything it would still delete would show by now
-    assert plane.deleted() == [A1, B1]
+    fake_kube.wait_idle()  # all it sent is in the record
+    assert plane.deleted() == Batches([A1, B1])
 
 
 def test_rerunning_after_a_stop_resumes_without_deleting_any_war_twice(
     fake_kube: FakeKube, war: Run, plane: OnboardingPlane
 ) -> None:
     seed(fake_kube, per_zone=2)
-    plane.slow("bookinfo", B1, 2.0)
+    plane.hold("bookinfo", B1)
     args = ("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", "--yes", *NO_SOURCE)
     first = war(*args, "--timeout", "300ms")
     assert first.returncode == 1
-    assert plane.deleted() == [A1, B1]
-    second = war(*args)  # at once: B1 is still missing and counts against the budget
+    assert plane.deleted() == Batches([A1, B1])
+    wait_until(lambda: fake_kube.get(WARS, "bookinfo", A1), why="A1 re-created")
+    # B1 is still missing when the re-run plans, and counts against the budget; it comes
+    # back while the re-run waits.
+    plane.release_at_next_watch("bookinfo", B1)
+    second = war(*args)
     assert second.returncode == 0, second.stderr
     assert second.stdout.startswith(
         "WorkloadGroup bookinfo/ratings: 4 WARs to re-onboard in 4 batches of up to 1 "
@@ -200,7 +205,7 @@ def test_zone_by_zone_finishes_each_zone_before_the_next(
         "--yes", *NO_SOURCE,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert plane.deleted() == [A1, A2, B1, B2, C1, C2]
+    assert plane.deleted() == Batches([A1, A2], [B1, B2], [C1, C2])
     batches = [line for line in done.stdout.splitlines() if ": deleting " in line]
     assert batches == [
         "batch 1/3: deleting 2 WARs in zone us-east-2a",
@@ -213,7 +218,7 @@ def test_never_more_missing_than_max_unavailable_under_jittered_re_onboarding(
     fake_kube: FakeKube, war: Run
 ) -> None:
     seed(fake_kube, per_zone=4)
-    with OnboardingPlane(fake_kube, delay=0.05, jitter=0.25, seed=3, lifetime=30) as plane:
+    with OnboardingPlane(fake_kube, delay=0.05, jitter=0.25, seed=3, lifetime=300) as plane:
         done = war(
             "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "25%", "--yes",
             *NO_SOURCE,
@@ -228,25 +233,19 @@ def test_sigint_mid_rollout_stops_deleting_and_exits_130(
     fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str]
 ) -> None:
     seed(fake_kube, per_zone=2)
-    with OnboardingPlane(fake_kube, delay=1.5, lifetime=30) as plane:
-        proc = subprocess.Popen(
-            [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo",
-             "--max-unavailable", "2", "--yes", *NO_SOURCE],
-            env=war_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        try:
-            deadline = time.monotonic() + 20
-            while len(plane.deleted()) < 2 and time.monotonic() < deadline:
-                time.sleep(0.02)
-            time.sleep(0.2)  # waiting for the batch to come back now
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=20)
-        finally:
-            proc.kill()
-        at_exit = plane.deleted()
-        time.sleep(0.2)
-        assert plane.deleted() == at_exit == [A1, B1]
-    assert proc.returncode == 130, err
+    with OnboardingPlane(fake_kube, lifetime=300) as plane:
+        plane.hold("bookinfo", A1)  # the batch is not back when the signal comes
+        plane.hold("bookinfo", B1)
+        argv = [kubectl_bin, "war", "rollout", "ratings", "-n", "bookinfo",
+                "--max-unavailable", "2", "--yes", *NO_SOURCE]  # fmt: skip
+        with Spawned(argv, war_env) as cmd:
+            # Both deleted and said so: waiting for the batch to come back now.
+            cmd.stdout.wait_for(f"{B1}: deleted, waiting to be re-created")
+            cmd.proc.send_signal(signal.SIGINT)
+            code, out, err = cmd.end()
+        fake_kube.wait_idle()  # all it sent is in the record
+        assert plane.deleted() == Batches([A1, B1])
+    assert code == 130, err
     assert err == (
         "Interrupted: no further WAR will be deleted.\n"
         "In flight (deleted, not back yet):\n"
@@ -371,8 +370,10 @@ def test_rollout_waits_for_sidecars_to_be_synced_by_istiod(fake_kube: FakeKube, 
     ))  # fmt: skip
     with OnboardingPlane(fake_kube, delay=0.05, sync_delay=0.5, istiod=istiod) as plane:
         plane.never_sync("bookinfo", C1)
+        # A1 and B1 are SYNCED 0.55s after their DELETE: a timeout a loaded machine meets
+        # too (it runs out in full: C1 never syncs).
         done = war(
-            "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--timeout", "2s",
+            "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--timeout", "6s",
             "--yes", "--proxy-status", "istiod",
         )  # fmt: skip
     assert done.returncode == 1
@@ -388,30 +389,38 @@ def test_istiod_is_read_while_the_wars_are_listed(fake_kube: FakeKube, war: Run)
     istiod.connect_all(f"{w['metadata']['name']}.bookinfo" for w in fake_kube.objects(
         "workloadautoregistrations", "bookinfo"
     ))  # fmt: skip
-    arrived: dict[str, float] = {}
+    arrived: list[str] = []
+    istiod_asked = threading.Event()
+    hold_list = False
 
     def hook(req: Any) -> None:
         if req.method != "GET" or "watch" in req.query:
             return
         if req.path.endswith("/namespaces/bookinfo/" + WARS) and "list" not in arrived:
-            arrived["list"] = time.monotonic()
-            time.sleep(1.0)  # the first list's answer is a second on its way
-        elif "/pods/" in req.path:
-            arrived.setdefault("istiod", time.monotonic())
+            arrived.append("list")
+            if hold_list:
+                # The first list is answered only once istiod has been asked (or, should
+                # the rollout ask it only after the list, a minute later).
+                istiod_asked.wait(60)
+                arrived.append("list answered")
+        elif "/pods/" in req.path and "istiod" not in arrived:
+            arrived.append("istiod")
+            istiod_asked.set()
 
     fake_kube.request_hooks.append(hook)
     done = war("rollout", "ratings", "-n", "bookinfo", "--dry-run", "--proxy-status", "istiod")
     assert done.returncode == 0, done.stderr
     assert "istiod" not in arrived  # a dry run reads no sidecar source
     arrived.clear()
+    hold_list = True
     with OnboardingPlane(fake_kube, delay=0.05, sync_delay=0.05, istiod=istiod) as plane:
         done = war(
             "rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes",
             "--proxy-status", "istiod",
         )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    # Asked before the list was answered, not after the plan.
-    assert arrived["istiod"] < arrived["list"] + 1.0
+    # Asked before the list was answered (or even sent), not after the plan.
+    assert arrived.index("istiod") < arrived.index("list answered")
     assert sorted(plane.deleted()) == [A1, B1, C1]
 
 
@@ -480,19 +489,14 @@ def test_status_watch_blocks_until_the_rollout_is_done(
     fake_kube: FakeKube, war: Run, kubectl_bin: str, war_env: dict[str, str], plane: OnboardingPlane
 ) -> None:
     seed(fake_kube)
-    watcher = subprocess.Popen(
-        [kubectl_bin, "war", "rollout", "status", "ratings", "-n", "bookinfo", "-w",
-         "--timeout", "30s"],
-        env=war_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        time.sleep(0.8)
+    argv = [kubectl_bin, "war", "rollout", "status", "ratings", "-n", "bookinfo", "-w",
+            "--timeout", "120s"]  # fmt: skip
+    with Spawned(argv, war_env) as watcher:
+        watcher.stdout.wait_for_lines(1)  # watching, and has said where it starts
         done = war("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes")
         assert done.returncode == 0, done.stderr
-        out, err = watcher.communicate(timeout=20)
-    finally:
-        watcher.kill()
-    assert watcher.returncode == 0, err
+        code, out, err = watcher.end()
+    assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == (
         'Waiting for WorkloadGroup "ratings" rollout to finish: 0 of 3 connected WARs up to date'
@@ -508,19 +512,14 @@ def test_status_watch_whose_watches_never_deliver_sees_the_rollout_done_by_listi
 
     seed(fake_kube)
     fake_kube.faults = faults = Faults(cut_watch_after=0)
-    watcher = subprocess.Popen(
-        [kubectl_bin, "war", "rollout", "status", "ratings", "-n", "bookinfo", "-w",
-         "--timeout", "60s"],
-        env=war_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        time.sleep(0.8)
+    argv = [kubectl_bin, "war", "rollout", "status", "ratings", "-n", "bookinfo", "-w",
+            "--timeout", "120s"]  # fmt: skip
+    with Spawned(argv, war_env) as watcher:
+        watcher.stdout.wait_for_lines(1)  # watching, and has said where it starts
         done = war("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "3", "--yes")
         assert done.returncode == 0, done.stderr
-        out, err = watcher.communicate(timeout=30)
-    finally:
-        watcher.kill()
-    assert watcher.returncode == 0, err
+        code, out, err = watcher.end(timeout=120)
+    assert code == 0, err
     assert out.splitlines()[-1] == 'WorkloadGroup "ratings" successfully rolled out'
     assert {k for k, _, _ in faults.injected} == {"cut-watch"}
 
@@ -549,7 +548,7 @@ def test_on_a_terminal_the_plan_is_shown_and_confirmed_then_followed_live(
     assert "WorkloadGroup bookinfo/ratings: 3 WARs to re-onboard in 2 batches" in live
     assert "batch 1/2: all back" in live and "batch 2/2: all back" in live
     assert "Rollout complete: 3 WARs re-onboarded." in live
-    assert plane.deleted() == [A1, B1, C1]
+    assert plane.deleted() == Batches([A1, B1], [C1])
 
 
 def test_on_a_terminal_anything_but_yes_deletes_nothing(

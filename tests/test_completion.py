@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -293,15 +293,33 @@ def _unreachable_kubeconfig(path: Path, port: int) -> str:
 
 
 @pytest.fixture
-def silent_server() -> Iterator[int]:
-    """A port that accepts connections and never answers."""
+def silent_socket() -> Iterator[socket.socket]:
+    """A listening socket whose connections are never accepted (the kernel completes
+    them into its backlog), so never answered."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     try:
-        yield sock.getsockname()[1]
+        yield sock
     finally:
         sock.close()
+
+
+@pytest.fixture
+def silent_server(silent_socket: socket.socket) -> int:
+    """A port that accepts connections and never answers."""
+    return int(silent_socket.getsockname()[1])
+
+
+def _connected_to(sock: socket.socket) -> bool:
+    """Whether anyone connected to `silent_socket` (their connection waits in its backlog)."""
+    sock.setblocking(False)
+    try:
+        conn, _ = sock.accept()
+    except BlockingIOError:
+        return False
+    conn.close()
+    return True
 
 
 @pytest.mark.parametrize("server", ["silent_server", "closed_port"])
@@ -318,28 +336,28 @@ def test_unreachable_cluster_answers_within_the_budget_with_no_candidates(
     make_kube_env: Callable[[str], dict[str, str]],
     tmp_path: Path,
 ) -> None:
+    # How soon it answers is the budget's (test_a_slow_lookup_is_abandoned_at_the_budget)
+    # and make bench's to say; a hang would end in kubectl_complete's own time limit.
     port = request.getfixturevalue(server)
     env = make_kube_env(_unreachable_kubeconfig(tmp_path / "away", port))
-    start = time.monotonic()
-    out = kubectl_complete(*words, env=env)
-    elapsed = time.monotonic() - start
-    assert out == _lines()
-    assert elapsed < 1.5, f"took {elapsed:.2f}s"
+    assert kubectl_complete(*words, env=env) == _lines()
 
 
 def test_offline_completions_do_not_wait_for_an_unreachable_cluster(
+    silent_socket: socket.socket,
     silent_server: int,
     kubectl_complete: Complete,
     make_kube_env: Callable[[str], dict[str, str]],
     tmp_path: Path,
 ) -> None:
     env = make_kube_env(_unreachable_kubeconfig(tmp_path / "away", silent_server))
-    start = time.monotonic()
     assert kubectl_complete("list", "-o", "j", env=env) == _lines(
         "json", "jsonpath=", "jsonpath-file=", "jsonpath-as-json="
     )
     assert kubectl_complete("list", "--context", "", env=env) == _lines("away")
-    assert time.monotonic() - start < 1.0
+    assert not _connected_to(silent_socket)  # the cluster was not asked at all
+    kubectl_complete("list", "-n", "", env=env)
+    assert _connected_to(silent_socket)  # as a completion that needs it does
 
 
 # ---- the executables, directly ----------------------------------------------------------
@@ -551,14 +569,21 @@ def test_a_failing_lookup_prints_only_the_directive_and_says_why_with_debug(
 def test_a_slow_lookup_is_abandoned_at_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(complete, "BUDGET", 0.2)
 
+    answer = threading.Event()
+    answered: list[str] = []
+
     class Slow(_Names):
         def wars(self) -> list[str]:
-            time.sleep(2)
+            answer.wait(60)  # until the test is done with it
+            answered.append("late")
             return ["late"]
 
-    start = time.monotonic()
-    result = complete.complete(war, ["describe"], "", cluster=Slow)
-    assert (result.candidates, time.monotonic() - start < 0.5) == ([], True)
+    try:
+        result = complete.complete(war, ["describe"], "", cluster=Slow)
+        # Given up on while the lookup still waits: no clock needed to tell.
+        assert (result.candidates, answered) == ([], [])
+    finally:
+        answer.set()
 
 
 def test_descriptions_can_be_left_out_and_never_span_lines() -> None:

@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -54,7 +53,8 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 @contextmanager
 def watching(fake: FakeKube, path: str) -> Iterator[Callable[[], dict[str, Any] | None]]:
     """Open a watch; yields ``next_event()`` (None once the stream has ended)."""
-    resp = _OPENER.open(urllib.request.Request(fake.url + path), timeout=5)
+    # A stream that never ends fails the read after a minute (a hang), not sooner.
+    resp = _OPENER.open(urllib.request.Request(fake.url + path), timeout=60)
     try:
 
         def next_event() -> dict[str, Any] | None:
@@ -910,12 +910,10 @@ def test_watch_timeout_ends_the_stream_with_a_bookmark(fake_kube: FakeKube) -> N
         "&timeoutSeconds=0.2&allowWatchBookmarks=true"
     )
 
-    started = time.monotonic()
     with watching(fake_kube, path) as next_event:
         bookmark = next_event()
-        end = next_event()
+        end = next_event()  # ended by the server: without timeoutSeconds it would hang
 
-    assert time.monotonic() - started < 0.9
     assert bookmark == {
         "type": "BOOKMARK",
         "object": {
@@ -941,15 +939,13 @@ def test_stopping_the_server_ends_open_watches(kube_clock: Clock) -> None:
     reader.start()
     fake.add(ns("a"))
     fake.add(war("a", "w1"))
-    first = events.get(timeout=2)
-    started = time.monotonic()
+    first = events.get(timeout=60)
     fake.stop()
-    end = events.get(timeout=2)
-    reader.join(2)
+    end = events.get(timeout=60)  # the stream ended, which only the stop can do
+    reader.join(60)
 
     assert first is not None and first["type"] == "ADDED"
     assert end is None
-    assert time.monotonic() - started < 0.5
     assert not reader.is_alive()
 
 
@@ -1284,7 +1280,7 @@ def test_serve_command_writes_a_kubeconfig_and_stops_on_sigterm(
             timeout=30,
         )
         proc.send_signal(signal.SIGTERM)
-        code = proc.wait(timeout=5)
+        code = proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()

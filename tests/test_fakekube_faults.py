@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.factories import ns, too_old, war
+from tests.factories import ns, too_old, wait_until, war
 from tests.fakekube import FakeKube
 from tests.fakekube.faults import Faults
 
@@ -37,7 +37,7 @@ def seed(fake: FakeKube, n: int = 3) -> list[str]:
 
 
 def request(
-    fake: FakeKube, method: str, path: str, timeout: float = 5
+    fake: FakeKube, method: str, path: str, timeout: float = 60
 ) -> tuple[int, list[str], Any]:
     """One request: status, its Warning header values, parsed body."""
     conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=timeout)
@@ -118,7 +118,7 @@ def test_a_delete_answered_after_the_clients_timeout_still_lands(
     fake_kube: FakeKube, kubeconfig: str
 ) -> None:
     seed(fake_kube, 2)
-    fake_kube.faults = faults = Faults(latency_by_method={"DELETE": 3.0})
+    fake_kube.faults = faults = Faults(latency_by_method={"DELETE": 120.0})
     api = custom_api(kubeconfig, retries=False)
     start = time.monotonic()
     with pytest.raises(Exception) as info:
@@ -127,13 +127,14 @@ def test_a_delete_answered_after_the_clients_timeout_still_lands(
             _request_timeout=0.5,
         )  # fmt: skip
     lost_after = time.monotonic() - start
-    gone_at_once = fake_kube.get("workloadautoregistrations", "bookinfo", "w1") is None
+    # Carried out long before its answer (120s) would come.
+    wait_until(lambda: fake_kube.get("workloadautoregistrations", "bookinfo", "w1") is None)
 
     listed = api.list_namespaced_custom_object(
-        WAR_GROUP, "v1alpha1", "bookinfo", "workloadautoregistrations", _request_timeout=2
+        WAR_GROUP, "v1alpha1", "bookinfo", "workloadautoregistrations", _request_timeout=60
     )
     assert "timed out" in str(info.value).lower()
-    assert lost_after < 2.0 and gone_at_once
+    assert lost_after < 60  # the client's 0.5s, not the answer's 120s, on a loaded machine
     assert [i["metadata"]["name"] for i in listed["items"]] == ["w2"]
     assert faults.injected == [("slow", "DELETE", f"{BOOKINFO_WARS}/w1")]
 
@@ -141,12 +142,12 @@ def test_a_delete_answered_after_the_clients_timeout_still_lands(
 def test_slow_answers_by_path_prefix(fake_kube: FakeKube) -> None:
     seed(fake_kube, 1)
     fake_kube.faults = Faults().slow_answer(1.0, "GET", f"{BOOKINFO_WARS}/w1")
-    start = time.monotonic()
     assert request(fake_kube, "GET", BOOKINFO_WARS)[0] == 200
-    fast = time.monotonic() - start
+    start = time.monotonic()
     assert request(fake_kube, "GET", f"{BOOKINFO_WARS}/w1")[0] == 200
-    slow = time.monotonic() - start - fast
-    assert fast < 0.5 <= 1.0 <= slow
+    assert time.monotonic() - start >= 1.0
+    # Only the request under the prefix was held back (the collection's answer was not).
+    assert fake_kube.faults.injected == [("slow", "GET", f"{BOOKINFO_WARS}/w1")]
 
 
 def test_stopping_the_server_does_not_wait_for_held_answers(kube_clock: Any) -> None:
@@ -163,14 +164,12 @@ def test_stopping_the_server_does_not_wait_for_held_answers(kube_clock: Any) -> 
 
     client = threading.Thread(target=delete)
     client.start()
-    deadline = time.monotonic() + 5
-    while fake.get("workloadautoregistrations", "bookinfo", "w1") and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: not fake.get("workloadautoregistrations", "bookinfo", "w1"))
     start = time.monotonic()
     fake.stop()
     stopped_in = time.monotonic() - start
-    client.join(5)
-    assert stopped_in < 1.0
+    client.join(60)
+    assert stopped_in < 30  # not the 60s the answer is held (a bound a loaded machine meets)
     assert outcome == ["RemoteDisconnected"]  # no answer: the server went away
 
 
@@ -242,7 +241,7 @@ def test_every_watch_answered_410_expired(fake_kube: FakeKube, kubeconfig: str) 
     api = custom_api(kubeconfig)
     stream = watch.Watch().stream(
         api.list_namespaced_custom_object, WAR_GROUP, "v1alpha1", "bookinfo",
-        "workloadautoregistrations", resource_version=rv, _request_timeout=5,
+        "workloadautoregistrations", resource_version=rv, _request_timeout=60,
     )  # fmt: skip
     with pytest.raises(client.ApiException) as info:
         next(iter(stream))
@@ -253,7 +252,7 @@ def test_every_watch_answered_410_expired(fake_kube: FakeKube, kubeconfig: str) 
 
 def _raw_watch(fake: FakeKube, path: str) -> tuple[int, bytes, str]:
     """Read a watch to its end: status, the body bytes, and how the stream ended."""
-    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=5)
+    conn = http.client.HTTPConnection("127.0.0.1", fake.port, timeout=60)
     try:
         conn.request("GET", path)
         resp = conn.getresponse()

@@ -186,7 +186,7 @@ def _raw(fake: FakeKube, path: str, token: str) -> tuple[int, bytes]:
 
     req = urllib.request.Request(fake.url + path, headers={"Authorization": f"Bearer {token}"})
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(req, timeout=5) as resp:
+    with opener.open(req, timeout=60) as resp:
         return resp.status, resp.read()
 
 

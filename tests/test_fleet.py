@@ -16,7 +16,7 @@ from kubectl_war.kube.config import context_names
 def test_contexts_are_asked_concurrently_and_answers_kept_in_context_order() -> None:
     names = ["a", "b", "c"]
     # Every piece of work waits for all three: run one after another, this would time out.
-    barrier = threading.Barrier(len(names), timeout=5)
+    barrier = threading.Barrier(len(names), timeout=60)
 
     def work(name: str, client: Any) -> str:
         barrier.wait()

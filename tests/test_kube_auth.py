@@ -215,7 +215,7 @@ class _Proxy(BaseHTTPRequestHandler):
         self.seen.append(self.path)
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         req = urllib.request.Request(self.path, headers=dict(self.headers))
-        with opener.open(req, timeout=10) as resp:
+        with opener.open(req, timeout=60) as resp:
             body = resp.read()
             self.send_response(resp.status)
             for key, value in resp.headers.items():

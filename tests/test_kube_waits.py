@@ -161,12 +161,12 @@ def test_a_wait_whose_watch_never_delivers_completes_by_reading_directly(
         reads.append(time.monotonic())
         return [("bookinfo", target)]
 
-    start = time.monotonic()
+    # Within the deadline (a minute: only a hang reaches it) only by reading the WAR.
     held = until(
-        client, res, "bookinfo", gone, deadline=start + 20, reread=waits_on, reread_every=0.5
-    )
+        client, res, "bookinfo", gone, deadline=time.monotonic() + 60, reread=waits_on,
+        reread_every=0.5,
+    )  # fmt: skip
     assert held is True
-    assert time.monotonic() - start < 5
     assert reads  # asked what it waits on, and read it by name (below)
     by_name = [r for r in fake_kube.requests if r.path == f"{COLLECTION}/{target}"]
     assert by_name and {r.method for r in by_name} == {"GET"}
@@ -187,7 +187,7 @@ def test_many_names_are_read_with_one_list(fake_kube: FakeKube, client: Kube) ->
         res,
         "bookinfo",
         lambda state: state.get("bookinfo", NAMES[0]) is None,
-        deadline=time.monotonic() + 20,
+        deadline=time.monotonic() + 60,
         reread=lambda: [*wanted, ("bookinfo", NAMES[0])],
         reread_every=0.5,
     )
@@ -201,14 +201,13 @@ def test_delete_wait_whose_watches_are_cut_completes_by_reading_the_war(
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
     fake_kube.faults = Faults(cut_watch_after=0)
-    start = time.monotonic()
+    # Done at all means done by reading: run_war's 30s limit is within the 1m timeout.
     r = run_war("delete", "-n", "bookinfo", EC2, "--wait", "--timeout", "1m")
     ref = 'workloadautoregistration.runtime.onboarding.tetrate.io "' + EC2 + '"'
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == (
         f"{ref} deleted from bookinfo namespace\n{ref} gone from bookinfo namespace\n"
     )
-    assert time.monotonic() - start < 20
 
 
 # ---- the store keeps the newest of what events and reads say ----------------------------

@@ -151,7 +151,9 @@ def test_with_polls_the_deadline_is_kept_to_the_moment(client: Kube) -> None:
         poll=lambda: None,
     )
     assert held is False
-    assert 0.3 <= time.monotonic() - start < 1.0
+    # Not before the deadline, and not at a later poll or read (every 5s): the upper
+    # bound is one a loaded machine meets.
+    assert 0.3 <= time.monotonic() - start < 4.0
 
 
 def test_answers_become_typed_errors_carrying_the_status(client: Kube) -> None:

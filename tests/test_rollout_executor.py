@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +16,17 @@ from kubectl_war.kube import Connection, Kube
 from kubectl_war.rollout.executor import Executor
 from kubectl_war.rollout.journal import Journal
 from kubectl_war.rollout.plan import Selection, make_plan, parse_max_unavailable
-from kubectl_war.rollout.progress import COMPLETE, DELETED, INTERRUPTED, STOPPED, Event, Result
+from kubectl_war.rollout.progress import (
+    BACK,
+    COMPLETE,
+    DELETED,
+    INTERRUPTED,
+    STOPPED,
+    Event,
+    Result,
+)
 from kubectl_war.war import War
+from tests.factories import Batches
 from tests.fakekube import FakeKube
 from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
 
@@ -36,8 +46,25 @@ def client(fake_kube: FakeKube, make_kubeconfig: Callable[..., str]) -> Kube:
 
 @pytest.fixture
 def plane(fake_kube: FakeKube) -> Iterator[OnboardingPlane]:
-    with OnboardingPlane(fake_kube, delay=0.05, lifetime=20) as p:
+    with OnboardingPlane(fake_kube, delay=0.05, lifetime=300) as p:
         yield p
+
+
+class Clock:
+    """The executor's clock: time.monotonic, until `expire()` moves it an hour on, past any
+    deadline. A rollout timeout that must run out only after something happened (the rest
+    of the batch back) then runs out when the test says so, however slow the machine."""
+
+    def __init__(self, rate: float = 1.0) -> None:
+        self.start = time.monotonic()
+        self.rate = rate  # below 1: a slow clock, for what must stay fresh
+        self.skipped = 0.0
+
+    def __call__(self) -> float:
+        return self.start + (time.monotonic() - self.start) * self.rate + self.skipped
+
+    def expire(self) -> None:
+        self.skipped = 3600.0
 
 
 class Run:
@@ -62,17 +89,31 @@ class Run:
         self.events: list[Event] = []
         self.pauses: list[float] = []
 
-    def execute(self, **kw: Any) -> Result:
-        kw.setdefault("timeout", 5.0)
+    def execute(self, *, expire_once_back: Sequence[str] = (), **kw: Any) -> Result:
+        """Run the plan. The timeout runs out only on a hang, or at once when every WAR
+        of `expire_once_back` has been reported back (the executor's `Clock`)."""
+        kw.setdefault("timeout", 60.0)
+        report = kw.pop("report", self.events.append)
+        clock = kw.pop("clock", None) or Clock()
+        waiting = set(expire_once_back)
+
+        def reported(ev: Event) -> None:
+            report(ev)
+            if waiting and ev.kind == "state" and ev.state == BACK:
+                waiting.discard(ev.name)
+                if not waiting:
+                    clock.expire()
+
         self.executor = Executor(
             self.client,
             self.client.war_resource(),
             self.plan,
             eligible=lambda w: self.selection.reason_out(w, self.facts(w)) is None,
             journal=self.journal,
-            report=kw.pop("report", self.events.append),
+            report=reported,
             sleep=self.pauses.append,
             poll=0.05,
+            clock=clock,
             **kw,
         )
         return self.executor.run()
@@ -92,6 +133,12 @@ def planned(run: Run) -> list[str]:
     return [m.name for m in run.plan.members]
 
 
+def batches(run: Run, upto: int | None = None) -> Batches:
+    """The plan's batches (the first `upto`), as `plane.deleted()` must match them."""
+    planned_batches = run.plan.groups[0].batches[:upto]
+    return Batches(*[[m.name for m in b.members] for b in planned_batches])
+
+
 def test_rollout_re_onboards_every_planned_war_batch_by_batch(
     fake_kube: FakeKube, client: Kube, plane: OnboardingPlane
 ) -> None:
@@ -99,7 +146,7 @@ def test_rollout_re_onboards_every_planned_war_batch_by_batch(
     run = Run(client, max_unavailable="2")
     result = run.execute(pause=0.5)
     assert result.outcome == COMPLETE
-    assert plane.deleted() == planned(run)  # exactly the plan, in plan order
+    assert plane.deleted() == batches(run)  # exactly the plan, batch by batch
     assert result.reonboarded == 6
     assert plane.max_unavailable("ratings") == 2
     assert run.pauses == [0.5, 0.5]  # between batches, not after the last
@@ -126,10 +173,10 @@ def test_a_batch_not_back_in_time_stops_the_rollout_and_nothing_more_is_deleted(
     run = Run(client, max_unavailable="2")
     dead = run.plan.groups[0].batches[1].members[1].name
     plane.never_return("bookinfo", dead)
-    result = run.execute(timeout=0.6)
+    result = run.execute(expire_once_back=[n for n in planned(run)[:4] if n != dead])
     assert result.outcome == STOPPED
     assert "batch 2/3 of WorkloadGroup bookinfo/ratings did not come back within" in result.message
-    assert plane.deleted() == planned(run)[:4]
+    assert plane.deleted() == batches(run, 2)
     assert [(t.name, t.waiting_on) for t in result.waiting] == [(dead, "not re-created yet")]
     data = result.to_dict()
     assert data["result"] == "failed"
@@ -143,7 +190,7 @@ def test_never_more_of_a_group_unavailable_than_allowed_under_jittered_re_onboar
 ) -> None:
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=4, joining=1))
     with OnboardingPlane(
-        fake_kube, delay=0.02, jitter=0.15, connect_delay=0.03, seed=11, lifetime=20
+        fake_kube, delay=0.02, jitter=0.15, connect_delay=0.03, seed=11, lifetime=300
     ) as plane:
         run = Run(client, max_unavailable="3")
         assert run.plan.groups[0].batch_size == 2  # one WAR already unavailable
@@ -161,15 +208,16 @@ def test_resume_after_a_stop_deletes_no_war_twice(
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=2))
     journal = tmp_path / "journal.json"
     first = Run(client, Journal(str(journal), grace_seconds=300), max_unavailable="2")
-    late = first.plan.groups[0].batches[0].members[0].name
-    plane.slow("bookinfo", late, 0.8)
-    assert first.execute(timeout=0.2).outcome == STOPPED
-    assert plane.deleted() == planned(first)[:2]
-    # Resumed at once: the late WAR is still missing and counts against the budget.
+    late, other = planned(first)[:2]
+    plane.hold("bookinfo", late)
+    assert first.execute(expire_once_back=[other]).outcome == STOPPED
+    assert plane.deleted() == batches(first, 1)
+    # Resumed before the late WAR is back: it is missing and counts against the budget.
     second = Run(client, Journal(str(journal), grace_seconds=300), max_unavailable="2")
     assert second.plan.groups[0].missing == [late]
     assert second.plan.groups[0].batch_size == 1
     assert late not in planned(second)
+    plane.release("bookinfo", late)
     result = second.execute()
     assert result.outcome == COMPLETE
     counts = Counter(plane.deleted())
@@ -198,11 +246,12 @@ def test_a_war_re_registered_since_planned_is_skipped_not_deleted(
 
 def test_an_unsynced_sidecar_keeps_its_batch_waiting(fake_kube: FakeKube, client: Kube) -> None:
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
-    with OnboardingPlane(fake_kube, delay=0.02, sync_delay=0.3, lifetime=20) as plane:
+    with OnboardingPlane(fake_kube, delay=0.02, sync_delay=0.3, lifetime=300) as plane:
         run = Run(client, max_unavailable="3")
         stuck = run.plan.members[2].name
         plane.never_sync("bookinfo", stuck)
-        result = run.execute(timeout=1.0, sidecar_synced=plane.sidecar_synced)
+        # The batch's timeout runs out once the other two are back, not before.
+        result = run.execute(expire_once_back=planned(run)[:2], sidecar_synced=plane.sidecar_synced)
     assert result.outcome == STOPPED
     assert [(t.name, t.waiting_on) for t in result.waiting] == [(stuck, "sidecar not SYNCED yet")]
     states = run.states()
@@ -214,9 +263,9 @@ def test_without_a_sidecar_check_a_connected_agent_is_enough(
     fake_kube: FakeKube, client: Kube
 ) -> None:
     fake_kube.add_all(rollout_fleet(fake_kube.clock(), per_zone=1))
-    with OnboardingPlane(fake_kube, delay=0.02, lifetime=20) as plane:
+    with OnboardingPlane(fake_kube, delay=0.02, lifetime=300) as plane:
         plane.never_sync("bookinfo", PREFIX + "us-east-2a-ec2-i-a1")
-        assert Run(client, max_unavailable="3").execute(timeout=2).outcome == COMPLETE
+        assert Run(client, max_unavailable="3").execute().outcome == COMPLETE
 
 
 def test_an_interrupt_lets_no_new_delete_through(
@@ -232,6 +281,8 @@ def test_an_interrupt_lets_no_new_delete_through(
 
     result = run.execute(report=report)
     assert result.outcome == INTERRUPTED
+    # A batch's first DELETE goes alone (`deletion.delete_concurrently`'s slow start):
+    # the interrupt on its answer comes before any other is sent.
     assert plane.deleted() == planned(run)[:1]
 
 

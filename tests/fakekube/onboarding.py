@@ -112,6 +112,7 @@ class OnboardingPlane:
         self.record: list[Change] = []
         self._random = random.Random(seed)
         self._dead: set[tuple[str, str]] = set()
+        self._held: dict[tuple[str, str], dict[str, Any] | None] = {}
         self._delays: dict[tuple[str, str], float] = {}
         self._connected: set[tuple[str, str]] = set()
         self._unsyncable: set[tuple[str, str]] = set()
@@ -133,6 +134,34 @@ class OnboardingPlane:
     def slow(self, namespace: str, name: str, delay: float) -> None:
         """This WAR's agent takes ``delay`` seconds (not ``delay`` + jitter) to return."""
         self._delays[(namespace, name)] = delay
+
+    def hold(self, namespace: str, name: str) -> None:
+        """Once this WAR is deleted, its agent waits for ``release`` to onboard again: the
+        test, not the clock, says whether a run sees it missing or back."""
+        with self._lock:
+            self._held.setdefault((namespace, name), None)
+
+    def release(self, namespace: str, name: str) -> None:
+        """Let a held agent onboard again, ``delay`` seconds from now (at once when its WAR
+        was not deleted yet: it then comes back as any other)."""
+        with self._lock:
+            obj = self._held.pop((namespace, name), None)
+            if obj is not None:
+                due = time.monotonic() + self._delays.get((namespace, name), self.delay)
+                heapq.heappush(self._queue, (due, next(self._seq), "create", obj))
+        with self.kube.store.lock:
+            self.kube.store.changed.notify_all()
+
+    def release_at_next_watch(self, namespace: str, name: str) -> None:
+        """``release`` when the next watch request reaches the server: a run lists before
+        it watches, so a rollout started after this call planned with the WAR missing."""
+
+        def hook(req: Any) -> None:
+            if "watch" in req.query and hook in self.kube.request_hooks:
+                self.kube.request_hooks.remove(hook)
+                self.release(namespace, name)
+
+        self.kube.request_hooks.append(hook)
 
     def never_sync(self, namespace: str, name: str) -> None:
         """Once re-created, this WAR's sidecar never reaches SYNCED."""
@@ -218,7 +247,7 @@ class OnboardingPlane:
                 gone.pop((c.namespace, c.name), None)
         return [name for _, name in gone]
 
-    def idle(self, timeout: float = 5.0) -> bool:
+    def idle(self, timeout: float = 60.0) -> bool:
         """Wait until no re-onboarding is scheduled (dead agents never are)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -264,7 +293,9 @@ class OnboardingPlane:
                     self.record.append(Change(ev.rv, "connected", ns, name, uid, group, now))
                 if kind == "deleted":
                     self._synced[(ns, name)] = False
-                    if _connected(prev) and (ns, name) not in self._dead:
+                    if (ns, name) in self._held and _connected(prev):
+                        self._held[(ns, name)] = new
+                    elif _connected(prev) and (ns, name) not in self._dead:
                         due = now + self._delays.get(
                             (ns, name), self.delay + self._random.uniform(0, self.jitter)
                         )

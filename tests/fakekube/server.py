@@ -307,6 +307,7 @@ class FakeKube:
         self._conn_lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._handlers: set[threading.Thread] = set()
+        self._holding: set[threading.Thread] = set()  # handlers holding an answer back
         self._bookmarks = 0
         self._watch_epoch = 0
         self.url = ""
@@ -381,6 +382,19 @@ class FakeKube:
             self._thread.join(2.0)
         self._server = None
         self._thread = None
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait until no connection is open but those holding an answer back on purpose
+        (Faults): once the clients are gone (say, a command that has exited), every
+        request they sent is in ``requests`` and carried out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._conn_lock:
+                if self._handlers <= self._holding:
+                    return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fakekube: connections still open after {timeout:g}s")
+            time.sleep(0.01)
 
     def __enter__(self) -> FakeKube:
         return self.start()
@@ -1703,7 +1717,14 @@ class _Handler(BaseHTTPRequestHandler):
         if delay > 0:
             faults.note("slow", self.command, req.path)
             # Carried out already; the answer waits, unless the server is stopping.
-            if self.kube.stopping.wait(delay):
+            with self.kube._conn_lock:
+                self.kube._holding.add(threading.current_thread())
+            try:
+                stopping = self.kube.stopping.wait(delay)
+            finally:
+                with self.kube._conn_lock:
+                    self.kube._holding.discard(threading.current_thread())
+            if stopping:
                 self._drop()
                 return
         warnings = self.kube.warnings_for(self.command, req.path)
