@@ -15,6 +15,7 @@ import click
 from kubectl_war import gcpause
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.rollout_gate import Progressive, progressive_options
+from kubectl_war.cli.rollout_metrics import Metrics, metrics_options
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube.config import Connection
 from kubectl_war.rollout import (
@@ -155,6 +156,7 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
 )
 @opt.proxy_status_options("auto")
 @progressive_options
+@metrics_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting.")
 @opt.output_option(
@@ -177,6 +179,7 @@ def rollout_cmd(
     no_wait_sync: bool,
     sidecars: opt.SidecarFlags,
     progressive: Progressive,
+    metrics: Metrics,
     dry_run: bool,
     yes: bool,
     output: str,
@@ -288,6 +291,8 @@ def rollout_cmd(
                 write(view.plan_text(plan))
                 write("Nothing to roll out.\n")
             return
+        # Before anything is asked or deleted: Prometheus answers every query.
+        metric_gate = metrics.open(client, plan, istio_namespace=sidecars.istio_namespace)
         confirmed = not yes and not plan.empty
         if confirmed:
             _confirm(plan)
@@ -329,6 +334,7 @@ def rollout_cmd(
                     grace_period != parse_duration(opt.DEFAULT_GRACE_PERIOD),
                 ),
                 *progressive.resume_flags(),
+                *metrics.resume_flags(),
                 ("--yes", None, True),
             ],
         )
@@ -369,6 +375,15 @@ def rollout_cmd(
             report=reporter,
             interrupted=lambda: executor.interrupted,
         )
+        executor.gate = metrics.attach(
+            metric_gate,
+            executor.gate,
+            versions=versions,
+            journal=journal,
+            timeout=timeout,
+            report=reporter,
+            interrupted=lambda: executor.interrupted,
+        )
         signals.executor = executor
         # Reading the cluster and planning ran without the collector; what they built is
         # frozen, and the rollout's own rounds collect as they go (see Executor.run).
@@ -388,7 +403,7 @@ def rollout_cmd(
             sys.stderr.write(err)
         if result.outcome == pr.INTERRUPTED:
             sys.exit(signals.exit_code)
-        if result.outcome not in (pr.COMPLETE, pr.PAUSED):
+        if result.outcome not in (pr.COMPLETE, pr.PAUSED) or metrics.blocked(result.paused):
             sys.exit(1)
 
 
