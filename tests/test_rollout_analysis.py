@@ -1,0 +1,346 @@
+"""Rollouts gated on a real Prometheus server: `--analysis` measured after each batch,
+`--alerts-firing` before each, against the Istio telemetry of simulated VMs that
+Prometheus scrapes (tests/prom.py), through real kubectl against FakeKube."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kubectl_war.prometheus.promql import SUCCESS_RATE_QUERY, render
+from tests.fakekube import FakeKube
+from tests.fakekube.onboarding import OnboardingPlane
+from tests.prom import HOLD_ALERT, Prometheus, running
+from tests.test_cli_rollout import A1, A2, B1, B2, C1, C2, NO_SOURCE, WARS, deletes, seed
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+ROLLOUT = ("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", "2", *NO_SOURCE)
+RESUME = "kubectl war rollout ratings -n bookinfo --max-unavailable 2 --proxy-status none"
+# Measurements a second apart over a 30s window: enough scrapes in any window, even on
+# a loaded machine.
+FAST = ("--analysis-interval", "1s", "--analysis-window", "30s")
+SUCCESS = "success-rate>=0.99"
+# The query success-rate>=0.99 runs for the test's group.
+QUERY = render(
+    SUCCESS_RATE_QUERY, {"namespace": "bookinfo", "workload": "ratings", "window": "30s"}
+)
+
+
+@pytest.fixture
+def plane(fake_kube: FakeKube) -> Iterator[OnboardingPlane]:
+    with OnboardingPlane(fake_kube, delay=0.1, lifetime=120) as p:
+        yield p
+
+
+@pytest.fixture
+def prometheus(fake_kube: FakeKube, tmp_path: Path) -> Iterator[Prometheus]:
+    with running(fake_kube, tmp_path) as prom:
+        yield prom
+
+
+def scraped(prom: Prometheus) -> None:
+    """Wait until the success rate of the test's group can be measured."""
+    prom.wait_for(QUERY, "the group's success rate")
+
+
+def lines(text: str, word: str) -> list[str]:
+    return [line for line in text.splitlines() if word in line and line.startswith("batch")]
+
+
+def in_background(run: Callable[[], Any]) -> Callable[[], Any]:
+    """`run()` in a thread; the answer waits for it and returns its result."""
+    done: list[Any] = []
+    thread = threading.Thread(target=lambda: done.append(run()), daemon=True)
+    thread.start()
+
+    def result() -> Any:
+        thread.join(180)
+        assert done, "the rollout did not end"
+        return done[0]
+
+    return result
+
+
+def test_a_healthy_rollout_is_measured_after_every_batch_and_completes(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane, prometheus: Prometheus
+) -> None:
+    seed(fake_kube, per_zone=2)
+    scraped(prometheus)
+    done = war(*ROLLOUT, "--analysis", SUCCESS, *FAST, "--prometheus", prometheus.url, "--yes")
+    assert done.returncode == 0, done.stderr
+    assert lines(done.stdout, "analysis") == [
+        line
+        for n in (1, 2, 3)
+        for line in (
+            f'batch {n}/3: analysis "{SUCCESS}" 3 measurements, 1s apart',
+            f'batch {n}/3: analysis "{SUCCESS}" measurement 1/3: 1 (passed; want >= 0.99)',
+            f'batch {n}/3: analysis "{SUCCESS}" measurement 2/3: 1 (passed; want >= 0.99)',
+            f'batch {n}/3: analysis "{SUCCESS}" measurement 3/3: 1 (passed; want >= 0.99)',
+            f'batch {n}/3: analysis "{SUCCESS}" passed: 0 of 3 measurements failed',
+        )
+    ]
+    assert done.stdout.endswith("Rollout complete: 6 WARs re-onboarded.\n")
+    assert sorted(deletes(fake_kube)) == sorted([A1, A2, B1, B2, C1, C2])
+
+
+def until(check: Callable[[], bool], what: str) -> None:
+    """Wait for `check()` to hold (a state the test's own servers report)."""
+    end = time.monotonic() + 90
+    while not check():
+        assert time.monotonic() < end, f"never: {what}"
+        time.sleep(0.05)
+
+
+def test_a_batch_that_starts_answering_5xx_stops_the_rollout_before_the_next(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane, prometheus: Prometheus
+) -> None:
+    seed(fake_kube, per_zone=2)
+    # A VM on the new config (its WAR deleted, or re-created with a new uid) answers 500.
+    first = {w["metadata"]["name"]: w["metadata"]["uid"] for w in fake_kube.objects(WARS)}
+    prometheus.mesh.failing = lambda ns, name, uid: uid != first.get(name)
+    for name in first:
+        plane.hold("bookinfo", name)
+    scraped(prometheus)
+    ended = in_background(
+        lambda: war(*ROLLOUT, "--analysis", SUCCESS, *FAST, "--prometheus", prometheus.url, "--yes")
+    )
+    # The batch's agents stay away until Prometheus has scraped their 500s.
+    until(lambda: len(plane.deleted()) == 2, "batch 1 deleted")
+    assert sorted(plane.deleted()) == sorted([A1, B1])
+    prometheus.wait_for(
+        'sum(rate(istio_requests_total{response_code="500"}[30s])) > 0', "the batch's 500s"
+    )
+    for name in first:
+        plane.release("bookinfo", name)
+    done = ended()
+    assert done.returncode == 1, done.stderr
+    value = r"0\.[0-9]+"
+    assert re.fullmatch(
+        re.escape(
+            f'error: analysis "{SUCCESS}" failed after batch 1/3 of WorkloadGroup '
+            "bookinfo/ratings (1 failed measurement, more than --failure-limit 0); the "
+            "rollout stopped and nothing more will be deleted\n"
+            f"  query: {QUERY}\n"
+            "  measured (each value must be >= 0.99):\n"
+            "    1/3: "
+        )
+        + value
+        + re.escape(
+            " (failed)\n"
+            "Re-onboarded so far: 2 WARs; not started: 4 WARs.\n"
+            "To resume, run the same command again:\n"
+            f"  {RESUME} --analysis {shlex.quote(SUCCESS)} --analysis-interval 1s "
+            f"--analysis-window 30s --prometheus {prometheus.url} --yes\n"
+        ),
+        done.stderr,
+    ), done.stderr
+    assert re.search(
+        re.escape(f'batch 1/3: analysis "{SUCCESS}" measurement 1/3: ')
+        + value
+        + re.escape(" (failed; want >= 0.99)\n")
+        + re.escape(f'batch 1/3: analysis "{SUCCESS}" failed: 1 of 1 measurement failed\n'),
+        done.stdout,
+    ), done.stdout
+    # The server's record: the process has ended, and only the first batch was deleted.
+    assert sorted(deletes(fake_kube)) == sorted([A1, B1])
+
+    status = war("rollout", "status", "ratings", "-n", "bookinfo")
+    assert status.returncode == 1
+    notes = status.stdout.splitlines()[2:]
+    assert notes[0] == (
+        "WorkloadGroup bookinfo/ratings: rollout paused after batch 1/3 (analysis failed); "
+        "run it again to continue"
+    )
+    assert re.fullmatch(
+        re.escape(f'  analysis "{SUCCESS}": failed (want >= 0.99; measured ') + value + r"\)",
+        notes[1],
+    ), notes
+    assert notes[2:] == [f"    query: {QUERY}"]
+    data = json.loads(war("rollout", "status", "ratings", "-n", "bookinfo", "-o", "json").stdout)
+    [analysis] = data["groups"][0]["paused"]["analyses"]
+    [measured] = analysis["measurements"]
+    assert re.fullmatch(value, measured["values"][0]["value"])
+    assert analysis == {
+        "analysis": SUCCESS,
+        "query": QUERY,
+        "condition": ">= 0.99",
+        "dryRun": False,
+        "verdict": "failed",
+        "measurements": [
+            {
+                "number": 1,
+                "verdict": "failed",
+                "values": [{"labels": {}, "value": measured["values"][0]["value"]}],
+            }
+        ],
+    }
+
+
+def test_a_query_with_no_series_is_inconclusive_and_pauses_the_rollout(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane, prometheus: Prometheus
+) -> None:
+    seed(fake_kube, per_zone=2)
+    scraped(prometheus)
+    promql = 'sum(rate(istio_requests_total{destination_workload="reviews"}[30s]))'
+    query = promql + " > 0"
+    done = war(*ROLLOUT, "--analysis", query, *FAST, "--prometheus", prometheus.url, "--yes")
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == ""
+    assert lines(done.stdout, "analysis") == [
+        f'batch 1/3: analysis "{query}" 3 measurements, 1s apart',
+        f'batch 1/3: analysis "{query}" measurement 1/3: no series (inconclusive; want > 0)',
+        f'batch 1/3: analysis "{query}" inconclusive: 0 of 1 measurement failed',
+    ]
+    assert done.stdout[done.stdout.index("Analysis ") :] == (
+        f'Analysis "{query}" was inconclusive after batch 1/3 of WorkloadGroup '
+        "bookinfo/ratings (the query answered no data: no series, or NaN)\n"
+        f"  query: {promql}\n"
+        "  measured (each value must be > 0):\n"
+        "    1/3: no series (inconclusive)\n"
+        "The rollout paused: nothing more was deleted.\n"
+        "Re-onboarded so far: 2 WARs.\n"
+        "To continue, run the same command again:\n"
+        f"  {RESUME} --analysis {shlex.quote(query)} --analysis-interval 1s "
+        f"--analysis-window 30s --prometheus {prometheus.url} --yes\n"
+    )
+    assert sorted(deletes(fake_kube)) == sorted([A1, B1])
+    status = war("rollout", "status", "ratings", "-n", "bookinfo")
+    assert status.stdout.splitlines()[1].split()[-1] == "Paused"
+    assert status.stdout.splitlines()[2:] == [
+        "WorkloadGroup bookinfo/ratings: rollout paused after batch 1/3 (analysis "
+        "inconclusive); run it again to continue",
+        f'  analysis "{query}": inconclusive (want > 0; measured no series)',
+        f"    query: {promql}",
+    ]
+
+
+def test_a_dry_run_analysis_is_measured_and_reported_but_never_blocks(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane, prometheus: Prometheus
+) -> None:
+    seed(fake_kube, per_zone=2)
+    prometheus.mesh.failing = lambda ns, name, uid: True
+    prometheus.wait_for(f"({QUERY}) < 0.99", "a failing success rate")
+    done = war(
+        *ROLLOUT,
+        "--analysis",
+        SUCCESS,
+        "--analysis-dry-run",
+        "--analysis-count",
+        "1",
+        *FAST,
+        "--prometheus",
+        prometheus.url,
+        "--yes",
+    )
+    assert done.returncode == 0, done.stderr
+    shown = lines(done.stdout, "analysis")
+    assert len(shown) == 9
+    for n in (1, 2, 3):
+        start, measured, verdict = shown[3 * n - 3 : 3 * n]
+        assert start == (
+            f'batch {n}/3: analysis "{SUCCESS}" 1 measurement, 1s apart (dry run: never blocks)'
+        )
+        # Every VM answers 500: a success rate of exactly 0.
+        assert measured == (
+            f'batch {n}/3: analysis "{SUCCESS}" measurement 1/1: 0 (failed; want >= 0.99)'
+        )
+        assert verdict == (
+            f'batch {n}/3: analysis "{SUCCESS}" failed: 1 of 1 measurement failed '
+            "(dry run: never blocks)"
+        )
+    assert done.stdout.endswith("Rollout complete: 6 WARs re-onboarded.\n")
+    assert sorted(deletes(fake_kube)) == sorted([A1, A2, B1, B2, C1, C2])
+
+
+def firing(prom: Prometheus) -> None:
+    prom.wait_for(f'ALERTS{{alertname="{HOLD_ALERT}",alertstate="firing"}}', "the alert firing")
+
+
+def test_a_firing_alert_holds_the_next_batch_until_it_clears(
+    fake_kube: FakeKube,
+    kubectl_bin: str,
+    war_env: dict[str, str],
+    plane: OnboardingPlane,
+    prometheus: Prometheus,
+) -> None:
+    seed(fake_kube, per_zone=1)
+    prometheus.mesh.hold = 1
+    firing(prometheus)
+    argv = [kubectl_bin, "war", *ROLLOUT, "--alerts-firing", HOLD_ALERT, "--yes"]
+    argv += ["--analysis-interval", "1s", "--prometheus", prometheus.url]
+    proc = subprocess.Popen(argv, env=war_env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        head = [proc.stdout.readline(), proc.stdout.readline()]
+        assert head[1] == (
+            f"batch 1/2: holding: 1 alert firing ({HOLD_ALERT}); waiting for them to clear\n"
+        )
+        assert deletes(fake_kube) == []  # held: nothing deleted while it fires
+        prometheus.mesh.hold = 0
+        rest, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0
+    assert lines(rest, "alert") == ["batch 1/2: alerts clear: going on"]
+    assert rest.index("batch 1/2: alerts clear: going on") < rest.index("batch 1/2: deleting")
+    assert rest.endswith("Rollout complete: 3 WARs re-onboarded.\n")
+
+
+def test_an_alert_still_firing_after_the_timeout_stops_the_rollout(
+    fake_kube: FakeKube, war: Run, prometheus: Prometheus
+) -> None:
+    seed(fake_kube, per_zone=1)
+    prometheus.mesh.hold = 1
+    firing(prometheus)
+    done = war(
+        *ROLLOUT,
+        "--alerts-firing",
+        f"{HOLD_ALERT},NodeDown",
+        "--timeout",
+        "2s",
+        "--analysis-interval",
+        "1s",
+        "--prometheus",
+        prometheus.url,
+        "--yes",
+    )
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"error: 1 alert still firing after 2s (--timeout) before batch 1/2: {HOLD_ALERT}; "
+        "the rollout stopped and nothing more was deleted\n"
+        "Re-onboarded so far: 0 WARs; not started: 3 WARs.\n"
+        "To resume, run the same command again:\n"
+        "  kubectl war rollout ratings -n bookinfo --max-unavailable 2 --timeout 2s "
+        f"--proxy-status none --analysis-interval 1s --alerts-firing {HOLD_ALERT},NodeDown "
+        f"--prometheus {prometheus.url} --yes\n"
+    )
+    assert deletes(fake_kube) == []
+
+
+# ---- errors: one line, nothing deleted ------------------------------------------------------
+
+
+def test_a_query_prometheus_refuses_is_an_error_before_anything_is_deleted(
+    fake_kube: FakeKube, war: Run, prometheus: Prometheus
+) -> None:
+    seed(fake_kube, per_zone=1)
+    done = war(
+        *ROLLOUT, "--analysis", "sum(rate(x[5m]) > 0", "--prometheus", prometheus.url, "--yes"
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith(
+        f"error: Prometheus at {prometheus.url} refused the query (bad_data): "
+    )
+    assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+    assert deletes(fake_kube) == []
