@@ -57,7 +57,6 @@ def render(families: Iterable[Family]) -> str:
         out.append(f"# TYPE {fam.name} {fam.type}\n")
         for labels, value in fam.samples:
             inside = ",".join(f'{k}="{escape_label(v)}"' for k, v in labels.items())
-            out.append(f"{fam.name}{{{inside}}} {format_number(value)}\n" if inside else "")
-            if not inside:
-                out.append(f"{fam.name} {format_number(value)}\n")
+            series = f"{fam.name}{{{inside}}}" if inside else fam.name
+            out.append(f"{series} {format_number(value)}\n")
     return "".join(out)
