@@ -74,7 +74,8 @@ def status_cmd(
     a look, each with its problems.
 
     Exits 0 when every WAR is connected, up to date and (with a source) SYNCED, else
-    1: ready for a cron job or an alert. -o json gives the same as data.
+    1: ready for a cron job or an alert. -o json gives the same as data;
+    -o prometheus as metrics in Prometheus' text exposition format.
 
     \b
     Examples:
