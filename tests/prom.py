@@ -16,6 +16,7 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -168,6 +169,16 @@ class Prometheus:
             doc = json.loads(resp.read())
         assert doc["status"] == "success", doc
         return list(doc["data"]["result"])
+
+    def through_proxy(self, path: str, query: dict[str, list[str]]) -> tuple[int, str, bytes]:
+        """FakeKube's service proxy handler: the request passed on to this Prometheus, its
+        answer passed back whatever its status."""
+        url = self.url + path + "?" + urllib.parse.urlencode(query, doseq=True)
+        try:
+            with urllib.request.urlopen(url, timeout=30) as resp:
+                return resp.status, resp.headers.get("Content-Type", ""), resp.read()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers.get("Content-Type", ""), exc.read()
 
     def wait_for(self, promql: str, what: str) -> list[dict[str, Any]]:
         """Ask `promql` until it answers a series (Prometheus has scraped and evaluated what

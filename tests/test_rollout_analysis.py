@@ -344,3 +344,106 @@ def test_a_query_prometheus_refuses_is_an_error_before_anything_is_deleted(
     )
     assert len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
     assert deletes(fake_kube) == []
+
+
+# ---- through the API server's service proxy ---------------------------------------------------
+
+
+def test_prometheus_as_a_service_is_asked_through_the_api_servers_proxy(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane, prometheus: Prometheus
+) -> None:
+    seed(fake_kube, per_zone=1)
+    fake_kube.register_service_proxy("monitoring", "prometheus", 9090, prometheus.through_proxy)
+    scraped(prometheus)
+    where = "service/monitoring/prometheus:9090"
+    # A query Prometheus refuses is its own words, passed on by the proxy.
+    refused = war(*ROLLOUT, "--analysis", "sum(rate(x[5m]) > 0", "--prometheus", where, "--yes")
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(f"error: Prometheus at {where} refused the query (bad_data): ")
+    assert len(refused.stderr.splitlines()) == 1
+    assert deletes(fake_kube) == []
+    fake_kube.clear_requests()
+    done = war(
+        *ROLLOUT,
+        "--analysis",
+        SUCCESS,
+        "--analysis-count",
+        "1",
+        *FAST,
+        "--prometheus",
+        where,
+        "--yes",
+    )
+    assert done.returncode == 0, done.stderr
+    assert lines(done.stdout, "measurement 1") == [
+        f'batch {n}/2: analysis "{SUCCESS}" measurement 1/1: 1 (passed; want >= 0.99)'
+        for n in (1, 2)
+    ]
+    asked = fake_kube.requests_to(
+        "/api/v1/namespaces/monitoring/services/prometheus:9090/proxy/api/v1/query", "GET"
+    )
+    # Once before anything was deleted, then once after each batch.
+    assert len(asked) == 3
+
+
+def test_a_service_proxy_the_user_may_not_use_is_an_error_before_anything_is_deleted(
+    fake_kube: FakeKube, war: Run
+) -> None:
+    seed(fake_kube, per_zone=1)
+    fake_kube.forbid("get", "services/proxy", "monitoring")
+    where = "service/monitoring/prometheus"
+    done = war(*ROLLOUT, "--analysis", SUCCESS, "--prometheus", where, "--yes")
+    assert done.returncode == 1
+    assert done.stderr.startswith(f"error: cannot reach Prometheus at {where}: ")
+    assert 'cannot get resource "services/proxy"' in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert deletes(fake_kube) == []
+
+
+def test_auto_without_istios_prometheus_needs_the_flag(fake_kube: FakeKube, war: Run) -> None:
+    seed(fake_kube, per_zone=1)
+    done = war(*ROLLOUT, "--analysis", SUCCESS, "--yes")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == (
+        'error: no Prometheus found (no Service "prometheus" in namespace "istio-system"): '
+        "--analysis needs --prometheus URL or --prometheus service/NAMESPACE/NAME[:PORT]\n"
+    )
+    assert deletes(fake_kube) == []
+
+
+def test_an_unreachable_prometheus_is_an_error_before_anything_is_deleted(
+    fake_kube: FakeKube, war: Run, closed_port: int
+) -> None:
+    seed(fake_kube, per_zone=1)
+    url = f"http://127.0.0.1:{closed_port}"
+    done = war(*ROLLOUT, "--alerts-firing", "NodeDown", "--prometheus", url, "--yes")
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr.startswith(f"error: cannot reach Prometheus at {url}: ")
+    assert "Connection refused" in done.stderr and len(done.stderr.splitlines()) == 1
+    assert deletes(fake_kube) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("--analysis", "up"), 'invalid --analysis "up": expected QUERY OP NUMBER'),
+        (("--analysis", "success-rate>=2"), "a success rate is between 0 and 1"),
+        (("--prometheus", "prom:9090", "--analysis", SUCCESS), 'invalid --prometheus "prom:9090"'),
+        (("--alerts-firing", "a b"), 'invalid --alerts-firing "a b"'),
+        (("--analysis-dry-run",), "--analysis-dry-run needs --analysis"),
+        (("--analysis", SUCCESS, "--analysis-count", "0"), "--analysis-count must be at least 1"),
+        (
+            ("--analysis", SUCCESS, "--prometheus-token-file", "t"),
+            "--prometheus-token-file needs --prometheus URL",
+        ),
+    ],
+)
+def test_bad_metric_flags_are_usage_errors(
+    fake_kube: FakeKube, war: Run, args: tuple[str, ...], error: str
+) -> None:
+    seed(fake_kube, per_zone=1)
+    done = war(*ROLLOUT, *args, "--yes")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("error: ") and error in done.stderr
+    assert len(done.stderr.splitlines()) == 1
+    assert deletes(fake_kube) == []
