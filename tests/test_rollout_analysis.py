@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from kubectl_war.prometheus.promql import SUCCESS_RATE_QUERY, render
+from kubectl_war.prometheus.promql import SUCCESS_RATE_QUERY, parse_analysis, render
+from tests.factories import on_terminal
 from tests.fakekube import FakeKube
 from tests.fakekube.onboarding import OnboardingPlane
 from tests.prom import HOLD_ALERT, Prometheus, running
@@ -170,6 +171,9 @@ def test_a_batch_that_starts_answering_5xx_stops_the_rollout_before_the_next(
     [measured] = analysis["measurements"]
     assert re.fullmatch(value, measured["values"][0]["value"])
     assert analysis == {
+        "namespace": "bookinfo",
+        "group": "ratings",
+        "batch": 1,
         "analysis": SUCCESS,
         "query": QUERY,
         "condition": ">= 0.99",
@@ -183,6 +187,49 @@ def test_a_batch_that_starts_answering_5xx_stops_the_rollout_before_the_next(
             }
         ],
     }
+
+
+def test_the_latency_built_in_and_the_json_summary_with_every_measurement(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane, prometheus: Prometheus
+) -> None:
+    seed(fake_kube, per_zone=1)
+    latency = "latency-p99<500ms"
+    prometheus.wait_for(
+        render(
+            parse_analysis(latency).query,
+            {"namespace": "bookinfo", "workload": "ratings", "window": "30s"},
+        ),
+        "the group's latency",
+    )
+    done = war(
+        *ROLLOUT,
+        "--analysis",
+        latency,
+        "--analysis-count",
+        "1",
+        *FAST,
+        "--prometheus",
+        prometheus.url,
+        "--yes",
+        "-o",
+        "json",
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["result"] == "complete"
+    assert [(a["batch"], a["analysis"], a["verdict"]) for a in summary["analyses"]] == [
+        (1, latency, "passed"),
+        (2, latency, "passed"),
+    ]
+    for a in summary["analyses"]:
+        assert a["condition"] == "< 500"
+        [m] = a["measurements"]
+        # Every healthy answer takes 8ms: the 99th percentile is in the (5ms, 10ms] bucket.
+        assert 5 < float(m["values"][0]["value"]) <= 10
+    # Progress went to stderr, as with checks.
+    assert (
+        'batch 2/2: analysis "latency-p99<500ms" passed: 0 of 1 measurement failed' in done.stderr
+    )
 
 
 def test_a_query_with_no_series_is_inconclusive_and_pauses_the_rollout(
@@ -447,3 +494,24 @@ def test_bad_metric_flags_are_usage_errors(
     assert done.stderr.startswith("error: ") and error in done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert deletes(fake_kube) == []
+
+
+def test_on_a_terminal_each_measurement_shows_in_the_live_view(
+    fake_kube: FakeKube,
+    kubectl_bin: str,
+    war_env: dict[str, str],
+    plane: OnboardingPlane,
+    prometheus: Prometheus,
+) -> None:
+    seed(fake_kube, per_zone=1)
+    scraped(prometheus)
+    argv = [kubectl_bin, "war", *ROLLOUT, "--analysis", SUCCESS, "--analysis-count", "2"]
+    argv += [*FAST, "--prometheus", prometheus.url, "--yes"]
+    code, out = on_terminal(argv, war_env, [])
+    assert code == 0, out
+    for n in (1, 2):
+        assert (
+            f'batch {n}/2: analysis "{SUCCESS}" measurement 2/2: 1 (passed; want >= 0.99)\n' in out
+        )
+        assert f'batch {n}/2: analysis "{SUCCESS}" passed: 0 of 2 measurements failed\n' in out
+    assert "Rollout complete: 3 WARs re-onboarded." in out

@@ -395,7 +395,7 @@ def rollout_cmd(
             result = executor.run()
         out, err = view.report_text(result, resume)
         if output == "json":
-            write(to_json(result.to_dict()))
+            write(to_json(metrics.summary(result.to_dict(), metric_gate)))
         else:
             write(out)
         sys.stdout.flush()

@@ -104,6 +104,13 @@ class Metrics:
 
         return bool(record) and (record or {}).get("reason") == ANALYSIS_INCONCLUSIVE
 
+    @staticmethod
+    def summary(doc: dict[str, Any], metrics: MetricGate | None) -> dict[str, Any]:
+        """`-o json`'s summary with every analysis measured, batch by batch."""
+        if metrics is None:
+            return doc
+        return {**doc, "analyses": [run.to_dict() for run in metrics.runs]}
+
     def open(self, client: Any, plan: Plan, *, istio_namespace: str) -> MetricGate | None:
         """Prometheus found and asked once for every query (a refused query or a
         Prometheus that does not answer is an error before anything is deleted), as the

@@ -92,6 +92,7 @@ class AnalysisRun:
     dry_run: bool
     measurements: list[Measurement] = field(default_factory=list)
     verdict: str = ""
+    where: tuple[str, str, int] = ("", "", 0)  # namespace, group, batch
 
     @property
     def failed(self) -> int:
@@ -107,6 +108,9 @@ class AnalysisRun:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "namespace": self.where[0],
+            "group": self.where[1],
+            "batch": self.where[2],
             "analysis": self.analysis.text,
             "query": self.query,
             "condition": self.analysis.condition,
@@ -285,6 +289,7 @@ class MetricGate:
 
     def _measure(self, analysis: Analysis, query: str, gp: GroupPlan, batch: Batch) -> AnalysisRun:
         run = AnalysisRun(analysis, query, self.count, self.dry_run)
+        run.where = (gp.namespace, gp.name, batch.number)
         dry = " (dry run: never blocks)" if self.dry_run else ""
         self._event(
             gp,
