@@ -368,3 +368,20 @@ def test_exposition_escapes_labels_and_help_and_leaves_out_empty_families() -> N
         "# TYPE y_seconds gauge\n"
         "y_seconds 1.5\n"
     )
+
+
+# ---- the real-server tests without the server ----------------------------------------------
+
+
+def test_without_prometheus_installed_tests_skip_saying_how_but_fail_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests import prom
+
+    monkeypatch.setattr(prom.shutil, "which", lambda name: None)
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match=r"apt-get install -y prometheus"):
+        prom.prometheus_binary()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match=r"CI installs it in \.ci/run"):
+        prom.promtool_binary()
