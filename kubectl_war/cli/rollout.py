@@ -204,6 +204,10 @@ def rollout_cmd(
     each --check runs after every batch is back and must exit 0 for the next to go;
     --approve-each asks before every batch. `rollout status` shows a paused rollout.
 
+    Metric gates: each --analysis is measured in Prometheus after every batch is
+    back (and its checks passed); --alerts-firing holds each batch while any of
+    those alerts fires.
+
     \b
     See progress from elsewhere with:
       kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
@@ -214,6 +218,7 @@ def rollout_cmd(
       kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
       kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
       kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
+      kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
     """
     from kubectl_war.assess import Facts, assess
     from kubectl_war.cli.prompt import can_ask, is_terminal
