@@ -254,3 +254,59 @@ def totals(groups: Iterable[GroupHealth]) -> dict[str, Any]:
     if counted and "outdated" not in counted:
         out["outdated"] = None
     return out
+
+
+# ---- `status -o prometheus` ----------------------------------------------------------------
+
+#: The prefix of every metric `status -o prometheus` writes.
+METRIC_PREFIX = "kubectl_war_"
+
+
+def exposition(groups: Iterable[GroupHealth], clusters: Iterable[tuple[str, bool]]) -> str:
+    """The counts in Prometheus' text exposition format, per cluster (context), namespace
+    and WorkloadGroup, with `kubectl_war_cluster_up` for each (context, read) of
+    `clusters`. A count not read (outdated without WorkloadGroups, not synced without a
+    proxy-status source) has no series."""
+    from kubectl_war.prometheus.exposition import Family, render
+
+    def fam(name: str, help: str) -> Family:
+        return Family(METRIC_PREFIX + name, help)
+
+    up = fam("cluster_up", "Whether the cluster (kubeconfig context) could be read.")
+    wars = fam("wars", "WorkloadAutoRegistrations.")
+    connected = fam("wars_connected", "WARs whose agent is connected.")
+    disconnected = fam("wars_disconnected", "WARs whose agent is disconnected.")
+    outdated = fam("wars_outdated", "WARs older than their WorkloadGroup's latest spec change.")
+    not_synced = fam("wars_not_synced", "WARs whose sidecar is not SYNCED.")
+    unknown = fam("wars_agent_unknown", "WARs with no agent connection status yet.")
+    removal = fam(
+        "removal_seconds",
+        "Seconds until the earliest automatic removal of a disconnected WAR.",
+    )
+    agents = fam("agent_version_info", "An agent version that WARs of the group report.")
+    istio = fam("istio_version_info", "An Istio version that WARs of the group report.")
+    for cluster, read in clusters:
+        up.add({"cluster": cluster}, 1 if read else 0)
+    for g in groups:
+        labels = {
+            "cluster": g.context or "",
+            "namespace": g.namespace,
+            "workloadgroup": g.group or "",
+        }
+        wars.add(labels, g.total)
+        connected.add(labels, g.connected)
+        disconnected.add(labels, g.disconnected)
+        if g.outdated is not None:
+            outdated.add(labels, g.outdated)
+        if g.not_synced is not None:
+            not_synced.add(labels, g.not_synced)
+        unknown.add(labels, g.agent_unknown)
+        if g.soonest_removal is not None:
+            removal.add(labels, max(0, round(g.soonest_removal)))
+        for into, counts in ((agents, g.agents), (istio, g.istio)):
+            for version, _ in _by_count(counts):
+                if version != NONE:
+                    into.add({**labels, "version": version}, 1)
+    return render(
+        [up, wars, connected, disconnected, outdated, not_synced, unknown, removal, agents, istio]
+    )

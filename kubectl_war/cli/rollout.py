@@ -15,6 +15,7 @@ import click
 from kubectl_war import gcpause
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.rollout_gate import Progressive, progressive_options
+from kubectl_war.cli.rollout_metrics import Metrics, metrics_options
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube.config import Connection
 from kubectl_war.rollout import (
@@ -155,6 +156,7 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
 )
 @opt.proxy_status_options("auto")
 @progressive_options
+@metrics_options
 @click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting.")
 @opt.output_option(
@@ -177,6 +179,7 @@ def rollout_cmd(
     no_wait_sync: bool,
     sidecars: opt.SidecarFlags,
     progressive: Progressive,
+    metrics: Metrics,
     dry_run: bool,
     yes: bool,
     output: str,
@@ -201,6 +204,10 @@ def rollout_cmd(
     each --check runs after every batch is back and must exit 0 for the next to go;
     --approve-each asks before every batch. `rollout status` shows a paused rollout.
 
+    Metric gates: each --analysis is measured in Prometheus after every batch is
+    back (and its checks passed); --alerts-firing holds each batch while any of
+    those alerts fires.
+
     \b
     See progress from elsewhere with:
       kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
@@ -211,6 +218,7 @@ def rollout_cmd(
       kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
       kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
       kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
+      kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
     """
     from kubectl_war.assess import Facts, assess
     from kubectl_war.cli.prompt import can_ask, is_terminal
@@ -288,6 +296,8 @@ def rollout_cmd(
                 write(view.plan_text(plan))
                 write("Nothing to roll out.\n")
             return
+        # Before anything is asked or deleted: Prometheus answers every query.
+        metric_gate = metrics.open(client, plan, istio_namespace=sidecars.istio_namespace)
         confirmed = not yes and not plan.empty
         if confirmed:
             _confirm(plan)
@@ -329,6 +339,7 @@ def rollout_cmd(
                     grace_period != parse_duration(opt.DEFAULT_GRACE_PERIOD),
                 ),
                 *progressive.resume_flags(),
+                *metrics.resume_flags(),
                 ("--yes", None, True),
             ],
         )
@@ -369,6 +380,15 @@ def rollout_cmd(
             report=reporter,
             interrupted=lambda: executor.interrupted,
         )
+        executor.gate = metrics.attach(
+            metric_gate,
+            executor.gate,
+            versions=versions,
+            journal=journal,
+            timeout=timeout,
+            report=reporter,
+            interrupted=lambda: executor.interrupted,
+        )
         signals.executor = executor
         # Reading the cluster and planning ran without the collector; what they built is
         # frozen, and the rollout's own rounds collect as they go (see Executor.run).
@@ -380,7 +400,7 @@ def rollout_cmd(
             result = executor.run()
         out, err = view.report_text(result, resume)
         if output == "json":
-            write(to_json(result.to_dict()))
+            write(to_json(metrics.summary(result.to_dict(), metric_gate)))
         else:
             write(out)
         sys.stdout.flush()
@@ -388,7 +408,7 @@ def rollout_cmd(
             sys.stderr.write(err)
         if result.outcome == pr.INTERRUPTED:
             sys.exit(signals.exit_code)
-        if result.outcome not in (pr.COMPLETE, pr.PAUSED):
+        if result.outcome not in (pr.COMPLETE, pr.PAUSED) or metrics.blocked(result.paused):
             sys.exit(1)
 
 

@@ -48,7 +48,12 @@ class _Seen:
 @opt.fleet_options()
 @opt.selector_option("Only WARs matching this label selector.")
 @opt.grace_option
-@opt.output_option(("table", "json", "yaml"), templates=True)
+@opt.output_option(
+    ("table", "json", "yaml", "prometheus"),
+    templates=True,
+    help="Output format. prometheus: the counts in Prometheus' text exposition format "
+    "(for node-exporter's textfile collector).",
+)
 @opt.proxy_status_options("auto")
 @gcpause.paused
 def status_cmd(
@@ -69,7 +74,8 @@ def status_cmd(
     a look, each with its problems.
 
     Exits 0 when every WAR is connected, up to date and (with a source) SYNCED, else
-    1: ready for a cron job or an alert. -o json gives the same as data.
+    1: ready for a cron job or an alert. -o json gives the same as data;
+    -o prometheus as metrics in Prometheus' text exposition format.
 
     \b
     Examples:
@@ -78,6 +84,7 @@ def status_cmd(
       kubectl war status -A --all-contexts
       kubectl war status -A --contexts east,west -o json
       kubectl war status -A -o jsonpath='{.healthy}'
+      kubectl war status -A -o prometheus > /var/lib/node_exporter/textfile/war.prom
     """
     contexts.check_source(sidecars, fleet, "auto")
     outcomes = contexts.each_context(
@@ -89,7 +96,9 @@ def status_cmd(
     # A context that could not be read cannot be called healthy, even when
     # --ignore-unreachable keeps it from failing the run.
     healthy = all(not s.problems for s in seen) and all(o.ok for o in outcomes)
-    if output != "table":
+    if output == "prometheus":
+        _write_metrics(seen, outcomes, named=fleet.active)
+    elif output != "table":
         _write_data(seen, outcomes, healthy, output, named=fleet.active)
     else:
         _write_tables(
@@ -206,6 +215,17 @@ def _write_tables(
         for p in problems
     ]
     Table([*lead, *PROBLEM_COLUMNS], colour=colour).write(rows, lead="\n")
+
+
+def _write_metrics(seen: Sequence[_Seen], outcomes: Sequence[Any], *, named: bool) -> None:
+    from kubectl_war import health
+    from kubectl_war.render import write
+
+    if named:
+        clusters = [(o.context or "", o.ok) for o in outcomes]
+    else:
+        clusters = [(s.context or "", True) for s in seen]
+    write(health.exposition([g for s in seen for g in s.groups], clusters))
 
 
 def _write_data(

@@ -13,9 +13,9 @@ import re
 import sys
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, cast
 from urllib.parse import urlencode
 
 from kubectl_war.errors import quote_input
@@ -28,6 +28,7 @@ from kubectl_war.kube.errors import (
 )
 from kubectl_war.kube.requests import (
     PODS,
+    SERVICES,
     WAR_GROUP,
     WG_GROUP,
     ListResult,
@@ -38,6 +39,7 @@ from kubectl_war.kube.requests import (
     list_request,
     object_key,
     proxy_get_request,
+    service_proxy_request,
 )
 from kubectl_war.kube.watch import follow as follow_changes
 
@@ -457,6 +459,25 @@ class Kube:
                 yield chunk
         finally:
             resp.release_conn()
+
+    def service(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The Service, or None when there is none."""
+        return self.get(SERVICES, namespace, name)
+
+    def service_proxy_get(
+        self,
+        namespace: str,
+        service: str,
+        port: int,
+        path: str,
+        query: Sequence[tuple[str, str]] = (),
+        *,
+        timeout: float | None = None,
+    ) -> bytes:
+        """The body a Service's port answers to GET `path`, through the API server's
+        service proxy. Raises KubeError (its `body` the answer's JSON, when it was JSON)."""
+        req = service_proxy_request(namespace, service, port, path, tuple(query), timeout=timeout)
+        return cast(bytes, self.send(req))
 
     def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None:
         """The object, or None when it does not exist.

@@ -52,6 +52,7 @@ class Resource:
 EVENTS = Resource("", "v1", "events", "Event")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 PODS = Resource("", "v1", "pods", "Pod")
+SERVICES = Resource("", "v1", "services", "Service")
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,32 @@ def proxy_get_request(
         resource="pods/proxy",
         namespace=namespace,
         name=pod,
+        raw=True,
+        timeout=timeout,
+    )
+
+
+def service_proxy_request(
+    namespace: str,
+    service: str,
+    port: int,
+    path: str,
+    query: tuple[tuple[str, str], ...] = (),
+    *,
+    timeout: float | None = None,
+) -> Request:
+    """GET `path` from a Service's port through the API server's service proxy
+    (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`): how a Prometheus inside the
+    cluster is asked with the kubeconfig's credentials."""
+    target = f"{quote(service, safe='')}:{int(port)}"
+    return Request(
+        "GET",
+        f"{SERVICES.path(namespace, None)}/{target}/proxy/{path.lstrip('/')}",
+        query=query,
+        verb="get",
+        resource="services/proxy",
+        namespace=namespace,
+        name=service,
         raw=True,
         timeout=timeout,
     )

@@ -76,7 +76,9 @@ class Event:
     earlier rollout deleted them all), `state` (a member's state changed),
     `batch-done`, `pause` (`detail` "canary" after a canary), `check` (`name` the
     command; `state` started, output (`detail` the line), passed or failed (`detail`
-    why)), `group-done`.
+    why)), `analysis` (`name` the --analysis; `state` started, measured, passed, failed,
+    inconclusive or error, `detail` the words), `alerts` (`state` firing, `names` the
+    alerts, or clear), `group-done`.
     """
 
     kind: EventKind
@@ -177,4 +179,6 @@ def paused_dict(record: dict[str, Any]) -> dict[str, Any]:
         "batches": record.get("batches"),
         "wars": list(record.get("wars") or []),
         "message": record.get("message"),
+        # The metric analyses measured after that batch: values and verdicts.
+        **({"analyses": list(record["analyses"])} if record.get("analyses") else {}),
     }

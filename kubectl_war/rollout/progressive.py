@@ -243,6 +243,9 @@ class Gate:
         self.journal = journal
         self._all_approved = False
         self._approved_next = first_approved
+        #: The metric gates (`rollout.analysis.MetricGate`): alerts before each batch,
+        #: analyses after each batch is back and its checks passed.
+        self.metrics: Any = None
 
     def record(
         self, gp: GroupPlan, batch: Batch, reason: str, message: str, *, back: bool
@@ -260,7 +263,10 @@ class Gate:
         }
 
     def before(self, gp: GroupPlan, batch: Batch) -> None:
-        """Before a batch is deleted: with `approve`, ask (unless "a" was answered)."""
+        """Before a batch is deleted: wait out firing alerts; with `approve`, ask (unless
+        "a" was answered)."""
+        if self.metrics is not None:
+            self.metrics.before(self, gp, batch)
         if self.approve is None or self._all_approved:
             return
         if self._approved_next:  # going on after a canary was that batch's approval
@@ -291,6 +297,8 @@ class Gate:
                         f"  {line}" for line in run.tail
                     )
                 raise Halt(message, self.record(gp, batch, CHECK_FAILED, message, back=True))
+        if self.metrics is not None:
+            self.metrics.after(self, back)
         if not batch.canary:
             return
         if self.journal is not None:

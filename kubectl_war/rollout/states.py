@@ -52,6 +52,8 @@ class EventKind(_Text):
     BATCH_DONE = "batch-done"
     PAUSE = "pause"
     CHECK = "check"
+    ANALYSIS = "analysis"
+    ALERTS = "alerts"
     GROUP_DONE = "group-done"
 
 

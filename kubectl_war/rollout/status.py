@@ -227,11 +227,30 @@ def table(found: Sequence[tuple[str, GroupStatus]], *, all_namespaces: bool, con
         )
     notes = [
         f"WorkloadGroup {s.namespace}/{s.name}: rollout paused {s.paused_text}; "
-        "run it again to continue\n"
+        "run it again to continue\n" + "".join(analysis_lines(s.paused or {}))
         for _, s in found
         if s.paused and not s.done
     ]
     return Table([*cols, *COLUMNS]).render(rows) + "".join(notes)
+
+
+def analysis_lines(record: Mapping[str, Any]) -> list[str]:
+    """The analyses a stop record keeps: each with its verdict, query and values."""
+    out = []
+    for a in record.get("analyses") or []:
+        if not isinstance(a, dict):
+            continue
+        values = []
+        for m in a.get("measurements") or []:
+            got = [str(v.get("value")) for v in m.get("values") or [] if isinstance(v, dict)]
+            values.append(m.get("error") or (", ".join(got) if got else "no series"))
+        dry = ", dry run" if a.get("dryRun") else ""
+        out.append(
+            f'  analysis "{a.get("analysis")}": {a.get("verdict")}{dry} '
+            f"(want {a.get('condition')}; measured {'; '.join(values) or 'nothing'})\n"
+            f"    query: {a.get('query')}\n"
+        )
+    return out
 
 
 def as_data(

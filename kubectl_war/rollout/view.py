@@ -95,6 +95,10 @@ def event_line(ev: pr.Event) -> str | None:
         return f"pausing {human_duration(ev.seconds)} before the next batch"
     if ev.kind == EventKind.CHECK:
         return check_line(ev, where)
+    if ev.kind == EventKind.ANALYSIS:
+        return f'{where}: analysis "{ev.name}" {ev.detail}'
+    if ev.kind == EventKind.ALERTS:
+        return f"{where}: {ev.detail}"
     if ev.kind == EventKind.BATCH_DONE:
         return f"{where}: all back"
     if ev.kind == EventKind.GROUP_DONE:
@@ -205,9 +209,10 @@ class LiveReporter:
             self.batch, self.note = ev.batch, ""
         elif ev.kind in (EventKind.RECOVER, EventKind.PAUSE):
             self.note = event_line(ev) or ""
-        elif ev.kind == EventKind.CHECK:
+        elif ev.kind in (EventKind.CHECK, EventKind.ANALYSIS, EventKind.ALERTS):
             # Its output stays printed above the view, as in a piped log.
-            self.note = (event_line(ev) or "") if ev.state == "started" else ""
+            waiting = ev.state in ("started", "measured", "firing")
+            self.note = (event_line(ev) or "") if waiting else ""
             self._print(event_line(ev) or "")
         elif ev.kind == EventKind.STATE:
             self.states[ev.name] = state_text(ev.state, ev.detail)

@@ -68,7 +68,19 @@ INCONSISTENT_CONTINUE = (
 )
 JSON = "application/json"
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v={v};as=APIGroupDiscoveryList"
-_PROXY_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/pods/([^/]+)/proxy(/.*)?$")
+_PROXY_PATH = re.compile(r"^/api/v1/namespaces/([^/]+)/(pods|services)/([^/]+)/proxy(/.*)?$")
+# Services are not served as objects here; their proxy subresource is (see
+# ``register_service_proxy``), and RBAC and errors name them as the API server does.
+_SERVICES = ResourceType(
+    group="",
+    versions=("v1",),
+    plural="services",
+    singular="service",
+    kind="Service",
+    namespaced=True,
+    short_names=("svc",),
+    subresources=("proxy",),
+)
 
 
 @dataclass
@@ -300,6 +312,7 @@ class FakeKube:
         # Set while stopping: answers held back on purpose (Faults) give up at once.
         self.stopping = threading.Event()
         self._proxies: dict[tuple[str, str, int], ProxyHandler] = {}
+        self._service_proxies: dict[tuple[str, str, int], ProxyHandler] = {}
         self._host = host
         self._port = port
         self._server: _Server | None = None
@@ -615,6 +628,14 @@ class FakeKube:
     ) -> None:
         """Serve ``/api/v1/namespaces/NS/pods/POD:PORT/proxy/PATH`` by ``handler(path, query)``."""
         self._proxies[(namespace, pod_name, int(port))] = handler
+
+    def register_service_proxy(
+        self, namespace: str, service: str, port: int, handler: ProxyHandler
+    ) -> None:
+        """Serve ``/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`` by
+        ``handler(path, query)``, its answer passed on whatever its status, as the API
+        server passes on a backend's."""
+        self._service_proxies[(namespace, service, int(port))] = handler
 
     def expire_continue_tokens(self) -> None:
         """Every continue token issued so far now answers 410 Expired."""
@@ -1540,8 +1561,9 @@ class FakeKube:
 
     def _pod_proxy(self, req: Request, match: re.Match[str]) -> Response:
         namespace = unquote(match.group(1))
-        target = unquote(match.group(2))
-        path = unquote(match.group(3) or "/")
+        target = unquote(match.group(3))
+        path = unquote(match.group(4) or "/")
+        services = match.group(2) == "services"
         parts = target.split(":")
         if len(parts) == 3:  # scheme:name:port
             parts = parts[1:]
@@ -1550,7 +1572,7 @@ class FakeKube:
             port = int(parts[1]) if len(parts) > 1 and parts[1] else 80
         except ValueError:
             raise ApiError.bad_request(f"invalid port in {target!r}") from None
-        pods = self.store.types["pods"]
+        pods = _SERVICES if services else self.store.types["pods"]
         verbs = {
             "GET": "get",
             "HEAD": "get",
@@ -1561,7 +1583,7 @@ class FakeKube:
         }
         # The object's name, for RBAC and the 403, is the path segment: "pod:port" too.
         self._authorize(req, verbs.get(req.method, "get"), pods, "proxy", namespace, target)
-        handler = self._proxies.get((namespace, pod, port))
+        handler = (self._service_proxies if services else self._proxies).get((namespace, pod, port))
         if handler is None:
             raise ApiError.not_found(pods, pod)
         query = {k: v for k, v in req.query.items()}
