@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,11 +14,12 @@ from kubectl_war import gcpause, listing
 from kubectl_war.cli import contexts
 from kubectl_war.cli import list_read as lr
 from kubectl_war.cli import options as opt
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.list_read import Listed, Query
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
-from kubectl_war.war import RESOURCE_NAME, AgentState, War
+from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
@@ -31,35 +32,7 @@ if TYPE_CHECKING:
 @opt.selector_option("Label selector (e.g. app=ratings).")
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector (e.g. metadata.name=x).")
 @opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")
-# Separate flags, not one parameter with several flag values: click 8.1 (the last release
-# for Python 3.9) gives such a parameter the last flag's value when none is given.
-@click.option(
-    "--connected",
-    "connected_only",
-    is_flag=True,
-    help="Only WARs whose agent is connected (AgentConnected True).",
-)
-@click.option(
-    "--disconnected",
-    "disconnected_only",
-    is_flag=True,
-    help="Only WARs whose agent dropped off (AgentConnected False). WARs whose agent "
-    "never reported are left out: use --agent-unknown.",
-)
-@click.option(
-    "--agent-unknown",
-    is_flag=True,
-    help="Only WARs with no agent state: no AgentConnected condition yet (just "
-    "registered), or one whose status is Unknown.",
-)
-@opt.duration_option(
-    "--older-than",
-    help="With --disconnected: only agents disconnected for longer than this, counted "
-    "from when AgentConnected turned False.",
-)
-@click.option(
-    "--outdated", is_flag=True, help="Only WARs older than their WorkloadGroup's spec change."
-)
+@opt.agent_filter_options()
 @opt.grace_option
 @click.option(
     "--sort-by",
@@ -90,28 +63,7 @@ if TYPE_CHECKING:
 )
 @opt.proxy_status_options("none", default_help="none; auto with -o wide or --sync")
 @gcpause.paused
-def list_cmd(
-    kube: Connection,
-    fleet: FleetFlags,
-    selector: str | None,
-    field_selector: str | None,
-    groups: tuple[str, ...],
-    connected_only: bool,
-    disconnected_only: bool,
-    agent_unknown: bool,
-    older_than: float | None,
-    outdated: bool,
-    grace_period: float,
-    sort_by: str | None,
-    no_headers: bool,
-    output: str,
-    show_labels: bool,
-    label_columns: tuple[str, ...],
-    watch: bool,
-    output_watch_events: bool,
-    sync: bool,
-    sidecars: opt.SidecarFlags,
-) -> None:
+def list_cmd(**flags: Any) -> None:
     """List onboarded workloads (WorkloadAutoRegistrations).
 
     Each row decodes the workload's verified identity: platform (ec2, ecs, jwt),
@@ -130,73 +82,113 @@ def list_cmd(
       kubectl war list -A --sync --proxy-status istiod
       kubectl war list -A --contexts east,west --disconnected
     """
-    agent = listing.agent_flag(connected_only, disconnected_only, agent_unknown)
-    if older_than is not None and agent is not AgentState.DISCONNECTED:
-        raise UsageError("--older-than goes with --disconnected")
-    if fleet.active and watch:
-        raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")
-    if fleet.active and output == "name":
-        raise UsageError("-o name cannot say which context a WAR is in: use -o json or -o yaml")
-    default = "auto" if sync or output == "wide" else "none"
-    contexts.check_source(sidecars, fleet, default)
-    query = Query(
-        selector, field_selector, groups, agent, older_than, outdated, grace_period, sort_by
-    )
-    from kubectl_war.printers.labels import LabelColumns
+    execute(ListOptions(**flags))
 
-    labels = LabelColumns.from_flags(label_columns, show_labels)
-    t = opt.now()
-    if watch:
-        _watch(
-            kube,
-            query,
-            t,
-            output,
-            sidecars,
-            labels,
-            no_headers=no_headers,
-            events=output_watch_events,
-            sync=sync,
+
+@dataclass
+class ListOptions(Options):
+    """`list`'s flags. `default_source` (completed) is the --proxy-status used when the
+    flag is not given: auto when a column shows sidecars (-o wide, --sync), else none."""
+
+    kube: Connection
+    fleet: FleetFlags
+    selector: str | None
+    field_selector: str | None
+    groups: tuple[str, ...]
+    agent: opt.AgentFilter
+    grace_period: float
+    sort_by: str | None
+    no_headers: bool
+    output: str
+    show_labels: bool
+    label_columns: tuple[str, ...]
+    watch: bool
+    output_watch_events: bool
+    sync: bool
+    sidecars: opt.SidecarFlags
+    default_source: str = field(default="none", init=False)
+
+    def complete(self) -> None:
+        self.default_source = "auto" if self.sync or self.output == "wide" else "none"
+
+    def validate(self) -> None:
+        self.agent.state()
+        self.agent.check_older_than()
+        if self.fleet.active and self.watch:
+            raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")
+        if self.fleet.active and self.output == "name":
+            raise UsageError("-o name cannot say which context a WAR is in: use -o json or -o yaml")
+        contexts.check_source(self.sidecars, self.fleet, self.default_source)
+
+    @property
+    def query(self) -> Query:
+        a = self.agent
+        return Query(
+            self.selector,
+            self.field_selector,
+            self.groups,
+            a.state(),
+            a.older_than,
+            a.outdated,
+            self.grace_period,
+            self.sort_by,
         )
-        return
-    streamed = (
-        output in ("table", "wide")
-        and not sync
-        and sidecars.spec(default) == "none"
-        and (sort_by is None or sort_by in listing.SORT_KEYS)
-    )
 
-    # Items in the server's order, each chosen on its own fields: written as they come.
-    items = output in ("json", "yaml", "name") and not outdated and sort_by is None
+    @property
+    def labels(self) -> LabelColumns:
+        from kubectl_war.printers.labels import LabelColumns
 
-    def read(flags: Connection, client: Any) -> Listed:
-        if streamed:
-            return lr.read_rows(flags, client, query, t, labels, wide=output == "wide")
+        return LabelColumns.from_flags(self.label_columns, self.show_labels)
+
+    def run(self) -> None:
+        query, labels, t = self.query, self.labels, opt.now()
+        if self.watch:
+            _watch(self, query, t, labels)
+            return
+        output = self.output
+        streamed = (
+            output in ("table", "wide")
+            and not self.sync
+            and self.sidecars.spec(self.default_source) == "none"
+            and (self.sort_by is None or self.sort_by in listing.SORT_KEYS)
+        )
+        # Items in the server's order, each chosen on its own fields: written as they come.
+        items = (
+            output in ("json", "yaml", "name") and not self.agent.outdated and self.sort_by is None
+        )
+
+        def read(flags: Connection, client: Any) -> Listed:
+            if streamed:
+                return lr.read_rows(flags, client, query, t, labels, wide=output == "wide")
+            if items:
+                return lr.read_items(flags, client, query, t, output, spool=self.fleet.active)
+            return lr.read(flags, client, query, t, self.sidecars, output, self.sync)
+
+        outcomes = contexts.each_context(self.kube, self.fleet, read)
+        self._write(outcomes, t, labels, items=items)
+        contexts.finish(outcomes, self.fleet)
+
+    def _write(
+        self, outcomes: list[Outcome[Listed]], t: datetime, labels: LabelColumns, *, items: bool
+    ) -> None:
+        seen = contexts.answered(outcomes)
+        output, named = self.output, self.fleet.active
         if items:
-            return lr.read_items(flags, client, query, t, output, spool=fleet.active)
-        return lr.read(flags, client, query, t, sidecars, output, sync)
-
-    outcomes = contexts.each_context(kube, fleet, read)
-    seen = contexts.answered(outcomes)
-    if items:
-        if output != "name":
-            _finish_document(seen, outcomes, output, named=fleet.active)
-    elif output in ("table", "wide"):
-        cols, rows = _table(
-            seen,
-            t,
-            labels,
-            all_namespaces=kube.all_namespaces,
-            wide=output == "wide",
-            named=fleet.active,
-        )
-        if rows:
-            Table(cols, colour=use_colour()).write(rows, headers=not no_headers)
-        elif seen:
-            sys.stderr.write(contexts.no_resources([listed.namespace for _, listed in seen]) + "\n")
-    else:
-        _write_items(seen, outcomes, output, named=fleet.active, no_headers=no_headers)
-    contexts.finish(outcomes, fleet)
+            if output != "name":
+                _finish_document(seen, outcomes, output, named=named)
+        elif output in ("table", "wide"):
+            all_namespaces = self.kube.all_namespaces
+            wide = output == "wide"
+            cols, rows = _table(
+                seen, t, labels, all_namespaces=all_namespaces, wide=wide, named=named
+            )
+            if rows:
+                Table(cols, colour=use_colour()).write(rows, headers=not self.no_headers)
+            elif seen:
+                namespaces = [listed.namespace for _, listed in seen]
+                sys.stderr.write(contexts.no_resources(namespaces) + "\n")
+        else:
+            _write_items(seen, outcomes, output, named=named, no_headers=self.no_headers)
 
 
 def _finish_document(
@@ -312,22 +304,12 @@ def _write_items(
     write(to_json(data) if output == "json" else to_yaml(data))
 
 
-def _watch(
-    kube: Connection,
-    query: Query,
-    t: datetime,
-    output: str,
-    sidecars: opt.SidecarFlags,
-    labels: LabelColumns,
-    *,
-    no_headers: bool,
-    events: bool,
-    sync: bool,
-) -> None:
+def _watch(o: ListOptions, query: Query, t: datetime, labels: LabelColumns) -> None:
     """The list of one cluster, then a line per change until interrupted."""
     from kubectl_war.kube import ListResult
     from kubectl_war.kube.client import Kube
 
+    output = o.output
     if query.sort_by is not None:
         sys.stderr.write(
             "warning: --watch requested, --sort-by will be ignored for watch events received\n"
@@ -335,16 +317,16 @@ def _watch(
         if opt.is_template(output) or query.sort_by not in listing.SORT_KEYS:
             # As kubectl get -w: its initial list too comes in the server's order.
             query = replace(query, sort_by=None)
-    client = Kube(kube)
-    listed = lr.read(kube, client, query, t, sidecars, output, sync, live=True)
+    client = Kube(o.kube)
+    listed = lr.read(o.kube, client, query, t, o.sidecars, output, o.sync, live=True)
     from kubectl_war.cli.list_watch import Watcher, refetch
 
     printer = Watcher(
         output,
         listed,
         labels,
-        no_headers=no_headers,
-        events=events,
+        no_headers=o.no_headers,
+        events=o.output_watch_events,
         write_list=lambda: _write_items([(listed.context, listed)], [], output, named=False),
     )
     printer.initial()

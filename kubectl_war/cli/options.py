@@ -473,6 +473,104 @@ def group_option(help: str) -> Callable[[F], F]:
     return click.option("--group", "groups", multiple=True, metavar="WORKLOADGROUP", help=help)
 
 
+def flag_group(
+    field: str, options: Sequence[Callable[[F], F]], build: Callable[..., Any]
+) -> Callable[[F], F]:
+    """Flags declared together and handed to the command as one value: the command
+    receives `build(**flags)` as `field` instead of the group's flags one by one."""
+
+    def decorate(f: F) -> F:
+        names: list[str] = []
+
+        @functools.wraps(f)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs[field] = build(**{name: kwargs.pop(name) for name in names})
+            return f(*args, **kwargs)
+
+        before = len(getattr(wrapper, "__click_params__", ()))
+        for option in reversed(options):
+            wrapper = option(wrapper)
+        names.extend(p.name for p in wrapper.__click_params__[before:] if p.name)  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class AgentFilter:
+    """The agent-state filters of one invocation (`agent_filter_options`).
+
+    Attributes:
+        connected, disconnected, unknown: `--connected`, `--disconnected`, `--agent-unknown`
+            (at most one of them; see `state`).
+        older_than: `--older-than` in seconds, None when not given.
+        outdated: `--outdated`.
+    """
+
+    connected: bool = False
+    disconnected: bool = False
+    unknown: bool = False
+    older_than: float | None = None
+    outdated: bool = False
+
+    @property
+    def selects(self) -> bool:
+        """Whether any of these flags narrows the selection."""
+        return self.connected or self.disconnected or self.unknown or self.outdated
+
+    def state(self) -> Any:
+        """The `war.AgentState` chosen, or None; a UsageError when several are given."""
+        from kubectl_war.listing import agent_flag
+
+        return agent_flag(self.connected, self.disconnected, self.unknown)
+
+    def check_older_than(self) -> None:
+        if self.older_than is not None and not self.disconnected:
+            raise UsageError("--older-than goes with --disconnected")
+
+
+def agent_filter_options(*, connected: bool = True) -> Callable[[F], F]:
+    """Adds `--connected`, `--disconnected`, `--agent-unknown`, `--older-than` and
+    `--outdated`; the command receives them as `agent: AgentFilter`.
+
+    Args:
+        connected: offer `--connected` (a command that deletes does not).
+    """
+    # Separate flags, not one parameter with several flag values: click 8.1 (the last
+    # release for Python 3.9) gives such a parameter the last flag's value when none is given.
+    options = [
+        click.option(
+            "--connected",
+            is_flag=True,
+            help="Only WARs whose agent is connected (AgentConnected True).",
+        ),
+        click.option(
+            "--disconnected",
+            is_flag=True,
+            help="Only WARs whose agent dropped off (AgentConnected False). WARs whose agent "
+            "never reported are left out: use --agent-unknown.",
+        ),
+        click.option(
+            "--agent-unknown",
+            "unknown",
+            is_flag=True,
+            help="Only WARs with no agent state: no AgentConnected condition yet (just "
+            "registered), or one whose status is Unknown.",
+        ),
+        duration_option(
+            "--older-than",
+            help="With --disconnected: only agents disconnected for longer than this, counted "
+            "from when AgentConnected turned False.",
+        ),
+        click.option(
+            "--outdated",
+            is_flag=True,
+            help="Only WARs older than their WorkloadGroup's spec change.",
+        ),
+    ]
+    return flag_group("agent", options if connected else options[1:], AgentFilter)
+
+
 #: The WAR names a command takes, checked before any request.
 war_names = click.argument("names", nargs=-1, metavar="[NAME]...", callback=object_names("WAR"))
 
