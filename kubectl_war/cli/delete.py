@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import click
 
 from kubectl_war.assess import Facts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.contexts import no_resources
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
@@ -23,24 +26,7 @@ from kubectl_war.war import RESOURCE_NAME, War
 @opt.war_names
 @opt.selector_option("Delete the WARs matching this.")
 @opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")
-@click.option(
-    "--disconnected",
-    is_flag=True,
-    help="Only WARs whose agent dropped off (AgentConnected False). WARs whose agent "
-    "never reported are left out: use --agent-unknown.",
-)
-@click.option(
-    "--agent-unknown",
-    is_flag=True,
-    help="Only WARs with no agent state: no AgentConnected condition yet (just "
-    "registered), or one whose status is Unknown.",
-)
-@opt.duration_option(
-    "--older-than",
-    help="With --disconnected: disconnected for longer than this, counted from when "
-    "AgentConnected turned False.",
-)
-@click.option("--outdated", is_flag=True, help="Only WARs older than their WorkloadGroup's spec.")
+@opt.agent_filter_options(connected=False)
 @click.option("--all", "all_", is_flag=True, help="Every WAR in the namespace (or with -A, all).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before a selector-based deletion.")
 @click.option(
@@ -60,25 +46,7 @@ from kubectl_war.war import RESOURCE_NAME, War
 @click.option("--ignore-not-found", is_flag=True, help="A named WAR that does not exist is fine.")
 @click.option("-o", "--output", type=click.Choice(["name"]), help="`name`: one line per WAR.")
 @opt.grace_option
-def delete_cmd(
-    kube: Connection,
-    names: tuple[str, ...],
-    selector: str | None,
-    groups: tuple[str, ...],
-    disconnected: bool,
-    agent_unknown: bool,
-    older_than: float | None,
-    outdated: bool,
-    all_: bool,
-    yes: bool,
-    dry_run: str,
-    wait: bool,
-    wait_reregistered: bool,
-    timeout: float | None,
-    ignore_not_found: bool,
-    output: str | None,
-    grace_period: float,
-) -> None:
+def delete_cmd(**flags: Any) -> None:
     """Delete onboarded workloads' WARs so their agents onboard again.
 
     Each DELETE carries the uid of the WAR that was selected: a WAR that its agent
@@ -93,97 +61,154 @@ def delete_cmd(
       kubectl war delete -A --disconnected --older-than 10m --dry-run=client
       kubectl war delete -n bookinfo NAME --wait-reregistered --timeout 5m
     """
-    from kubectl_war import deletion, listing, snapshot
-    from kubectl_war.assess import assess
+    execute(DeleteOptions(**flags))
 
-    by_selector = bool(selector or groups or disconnected or agent_unknown or outdated or all_)
-    if not names and not by_selector:
-        raise UsageError(
-            "name WARs to delete, or select them with -l, --group, "
-            "--disconnected, --outdated or --all"
-        )
-    agent = listing.agent_flag(False, disconnected, agent_unknown)
-    if names and all_:
-        raise UsageError("names cannot be combined with --all")
-    if names and kube.all_namespaces:
-        raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
-    if older_than is not None and not disconnected:
-        raise UsageError("--older-than goes with --disconnected")
-    if wait and wait_reregistered:
-        raise UsageError("choose one of --wait and --wait-reregistered")
-    if dry_run != "none" and (wait or wait_reregistered):
-        raise UsageError("--wait and --wait-reregistered cannot be used with --dry-run")
 
-    from kubectl_war.kube.client import Kube
+@dataclass
+class DeleteOptions(Options):
+    """`delete`'s flags."""
 
-    client = Kube(kube)
-    res = client.war_resource()
-    missing: list[str] = []
-    if names:
-        snap, missing = snapshot.take_named(client, client.namespace, list(names))
-    else:
-        namespace = None if kube.all_namespaces else client.namespace
-        snap = snapshot.take(client, namespace, label_selector=selector)
-    snapshot.fetch_groups(client, snap, needed_by="--outdated" if outdated else None)
-    t = opt.now()
+    kube: Connection
+    names: tuple[str, ...]
+    selector: str | None
+    groups: tuple[str, ...]
+    agent: opt.AgentFilter
+    all_: bool
+    yes: bool
+    dry_run: str
+    wait: bool
+    wait_reregistered: bool
+    timeout: float | None
+    ignore_not_found: bool
+    output: str | None
+    grace_period: float
 
-    def facts(war: War) -> Facts:
-        return assess(war, snap, t, grace_period)
+    @property
+    def by_selector(self) -> bool:
+        """Whether flags select the WARs (then they are shown and confirmed first)."""
+        return bool(self.selector or self.groups or self.agent.selects or self.all_)
 
-    def selected(war: War) -> bool:
-        if selector and names and not matches(selector, war.labels):
+    def validate(self) -> None:
+        names = self.names
+        if not names and not self.by_selector:
+            raise UsageError(
+                "name WARs to delete, or select them with -l, --group, "
+                "--disconnected, --outdated or --all"
+            )
+        self.agent.state()
+        if names and self.all_:
+            raise UsageError("names cannot be combined with --all")
+        if names and self.kube.all_namespaces:
+            raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
+        self.agent.check_older_than()
+        if self.wait and self.wait_reregistered:
+            raise UsageError("choose one of --wait and --wait-reregistered")
+        if self.dry_run != "none" and (self.wait or self.wait_reregistered):
+            raise UsageError("--wait and --wait-reregistered cannot be used with --dry-run")
+
+    def run(self) -> None:
+        from kubectl_war.kube.client import Kube
+        from kubectl_war.snapshot import not_found
+
+        client = Kube(self.kube)
+        chosen = self._select(client)
+        failures = 0
+        for name in chosen.missing:
+            if not self.ignore_not_found:
+                sys.stderr.write(not_found(name) + "\n")
+                failures += 1
+        wars = chosen.wars
+        if not wars:
+            if self.by_selector and not self.names:
+                sys.stderr.write(no_resources([None]) + "\n")
+            sys.exit(1 if failures else 0)
+        if self.by_selector and self.dry_run == "none" and not self.yes:
+            _confirm(wars, chosen.facts, chosen.t, all_namespaces=chosen.snap.namespace is None)
+        failures += self._delete(client, chosen)
+        if failures:
+            sys.exit(1)
+
+    def _select(self, client: Any) -> _Chosen:
+        """The WARs the names or selection flags choose, read from the cluster."""
+        from kubectl_war import snapshot
+
+        missing: list[str] = []
+        if self.names:
+            snap, missing = snapshot.take_named(client, client.namespace, list(self.names))
+        else:
+            namespace = None if self.kube.all_namespaces else client.namespace
+            snap = snapshot.take(client, namespace, label_selector=self.selector)
+        outdated = self.agent.outdated
+        snapshot.fetch_groups(client, snap, needed_by="--outdated" if outdated else None)
+        chosen = _Chosen(self, snap, missing, opt.now())
+        chosen.wars = [w for w in snap.wars if chosen.selected(w)]
+        return chosen
+
+    def _delete(self, client: Any, chosen: _Chosen) -> int:
+        """Delete the chosen WARs (then wait, when asked); the number of failures."""
+        from kubectl_war import deletion
+
+        res = client.war_resource()
+        failures = 0
+        outcomes = []
+        for outcome in deletion.delete_wars(
+            client, res, chosen.wars, dry_run=_dry(self.dry_run), still_selected=chosen.selected
+        ):
+            outcomes.append(outcome)
+            if outcome.failed:
+                failures += 1
+                sys.stderr.write(outcome.line() + "\n")
+            elif self.output == "name":
+                if outcome.deleted:
+                    write(f"{RESOURCE_NAME}/{outcome.war.name}\n")
+            else:
+                write(outcome.line() + "\n")
+            sys.stdout.flush()
+        if self.wait or self.wait_reregistered:
+            targets = [
+                deletion.Target(o.war.namespace, o.war.name, o.war.uid)
+                for o in outcomes
+                if o.result == deletion.DELETED
+            ]
+            if targets:
+                timeout = self.timeout or 300.0
+                failures += _wait(client, res, targets, self.wait_reregistered, timeout)
+        return failures
+
+
+@dataclass
+class _Chosen:
+    """The WARs `delete` chose in one read: the snapshot, the names it lacks, and the
+    rule each WAR is held to again just before its DELETE (`selected`)."""
+
+    options: DeleteOptions
+    snap: Any
+    missing: list[str]
+    t: datetime
+    wars: list[War] = field(default_factory=list)
+
+    def facts(self, war: War) -> Facts:
+        from kubectl_war.assess import assess
+
+        return assess(war, self.snap, self.t, self.options.grace_period)
+
+    def selected(self, war: War) -> bool:
+        from kubectl_war import listing
+
+        o = self.options
+        if o.selector and o.names and not matches(o.selector, war.labels):
             return False
         return bool(
             listing.select(
                 [war],
-                groups=groups,
-                agent=agent,
-                older_than=older_than,
+                groups=o.groups,
+                agent=o.agent.state(),
+                older_than=o.agent.older_than,
                 now=opt.now(),
-                outdated=outdated,
-                facts=facts,
+                outdated=o.agent.outdated,
+                facts=self.facts,
             )
         )
-
-    wars = [w for w in snap.wars if selected(w)]
-    failures = 0
-    for name in missing:
-        if not ignore_not_found:
-            sys.stderr.write(snapshot.not_found(name) + "\n")
-            failures += 1
-    if not wars:
-        if by_selector and not names:
-            sys.stderr.write(no_resources([None]) + "\n")
-        sys.exit(1 if failures else 0)
-
-    if by_selector and dry_run == "none" and not yes:
-        _confirm(wars, facts, t, all_namespaces=snap.namespace is None)
-
-    outcomes = []
-    for outcome in deletion.delete_wars(
-        client, res, wars, dry_run=_dry(dry_run), still_selected=selected
-    ):
-        outcomes.append(outcome)
-        if outcome.failed:
-            failures += 1
-            sys.stderr.write(outcome.line() + "\n")
-        elif output == "name":
-            if outcome.deleted:
-                write(f"{RESOURCE_NAME}/{outcome.war.name}\n")
-        else:
-            write(outcome.line() + "\n")
-        sys.stdout.flush()
-
-    if wait or wait_reregistered:
-        targets = [
-            deletion.Target(o.war.namespace, o.war.name, o.war.uid)
-            for o in outcomes
-            if o.result == deletion.DELETED
-        ]
-        if targets:
-            failures += _wait(client, res, targets, wait_reregistered, timeout or 300.0)
-    if failures:
-        sys.exit(1)
 
 
 def _dry(value: str) -> str | None:
