@@ -11,6 +11,7 @@ import click
 
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import as_list, write
@@ -30,16 +31,7 @@ if TYPE_CHECKING:
 @opt.grace_option
 @opt.output_option(("text", "json", "yaml"), templates=True)
 @opt.proxy_status_options("auto")
-def describe_cmd(
-    kube: Connection,
-    fleet: FleetFlags,
-    names: tuple[str, ...],
-    selector: str | None,
-    groups: tuple[str, ...],
-    grace_period: float,
-    output: str,
-    sidecars: opt.SidecarFlags,
-) -> None:
+def describe_cmd(**flags: Any) -> None:
     """Show one or more onboarded workloads in detail.
 
     Identity (verified, decoded), WorkloadGroup and whether this workload predates
@@ -55,47 +47,84 @@ def describe_cmd(
       kubectl war describe -n bookinfo --group ratings --proxy-status istioctl
       kubectl war describe -n bookinfo NAME --all-contexts
     """
-    if not names and not selector and not groups:
-        raise UsageError("name a WAR, or select some with -l or --group")
-    if names and (selector or groups):
-        raise UsageError("names cannot be given together with -l or --group")
-    if names and kube.all_namespaces:
-        raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
-    contexts.check_source(sidecars, fleet, "auto")
+    execute(DescribeOptions(**flags))
 
-    def read(flags: Connection, client: Any) -> _Described:
-        return _read(flags, client, names, selector, groups, sidecars, events=output == "text")
 
-    outcomes = contexts.each_context(kube, fleet, read)
-    seen = contexts.answered(outcomes)
-    t = opt.now()
-    found = any(d.wars for _, d in seen)
-    # Nothing selected: one cluster says so whatever the output format; a fleet's
-    # -o json|yaml is an empty List.
-    if not found and not names and seen and (output == "text" or not fleet.active):
-        sys.stderr.write(contexts.no_resources([d.namespace for _, d in seen]) + "\n")
-    elif output != "text":
+@dataclass
+class DescribeOptions(Options):
+    """`describe`'s flags."""
+
+    kube: Connection
+    fleet: FleetFlags
+    names: tuple[str, ...]
+    selector: str | None
+    groups: tuple[str, ...]
+    grace_period: float
+    output: str
+    sidecars: opt.SidecarFlags
+
+    def validate(self) -> None:
+        names = self.names
+        if not names and not self.selector and not self.groups:
+            raise UsageError("name a WAR, or select some with -l or --group")
+        if names and (self.selector or self.groups):
+            raise UsageError("names cannot be given together with -l or --group")
+        if names and self.kube.all_namespaces:
+            raise UsageError("a WAR name cannot be combined with -A: names are per namespace (-n)")
+        contexts.check_source(self.sidecars, self.fleet, "auto")
+
+    def run(self) -> None:
+        names, output, fleet = self.names, self.output, self.fleet
+
+        def read(flags: Connection, client: Any) -> _Described:
+            return _read(
+                flags,
+                client,
+                names,
+                self.selector,
+                self.groups,
+                self.sidecars,
+                events=output == "text",
+            )
+
+        outcomes = contexts.each_context(self.kube, fleet, read)
+        seen = contexts.answered(outcomes)
+        t = opt.now()
+        found = any(d.wars for _, d in seen)
+        # Nothing selected: one cluster says so whatever the output format; a fleet's
+        # -o json|yaml is an empty List.
+        if not found and not names and seen and (output == "text" or not fleet.active):
+            sys.stderr.write(contexts.no_resources([d.namespace for _, d in seen]) + "\n")
+        elif output != "text":
+            self._write_document(seen, t)
+        elif found:
+            self._write_text(seen, t)
+        # A name is missing when no context that contexts.answered has it.
+        missing = [n for n in names if seen and all(n in d.missing for _, d in seen)]
+        sys.stdout.flush()
+        for name in missing:
+            sys.stderr.write(not_found(name) + "\n")
+        contexts.finish(outcomes, fleet, failed=bool(missing))
+
+    def _write_document(self, seen: list[tuple[str, _Described]], t: datetime) -> None:
+        named = self.fleet.active
         docs = [
-            _document(war, d, t, grace_period, name if fleet.active else None)
+            _document(war, d, t, self.grace_period, name if named else None)
             for name, d in seen
             for war in d.wars
         ]
-        data = docs[0] if len(docs) == 1 and names and not fleet.active else as_list(docs)
-        opt.write_document(data, output)
-    elif found:
-        show_sidecar = sidecars.spec("auto") != "none"
+        data = docs[0] if len(docs) == 1 and self.names and not named else as_list(docs)
+        opt.write_document(data, self.output)
+
+    def _write_text(self, seen: list[tuple[str, _Described]], t: datetime) -> None:
+        show_sidecar = self.sidecars.spec("auto") != "none"
+        named = self.fleet.active
         blocks = [
-            _block(war, d, t, grace_period, show_sidecar, name if fleet.active else None)
+            _block(war, d, t, self.grace_period, show_sidecar, name if named else None)
             for name, d in seen
             for war in d.wars
         ]
         write("\n\n".join(blocks))
-    # A name is missing when no context that contexts.answered has it.
-    missing = [n for n in names if seen and all(n in d.missing for _, d in seen)]
-    sys.stdout.flush()
-    for name in missing:
-        sys.stderr.write(not_found(name) + "\n")
-    contexts.finish(outcomes, fleet, failed=bool(missing))
 
 
 @dataclass

@@ -12,12 +12,13 @@ import click
 from kubectl_war import gcpause
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import NONE, Cell, Table, use_colour
 
 if TYPE_CHECKING:
-    from kubectl_war.cli.fleet import FleetFlags
+    from kubectl_war.cli.fleet import FleetFlags, Outcome
 
 NO_WAR = "<no WAR>"
 
@@ -34,14 +35,7 @@ NO_WAR = "<no WAR>"
 @opt.output_option(("table", "wide", "json", "yaml"), templates=True)
 @opt.proxy_status_options("auto")
 @gcpause.paused
-def proxy_status_cmd(
-    kube: Connection,
-    fleet: FleetFlags,
-    out_of_sync: bool,
-    no_headers: bool,
-    output: str,
-    sidecars: opt.SidecarFlags,
-) -> None:
+def proxy_status_cmd(**flags: Any) -> None:
     """Show the sidecar of every onboarded workload as istiod sees it.
 
     Each WAR is joined with its proxy `<war-name>.<namespace>`: SYNCED, STALE,
@@ -59,23 +53,66 @@ def proxy_status_cmd(
       kubectl war proxy-status -A --all-contexts --out-of-sync
       istioctl proxy-status > ps.txt; kubectl war proxy-status -A --proxy-status file:ps.txt
     """
-    if sidecars.spec("auto") == "none":
-        raise UsageError("proxy-status needs a source: --proxy-status none leaves nothing to show")
-    contexts.check_source(sidecars, fleet, "auto")
-    outcomes = contexts.each_context(
-        kube, fleet, lambda flags, client: _read(flags, client, sidecars)
-    )
-    seen = contexts.answered(outcomes)
-    rows = [(name, e) for name, joined in seen for e in joined.entries]
-    problems = [(name, e) for name, e in rows if not e.synced]
-    shown = problems if out_of_sync else rows
-    if output not in ("table", "wide"):
-        data = {
-            "items": [_as_dict(e, name if fleet.active else None) for name, e in shown],
+    execute(ProxyStatusOptions(**flags))
+
+
+@dataclass
+class ProxyStatusOptions(Options):
+    """`proxy-status`'s flags."""
+
+    kube: Connection
+    fleet: FleetFlags
+    out_of_sync: bool
+    no_headers: bool
+    output: str
+    sidecars: opt.SidecarFlags
+
+    def validate(self) -> None:
+        if self.sidecars.spec("auto") == "none":
+            raise UsageError(
+                "proxy-status needs a source: --proxy-status none leaves nothing to show"
+            )
+        contexts.check_source(self.sidecars, self.fleet, "auto")
+
+    def run(self) -> None:
+        outcomes = contexts.each_context(
+            self.kube, self.fleet, lambda flags, client: _read(flags, client, self.sidecars)
+        )
+        seen = contexts.answered(outcomes)
+        rows = [(name, e) for name, joined in seen for e in joined.entries]
+        problems = [(name, e) for name, e in rows if not e.synced]
+        shown = problems if self.out_of_sync else rows
+        if self.output not in ("table", "wide"):
+            self._write_document(outcomes, seen, rows, problems, shown)
+        elif seen and not rows:
+            sys.stderr.write(contexts.no_resources([j.namespace for _, j in seen]) + "\n")
+        elif seen and not shown:
+            sys.stderr.write(f"All {len(rows)} sidecars are SYNCED.\n")
+        elif shown:
+            _table(
+                [e for _, e in shown],
+                all_namespaces=self.kube.all_namespaces,
+                wide=self.output == "wide",
+                headers=not self.no_headers,
+                context_cells=[Cell(name) for name, _ in shown] if self.fleet.active else None,
+            )
+        contexts.finish(outcomes, self.fleet, failed=bool(problems))
+
+    def _write_document(
+        self,
+        outcomes: Sequence[Outcome[_Joined]],
+        seen: Sequence[tuple[str, _Joined]],
+        rows: Sequence[tuple[str, Any]],
+        problems: Sequence[tuple[str, Any]],
+        shown: Sequence[tuple[str, Any]],
+    ) -> None:
+        named = self.fleet.active
+        data: dict[str, Any] = {
+            "items": [_as_dict(e, name if named else None) for name, e in shown],
             "total": len(rows),
             "synced": len(rows) - len(problems),
         }
-        if fleet.active:
+        if named:
             data = {
                 "contexts": contexts.contexts_data(
                     outcomes,
@@ -87,20 +124,7 @@ def proxy_status_cmd(
             }
         else:
             data = {"source": seen[0][1].source, **data}
-        opt.write_document(data, output, no_headers=no_headers)
-    elif seen and not rows:
-        sys.stderr.write(contexts.no_resources([j.namespace for _, j in seen]) + "\n")
-    elif seen and not shown:
-        sys.stderr.write(f"All {len(rows)} sidecars are SYNCED.\n")
-    elif shown:
-        _table(
-            [e for _, e in shown],
-            all_namespaces=kube.all_namespaces,
-            wide=output == "wide",
-            headers=not no_headers,
-            context_cells=[Cell(name) for name, _ in shown] if fleet.active else None,
-        )
-    contexts.finish(outcomes, fleet, failed=bool(problems))
+        opt.write_document(data, self.output, no_headers=self.no_headers)
 
 
 @dataclass

@@ -13,6 +13,7 @@ import click
 from kubectl_war import gcpause
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
@@ -56,14 +57,7 @@ class _Seen:
 )
 @opt.proxy_status_options("auto")
 @gcpause.paused
-def status_cmd(
-    kube: Connection,
-    fleet: FleetFlags,
-    selector: str | None,
-    grace_period: float,
-    output: str,
-    sidecars: opt.SidecarFlags,
-) -> None:
+def status_cmd(**flags: Any) -> None:
     """Summarise the health of onboarded workloads, per WorkloadGroup.
 
     For each WorkloadGroup (per context with --contexts or --all-contexts): how many
@@ -86,28 +80,48 @@ def status_cmd(
       kubectl war status -A -o jsonpath='{.healthy}'
       kubectl war status -A -o prometheus > /var/lib/node_exporter/textfile/war.prom
     """
-    contexts.check_source(sidecars, fleet, "auto")
-    outcomes = contexts.each_context(
-        kube,
-        fleet,
-        lambda flags, client: _read(flags, client, selector, grace_period, sidecars),
-    )
-    seen = [s for _, s in contexts.answered(outcomes)]
-    # A context that could not be read cannot be called healthy, even when
-    # --ignore-unreachable keeps it from failing the run.
-    healthy = all(not s.problems for s in seen) and all(o.ok for o in outcomes)
-    if output == "prometheus":
-        _write_metrics(seen, outcomes, named=fleet.active)
-    elif output != "table":
-        _write_data(seen, outcomes, healthy, output, named=fleet.active)
-    else:
-        _write_tables(
-            seen,
-            all_namespaces=kube.all_namespaces,
-            with_context=fleet.active,
-            source_wanted=sidecars.spec("auto") != "none",
+    execute(StatusOptions(**flags))
+
+
+@dataclass
+class StatusOptions(Options):
+    """`status`'s flags."""
+
+    kube: Connection
+    fleet: FleetFlags
+    selector: str | None
+    grace_period: float
+    output: str
+    sidecars: opt.SidecarFlags
+
+    def validate(self) -> None:
+        contexts.check_source(self.sidecars, self.fleet, "auto")
+
+    def run(self) -> None:
+        fleet = self.fleet
+        outcomes = contexts.each_context(
+            self.kube,
+            fleet,
+            lambda flags, client: _read(
+                flags, client, self.selector, self.grace_period, self.sidecars
+            ),
         )
-    contexts.finish(outcomes, fleet, failed=any(s.problems for s in seen))
+        seen = [s for _, s in contexts.answered(outcomes)]
+        # A context that could not be read cannot be called healthy, even when
+        # --ignore-unreachable keeps it from failing the run.
+        healthy = all(not s.problems for s in seen) and all(o.ok for o in outcomes)
+        if self.output == "prometheus":
+            _write_metrics(seen, outcomes, named=fleet.active)
+        elif self.output != "table":
+            _write_data(seen, outcomes, healthy, self.output, named=fleet.active)
+        else:
+            _write_tables(
+                seen,
+                all_namespaces=self.kube.all_namespaces,
+                with_context=fleet.active,
+                source_wanted=self.sidecars.spec("auto") != "none",
+            )
+        contexts.finish(outcomes, fleet, failed=any(s.problems for s in seen))
 
 
 def _read(
