@@ -7,6 +7,8 @@ use click's shell integration, answered by the same completion logic.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from click.shell_completion import (
     BashComplete,
@@ -16,6 +18,7 @@ from click.shell_completion import (
     ZshComplete,
 )
 
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 
 #: The executable the scripts complete, and the variable that asks it for completions.
@@ -64,7 +67,7 @@ def shell_complete(root: click.Command, instruction: str) -> None:
 
 @click.command("completion")
 @click.argument("shell", type=click.Choice(sorted(SHELLS)), metavar="bash|zsh|fish")
-def completion_cmd(shell: str) -> None:
+def completion_cmd(**flags: Any) -> None:
     """Print a completion script for running kubectl-war by its own name.
 
     `kubectl war <TAB>` already completes through kubectl's own completion, which
@@ -80,5 +83,16 @@ def completion_cmd(shell: str) -> None:
       kubectl war completion zsh > "${fpath[1]}/_kubectl-war"
       kubectl war completion fish > ~/.config/fish/completions/kubectl-war.fish
     """
-    root = click.get_current_context().find_root().command
-    click.echo(SHELLS[shell](root, {}, EXECUTABLE, COMPLETE_VAR).source(), nl=False)
+    execute(CompletionOptions(**flags))
+
+
+class CompletionOptions(Options):
+    """`completion`'s argument (a plain class: this path leaves `dataclasses` unloaded)."""
+
+    def __init__(self, shell: str) -> None:
+        self.shell = shell
+
+    def run(self) -> None:
+        root = click.get_current_context().find_root().command
+        script = SHELLS[self.shell](root, {}, EXECUTABLE, COMPLETE_VAR).source()
+        click.echo(script, nl=False)

@@ -6,8 +6,12 @@ declaration is what every other line (help, errors, completion) goes through.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import click
 
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.decoding import OUTPUTS, print_decoded
 from kubectl_war.cli.options import output_option
 
@@ -20,7 +24,7 @@ from kubectl_war.cli.options import output_option
     help="The WorkloadGroup the name starts with, when the name can be split several ways.",
 )
 @output_option(OUTPUTS)
-def decode_cmd(names: tuple[str, ...], group: str | None, output: str) -> None:
+def decode_cmd(**flags: Any) -> None:
     """Decode WAR names into their WorkloadGroup and workload identity, offline.
 
     A name is <workload-group>-<workload-identity>; the identity part encodes the
@@ -33,4 +37,16 @@ def decode_cmd(names: tuple[str, ...], group: str | None, output: str) -> None:
       kubectl war decode ratings-jwt-my-corp--vm007-datacenter1-us-east.internal.corp
       kubectl war decode --group ratings -o json NAME
     """
-    print_decoded(names, group, output)
+    execute(DecodeOptions(**flags))
+
+
+@dataclass
+class DecodeOptions(Options):
+    """`decode`'s flags."""
+
+    names: tuple[str, ...]
+    group: str | None
+    output: str
+
+    def run(self) -> None:
+        print_decoded(self.names, self.group, self.output)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import platform
+from dataclasses import dataclass
+from typing import Any
 
 import click
 
 from kubectl_war import __version__
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.options import output_option
 from kubectl_war.render import to_json, to_yaml, write
 
 
 @click.command("version")
 @output_option(("text", "json", "yaml"))
-def version_cmd(output: str) -> None:
+def version_cmd(**flags: Any) -> None:
     """Print the plugin, Python and kubernetes client versions.
 
     \b
@@ -21,20 +24,30 @@ def version_cmd(output: str) -> None:
       kubectl war version
       kubectl war version -o json
     """
-    from kubectl_war.kube import client_version
+    execute(VersionOptions(**flags))
 
-    info = {
-        "kubectlWar": f"v{__version__}",
-        "python": platform.python_version(),
-        "kubernetesClient": client_version(),
-    }
-    if output == "json":
-        write(to_json(info))
-    elif output == "yaml":
-        write(to_yaml(info))
-    else:
-        write(
-            f"kubectl-war: {info['kubectlWar']}\n"
-            f"Python: {info['python']}\n"
-            f"kubernetes client: {info['kubernetesClient']}\n"
-        )
+
+@dataclass
+class VersionOptions(Options):
+    """`version`'s flags."""
+
+    output: str
+
+    def run(self) -> None:
+        from kubectl_war.kube import client_version
+
+        info = {
+            "kubectlWar": f"v{__version__}",
+            "python": platform.python_version(),
+            "kubernetesClient": client_version(),
+        }
+        if self.output == "json":
+            write(to_json(info))
+        elif self.output == "yaml":
+            write(to_yaml(info))
+        else:
+            write(
+                f"kubectl-war: {info['kubectlWar']}\n"
+                f"Python: {info['python']}\n"
+                f"kubernetes client: {info['kubernetesClient']}\n"
+            )
