@@ -335,7 +335,7 @@ PHASES = (
     ("listing the WARs, page by page, into rows", "kubectl_war/kube/client.py", "list_each"),
     ("  HTTP requests (urllib3, the client's pool)", "kubectl_war/kube/client.py", "_urlopen"),
     ("  JSON decoding", "json/__init__.py", "loads"),
-    ("  building rows (decode, assess, cells)", "kubectl_war/listing.py", "row"),
+    ("  building rows (decode, assess, cells)", "kubectl_war/listing.py", "Layout.row"),
     ("the WorkloadGroups (UP-TO-DATE)", "kubectl_war/snapshot.py", "fetch_groups"),
     ("laying out and writing the table", "kubectl_war/render.py", "Table.write"),
 )

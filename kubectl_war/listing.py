@@ -1,10 +1,12 @@
-"""What `kubectl war list` shows: its columns, filters and sort orders (pure)."""
+"""What `kubectl war list` shows: its columns (`COLUMNS`, declared once), filters and sort
+orders (pure)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from kubectl_war.assess import Facts, agent_state
 from kubectl_war.durations import human_duration
@@ -17,35 +19,6 @@ if TYPE_CHECKING:
     from kubectl_war.sidecars.join import Sidecar
 
 SORT_KEYS = ("name", "age", "group", "zone")
-BASE_COLUMNS = (
-    "NAME",
-    "GROUP",
-    "PLATFORM",
-    "INSTANCE",
-    "ZONE",
-    "IP",
-    "AGENT CONNECTED",
-    "UP-TO-DATE",
-    "AGE",
-)
-FRESH_COLUMN = "UP-TO-DATE"
-WIDE_COLUMNS = ("ACCOUNT", "REGION", "AGENT", "ISTIO", "CONNECTED TO")
-# Shown when a proxy-status source was read: SIDECAR before AGE, ISTIOD last in -o wide.
-SIDECAR_COLUMN = "SIDECAR"
-ISTIOD_COLUMN = "ISTIOD"
-
-
-def headers(*, all_namespaces: bool, wide: bool, sidecar: bool = False) -> list[str]:
-    cols = list(BASE_COLUMNS)
-    if sidecar:
-        cols.insert(cols.index("AGE"), SIDECAR_COLUMN)
-    if all_namespaces:
-        cols.insert(0, "NAMESPACE")
-    if wide:
-        cols.extend(WIDE_COLUMNS)
-        if sidecar:
-            cols.append(ISTIOD_COLUMN)
-    return cols
 
 
 def _or_none(value: str | None) -> str:
@@ -109,43 +82,84 @@ def istio_cell(war: War, sidecar: Sidecar | None = None) -> str:
     return f"{version}/{revision}" if revision else version
 
 
-def row(
-    war: War,
-    facts: Facts,
-    now: datetime,
-    *,
-    all_namespaces: bool,
-    wide: bool,
-    sidecar: bool = False,
-) -> list[str]:
-    """One table row; `sidecar` adds the SIDECAR (and, wide, ISTIOD) cells from facts."""
-    ident = war.identity
-    cells: list[str] = [
-        war.name,
-        _or_none(war.group),
-        ident.platform,
-        _or_none(ident.instance),
-        _or_none(ident.zone_label),
-        _or_none(war.ip),
-        agent_cell(war, facts),
-        fresh_cell(facts),
-        age_cell(war, now),
-    ]
-    if sidecar:
-        cells.insert(len(cells) - 1, sidecar_cell(facts.sidecar))
-    if all_namespaces:
-        cells.insert(0, war.namespace)
-    if wide:
-        cells += [
-            _or_none(ident.account),
-            _or_none(ident.region),
-            _or_none(war.agent_version),
-            istio_cell(war, facts.sidecar if sidecar else None),
-            _or_none(war.connected_to),
-        ]
-        if sidecar:
-            cells.append(istiod_cell(facts.sidecar))
-    return cells
+# ---- the columns ---------------------------------------------------------------------------
+
+#: A cell: what a column shows for one WAR, from its facts, the time ages count to and
+#: the table's layout.
+CellOf = Callable[[War, Facts, datetime, "Layout"], str]
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of `list`'s table, declared once: its header, its cell, and when it
+    shows: with every `Layout` attribute that `when` names true (`all_namespaces`,
+    `wide`, `sidecar`: a proxy-status source was read)."""
+
+    header: str
+    cell: CellOf
+    when: tuple[str, ...] = ()
+
+
+FRESH = Column("UP-TO-DATE", lambda w, f, now, t: fresh_cell(f))
+#: Every column, in the order the table shows them; label columns follow (`Layout.labels`).
+COLUMNS: tuple[Column, ...] = (
+    Column("NAMESPACE", lambda w, f, now, t: w.namespace, when=("all_namespaces",)),
+    Column("NAME", lambda w, f, now, t: w.name),
+    Column("GROUP", lambda w, f, now, t: _or_none(w.group)),
+    Column("PLATFORM", lambda w, f, now, t: w.identity.platform),
+    Column("INSTANCE", lambda w, f, now, t: _or_none(w.identity.instance)),
+    Column("ZONE", lambda w, f, now, t: _or_none(w.identity.zone_label)),
+    Column("IP", lambda w, f, now, t: _or_none(w.ip)),
+    Column("AGENT CONNECTED", lambda w, f, now, t: agent_cell(w, f)),
+    FRESH,
+    Column("SIDECAR", lambda w, f, now, t: sidecar_cell(f.sidecar), when=("sidecar",)),
+    Column("AGE", lambda w, f, now, t: age_cell(w, now)),
+    Column("ACCOUNT", lambda w, f, now, t: _or_none(w.identity.account), when=("wide",)),
+    Column("REGION", lambda w, f, now, t: _or_none(w.identity.region), when=("wide",)),
+    Column("AGENT", lambda w, f, now, t: _or_none(w.agent_version), when=("wide",)),
+    Column(
+        "ISTIO",
+        lambda w, f, now, t: istio_cell(w, f.sidecar if t.sidecar else None),
+        when=("wide",),
+    ),
+    Column("CONNECTED TO", lambda w, f, now, t: _or_none(w.connected_to), when=("wide",)),
+    Column("ISTIOD", lambda w, f, now, t: istiod_cell(f.sidecar), when=("wide", "sidecar")),
+)
+FRESH_COLUMN = FRESH.header
+
+
+class Labelled(Protocol):
+    """Label columns (`printers.labels.LabelColumns`): headers and one WAR's cells."""
+
+    def headers(self) -> list[str]: ...
+
+    def cells(self, labels: Mapping[str, str] | None) -> list[str]: ...
+
+
+@dataclass
+class Layout:
+    """Which columns a table shows (those of `COLUMNS` whose `when` holds), and the label
+    columns it ends with; both its headers and its rows come from here."""
+
+    all_namespaces: bool = False
+    wide: bool = False
+    sidecar: bool = False
+    labels: Labelled | None = None
+    columns: tuple[Column, ...] = field(init=False)
+    _cells: tuple[CellOf, ...] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.columns = tuple(c for c in COLUMNS if all(getattr(self, w) for w in c.when))
+        self._cells = tuple(c.cell for c in self.columns)
+
+    def headers(self) -> list[str]:
+        cols = [c.header for c in self.columns]
+        return cols + self.labels.headers() if self.labels is not None else cols
+
+    def row(self, war: War, facts: Facts, now: datetime) -> list[str]:
+        """One WAR's cells, in the order of `headers`."""
+        cells = [cell(war, facts, now, self) for cell in self._cells]
+        return cells + self.labels.cells(war.labels) if self.labels is not None else cells
 
 
 def agent_flag(connected: bool, disconnected: bool, unknown: bool) -> AgentState | None:

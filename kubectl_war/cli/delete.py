@@ -223,9 +223,9 @@ def _confirm(
     from kubectl_war.cli.prompt import confirm
     from kubectl_war.render import Table, use_colour
 
-    cols = listing.headers(all_namespaces=all_namespaces, wide=False)
-    table = Table(cols, colour=use_colour(sys.stderr))
-    rows = [listing.row(w, facts(w), t, all_namespaces=all_namespaces, wide=False) for w in wars]
+    layout = listing.Layout(all_namespaces=all_namespaces)
+    table = Table(layout.headers(), colour=use_colour(sys.stderr))
+    rows = [layout.row(w, facts(w), t) for w in wars]
     confirm(
         f"You are about to delete the following {len(wars)} WAR(s):\n" + table.render(rows),
         refusal=f"refusing to delete {len(wars)} WAR(s) selected by flags without confirmation: "

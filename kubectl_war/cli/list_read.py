@@ -162,8 +162,8 @@ def read_rows(
         client.context_name or "", namespace, "", [], snap, None, None, query.grace_period, t
     )
     all_namespaces = namespace is None
-    cols = listing.headers(all_namespaces=all_namespaces, wide=wide)
-    fresh_at = cols.index(listing.FRESH_COLUMN)
+    layout = listing.Layout(all_namespaces=all_namespaces, wide=wide, labels=labels)
+    fresh_at = layout.headers().index(listing.FRESH_COLUMN)
     seen: set[str] = set()
     lines: list[_Line] = []
 
@@ -178,8 +178,7 @@ def read_rows(
             now=t,
         )
         if chosen:
-            cells = listing.row(war, listed.facts(war), t, all_namespaces=all_namespaces, wide=wide)
-            cells += labels.cells(war.labels)
+            cells = layout.row(war, listed.facts(war), t)
             lines.append(_Line(war, cells, listing.sort_key(war, query.sort_by)))
         gcpause.keep(obj)
 

@@ -244,24 +244,13 @@ def _table(
     SIDECAR column is there when any context read a proxy-status source; label columns
     come last."""
     sidecar = any(listed.source is not None for _, listed in seen)
-    cols = listing.headers(all_namespaces=all_namespaces, wide=wide, sidecar=sidecar)
-    cols += labels.headers()
+    layout = listing.Layout(all_namespaces, wide, sidecar, labels)
+    cols = layout.headers()
     rows: list[list[str]] = []
     for name, listed in seen:
         mine = listed.rows
         if mine is None:
-            mine = [
-                listing.row(
-                    w,
-                    listed.facts(w),
-                    t,
-                    all_namespaces=all_namespaces,
-                    wide=wide,
-                    sidecar=sidecar,
-                )
-                + labels.cells(w.labels)
-                for w in listed.wars
-            ]
+            mine = [layout.row(w, listed.facts(w), t) for w in listed.wars]
         rows += [[name, *row] for row in mine] if named else mine
     return ([contexts.CONTEXT_COLUMN, *cols] if named else cols), rows
 

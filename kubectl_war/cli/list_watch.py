@@ -49,28 +49,21 @@ class Watcher:
         self.now = opt.now()
         self.header_pending = False
         self.table: Table | None = None
+        self.layout = listing.Layout(
+            all_namespaces=listed.namespace is None,
+            wide=output == "wide",
+            sidecar=listed.source is not None,
+            labels=labels,
+        )
         self.printer = opt.printer(output, no_headers=no_headers)
         if output in ("table", "wide"):
-            cols = listing.headers(
-                all_namespaces=listed.namespace is None,
-                wide=output == "wide",
-                sidecar=listed.source is not None,
-            )
-            cols += labels.headers()
+            cols = self.layout.headers()
             if events:
                 cols.insert(0, "EVENT")
             self.table = Table(cols, colour=use_colour())
 
     def _row(self, war: War, event: str) -> list[str]:
-        cells = listing.row(
-            war,
-            self.listed.facts(war),
-            self.now,
-            all_namespaces=self.listed.namespace is None,
-            wide=self.output == "wide",
-            sidecar=self.listed.source is not None,
-        )
-        cells += self.labels.cells(war.labels)
+        cells = self.layout.row(war, self.listed.facts(war), self.now)
         if self.events:
             cells.insert(0, event)
         return cells
