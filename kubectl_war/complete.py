@@ -26,6 +26,8 @@ from typing import Any, Callable, Protocol
 
 import click
 
+from kubectl_war.sidecars import kinds
+
 # cobra's ShellCompDirective bits.
 ERROR = 1
 NO_SPACE = 2
@@ -35,14 +37,8 @@ DEFAULT = 0
 #: How long a completion may wait for the cluster, in seconds, client import included.
 BUDGET = 1.0
 
-#: `--proxy-status` sources, with what each means.
-PROXY_STATUS_SOURCES = (
-    ("auto", "istiod's debug endpoint, else istioctl"),
-    ("istiod", "istiod's /debug/syncz through the API server"),
-    ("istioctl", "run istioctl proxy-status"),
-    ("file:", "read saved istioctl proxy-status output from a file"),
-    ("none", "do not look up sidecar status"),
-)
+#: `--proxy-status` sources, with what each means (from `sidecars.kinds.KINDS`).
+PROXY_STATUS_SOURCES = tuple(kinds.completions())
 
 # What a flag's or an argument's value names.
 NAMESPACES = "namespaces"
@@ -354,7 +350,7 @@ def _values(
         spaced = NO_SPACE if found and all(v.endswith("=") for v, _ in found) else 0
         return Result(found, NO_FILE_COMP | spaced)
     if kind == PROXY_SOURCES:
-        if prefix.startswith("file:"):
+        if any(k.takes_value and prefix.startswith(k.name) for k in kinds.KINDS):
             return Result([], DEFAULT)  # a path follows; the shell completes files
         found = [(v, d) for v, d in PROXY_STATUS_SOURCES if v.startswith(prefix)]
         spaced = NO_SPACE if found and all(v.endswith(":") for v, _ in found) else 0

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kubectl_war.cli.options import SidecarFlags
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
+from kubectl_war.sidecars import kinds
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
@@ -67,13 +68,11 @@ def finish(outcomes: Sequence[Outcome[Any]], fleet: FleetFlags, *, failed: bool 
 
 
 def check_source(sidecars: SidecarFlags, fleet: FleetFlags, default: str) -> None:
-    """A saved proxy-status (file or stdin) is one cluster's: refuse it for a fleet."""
-    spec = sidecars.spec(default)
-    if fleet.active and (spec == "-" or spec.startswith("file:")):
-        raise UsageError(
-            f"--proxy-status {spec} holds one cluster's proxies: with --contexts or "
-            "--all-contexts use istiod, istioctl, auto or none"
-        )
+    """Refuse for a fleet a proxy-status source that is one cluster's (saved output:
+    `kinds.SourceKind.fleet`)."""
+    refusal = kinds.fleet_refusal(sidecars.spec(default)) if fleet.active else None
+    if refusal is not None:
+        raise UsageError(refusal)
 
 
 def no_resources(namespaces: Sequence[str | None]) -> str:

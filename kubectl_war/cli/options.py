@@ -14,6 +14,7 @@ import click
 
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
+from kubectl_war.sidecars import kinds as source_kinds
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -696,11 +697,7 @@ def istioctl_cannot_take(kube: Connection) -> tuple[str, ...]:
 
 
 def _proxy_status_spec(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
-    from kubectl_war.sidecars.sources import check_spec
-
-    return check_spec(value)
+    return None if value is None else source_kinds.check(value)
 
 
 def _proxy_status_timeout(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
@@ -732,12 +729,7 @@ def proxy_status_options(
             "proxy_status",
             metavar="SOURCE",
             callback=_proxy_status_spec,
-            help=(
-                "Where sidecar sync state comes from: istiod (its /debug/syncz through the "
-                "API server), istioctl (istioctl proxy-status), file:PATH or - (saved "
-                "output, text or JSON), auto (istiod, then istioctl, then none), none. "
-                f"Default: {shown}."
-            ),
+            help=source_kinds.help_text(shown),
         ),
         click.option(
             "--istio-namespace",

@@ -17,21 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import IO, Any, Callable
 
-from kubectl_war.errors import UsageError, WarError
+from kubectl_war.errors import WarError
 from kubectl_war.render import terminal_safe
+from kubectl_war.sidecars import kinds
 from kubectl_war.sidecars.autodetect import parse_any, parse_stream
 from kubectl_war.sidecars.istioctl_text import Warn
 from kubectl_war.sidecars.limits import DEFAULT_MAX_SIZE, run_capped, too_large
 from kubectl_war.sidecars.records import UNKNOWN, ProxyStatusError, ProxySync, merge
 from kubectl_war.sidecars.syncz import read_syncz
 
-AUTO = "auto"
-NONE = "none"
-ISTIOD = "istiod"
 ISTIOCTL = "istioctl"
-STDIN = "-"
-FILE_PREFIX = "file:"
-SPECS = (AUTO, ISTIOD, ISTIOCTL, f"{FILE_PREFIX}PATH", STDIN, NONE)
 
 DEFAULT_ISTIO_NAMESPACE = "istio-system"
 # How long an explicitly chosen source may take: istioctl port-forwards to every istiod.
@@ -55,13 +50,8 @@ class _NoAnswer(SidecarError):
 
 
 def check_spec(spec: str) -> str:
-    """The source spec, stripped, or a UsageError naming the accepted forms."""
-    text = spec.strip()
-    if text in (AUTO, NONE, ISTIOD, ISTIOCTL, STDIN):
-        return text
-    if text.startswith(FILE_PREFIX) and text[len(FILE_PREFIX) :]:
-        return text
-    raise UsageError(f"invalid --proxy-status {spec!r}: expected one of {', '.join(SPECS)}")
+    """The source spec, stripped, or a UsageError naming the accepted forms (`kinds.KINDS`)."""
+    return kinds.check(spec)
 
 
 def warn_on_stderr(text: str) -> None:
@@ -406,6 +396,71 @@ def _parse_saved(stream: IO[bytes], where: str, warn: Warn, limit: int) -> dict[
         raise SidecarError(f"--proxy-status {where}: {exc}") from None
 
 
+@dataclass(frozen=True)
+class Opening:
+    """What opening a source may use: the flags and where the source reports (see
+    `open_source`)."""
+
+    kube: Any
+    istio_namespace: str
+    kubeconfig: str | None
+    context: str | None
+    timeout: float | None
+    stdin: IO[bytes] | None
+    notice: Callable[[str], None] | None
+    warn: Warn | None
+    max_size: int
+    unpassable: tuple[str, ...] = ()
+
+
+def open_istiod(value: str, how: Opening) -> SidecarSource:
+    return IstiodSource(how.kube, how.istio_namespace, how.timeout, how.warn, how.max_size)
+
+
+def open_istioctl(value: str, how: Opening) -> SidecarSource:
+    return IstioctlSource(
+        kubeconfig=how.kubeconfig,
+        context=how.context,
+        istio_namespace=how.istio_namespace,
+        timeout=how.timeout,
+        warn=how.warn,
+        max_size=how.max_size,
+        unpassable=how.unpassable,
+    )
+
+
+def open_file(value: str, how: Opening) -> SidecarSource:
+    return FileSource(os.path.expanduser(value), how.warn, how.max_size)
+
+
+def open_stdin(value: str, how: Opening) -> SidecarSource:
+    return StdinSource(how.stdin, how.warn, how.max_size)
+
+
+def open_auto(value: str, how: Opening) -> SidecarSource | None:
+    """The first kind `auto` probes (`kinds.SourceKind.probed`) that answers within
+    `AUTO_TIMEOUT`, having fetched once; None when none does."""
+    budget = min(how.timeout, AUTO_TIMEOUT) if how.timeout else AUTO_TIMEOUT
+    for kind in kinds.KINDS:
+        if not kind.probed:
+            continue
+        candidate = _opener(kind)("", how)
+        assert candidate is not None
+        try:
+            candidate._probe(budget)
+        except SidecarError as exc:
+            if how.notice is not None:
+                how.notice(exc.message)
+            continue
+        return candidate
+    return None
+
+
+def _opener(kind: kinds.SourceKind) -> Callable[[str, Opening], SidecarSource | None]:
+    opener: Callable[[str, Opening], SidecarSource | None] = globals()[str(kind.opener)]
+    return opener
+
+
 def open_source(
     kube: Any,
     spec: str,
@@ -446,34 +501,19 @@ def open_source(
         UsageError: the spec is not one of the above.
     """
     spec = check_spec(spec)
-    if spec == NONE:
+    kind = kinds.kind_of(spec)
+    if kind is None or kind.opener is None:
         return None
-    istiod = IstiodSource(kube, istio_namespace, timeout, warn, max_size)
-    istioctl = IstioctlSource(
-        kubeconfig=kubeconfig,
-        context=context,
-        istio_namespace=istio_namespace,
-        timeout=timeout,
-        warn=warn,
-        max_size=max_size,
-        unpassable=unpassable,
+    how = Opening(
+        kube,
+        istio_namespace,
+        kubeconfig,
+        context,
+        timeout,
+        stdin,
+        notice,
+        warn,
+        max_size,
+        unpassable,
     )
-    if spec == ISTIOD:
-        return istiod
-    if spec == ISTIOCTL:
-        return istioctl
-    if spec == STDIN:
-        return StdinSource(stdin, warn, max_size)
-    if spec.startswith(FILE_PREFIX):
-        return FileSource(os.path.expanduser(spec[len(FILE_PREFIX) :]), warn, max_size)
-    budget = min(timeout, AUTO_TIMEOUT) if timeout else AUTO_TIMEOUT
-    candidates: list[SidecarSource] = [istiod, istioctl]
-    for candidate in candidates:
-        try:
-            candidate._probe(budget)
-        except SidecarError as exc:
-            if notice is not None:
-                notice(exc.message)
-            continue
-        return candidate
-    return None
+    return _opener(kind)(spec[len(kind.name) :] if kind.takes_value else spec, how)
