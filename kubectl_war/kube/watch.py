@@ -289,49 +289,100 @@ def until(
         daemon=True,
     )
     watcher.start()
-    read_at = last_read = clock()
-    read_at += reread_every
-    poll_at = _next_poll(poll, clock)
+    loop = _Loop(kube, res, namespace, store, selectors, condition, clock, deadline)
+    loop.poll, loop.interrupted = poll, interrupted
+    loop.reread, loop.reread_every = reread, reread_every
     try:
-        while True:
-            if interrupted is not None and interrupted():
-                raise KeyboardInterrupt
-            now = clock()
-            if deadline is not None and now >= deadline:
-                return False
-            reading = reread is not None and now >= read_at
-            if reading or (poll_at is not None and now >= poll_at):
-                if reread is not None and reading:
-                    _read_into(kube, res, namespace, store, reread(), selectors)
-                    last_read = clock()
-                    read_at = last_read + reread_every
-                store.changed = None
-                if condition(store):
-                    return True
-                poll_at = _next_poll(poll, clock)
-                continue
-            due = (deadline, poll_at, read_at if reread is not None else None)
-            waits = [t - now for t in due if t is not None]
-            if interrupted is not None:
-                waits.append(TICK)
-            try:
-                # Bounded: a timeout of "no limit" is infinite, which get() refuses.
-                item = events.get(timeout=min(waits) if waits else 3600.0)
-            except queue.Empty:
-                continue
-            if item is _RESTARTED:
-                # What the broken watch may have missed is read now, or soon.
-                read_at = min(read_at, max(clock(), last_read + MIN_READ_GAP))
-            elif isinstance(item, BaseException):
-                if reread is None:
-                    raise item
-                kube.debug_log(f"debug: {item}; reading directly every {reread_every:g}s")
-            elif store.apply(item):
-                if condition(store):
-                    return True
-                poll_at = _next_poll(poll, clock)
+        return loop.run(events)
     finally:
         stop.set()
+
+
+class _Loop:
+    """`until` after its list: the watch's events applied, direct reads and polls when
+    they are due, until the condition holds or the deadline passes."""
+
+    poll: Callable[[], float | None] | None = None
+    reread: Reread | None = None
+    reread_every: float = REREAD_EVERY
+    interrupted: Callable[[], bool] | None = None
+
+    def __init__(
+        self,
+        kube: Watchable,
+        res: Resource,
+        namespace: str | None,
+        store: Store,
+        selectors: dict[str, str | None],
+        condition: Callable[[Store], bool],
+        clock: Callable[[], float],
+        deadline: float | None,
+    ) -> None:
+        self.kube, self.res, self.namespace = kube, res, namespace
+        self.store, self.selectors, self.condition = store, selectors, condition
+        self.clock, self.deadline = clock, deadline
+        self.read_at = self.last_read = 0.0
+        self.poll_at: float | None = None
+
+    def run(self, events: queue.Queue[Any]) -> bool:
+        self.last_read = self.clock()
+        self.read_at = self.last_read + self.reread_every
+        self.poll_at = _next_poll(self.poll, self.clock)
+        while True:
+            if self.interrupted is not None and self.interrupted():
+                raise KeyboardInterrupt
+            now = self.clock()
+            if self.deadline is not None and now >= self.deadline:
+                return False
+            reading = self.reread is not None and now >= self.read_at
+            if reading or (self.poll_at is not None and now >= self.poll_at):
+                if self._check_again(reading):
+                    return True
+                continue
+            try:
+                # Bounded: a timeout of "no limit" is infinite, which get() refuses.
+                item = events.get(timeout=self._longest_wait(now))
+            except queue.Empty:
+                continue
+            if self._take(item):
+                return True
+
+    def _check_again(self, reading: bool) -> bool:
+        """The condition, called without a change (after a direct read when `reading`)."""
+        if self.reread is not None and reading:
+            _read_into(
+                self.kube, self.res, self.namespace, self.store, self.reread(), self.selectors
+            )
+            self.last_read = self.clock()
+            self.read_at = self.last_read + self.reread_every
+        self.store.changed = None
+        if self.condition(self.store):
+            return True
+        self.poll_at = _next_poll(self.poll, self.clock)
+        return False
+
+    def _longest_wait(self, now: float) -> float:
+        """How long to wait for an event before something else is due."""
+        due = (self.deadline, self.poll_at, self.read_at if self.reread is not None else None)
+        waits = [t - now for t in due if t is not None]
+        if self.interrupted is not None:
+            waits.append(TICK)
+        return min(waits) if waits else 3600.0
+
+    def _take(self, item: Any) -> bool:
+        """One item from the watch thread; True when the condition now holds."""
+        if item is _RESTARTED:
+            # What the broken watch may have missed is read now, or soon.
+            self.read_at = min(self.read_at, max(self.clock(), self.last_read + MIN_READ_GAP))
+        elif isinstance(item, BaseException):
+            if self.reread is None:
+                raise item
+            self.kube.debug_log(f"debug: {item}; reading directly every {self.reread_every:g}s")
+        elif self.store.apply(item):
+            if self.condition(self.store):
+                return True
+            self.poll_at = _next_poll(self.poll, self.clock)
+        return False
 
 
 def _next_poll(poll: Callable[[], float | None] | None, clock: Callable[[], float]) -> float | None:
