@@ -759,22 +759,16 @@ def proxy_status_options(
         ),
     ]
 
-    def decorate(f: F) -> F:
-        @functools.wraps(f)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            flags = SidecarFlags(
-                kwargs.pop("proxy_status"),
-                kwargs.pop("istio_namespace"),
-                kwargs.pop("proxy_status_timeout"),
-                kwargs.pop("proxy_status_max_size"),
-            )
-            return f(*args, sidecars=flags, **kwargs)
+    return flag_group("sidecars", options, _sidecar_flags)
 
-        for option in reversed(options):
-            wrapper = option(wrapper)
-        return wrapper  # type: ignore[return-value]
 
-    return decorate
+def _sidecar_flags(
+    proxy_status: str | None,
+    istio_namespace: str,
+    proxy_status_timeout: float | None,
+    proxy_status_max_size: int,
+) -> SidecarFlags:
+    return SidecarFlags(proxy_status, istio_namespace, proxy_status_timeout, proxy_status_max_size)
 
 
 # ---- many clusters at once ----------------------------------------------------------------
