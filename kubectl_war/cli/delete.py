@@ -95,7 +95,7 @@ class DeleteOptions(Options):
                 "name WARs to delete, or select them with -l, --group, "
                 "--disconnected, --outdated or --all"
             )
-        self.agent.state()
+        self.agent.state()  # several agent states at once: a UsageError
         if names and self.all_:
             raise UsageError("names cannot be combined with --all")
         if names and self.kube.all_namespaces:

@@ -112,7 +112,7 @@ class ListOptions(Options):
         self.default_source = "auto" if self.sync or self.output == "wide" else "none"
 
     def validate(self) -> None:
-        self.agent.state()
+        self.agent.state()  # several agent states at once: a UsageError
         self.agent.check_older_than()
         if self.fleet.active and self.watch:
             raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")

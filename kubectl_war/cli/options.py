@@ -8,13 +8,16 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 from kubectl_war.sidecars import kinds as source_kinds
+
+if TYPE_CHECKING:
+    from kubectl_war.war import AgentState
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -519,7 +522,7 @@ class AgentFilter:
         """Whether any of these flags narrows the selection."""
         return self.connected or self.disconnected or self.unknown or self.outdated
 
-    def state(self) -> Any:
+    def state(self) -> AgentState | None:
         """The `war.AgentState` chosen, or None; a UsageError when several are given."""
         from kubectl_war.listing import agent_flag
 
