@@ -40,8 +40,7 @@ if TYPE_CHECKING:
     help="Sort the rows.\nBy a shortcut, or by a JSONPath expression as kubectl sorts "
     "(.metadata.creationTimestamp, {.spec.identity.aws.zone}).",
 )
-@click.option("--no-headers", is_flag=True, help="Do not print the header line.")
-@opt.output_option(templates=True)
+@opt.output_option(templates=True, no_headers=True)
 @click.option("--show-labels", is_flag=True, help="Add a LABELS column last: each WAR's labels.")
 @click.option(
     "-L",

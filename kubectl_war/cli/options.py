@@ -377,11 +377,16 @@ def _keep_allow_missing(ctx: click.Context, param: click.Parameter, value: bool)
 
 
 def output_option(
-    choices: tuple[str, ...] = OUTPUTS, *, help: str = "Output format.", templates: bool = False
+    choices: tuple[str, ...] = OUTPUTS,
+    *,
+    help: str = "Output format.",
+    templates: bool = False,
+    no_headers: bool = False,
 ) -> Callable[[F], F]:
     """`-o/--output`: one of `choices` (the first is the default); `templates` also takes
     kubectl's jsonpath and custom-columns printers (see `printer`), and adds kubectl's
-    `--allow-missing-template-keys`, which `printer` reads (the command never sees it)."""
+    `--allow-missing-template-keys`, which `printer` reads (the command never sees it).
+    `no_headers` puts kubectl's `--no-headers` (the command's `no_headers`) before `-o`."""
     if templates:
         help = (
             f"{help}\nAlso kubectl's jsonpath=TEMPLATE, jsonpath-file=FILE, "
@@ -396,25 +401,34 @@ def output_option(
         show_default=True,
         help=help,
     )
-    if not templates:
+    printing = [_NO_HEADERS] if no_headers else []
+    printing.append(option)
+    if templates:
+        printing.append(_ALLOW_MISSING_OPTION)
+    if len(printing) == 1:
         return option
-    allow = click.option(
-        "--allow-missing-template-keys",
-        type=click.BOOL,
-        default=True,
-        flag_value=True,
-        is_flag=False,
-        show_default=True,
-        metavar="BOOL",
-        expose_value=False,
-        callback=_keep_allow_missing,
-        help="With -o jsonpath: print nothing for a key that is missing, instead of failing.",
-    )
 
     def decorate(f: F) -> F:
-        return option(allow(f))
+        for each in reversed(printing):
+            f = each(f)
+        return f
 
     return decorate
+
+
+_NO_HEADERS = click.option("--no-headers", is_flag=True, help="Do not print the header line.")
+_ALLOW_MISSING_OPTION = click.option(
+    "--allow-missing-template-keys",
+    type=click.BOOL,
+    default=True,
+    flag_value=True,
+    is_flag=False,
+    show_default=True,
+    metavar="BOOL",
+    expose_value=False,
+    callback=_keep_allow_missing,
+    help="With -o jsonpath: print nothing for a key that is missing, instead of failing.",
+)
 
 
 def is_template(output: str) -> bool:

@@ -31,8 +31,7 @@ NO_WAR = "<no WAR>"
     is_flag=True,
     help="Only the sidecars that are not SYNCED (exit 1 when there are any).",
 )
-@click.option("--no-headers", is_flag=True, help="Do not print the header line.")
-@opt.output_option(("table", "wide", "json", "yaml"), templates=True)
+@opt.output_option(("table", "wide", "json", "yaml"), templates=True, no_headers=True)
 @opt.proxy_status_options("auto")
 @gcpause.paused
 def proxy_status_cmd(**flags: Any) -> None:
