@@ -166,7 +166,7 @@ def _write_tables(
     seen: Sequence[_Seen], *, all_namespaces: bool, with_context: bool, source_wanted: bool
 ) -> None:
     from kubectl_war import health
-    from kubectl_war.render import NONE, Cell, Table, use_colour, write
+    from kubectl_war.render import NONE, Cell, Table, use_colour
 
     groups = [g for s in seen for g in s.groups]
     if not groups:
@@ -200,24 +200,8 @@ def _write_tables(
         )
     Table([*lead, *GROUP_COLUMNS], colour=colour).write(rows)
     problems = [p for s in seen for p in s.problems]
-    total = sum(g.total for g in groups)
     if not problems:
-        unread = [s for s in seen if s.source is None and s.groups]
-        # Only what was read is claimed: up to date needs the WorkloadGroups, synced a source.
-        said = ["connected"]
-        if all(g.outdated is not None for g in groups):
-            said.append("up to date")
-        if not unread:
-            said.append("synced")
-        what = " and ".join(said) if len(said) < 3 else f"{said[0]}, {said[1]} and {said[2]}"
-        lead_words = f"All {total} WARs are" if total != 1 else "The 1 WAR is"
-        write(f"\n{lead_words} {what}.\n")
-        if unread:
-            where = ""
-            if with_context:
-                where = " in " + ", ".join(f'context "{s.context}"' for s in unread)
-            why = "no proxy-status source answered" if source_wanted else "--proxy-status none"
-            write(f"Sidecar sync state was not read{where}: {why}.\n")
+        _all_well(seen, groups, with_context=with_context, source_wanted=source_wanted)
         return
     rows = [
         [
@@ -229,6 +213,31 @@ def _write_tables(
         for p in problems
     ]
     Table([*lead, *PROBLEM_COLUMNS], colour=colour).write(rows, lead="\n")
+
+
+def _all_well(
+    seen: Sequence[_Seen], groups: Sequence[Any], *, with_context: bool, source_wanted: bool
+) -> None:
+    """The line under the table when no WAR has a problem: only what was read is claimed
+    (up to date needs the WorkloadGroups, synced a source)."""
+    from kubectl_war.render import write
+
+    total = sum(g.total for g in groups)
+    unread = [s for s in seen if s.source is None and s.groups]
+    said = ["connected"]
+    if all(g.outdated is not None for g in groups):
+        said.append("up to date")
+    if not unread:
+        said.append("synced")
+    what = " and ".join(said) if len(said) < 3 else f"{said[0]}, {said[1]} and {said[2]}"
+    lead_words = f"All {total} WARs are" if total != 1 else "The 1 WAR is"
+    write(f"\n{lead_words} {what}.\n")
+    if unread:
+        where = ""
+        if with_context:
+            where = " in " + ", ".join(f'context "{s.context}"' for s in unread)
+        why = "no proxy-status source answered" if source_wanted else "--proxy-status none"
+        write(f"Sidecar sync state was not read{where}: {why}.\n")
 
 
 def _write_metrics(seen: Sequence[_Seen], outcomes: Sequence[Any], *, named: bool) -> None:
