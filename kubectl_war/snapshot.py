@@ -224,3 +224,99 @@ def events_by_uid(kube: Any, namespace: str | None) -> dict[str, list[dict[str, 
 def not_found(name: str) -> str:
     """kubectl's line for a WAR that does not exist."""
     return f'Error from server (NotFound): {WAR_PLURAL}.{WAR_API_GROUP} "{name}" not found'
+
+
+@dataclass
+class PolicyRead:
+    """The OnboardingPolicies of one namespace (or all), parsed.
+
+    Attributes:
+        served: False when the cluster serves no OnboardingPolicy API.
+        error: why they could not be read (a refusal), None when they were.
+    """
+
+    policies: list[Any] = field(default_factory=list)
+    malformed: list[Any] = field(default_factory=list)
+    served: bool = True
+    error: str | None = None
+
+    @property
+    def readable(self) -> bool:
+        return self.served and self.error is None
+
+
+def read_policies(kube: Any, namespace: str | None, *, required: bool = False) -> PolicyRead:
+    """The OnboardingPolicies in `namespace` (None: every namespace), parsed; malformed
+    ones are kept apart by name.
+
+    Args:
+        required: the command's answer rests on them: a refusal or an unserved API is
+            an error instead of an unreadable `PolicyRead`.
+
+    Raises:
+        KubeError: any failure but a refusal; a refusal too when `required`.
+    """
+    from kubectl_war.kube.errors import Forbidden, KubeError, NotFound
+    from kubectl_war.onboarding.policy import GROUP, parse_all
+
+    res = kube.policy_resource()
+    if res is None:
+        if required:
+            raise KubeError(
+                f"the cluster does not serve {GROUP}: is TSB workload onboarding installed?"
+            )
+        return PolicyRead(served=False)
+    try:
+        listed = kube.list(res, namespace)
+    except (Forbidden, NotFound) as exc:
+        if required:
+            raise
+        return PolicyRead(error=exc.needs or exc.message)
+    good, bad = parse_all(listed.items)
+    return PolicyRead(good, bad)
+
+
+def policies_or_warn(kube: Any, namespace: str | None, what: str) -> PolicyRead | None:
+    """`read_policies` for a command that shows them as decoration: None (with one
+    warning naming the permission) when they cannot be read, None silently when the
+    cluster does not serve them; each malformed policy is named in a warning."""
+    from kubectl_war.notice import warn
+
+    read = read_policies(kube, namespace)
+    if read.error is not None:
+        warn(f"{what} unknown: OnboardingPolicies cannot be read ({read.error})")
+        return None
+    if not read.served:
+        return None
+    for bad in read.malformed:
+        warn(f"OnboardingPolicy {bad.namespace}/{bad.name} skipped: {bad.problem}")
+    return read
+
+
+def trusted_issuers(kube: Any, istio_namespace: str) -> tuple[list[str] | None, str | None]:
+    """The JWT issuers the control plane trusts for onboarding (every ControlPlane in
+    the Istio namespace, `spec.meshExpansion.onboarding.workloads.authentication.jwt.
+    issuers[].issuer`), or None and why they cannot be known."""
+    from kubectl_war.kube.errors import Forbidden, NotFound
+
+    res = kube.controlplane_resource()
+    if res is None:
+        return None, "the cluster serves no ControlPlane API"
+    try:
+        items = kube.list(res, istio_namespace).items
+    except (Forbidden, NotFound) as exc:
+        return None, exc.needs or exc.message
+    if not items:
+        return None, f"no ControlPlane in namespace {istio_namespace}"
+    issuers: list[str] = []
+    path = ("spec", "meshExpansion", "onboarding", "workloads", "authentication", "jwt")
+    for obj in items:
+        node: Any = obj
+        for key in path:
+            node = node.get(key) if isinstance(node, dict) else None
+        entries = node.get("issuers") if isinstance(node, dict) else None
+        for entry in entries if isinstance(entries, list) else []:
+            issuer = entry.get("issuer") if isinstance(entry, dict) else None
+            if isinstance(issuer, str) and issuer not in issuers:
+                issuers.append(issuer)
+    return issuers, None

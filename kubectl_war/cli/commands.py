@@ -31,6 +31,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "kubectl_war.cli.rollout:rollout_cmd",
         "Re-onboard outdated workloads of WorkloadGroups, a few at a time.",
     ),
+    "can-onboard": (
+        "kubectl_war.cli.can_onboard:can_onboard_cmd",
+        "Check whether the OnboardingPolicies admit a workload into a WorkloadGroup.",
+    ),
     "proxy-status": (
         "kubectl_war.cli.proxy_status:proxy_status_cmd",
         "Show the sidecar of every onboarded workload as istiod sees it.",

@@ -27,7 +27,9 @@ from kubectl_war.kube.errors import (
     NotFound,
 )
 from kubectl_war.kube.requests import (
+    CONTROLPLANE_GROUP,
     PODS,
+    POLICY_GROUP,
     SERVICES,
     WAR_GROUP,
     WG_GROUP,
@@ -330,6 +332,20 @@ class Kube:
         if not version:
             return None
         return Resource(WG_GROUP, version, "workloadgroups", "WorkloadGroup")
+
+    def policy_resource(self) -> Resource | None:
+        """TSB's OnboardingPolicies, or None when the cluster does not serve them."""
+        version = self.served_version(POLICY_GROUP)
+        if not version:
+            return None
+        return Resource(POLICY_GROUP, version, "onboardingpolicies", "OnboardingPolicy")
+
+    def controlplane_resource(self) -> Resource | None:
+        """TSB's ControlPlane (its onboarding JWT issuers), or None when not served."""
+        version = self.served_version(CONTROLPLANE_GROUP)
+        if not version:
+            return None
+        return Resource(CONTROLPLANE_GROUP, version, "controlplanes", "ControlPlane")
 
     # ---- reading -------------------------------------------------------------------
 

@@ -17,6 +17,8 @@ from kubectl_war.names import path_segment_problem
 
 WAR_GROUP = "runtime.onboarding.tetrate.io"
 WG_GROUP = "networking.istio.io"
+POLICY_GROUP = "authorization.onboarding.tetrate.io"
+CONTROLPLANE_GROUP = "install.tetrate.io"
 
 
 @dataclass(frozen=True)

@@ -333,6 +333,83 @@ def _jwt(issuer: str, subject: str, region: str) -> dict[str, Any]:
     return {"jwt": {"issuer": issuer, "subject": subject, "attributes": {"region": region}}}
 
 
+def onboarding_policy(
+    now: datetime,
+    namespace: str,
+    name: str,
+    allow: list[dict[str, Any]],
+    age: timedelta = timedelta(days=60),
+) -> dict[str, Any]:
+    """An OnboardingPolicy with `spec.allow` as given."""
+    return {
+        "apiVersion": "authorization.onboarding.tetrate.io/v1alpha1",
+        "kind": "OnboardingPolicy",
+        "metadata": {
+            "name": name,
+            "namespace": namespace,
+            "uid": uid_for("OnboardingPolicy", namespace, name),
+            "creationTimestamp": _ago(now, age),
+        },
+        "spec": {"allow": allow},
+    }
+
+
+def control_plane(
+    now: datetime, issuers: list[str], namespace: str = "istio-system"
+) -> dict[str, Any]:
+    """TSB's ControlPlane, trusting `issuers` for onboarding (short names made from the host)."""
+    jwt = [
+        {"issuer": i, "shortName": i.split("//")[-1].split(".")[0], "jwksUri": i + "/jwks"}
+        for i in issuers
+    ]
+    return {
+        "apiVersion": "install.tetrate.io/v1alpha1",
+        "kind": "ControlPlane",
+        "metadata": {
+            "name": "controlplane",
+            "namespace": namespace,
+            "uid": uid_for("ControlPlane", namespace, "controlplane"),
+            "creationTimestamp": _ago(now, timedelta(days=200)),
+        },
+        "spec": {
+            "meshExpansion": {
+                "onboarding": {
+                    "endpoint": {"hosts": ["onboarding-endpoint.example"], "secretName": "tls"},
+                    "workloads": {"authentication": {"jwt": {"issuers": jwt}}},
+                }
+            }
+        },
+    }
+
+
+def _fleet_policies(now: datetime, wars: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One policy per namespace admitting every identity its WARs show, into any group:
+    each platform's accounts (EC2, ECS) and each JWT issuer."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for war in wars:
+        ident = war["spec"]["identity"]
+        kinds = found.setdefault(war["metadata"]["namespace"], {})
+        if "aws" in ident:
+            kind = "ecs" if "ecs" in ident["aws"] else "ec2"
+            accounts = kinds.setdefault(kind, [])
+            if ident["aws"]["account"] not in accounts:
+                accounts.append(ident["aws"]["account"])
+        else:
+            issuers = kinds.setdefault("jwt", [])
+            if ident["jwt"]["issuer"] not in issuers:
+                issuers.append(ident["jwt"]["issuer"])
+    out = []
+    for ns, kinds in sorted(found.items()):
+        workloads: list[dict[str, Any]] = []
+        for kind in ("ec2", "ecs"):
+            if kind in kinds:
+                workloads.append({"aws": {"accounts": kinds[kind], kind: {}}})
+        workloads += [{"jwt": {"issuer": i}} for i in kinds.get("jwt", [])]
+        allow = [{"workloads": workloads, "onboardTo": [{"workloadGroupSelector": {}}]}]
+        out.append(onboarding_policy(now, ns, f"{ns}-workloads", allow))
+    return out
+
+
 def _event(
     now: datetime,
     war: dict[str, Any],
@@ -820,6 +897,11 @@ def build_fleet(now: datetime) -> list[dict[str, Any]]:
         )
     )
     out.extend(wars)
+    out.extend(_fleet_policies(now, wars))
+    issuers = sorted(
+        {w["spec"]["identity"]["jwt"]["issuer"] for w in wars if "jwt" in w["spec"]["identity"]}
+    )
+    out.append(control_plane(now, issuers))
 
     # Events about WARs -------------------------------------------------------------
     by_name = {w["metadata"]["name"]: w for w in wars}

@@ -180,6 +180,36 @@ class ResourceType:
 
 WAR_GROUP = "runtime.onboarding.tetrate.io"
 WG_GROUP = "networking.istio.io"
+POLICY_GROUP = "authorization.onboarding.tetrate.io"
+CONTROLPLANE_GROUP = "install.tetrate.io"
+
+
+def _onboarding_types() -> list[ResourceType]:
+    """TSB's OnboardingPolicy and ControlPlane, served beside the WARs."""
+    return [
+        ResourceType(
+            group=POLICY_GROUP,
+            versions=("v1alpha1",),
+            plural="onboardingpolicies",
+            singular="onboardingpolicy",
+            kind="OnboardingPolicy",
+            namespaced=True,
+            custom=True,
+            storage_hash="d3b1Zm9yUG9s",
+        ),
+        ResourceType(
+            group=CONTROLPLANE_GROUP,
+            versions=("v1alpha1",),
+            plural="controlplanes",
+            singular="controlplane",
+            kind="ControlPlane",
+            namespaced=True,
+            short_names=("cp",),
+            subresources=("status",),
+            custom=True,
+            storage_hash="Y29udHJvbFBs",
+        ),
+    ]
 
 
 def default_resource_types(
@@ -271,4 +301,6 @@ def default_resource_types(
                 storage_hash="tBP8E6Nqbw4=",
             )
         )
+    if serve_wars:
+        types.extend(_onboarding_types())
     return types

@@ -258,7 +258,9 @@ class FakeKube:
     """A fake Kubernetes API server for tests, on 127.0.0.1.
 
     Serves core v1 namespaces/events/pods, ``runtime.onboarding.tetrate.io/v1alpha1``
-    WorkloadAutoRegistrations and ``networking.istio.io`` WorkloadGroups.
+    WorkloadAutoRegistrations, ``networking.istio.io`` WorkloadGroups, and TSB's
+    ``authorization.onboarding.tetrate.io`` OnboardingPolicies and ``install.tetrate.io``
+    ControlPlanes (unless ``serve_wars=False``).
     """
 
     def __init__(
