@@ -210,7 +210,7 @@ def _field(name: str, allowed: Sequence[str], have: str | None) -> Check | None:
 
 def _aws_checks(m: AwsMatcher, who: Identity) -> list[Check | None]:
     if who.platform not in ("ec2", "ecs"):
-        return [Check("platform", False, f"a {who.platform} identity, not aws")]
+        return [Check("platform", False, f"platform {who.platform}, the matcher admits aws only")]
     kind = (
         Check("platform", True, f"{m.kind} matched")
         if who.platform == m.kind
@@ -232,7 +232,7 @@ def _aws_checks(m: AwsMatcher, who: Identity) -> list[Check | None]:
 
 def _jwt_checks(m: JwtMatcher, who: Identity) -> list[Check | None]:
     if who.platform != "jwt":
-        return [Check("platform", False, f"a {who.platform} identity, not jwt")]
+        return [Check("platform", False, f"platform {who.platform}, the matcher admits jwt only")]
     issuer = (
         Check("issuer", True, "issuer matched")
         if who.issuer == m.issuer

@@ -1,0 +1,294 @@
+"""`kubectl war can-onboard` through real kubectl, against the documented policy examples."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from typing import Callable
+
+import pytest
+
+from tests import onboarding_examples as ex
+from tests.fakekube import FakeKube
+from tests.fakekube.fleet import control_plane
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
+BROKEN = (
+    "warning: OnboardingPolicy bookinfo/broken skipped: "
+    "spec.allow[0].workloads[0].aws.accounts[0]: '12345' is not 12 digits\n"
+)
+AWS = ("--aws-account", ex.ACCOUNT)
+
+
+@pytest.fixture
+def examples(fake_kube: FakeKube) -> FakeKube:
+    fake_kube.add_all(ex.cluster(fake_kube.clock()))
+    return fake_kube
+
+
+# (arguments after `can-onboard`, exit code, stdout)
+CASES = [
+    pytest.param(["ratings", *AWS, "--ec2", "--iam-role", "ratings-role"], 0,
+                 "yes\nAdmitted by: ratings-ec2 (rule 1)\n", id="ec2-with-role"),
+    pytest.param(["ratings", *AWS, "--ec2", "--iam-role", "web"], 1,
+                 "no\n"
+                 "  ratings-ec2 (rule 1): account matched; ec2 matched; iam role web not in "
+                 "[ratings-role]\n"
+                 "  ratings-ecs (rule 1): partition matched; account matched; region <none> not "
+                 "in [us-east-2]; zone <none> not in [us-east-2b]; platform ec2, the matcher "
+                 "admits ecs only\n"
+                 "  ratings-jwt (rule 1): platform ec2, the matcher admits jwt only\n"
+                 "  ratings-jwt (rule 2): platform ec2, the matcher admits jwt only\n",
+                 id="ec2-other-role"),
+    pytest.param(["details", *AWS, "--ec2"], 0,
+                 "yes\nAdmitted by: details-any-ec2 (rule 1)\n", id="ec2-without-role"),
+    pytest.param(["details", *AWS, "--ec2", "--aws-zone", "eu-west-1a", "--iam-role", "x"], 0,
+                 "yes\nAdmitted by: details-any-ec2 (rule 1)\n", id="empty-lists-mean-any"),
+    pytest.param(["details", "--aws-account", "210987654321", "--ec2"], 1,
+                 "no\n  details-any-ec2 (rule 1): account 210987654321 not in [123456789012]; "
+                 "ec2 matched\n", id="ec2-other-account"),
+    pytest.param(["ratings", *AWS, "--aws-zone", "us-east-2b", "--ecs-cluster", "bookinfo",
+                  "--iam-role", "ratings-task"], 0,
+                 "yes\nAdmitted by: ratings-ecs (rule 1)\n", id="ecs-cluster"),
+    pytest.param(["ratings", *AWS, "--aws-zone", "us-east-1a", "--ecs-cluster", "payments",
+                  "--iam-role", "ratings-task"], 1,
+                 "no\n"
+                 "  ratings-ec2 (rule 1): account matched; platform ecs, the matcher admits ec2 "
+                 "only\n"
+                 "  ratings-ecs (rule 1): partition matched; account matched; region us-east-1 "
+                 "not in [us-east-2]; zone us-east-1a not in [us-east-2b]; ecs matched; cluster "
+                 "payments not in [bookinfo]; iam role matched\n"
+                 "  ratings-jwt (rule 1): platform ecs, the matcher admits jwt only\n"
+                 "  ratings-jwt (rule 2): platform ecs, the matcher admits jwt only\n",
+                 id="ecs-other-cluster-and-region"),
+    pytest.param(["ratings", "--jwt-issuer", ex.ISSUER, "--jwt-attribute", "region=us-west"], 0,
+                 "yes\nAdmitted by: ratings-jwt (rule 1)\n", id="jwt-attribute"),
+    pytest.param(["ratings", "--jwt-issuer", ex.ISSUER, "--jwt-attribute", "region=eu-west",
+                  "--jwt-subject", "vm007"], 1,
+                 "no\n"
+                 "  ratings-ec2 (rule 1): platform jwt, the matcher admits aws only\n"
+                 "  ratings-ecs (rule 1): platform jwt, the matcher admits aws only\n"
+                 "  ratings-jwt (rule 1): issuer matched; attribute region=eu-west not in "
+                 "[us-east, us-west]\n"
+                 "  ratings-jwt (rule 2): issuer https://mycompany.corp is not "
+                 "https://partner.example; subject matched\n",
+                 id="jwt-attribute-value"),
+    pytest.param(["ratings", "--jwt-issuer", "https://partner.example", "--jwt-subject", "vm007"],
+                 1,
+                 "no\n"
+                 "  issuer https://partner.example is not trusted by the control plane (trusted: "
+                 "https://mycompany.corp, https://corp.example)\n"
+                 "  ratings-ec2 (rule 1): platform jwt, the matcher admits aws only\n"
+                 "  ratings-ecs (rule 1): platform jwt, the matcher admits aws only\n"
+                 "  ratings-jwt (rule 1): issuer https://partner.example is not "
+                 "https://mycompany.corp; attribute region missing (allowed: [us-east, "
+                 "us-west])\n"
+                 "  ratings-jwt (rule 2): would admit it\n",
+                 id="jwt-untrusted-issuer"),
+    pytest.param(["reviews", *AWS, "--ec2"], 1,
+                 "no\n"
+                 "  no OnboardingPolicy rule in namespace bookinfo selects WorkloadGroup reviews "
+                 "(labels: app=reviews)\n"
+                 "  payments/reviews (rule 1) would select it but has no effect: it is in "
+                 "namespace payments, not bookinfo\n",
+                 id="other-namespace"),
+    pytest.param(["nope", *AWS, "--ec2"], 1,
+                 "no\n  WorkloadGroup nope does not exist in namespace bookinfo\n",
+                 id="no-such-group"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("args", "code", "out"), CASES)
+def test_verdicts_of_the_documented_examples(
+    examples: FakeKube, run_war: Run, args: list[str], code: int, out: str
+) -> None:
+    r = run_war("can-onboard", "-n", ex.NS, *args)
+    assert (r.returncode, r.stdout, r.stderr) == (code, out, BROKEN)
+    # Only reads: the policies in the namespace (and, for a no, in every namespace).
+    assert {q.method for q in examples.requests} == {"GET"}
+
+
+def test_like_takes_the_identity_of_a_war_in_any_namespace(
+    examples: FakeKube, run_war: Run
+) -> None:
+    name = f"web-aws-aws-{ex.ACCOUNT}-us-east-2b-ec2-i-0abc"
+    examples.add(
+        {
+            "apiVersion": "runtime.onboarding.tetrate.io/v1alpha1",
+            "kind": "WorkloadAutoRegistration",
+            "metadata": {"name": name, "namespace": "web"},
+            "spec": {
+                "identity": {
+                    "aws": {
+                        "partition": "aws",
+                        "account": ex.ACCOUNT,
+                        "region": "us-east-2",
+                        "zone": "us-east-2b",
+                        "ec2": {"instanceId": "i-0abc", "iamRole": {"name": "ratings-role"}},
+                    }
+                }
+            },
+        }
+    )
+    by_name = run_war("can-onboard", "-n", ex.NS, "ratings", "--like", name)
+    qualified = run_war(
+        "can-onboard", "-n", ex.NS, "ratings", "--like", f"web/{name}", "-o", "json"
+    )
+    missing = run_war("can-onboard", "-n", ex.NS, "ratings", "--like", "web/nope")
+
+    assert (by_name.returncode, by_name.stdout) == (0, "yes\nAdmitted by: ratings-ec2 (rule 1)\n")
+    doc = json.loads(qualified.stdout)
+    assert doc["allowed"] is True
+    assert doc["admittedBy"] == {"policy": "ratings-ec2", "rule": 1}
+    assert doc["identity"]["iamRole"] == "ratings-role"
+    assert (missing.returncode, missing.stdout) == (1, "")
+    assert missing.stderr == (
+        "error: Error from server (NotFound): workloadautoregistrations."
+        'runtime.onboarding.tetrate.io "nope" not found\n'
+    )
+
+
+def test_json_gives_the_verdict_every_rule_and_each_miss(examples: FakeKube, run_war: Run) -> None:
+    r = run_war("can-onboard", "-n", ex.NS, "details", "--aws-account", "210987654321", "--ec2",
+                "-o", "json")  # fmt: skip
+    doc = json.loads(r.stdout)
+
+    assert r.returncode == 1
+    assert (doc["kind"], doc["allowed"], doc["admittedBy"]) == ("OnboardingReview", False, None)
+    assert doc["malformed"] == [
+        {
+            "namespace": "bookinfo",
+            "policy": "broken",
+            "problem": "spec.allow[0].workloads[0].aws.accounts[0]: '12345' is not 12 digits",
+        }
+    ]
+    details = [rule for rule in doc["rules"] if rule["policy"] == "details-any-ec2"]
+    assert details == [
+        {
+            "policy": "details-any-ec2",
+            "rule": 1,
+            "selectsGroup": True,
+            "admitted": False,
+            "nearestMiss": "account 210987654321 not in [123456789012]; ec2 matched",
+            "workloads": [
+                {
+                    "index": 0,
+                    "admitted": False,
+                    "checks": [
+                        {
+                            "field": "account",
+                            "matched": False,
+                            "message": "account 210987654321 not in [123456789012]",
+                        },
+                        {"field": "platform", "matched": True, "message": "ec2 matched"},
+                    ],
+                }
+            ],
+        }
+    ]
+    assert [(x["policy"], x["selectsGroup"]) for x in doc["rules"]] == [
+        ("details-any-ec2", True),
+        ("ratings-ec2", False),
+        ("ratings-ecs", False),
+        ("ratings-jwt", False),
+        ("ratings-jwt", False),
+    ]
+
+
+def test_list_shows_what_each_group_admits(examples: FakeKube, run_war: Run) -> None:
+    r = run_war("can-onboard", "--list", "-n", ex.NS)
+    everywhere = run_war("can-onboard", "--list", "-A")
+
+    assert (r.returncode, r.stderr) == (0, BROKEN)
+    assert r.stdout == (
+        "GROUP     POLICY            PLATFORM   ACCOUNTS/ISSUER           REGIONS     ZONES        ROLES/CLUSTERS/SUBJECTS   ATTRIBUTES\n"  # noqa: E501
+        "details   details-any-ec2   ec2        123456789012              <any>       <any>        <any>                     <any>\n"  # noqa: E501
+        "ratings   ratings-ec2       ec2        123456789012              <any>       <any>        ratings-role              <any>\n"  # noqa: E501
+        "ratings   ratings-ecs       ecs(aws)   123456789012              us-east-2   us-east-2b   bookinfo/ratings-task     <any>\n"  # noqa: E501
+        "ratings   ratings-jwt       jwt        https://mycompany.corp    <any>       <any>        <any>                     region=us-east,us-west\n"  # noqa: E501
+        "ratings   ratings-jwt       jwt        https://partner.example   <any>       <any>        vm007                     <any>\n"  # noqa: E501
+        "reviews   <none>            <none>     <none>                    <none>      <none>       <none>                    <none>\n"  # noqa: E501
+    )
+    assert everywhere.returncode == 0
+    assert everywhere.stdout.splitlines()[0].startswith("NAMESPACE   GROUP   ")
+    assert everywhere.stdout.splitlines()[1].startswith("bookinfo    details ")
+
+
+def test_an_unreadable_control_plane_is_one_warning(fake_kube: FakeKube, run_war: Run) -> None:
+    fake_kube.add_all([o for o in ex.cluster(fake_kube.clock()) if o["kind"] != "ControlPlane"])
+    fake_kube.add(control_plane(fake_kube.clock(), [ex.ISSUER], namespace="tsb"))
+    args = ["ratings", "--jwt-issuer", ex.ISSUER, "--jwt-attribute", "region=us-east"]
+    missing = run_war("can-onboard", "-n", ex.NS, *args)
+    elsewhere = run_war("can-onboard", "-n", ex.NS, *args, "--istio-namespace", "tsb")
+    fake_kube.forbid("list", "controlplanes")
+    refused = run_war("can-onboard", "-n", ex.NS, *args, "--istio-namespace", "tsb")
+
+    assert (missing.returncode, missing.stdout) == (0, "yes\nAdmitted by: ratings-jwt (rule 1)\n")
+    assert missing.stderr == BROKEN + (
+        "warning: cannot tell whether the control plane trusts issuer https://mycompany.corp: "
+        "its ControlPlane cannot be read (no ControlPlane in namespace istio-system)\n"
+    )
+    assert (elsewhere.returncode, elsewhere.stderr) == (0, BROKEN)
+    assert refused.returncode == 0
+    assert refused.stderr == BROKEN + (
+        "warning: cannot tell whether the control plane trusts issuer https://mycompany.corp: "
+        'its ControlPlane cannot be read (RBAC needs verb "list" on resource "controlplanes" '
+        'in API group "install.tetrate.io" in namespace "tsb")\n'
+    )
+
+
+def test_forbidden_policies_are_the_rbac_error(examples: FakeKube, run_war: Run) -> None:
+    examples.forbid("list", "onboardingpolicies", ex.NS)
+    r = run_war("can-onboard", "-n", ex.NS, "ratings", *AWS, "--ec2")
+    listing = run_war("can-onboard", "--list", "-n", ex.NS)
+
+    assert (r.returncode, r.stdout) == (1, "")
+    group, res = "authorization.onboarding.tetrate.io", "onboardingpolicies"
+    assert r.stderr == (
+        f'error: forbidden: cannot list {res}.{group} in namespace "bookinfo" (RBAC needs '
+        f'verb "list" on resource "{res}" in API group "{group}" in namespace "bookinfo"): '
+        f'{res}.{group} is forbidden: User "system:serviceaccount:default:tester" cannot list '
+        f'resource "{res}" in API group "{group}" in the namespace "bookinfo"\n'
+    )
+    assert listing.stderr == r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ratings"], "give one identity: AWS flags (--aws-account ...), JWT flags "
+         "(--jwt-issuer ...) or --like WAR"),
+        (["ratings", *AWS], "an AWS identity needs exactly one of --ec2 or --ecs-cluster NAME"),
+        (["ratings", "--ec2"], "an AWS identity needs --aws-account"),
+        (["ratings", "--aws-account", "1234", "--ec2"], '--aws-account "1234" is not 12 digits'),
+        (["ratings", *AWS, "--ec2", "--ecs-cluster", "c"],
+         "an AWS identity needs exactly one of --ec2 or --ecs-cluster NAME"),
+        (["ratings", *AWS, "--ec2", "--aws-partition", "azure"],
+         "--aws-partition must be one of aws, aws-cn, aws-us-gov"),
+        (["ratings", "--jwt-subject", "s"], "a JWT identity needs --jwt-issuer URL"),
+        (["ratings", "--jwt-issuer", ex.ISSUER, "--jwt-attribute", "region"],
+         '--jwt-attribute "region" is not NAME=VALUE'),
+        (["ratings", *AWS, "--ec2", "--jwt-issuer", ex.ISSUER],
+         "give one identity: AWS flags (--aws-account ...), JWT flags (--jwt-issuer ...) or "
+         "--like WAR, not aws and jwt together"),
+        ([*AWS, "--ec2"], "name a WORKLOADGROUP, or give --list"),
+        (["--list", "ratings"], "--list takes no WORKLOADGROUP and no identity flags"),
+        (["-A", "ratings", *AWS, "--ec2"],
+         "-A goes with --list; a verdict is for one namespace (-n)"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_one_error_line(
+    fake_kube: FakeKube, run_war: Run, args: list[str], message: str
+) -> None:
+    r = run_war("can-onboard", *args)
+    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"error: {message}\n")
+    assert fake_kube.requests == []
+
+
+def test_real_kubectl_gets_onboarding_policies(examples: FakeKube, run_kubectl: Run) -> None:
+    r = run_kubectl("get", "onboardingpolicies", "-n", ex.NS, "-o", "name")
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout.split() == [
+        f"onboardingpolicy.authorization.onboarding.tetrate.io/{n}"
+        for n in ("broken", "details-any-ec2", "ratings-ec2", "ratings-ecs", "ratings-jwt")
+    ]
