@@ -245,7 +245,10 @@ def render(
     now: datetime,
     grace_seconds: float,
     sidecar: Sequence[str] = (),
+    admitted: str | None = None,
 ) -> str:
+    """The text view; `admitted` is the rule that would admit the workload again now
+    (`Admission.words()`), None when the policies could not tell."""
     width = 14
     lines = [
         "Name:".ljust(width) + war.name,
@@ -258,6 +261,7 @@ def render(
         "UID:".ljust(width) + (war.uid or NONE),
         *identity_section(war),
         *group_section(war, facts, now),
+        *(["Admitted by:".ljust(width) + admitted] if admitted is not None else []),
         *agent_section(war, facts, now, grace_seconds),
         *registration_section(war),
         *sidecar,

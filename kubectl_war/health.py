@@ -25,6 +25,7 @@ OUTDATED = "outdated"
 FRESHNESS_UNKNOWN = "freshness-unknown"
 NO_GROUP = "no-workloadgroup"
 NOT_SYNCED = "not-synced"
+NO_POLICY = "no-policy"
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,42 @@ def problems_of(war: War, facts: Facts) -> tuple[str, ...]:
     if sidecar is not None and sidecar.state is not None and not sidecar.synced:
         kinds.append(NOT_SYNCED)
     return tuple(kinds)
+
+
+@dataclass(frozen=True)
+class GroupProblem:
+    """A WorkloadGroup no OnboardingPolicy rule of its namespace selects: onboarding is
+    denied by default, so no new machine can join it (its WARs will not come back)."""
+
+    context: str | None
+    namespace: str
+    group: str
+    kinds: tuple[str, ...] = (NO_POLICY,)
+
+    def words(self) -> str:
+        return "no OnboardingPolicy selects it: new machines cannot join"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "context": self.context,
+            "namespace": self.namespace,
+            "workloadGroup": self.group,
+            "problems": list(self.kinds),
+        }
+
+
+def unselected_groups(
+    context: str | None, groups: Iterable[tuple[str, str, dict[str, str]]], policies: Any
+) -> list[GroupProblem]:
+    """The (namespace, name, labels) WorkloadGroups no policy rule in their namespace
+    selects, in the order given."""
+    from kubectl_war.onboarding.verdict import selected_by_any
+
+    return [
+        GroupProblem(context, ns, name)
+        for ns, name, labels in groups
+        if not selected_by_any(labels, policies, ns)
+    ]
 
 
 @dataclass

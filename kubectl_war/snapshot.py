@@ -320,3 +320,23 @@ def trusted_issuers(kube: Any, istio_namespace: str) -> tuple[list[str] | None, 
             if isinstance(issuer, str) and issuer not in issuers:
                 issuers.append(issuer)
     return issuers, None
+
+
+def unadmitted(kube: Any, snap: Snapshot) -> frozenset[str]:
+    """The uids of the snapshot's WARs that no OnboardingPolicy of their namespace admits
+    now: deleted, their machines would be refused and not come back. Empty when that
+    cannot be told: policies unreadable (one warning) or not served, WorkloadGroups
+    unreadable, or a WAR's identity not known well enough."""
+    from kubectl_war.onboarding.admission import admission
+
+    if snap.groups_error is not None or not snap.groups_served or not snap.wars:
+        return frozenset()
+    read = policies_or_warn(kube, snap.namespace, "which WARs could re-onboard")
+    if read is None:
+        return frozenset()
+    out = set()
+    for war in snap.wars:
+        found = admission(war, snap.group_of(war), read.policies)
+        if found is not None and not found.admitted:
+            out.add(war.uid)
+    return frozenset(out)

@@ -496,3 +496,11 @@ def on_terminal(argv: list[str], env: dict[str, str], answers: list[str]) -> tup
     finally:
         proc.kill()
         os.close(master)
+
+
+def admit_wars(fake: Any) -> None:
+    """OnboardingPolicies admitting the WARs a FakeKube holds (one per namespace), as a
+    real cluster's WARs were admitted by some policy."""
+    from tests.fakekube.fleet import admitting_policies
+
+    fake.add_all(admitting_policies(fake.clock(), fake.objects("workloadautoregistrations")))

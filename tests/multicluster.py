@@ -39,6 +39,7 @@ def seed_east(fake: FakeKube) -> None:
     fake.add(f.ecs_war(ip="10.10.4.19"))
     fake.add(f.jwt_war(group="ratings", agent="v1.5.0", ip="10.20.0.7"))
     fake.add(f.cn_war())
+    f.admit_wars(fake)
 
 
 def seed_west(fake: FakeKube, *, healthy: bool = False) -> None:
@@ -68,6 +69,7 @@ def seed_west(fake: FakeKube, *, healthy: bool = False) -> None:
             ip="10.1.0.3",
         )
     )
+    f.admit_wars(fake)
 
 
 def write_kubeconfig(path: Path, servers: list[tuple[str, str]], current: str) -> str:

@@ -56,6 +56,7 @@ def fleet(fake_kube: FakeKube) -> FakeKube:
     fake_kube.add(f.war(D, group="reviews", uid="uid-d", labels={"app": "reviews"}))
     fake_kube.add(f.war(P, "payments", group="ledger", uid="uid-p"))
     fake_kube.clear_requests()
+    f.admit_wars(fake_kube)
     return fake_kube
 
 

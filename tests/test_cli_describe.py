@@ -44,6 +44,7 @@ def cluster(fake_kube: FakeKube) -> FakeKube:
             "count": 1,
         }
     )
+    f.admit_wars(fake_kube)
     return fake_kube
 
 
@@ -70,6 +71,7 @@ Workload Group:
   Spec Changed:  2024-05-16T11:00:00Z (60m ago)
   Up To Date:    No
   Outdated: WorkloadGroup spec changed 60m after this workload joined; run kubectl war rollout ratings -n bookinfo
+Admitted by:  bookinfo-workloads (rule 1)
 Agent:
   Connected:     True
   Since:         2024-05-16T10:00:05Z (119m ago)
@@ -219,6 +221,7 @@ def test_json_carries_the_object_and_computed_facts(cluster: FakeKube, run_war: 
             "disconnectedSeconds": 200,
             "removalInSeconds": 100,
         },
+        "admittedBy": {"policy": "bookinfo-workloads", "rule": 1},
     }
 
 

@@ -122,6 +122,7 @@ def test_status_exits_0_on_a_healthy_fleet(
         seed_west(one, healthy=True)
         two.add(f.workload_group("ledger", "payments"))
         two.add(f.war(CN, "payments", group="ledger", agent="v1.5.0"))
+        f.admit_wars(two)
         istiod = FakeIstiod(two, replicas=1)
         istiod.connect(f"{CN}.payments")
         path = write_kubeconfig(tmp_path / "ok", [("one", one.url), ("two", two.url)], "one")

@@ -122,11 +122,32 @@ class DeleteOptions(Options):
             if self.by_selector and not self.names:
                 sys.stderr.write(no_resources([None]) + "\n")
             sys.exit(1 if failures else 0)
-        if self.by_selector and self.dry_run == "none" and not self.yes:
-            _confirm(wars, chosen.facts, chosen.t, all_namespaces=chosen.snap.namespace is None)
+        self._preview(client, chosen)
         failures += self._delete(client, chosen)
         if failures:
             sys.exit(1)
+
+    def _preview(self, client: Any, chosen: _Chosen) -> None:
+        """Ask before deleting by selector; a dry run or the question marks the WARs no
+        OnboardingPolicy admits now (deleted, they will not come back)."""
+        from kubectl_war.snapshot import unadmitted
+
+        asks = self.by_selector and self.dry_run == "none" and not self.yes
+        if self.dry_run == "none" and not asks:
+            return
+        blocked = unadmitted(client, chosen.snap)
+        if asks:
+            _confirm(
+                chosen.wars,
+                chosen.facts,
+                chosen.t,
+                all_namespaces=chosen.snap.namespace is None,
+                blocked=blocked,
+            )
+            return
+        for war in chosen.wars:
+            if war.uid in blocked:
+                sys.stderr.write(f"warning: {war.name}: {UNADMITTED}\n")
 
     def _select(self, client: Any) -> _Chosen:
         """The WARs the names or selection flags choose, read from the cluster."""
@@ -215,17 +236,29 @@ def _dry(value: str) -> str | None:
     return None if value == "none" else value
 
 
+UNADMITTED = "no OnboardingPolicy admits it now: its machine will not re-onboard"
+
+
 def _confirm(
-    wars: list[War], facts: Callable[[War], Facts], t: datetime, *, all_namespaces: bool
+    wars: list[War],
+    facts: Callable[[War], Facts],
+    t: datetime,
+    *,
+    all_namespaces: bool,
+    blocked: frozenset[str] = frozenset(),
 ) -> None:
-    """Show what will be deleted and ask; without a terminal, refuse."""
+    """Show what will be deleted and ask (a NOTE marks WARs no policy admits now);
+    without a terminal, refuse."""
     from kubectl_war import listing
     from kubectl_war.cli.prompt import confirm
     from kubectl_war.render import Table, use_colour
 
     layout = listing.Layout(all_namespaces=all_namespaces)
-    table = Table(layout.headers(), colour=use_colour(sys.stderr))
-    rows = [layout.row(w, facts(w), t) for w in wars]
+    marked = any(w.uid in blocked for w in wars)
+    table = Table(layout.headers() + ["NOTE"] * marked, colour=use_colour(sys.stderr))
+    rows = [
+        layout.row(w, facts(w), t) + [UNADMITTED if w.uid in blocked else ""] * marked for w in wars
+    ]
     confirm(
         f"You are about to delete the following {len(wars)} WAR(s):\n" + table.render(rows),
         refusal=f"refusing to delete {len(wars)} WAR(s) selected by flags without confirmation: "

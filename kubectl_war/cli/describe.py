@@ -141,6 +141,18 @@ class _Described:
     # None: events could not be read (the Events section is left out).
     events: dict[str, list[dict[str, Any]]] | None
     missing: list[str]
+    # The OnboardingPolicies read; None when they cannot be read or are not served.
+    policies: Any = None
+
+    def admission(self, war: War) -> Any:
+        """Which rule would admit the WAR again now (None: cannot be told)."""
+        from kubectl_war.onboarding.admission import admission
+
+        if self.policies is None:
+            return None
+        snap = self.snap
+        known = snap.groups_fetched and snap.groups_error is None and snap.groups_served
+        return admission(war, snap.group_of(war), self.policies.policies, group_known=known)
 
 
 def _read(
@@ -183,6 +195,10 @@ def _read(
         skipped,
         snapshot.events_by_uid(client, snap.namespace) if wars and events else {},
         missing,
+        # Without the WorkloadGroups, no selector can be evaluated: policies are not read.
+        snapshot.policies_or_warn(client, snap.namespace, "who admits each workload")
+        if wars and snap.groups_error is None and snap.groups_served
+        else None,
     )
 
 
@@ -197,6 +213,9 @@ def _document(
     extra = computed(war, facts, d.snap)
     if "sidecar" in extra:
         extra["sidecar"]["source"] = d.source
+    admitted = d.admission(war)
+    if admitted is not None:
+        extra["admittedBy"] = admitted.to_dict()
     if context is not None:
         extra = {"context": context, **extra}
     return dict(war.obj, computed=extra)
@@ -217,5 +236,7 @@ def _block(
     facts = assess(war, d.snap, t, grace_period, d.proxies)
     sidecar = describe.sidecar_section(facts.sidecar, d.source, d.skipped) if show_sidecar else []
     events = d.events.get(war.uid, []) if d.events is not None else None
-    block = describe.render(war, facts, events, t, grace_period, sidecar)
+    admitted = d.admission(war)
+    words = admitted.words() if admitted is not None else None
+    block = describe.render(war, facts, events, t, grace_period, sidecar, words)
     return block if context is None else "Context:".ljust(14) + context + "\n" + block

@@ -137,6 +137,11 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
 @click.option("--include-up-to-date", is_flag=True, help="Re-onboard up-to-date WARs too.")
 @click.option("--include-unknown", is_flag=True, help="Re-onboard WARs of unknown freshness too.")
 @click.option(
+    "--include-unadmitted",
+    is_flag=True,
+    help="Re-onboard WARs no OnboardingPolicy admits now too (they will not come back).",
+)
+@click.option(
     "--joined-before",
     metavar="TIME",
     callback=_joined_before,
@@ -173,6 +178,7 @@ def rollout_cmd(
     zone_by_zone: bool,
     include_up_to_date: bool,
     include_unknown: bool,
+    include_unadmitted: bool,
     joined_before: datetime | None,
     timeout: float | None,
     pause: float | None,
@@ -220,6 +226,7 @@ def rollout_cmd(
       kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
       kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
     """
+    from kubectl_war import snapshot
     from kubectl_war.assess import Facts, assess
     from kubectl_war.cli.prompt import can_ask, is_terminal
     from kubectl_war.durations import format_timestamp, go_duration, parse_duration
@@ -261,7 +268,13 @@ def rollout_cmd(
                 facts_cache[key] = assess(war, snap, t, grace_period)
             return facts_cache[key]
 
-        selection = rp.Selection(include_up_to_date, include_unknown, joined_before)
+        selection = rp.Selection(
+            include_up_to_date,
+            include_unknown,
+            joined_before,
+            snapshot.unadmitted(client, snap),
+            include_unadmitted,
+        )
         journal = rj.for_cluster(client, grace_period)
         # Before anything is counted: a recorded WAR still there was never deleted.
         journal.reconcile(snap.wars, namespace)
@@ -318,6 +331,7 @@ def rollout_cmd(
                 ("--zone-by-zone", None, zone_by_zone),
                 ("--include-up-to-date", None, include_up_to_date),
                 ("--include-unknown", None, include_unknown),
+                ("--include-unadmitted", None, include_unadmitted),
                 # Re-running an --include-up-to-date rollout as it was would start over.
                 ("--joined-before", format_timestamp(started), include_up_to_date),
                 (

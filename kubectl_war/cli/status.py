@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -42,6 +42,12 @@ class _Seen:
     groups: list[Any]
     problems: list[Any]
     source: str | None
+    # WorkloadGroups no OnboardingPolicy selects (empty when policies cannot be read).
+    group_problems: list[Any] = field(default_factory=list)
+
+    @property
+    def troubled(self) -> bool:
+        return bool(self.problems or self.group_problems)
 
 
 @click.command("status")
@@ -109,7 +115,7 @@ class StatusOptions(Options):
         seen = [s for _, s in contexts.answered(outcomes)]
         # A context that could not be read cannot be called healthy, even when
         # --ignore-unreachable keeps it from failing the run.
-        healthy = all(not s.problems for s in seen) and all(o.ok for o in outcomes)
+        healthy = not any(s.troubled for s in seen) and all(o.ok for o in outcomes)
         if self.output == "prometheus":
             _write_metrics(seen, outcomes, named=fleet.active)
         elif self.output != "table":
@@ -121,7 +127,7 @@ class StatusOptions(Options):
                 with_context=fleet.active,
                 source_wanted=self.sidecars.spec("auto") != "none",
             )
-        contexts.finish(outcomes, fleet, failed=any(s.problems for s in seen))
+        contexts.finish(outcomes, fleet, failed=any(s.troubled for s in seen))
 
 
 def _read(
@@ -158,8 +164,31 @@ def _read(
         synced_known=proxies is not None,
     )
     return _Seen(
-        context, namespace, groups, problems, source.describe() if source is not None else None
+        context,
+        namespace,
+        groups,
+        problems,
+        source.describe() if source is not None else None,
+        _unselected(client, snap, context, everything=selector is None),
     )
+
+
+def _unselected(client: Any, snap: Any, context: str | None, *, everything: bool) -> list[Any]:
+    """The WorkloadGroups read that no OnboardingPolicy selects: every one read, or with
+    -l only those of the WARs shown; none when policies cannot be read (one warning)."""
+    from kubectl_war import health
+    from kubectl_war.snapshot import policies_or_warn
+
+    shown = {(w.namespace, w.group) for w in snap.wars}
+    groups = []
+    for (ns, name), obj in sorted(snap.groups.items()):
+        labels = (obj.get("metadata") or {}).get("labels")
+        if everything or (ns, name) in shown:
+            groups.append((ns, name, labels if isinstance(labels, dict) else {}))
+    if not groups:
+        return []
+    read = policies_or_warn(client, snap.namespace, "WorkloadGroups without a policy")
+    return health.unselected_groups(context, groups, read.policies) if read else []
 
 
 def _write_tables(
@@ -200,7 +229,8 @@ def _write_tables(
         )
     Table([*lead, *GROUP_COLUMNS], colour=colour).write(rows)
     problems = [p for s in seen for p in s.problems]
-    if not problems:
+    unselected = [p for s in seen for p in s.group_problems]
+    if not problems and not unselected:
         _all_well(seen, groups, with_context=with_context, source_wanted=source_wanted)
         return
     rows = [
@@ -211,6 +241,9 @@ def _write_tables(
             Cell(p.words(), "bad" if health.DISCONNECTED in p.kinds else "warn"),
         ]
         for p in problems
+    ]
+    rows += [
+        [*where(p.context, p.namespace), NONE, p.group, Cell(p.words(), "warn")] for p in unselected
     ]
     Table([*lead, *PROBLEM_COLUMNS], colour=colour).write(rows, lead="\n")
 
@@ -274,5 +307,6 @@ def _write_data(
         "totals": health.totals(groups),
         "groups": [g.to_dict() for g in groups],
         "problems": [p.to_dict() for s in seen for p in s.problems],
+        "groupProblems": [p.to_dict() for s in seen for p in s.group_problems],
     }
     opt.write_document(data, output, rows="groups")

@@ -24,6 +24,8 @@ UP_TO_DATE = "up to date"
 UNKNOWN_FRESHNESS = "freshness unknown"
 NO_GROUP = "WorkloadGroup gone"
 JOINED_LATER = "joined after the rollout started"
+# No OnboardingPolicy admits the WAR's identity now: deleted, it would not come back.
+UNADMITTED = "blocked: no OnboardingPolicy admits it now (--include-unadmitted to delete)"
 
 
 # ---- --max-unavailable ------------------------------------------------------------------
@@ -197,6 +199,9 @@ class Selection:
     include_up_to_date: bool = False
     include_unknown: bool = False
     joined_before: datetime | None = None
+    # uids of WARs no OnboardingPolicy admits now; left out unless include_unadmitted.
+    unadmitted: frozenset[str] = frozenset()
+    include_unadmitted: bool = False
 
     def reason_out(self, war: War, facts: Facts) -> str | None:
         """None when the WAR is to be re-onboarded, else why it is left out."""
@@ -208,6 +213,8 @@ class Selection:
             war.created is None or war.created >= self.joined_before
         ):
             return JOINED_LATER
+        if war.uid in self.unadmitted and not self.include_unadmitted:
+            return UNADMITTED
         fresh = facts.freshness
         if fresh is Freshness.OUTDATED:
             return None

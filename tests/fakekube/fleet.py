@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
@@ -382,22 +383,37 @@ def control_plane(
     }
 
 
-def _fleet_policies(now: datetime, wars: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One policy per namespace admitting every identity its WARs show, into any group:
-    each platform's accounts (EC2, ECS) and each JWT issuer."""
+_NAMED_AWS = re.compile(r"-aws-(?:aws|aws-cn|aws-us-gov)-([0-9]{12})-[a-z0-9-]+?-(ec2|ecs)-")
+
+
+def _admitted_as(war: dict[str, Any]) -> tuple[str | None, str]:
+    """(ec2|ecs, account) or (jwt, issuer) of a WAR: spec.identity, else an AWS name."""
+    ident = (war.get("spec") or {}).get("identity") or {}
+    aws, jwt = ident.get("aws"), ident.get("jwt")
+    if isinstance(aws, dict):
+        return ("ecs" if "ecs" in aws else "ec2"), str(aws.get("account"))
+    if isinstance(jwt, dict):
+        return "jwt", str(jwt.get("issuer"))
+    named = _NAMED_AWS.search(war["metadata"]["name"])
+    return (named.group(2), named.group(1)) if named else (None, "")
+
+
+def admitting_policies(
+    now: datetime, objs: list[dict[str, Any]], name: str = "workloads"
+) -> list[dict[str, Any]]:
+    """One policy per namespace (`<namespace>-<name>`) admitting every identity the WARs
+    among `objs` show, into any group: each platform's accounts (EC2, ECS) and each JWT
+    issuer. A real cluster's WARs exist because some policy admitted them."""
     found: dict[str, dict[str, list[str]]] = {}
-    for war in wars:
-        ident = war["spec"]["identity"]
-        kinds = found.setdefault(war["metadata"]["namespace"], {})
-        if "aws" in ident:
-            kind = "ecs" if "ecs" in ident["aws"] else "ec2"
-            accounts = kinds.setdefault(kind, [])
-            if ident["aws"]["account"] not in accounts:
-                accounts.append(ident["aws"]["account"])
-        else:
-            issuers = kinds.setdefault("jwt", [])
-            if ident["jwt"]["issuer"] not in issuers:
-                issuers.append(ident["jwt"]["issuer"])
+    for obj in objs:
+        if obj.get("kind") != "WorkloadAutoRegistration":
+            continue
+        kind, value = _admitted_as(obj)
+        if kind is None:
+            continue
+        values = found.setdefault(obj["metadata"]["namespace"], {}).setdefault(kind, [])
+        if value not in values:
+            values.append(value)
     out = []
     for ns, kinds in sorted(found.items()):
         workloads: list[dict[str, Any]] = []
@@ -406,7 +422,7 @@ def _fleet_policies(now: datetime, wars: list[dict[str, Any]]) -> list[dict[str,
                 workloads.append({"aws": {"accounts": kinds[kind], kind: {}}})
         workloads += [{"jwt": {"issuer": i}} for i in kinds.get("jwt", [])]
         allow = [{"workloads": workloads, "onboardTo": [{"workloadGroupSelector": {}}]}]
-        out.append(onboarding_policy(now, ns, f"{ns}-workloads", allow))
+        out.append(onboarding_policy(now, ns, f"{ns}-{name}", allow))
     return out
 
 
@@ -897,7 +913,7 @@ def build_fleet(now: datetime) -> list[dict[str, Any]]:
         )
     )
     out.extend(wars)
-    out.extend(_fleet_policies(now, wars))
+    out.extend(admitting_policies(now, wars))
     issuers = sorted(
         {w["spec"]["identity"]["jwt"]["issuer"] for w in wars if "jwt" in w["spec"]["identity"]}
     )

@@ -30,6 +30,7 @@ from .fleet import (
     _war,
     _wg_spec,
     _workload_group,
+    admitting_policies,
 )
 from .server import FakeKube
 from .store import Filter
@@ -509,4 +510,5 @@ def rollout_fleet(
         war(zones[0], f"i-{first}d{i}", 2 * hour, False, since=minute)
     for i in range(1, joining + 1):
         war(zones[0], f"i-{first}j{i}", minute, None)
+    out.extend(admitting_policies(now, out, name=group))
     return out
