@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
+from tests import factories as f
 from tests import onboarding_examples as ex
 from tests.fakekube import FakeKube
-from tests.fakekube.fleet import control_plane
+from tests.fakekube.fleet import control_plane, onboarding_policy
+from tests.fakekube.onboarding import OnboardingPlane
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 BROKEN = (
@@ -292,3 +294,120 @@ def test_real_kubectl_gets_onboarding_policies(examples: FakeKube, run_kubectl: 
         f"onboardingpolicy.authorization.onboarding.tetrate.io/{n}"
         for n in ("broken", "details-any-ec2", "ratings-ec2", "ratings-ecs", "ratings-jwt")
     ]
+
+
+# ---- the other commands ask the same question ------------------------------------------
+
+KEEP = f.EC2_2A  # its role is the one ratings-ec2 admits
+GONE = f.EC2_2C  # its role is admitted no more: it would not re-onboard
+NO_SOURCE = ("--proxy-status", "none")
+
+
+def _ec2_with_role(zone: str, instance: str, role: str) -> dict[str, Any]:
+    identity = f.ec2("aws", ex.ACCOUNT, zone, instance)
+    identity["aws"]["ec2"]["iamRole"] = {"name": role}
+    return identity
+
+
+@pytest.fixture
+def admitting(fake_kube: FakeKube) -> FakeKube:
+    """bookinfo/ratings (changed at 11:00) with two outdated EC2 WARs, one of which
+    ratings-ec2 no longer admits; bookinfo/reviews, which no policy selects."""
+    ratings = f.workload_group("ratings", spec_changed="2024-05-16T11:00:00Z")
+    ratings["metadata"]["labels"] = {"app": "ratings"}
+    reviews = f.workload_group("reviews")
+    reviews["metadata"]["labels"] = {"app": "reviews"}
+    fake_kube.add_all([ratings, reviews])
+    fake_kube.add(onboarding_policy(fake_kube.clock(), ex.NS, "ratings-ec2", [ex.EC2_RULE]))
+    for name, zone, instance, role in (
+        (KEEP, "us-east-2a", "i-0a1b2c3d4e5f60718", "ratings-role"),
+        (GONE, "us-east-2c", "i-0f9e8d7c6b5a43210", "old-role"),
+    ):
+        identity = _ec2_with_role(zone, instance, role)
+        fake_kube.add(f.war(name, group="ratings", uid=f"uid-{zone}", identity=identity))
+    return fake_kube
+
+
+def test_status_reports_a_group_no_policy_selects(admitting: FakeKube, run_war: Run) -> None:
+    r = run_war("status", "-n", ex.NS, *NO_SOURCE)
+    doc = json.loads(run_war("status", "-n", ex.NS, *NO_SOURCE, "-o", "json").stdout)
+
+    assert (r.returncode, r.stderr) == (1, "")
+    assert r.stdout.splitlines()[-1].split(None, 2) == [
+        "<none>",
+        "reviews",
+        "no OnboardingPolicy selects it: new machines cannot join",
+    ]
+    assert doc["healthy"] is False
+    assert doc["groupProblems"] == [
+        {
+            "context": "fake",
+            "namespace": ex.NS,
+            "workloadGroup": "reviews",
+            "problems": ["no-policy"],
+        }
+    ]
+
+
+def test_status_says_nothing_of_policies_it_cannot_read(admitting: FakeKube, run_war: Run) -> None:
+    admitting.forbid("list", "onboardingpolicies")
+    doc = json.loads(run_war("status", "-n", ex.NS, *NO_SOURCE, "-o", "json").stdout)
+    r = run_war("status", "-n", ex.NS, *NO_SOURCE)
+
+    assert doc["groupProblems"] == []
+    assert r.stderr == (
+        "warning: WorkloadGroups without a policy unknown: OnboardingPolicies cannot be read "
+        '(RBAC needs verb "list" on resource "onboardingpolicies" in API group '
+        '"authorization.onboarding.tetrate.io" in namespace "bookinfo")\n'
+    )
+
+
+def test_describe_says_which_rule_admits_each_war(admitting: FakeKube, run_war: Run) -> None:
+    r = run_war("describe", "-n", ex.NS, KEEP, GONE, *NO_SOURCE)
+    doc = json.loads(run_war("describe", "-n", ex.NS, GONE, *NO_SOURCE, "-o", "json").stdout)
+
+    assert r.returncode == 0, r.stderr
+    assert [line for line in r.stdout.splitlines() if line.startswith("Admitted by:")] == [
+        "Admitted by:  ratings-ec2 (rule 1)",
+        "Admitted by:  <none now>",
+    ]
+    assert doc["computed"]["admittedBy"] is None
+
+
+def test_rollout_leaves_unadmitted_wars_blocked_unless_included(
+    admitting: FakeKube, war: Run
+) -> None:
+    dry = war("rollout", "ratings", "-n", ex.NS, "--dry-run", *NO_SOURCE)
+    with OnboardingPlane(admitting, delay=0.05, lifetime=30):
+        done = war("rollout", "ratings", "-n", ex.NS, "--yes", *NO_SOURCE)
+        first = deletes(admitting)
+        admitting.clear_requests()
+        forced = war("rollout", "ratings", "-n", ex.NS, "--yes", "--include-unadmitted", *NO_SOURCE)
+
+    assert dry.returncode == 0, dry.stderr
+    rows = [line.split(None, 4) for line in dry.stdout.splitlines() if "ec2-i-" in line]
+    assert rows == [
+        ["1/1", KEEP, "us-east-2a", "i-0a1b2c3d4e5f60718", "outdated"],
+        ["-", GONE, "us-east-2c", "i-0f9e8d7c6b5a43210",
+         "left out: blocked: no OnboardingPolicy admits it now (--include-unadmitted to delete)"],
+    ]  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert first == [KEEP]
+    assert forced.returncode == 0, forced.stderr
+    assert deletes(admitting) == [GONE]
+
+
+def test_delete_preview_marks_wars_that_will_not_come_back(
+    admitting: FakeKube, run_war: Run
+) -> None:
+    r = run_war("delete", "-n", ex.NS, "--group", "ratings", "--dry-run=client")
+
+    assert r.returncode == 0
+    assert r.stderr == (
+        f"warning: {GONE}: no OnboardingPolicy admits it now: its machine will not re-onboard\n"
+    )
+    assert deletes(admitting) == []
+
+
+def deletes(fake: FakeKube) -> list[str]:
+    return [r.path.rsplit("/", 1)[1] for r in fake.requests if r.method == "DELETE"]

@@ -15,6 +15,7 @@ from kubectl_war.rollout.plan import Plan, Selection, make_plan, parse_max_unava
 from kubectl_war.rollout.status import group_status
 from kubectl_war.rollout.synced import CachedSidecars
 from kubectl_war.snapshot import Snapshot
+from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import War
 from tests.fakekube.clock import parse_time
 from tests.fakekube.onboarding import rollout_fleet
@@ -235,7 +236,7 @@ def test_journal_keeps_in_flight_wars_until_forgotten_or_past_the_grace_period(
 ) -> None:
     clock = [1000.0]
     path = str(tmp_path / "state" / "j.json")
-    wars = [War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] != "Namespace"][1:]
+    wars = [War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] == WAR_KIND]
     j = Journal(path, grace_seconds=300, wall=lambda: clock[0])
     j.record("ratings", wars[:2])
     again = Journal(path, grace_seconds=300, wall=lambda: clock[0])
@@ -254,7 +255,7 @@ def test_journal_keeps_in_flight_wars_until_forgotten_or_past_the_grace_period(
 
 def test_journal_records_before_the_delete_and_the_outcome_after(tmp_path: Any) -> None:
     path = str(tmp_path / "j.json")
-    war = [War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] != "Namespace"][1]
+    war = next(War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] == WAR_KIND)
     j = Journal(path, grace_seconds=300, wall=lambda: 1000.0)
     j.record("ratings", [war])
     again = Journal(path, grace_seconds=300, wall=lambda: 1000.0)
@@ -267,7 +268,7 @@ def test_journal_records_before_the_delete_and_the_outcome_after(tmp_path: Any) 
 
 def test_reconcile_drops_only_wars_still_there_with_their_recorded_uid(tmp_path: Any) -> None:
     path = str(tmp_path / "j.json")
-    wars = [War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] != "Namespace"][1:]
+    wars = [War(o) for o in rollout_fleet(NOW, per_zone=1) if o["kind"] == WAR_KIND]
     kept, gone, recreated = wars
     j = Journal(path, grace_seconds=300, wall=lambda: 1000.0)
     j.record("ratings", wars)
@@ -331,3 +332,23 @@ def test_cached_sidecars_read_the_source_at_most_once_per_interval() -> None:
     failing = CachedSidecars(broken, clock=lambda: now[0])
     assert failing(w1) is False
     assert failing.error == "istiod unreachable"
+
+
+def test_wars_no_policy_admits_now_are_blocked_unless_included() -> None:
+    objs = rollout_fleet(NOW, per_zone=1)
+    wars, _ = world(objs)
+    blocked = frozenset({wars[0].uid})
+    p = plan(objs, selection=Selection(unadmitted=blocked))
+    forced = plan(objs, selection=Selection(unadmitted=blocked, include_unadmitted=True))
+
+    assert [short(m.name) for m in p.groups[0].members] == [
+        "us-east-2b-ec2-i-b1",
+        "us-east-2c-ec2-i-c1",
+    ]
+    assert [(short(x.name), x.why) for x in p.groups[0].left_out] == [
+        (
+            "us-east-2a-ec2-i-a1",
+            "blocked: no OnboardingPolicy admits it now (--include-unadmitted to delete)",
+        )
+    ]
+    assert len(forced.groups[0].members) == 3
