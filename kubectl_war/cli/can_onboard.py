@@ -102,8 +102,10 @@ class CanOnboardOptions:
     output: str
     istio_namespace: str
     flags: IdentityFlags
+    identity: Identity | None = None  # set by complete() for a verdict
 
     def validate(self) -> None:
+        """Check the flags before anything is sent (UsageError, exit 2)."""
         kinds = self.flags.kinds()
         if self.listing:
             if self.group is not None or kinds:
@@ -124,24 +126,28 @@ class CanOnboardOptions:
         elif kinds == ["jwt"]:
             self.flags.jwt_identity()
 
+    def complete(self, client: Any) -> None:
+        """Fill in what the flags leave to the cluster: the identity (`--like` reads it
+        from a WAR)."""
+        if self.listing:
+            return
+        kinds = self.flags.kinds()
+        if kinds == ["aws"]:
+            self.identity = self.flags.aws_identity()
+        elif kinds == ["jwt"]:
+            self.identity = self.flags.jwt_identity()
+        else:
+            self.identity = _like(client, self.flags.like or "")
+
     def run(self) -> None:
         from kubectl_war.kube.client import Kube
 
         client = Kube(self.kube)
+        self.complete(client)
         if self.listing:
             _run_list(self, client)
         else:
             _run_check(self, client)
-
-
-def _identity_of(opts: CanOnboardOptions, client: Any) -> Identity:
-    """The identity the flags name; `--like` reads it from a WAR."""
-    kinds = opts.flags.kinds()
-    if kinds == ["aws"]:
-        return opts.flags.aws_identity()
-    if kinds == ["jwt"]:
-        return opts.flags.jwt_identity()
-    return _like(client, opts.flags.like or "")
 
 
 def _like(client: Any, ref: str) -> Identity:
@@ -212,7 +218,8 @@ def _run_check(opts: CanOnboardOptions, client: Any) -> None:
     from kubectl_war.snapshot import read_policies
 
     namespace, group = client.namespace, opts.group or ""
-    who = _identity_of(opts, client)
+    who = opts.identity
+    assert who is not None  # complete() sets it for a verdict
     labels = _group_labels(client, namespace, group)
     read = read_policies(client, namespace, required=True)
     _warn_malformed(read)
