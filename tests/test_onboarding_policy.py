@@ -249,3 +249,23 @@ def test_selector_text_and_refusals() -> None:
         check_label_selector({"matchExpressions": [{"key": "t", "operator": "In"}]}, "s")
     with pytest.raises(SelectorError, match=r"s\.matchLabels: want a map of strings"):
         check_label_selector({"matchLabels": {"a": 1}}, "s")
+
+
+def test_an_existing_wars_admission_now() -> None:
+    from kubectl_war.onboarding.admission import NONE_NOW, admission
+    from kubectl_war.war import War
+    from tests import factories as f
+
+    group = ex.group("ratings", "ratings")
+    ok = f.war(f.EC2, group="ratings", identity=f.ec2("aws", ex.ACCOUNT, "us-east-2b", "i-1"))
+    ok["spec"]["identity"]["aws"]["ec2"]["iamRole"] = {"name": "ratings-role"}
+    norole = f.war(f.EC2, group="ratings", identity=f.ec2("aws", ex.ACCOUNT, "us-east-2b", "i-1"))
+    named_jwt = f.war("ratings-jwt-corp--vm007", group="ratings")
+    orphan = f.war("not-a-war-name")
+
+    assert admission(War(ok), group, GOOD).words() == "ratings-ec2 (rule 1)"
+    assert admission(War(norole), group, GOOD).words() == NONE_NOW
+    assert admission(War(ok), None, GOOD).words() == NONE_NOW  # the group is gone
+    assert admission(War(ok), group, GOOD, group_known=False) is None
+    assert admission(War(named_jwt), group, GOOD) is None  # the issuer URL is unknown
+    assert admission(War(orphan), group, GOOD) is None  # no WorkloadGroup named

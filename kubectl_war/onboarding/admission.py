@@ -48,12 +48,14 @@ def admission(
         group_known: False when WorkloadGroups could not be read.
 
     Returns:
-        None when it cannot be told: the WorkloadGroups are unreadable, or the WAR's
-        identity is not known well enough (no verified identity, a JWT issuer only
-        decoded from the name).
+        None when it cannot be told: the WorkloadGroups are unreadable, the WAR's group
+        is unknown, or its identity is not known well enough (no verified identity, a
+        JWT issuer only decoded from the name).
     """
     who = war.identity
-    if not group_known or who.platform == "unknown" or (who.platform == "jwt" and not who.issuer):
+    if not group_known or war.group is None or who.platform == "unknown":
+        return None
+    if who.platform == "jwt" and not who.issuer:
         return None
     if group is None:
         return Admission()

@@ -696,9 +696,20 @@ class FakeKube:
         self.add_all(build_fleet(self.clock()), manager="onboarding-plane")
 
     def seed_large_fleet(self, n: int) -> None:
-        from .fleet import iter_large_fleet
+        from .fleet import admitting_policies, iter_large_fleet
 
-        self.add_all(iter_large_fleet(self.clock(), n, shared=True), manager="onboarding-plane")
+        wars: list[dict[str, Any]] = []
+
+        def noted(objs: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+            for obj in objs:
+                if obj.get("kind") == "WorkloadAutoRegistration":
+                    wars.append(obj)
+                yield obj
+
+        fleet = iter_large_fleet(self.clock(), n, shared=True)
+        self.add_all(noted(fleet), manager="onboarding-plane")
+        # The policies that admitted them, as a real cluster has.
+        self.add_all(admitting_policies(self.clock(), wars))
 
     @property
     def resource_version(self) -> str:
