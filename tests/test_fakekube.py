@@ -1060,6 +1060,8 @@ def test_discovery_answers_aggregated_or_legacy_as_asked(fake_kube: FakeKube) ->
     assert [g["preferredVersion"]["groupVersion"] for g in legacy["groups"]] == [
         f"{WAR_GROUP}/v1alpha1",
         "networking.istio.io/v1",
+        "authorization.onboarding.tetrate.io/v1alpha1",
+        "install.tetrate.io/v1alpha1",
     ]
     assert [r["name"] for r in resources["resources"]] == [
         "workloadautoregistrations",
