@@ -57,6 +57,7 @@ NOTHING = "nothing"
 ARGUMENT_KINDS: dict[tuple[str, ...], str] = {
     ("rollout",): WORKLOADGROUPS,
     ("rollout", "status"): WORKLOADGROUPS,
+    ("can-onboard",): WORKLOADGROUPS,
 }
 
 _OPTION_KINDS = {
@@ -68,6 +69,7 @@ _OPTION_KINDS = {
     "--group": WORKLOADGROUPS,
     "--workloadgroup": WORKLOADGROUPS,
     "--proxy-status": PROXY_SOURCES,
+    "--like": WARS,
 }
 
 

@@ -221,6 +221,12 @@ def test_workloadgroup_names_for_rollout_and_rollout_status(kubectl_complete: Co
     )
 
 
+def test_can_onboard_completes_a_workloadgroup_and_like_a_war(kubectl_complete: Complete) -> None:
+    assert kubectl_complete("can-onboard", "rev") == _lines("reviews")
+    assert kubectl_complete("can-onboard", "-n", "payments", "") == _lines("billing")
+    assert kubectl_complete("can-onboard", "ratings", "--like", "") == _lines(*BOOKINFO_WARS)
+
+
 def test_namespaces(kubectl_complete: Complete) -> None:
     assert kubectl_complete("list", "-n", "") == _lines("bookinfo", "default", "payments")
     assert kubectl_complete("list", "--istio-namespace", "d") == _lines("default")
