@@ -110,6 +110,8 @@ class CanOnboardOptions:
         if self.listing:
             if self.group is not None or kinds:
                 raise UsageError("--list takes no WORKLOADGROUP and no identity flags")
+            if self.output == "text":
+                self.output = "table"  # the list's text is a table
             return
         if self.kube.all_namespaces:
             raise UsageError("-A goes with --list; a verdict is for one namespace (-n)")
@@ -362,8 +364,6 @@ def can_onboard_cmd(
       kubectl war can-onboard --list -A
       kubectl war can-onboard --list -A
     """
-    if listing and output == "text":
-        output = "table"
     opts = CanOnboardOptions(
         kube, group, listing, output, istio_namespace, IdentityFlags(**identity)
     )
