@@ -211,6 +211,24 @@ def test_list_shows_what_each_group_admits(examples: FakeKube, run_war: Run) -> 
         "ratings   ratings-jwt       jwt        https://partner.example   <any>       <any>        vm007                     <any>\n"  # noqa: E501
         "reviews   <none>            <none>     <none>                    <none>      <none>       <none>                    <none>\n"  # noqa: E501
     )
+    doc = json.loads(run_war("can-onboard", "--list", "-n", ex.NS, "-o", "json").stdout)
+    assert doc["kind"] == "OnboardingAdmissionList"
+    assert doc["items"][0] == {
+        "namespace": "bookinfo",
+        "workloadGroup": "details",
+        "policy": "details-any-ec2",
+        "rule": 1,
+        "admits": {
+            "platform": "ec2",
+            "partitions": [],
+            "accounts": [ex.ACCOUNT],
+            "regions": [],
+            "zones": [],
+            "clusters": [],
+            "iamRoleNames": [],
+        },
+    }
+    assert doc["items"][-1]["admits"] is None  # reviews: no rule selects it
     assert everywhere.returncode == 0
     assert everywhere.stdout.splitlines()[0].startswith("NAMESPACE   GROUP   ")
     assert everywhere.stdout.splitlines()[1].startswith("bookinfo    details ")
