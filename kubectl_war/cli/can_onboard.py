@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kubectl_war.cli import options as opt
+from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.kube.config import Connection
 
@@ -93,25 +94,43 @@ class IdentityFlags:
 
 
 @dataclass
-class CanOnboardOptions:
-    """What `can-onboard` was asked: a verdict for one group, or the `--list` table."""
+class CanOnboardOptions(Options):
+    """`can-onboard`'s flags: a verdict for one group, or the `--list` table."""
 
     kube: Connection
     group: str | None
     listing: bool
     output: str
     istio_namespace: str
-    flags: IdentityFlags
-    identity: Identity | None = None  # set by complete() for a verdict
+    aws_account: str | None = None
+    aws_partition: str | None = None
+    aws_region: str | None = None
+    aws_zone: str | None = None
+    ec2: bool = False
+    ecs_cluster: str | None = None
+    iam_role: str | None = None
+    jwt_issuer: str | None = None
+    jwt_subject: str | None = None
+    jwt_attributes: tuple[str, ...] = ()
+    like: str | None = None
+
+    @property
+    def flags(self) -> IdentityFlags:
+        return IdentityFlags(
+            self.aws_account, self.aws_partition, self.aws_region, self.aws_zone, self.ec2,
+            self.ecs_cluster, self.iam_role, self.jwt_issuer, self.jwt_subject,
+            tuple(self.jwt_attributes), self.like,
+        )  # fmt: skip
+
+    def complete(self) -> None:
+        if self.listing and self.output == "text":
+            self.output = "table"  # the list's text is a table
 
     def validate(self) -> None:
-        """Check the flags before anything is sent (UsageError, exit 2)."""
         kinds = self.flags.kinds()
         if self.listing:
             if self.group is not None or kinds:
                 raise UsageError("--list takes no WORKLOADGROUP and no identity flags")
-            if self.output == "text":
-                self.output = "table"  # the list's text is a table
             return
         if self.kube.all_namespaces:
             raise UsageError("-A goes with --list; a verdict is for one namespace (-n)")
@@ -128,24 +147,19 @@ class CanOnboardOptions:
         elif kinds == ["jwt"]:
             self.flags.jwt_identity()
 
-    def complete(self, client: Any) -> None:
-        """Fill in what the flags leave to the cluster: the identity (`--like` reads it
-        from a WAR)."""
-        if self.listing:
-            return
+    def identity(self, client: Any) -> Identity:
+        """The identity the flags name; `--like` reads it from a WAR in the cluster."""
         kinds = self.flags.kinds()
         if kinds == ["aws"]:
-            self.identity = self.flags.aws_identity()
-        elif kinds == ["jwt"]:
-            self.identity = self.flags.jwt_identity()
-        else:
-            self.identity = _like(client, self.flags.like or "")
+            return self.flags.aws_identity()
+        if kinds == ["jwt"]:
+            return self.flags.jwt_identity()
+        return _like(client, self.like or "")
 
     def run(self) -> None:
         from kubectl_war.kube.client import Kube
 
         client = Kube(self.kube)
-        self.complete(client)
         if self.listing:
             _run_list(self, client)
         else:
@@ -220,8 +234,7 @@ def _run_check(opts: CanOnboardOptions, client: Any) -> None:
     from kubectl_war.snapshot import read_policies
 
     namespace, group = client.namespace, opts.group or ""
-    who = opts.identity
-    assert who is not None  # complete() sets it for a verdict
+    who = opts.identity(client)
     labels = _group_labels(client, namespace, group)
     read = read_policies(client, namespace, required=True)
     _warn_malformed(read)
@@ -336,14 +349,7 @@ def _write_list(rows: list[Any], *, with_namespace: bool) -> None:
     help="Where the ControlPlane (its trusted JWT issuers) lives.",
 )
 @opt.output_option(("text", "json", "yaml"), templates=True)
-def can_onboard_cmd(
-    kube: Connection,
-    group: str | None,
-    listing: bool,
-    output: str,
-    istio_namespace: str,
-    **identity: Any,
-) -> None:
+def can_onboard_cmd(**flags: Any) -> None:
     """Check whether the OnboardingPolicies admit a workload into a WorkloadGroup.
 
     Like `kubectl auth can-i` for onboarding: prints yes and the policy and rule that
@@ -354,18 +360,10 @@ def can_onboard_cmd(
 
     \b
     Examples:
-      kubectl war can-onboard ratings -n bookinfo --aws-account 123456789012 \
-          --ec2 --iam-role ratings-role
-      kubectl war can-onboard ratings -n bookinfo --aws-account 123456789012 \
-          --aws-zone us-east-2b --ecs-cluster bookinfo --iam-role ratings-task
-      kubectl war can-onboard edge-gw -n onprem --jwt-issuer https://mycompany.corp \
-          --jwt-subject vm007 --jwt-attribute region=us-east
+      kubectl war can-onboard ratings -n bookinfo --aws-account 123456789012 --ec2
+      kubectl war can-onboard ratings -n bookinfo --aws-account 123456789012 --ecs-cluster web
+      kubectl war can-onboard gw -n onprem --jwt-issuer https://corp.example --jwt-attribute dc=1
       kubectl war can-onboard ratings -n bookinfo --like onprem/edge-gw-jwt-corp--vm101
       kubectl war can-onboard --list -A
-      kubectl war can-onboard --list -A
     """
-    opts = CanOnboardOptions(
-        kube, group, listing, output, istio_namespace, IdentityFlags(**identity)
-    )
-    opts.validate()
-    opts.run()
+    execute(CanOnboardOptions(**flags))
