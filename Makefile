@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 # Tests and the demo must find the plugin and the pinned kubectl first.
 RUN    := PATH="$(BIN):$$PATH"
 
-.PHONY: test test-client-oldest demo lint fmt docs clean bench dist manifest check-manifest pypi release \
+.PHONY: test test-client-oldest typecheck demo lint fmt docs clean bench dist manifest check-manifest pypi release \
 	zipapp-lock test-zipapp-deps
 
 $(STAMP): setup.cfg pyproject.toml Makefile
@@ -22,6 +22,7 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 
 test: $(STAMP)
 	$(BIN)/ruff check .
+	$(MAKE) --no-print-directory typecheck
 	$(RUN) $(BIN)/python -m pytest
 	$(MAKE) --no-print-directory test-client-oldest
 
@@ -34,6 +35,15 @@ CLIENT_TESTS := tests/test_client_private.py tests/test_connection_matrix.py \
 test-client-oldest: $(STAMP)
 	$(BIN)/python release/build.py deps --out build/zipapp-deps >/dev/null
 	PYTHONPATH=$(abspath build/zipapp-deps) $(RUN) $(BIN)/python -m pytest -q $(CLIENT_TESTS)
+
+# mypy, configured in setup.cfg (strict), as Python 3.10 with the dependencies' types.
+# Then as Python 3.9, the oldest the plugin runs on: its standard library and syntax, with
+# the dependencies taken as untyped (click 8.2+, installed on 3.10+, is not 3.9 code).
+typecheck: $(STAMP)
+	$(BIN)/mypy kubectl_war
+	$(BIN)/mypy kubectl_war --python-version 3.9 --no-site-packages --ignore-missing-imports \
+		--disable-error-code import-untyped --allow-untyped-decorators --allow-subclassing-any \
+		--no-warn-return-any --no-warn-unused-ignores
 
 demo: $(STAMP)
 	$(RUN) $(BIN)/python -m tests.fakekube demo

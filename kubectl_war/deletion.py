@@ -322,10 +322,10 @@ def wait_for(
                 observe(t, state.get(t.namespace, t.name))
         else:
             war = War(event.object)
-            t = pending.get((war.namespace, war.name))
-            if t is None:
+            changed = pending.get((war.namespace, war.name))
+            if changed is None:
                 return False
-            observe(t, state.get(t.namespace, t.name))
+            observe(changed, state.get(changed.namespace, changed.name))
         for key, t in list(pending.items()):
             if ready(t):
                 del pending[key]

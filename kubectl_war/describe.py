@@ -9,6 +9,7 @@ from typing import Any
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import format_timestamp, human_duration, parse_timestamp
 from kubectl_war.freshness import Freshness
+from kubectl_war.jsondata import child
 from kubectl_war.render import NONE, kv_lines, terminal_safe
 from kubectl_war.sidecars.join import Sidecar
 from kubectl_war.sidecars.records import MISSING, type_order
@@ -206,7 +207,7 @@ def events_section(events: Sequence[Mapping[str, Any]], now: datetime) -> list[s
     for ev in sorted(events, key=_event_time):
         t = _event_time(ev)
         age = human_duration((now - t).total_seconds()) if t != _NEVER else NONE
-        source = ev.get("source") if isinstance(ev.get("source"), dict) else {}
+        source = child(ev, "source")
         rows.append(
             (
                 str(ev.get("type") or ""),
@@ -216,10 +217,10 @@ def events_section(events: Sequence[Mapping[str, Any]], now: datetime) -> list[s
                 str(ev.get("message") or "").strip(),
             )
         )
-    rows = [tuple(map(terminal_safe, r)) for r in rows]  # escaped before widths are taken
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    safe = [tuple(map(terminal_safe, r)) for r in rows]  # escaped before widths are taken
+    widths = [max(len(r[i]) for r in safe) for i in range(4)]
     lines = ["Events:"]
-    for r in rows:
+    for r in safe:
         lines.append(
             (
                 "  " + "  ".join(c.ljust(widths[i]) for i, c in enumerate(r[:4])) + "  " + r[4]
@@ -233,7 +234,7 @@ def _event_time(ev: Mapping[str, Any]) -> datetime:
         t = parse_timestamp(ev.get(key))
         if t is not None:
             return t
-    meta = ev.get("metadata") if isinstance(ev.get("metadata"), dict) else {}
+    meta = child(ev, "metadata")
     t = parse_timestamp(meta.get("creationTimestamp"))
     return t if t is not None else _NEVER
 

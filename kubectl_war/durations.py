@@ -243,7 +243,8 @@ def parse_timestamp(value: object) -> datetime | None:
         plain = _PLAIN_UTC.fullmatch(value)
         if plain is not None:
             try:
-                return datetime(*map(int, plain.groups()), tzinfo=timezone.utc)
+                year, month, day, hour, minute, second = map(int, plain.groups())
+                return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
             except (OverflowError, ValueError):
                 return None
     m = _RFC3339.fullmatch(value)

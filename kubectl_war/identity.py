@@ -118,7 +118,7 @@ class Identity:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._values() == other._values()  # type: ignore[attr-defined]
+        return self._values() == other._values()
 
     def __hash__(self) -> int:
         return hash(tuple(getattr(self, name) for name in _HASHED))
@@ -325,30 +325,30 @@ def _aws(aws: dict[str, Any]) -> Identity:
     zone = _pop_str(aws, "zone")
     ec2 = _pop_map(aws, "ec2")
     ecs = _pop_map(aws, "ecs")
-    common = {"partition": partition, "account": account, "region": region, "zone": zone}
+    common = (partition, account, region, zone)  # Identity's fields after `platform`
     # Exactly one of ec2/ecs is expected. Should both appear, the task is the workload
     # (an ECS task may run on an EC2 container instance), so ECS wins.
     if ecs is not None:
         role, role_extra = _pop_role(ecs, "ecs")
         return Identity(
-            platform="ecs",
+            "ecs",
+            *common,
             ecs_cluster=_pop_str(ecs, "cluster"),
             task_id=_pop_str(ecs, "taskId"),
             iam_role=role,
             extra={**_flat(aws), **_flat(ecs, "ecs"), **role_extra, **_flat(ec2 or {}, "ec2")},
-            **common,
         )
     if ec2 is not None:
         role, role_extra = _pop_role(ec2, "ec2")
         return Identity(
-            platform="ec2",
+            "ec2",
+            *common,
             instance_id=_pop_str(ec2, "instanceId"),
             iam_role=role,
             extra={**_flat(aws), **_flat(ec2, "ec2"), **role_extra},
-            **common,
         )
     # AWS, but neither EC2 nor ECS: keep what is known, without claiming a platform.
-    return Identity(platform="unknown", extra=_flat(aws, "aws"), **common)
+    return Identity("unknown", *common, extra=_flat(aws, "aws"))
 
 
 def _jwt(jwt: dict[str, Any]) -> Identity:
@@ -428,14 +428,14 @@ def _as_written(spec_identity: dict[str, Any]) -> Identity | None:
         region, zone = aws.get("region"), aws.get("zone")
         if not (_text(partition) and _text(account) and _text(region) and _text(zone)):
             return None
-        common = {"partition": partition, "account": account, "region": region, "zone": zone}
+        common = (partition, account, region, zone)  # Identity's fields after `platform`
         ec2 = aws.get("ec2")
         if type(ec2) is dict:
             usable, role = _plain_role(ec2)
             instance_id = ec2.get("instanceId")
             if not usable or not _text(instance_id) or len(ec2) != 1 + ("iamRole" in ec2):
                 return None
-            return Identity(platform="ec2", instance_id=instance_id, iam_role=role, **common)
+            return Identity("ec2", *common, instance_id=instance_id, iam_role=role)
         ecs = aws.get("ecs")
         if type(ecs) is dict:
             usable, role = _plain_role(ecs)
@@ -444,9 +444,7 @@ def _as_written(spec_identity: dict[str, Any]) -> Identity | None:
                 return None
             if len(ecs) != 2 + ("iamRole" in ecs):
                 return None
-            return Identity(
-                platform="ecs", ecs_cluster=cluster, task_id=task_id, iam_role=role, **common
-            )
+            return Identity("ecs", *common, ecs_cluster=cluster, task_id=task_id, iam_role=role)
         return None
     jwt = spec_identity.get("jwt")
     if type(jwt) is dict:
@@ -556,7 +554,7 @@ class NameReading:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return (self.group, self.identity) == (other.group, other.identity)  # type: ignore[attr-defined]
+        return (self.group, self.identity) == (other.group, other.identity)
 
     def __hash__(self) -> int:
         return hash((self.group, self.identity))
@@ -570,7 +568,8 @@ def _decode_part(part: str) -> Identity | None:
     for platform, pattern in _NAME_FORMATS:
         m = pattern.fullmatch(part)
         if m is not None:
-            return Identity(platform=platform, **m.groupdict())
+            # The formats' named groups are all Identity fields that take a str (or None).
+            return Identity(platform=platform, **m.groupdict())  # type: ignore[arg-type]
     return None
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from kubectl_war.freshness import Freshness, LastChange, last_spec_change, war_freshness
+from kubectl_war.jsondata import child
 from kubectl_war.war import GROUP as WAR_API_GROUP
 from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import CompactWar, War
@@ -71,7 +72,7 @@ class Snapshot:
         if wg is None:
             return None
         if owner_uid:
-            meta = wg.get("metadata") if isinstance(wg.get("metadata"), dict) else {}
+            meta = child(wg, "metadata")
             if meta.get("uid") and meta.get("uid") != owner_uid:
                 return None
         return wg
@@ -176,7 +177,7 @@ def fetch_groups(
         warn(f"up-to-date state unknown: WorkloadGroups cannot be read ({why})")
         return
     for obj in listed.items:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = child(obj, "metadata")
         ns, name = meta.get("namespace"), meta.get("name")
         if isinstance(ns, str) and isinstance(name, str):
             snap.groups[(ns, name)] = obj
@@ -214,7 +215,7 @@ def events_by_uid(kube: Any, namespace: str | None) -> dict[str, list[dict[str, 
         return None
     out: dict[str, list[dict[str, Any]]] = {}
     for ev in listed.items:
-        involved = ev.get("involvedObject") if isinstance(ev.get("involvedObject"), dict) else {}
+        involved = child(ev, "involvedObject")
         uid = involved.get("uid")
         if isinstance(uid, str):
             out.setdefault(uid, []).append(ev)

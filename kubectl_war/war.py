@@ -382,17 +382,20 @@ class CompactWar(War):
         }
         for name in _KEPT:
             setattr(self, name, _share(getattr(war, name)))
-        self.labels = self.labels or _NO_LABELS
+        # The slot `labels` shadows War's read-only property (the loop above relies on
+        # it), which a type checker cannot see.
+        self.labels = self.labels or _NO_LABELS  # type: ignore[misc]
         identity = self.identity
         if identity is not UNKNOWN_IDENTITY:
             self.identity = identity.replace(
                 **{f: _share(getattr(identity, f)) for f in _IDENTITY_SHARED}
             )
 
-    @property  # type: ignore[override]
+    @property
     def meta(self) -> dict[str, Any]:
         # The stub's, read in place: a cached copy would give each WAR a __dict__.
-        return self.obj["metadata"]
+        meta: dict[str, Any] = self.obj["metadata"]
+        return meta
 
 
 _NO_LABELS: dict[str, str] = {}

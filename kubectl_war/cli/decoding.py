@@ -56,6 +56,6 @@ def print_decoded(names: Sequence[str], group: str | None, output: str) -> None:
         # Every readable name was printed; the first unreadable one decides the exit.
         if len(errors) > 1:
             sys.stdout.flush()
-            for exc in errors[:-1]:
-                sys.stderr.write(f"error: {exc.message}\n")
+            for err in errors[:-1]:
+                sys.stderr.write(f"error: {err.message}\n")
         raise errors[-1]

@@ -20,6 +20,12 @@ from kubectl_war.render import write
 from kubectl_war.selectors import matches
 from kubectl_war.war import RESOURCE_NAME, War
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from kubectl_war.deletion import Target
+    from kubectl_war.kube.client import Kube
+    from kubectl_war.kube.requests import Resource
+
 
 @click.command("delete")
 @opt.kube_options
@@ -266,7 +272,9 @@ def _confirm(
     )
 
 
-def _wait(client: object, res: object, targets: list, reregister: bool, timeout: float) -> int:
+def _wait(
+    client: Kube, res: Resource, targets: list[Target], reregister: bool, timeout: float
+) -> int:
     from kubectl_war import deletion
 
     def report(t: deletion.Target) -> None:
@@ -281,7 +289,7 @@ def _wait(client: object, res: object, targets: list, reregister: bool, timeout:
 
     late = deletion.wait_for(
         client, res, targets, reregister=reregister, timeout=timeout, on_done=report
-    )  # type: ignore[arg-type]
+    )
     for t in late:
         sys.stderr.write(
             f'error: {RESOURCE_NAME} "{t.name}" in {t.namespace} namespace did not '

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -331,7 +331,8 @@ def rerun_argv(kube: Connection) -> tuple[list[str], list[str]]:
     return words, secrets
 
 
-class OutputFormat(click.Choice):
+# Not `click.Choice[str]`: click 8.1 (the last for Python 3.9) has no generic Choice.
+class OutputFormat(click.Choice):  # type: ignore[type-arg]
     """An `-o` value: one of the command's own formats or, with `templates`, one of kubectl's
     template printers (`jsonpath=TEMPLATE`, `custom-columns=SPEC`, ...).
 
@@ -462,7 +463,7 @@ def write_document(
         write(to_json(data) if output == "json" else to_yaml(data))
 
 
-class SortKey(click.Choice):
+class SortKey(click.Choice):  # type: ignore[type-arg]  # as OutputFormat
     """`--sort-by`: one of the `words` (shortcuts with their own order) or, as kubectl takes
     it, a JSONPath expression (`.metadata.name`, `{.spec.identity.aws.zone}`)."""
 
@@ -505,11 +506,13 @@ def flag_group(
             kwargs[field] = build(**{name: kwargs.pop(name) for name in names})
             return f(*args, **kwargs)
 
-        before = len(getattr(wrapper, "__click_params__", ()))
+        decorated = cast(F, wrapper)  # functools.wraps keeps f's signature
+        before = len(getattr(decorated, "__click_params__", ()))
         for option in reversed(options):
-            wrapper = option(wrapper)
-        names.extend(p.name for p in wrapper.__click_params__[before:] if p.name)  # type: ignore[attr-defined]
-        return wrapper  # type: ignore[return-value]
+            decorated = option(decorated)
+        params = decorated.__click_params__[before:]  # type: ignore[attr-defined]  # click's
+        names.extend(p.name for p in params if p.name)
+        return decorated
 
     return decorate
 

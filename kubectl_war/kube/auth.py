@@ -352,6 +352,8 @@ def loader(merger: Any, **kwargs: Any) -> Any:
     class Loader(KubeConfigLoader):  # type: ignore[misc]
         # The client's steps for each kind of credential, in its loader's own hooks.
 
+        token: str  # the bearer token, as the client's loader sets it
+
         def _base(self, node: Any) -> str:
             path = getattr(node, "path", None)
             return os.path.dirname(os.path.abspath(path)) if path else ""
@@ -363,7 +365,7 @@ def loader(merger: Any, **kwargs: Any) -> Any:
             super().load_and_set(client_configuration)
 
         def _load_user_token(self) -> bool | None:
-            found = super()._load_user_token()
+            found: bool | None = super()._load_user_token()
             if found:
                 # client-go trims a tokenFile's contents (files end with a newline).
                 self.token = self.token.strip()

@@ -8,6 +8,7 @@ and loses unknown fields); every failure leaves as a typed `KubeError` (kube/err
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import sys
@@ -19,6 +20,7 @@ from typing import Any, Callable, cast
 from urllib.parse import urlencode
 
 from kubectl_war.errors import quote_input
+from kubectl_war.jsondata import child
 from kubectl_war.kube import explain
 from kubectl_war.kube.config import Connection, resolve
 from kubectl_war.kube.errors import (
@@ -424,7 +426,7 @@ class Kube:
                     continue
                 seen.add(key)
                 each(obj)
-            meta = page.get("metadata") if isinstance(page.get("metadata"), dict) else {}
+            meta = child(page, "metadata")
             token = meta.get("continue") or None
             # Let the page go before the next one arrives.
             page = raw_items = None
@@ -433,7 +435,7 @@ class Kube:
 
     def pods(
         self, namespace: str, label_selector: str, *, timeout: float | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
         """The pods matching a label selector, in one unpaged request of at most `timeout`."""
         req = list_request(PODS, namespace, label_selector=label_selector, limit=0)
         page = self.send(replace(req, timeout=timeout))

@@ -333,9 +333,9 @@ def _load_context(conn: Connection, merged: Any, resolved: Resolved, current: st
         value["contexts"].append({"name": name, "context": ctx})
     loader = auth.loader(merged, active_context=name)
     loader.load_and_set(resolved.configuration)
-    user = _plain(_named(value.get("users")).get(ctx.get("user"), {}).get("user"))
+    user = _plain(_named(value.get("users")).get(ctx.get("user") or "", {}).get("user"))
     resolved.impersonation = _kubeconfig_impersonation(user if isinstance(user, dict) else {})
-    cluster = _plain(_named(value.get("clusters")).get(ctx.get("cluster"), {}).get("cluster"))
+    cluster = _plain(_named(value.get("clusters")).get(ctx.get("cluster") or "", {}).get("cluster"))
     proxy = cluster.get("proxy-url") if isinstance(cluster, dict) else None
     if proxy:
         # kubectl sends this cluster's requests through proxy-url whatever NO_PROXY says.

@@ -103,9 +103,10 @@ def transport_error(exc: BaseException, *, host: str, request_timeout: float | N
     inner = _root_cause(exc)
     if isinstance(inner, u3.MaxRetryError) and inner.reason is not None:
         inner = inner.reason
-    if getattr(inner, "status", None) == 0 and "SSL" in str(getattr(inner, "reason", "")):
+    reason = getattr(inner, "reason", "")
+    if getattr(inner, "status", None) == 0 and "SSL" in str(reason):
         # The client reports TLS failures as an ApiException with status 0.
-        return tls_error(str(inner.reason), host=host)
+        return tls_error(str(reason), host=host)
     if _no_such_host(inner):
         name = urlsplit(host).hostname or host
         return Unreachable(

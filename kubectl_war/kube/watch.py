@@ -20,6 +20,7 @@ import time
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any, Callable, Optional, Protocol
 
+from kubectl_war.jsondata import child
 from kubectl_war.kube.errors import Gone, KubeError
 from kubectl_war.kube.requests import (
     ListResult,
@@ -61,7 +62,14 @@ class Watchable(Protocol):
 
     def send(self, req: Request) -> Any: ...
 
-    def list(self, res: Resource, namespace: str | None, **selectors: Any) -> ListResult: ...
+    def list(
+        self,
+        res: Resource,
+        namespace: str | None,
+        *,
+        label_selector: str | None = None,
+        field_selector: str | None = None,
+    ) -> ListResult: ...
 
     def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None: ...
 
@@ -196,7 +204,7 @@ def watch(kube: Watchable, req: Request) -> Iterator[WatchEvent]:
             if not isinstance(event, dict):
                 continue
             etype = event.get("type")
-            obj = event.get("object") if isinstance(event.get("object"), dict) else {}
+            obj = child(event, "object")
             if etype == "ERROR":
                 if obj.get("code") == 410:
                     raise Gone(f"watch failed: {obj.get('message') or obj}", body=obj)
@@ -416,8 +424,8 @@ def _read_into(
     except KubeError as exc:
         kube.debug_log(f"debug: reading directly failed: {exc}")
         return
-    for (ns, name), obj in found:
-        store.refresh(ns, name, obj)
+    for (ns, obj_name), read in found:
+        store.refresh(ns, obj_name, read)
 
 
 def _changes(

@@ -141,11 +141,12 @@ def is_less(a: Any, b: Any) -> bool:
     if type(a) is not type(b) or isinstance(b, bool):
         raise SortError("unsortable interface: interface")
     if isinstance(a, str):
+        other: str = b  # the same type as `a`
         qa = parse_quantity(a)
-        qb = parse_quantity(b) if qa is not None else None
+        qb = parse_quantity(other) if qa is not None else None
         if qa is not None and qb is not None:
             return qa < qb
-        return a.encode("utf-8", "surrogatepass") < b.encode("utf-8", "surrogatepass")
+        return a.encode("utf-8", "surrogatepass") < other.encode("utf-8", "surrogatepass")
     return bool(a < b)
 
 

@@ -206,9 +206,9 @@ class Executor(BatchWaits):
         self.shielded = True  # the rollout is over: a late signal must not cut its report
         waiting = [t for t in self.in_flight if not t.resolved]
         for t in waiting:
-            gr = self._current
-            if gr is not None and t.name in gr.members and t.old_uid:
-                gr.members[t.name] = MemberResult(t.name, t.state, t.waiting_on)
+            current = self._current
+            if current is not None and t.name in current.members and t.old_uid:
+                current.members[t.name] = MemberResult(t.name, t.state, t.waiting_on)
         resumed = len(self._resumed_back)
         return Result(outcome, results, message, waiting, self.clock() - start, resumed, paused)
 

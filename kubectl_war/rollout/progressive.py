@@ -19,6 +19,7 @@ from typing import Any
 
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import UsageError
+from kubectl_war.jsondata import child
 from kubectl_war.rollout.journal import Journal
 from kubectl_war.rollout.plan import Batch, GroupPlan
 from kubectl_war.rollout.progress import Event
@@ -374,6 +375,6 @@ def group_versions(snap: Snapshot) -> dict[tuple[str, str], str]:
     """Each WorkloadGroup's generation (its resourceVersion when it has none)."""
     out = {}
     for key, obj in snap.groups.items():
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = child(obj, "metadata")
         out[key] = str(meta.get("generation") or meta.get("resourceVersion") or "")
     return out

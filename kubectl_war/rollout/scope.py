@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kubectl_war import snapshot
+from kubectl_war.jsondata import child
 
 
 def load(
@@ -37,7 +38,7 @@ def load(
     snap = snapshot.take(client, namespace, compact=True, keep=keep)
     snap.groups_fetched = True
     for obj in client.list(wg_res, namespace).items:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = child(obj, "metadata")
         ns, name = meta.get("namespace"), meta.get("name")
         if isinstance(ns, str) and isinstance(name, str):
             snap.groups[(ns, name)] = obj

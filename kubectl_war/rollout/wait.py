@@ -143,9 +143,9 @@ class BatchWaits:
                 for t in list(unresolved.values()):
                     observe(t, store.get(namespace, t.name))
             else:
-                t = wanted.get(War(event.object).name)
-                if t is not None:
-                    observe(t, store.get(namespace, t.name))
+                changed = wanted.get(War(event.object).name)
+                if changed is not None:
+                    observe(changed, store.get(namespace, changed.name))
             return len(unresolved) <= allowed_pending
 
         def poll() -> float | None:

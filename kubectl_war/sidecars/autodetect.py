@@ -68,7 +68,8 @@ def _yaml_documents(text: str) -> Iterator[tuple[int, str]]:
     key seen twice starts the next document, as `---` does.
     """
     lines = text.splitlines(keepends=True)
-    start, keys = 0, set()
+    start = 0
+    keys: set[str] = set()
     for index, line in enumerate(lines):
         if line.rstrip() == "---":
             yield start + 1, "".join(lines[start:index])

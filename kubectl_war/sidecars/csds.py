@@ -108,9 +108,8 @@ def _control_plane_id(response: Mapping[str, object], path: str) -> str | None:
         decoded = json.loads(identifier)
     except ValueError:
         return None
-    if isinstance(decoded, dict) and isinstance(decoded.get("ID"), str) and decoded["ID"]:
-        return decoded["ID"]
-    return None
+    found = decoded.get("ID") if isinstance(decoded, dict) else None
+    return found if isinstance(found, str) and found else None
 
 
 def _parse_csds_object(value: object, path: str, istiod: str | None) -> list[ProxySync]:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import IO, Any, Callable
 
 from kubectl_war.errors import WarError
+from kubectl_war.jsondata import child
 from kubectl_war.render import terminal_safe
 from kubectl_war.sidecars import kinds
 from kubectl_war.sidecars.autodetect import parse_any, parse_stream
@@ -190,8 +191,8 @@ class IstiodSource(SidecarSource):
 
 
 def _instance(pod: Mapping[str, Any], namespace: str, port: int) -> IstiodInstance | None:
-    meta = pod.get("metadata") if isinstance(pod.get("metadata"), dict) else {}
-    status = pod.get("status") if isinstance(pod.get("status"), dict) else {}
+    meta = child(pod, "metadata")
+    status = child(pod, "status")
     name = meta.get("name")
     if not isinstance(name, str) or not name:
         return None

@@ -107,12 +107,13 @@ def _parse_syncz_entry(
             raise shape_error(f"{path}.endpoint_percent", "a number", percent)
         details["EDS"] = f"{percent}%"
     istio_version = json_string(obj, "istio_version", path)
+    shown: str | None
     if istio_version:
-        version, mismatch = istio_version, False
+        shown, mismatch = istio_version, False
     else:
-        version, mismatch = json_string(obj, "proxy_version", path) or None, True
+        shown, mismatch = json_string(obj, "proxy_version", path) or None, True
     cluster = json_string(obj, "cluster_id", path) or None
-    return ProxySync(proxy, cluster, istiod, version, types, mismatch, details)
+    return ProxySync(proxy, cluster, istiod, shown, types, mismatch, details)
 
 
 def parse_syncz(data: object, istiod: str | None = None) -> list[ProxySync]:
@@ -281,6 +282,14 @@ class _NotJson(Exception):
 
 
 _BLANKS = re.compile(f"[{BLANK}]*")
+
+
+def _blanks_end(text: str, pos: int) -> int:
+    """Where the blanks from `pos` end (`_BLANKS` matches the empty string too)."""
+    m = _BLANKS.match(text, pos)
+    return m.end() if m is not None else pos
+
+
 _DECODER = json.JSONDecoder()
 
 
@@ -297,7 +306,7 @@ class _ArrayStream:
     def __init__(self, pieces: Iterator[str], head: str) -> None:
         self._pieces = pieces
         self._text = head
-        self._pos = _BLANKS.match(head).end() + 1  # after the `[`
+        self._pos = _blanks_end(head, 0) + 1  # after the `[`
         self._cut = 0  # where the text held may start: a line after a comma
         self._dropped = 0  # line breaks in the text let go
         self._eof = False
@@ -355,7 +364,7 @@ class _ArrayStream:
         """Step over blanks (noting, after a comma, where a line starts); False at the end."""
         while True:
             text, start = self._text, self._pos
-            self._pos = end = _BLANKS.match(text, start).end()
+            self._pos = end = _blanks_end(text, start)
             if after_comma:
                 line = text.rfind("\n", start, end)
                 if line >= 0:
