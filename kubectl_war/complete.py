@@ -28,6 +28,10 @@ import click
 
 from kubectl_war.sidecars import kinds
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from kubectl_war.kube.requests import Resource
+
 # cobra's ShellCompDirective bits.
 ERROR = 1
 NO_SPACE = 2
@@ -448,7 +452,7 @@ class KubeCluster:
     def _namespace(self) -> str | None:
         return None if self.all_namespaces else self.kube.namespace
 
-    def _names(self, res: Any, namespace: str | None) -> list[str]:
+    def _names(self, res: Resource, namespace: str | None) -> list[str]:
         items = self.kube.list(res, namespace).items
         return [str(o["metadata"]["name"]) for o in items if o.get("metadata", {}).get("name")]
 

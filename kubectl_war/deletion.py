@@ -16,12 +16,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.kube.errors import Conflict, KubeError, NotFound
 from kubectl_war.kube.requests import Resource
 from kubectl_war.kube.watch import Store, until
 from kubectl_war.war import RESOURCE_NAME, War
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 DELETED = "deleted"
 DRY_RUN = "dry run"
@@ -66,7 +69,7 @@ class Outcome:
 
 
 def delete_wars(
-    kube: Any,
+    kube: Kube,
     res: Resource,
     wars: Iterable[War],
     *,
@@ -96,7 +99,7 @@ def delete_wars(
 
 
 def _delete_one(
-    kube: Any, res: Resource, war: War, server_dry_run: bool, still_selected: Callable[[War], bool]
+    kube: Kube, res: Resource, war: War, server_dry_run: bool, still_selected: Callable[[War], bool]
 ) -> Outcome:
     done = SERVER_DRY_RUN if server_dry_run else DELETED
     current = war
@@ -175,7 +178,7 @@ class Throttle:
 
 
 def delete_concurrently(
-    kube: Any,
+    kube: Kube,
     res: Resource,
     wars: Sequence[War],
     *,
@@ -291,7 +294,7 @@ def observe(target: Target, obj: dict[str, Any] | None) -> None:
 
 
 def wait_for(
-    kube: Any,
+    kube: Kube,
     res: Resource,
     targets: list[Target],
     *,

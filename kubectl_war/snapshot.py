@@ -9,13 +9,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.freshness import Freshness, LastChange, last_spec_change, war_freshness
 from kubectl_war.jsondata import child
 from kubectl_war.war import GROUP as WAR_API_GROUP
 from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import CompactWar, War
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 WAR_PLURAL = "workloadautoregistrations"
 
@@ -89,7 +92,7 @@ class Snapshot:
 
 
 def take(
-    kube: Any,
+    kube: Kube,
     namespace: str | None,
     *,
     label_selector: str | None = None,
@@ -129,7 +132,7 @@ def take(
 
 
 def fetch_groups(
-    kube: Any,
+    kube: Kube,
     snap: Snapshot,
     namespaces: Iterable[str] | None = None,
     *,
@@ -183,7 +186,7 @@ def fetch_groups(
             snap.groups[(ns, name)] = obj
 
 
-def take_named(kube: Any, namespace: str, names: list[str]) -> tuple[Snapshot, list[str]]:
+def take_named(kube: Kube, namespace: str, names: list[str]) -> tuple[Snapshot, list[str]]:
     """The named WARs in one namespace (a GET each), and the names that do not exist."""
     res = kube.war_resource()
     found: list[War] = []
@@ -197,7 +200,7 @@ def take_named(kube: Any, namespace: str, names: list[str]) -> tuple[Snapshot, l
     return Snapshot(found, "", namespace), missing
 
 
-def events_by_uid(kube: Any, namespace: str | None) -> dict[str, list[dict[str, Any]]] | None:
+def events_by_uid(kube: Kube, namespace: str | None) -> dict[str, list[dict[str, Any]]] | None:
     """Events about WARs, grouped by the uid of the WAR they are about (one list call).
 
     None when events cannot be read (403, 404): kubectl's describe then leaves its Events

@@ -133,7 +133,7 @@ class DeleteOptions(Options):
         if failures:
             sys.exit(1)
 
-    def _preview(self, client: Any, chosen: _Chosen) -> None:
+    def _preview(self, client: Kube, chosen: _Chosen) -> None:
         """Ask before deleting by selector; a dry run or the question marks the WARs no
         OnboardingPolicy admits now (deleted, they will not come back)."""
         from kubectl_war.snapshot import unadmitted
@@ -155,7 +155,7 @@ class DeleteOptions(Options):
             if war.uid in blocked:
                 sys.stderr.write(f"warning: {war.name}: {UNADMITTED}\n")
 
-    def _select(self, client: Any) -> _Chosen:
+    def _select(self, client: Kube) -> _Chosen:
         """The WARs the names or selection flags choose, read from the cluster."""
         from kubectl_war import snapshot
 
@@ -171,7 +171,7 @@ class DeleteOptions(Options):
         chosen.wars = [w for w in snap.wars if chosen.selected(w)]
         return chosen
 
-    def _delete(self, client: Any, chosen: _Chosen) -> int:
+    def _delete(self, client: Kube, chosen: _Chosen) -> int:
         """Delete the chosen WARs (then wait, when asked); the number of failures."""
         from kubectl_war import deletion
 

@@ -19,6 +19,9 @@ from kubectl_war.snapshot import not_found
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
+    from kubectl_war.kube.client import Kube
+    from kubectl_war.sidecars.records import ProxySync
+    from kubectl_war.snapshot import Snapshot
     from kubectl_war.war import War
 
 
@@ -76,7 +79,7 @@ class DescribeOptions(Options):
     def run(self) -> None:
         names, output, fleet = self.names, self.output, self.fleet
 
-        def read(flags: Connection, client: Any) -> _Described:
+        def read(flags: Connection, client: Kube) -> _Described:
             return _read(
                 flags,
                 client,
@@ -134,8 +137,8 @@ class _Described:
 
     namespace: str | None
     wars: list[War]
-    snap: Any
-    proxies: Any
+    snap: Snapshot
+    proxies: dict[str, ProxySync] | None
     source: str | None
     skipped: list[str]
     # None: events could not be read (the Events section is left out).
@@ -157,7 +160,7 @@ class _Described:
 
 def _read(
     flags: Connection,
-    client: Any,
+    client: Kube,
     names: tuple[str, ...],
     selector: str | None,
     groups: tuple[str, ...],

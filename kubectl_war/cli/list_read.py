@@ -17,7 +17,11 @@ from kubectl_war.kube.config import Connection
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
 
 if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
     from kubectl_war.printers.labels import LabelColumns
+    from kubectl_war.sidecars.records import ProxySync
+    from kubectl_war.sidecars.sources import SidecarSource
+    from kubectl_war.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Query:
     sort_by: str | None
 
     def list_each(
-        self, client: Any, namespace: str | None, each: Callable[[dict[str, Any]], None]
+        self, client: Kube, namespace: str | None, each: Callable[[dict[str, Any]], None]
     ) -> str:
         """Hand each WAR the selectors match to `each` as its page arrives; the list's
         resourceVersion."""
@@ -68,9 +72,9 @@ class Listed:
     namespace: str | None
     resource_version: str
     wars: list[War]
-    snap: Any
-    source: Any
-    proxies: Any
+    snap: Snapshot
+    source: SidecarSource | None
+    proxies: dict[str, ProxySync] | None
     grace_period: float
     #: When the WARs are judged; None: each time one is shown (a watch).
     at: datetime | None
@@ -87,7 +91,7 @@ class Listed:
 
 def read(
     flags: Connection,
-    client: Any,
+    client: Kube,
     query: Query,
     t: datetime,
     sidecars: opt.SidecarFlags,
@@ -143,7 +147,7 @@ def _sort(wars: list[War], key: str | None, *, table: bool) -> list[War]:
 
 
 def read_rows(
-    flags: Connection, client: Any, query: Query, t: datetime, labels: LabelColumns, *, wide: bool
+    flags: Connection, client: Kube, query: Query, t: datetime, labels: LabelColumns, *, wide: bool
 ) -> Listed:
     """The plain table's rows (no SIDECAR column), each WAR turned into its row as its
     page arrives.
@@ -199,7 +203,7 @@ def read_rows(
 
 
 def read_items(
-    flags: Connection, client: Any, query: Query, t: datetime, output: str, *, spool: bool
+    flags: Connection, client: Kube, query: Query, t: datetime, output: str, *, spool: bool
 ) -> Listed:
     """`-o json|yaml|name` written as each page arrives, holding one page at a time.
 
@@ -263,8 +267,8 @@ class _Line:
 
 
 def sidecar_source(
-    kube: Connection, client: Any, flags: opt.SidecarFlags, output: str, sync: bool
-) -> Any:
+    kube: Connection, client: Kube, flags: opt.SidecarFlags, output: str, sync: bool
+) -> SidecarSource | None:
     """The proxy-status source behind the SIDECAR column, or None for no column.
 
     Only tables show sidecars. `-o wide` reads one when `auto` finds one; `--sync`

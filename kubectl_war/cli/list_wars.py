@@ -23,6 +23,7 @@ from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
+    from kubectl_war.kube.client import Kube
     from kubectl_war.printers.labels import LabelColumns
 
 
@@ -156,7 +157,7 @@ class ListOptions(Options):
             output in ("json", "yaml", "name") and not self.agent.outdated and self.sort_by is None
         )
 
-        def read(flags: Connection, client: Any) -> Listed:
+        def read(flags: Connection, client: Kube) -> Listed:
             if streamed:
                 return lr.read_rows(flags, client, query, t, labels, wide=output == "wide")
             if items:

@@ -14,10 +14,15 @@ from kubectl_war.render import Table, to_json, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
+    from kubectl_war.cli.list_read import Listed
     from kubectl_war.printers.labels import LabelColumns
+    from kubectl_war.sidecars.records import ProxySync
+    from kubectl_war.sidecars.sources import SidecarSource
 
 
-def refetch(source: Any, previous: Any) -> Any:
+def refetch(
+    source: SidecarSource, previous: dict[str, ProxySync] | None
+) -> dict[str, ProxySync] | None:
     """Fresh sync state for a watch line; the last known state if the source fails now."""
     from kubectl_war.sidecars.sources import SidecarError
 
@@ -33,7 +38,7 @@ class Watcher:
     def __init__(
         self,
         output: str,
-        listed: Any,
+        listed: Listed,
         labels: LabelColumns,
         *,
         no_headers: bool,

@@ -17,6 +17,9 @@ from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 from kubectl_war.sidecars import kinds as source_kinds
 
 if TYPE_CHECKING:
+    from kubectl_war.cli.fleet import FleetFlags
+    from kubectl_war.kube.client import Kube
+    from kubectl_war.sidecars.sources import SidecarSource
     from kubectl_war.war import AgentState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -671,11 +674,11 @@ class SidecarFlags:
     def open(
         self,
         kube: Connection,
-        client: Any,
+        client: Kube,
         *,
         default: str,
         notice: Callable[[str], None] | None = None,
-    ) -> Any:
+    ) -> SidecarSource | None:
         """The `sidecars.sources.SidecarSource` to read, or None (`none`, or `auto` found nothing).
 
         Why `auto` passed over a source goes to `notice`, else (with --debug) to stderr.
@@ -794,7 +797,7 @@ def _sidecar_flags(
 # ---- many clusters at once ----------------------------------------------------------------
 
 
-def _fleet_conflicts(kube: Connection | None, fleet: Any) -> None:
+def _fleet_conflicts(kube: Connection | None, fleet: FleetFlags) -> None:
     if fleet.contexts and fleet.all_contexts:
         raise UsageError("--contexts and --all-contexts exclude each other")
     if fleet.ignore_unreachable and not fleet.active:

@@ -19,6 +19,7 @@ from kubectl_war.render import NONE, Cell, Table, use_colour
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
+    from kubectl_war.kube.client import Kube
 
 NO_WAR = "<no WAR>"
 
@@ -135,7 +136,7 @@ class _Joined:
     source: str
 
 
-def _read(flags: Connection, client: Any, sidecars: opt.SidecarFlags) -> _Joined:
+def _read(flags: Connection, client: Kube, sidecars: opt.SidecarFlags) -> _Joined:
     from kubectl_war import snapshot
     from kubectl_war.sidecars.join import join
     from kubectl_war.sidecars.sources import SidecarError

@@ -17,7 +17,9 @@ from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError, WarError
 
 if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
     from kubectl_war.kube.config import Connection
+    from kubectl_war.rollout.journal import Journal
     from kubectl_war.rollout.plan import Batch, Canary, GroupPlan
     from kubectl_war.rollout.progressive import BatchBack, Check, Gate
 
@@ -67,10 +69,10 @@ class Progressive:
     def gate(
         self,
         kube: Connection,
-        client: Any,
+        client: Kube,
         versions: Mapping[tuple[str, str], str],
         *,
-        journal: Any,
+        journal: Journal,
         confirmed: bool,
         sidecar_state: Callable[[Any], str],
         suspended: Callable[[], Any],
@@ -115,7 +117,7 @@ class Progressive:
         return gate
 
 
-def check_env(kube: Connection, client: Any) -> dict[str, str]:
+def check_env(kube: Connection, client: Kube) -> dict[str, str]:
     """What every check starts with: the user's environment, the kubeconfig this rollout
     reads (KUBECONFIG) and its context (KUBECTL_WAR_CONTEXT, for `--context`)."""
     env = dict(os.environ)

@@ -16,6 +16,7 @@ from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError, WarError
 
 if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
     from kubectl_war.prometheus.client import Location
     from kubectl_war.prometheus.promql import Analysis
     from kubectl_war.rollout.analysis import MetricGate
@@ -111,7 +112,7 @@ class Metrics:
             return doc
         return {**doc, "analyses": [run.to_dict() for run in metrics.runs]}
 
-    def open(self, client: Any, plan: Plan, *, istio_namespace: str) -> MetricGate | None:
+    def open(self, client: Kube, plan: Plan, *, istio_namespace: str) -> MetricGate | None:
         """Prometheus found and asked once for every query (a refused query or a
         Prometheus that does not answer is an error before anything is deleted), as the
         metric gate; None when no metric flag was given."""

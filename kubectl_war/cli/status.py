@@ -18,6 +18,7 @@ from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
+    from kubectl_war.kube.client import Kube
 
 GROUP_COLUMNS = (
     "WORKLOADGROUP",
@@ -132,7 +133,7 @@ class StatusOptions(Options):
 
 def _read(
     flags: Connection,
-    client: Any,
+    client: Kube,
     selector: str | None,
     grace_period: float,
     sidecars: opt.SidecarFlags,

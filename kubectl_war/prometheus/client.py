@@ -14,9 +14,12 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.errors import UsageError, WarError, quote_input
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 #: `--prometheus`'s default: Istio's addon Service, when there is one.
 AUTO = "auto"
@@ -233,7 +236,7 @@ def _reason(exc: BaseException) -> str:
     return re.sub(r"^<[^>]*>:\s*", "", text)
 
 
-def service_getter(kube: Any, location: Location, *, timeout: float) -> Getter:
+def service_getter(kube: Kube, location: Location, *, timeout: float) -> Getter:
     """GETs to a Prometheus Service through the API server's service proxy (`kube` a
     `kube.Kube`, with the kubeconfig's credentials)."""
     from kubectl_war.kube.errors import KubeError
@@ -273,7 +276,7 @@ def read_token(path: str) -> str:
 def connect(
     location: Location,
     *,
-    kube: Any,
+    kube: Kube,
     istio_namespace: str,
     token_file: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war import gcpause
 from kubectl_war.deletion import CONCURRENCY
@@ -58,6 +58,10 @@ from kubectl_war.rollout.view import plural
 from kubectl_war.rollout.wait import BatchWaits, View
 from kubectl_war.war import War
 
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
+    from kubectl_war.kube.requests import Resource
+
 
 class _Stop(Exception):
     """Ends the rollout: a batch did not come back, or a deletion failed."""
@@ -81,8 +85,8 @@ class Executor(BatchWaits):
 
     def __init__(
         self,
-        kube: Any,
-        res: Any,
+        kube: Kube,
+        res: Resource,
         plan: Plan,
         *,
         eligible: Callable[[War], bool],

@@ -8,10 +8,13 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.rollout.states import Answer
 from kubectl_war.war import War
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 # A journal entry's outcome, by its short name (see `Answer`).
 SENDING = Answer.SENDING
@@ -294,7 +297,7 @@ def journal_path(server: str, context: str | None) -> str:
     return os.path.join(state_dir()[0], f"rollout-{digest}.json")
 
 
-def for_cluster(client: Any, grace_seconds: float) -> Journal:
+def for_cluster(client: Kube, grace_seconds: float) -> Journal:
     """The journal of the cluster and context `client` (a `kube.Kube`) talks to."""
     return Journal(
         journal_path(client.host, client.context_name),

@@ -4,14 +4,17 @@ the WARs they hold."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war import snapshot
 from kubectl_war.jsondata import child
 
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
+
 
 def load(
-    client: Any,
+    client: Kube,
     namespace: str | None,
     groups: Sequence[str],
     *,

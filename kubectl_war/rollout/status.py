@@ -18,6 +18,7 @@ from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
     from kubectl_war.kube.watch import Store
 
 COLUMNS = ("NAME", "UP-TO-DATE", "OUTDATED", "UNKNOWN", "DISCONNECTED", "MISSING", "ROLLED OUT")
@@ -146,7 +147,7 @@ class Read:
         return out
 
 
-def read(client: Any, namespace: str | None, groups: Sequence[str], grace_seconds: float) -> Read:
+def read(client: Kube, namespace: str | None, groups: Sequence[str], grace_seconds: float) -> Read:
     """Read one cluster (`client`, a `kube.Kube`): see `scope.load` for what is raised."""
     from kubectl_war.rollout.progressive import current_pauses, group_versions
 
@@ -162,7 +163,7 @@ RELIST_EVERY = 30.0
 
 
 def follow_until_rolled_out(
-    client: Any,
+    client: Kube,
     seen: Read,
     *,
     now: Callable[[], datetime],

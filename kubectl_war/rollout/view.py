@@ -18,6 +18,11 @@ from kubectl_war.rollout import progress as pr
 from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
 from kubectl_war.rollout.states import EventKind, MemberState
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+
 
 def plural(count: int, word: str) -> str:
     """`1 WAR`, `2 WARs`, `1 batch`, `3 batches`."""
@@ -157,7 +162,7 @@ class LiveReporter:
     states, elapsed time. Milestones (group start, batch done) stay printed above it."""
 
     def __init__(
-        self, plan: Plan, console: Any, *, clock: Callable[[], float] = time.monotonic
+        self, plan: Plan, console: Console, *, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.plan = plan
         self.console = console
@@ -170,7 +175,7 @@ class LiveReporter:
         self.back = 0
         self._members = {m.name for m in plan.members}
         self.total = len(self._members)
-        self._live: Any = None
+        self._live: Live | None = None
 
     def __enter__(self) -> LiveReporter:
         from rich.live import Live

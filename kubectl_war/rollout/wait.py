@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.kube.requests import ListResult, Resource
 from kubectl_war.kube.watch import Store, until
@@ -24,6 +24,9 @@ from kubectl_war.rollout.progress import (
 )
 from kubectl_war.rollout.states import EventKind
 from kubectl_war.war import War
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 #: A wait's view of the WARs may start the next batch for this long after its watch last
 #: delivered a change (seconds), as may the list a rollout was planned from for this long
@@ -44,7 +47,7 @@ class View:
 class BatchWaits:
     """The waiting half of `executor.Executor`, which sets these attributes."""
 
-    kube: Any
+    kube: Kube
     res: Resource
     report: Callable[[Event], None]
     clock: Callable[[], float]

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import IO, Any, Callable
+from typing import IO, TYPE_CHECKING, Any, Callable
 
 from kubectl_war.errors import WarError
 from kubectl_war.jsondata import child
@@ -26,6 +26,9 @@ from kubectl_war.sidecars.istioctl_text import Warn
 from kubectl_war.sidecars.limits import DEFAULT_MAX_SIZE, run_capped, too_large
 from kubectl_war.sidecars.records import UNKNOWN, ProxyStatusError, ProxySync, merge
 from kubectl_war.sidecars.syncz import read_syncz
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 ISTIOCTL = "istioctl"
 
@@ -122,7 +125,7 @@ class IstiodSource(SidecarSource):
 
     def __init__(
         self,
-        kube: Any,
+        kube: Kube,
         namespace: str,
         timeout: float | None,
         warn: Warn | None = None,
@@ -402,7 +405,7 @@ class Opening:
     """What opening a source may use: the flags and where the source reports (see
     `open_source`)."""
 
-    kube: Any
+    kube: Kube
     istio_namespace: str
     kubeconfig: str | None
     context: str | None
@@ -463,7 +466,7 @@ def _opener(kind: kinds.SourceKind) -> Callable[[str, Opening], SidecarSource | 
 
 
 def open_source(
-    kube: Any,
+    kube: Kube,
     spec: str,
     *,
     istio_namespace: str = DEFAULT_ISTIO_NAMESPACE,
