@@ -16,7 +16,8 @@ from typing import Any, Generic, TypeVar, overload
 
 from kubectl_war.durations import parse_timestamp
 from kubectl_war.errors import WarError
-from kubectl_war.identity import Identity, decode_name, identity_from_spec
+from kubectl_war.identity import Identity, decode_name
+from kubectl_war.identity_spec import identity_from_spec
 
 KIND = "WorkloadAutoRegistration"
 GROUP = "runtime.onboarding.tetrate.io"

@@ -252,7 +252,7 @@ def test_not_found_and_usage_errors(cluster: FakeKube, run_war: Run) -> None:
 def test_decode_agrees_with_spec_identity_across_the_fleet(
     fleet_kube: FakeKube, run_war: Run
 ) -> None:
-    from kubectl_war.identity import identity_from_spec
+    from kubectl_war.identity_spec import identity_from_spec
 
     wars = fleet_kube.objects("workloadautoregistrations")
     with_spec = [w for w in wars if w.get("spec", {}).get("identity")]

@@ -15,8 +15,8 @@ from kubectl_war.identity import (
     NameReading,
     decode_name,
     group_from_name,
-    identity_from_spec,
 )
+from kubectl_war.identity_spec import identity_from_spec
 
 TASK = "3a151358f03a4e32bf8cd401c1c74653"
 FORMATS = (

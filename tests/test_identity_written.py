@@ -9,17 +9,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kubectl_war import identity
-from kubectl_war.identity import Identity, identity_from_spec
+from kubectl_war import identity_spec
+from kubectl_war.identity import Identity
+from kubectl_war.identity_spec import identity_from_spec
 
 
 def _general(spec: object) -> Identity | None:
-    original = identity._as_written
-    identity._as_written = lambda _spec: None  # type: ignore[assignment]
+    original = identity_spec._as_written
+    identity_spec._as_written = lambda _spec: None  # type: ignore[assignment]
     try:
         return identity_from_spec(spec)
     finally:
-        identity._as_written = original  # type: ignore[assignment]
+        identity_spec._as_written = original  # type: ignore[assignment]
 
 
 # Mostly well-formed values, with the odd ones the general decoder tolerates.
@@ -127,7 +128,7 @@ def test_the_direct_reading_equals_the_general_decoder(spec: Any) -> None:
     ],
 )
 def test_the_endpoints_own_shapes_are_read_directly(spec: Any) -> None:
-    direct = identity._as_written(spec)
+    direct = identity_spec._as_written(spec)
     assert direct is not None
     assert direct == _general(spec)
 
@@ -143,4 +144,4 @@ def test_the_endpoints_own_shapes_are_read_directly(spec: Any) -> None:
     ],
 )  # fmt: skip
 def test_anything_else_goes_to_the_general_decoder(spec: Any) -> None:
-    assert identity._as_written(spec) is None
+    assert identity_spec._as_written(spec) is None
