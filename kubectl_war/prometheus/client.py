@@ -17,6 +17,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubectl_war.errors import UsageError, WarError, quote_input
+from kubectl_war.jsondata import child
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -149,7 +153,7 @@ def parse_answer(status: int, body: bytes, where: str) -> list[Sample]:
         raise PrometheusError(
             f"Prometheus at {where} refused the query ({kind}): {_one_line(doc.get('error'))}"
         )
-    data = doc.get("data") if isinstance(doc.get("data"), dict) else {}
+    data = child(doc, "data")
     kind, result = data.get("resultType"), data.get("result")
     if kind == "scalar" and isinstance(result, list) and len(result) == 2:
         return [Sample({}, _number(result[1], where))]
@@ -158,7 +162,7 @@ def parse_answer(status: int, body: bytes, where: str) -> list[Sample]:
         for item in result:
             if not isinstance(item, dict) or not isinstance(item.get("value"), list):
                 continue
-            metric = item.get("metric") if isinstance(item.get("metric"), dict) else {}
+            metric = child(item, "metric")
             labels = {str(k): str(v) for k, v in metric.items()}
             value = item["value"]
             out.append(Sample(labels, _number(value[1] if len(value) == 2 else None, where)))
@@ -298,9 +302,9 @@ def connect(
 
 def _port(service: Mapping[str, Any]) -> int:
     """The port of Istio's Prometheus Service: the one named http, else 9090, else the first."""
-    spec = service.get("spec") if isinstance(service.get("spec"), dict) else {}
+    spec = child(service, "spec")
     ports = [p for p in spec.get("ports") or [] if isinstance(p, dict)]
-    numbers = [p.get("port") for p in ports if isinstance(p.get("port"), int)]
+    numbers = [p["port"] for p in ports if isinstance(p.get("port"), int)]
     for p in ports:
         if p.get("name") == "http" and isinstance(p.get("port"), int):
             return int(p["port"])
