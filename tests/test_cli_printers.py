@@ -451,13 +451,6 @@ def test_a_bad_template_fails_before_any_request(cluster: Run) -> None:
     )
 
 
-def test_format_names_agree_with_the_printers() -> None:
-    from kubectl_war import printers
-    from kubectl_war.cli import options
-
-    assert options.TEMPLATE_FORMATS == printers.FORMATS
-
-
 _LOADED = (
     "import sys\n"
     "from kubectl_war.cli import main\n"

@@ -14,6 +14,7 @@ import click
 
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
+from kubectl_war.outputs import GO_TEMPLATES, TEMPLATE_FORMATS
 from kubectl_war.sidecars import kinds as source_kinds
 
 if TYPE_CHECKING:
@@ -25,17 +26,6 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 OUTPUTS = ("table", "wide", "json", "yaml", "name")
-#: kubectl's template formats that `printers` prints (its FORMATS, named here so that
-#: start-up does not load the printers; a test checks they agree).
-TEMPLATE_FORMATS = (
-    "jsonpath",
-    "jsonpath-file",
-    "jsonpath-as-json",
-    "custom-columns",
-    "custom-columns-file",
-)
-# kubectl's Go template formats: refused with a pointer to -o jsonpath (printers.make_printer).
-_GO_TEMPLATES = ("go-template", "go-template-file", "template", "templatefile")
 # Set to an RFC3339 time to make ages and countdowns reproducible (tests, demos).
 NOW_ENV = "KUBECTL_WAR_NOW"
 
@@ -359,7 +349,7 @@ class OutputFormat(click.Choice):  # type: ignore[type-arg]
         if value in self.formats:
             return value
         name = str(value).partition("=")[0]
-        if self.templates and (name in TEMPLATE_FORMATS or name in _GO_TEMPLATES):
+        if self.templates and (name in TEMPLATE_FORMATS or name in GO_TEMPLATES):
             from kubectl_war.printers import make_printer
 
             make_printer(str(value))

@@ -172,17 +172,7 @@ def proxy_get_request(
     The API server forwards `/api/v1/namespaces/NS/pods/NAME:PORT/proxy/PATH` to the
     pod, so a debug port can be read without a port-forward or a route to the pod.
     """
-    target = f"{quote(pod, safe='')}:{int(port)}"
-    return Request(
-        "GET",
-        f"{PODS.path(namespace, None)}/{target}/proxy/{path.lstrip('/')}",
-        verb="get",
-        resource="pods/proxy",
-        namespace=namespace,
-        name=pod,
-        raw=True,
-        timeout=timeout,
-    )
+    return _proxy_request(PODS, namespace, pod, port, path, (), timeout)
 
 
 def service_proxy_request(
@@ -197,15 +187,28 @@ def service_proxy_request(
     """GET `path` from a Service's port through the API server's service proxy
     (`/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`): how a Prometheus inside the
     cluster is asked with the kubeconfig's credentials."""
-    target = f"{quote(service, safe='')}:{int(port)}"
+    return _proxy_request(SERVICES, namespace, service, port, path, query, timeout)
+
+
+def _proxy_request(
+    res: Resource,
+    namespace: str,
+    name: str,
+    port: int,
+    path: str,
+    query: tuple[tuple[str, str], ...],
+    timeout: float | None,
+) -> Request:
+    """GET through the `proxy` subresource of a pod or Service: `NAME:PORT/proxy/PATH`."""
+    target = f"{quote(name, safe='')}:{int(port)}"
     return Request(
         "GET",
-        f"{SERVICES.path(namespace, None)}/{target}/proxy/{path.lstrip('/')}",
+        f"{res.path(namespace, None)}/{target}/proxy/{path.lstrip('/')}",
         query=query,
         verb="get",
-        resource="services/proxy",
+        resource=f"{res.plural}/proxy",
         namespace=namespace,
-        name=service,
+        name=name,
         raw=True,
         timeout=timeout,
     )

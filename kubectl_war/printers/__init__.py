@@ -9,18 +9,12 @@ from __future__ import annotations
 from typing import Any, Callable, TextIO
 
 from kubectl_war.errors import UsageError, WarError
+from kubectl_war.outputs import GO_TEMPLATES, TEMPLATE_FORMATS
 
 __all__ = ["FORMATS", "Printer", "make_printer", "sort_document", "sort_objects"]
 
 #: The `-o` formats this package prints (each takes `=VALUE`).
-FORMATS = (
-    "jsonpath",
-    "jsonpath-file",
-    "jsonpath-as-json",
-    "custom-columns",
-    "custom-columns-file",
-)
-_GO_TEMPLATES = ("go-template", "go-template-file", "template", "templatefile")
+FORMATS = TEMPLATE_FORMATS
 
 
 def _kubectl_error(message: str) -> WarError:
@@ -147,7 +141,7 @@ def make_printer(
     template that does not parse or a file that cannot be read.
     """
     fmt, _, value = output.partition("=")
-    if fmt in _GO_TEMPLATES:
+    if fmt in GO_TEMPLATES:
         raise UsageError(
             f"-o {fmt} is not supported: use -o jsonpath=TEMPLATE, or -o json | jq for "
             "anything a JSONPath cannot express"
