@@ -54,10 +54,12 @@ def header_dict() -> Any:
     private module before."""
     import urllib3
 
-    cls = getattr(urllib3, "HTTPHeaderDict", None)
-    if cls is None:
-        from urllib3._collections import HTTPHeaderDict as cls  # urllib3 1.26
-    return cls
+    public = getattr(urllib3, "HTTPHeaderDict", None)
+    if public is not None:
+        return public
+    from urllib3._collections import HTTPHeaderDict  # urllib3 1.26
+
+    return HTTPHeaderDict
 
 
 def missing(kubeconfig_path: str) -> list[str]:
