@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war.durations import format_timestamp, human_duration
 from kubectl_war.freshness import Freshness, LastChange, outdated_by
+from kubectl_war.sidecars.join import sidecar_of
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 
@@ -84,8 +85,6 @@ def assess(
 
 
 def _sidecar_of(war: War, proxies: Mapping[str, ProxySync]) -> Sidecar:
-    from kubectl_war.sidecars.join import sidecar_of
-
     return sidecar_of(war, proxies)
 
 

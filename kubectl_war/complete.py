@@ -26,6 +26,8 @@ from typing import Any, Callable, Protocol
 
 import click
 
+from kubectl_war.cli.options import kube_options
+from kubectl_war.kube.config import Connection, entry_names
 from kubectl_war.sidecars import kinds
 
 TYPE_CHECKING = False
@@ -146,7 +148,6 @@ def _connection_options() -> list[click.Option]:
     """kubectl's connection flags, understood on any command's line (`decode -n x <TAB>`)
     so that they steer cluster lookups; offered only where the command has them."""
     if not _CONNECTION:
-        from kubectl_war.cli.options import kube_options
 
         @kube_options
         def command(**kwargs: Any) -> None:
@@ -382,8 +383,6 @@ def _matching(values: Iterable[str], prefix: str) -> list[tuple[str, str]]:
 def _kubeconfig_names(line: Line, section: str) -> list[str]:
     """Entry names of one kubeconfig section across every file, sorted; unreadable files
     add nothing. Read directly: the client is slow to import."""
-    from kubectl_war.kube.config import entry_names
-
     return sorted(entry_names(line.flag("kubeconfig"), section))
 
 
@@ -439,8 +438,8 @@ class KubeCluster:
     """Cluster lookups through `kube.Kube`, with the line's connection flags."""
 
     def __init__(self, line: Line, timeout: float = BUDGET) -> None:
+        # the client modules stay off --help and completion
         from kubectl_war.kube.client import Kube
-        from kubectl_war.kube.config import Connection
 
         self.all_namespaces = bool(line.flag("all_namespaces"))
         # Completion never logs requests: --debug on the line is not this lookup's.
@@ -457,6 +456,7 @@ class KubeCluster:
         return [str(o["metadata"]["name"]) for o in items if o.get("metadata", {}).get("name")]
 
     def namespaces(self) -> list[str]:
+        # the client modules stay off --help and completion
         from kubectl_war.kube.requests import NAMESPACES as NS
 
         return self._names(NS, None)

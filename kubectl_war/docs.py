@@ -13,6 +13,8 @@ from collections.abc import Iterator, Sequence
 
 import click
 
+from kubectl_war.cli.group import war
+
 BEGIN = "<!-- BEGIN COMMAND REFERENCE: made by `make docs` from each --help; do not edit -->"
 END = "<!-- END COMMAND REFERENCE -->"
 HEADING = "## Command reference"
@@ -26,8 +28,6 @@ def commands(
 ) -> Iterator[click.Context]:
     """A context for every visible command, depth first, in `--help` order."""
     if cmd is None:
-        from kubectl_war.cli.group import war
-
         cmd = war
     if ctx is None:
         ctx = cmd.make_context(

@@ -15,6 +15,7 @@ from typing import Any
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import human_duration
 from kubectl_war.freshness import Freshness
+from kubectl_war.prometheus.exposition import Family, render
 from kubectl_war.render import NONE
 from kubectl_war.war import War
 
@@ -304,7 +305,6 @@ def exposition(groups: Iterable[GroupHealth], clusters: Iterable[tuple[str, bool
     and WorkloadGroup, with `kubectl_war_cluster_up` for each (context, read) of
     `clusters`. A count not read (outdated without WorkloadGroups, not synced without a
     proxy-status source) has no series."""
-    from kubectl_war.prometheus.exposition import Family, render
 
     def fam(name: str, help: str) -> Family:
         return Family(METRIC_PREFIX + name, help)

@@ -13,6 +13,7 @@ from kubectl_war.durations import human_duration
 from kubectl_war.errors import UsageError
 from kubectl_war.freshness import Freshness
 from kubectl_war.render import NONE, Cell
+from kubectl_war.sidecars.records import STATE_STYLES
 from kubectl_war.war import AgentState, War
 
 if TYPE_CHECKING:
@@ -57,8 +58,6 @@ def age_cell(war: War, now: datetime) -> str:
 def sidecar_cell(sidecar: Sidecar | None) -> Cell:
     """`SYNCED`, `STALE`, `ERROR`, `NOT SENT`, `MISSING`, ...; `<none>` when neither the
     agent nor its sidecar is connected."""
-    from kubectl_war.sidecars.records import STATE_STYLES
-
     if sidecar is None or sidecar.state is None:
         return Cell(NONE, "dim")
     return Cell(sidecar.state, STATE_STYLES.get(sidecar.state))

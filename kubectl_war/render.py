@@ -192,7 +192,7 @@ def to_json(data: Any) -> str:
 
 def to_yaml(data: Any) -> str:
     """YAML as kubectl prints it: block style, keys sorted."""
-    import yaml
+    import yaml  # PyYAML only where YAML is read or written
 
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
     return yaml.dump(

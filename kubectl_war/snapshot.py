@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war.freshness import Freshness, LastChange, last_spec_change, war_freshness
 from kubectl_war.jsondata import child
+from kubectl_war.kube.errors import Forbidden, KubeError, NotFound
+from kubectl_war.notice import warn
 from kubectl_war.war import GROUP as WAR_API_GROUP
 from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import CompactWar, War
@@ -153,8 +155,6 @@ def fetch_groups(
     Raises:
         KubeError: any other failure, or an unreadable list when `needed_by` is given.
     """
-    from kubectl_war.kube.errors import Forbidden, KubeError, NotFound
-
     snap.groups_fetched = True
     wg_res = kube.workloadgroup_resource()
     if wg_res is None:
@@ -175,8 +175,6 @@ def fetch_groups(
                 f"{needed_by} needs the WorkloadGroups, which cannot be read ({why})"
             ) from None
         snap.groups_error = why
-        from kubectl_war.notice import warn
-
         warn(f"up-to-date state unknown: WorkloadGroups cannot be read ({why})")
         return
     for obj in listed.items:
@@ -206,14 +204,11 @@ def events_by_uid(kube: Kube, namespace: str | None) -> dict[str, list[dict[str,
     None when events cannot be read (403, 404): kubectl's describe then leaves its Events
     section out; one warning names the permission that would show them.
     """
-    from kubectl_war.kube import EVENTS
-    from kubectl_war.kube.errors import Forbidden, NotFound
+    from kubectl_war.kube import EVENTS  # the client modules stay off --help and completion
 
     try:
         listed = kube.list(EVENTS, namespace, field_selector="involvedObject.kind=" + WAR_KIND)
     except (Forbidden, NotFound) as exc:
-        from kubectl_war.notice import warn
-
         warn(f"events not shown: they cannot be read ({exc.needs or exc.message})")
         return None
     out: dict[str, list[dict[str, Any]]] = {}

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 def complete_main(argv: Sequence[str] | None = None) -> None:
     """`kubectl_complete-war`: the candidates for completing a `kubectl war` line."""
+    # click and the completion code: not on the quick paths
     from kubectl_war import complete
     from kubectl_war.cli.group import war
 
@@ -41,7 +42,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if argv is not None:
         _main(argv)
         return
-    from kubectl_war import gcpause
+    from kubectl_war import gcpause  # only when run as the program, not in-process
 
     gcpause.exiting_fast = True
     try:
@@ -101,7 +102,7 @@ def _main(argv: Sequence[str]) -> None:
     debug = "--debug" in args
     try:
         if not quick.run(args):
-            from kubectl_war.cli import group
+            from kubectl_war.cli import group  # click: only for what quick.run leaves
 
             group.run(args)
     except WarError as exc:

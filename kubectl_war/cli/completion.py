@@ -30,6 +30,7 @@ class _Answered(ShellComplete):
     """Candidates from `kubectl_war.complete` instead of click's own resolution."""
 
     def get_completions(self, args: list[str], incomplete: str) -> list[CompletionItem]:
+        # completion code only when completing
         from kubectl_war.complete import NO_FILE_COMP, complete
 
         result = complete(self.cli, args, incomplete)

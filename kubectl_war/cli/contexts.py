@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from kubectl_war.cli import fleet as fl
 from kubectl_war.cli.options import SidecarFlags
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
@@ -36,8 +37,7 @@ def each_context(
     so whatever runs beside the client (istioctl) talks to the same cluster, and a
     context's failure is its outcome's error. In one cluster, a failure is the command's.
     """
-    from kubectl_war.cli import fleet as fl
-    from kubectl_war.kube.client import Kube
+    from kubectl_war.kube.client import Kube  # the client modules stay off --help and completion
 
     if not fleet.active:
         client = Kube(kube)
@@ -58,8 +58,6 @@ def answered(outcomes: Sequence[Outcome[T]]) -> list[tuple[str, T]]:
 def finish(outcomes: Sequence[Outcome[Any]], fleet: FleetFlags, *, failed: bool = False) -> None:
     """Name each context that failed on stderr (after the output), then exit 1 when
     they fail the run or the command itself found a failure (`failed`)."""
-    from kubectl_war.cli import fleet as fl
-
     sys.stdout.flush()
     for line in fl.warnings(outcomes):
         sys.stderr.write(line + "\n")

@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war import describe, listing, snapshot
+from kubectl_war.assess import assess, computed
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
+from kubectl_war.notice import sources_refused
 from kubectl_war.render import as_list, write
 from kubectl_war.snapshot import not_found
 
@@ -168,8 +171,6 @@ def _read(
     *,
     events: bool,
 ) -> _Described:
-    from kubectl_war import listing, snapshot
-
     missing: list[str] = []
     if names:
         namespace: str | None = client.namespace
@@ -186,8 +187,6 @@ def _read(
     skipped: list[str] = []
     source = sidecars.open(flags, client, default="auto", notice=skipped.append) if wars else None
     if wars and source is None:
-        from kubectl_war.notice import sources_refused
-
         sources_refused(skipped)
     return _Described(
         namespace,
@@ -210,8 +209,6 @@ def _document(
 ) -> dict[str, Any]:
     """`-o json|yaml`: the WAR as the server has it, with what was worked out about it
     under `computed` (and, from a fleet, which context it is in)."""
-    from kubectl_war.assess import assess, computed
-
     facts = assess(war, d.snap, t, grace_period, d.proxies)
     extra = computed(war, facts, d.snap)
     if "sidecar" in extra:
@@ -233,9 +230,6 @@ def _block(
     context: str | None,
 ) -> str:
     """The text view of one WAR (from a fleet, headed by its context)."""
-    from kubectl_war import describe
-    from kubectl_war.assess import assess
-
     facts = assess(war, d.snap, t, grace_period, d.proxies)
     sidecar = describe.sidecar_section(facts.sidecar, d.source, d.skipped) if show_sidecar else []
     events = d.events.get(war.uid, []) if d.events is not None else None

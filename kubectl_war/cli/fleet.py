@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from kubectl_war.errors import UsageError, WarError
+from kubectl_war.kube.config import context_names
 
 C = TypeVar("C")
 T = TypeVar("T")
@@ -59,8 +60,6 @@ def split_contexts(values: Sequence[str]) -> tuple[str, ...]:
 def resolve(flags: FleetFlags, kubeconfig: str | None) -> list[str]:
     """The contexts to ask: those named, in the order given, or all, in kubeconfig order."""
     if flags.all_contexts:
-        from kubectl_war.kube.config import context_names
-
         return context_names(kubeconfig)
     return list(flags.contexts)
 

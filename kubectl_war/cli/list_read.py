@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from kubectl_war import gcpause, listing
-from kubectl_war.assess import Facts
+from kubectl_war import gcpause, listing, snapshot
+from kubectl_war.assess import Facts, assess
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
+from kubectl_war.freshness import Freshness
 from kubectl_war.kube.config import Connection
+from kubectl_war.notice import sources_refused
+from kubectl_war.render import ListDocument
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
 
 if TYPE_CHECKING:
@@ -84,8 +87,6 @@ class Listed:
     document: Any = None
 
     def facts(self, war: War) -> Facts:
-        from kubectl_war.assess import assess
-
         return assess(war, self.snap, self.at or opt.now(), self.grace_period, self.proxies)
 
 
@@ -102,8 +103,6 @@ def read(
 ) -> Listed:
     """One cluster's WARs and WorkloadGroups, and (for a table that shows them) its
     sidecars; the WARs chosen and sorted."""
-    from kubectl_war import snapshot
-
     namespace = None if flags.all_namespaces else client.namespace
     # A table shows what a CompactWar keeps; an expression sorts on, and the other
     # outputs print, whole objects.
@@ -140,6 +139,7 @@ def _sort(wars: list[War], key: str | None, *, table: bool) -> list[War]:
     resources found", here it is told)."""
     if key is None or key in listing.SORT_KEYS:
         return listing.sort(wars, key)
+    # kubectl's printers load only for the output that needs them
     from kubectl_war.printers import sort_objects
 
     by_object = {id(w.obj): w for w in wars}
@@ -157,9 +157,6 @@ def read_rows(
     then the WorkloadGroups of the namespaces seen, whose answer fills each row's
     UP-TO-DATE cell (and the `--outdated` filter) at the end.
     """
-    from kubectl_war import snapshot
-    from kubectl_war.freshness import Freshness
-
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.Snapshot([], "", namespace)
     listed = Listed(
@@ -211,10 +208,7 @@ def read_items(
     head with the first, its tail from `list`); with many contexts, read at
     once, each context's go to a temporary file (`spool`), copied out in context order.
     """
-    import tempfile
-
-    from kubectl_war import snapshot
-    from kubectl_war.render import ListDocument
+    import tempfile  # `tempfile` stays off the start-up path
 
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.Snapshot([], "", namespace)
@@ -283,10 +277,9 @@ def sidecar_source(
         for line in reasons:
             sys.stderr.write(f"debug: proxy-status: {line}\n")
     if source is None and not sync:
-        from kubectl_war.notice import sources_refused
-
         sources_refused(reasons)
     if source is None and sync:
+        # proxy-status sources (threads, subprocesses) stay off --help
         from kubectl_war.sidecars.sources import SidecarError
 
         if flags.spec(default) == "none":

@@ -16,9 +16,10 @@ from kubectl_war.cli import list_read as lr
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.list_read import Listed, Query
+from kubectl_war.cli.list_watch import Watcher, refetch
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
-from kubectl_war.render import Table, as_list, to_json, to_yaml, use_colour, write
+from kubectl_war.render import ListDocument, Table, as_list, to_json, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
@@ -136,6 +137,7 @@ class ListOptions(Options):
 
     @property
     def labels(self) -> LabelColumns:
+        # kubectl's printers load only for the output that needs them
         from kubectl_war.printers.labels import LabelColumns
 
         return LabelColumns.from_flags(self.label_columns, self.show_labels)
@@ -200,8 +202,6 @@ def _finish_document(
 ) -> None:
     """The rest of the List `read_items` began: with many contexts, the items each
     spooled, in context order, then (JSON; YAML before the items) `contexts`."""
-    from kubectl_war.render import ListDocument
-
     if not named:
         seen[0][1].document.close(seen[0][1].resource_version)
         return
@@ -295,6 +295,7 @@ def _write_items(
 
 def _watch(o: ListOptions, query: Query, t: datetime, labels: LabelColumns) -> None:
     """The list of one cluster, then a line per change until interrupted."""
+    # the client modules stay off --help and completion
     from kubectl_war.kube import ListResult
     from kubectl_war.kube.client import Kube
 
@@ -308,8 +309,6 @@ def _watch(o: ListOptions, query: Query, t: datetime, labels: LabelColumns) -> N
             query = replace(query, sort_by=None)
     client = Kube(o.kube)
     listed = lr.read(o.kube, client, query, t, o.sidecars, output, o.sync, live=True)
-    from kubectl_war.cli.list_watch import Watcher, refetch
-
     printer = Watcher(
         output,
         listed,

@@ -24,6 +24,7 @@ def refetch(
     source: SidecarSource, previous: dict[str, ProxySync] | None
 ) -> dict[str, ProxySync] | None:
     """Fresh sync state for a watch line; the last known state if the source fails now."""
+    # proxy-status sources (threads, subprocesses) stay off --help
     from kubectl_war.sidecars.sources import SidecarError
 
     try:

@@ -6,16 +6,22 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from kubectl_war.cli.fleet import FleetFlags, split_contexts
+from kubectl_war.durations import parse_duration, parse_timestamp
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
+from kubectl_war.listing import agent_flag
+from kubectl_war.names import check_object_name
 from kubectl_war.outputs import GO_TEMPLATES, TEMPLATE_FORMATS
+from kubectl_war.render import to_json, to_yaml, write
 from kubectl_war.sidecars import kinds as source_kinds
+from kubectl_war.sidecars.limits import parse_size
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
@@ -37,8 +43,6 @@ def _request_timeout(ctx: click.Context, param: click.Parameter, value: str | No
     text = value.strip()
     if text.isdigit():
         return float(text)
-    from kubectl_war.durations import parse_duration
-
     seconds = parse_duration(text, flag="--request-timeout")
     return seconds or None
 
@@ -57,8 +61,6 @@ def object_names(
     def check(
         ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
     ) -> tuple[str, ...]:
-        from kubectl_war.names import check_object_name
-
         return tuple(check_object_name(name, what) for name in value)
 
     return check
@@ -350,6 +352,7 @@ class OutputFormat(click.Choice):  # type: ignore[type-arg]
             return value
         name = str(value).partition("=")[0]
         if self.templates and (name in TEMPLATE_FORMATS or name in GO_TEMPLATES):
+            # kubectl's printers load only for the output that needs them
             from kubectl_war.printers import make_printer
 
             make_printer(str(value))
@@ -435,6 +438,7 @@ def printer(output: str, *, no_headers: bool = False, sort_by: str | None = None
     formats. Loads the printers only when one is chosen."""
     if not is_template(output):
         return None
+    # kubectl's printers load only for the output that needs them
     from kubectl_war.printers import make_printer
 
     ctx = click.get_current_context(silent=True)
@@ -447,8 +451,6 @@ def write_document(
 ) -> None:
     """Print a command's `-o json` document as `-o json`, `-o yaml` or a template printer;
     `rows` names the list custom-columns prints a row for (a `List`'s `items`)."""
-    from kubectl_war.render import to_json, to_yaml, write
-
     chosen = printer(output, no_headers=no_headers)
     if chosen is not None:
         chosen.print(data, sys.stdout, rows=rows)
@@ -534,8 +536,6 @@ class AgentFilter:
 
     def state(self) -> AgentState | None:
         """The `war.AgentState` chosen, or None; a UsageError when several are given."""
-        from kubectl_war.listing import agent_flag
-
         return agent_flag(self.connected, self.disconnected, self.unknown)
 
     def check_older_than(self) -> None:
@@ -593,8 +593,6 @@ def now() -> datetime:
     """The current time, or the one `KUBECTL_WAR_NOW` pins for reproducible output."""
     pinned = os.environ.get(NOW_ENV)
     if pinned:
-        from kubectl_war.durations import parse_timestamp
-
         parsed = parse_timestamp(pinned)
         if parsed is None:
             raise UsageError(f"invalid {NOW_ENV}={pinned!r}: expected an RFC3339 time")
@@ -603,8 +601,6 @@ def now() -> datetime:
 
 
 def _grace(ctx: click.Context, param: click.Parameter, value: str) -> float:
-    from kubectl_war.durations import parse_duration
-
     return parse_duration(value, flag="--grace-period")
 
 
@@ -627,8 +623,6 @@ def duration_option(name: str, *, default: str | None = None, help: str) -> Call
     def parse(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
         if value is None:
             return None
-        from kubectl_war.durations import parse_duration
-
         return parse_duration(value, flag=name)
 
     return click.option(
@@ -673,6 +667,7 @@ class SidecarFlags:
 
         Why `auto` passed over a source goes to `notice`, else (with --debug) to stderr.
         """
+        # proxy-status sources (threads, subprocesses) stay off --help
         from kubectl_war.sidecars.sources import open_source
 
         if notice is None and kube.debug:
@@ -714,14 +709,10 @@ def _proxy_status_spec(ctx: click.Context, param: click.Parameter, value: str | 
 
 
 def _proxy_status_timeout(ctx: click.Context, param: click.Parameter, value: str) -> float | None:
-    from kubectl_war.durations import parse_duration
-
     return parse_duration(value, flag="--proxy-status-timeout") or None
 
 
 def _proxy_status_max_size(ctx: click.Context, param: click.Parameter, value: str) -> int:
-    from kubectl_war.sidecars.limits import parse_size
-
     return parse_size(value)
 
 
@@ -847,8 +838,6 @@ def fleet_options(*, single: str | None = None) -> Callable[[F], F]:
     def decorate(f: F) -> F:
         @functools.wraps(f)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            from kubectl_war.cli.fleet import FleetFlags, split_contexts
-
             fleet = FleetFlags(
                 split_contexts(kwargs.pop("contexts")),
                 kwargs.pop("all_contexts"),
@@ -868,8 +857,6 @@ def fleet_options(*, single: str | None = None) -> Callable[[F], F]:
                     "run it once per context (--context NAME)"
                 )
             if fleet.contexts and kube is not None:
-                from dataclasses import replace
-
                 kwargs["kube"] = replace(kube, context=fleet.contexts[0])
             return f(*args, **kwargs)
 

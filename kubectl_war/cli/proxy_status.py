@@ -9,13 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_war import gcpause
+from kubectl_war import gcpause, snapshot
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import NONE, Cell, Table, use_colour
+from kubectl_war.sidecars.join import join
+from kubectl_war.sidecars.records import STATE_STYLES, type_order
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
@@ -137,8 +139,7 @@ class _Joined:
 
 
 def _read(flags: Connection, client: Kube, sidecars: opt.SidecarFlags) -> _Joined:
-    from kubectl_war import snapshot
-    from kubectl_war.sidecars.join import join
+    # proxy-status sources (threads, subprocesses) stay off --help
     from kubectl_war.sidecars.sources import SidecarError
 
     namespace = None if flags.all_namespaces else client.namespace
@@ -159,8 +160,6 @@ def _table(
     context_cells: Sequence[str] | None = None,
 ) -> None:
     """The entries as a table; `context_cells` (one per entry) adds a CONTEXT column first."""
-    from kubectl_war.sidecars.records import STATE_STYLES, type_order
-
     cols = ["NAME", "GROUP", "AGENT CONNECTED", "SIDECAR", "ISTIOD", "VERSION"]
     types: list[str] = []
     if all_namespaces:

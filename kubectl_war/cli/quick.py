@@ -19,6 +19,7 @@ from kubectl_war.cli.commands import HELP_OPTIONS
 def run(args: Sequence[str]) -> bool:
     """Answer `args` (the words after `kubectl war`) if they are plain; False if not."""
     if len(args) == 1 and args[0] in HELP_OPTIONS:
+        # only for --help: plain decode lines do not pay for it
         from kubectl_war.cli.helptext import group_help, help_width, prog_name
 
         sys.stdout.write(group_help(prog_name(), help_width()) + "\n")
@@ -27,7 +28,7 @@ def run(args: Sequence[str]) -> bool:
         parsed = decode_args(args[1:])
         if parsed is None:
             return False
-        from kubectl_war.cli.decoding import print_decoded
+        from kubectl_war.cli.decoding import print_decoded  # only for decode: not --help
 
         print_decoded(*parsed)
         return True
@@ -37,7 +38,7 @@ def run(args: Sequence[str]) -> bool:
 def decode_args(args: Sequence[str]) -> tuple[list[str], str | None, str] | None:
     """`decode`'s names, `--group` and `-o`, as click reads them, or None for a line that
     is not plain: no names, an unknown or incomplete option, `--`, or a bad `-o` value."""
-    from kubectl_war.cli.decoding import OUTPUTS
+    from kubectl_war.cli.decoding import OUTPUTS  # only for decode: not --help
 
     names: list[str] = []
     values: dict[str, str] = {}

@@ -14,7 +14,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import prompt
+from kubectl_war.durations import go_duration, human_duration, parse_duration
 from kubectl_war.errors import UsageError, WarError
+from kubectl_war.render import NONE, Table
+from kubectl_war.rollout.plan import parse_canary
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -50,8 +54,6 @@ class Progressive:
 
     def resume_flags(self) -> list[tuple[str, str | None, bool]]:
         """The flags a re-run needs, as `_resume_command` takes them."""
-        from kubectl_war.durations import go_duration, parse_duration
-
         flags: list[tuple[str, str | None, bool]] = [
             ("--canary", str(self.canary), self.canary is not None),
             (
@@ -88,7 +90,7 @@ class Progressive:
         """
         if self.canary is None and not self.checks and not self.approve_each:
             return None
-        from kubectl_war.cli import prompt
+        # rollout's modules stay off `rollout --help`
         from kubectl_war.rollout.progressive import Gate
 
         asking = prompt.can_ask()
@@ -129,9 +131,6 @@ def check_env(kube: Connection, client: Kube) -> dict[str, str]:
 
 def canary_preview(back: BatchBack, sidecar_state: Callable[[Any], str]) -> str:
     """The canary WARs, their sidecars and how long they have been back."""
-    from kubectl_war.durations import human_duration
-    from kubectl_war.render import NONE, Table
-
     gp, now = back.group, time.monotonic()
     rows = []
     for war in back.wars:
@@ -164,12 +163,11 @@ def batch_preview(gp: GroupPlan, batch: Batch) -> str:
 def _canary(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
-    from kubectl_war.rollout.plan import parse_canary
-
     return parse_canary(value)
 
 
 def _checks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+    # rollout's modules stay off `rollout --help`
     from kubectl_war.rollout.progressive import parse_check
 
     return tuple(parse_check(v) for v in value)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -13,7 +14,10 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from kubectl_war.cli import options as opt
-from kubectl_war.errors import UsageError, WarError
+from kubectl_war.durations import go_duration, parse_duration
+from kubectl_war.errors import UsageError, WarError, quote_input
+from kubectl_war.prometheus.client import ADDON_SERVICE, connect, parse_location
+from kubectl_war.prometheus.promql import parse_analysis
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -71,8 +75,6 @@ class Metrics:
 
     def resume_flags(self) -> list[tuple[str, str | None, bool]]:
         """The flags a re-run needs, as `_resume_command` takes them."""
-        from kubectl_war.durations import go_duration, parse_duration
-
         flags: list[tuple[str, str | None, bool]] = [
             ("--analysis", a.text, True) for a in self.analyses
         ]
@@ -101,6 +103,7 @@ class Metrics:
     def blocked(record: Mapping[str, Any] | None) -> bool:
         """A stop on purpose that still fails the command: an inconclusive analysis
         paused the rollout (nobody chose that pause)."""
+        # the metric gate's modules stay off `rollout --help`
         from kubectl_war.rollout.analysis import ANALYSIS_INCONCLUSIVE
 
         return bool(record) and (record or {}).get("reason") == ANALYSIS_INCONCLUSIVE
@@ -118,7 +121,7 @@ class Metrics:
         metric gate; None when no metric flag was given."""
         if not self.active:
             return None
-        from kubectl_war.prometheus.client import ADDON_SERVICE, connect
+        # the metric gate's modules stay off `rollout --help`
         from kubectl_war.rollout.analysis import MetricGate
 
         prometheus = connect(
@@ -163,6 +166,7 @@ class Metrics:
         if metrics is None:
             return gate
         if gate is None:
+            # rollout's modules stay off `rollout --help`
             from kubectl_war.rollout.progressive import Gate
 
             gate = Gate(versions=versions, journal=journal, report=report, interrupted=interrupted)
@@ -174,27 +178,19 @@ class Metrics:
 
 
 def _analyses(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
-    from kubectl_war.prometheus.promql import parse_analysis
-
     return tuple(parse_analysis(v) for v in value)
 
 
 def _location(ctx: click.Context, param: click.Parameter, value: str) -> Any:
-    from kubectl_war.prometheus.client import parse_location
-
     return parse_location(value)
 
 
 def _alerts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
-    import re
-
     names: list[str] = []
     for item in value:
         for name in item.split(","):
             name = name.strip()
             if not re.match(r"^[A-Za-z_:][A-Za-z0-9_:]*$", name):
-                from kubectl_war.errors import quote_input
-
                 raise UsageError(
                     f"invalid --alerts-firing {quote_input(item)}: expected alert names "
                     "separated by commas (letters, digits, _ and :)"

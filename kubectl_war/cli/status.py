@@ -10,11 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_war import gcpause
+from kubectl_war import gcpause, health, snapshot
+from kubectl_war.assess import assess
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.kube.config import Connection
+from kubectl_war.notice import sources_refused
+from kubectl_war.render import NONE, Cell, Table, use_colour, write
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
@@ -139,9 +142,6 @@ def _read(
     sidecars: opt.SidecarFlags,
 ) -> _Seen:
     """One cluster's WARs, WorkloadGroups and (when a source answers) sidecars, judged."""
-    from kubectl_war import health, snapshot
-    from kubectl_war.assess import assess
-
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.take(client, namespace, label_selector=selector, with_groups=True, compact=True)
     skipped: list[str] = []
@@ -152,8 +152,6 @@ def _read(
         for line in skipped:
             sys.stderr.write(f"debug: proxy-status: {line}\n")
     if snap.wars and source is None:
-        from kubectl_war.notice import sources_refused
-
         sources_refused(skipped)
     proxies = source.fetch() if source is not None else None
     t = opt.now()
@@ -195,9 +193,6 @@ def _unselected(client: Any, snap: Any, context: str | None, *, everything: bool
 def _write_tables(
     seen: Sequence[_Seen], *, all_namespaces: bool, with_context: bool, source_wanted: bool
 ) -> None:
-    from kubectl_war import health
-    from kubectl_war.render import NONE, Cell, Table, use_colour
-
     groups = [g for s in seen for g in s.groups]
     if not groups:
         if seen:
@@ -254,8 +249,6 @@ def _all_well(
 ) -> None:
     """The line under the table when no WAR has a problem: only what was read is claimed
     (up to date needs the WorkloadGroups, synced a source)."""
-    from kubectl_war.render import write
-
     total = sum(g.total for g in groups)
     unread = [s for s in seen if s.source is None and s.groups]
     said = ["connected"]
@@ -275,9 +268,6 @@ def _all_well(
 
 
 def _write_metrics(seen: Sequence[_Seen], outcomes: Sequence[Any], *, named: bool) -> None:
-    from kubectl_war import health
-    from kubectl_war.render import write
-
     if named:
         clusters = [(o.context or "", o.ok) for o in outcomes]
     else:
@@ -288,8 +278,6 @@ def _write_metrics(seen: Sequence[_Seen], outcomes: Sequence[Any], *, named: boo
 def _write_data(
     seen: Sequence[_Seen], outcomes: Sequence[Any], healthy: bool, output: str, *, named: bool
 ) -> None:
-    from kubectl_war import health
-
     by_context = {s.context: s for s in seen}
     read: list[dict[str, Any]] = []
     for name, error in (

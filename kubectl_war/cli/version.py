@@ -34,6 +34,7 @@ class VersionOptions(Options):
     output: str
 
     def run(self) -> None:
+        # the client modules stay off --help and completion
         from kubectl_war.kube import client_version
 
         info = {

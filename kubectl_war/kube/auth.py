@@ -99,7 +99,7 @@ def run_exec(
     Raises:
         KubeError: `getting credentials: ...` in client-go's words.
     """
-    import subprocess
+    import subprocess  # `subprocess` stays off the start-up path
 
     command = str(spec.get("command") or "")
     api_version = str(spec.get("apiVersion") or "")
@@ -286,7 +286,7 @@ def _idp_verify(cfg: Mapping[str, Any]) -> Any:
 
 
 def _token_endpoint(issuer: str, verify: Any) -> str:
-    import requests
+    import requests  # only for an OIDC refresh
 
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
     try:
@@ -311,7 +311,7 @@ def _token_endpoint(issuer: str, verify: Any) -> str:
 
 
 def _refresh(endpoint: str, cfg: Mapping[str, Any], refresh: str, verify: Any) -> dict[str, Any]:
-    import requests
+    import requests  # only for an OIDC refresh
 
     # RFC 6749 2.3.1: the client credentials are form-encoded before basic auth.
     auth = (
@@ -347,6 +347,7 @@ def _refresh(endpoint: str, cfg: Mapping[str, Any], refresh: str, verify: Any) -
 def loader(merger: Any, **kwargs: Any) -> Any:
     """The client's `KubeConfigLoader` for `merger.config`, getting credentials as above and
     writing refreshed tokens back to the file of `merger` they came from."""
+    # the kubernetes client loads on first use
     from kubernetes.config.kube_config import FileOrData, KubeConfigLoader
 
     class Loader(KubeConfigLoader):  # type: ignore[misc]
@@ -396,6 +397,7 @@ def loader(merger: Any, **kwargs: Any) -> Any:
                         ).as_file(),
                     )
             if status.get("expirationTimestamp"):
+                # the kubernetes client loads on first use
                 from kubernetes.config.dateutil import parse_rfc3339
 
                 self.expiry = parse_rfc3339(status["expirationTimestamp"])
@@ -424,7 +426,7 @@ def loader(merger: Any, **kwargs: Any) -> Any:
 def save_changes(merger: Any) -> None:
     """Write back each kubeconfig file whose contents changed (a refreshed token), keeping
     everything else in it, replacing the file in one step and keeping its mode."""
-    import yaml
+    import yaml  # PyYAML only where YAML is read or written
 
     for path in merger.paths:
         data = merger.config_files.get(path)

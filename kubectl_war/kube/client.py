@@ -19,6 +19,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Callable, cast
 from urllib.parse import urlencode
 
+from kubectl_war import __version__
 from kubectl_war.errors import quote_input
 from kubectl_war.jsondata import child
 from kubectl_war.kube import explain
@@ -28,6 +29,7 @@ from kubectl_war.kube.errors import (
     KubeError,
     NotFound,
 )
+from kubectl_war.kube.private import header_dict
 from kubectl_war.kube.requests import (
     CONTROLPLANE_GROUP,
     PODS,
@@ -97,6 +99,7 @@ class Kube:
         if self._client is None:
             with self._client_lock:  # one client (and connection pool) for every thread
                 if self._client is None:
+                    # the kubernetes client loads on first use
                     from kubernetes.client.api_client import ApiClient
 
                     if not self._resolved.configuration.verify_ssl:
@@ -153,6 +156,7 @@ class Kube:
         return self.conn.request_timeout or DEFAULT_RETRY_BOUND
 
     def _send_once(self, req: Request) -> Any:
+        # the kubernetes client loads on first use
         from kubernetes.client.exceptions import ApiException
 
         start = time.monotonic()
@@ -196,6 +200,7 @@ class Kube:
         generically for models this package never uses, an eighth of a DELETE's CPU time,
         and a rollout batch sends hundreds of them at once.
         """
+        # the kubernetes client loads on first use
         import urllib3
         from kubernetes.client.exceptions import ApiException
 
@@ -223,9 +228,7 @@ class Kube:
         """The request exactly as it goes out: the one place every request of every
         command is built from the resolved connection (server, credentials, refreshed
         when due, impersonation, timeout)."""
-        import urllib3
-
-        from kubectl_war.kube.private import header_dict
+        import urllib3  # the kubernetes client loads on first use
 
         api = self._api()
         plain: dict[str, str] = {"Accept": "application/json", "Content-Type": "application/json"}
@@ -552,15 +555,13 @@ def server_warnings(values: list[str]) -> list[str]:
 
 
 def _version() -> str:
-    from kubectl_war import __version__
-
     return __version__
 
 
 def client_version() -> str:
     """The installed kubernetes client's version, without importing the client."""
     try:
-        from importlib.metadata import version
+        from importlib.metadata import version  # `importlib` stays off the start-up path
 
         return version("kubernetes")
     except Exception:

@@ -93,7 +93,7 @@ def entry_names(kubeconfig: str | None, section: str, *, strict: bool = False) -
         strict: a missing --kubeconfig, or a file that cannot be read or parsed, is a
             KubeError; otherwise such a file adds nothing.
     """
-    import yaml
+    import yaml  # PyYAML only where YAML is read or written
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     paths = kubeconfig_paths(kubeconfig)
@@ -167,10 +167,11 @@ def resolve(conn: Connection) -> Resolved:
         KubeError: no configuration at all, an unreadable or invalid kubeconfig, or a
             context, cluster, user or CA file that does not exist.
     """
-    from kubectl_war.kube.lazy import load
+    from kubectl_war.kube.lazy import load  # the kubernetes client loads on first use
 
     load()
     _quiet_client_logs(conn.debug)
+    # the kubernetes client loads on first use
     from kubernetes.client.configuration import Configuration
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.config.kube_config import KubeConfigMerger
@@ -259,7 +260,7 @@ def _impersonation(
 def _extra_key(key: str) -> str:
     """An `Impersonate-Extra-` key as client-go sends it: each byte a header name cannot
     hold percent-encoded (`example.com/scope` → `example.com%2Fscope`)."""
-    from urllib.parse import quote
+    from urllib.parse import quote  # `urllib.parse` stays off the start-up path
 
     return quote(key, safe="!#$&'*+-.^_`|~")
 
@@ -299,7 +300,7 @@ def _pin_cluster_settings(cfg: Any) -> None:
 
 
 def _load_context(conn: Connection, merged: Any, resolved: Resolved, current: str | None) -> None:
-    from kubectl_war.kube import auth
+    from kubectl_war.kube import auth  # credentials code loads with a kubeconfig, not at start-up
 
     value = merged.config.value
     name = conn.context or current or value.get("current-context")
@@ -363,7 +364,7 @@ def _kubeconfig_impersonation(user: dict[str, Any]) -> tuple[tuple[str, str], ..
 def _quiet_client_logs(debug: bool) -> None:
     """The client library logs through the root logger (`ERROR:root:...`): its lines
     reach the terminal only with --debug; failures reach the user as errors instead."""
-    import logging
+    import logging  # `logging` stays off the start-up path
 
     root = logging.getLogger()
     if debug:

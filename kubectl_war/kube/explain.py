@@ -98,7 +98,7 @@ def _forbidden(req: Request, server_msg: str) -> str:
 
 def transport_error(exc: BaseException, *, host: str, request_timeout: float | None) -> KubeError:
     """The error for a request that got no answer (refused, reset, timed out, TLS)."""
-    import urllib3.exceptions as u3
+    import urllib3.exceptions as u3  # the kubernetes client loads on first use
 
     inner = _root_cause(exc)
     if isinstance(inner, u3.MaxRetryError) and inner.reason is not None:
@@ -135,9 +135,9 @@ def transport_error(exc: BaseException, *, host: str, request_timeout: float | N
 
 def _no_such_host(exc: BaseException) -> bool:
     """Whether a connection failed because the host name does not resolve."""
-    import socket
+    import socket  # `socket` stays off the start-up path
 
-    import urllib3.exceptions as u3
+    import urllib3.exceptions as u3  # the kubernetes client loads on first use
 
     resolution = getattr(u3, "NameResolutionError", None)  # urllib3 2
     seen: BaseException | None = exc
@@ -183,7 +183,7 @@ def _root_cause(exc: BaseException) -> BaseException:
     failure surfaces as an AttributeError about a missing body); the original
     error is then in the exception's context.
     """
-    import urllib3.exceptions as u3
+    import urllib3.exceptions as u3  # the kubernetes client loads on first use
 
     seen: BaseException | None = exc
     while seen is not None:

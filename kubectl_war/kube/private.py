@@ -10,6 +10,7 @@ that drops one is caught by the test suite rather than by a user.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 #: (module, attribute path on the module) of each private or undocumented part used.
@@ -52,7 +53,7 @@ INSTANCE_PARTS: tuple[tuple[str, str], ...] = (
 def header_dict() -> Any:
     """urllib3's HTTPHeaderDict (a header name may repeat): public in urllib3 2, in a
     private module before."""
-    import urllib3
+    import urllib3  # the kubernetes client loads on first use
 
     public = getattr(urllib3, "HTTPHeaderDict", None)
     if public is not None:
@@ -68,9 +69,7 @@ def missing(kubeconfig_path: str) -> list[str]:
     Args:
         kubeconfig_path: a kubeconfig file with one context, to build instances from.
     """
-    import importlib
-
-    from kubectl_war.kube.lazy import load
+    from kubectl_war.kube.lazy import load  # the kubernetes client loads on first use
 
     load()
     absent: list[str] = []
@@ -86,6 +85,7 @@ def missing(kubeconfig_path: str) -> list[str]:
 
 
 def _missing_on_instances(kubeconfig_path: str) -> list[str]:
+    # the kubernetes client loads on first use
     from kubernetes.client.api_client import ApiClient
     from kubernetes.client.configuration import Configuration
     from kubernetes.config.kube_config import KubeConfigLoader, KubeConfigMerger

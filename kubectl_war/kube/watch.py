@@ -569,7 +569,7 @@ def _lines(resp: Any) -> Iterator[bytes]:
 
 def _safe_lines(resp: Any) -> Iterator[bytes]:
     """`_lines`, ending quietly when the connection breaks mid-stream."""
-    import urllib3.exceptions as u3
+    import urllib3.exceptions as u3  # the kubernetes client loads on first use
 
     try:
         yield from _lines(resp)

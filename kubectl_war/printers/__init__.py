@@ -6,6 +6,7 @@ of these formats. Nothing here is imported until a command picks one of these fo
 
 from __future__ import annotations
 
+from io import StringIO
 from typing import Any, Callable, TextIO
 
 from kubectl_war.errors import UsageError, WarError
@@ -24,7 +25,7 @@ def _kubectl_error(message: str) -> WarError:
 
 def _read(path: str, *, whole: bool) -> str:
     """A template file's text, or kubectl's wording of Go's open/read error."""
-    from pathlib import Path
+    from pathlib import Path  # only for the output that needs it
 
     try:
         return Path(path).read_text(encoding="utf-8", errors="replace")
@@ -81,8 +82,7 @@ class Printer:
         if self.format.startswith("custom-columns"):
             self._columns(self._engine.print_objects, objects, out)
             return
-        from io import StringIO
-
+        # kubectl's printers load only for the output that needs them
         from kubectl_war.printers.tabwriter import TabWriter
 
         # kubectl writes a watch through its table aligner, jsonpath output too: a tab in
@@ -97,6 +97,7 @@ class Printer:
 
     def _columns(self, write: Callable[[Any, TextIO], None], what: Any, out: TextIO) -> None:
         """Run a custom-columns engine's `print` or `print_objects` with kubectl's errors."""
+        # kubectl's printers load only for the output that needs them
         from kubectl_war.printers.custom_columns import ColumnsError
 
         try:
@@ -108,8 +109,7 @@ class Printer:
         if self.format.startswith("custom-columns"):
             self._columns(self._engine.print, document, out)
             return
-        from io import StringIO
-
+        # kubectl's printers load only for the output that needs them
         from kubectl_war.printers.gofmt import go_quote, go_sharp
         from kubectl_war.printers.jsonpath_parser import JSONPathError
 
@@ -149,6 +149,7 @@ def make_printer(
     if fmt not in FORMATS:
         return None
     if fmt.startswith("custom-columns"):
+        # kubectl's printers load only for the output that needs them
         from kubectl_war.printers.custom_columns import ColumnsError, CustomColumnsPrinter
 
         if not value:
@@ -162,6 +163,7 @@ def make_printer(
             raise _kubectl_error(str(exc)) from None
         return Printer(fmt, engine, value, sort_by)
 
+    # kubectl's printers load only for the output that needs them
     from kubectl_war.printers.jsonpath import JSONPath
     from kubectl_war.printers.jsonpath_parser import JSONPathError
 
@@ -182,6 +184,7 @@ def sort_objects(objects: list[Any], sort_by: str, *, table: bool = False) -> li
 
     Raises WarError (exit 1) with kubectl's message.
     """
+    # kubectl's printers load only for the output that needs them
     from kubectl_war.printers.sort import SortError, sort_items
 
     try:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.jsondata import child
+from kubectl_war.kube.errors import KubeError
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -86,7 +87,7 @@ def parse_location(text: str) -> Location:
     if value == AUTO:
         return Location(AUTO)
     if value.startswith(("http://", "https://")):
-        from urllib.parse import urlsplit
+        from urllib.parse import urlsplit  # `urllib.parse` stays off the start-up path
 
         try:
             parts = urlsplit(value)
@@ -198,7 +199,7 @@ def http_getter(base: str, *, token: str | None, timeout: float) -> Getter:
     """GETs to a Prometheus at `base` (a URL), with `token` as a bearer token."""
 
     def get(path: str, params: Sequence[tuple[str, str]]) -> tuple[int, bytes]:
-        import requests
+        import requests  # requests only when Prometheus is queried
 
         headers = {"Accept": "application/json"}
         if token:
@@ -243,8 +244,6 @@ def _reason(exc: BaseException) -> str:
 def service_getter(kube: Kube, location: Location, *, timeout: float) -> Getter:
     """GETs to a Prometheus Service through the API server's service proxy (`kube` a
     `kube.Kube`, with the kubeconfig's credentials)."""
-    from kubectl_war.kube.errors import KubeError
-
     port = location.port if location.port is not None else ADDON_PORT
 
     def get(path: str, params: Sequence[tuple[str, str]]) -> tuple[int, bytes]:

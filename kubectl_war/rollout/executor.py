@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from kubectl_war import gcpause
+from kubectl_war import deletion, gcpause
 from kubectl_war.deletion import CONCURRENCY
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import WarError
@@ -379,8 +379,6 @@ class Executor(BatchWaits):
         those never sent are taken out again when the batch stops short. Answers the WARs
         to wait for: those deleted, and any whose DELETE failed (the answer may be lost
         while the DELETE landed: a read decides). States are reported in plan order."""
-        from kubectl_war import deletion
-
         gp = gr.plan
         self._failed_in_batch = ""
         sent: dict[str, Tracked] = {}
@@ -424,8 +422,6 @@ class Executor(BatchWaits):
 
     def _answer(self, gr: GroupResult, t: Tracked, outcome: Any) -> tuple[MemberState, str]:
         """Take in the answer to one DELETE: the member's state and its detail."""
-        from kubectl_war import deletion
-
         gp, name = gr.plan, t.name
         if outcome.result == deletion.DELETED:
             t.state, t.unsure = DELETED, False

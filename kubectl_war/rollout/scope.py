@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war import snapshot
 from kubectl_war.jsondata import child
+from kubectl_war.kube import KubeError
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -31,8 +32,6 @@ def load(
     Raises:
         KubeError: WorkloadGroups are not served, or a named one does not exist.
     """
-    from kubectl_war.kube import KubeError
-
     wg_res = client.workloadgroup_resource()
     if wg_res is None:
         raise KubeError(

@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war.assess import Facts, assess
 from kubectl_war.freshness import Freshness
+from kubectl_war.kube import ListResult
+from kubectl_war.kube.watch import everything, until
 from kubectl_war.render import Table
 from kubectl_war.rollout import journal, scope
 from kubectl_war.rollout.progress import paused_dict
+from kubectl_war.rollout.progressive import current_pauses, group_versions
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 
@@ -149,8 +152,6 @@ class Read:
 
 def read(client: Kube, namespace: str | None, groups: Sequence[str], grace_seconds: float) -> Read:
     """Read one cluster (`client`, a `kube.Kube`): see `scope.load` for what is raised."""
-    from kubectl_war.rollout.progressive import current_pauses, group_versions
-
     snap, keys = scope.load(client, namespace, groups)
     kept = journal.for_cluster(client, grace_seconds)
     paused = current_pauses(kept, group_versions(snap))
@@ -173,9 +174,6 @@ def follow_until_rolled_out(
     """Watch the WARs read in `seen` until every group is rolled out (True) or `timeout`
     seconds pass (False, 0 or None: never); `show` gets the counts first and after each
     change. Returns the outcome with the last counts."""
-    from kubectl_war.kube import ListResult
-    from kubectl_war.kube.watch import everything, until
-
     current: list[GroupStatus] = []
     # The WAR views of the objects held, kept across changes (their fields are cached).
     wars = {id(w.obj): w for w in seen.snap.wars}

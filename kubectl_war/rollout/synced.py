@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from kubectl_war.sidecars.records import SyncState
 from kubectl_war.war import War
 
 #: While agents are still coming back, the source is read at most this often (seconds).
@@ -114,6 +115,4 @@ class CachedSidecars:
         proxy = proxies.get(war.proxy_name)
         if proxy is None:
             return False
-        from kubectl_war.sidecars.records import SyncState
-
         return getattr(proxy, "overall", None) == SyncState.SYNCED

@@ -178,7 +178,7 @@ class LiveReporter:
         self._live: Live | None = None
 
     def __enter__(self) -> LiveReporter:
-        from rich.live import Live
+        from rich.live import Live  # rich only for the live view on a terminal
 
         self._live = Live(self, console=self.console, refresh_per_second=4, transient=True)
         self._live.start()
@@ -202,7 +202,7 @@ class LiveReporter:
                 self.__enter__()
 
     def _print(self, line: str) -> None:
-        from rich.text import Text
+        from rich.text import Text  # rich only for the live view on a terminal
 
         self.console.print(Text(terminal_safe(line)))
 
@@ -232,6 +232,7 @@ class LiveReporter:
             self._live.refresh()
 
     def __rich__(self) -> Any:
+        # rich only for the live view on a terminal
         from rich.console import Group
         from rich.table import Table as RichTable
         from rich.text import Text

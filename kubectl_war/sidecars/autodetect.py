@@ -86,7 +86,7 @@ def _yaml_documents(text: str) -> Iterator[tuple[int, str]]:
 
 
 def _parse_yaml(text: str) -> list[ProxySync]:
-    import yaml
+    import yaml  # PyYAML only where YAML is read or written
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     result: list[ProxySync] = []

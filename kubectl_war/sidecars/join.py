@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubectl_war.errors import UsageError
+from kubectl_war.identity import decode_name, group_from_name
 from kubectl_war.sidecars.records import MISSING, SYNCED, ProxySync, SyncState
 from kubectl_war.war import War
 
@@ -78,8 +79,6 @@ def orphans(
         wars: every WAR in scope.
         namespace: the namespace looked in; None for all.
     """
-    from kubectl_war.identity import decode_name
-
     known = {w.proxy_name for w in wars}
     out = []
     for status in proxies.values():
@@ -125,8 +124,6 @@ def join(
     wars: Iterable[War], proxies: Mapping[str, ProxySync], namespace: str | None
 ) -> list[Entry]:
     """Every WAR with its sidecar, plus the orphans, by namespace then name."""
-    from kubectl_war.identity import group_from_name
-
     wars = list(wars)
     entries = [Entry(w.namespace, w.name, w.group, w, sidecar_of(w, proxies)) for w in wars]
     for status in orphans(proxies, wars, namespace):

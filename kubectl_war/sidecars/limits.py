@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import threading
 from collections.abc import Iterator
 from io import BufferedReader
 from typing import IO, Callable, cast
@@ -166,8 +167,7 @@ def run_capped(argv: list[str], limit: int, timeout: float | None) -> tuple[int,
         InputTooLarge: stdout was longer than `limit`.
         OSError: the command could not be started.
     """
-    import subprocess
-    import threading
+    import subprocess  # `subprocess` stays off the start-up path
 
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE

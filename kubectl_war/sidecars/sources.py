@@ -19,6 +19,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable
 
 from kubectl_war.errors import WarError
 from kubectl_war.jsondata import child
+from kubectl_war.kube import KubeError
 from kubectl_war.render import terminal_safe
 from kubectl_war.sidecars import kinds
 from kubectl_war.sidecars.autodetect import parse_any, parse_stream
@@ -147,6 +148,7 @@ class IstiodSource(SidecarSource):
         self.instances = instances
         if len(instances) == 1:
             return merge(self._ask(instances[0], deadline))
+        # a thread pool only when one is needed: off --help
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=min(len(instances), 8)) as pool:
@@ -154,8 +156,6 @@ class IstiodSource(SidecarSource):
         return merge(*answers)
 
     def _find(self, deadline: float | None) -> list[IstiodInstance]:
-        from kubectl_war.kube import KubeError
-
         for selector, port in _ISTIOD_SELECTORS:
             try:
                 pods = self.kube.pods(self.namespace, selector, timeout=_left(deadline))
@@ -171,8 +171,6 @@ class IstiodSource(SidecarSource):
         )
 
     def _ask(self, instance: IstiodInstance, deadline: float | None) -> list[ProxySync]:
-        from kubectl_war.kube import KubeError
-
         where = f"istiod {instance.namespace}/{instance.name}"
         chunks = self.kube.proxy_chunks(
             instance.namespace,
@@ -268,7 +266,7 @@ class IstioctlSource(SidecarSource):
         return argv
 
     def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
-        import shutil
+        import shutil  # `shutil` stays off the start-up path
 
         if self.unpassable:
             # istioctl would ask another cluster, or as another user: never mix its
