@@ -134,8 +134,10 @@ def selects(selector: Mapping[str, object], labels: Mapping[str, str]) -> bool:
 
 def selector_text(selector: Mapping[str, object]) -> str:
     """A LabelSelector in `-l`'s syntax (`app=ratings,tier in (a,b)`); `<all>` for `{}`."""
-    parts = [f"{k}={v}" for k, v in (selector.get("matchLabels") or {}).items()]  # type: ignore[union-attr]
-    for expr in selector.get("matchExpressions") or []:  # type: ignore[union-attr]
+    labels = selector.get("matchLabels")
+    parts = [f"{k}={v}" for k, v in (labels if isinstance(labels, Mapping) else {}).items()]
+    exprs = selector.get("matchExpressions")
+    for expr in exprs if isinstance(exprs, list) else []:
         key, op = expr["key"], expr["operator"]
         if op == "Exists":
             parts.append(key)

@@ -244,7 +244,7 @@ class PolicyRead:
         return self.served and self.error is None
 
 
-def read_policies(kube: Any, namespace: str | None, *, required: bool = False) -> PolicyRead:
+def read_policies(kube: Kube, namespace: str | None, *, required: bool = False) -> PolicyRead:
     """The OnboardingPolicies in `namespace` (None: every namespace), parsed; malformed
     ones are kept apart by name.
 
@@ -275,7 +275,7 @@ def read_policies(kube: Any, namespace: str | None, *, required: bool = False) -
     return PolicyRead(good, bad)
 
 
-def policies_or_warn(kube: Any, namespace: str | None, what: str) -> PolicyRead | None:
+def policies_or_warn(kube: Kube, namespace: str | None, what: str) -> PolicyRead | None:
     """`read_policies` for a command that shows them as decoration: None (with one
     warning naming the permission) when they cannot be read, None silently when the
     cluster does not serve them; each malformed policy is named in a warning."""
@@ -292,7 +292,7 @@ def policies_or_warn(kube: Any, namespace: str | None, what: str) -> PolicyRead 
     return read
 
 
-def trusted_issuers(kube: Any, istio_namespace: str) -> tuple[list[str] | None, str | None]:
+def trusted_issuers(kube: Kube, istio_namespace: str) -> tuple[list[str] | None, str | None]:
     """The JWT issuers the control plane trusts for onboarding (every ControlPlane in
     the Istio namespace, `spec.meshExpansion.onboarding.workloads.authentication.jwt.
     issuers[].issuer`), or None and why they cannot be known."""
@@ -321,7 +321,7 @@ def trusted_issuers(kube: Any, istio_namespace: str) -> tuple[list[str] | None, 
     return issuers, None
 
 
-def unadmitted(kube: Any, snap: Snapshot) -> frozenset[str]:
+def unadmitted(kube: Kube, snap: Snapshot) -> frozenset[str]:
     """The uids of the snapshot's WARs that no OnboardingPolicy of their namespace admits
     now: deleted, their machines would be refused and not come back. Empty when that
     cannot be told: policies unreadable (one warning) or not served, WorkloadGroups

@@ -13,10 +13,12 @@ import click
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError, WarError, quote_input
+from kubectl_war.jsondata import child
 from kubectl_war.kube.config import Connection
 
 if TYPE_CHECKING:
     from kubectl_war.identity import Identity
+    from kubectl_war.kube.client import Kube
     from kubectl_war.onboarding.verdict import Verdict
     from kubectl_war.snapshot import PolicyRead
 
@@ -147,7 +149,7 @@ class CanOnboardOptions(Options):
         elif kinds == ["jwt"]:
             self.flags.jwt_identity()
 
-    def identity(self, client: Any) -> Identity:
+    def identity(self, client: Kube) -> Identity:
         """The identity the flags name; `--like` reads it from a WAR in the cluster."""
         kinds = self.flags.kinds()
         if kinds == ["aws"]:
@@ -166,7 +168,7 @@ class CanOnboardOptions(Options):
             _run_check(self, client)
 
 
-def _like(client: Any, ref: str) -> Identity:
+def _like(client: Kube, ref: str) -> Identity:
     """The verified identity of the WAR `[NAMESPACE/]NAME` (a bare name is looked up in
     the namespace, then in every namespace)."""
     from kubectl_war.snapshot import not_found
@@ -194,7 +196,7 @@ def _like(client: Any, ref: str) -> Identity:
     return who
 
 
-def _group_labels(client: Any, namespace: str, group: str) -> dict[str, str] | None:
+def _group_labels(client: Kube, namespace: str, group: str) -> dict[str, str] | None:
     """The WorkloadGroup's metadata.labels, None when it does not exist."""
     res = client.workloadgroup_resource()
     if res is None:
@@ -206,7 +208,7 @@ def _group_labels(client: Any, namespace: str, group: str) -> dict[str, str] | N
     return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
 
 
-def _trusted(opts: CanOnboardOptions, client: Any, who: Identity) -> list[str] | None:
+def _trusted(opts: CanOnboardOptions, client: Kube, who: Identity) -> list[str] | None:
     """The control plane's JWT issuers, for a JWT identity; one warning when unreadable."""
     if who.platform != "jwt":
         return None
@@ -229,7 +231,7 @@ def _warn_malformed(read: PolicyRead) -> None:
         warn(f"OnboardingPolicy {bad.namespace}/{bad.name} skipped: {bad.problem}")
 
 
-def _run_check(opts: CanOnboardOptions, client: Any) -> None:
+def _run_check(opts: CanOnboardOptions, client: Kube) -> None:
     from kubectl_war.onboarding.verdict import evaluate, no_effect
     from kubectl_war.snapshot import read_policies
 
@@ -265,7 +267,7 @@ def _write_verdict(verdict: Verdict, output: str) -> None:
     write("no\n" + "".join(f"  {line}\n" for line in verdict.reasons()))
 
 
-def _run_list(opts: CanOnboardOptions, client: Any) -> None:
+def _run_list(opts: CanOnboardOptions, client: Kube) -> None:
     from kubectl_war.cli.contexts import no_resources
     from kubectl_war.onboarding.verdict import admits_per_group
     from kubectl_war.snapshot import read_policies
@@ -284,15 +286,15 @@ def _run_list(opts: CanOnboardOptions, client: Any) -> None:
         _write_list(rows, with_namespace=namespace is None)
 
 
-def _groups(client: Any, namespace: str | None) -> list[tuple[str, str, dict[str, str]]]:
+def _groups(client: Kube, namespace: str | None) -> list[tuple[str, str, dict[str, str]]]:
     """(namespace, name, labels) of every WorkloadGroup, in namespace and name order."""
     res = client.workloadgroup_resource()
     if res is None:
         raise WarError("the cluster does not serve networking.istio.io WorkloadGroups")
     out = []
     for obj in client.list(res, namespace).items:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-        labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+        meta = child(obj, "metadata")
+        labels = child(meta, "labels")
         out.append(
             (
                 str(meta.get("namespace") or ""),

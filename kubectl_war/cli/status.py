@@ -15,13 +15,16 @@ from kubectl_war.assess import assess
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
+from kubectl_war.jsondata import child
 from kubectl_war.kube.config import Connection
 from kubectl_war.notice import sources_refused
 from kubectl_war.render import NONE, Cell, Table, use_colour, write
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
+    from kubectl_war.health import GroupProblem
     from kubectl_war.kube.client import Kube
+    from kubectl_war.snapshot import Snapshot
 
 GROUP_COLUMNS = (
     "WORKLOADGROUP",
@@ -172,7 +175,9 @@ def _read(
     )
 
 
-def _unselected(client: Any, snap: Any, context: str | None, *, everything: bool) -> list[Any]:
+def _unselected(
+    client: Kube, snap: Snapshot, context: str | None, *, everything: bool
+) -> list[GroupProblem]:
     """The WorkloadGroups read that no OnboardingPolicy selects: every one read, or with
     -l only those of the WARs shown; none when policies cannot be read (one warning)."""
     from kubectl_war import health
@@ -181,7 +186,7 @@ def _unselected(client: Any, snap: Any, context: str | None, *, everything: bool
     shown = {(w.namespace, w.group) for w in snap.wars}
     groups = []
     for (ns, name), obj in sorted(snap.groups.items()):
-        labels = (obj.get("metadata") or {}).get("labels")
+        labels = child(obj, "metadata").get("labels")
         if everything or (ns, name) in shown:
             groups.append((ns, name, labels if isinstance(labels, dict) else {}))
     if not groups:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from kubectl_war.jsondata import child
 from kubectl_war.onboarding.policy import Policy
 from kubectl_war.onboarding.verdict import admitted_by
 
@@ -59,7 +60,7 @@ def admission(
         return None
     if group is None:
         return Admission()
-    meta = group.get("metadata") if isinstance(group.get("metadata"), dict) else {}
-    labels = meta.get("labels") if isinstance(meta.get("labels"), dict) else {}
+    meta = child(group, "metadata")
+    labels = child(meta, "labels")
     found = admitted_by(who, labels, policies, war.namespace)
     return Admission(*found) if found else Admission()

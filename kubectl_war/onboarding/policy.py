@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Union
 
+from kubectl_war.jsondata import child
 from kubectl_war.selectors import SelectorError, check_label_selector
 
 GROUP = "authorization.onboarding.tetrate.io"
@@ -208,7 +209,7 @@ def parse_all(objs: list[dict[str, Any]]) -> tuple[list[Policy], list[Bad]]:
     good: list[Policy] = []
     bad: list[Bad] = []
     for obj in objs:
-        meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+        meta = child(obj, "metadata")
         try:
             good.append(parse(obj))
         except Malformed as exc:
