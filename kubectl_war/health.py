@@ -15,6 +15,7 @@ from typing import Any
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import human_duration
 from kubectl_war.freshness import Freshness
+from kubectl_war.onboarding.verdict import selected_by_any
 from kubectl_war.prometheus.exposition import Family, render
 from kubectl_war.render import NONE
 from kubectl_war.war import War
@@ -129,8 +130,6 @@ def unselected_groups(
 ) -> list[GroupProblem]:
     """The (namespace, name, labels) WorkloadGroups no policy rule in their namespace
     selects, in the order given."""
-    from kubectl_war.onboarding.verdict import selected_by_any
-
     return [
         GroupProblem(context, ns, name)
         for ns, name, labels in groups

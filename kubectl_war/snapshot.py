@@ -15,6 +15,8 @@ from kubectl_war.freshness import Freshness, LastChange, last_spec_change, war_f
 from kubectl_war.jsondata import child
 from kubectl_war.kube.errors import Forbidden, KubeError, NotFound
 from kubectl_war.notice import warn
+from kubectl_war.onboarding.admission import admission
+from kubectl_war.onboarding.policy import GROUP, parse_all
 from kubectl_war.war import GROUP as WAR_API_GROUP
 from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import CompactWar, War
@@ -255,9 +257,6 @@ def read_policies(kube: Kube, namespace: str | None, *, required: bool = False) 
     Raises:
         KubeError: any failure but a refusal; a refusal too when `required`.
     """
-    from kubectl_war.kube.errors import Forbidden, KubeError, NotFound
-    from kubectl_war.onboarding.policy import GROUP, parse_all
-
     res = kube.policy_resource()
     if res is None:
         if required:
@@ -279,8 +278,6 @@ def policies_or_warn(kube: Kube, namespace: str | None, what: str) -> PolicyRead
     """`read_policies` for a command that shows them as decoration: None (with one
     warning naming the permission) when they cannot be read, None silently when the
     cluster does not serve them; each malformed policy is named in a warning."""
-    from kubectl_war.notice import warn
-
     read = read_policies(kube, namespace)
     if read.error is not None:
         warn(f"{what} unknown: OnboardingPolicies cannot be read ({read.error})")
@@ -296,8 +293,6 @@ def trusted_issuers(kube: Kube, istio_namespace: str) -> tuple[list[str] | None,
     """The JWT issuers the control plane trusts for onboarding (every ControlPlane in
     the Istio namespace, `spec.meshExpansion.onboarding.workloads.authentication.jwt.
     issuers[].issuer`), or None and why they cannot be known."""
-    from kubectl_war.kube.errors import Forbidden, NotFound
-
     res = kube.controlplane_resource()
     if res is None:
         return None, "the cluster serves no ControlPlane API"
@@ -326,8 +321,6 @@ def unadmitted(kube: Kube, snap: Snapshot) -> frozenset[str]:
     now: deleted, their machines would be refused and not come back. Empty when that
     cannot be told: policies unreadable (one warning) or not served, WorkloadGroups
     unreadable, or a WAR's identity not known well enough."""
-    from kubectl_war.onboarding.admission import admission
-
     if snap.groups_error is not None or not snap.groups_served or not snap.wars:
         return frozenset()
     read = policies_or_warn(kube, snap.namespace, "which WARs could re-onboard")

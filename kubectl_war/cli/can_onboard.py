@@ -12,9 +12,16 @@ import click
 
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
+from kubectl_war.cli.contexts import no_resources
 from kubectl_war.errors import UsageError, WarError, quote_input
+from kubectl_war.identity import Identity
 from kubectl_war.jsondata import child
 from kubectl_war.kube.config import Connection
+from kubectl_war.notice import warn
+from kubectl_war.onboarding.verdict import LIST_COLUMNS, admits_per_group, evaluate, no_effect
+from kubectl_war.render import Table, use_colour, write
+from kubectl_war.snapshot import not_found, read_policies, trusted_issuers
+from kubectl_war.war import War
 
 if TYPE_CHECKING:
     from kubectl_war.identity import Identity
@@ -55,8 +62,6 @@ class IdentityFlags:
         return out
 
     def aws_identity(self) -> Identity:
-        from kubectl_war.identity import Identity
-
         if self.aws_account is None:
             raise UsageError("an AWS identity needs --aws-account")
         if not _ACCOUNT.match(self.aws_account):
@@ -80,8 +85,6 @@ class IdentityFlags:
         )
 
     def jwt_identity(self) -> Identity:
-        from kubectl_war.identity import Identity
-
         if not self.jwt_issuer:
             raise UsageError("a JWT identity needs --jwt-issuer URL")
         attributes: dict[str, str] = {}
@@ -159,6 +162,7 @@ class CanOnboardOptions(Options):
         return _like(client, self.like or "")
 
     def run(self) -> None:
+        # the client modules stay off --help and completion
         from kubectl_war.kube.client import Kube
 
         client = Kube(self.kube)
@@ -171,9 +175,6 @@ class CanOnboardOptions(Options):
 def _like(client: Kube, ref: str) -> Identity:
     """The verified identity of the WAR `[NAMESPACE/]NAME` (a bare name is looked up in
     the namespace, then in every namespace)."""
-    from kubectl_war.snapshot import not_found
-    from kubectl_war.war import War
-
     res = client.war_resource()
     namespace, _, name = ref.rpartition("/")
     obj = client.get(res, namespace or client.namespace, name)
@@ -212,9 +213,6 @@ def _trusted(opts: CanOnboardOptions, client: Kube, who: Identity) -> list[str] 
     """The control plane's JWT issuers, for a JWT identity; one warning when unreadable."""
     if who.platform != "jwt":
         return None
-    from kubectl_war.notice import warn
-    from kubectl_war.snapshot import trusted_issuers
-
     issuers, why = trusted_issuers(client, opts.istio_namespace)
     if issuers is None:
         warn(
@@ -225,16 +223,11 @@ def _trusted(opts: CanOnboardOptions, client: Kube, who: Identity) -> list[str] 
 
 
 def _warn_malformed(read: PolicyRead) -> None:
-    from kubectl_war.notice import warn
-
     for bad in read.malformed:
         warn(f"OnboardingPolicy {bad.namespace}/{bad.name} skipped: {bad.problem}")
 
 
 def _run_check(opts: CanOnboardOptions, client: Kube) -> None:
-    from kubectl_war.onboarding.verdict import evaluate, no_effect
-    from kubectl_war.snapshot import read_policies
-
     namespace, group = client.namespace, opts.group or ""
     who = opts.identity(client)
     labels = _group_labels(client, namespace, group)
@@ -255,8 +248,6 @@ def _run_check(opts: CanOnboardOptions, client: Kube) -> None:
 
 
 def _write_verdict(verdict: Verdict, output: str) -> None:
-    from kubectl_war.render import write
-
     if output != "text":
         opt.write_document(verdict.to_dict(), output, rows="rules")
         return
@@ -268,10 +259,6 @@ def _write_verdict(verdict: Verdict, output: str) -> None:
 
 
 def _run_list(opts: CanOnboardOptions, client: Kube) -> None:
-    from kubectl_war.cli.contexts import no_resources
-    from kubectl_war.onboarding.verdict import admits_per_group
-    from kubectl_war.snapshot import read_policies
-
     namespace = None if opts.kube.all_namespaces else client.namespace
     groups = _groups(client, namespace)
     read = read_policies(client, namespace, required=True)
@@ -306,9 +293,6 @@ def _groups(client: Kube, namespace: str | None) -> list[tuple[str, str, dict[st
 
 
 def _write_list(rows: list[Any], *, with_namespace: bool) -> None:
-    from kubectl_war.onboarding.verdict import LIST_COLUMNS
-    from kubectl_war.render import Table, use_colour
-
     lead = ["NAMESPACE"] if with_namespace else []
     table = Table([*lead, *LIST_COLUMNS], colour=use_colour())
     table.write([[r.namespace] * with_namespace + r.cells() for r in rows])

@@ -10,14 +10,18 @@ from typing import Any
 
 import click
 
-from kubectl_war.assess import Facts
+from kubectl_war import listing, snapshot
+from kubectl_war.assess import Facts, assess
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.contexts import no_resources
+from kubectl_war.cli.prompt import confirm
+from kubectl_war.durations import human_duration
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
-from kubectl_war.render import write
+from kubectl_war.render import Table, use_colour, write
 from kubectl_war.selectors import matches
+from kubectl_war.snapshot import not_found, unadmitted
 from kubectl_war.war import RESOURCE_NAME, War
 
 TYPE_CHECKING = False
@@ -113,8 +117,8 @@ class DeleteOptions(Options):
             raise UsageError("--wait and --wait-reregistered cannot be used with --dry-run")
 
     def run(self) -> None:
+        # the client modules stay off --help and completion
         from kubectl_war.kube.client import Kube
-        from kubectl_war.snapshot import not_found
 
         client = Kube(self.kube)
         chosen = self._select(client)
@@ -136,8 +140,6 @@ class DeleteOptions(Options):
     def _preview(self, client: Kube, chosen: _Chosen) -> None:
         """Ask before deleting by selector; a dry run or the question marks the WARs no
         OnboardingPolicy admits now (deleted, they will not come back)."""
-        from kubectl_war.snapshot import unadmitted
-
         asks = self.by_selector and self.dry_run == "none" and not self.yes
         if self.dry_run == "none" and not asks:
             return
@@ -157,8 +159,6 @@ class DeleteOptions(Options):
 
     def _select(self, client: Kube) -> _Chosen:
         """The WARs the names or selection flags choose, read from the cluster."""
-        from kubectl_war import snapshot
-
         missing: list[str] = []
         if self.names:
             snap, missing = snapshot.take_named(client, client.namespace, list(self.names))
@@ -173,7 +173,7 @@ class DeleteOptions(Options):
 
     def _delete(self, client: Kube, chosen: _Chosen) -> int:
         """Delete the chosen WARs (then wait, when asked); the number of failures."""
-        from kubectl_war import deletion
+        from kubectl_war import deletion  # the cluster-reading modules stay off `delete --help`
 
         res = client.war_resource()
         failures = 0
@@ -215,13 +215,9 @@ class _Chosen:
     wars: list[War] = field(default_factory=list)
 
     def facts(self, war: War) -> Facts:
-        from kubectl_war.assess import assess
-
         return assess(war, self.snap, self.t, self.options.grace_period)
 
     def selected(self, war: War) -> bool:
-        from kubectl_war import listing
-
         o = self.options
         if o.selector and o.names and not matches(o.selector, war.labels):
             return False
@@ -255,10 +251,6 @@ def _confirm(
 ) -> None:
     """Show what will be deleted and ask (a NOTE marks WARs no policy admits now);
     without a terminal, refuse."""
-    from kubectl_war import listing
-    from kubectl_war.cli.prompt import confirm
-    from kubectl_war.render import Table, use_colour
-
     layout = listing.Layout(all_namespaces=all_namespaces)
     marked = any(w.uid in blocked for w in wars)
     table = Table(layout.headers() + ["NOTE"] * marked, colour=use_colour(sys.stderr))
@@ -275,7 +267,7 @@ def _confirm(
 def _wait(
     client: Kube, res: Resource, targets: list[Target], reregister: bool, timeout: float
 ) -> int:
-    from kubectl_war import deletion
+    from kubectl_war import deletion  # the cluster-reading modules stay off `delete --help`
 
     def report(t: deletion.Target) -> None:
         if reregister:
@@ -300,6 +292,4 @@ def _wait(
 
 
 def _dur(seconds: float) -> str:
-    from kubectl_war.durations import human_duration
-
     return human_duration(seconds)

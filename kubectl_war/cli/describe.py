@@ -17,6 +17,7 @@ from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.notice import sources_refused
+from kubectl_war.onboarding.admission import admission
 from kubectl_war.render import as_list, write
 from kubectl_war.snapshot import not_found
 
@@ -152,8 +153,6 @@ class _Described:
 
     def admission(self, war: War) -> Any:
         """Which rule would admit the WAR again now (None: cannot be told)."""
-        from kubectl_war.onboarding.admission import admission
-
         if self.policies is None:
             return None
         snap = self.snap

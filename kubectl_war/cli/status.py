@@ -19,6 +19,7 @@ from kubectl_war.jsondata import child
 from kubectl_war.kube.config import Connection
 from kubectl_war.notice import sources_refused
 from kubectl_war.render import NONE, Cell, Table, use_colour, write
+from kubectl_war.snapshot import policies_or_warn
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
@@ -180,9 +181,6 @@ def _unselected(
 ) -> list[GroupProblem]:
     """The WorkloadGroups read that no OnboardingPolicy selects: every one read, or with
     -l only those of the WARs shown; none when policies cannot be read (one warning)."""
-    from kubectl_war import health
-    from kubectl_war.snapshot import policies_or_warn
-
     shown = {(w.namespace, w.group) for w in snap.wars}
     groups = []
     for (ns, name), obj in sorted(snap.groups.items()):
