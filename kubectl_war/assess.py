@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubectl_war.durations import format_timestamp, human_duration
 from kubectl_war.freshness import Freshness, LastChange, outdated_by
@@ -18,6 +18,8 @@ from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
+
     # Imported when a proxy-status source is read: a plain list never needs them.
     from kubectl_war.sidecars.join import Sidecar
     from kubectl_war.sidecars.records import ProxySync
@@ -105,10 +107,10 @@ def agent_state(war: War, facts: Facts) -> str:
     return state
 
 
-def computed(war: War, facts: Facts, snap: Snapshot) -> dict[str, Any]:
+def computed(war: War, facts: Facts, snap: Snapshot) -> JSON:
     """The facts as data, for `-o json|yaml` (so scripts see what a person sees)."""
     ident = war.identity
-    out: dict[str, Any] = {
+    out: JSON = {
         "identity": dict(ident.to_dict(), source=war.identity_source or "none"),
         "workloadGroup": {"name": war.group, "exists": facts.group_exists},
         "agent": {

@@ -32,6 +32,7 @@ from kubectl_war.sidecars import kinds
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
     from kubectl_war.kube.requests import Resource
 
 # cobra's ShellCompDirective bits.
@@ -112,7 +113,7 @@ class Line:
     path: list[click.Command]
     names: list[str]  # command names below the root
     ctx: click.Context
-    values: dict[str, Any] = field(default_factory=dict)
+    values: JSON = field(default_factory=dict)
     given: set[str] = field(default_factory=set)  # params that appeared
     positionals: list[str] = field(default_factory=list)
     pending: click.Option | None = None  # an option still waiting for its value
@@ -415,7 +416,7 @@ def _from_cluster(line: Line, kind: str, connect: Callable[[Line], Cluster]) -> 
 
 
 def _within(budget: float, fn: Callable[[], list[str]]) -> list[str]:
-    box: dict[str, Any] = {}
+    box: JSON = {}
 
     def run() -> None:
         try:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubectl_war.kube.errors import Conflict, KubeError, NotFound
 from kubectl_war.kube.requests import Resource
@@ -24,6 +24,7 @@ from kubectl_war.kube.watch import Store, until
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
     from kubectl_war.kube.client import Kube
 
 DELETED = "deleted"
@@ -277,7 +278,7 @@ class Target:
         return "re-created, agent not connected yet"
 
 
-def observe(target: Target, obj: dict[str, Any] | None) -> None:
+def observe(target: Target, obj: JSON | None) -> None:
     """Update what is known of a target from the object now under its name (None: absent)."""
     if obj is None:
         # Absent: the old WAR is gone, and a re-created one that went away again too.

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import human_duration
@@ -19,6 +19,9 @@ from kubectl_war.onboarding.verdict import selected_by_any
 from kubectl_war.prometheus.exposition import Family, render
 from kubectl_war.render import NONE
 from kubectl_war.war import War
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 # Problem kinds, as `-o json` names them.
 DISCONNECTED = "disconnected"
@@ -61,7 +64,7 @@ class Problem:
                 out.append(f"sidecar {sidecar.state if sidecar is not None else NONE}")
         return ", ".join(out)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         war, facts = self.war, self.facts
         sidecar = facts.sidecar
         return {
@@ -116,7 +119,7 @@ class GroupProblem:
     def words(self) -> str:
         return "no OnboardingPolicy selects it: new machines cannot join"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         return {
             "context": self.context,
             "namespace": self.namespace,
@@ -193,7 +196,7 @@ class GroupHealth:
             return f"{self.disconnected} ({countdown(self.soonest_removal)})"
         return str(self.disconnected)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         soonest = self.soonest_removal
         return {
             "context": self.context,
@@ -277,9 +280,9 @@ _SUMMED = (
 )
 
 
-def totals(groups: Iterable[GroupHealth]) -> dict[str, Any]:
+def totals(groups: Iterable[GroupHealth]) -> JSON:
     """The counts of many groups added up, for `-o json`."""
-    out: dict[str, Any] = {key: None if key == "notSynced" else 0 for key in _SUMMED}
+    out: JSON = {key: None if key == "notSynced" else 0 for key in _SUMMED}
     counted: set[str] = set()
     for g in groups:
         counts = g.to_dict()

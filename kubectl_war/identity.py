@@ -26,6 +26,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from kubectl_war.jsondata import JSON
+
 __all__ = [
     "PLATFORMS",
     "Identity",
@@ -209,9 +211,9 @@ class Identity:
             return f"jwt-{self.issuer_short}--{self.subject}"
         return None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         """A JSON-friendly dict with lowerCamel keys, leaving out what is unknown."""
-        out: dict[str, Any] = {"platform": self.platform}
+        out: JSON = {"platform": self.platform}
         for key, value in (
             ("partition", self.partition),
             ("account", self.account),

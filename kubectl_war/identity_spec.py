@@ -20,6 +20,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from kubectl_war.jsondata import JSON
+
 __all__ = ["identity_from_spec"]
 
 
@@ -41,7 +43,7 @@ def _scalar(value: object) -> str | None:
     return None
 
 
-def _pop(mapping: dict[str, Any], key: str) -> Any:
+def _pop(mapping: JSON, key: str) -> Any:
     """Take a field by its JSON (lowerCamel) name or its snake_case spelling."""
     value = mapping.pop(key, None)
     snake = _snake(key)
@@ -49,7 +51,7 @@ def _pop(mapping: dict[str, Any], key: str) -> Any:
     return value if value is not None else alt
 
 
-def _pop_str(mapping: dict[str, Any], key: str) -> str | None:
+def _pop_str(mapping: JSON, key: str) -> str | None:
     value = _pop(mapping, key)
     text = _scalar(value)
     if text is None and value is not None and value != "":
@@ -57,7 +59,7 @@ def _pop_str(mapping: dict[str, Any], key: str) -> str | None:
     return text
 
 
-def _pop_map(mapping: dict[str, Any], key: str) -> dict[str, Any] | None:
+def _pop_map(mapping: JSON, key: str) -> JSON | None:
     value = _pop(mapping, key)
     if type(value) is dict or isinstance(value, Mapping):
         return dict(value)
@@ -87,7 +89,7 @@ def _flat(value: object, prefix: str = "") -> dict[str, str]:
     return out
 
 
-def _pop_role(body: dict[str, Any], prefix: str) -> tuple[str | None, dict[str, str]]:
+def _pop_role(body: JSON, prefix: str) -> tuple[str | None, dict[str, str]]:
     """`iamRole: {name: ...}` (or a plain string): the name, and any other fields."""
     value = _pop(body, "iamRole")
     if type(value) is dict or isinstance(value, Mapping):
@@ -104,7 +106,7 @@ def _account(value: object) -> str | None:
     return _scalar(value)
 
 
-def _aws(aws: dict[str, Any]) -> Identity:
+def _aws(aws: JSON) -> Identity:
     partition = _pop_str(aws, "partition")
     account = _account(_pop(aws, "account"))
     region = _pop_str(aws, "region")
@@ -137,7 +139,7 @@ def _aws(aws: dict[str, Any]) -> Identity:
     return Identity("unknown", *common, extra=_flat(aws, "aws"))
 
 
-def _jwt(jwt: dict[str, Any]) -> Identity:
+def _jwt(jwt: JSON) -> Identity:
     attributes: dict[str, str] = {}
     raw = _pop_map(jwt, "attributes") or {}
     for k, v in raw.items():
@@ -153,7 +155,7 @@ def _jwt(jwt: dict[str, Any]) -> Identity:
     )
 
 
-def _gcp(gcp: dict[str, Any]) -> Identity:
+def _gcp(gcp: JSON) -> Identity:
     region = _pop_str(gcp, "region")
     zone = _pop_str(gcp, "zone")
     gce = _pop_map(gcp, "gce") or {}
@@ -167,7 +169,7 @@ def _gcp(gcp: dict[str, Any]) -> Identity:
     )
 
 
-def _azure(azure: dict[str, Any]) -> Identity:
+def _azure(azure: JSON) -> Identity:
     compute = _pop_map(azure, "compute") or {}
     instance_id = _pop_str(compute, "instanceId")
     return Identity(
@@ -184,7 +186,7 @@ def _text(value: object) -> bool:
     return type(value) is str and value != ""
 
 
-def _plain_role(body: dict[str, Any]) -> tuple[bool, str | None]:
+def _plain_role(body: JSON) -> tuple[bool, str | None]:
     """`iamRole` read directly: (usable, name) for absent, `{name: ...}` or a string."""
     if "iamRole" not in body:
         return True, None
@@ -196,7 +198,7 @@ def _plain_role(body: dict[str, Any]) -> tuple[bool, str | None]:
     return False, None
 
 
-def _as_written(spec_identity: dict[str, Any]) -> Identity | None:
+def _as_written(spec_identity: JSON) -> Identity | None:
     """The identity of the shapes the onboarding endpoint writes, read without the
     general decoder: EC2, ECS or JWT with every field a non-empty string under its
     JSON name and nothing else. None for anything else (snake_case spellings, numbers,

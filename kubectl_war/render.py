@@ -19,6 +19,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO, Any
 
+    from kubectl_war.jsondata import JSON
+
 NONE = "<none>"
 GAP = "   "
 
@@ -175,7 +177,7 @@ class Table:
 _BLOCK_LINES = 1000
 
 
-def as_list(items: Sequence[Mapping[str, Any]], resource_version: str = "") -> dict[str, Any]:
+def as_list(items: Sequence[Mapping[str, Any]], resource_version: str = "") -> JSON:
     """A `v1 List` holding the objects exactly as the server returned them (kubectl -o json)."""
     return {
         "apiVersion": "v1",
@@ -276,7 +278,7 @@ class ListDocument:
         """Write what follows the items: `kind`, `metadata` and `after_items` (JSON's
         order: as given; YAML's: sorted, so those were given to `start`)."""
         self.start()
-        tail: dict[str, Any] = {"kind": "List", "metadata": {"resourceVersion": resource_version}}
+        tail: JSON = {"kind": "List", "metadata": {"resourceVersion": resource_version}}
         if self.output == "json":
             tail.update(after_items or {})
             items_end = "]," if self.empty else "\n    ],"

@@ -22,6 +22,7 @@ from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import CompactWar, War
 
 if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
     from kubectl_war.kube.client import Kube
 
 WAR_PLURAL = "workloadautoregistrations"
@@ -44,7 +45,7 @@ class Snapshot:
     wars: list[War]
     resource_version: str = ""
     namespace: str | None = None
-    groups: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    groups: dict[tuple[str, str], JSON] = field(default_factory=dict)
     groups_fetched: bool = False
     groups_served: bool = True
     groups_error: str | None = None
@@ -53,7 +54,7 @@ class Snapshot:
         default_factory=dict, repr=False, compare=False
     )
 
-    def spec_change(self, group: dict[str, Any]) -> LastChange:
+    def spec_change(self, group: JSON) -> LastChange:
         """When a WorkloadGroup's spec last changed, worked out once per group: every
         WAR of a group asks the same question."""
         hit = self._spec_changes.get(id(group))
@@ -61,7 +62,7 @@ class Snapshot:
             hit = self._spec_changes[id(group)] = (group, last_spec_change(group))
         return hit[1]
 
-    def group_of(self, war: War) -> dict[str, Any] | None:
+    def group_of(self, war: War) -> JSON | None:
         """The WorkloadGroup object a WAR belongs to, or None when it does not exist.
 
         A WorkloadGroup deleted and re-created under the same name is not the one
@@ -69,9 +70,7 @@ class Snapshot:
         """
         return self.group_named(war.namespace, war.group, war.group_uid)
 
-    def group_named(
-        self, namespace: str, group: str | None, owner_uid: str | None
-    ) -> dict[str, Any] | None:
+    def group_named(self, namespace: str, group: str | None, owner_uid: str | None) -> JSON | None:
         """`group_of` for a WAR known only by its namespace, group and owner uid."""
         if group is None:
             return None
@@ -85,7 +84,7 @@ class Snapshot:
         return wg
 
     def judge(
-        self, group: dict[str, Any] | None, created: datetime | None
+        self, group: JSON | None, created: datetime | None
     ) -> tuple[Freshness, LastChange | None]:
         """`freshness.war_freshness` for a WAR created at `created` in `group`; unknown
         for every WAR when the WorkloadGroups could not be read."""
@@ -103,7 +102,7 @@ def take(
     field_selector: str | None = None,
     with_groups: bool = False,
     compact: bool = False,
-    keep: list[dict[str, Any]] | None = None,
+    keep: list[JSON] | None = None,
 ) -> Snapshot:
     """Read the WARs (and, when asked, their WorkloadGroups) in one namespace or all.
 
@@ -116,7 +115,7 @@ def take(
     if compact:
         wars: list[War] = []
 
-        def add(obj: dict[str, Any]) -> None:
+        def add(obj: JSON) -> None:
             # Not `gcpause.keep`: the 5,000 whole objects it may hold (some 85 MB) would
             # be most of what a compact list holds.
             wars.append(CompactWar(War(obj)))
@@ -200,7 +199,7 @@ def take_named(kube: Kube, namespace: str, names: list[str]) -> tuple[Snapshot, 
     return Snapshot(found, "", namespace), missing
 
 
-def events_by_uid(kube: Kube, namespace: str | None) -> dict[str, list[dict[str, Any]]] | None:
+def events_by_uid(kube: Kube, namespace: str | None) -> dict[str, list[JSON]] | None:
     """Events about WARs, grouped by the uid of the WAR they are about (one list call).
 
     None when events cannot be read (403, 404): kubectl's describe then leaves its Events
@@ -213,7 +212,7 @@ def events_by_uid(kube: Kube, namespace: str | None) -> dict[str, list[dict[str,
     except (Forbidden, NotFound) as exc:
         warn(f"events not shown: they cannot be read ({exc.needs or exc.message})")
         return None
-    out: dict[str, list[dict[str, Any]]] = {}
+    out: dict[str, list[JSON]] = {}
     for ev in listed.items:
         involved = child(ev, "involvedObject")
         uid = involved.get("uid")

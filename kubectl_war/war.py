@@ -12,12 +12,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from kubectl_war.durations import parse_timestamp
 from kubectl_war.errors import WarError
 from kubectl_war.identity import Identity, decode_name
 from kubectl_war.identity_spec import identity_from_spec
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 KIND = "WorkloadAutoRegistration"
 GROUP = "runtime.onboarding.tetrate.io"
@@ -59,7 +62,7 @@ class cached_property(Generic[T]):
         return value
 
 
-def _dict(value: Any) -> dict[str, Any]:
+def _dict(value: Any) -> JSON:
     return value if isinstance(value, dict) else {}
 
 
@@ -101,7 +104,7 @@ class War:
     # ---- metadata ------------------------------------------------------------------
 
     @cached_property
-    def meta(self) -> dict[str, Any]:
+    def meta(self) -> JSON:
         return _dict(self.obj.get("metadata"))
 
     @property
@@ -135,7 +138,7 @@ class War:
     # ---- WorkloadGroup -------------------------------------------------------------
 
     @cached_property
-    def owner(self) -> dict[str, Any] | None:
+    def owner(self) -> JSON | None:
         """The WorkloadGroup ownerReference (the controller one first)."""
         owners = [
             o
@@ -168,7 +171,7 @@ class War:
     # ---- identity ------------------------------------------------------------------
 
     @cached_property
-    def spec(self) -> dict[str, Any]:
+    def spec(self) -> JSON:
         return _dict(self.obj.get("spec"))
 
     @cached_property
@@ -199,7 +202,7 @@ class War:
     # ---- registration --------------------------------------------------------------
 
     @cached_property
-    def registration(self) -> dict[str, Any]:
+    def registration(self) -> JSON:
         return _dict(self.spec.get("registration"))
 
     @cached_property
@@ -230,7 +233,7 @@ class War:
         return _str(_dict(self.registration.get("agent")).get("version"))
 
     @cached_property
-    def _istio(self) -> dict[str, Any]:
+    def _istio(self) -> JSON:
         return _dict(_dict(self.registration.get("sidecar")).get("istio"))
 
     @property
@@ -260,11 +263,11 @@ class War:
     # ---- agent ---------------------------------------------------------------------
 
     @cached_property
-    def status(self) -> dict[str, Any]:
+    def status(self) -> JSON:
         return _dict(self.obj.get("status"))
 
     @cached_property
-    def condition(self) -> dict[str, Any] | None:
+    def condition(self) -> JSON | None:
         for c in _list(self.status.get("conditions")):
             if isinstance(c, dict) and c.get("type") == AGENT_CONNECTED:
                 return c
@@ -393,9 +396,9 @@ class CompactWar(War):
             )
 
     @property
-    def meta(self) -> dict[str, Any]:
+    def meta(self) -> JSON:
         # The stub's, read in place: a cached copy would give each WAR a __dict__.
-        meta: dict[str, Any] = self.obj["metadata"]
+        meta: JSON = self.obj["metadata"]
         return meta
 
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import DEFAULT_CHUNK_SIZE
 from kubectl_war.names import path_segment_problem
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 WAR_GROUP = "runtime.onboarding.tetrate.io"
 WG_GROUP = "networking.istio.io"
@@ -86,14 +89,14 @@ class Request:
 class ListResult:
     """Every object of a list, and the resourceVersion a watch resumes from."""
 
-    items: list[dict[str, Any]]
+    items: list[JSON]
     resource_version: str = ""
 
 
 @dataclass
 class WatchEvent:
     type: str  # ADDED, MODIFIED, DELETED
-    object: dict[str, Any] = field(default_factory=dict)
+    object: JSON = field(default_factory=dict)
 
 
 def object_key(meta: Any) -> str:
@@ -152,7 +155,7 @@ def delete_request(
     preconditions: dict[str, str] = {"uid": uid}
     if resource_version:
         preconditions["resourceVersion"] = resource_version
-    body: dict[str, Any] = {
+    body: JSON = {
         "kind": "DeleteOptions",
         "apiVersion": "v1",
         "preconditions": preconditions,

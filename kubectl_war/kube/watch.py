@@ -18,7 +18,7 @@ import queue
 import threading
 import time
 from collections.abc import Collection, Iterable, Iterator
-from typing import Any, Callable, Optional, Protocol
+from typing import TYPE_CHECKING, Any, Callable, Optional, Protocol
 
 from kubectl_war.jsondata import child
 from kubectl_war.kube.errors import Gone, KubeError
@@ -30,6 +30,9 @@ from kubectl_war.kube.requests import (
     object_key,
     watch_request,
 )
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 #: Seconds one watch of a waiting thread stays open: a finished wait's thread ends within it.
 WATCH_WINDOW = 2
@@ -71,7 +74,7 @@ class Watchable(Protocol):
         field_selector: str | None = None,
     ) -> ListResult: ...
 
-    def get(self, res: Resource, namespace: str | None, name: str) -> dict[str, Any] | None: ...
+    def get(self, res: Resource, namespace: str | None, name: str) -> JSON | None: ...
 
     def debug_log(self, line: str) -> None: ...
 
@@ -85,9 +88,9 @@ class Store:
             poll (the whole state is new to whoever looks).
     """
 
-    def __init__(self, items: Iterable[dict[str, Any]] = (), resource_version: str = "") -> None:
-        self._by_key: dict[str, dict[str, Any]] = {}
-        self._by_name: dict[Key, dict[str, Any]] = {}
+    def __init__(self, items: Iterable[JSON] = (), resource_version: str = "") -> None:
+        self._by_key: dict[str, JSON] = {}
+        self._by_name: dict[Key, JSON] = {}
         # uids a direct read showed replaced by another object: their late events are stale.
         self._replaced: set[str] = set()
         self.resource_version = resource_version
@@ -95,11 +98,11 @@ class Store:
         for obj in items:
             self._put(obj)
 
-    def get(self, namespace: str | None, name: str) -> dict[str, Any] | None:
+    def get(self, namespace: str | None, name: str) -> JSON | None:
         """The object under this name now, or None."""
         return self._by_name.get((namespace or "", name))
 
-    def items(self) -> list[dict[str, Any]]:
+    def items(self) -> list[JSON]:
         """Every object known, listed ones in list order, then new ones as they came."""
         return list(self._by_key.values())
 
@@ -132,7 +135,7 @@ class Store:
             self._put(event.object)
         return True
 
-    def refresh(self, namespace: str, name: str, obj: dict[str, Any] | None) -> None:
+    def refresh(self, namespace: str, name: str, obj: JSON | None) -> None:
         """Take in a direct read of one name (None: absent), unless what is held is a
         newer version of the same object."""
         held = self._by_name.get((namespace, name))
@@ -171,14 +174,14 @@ class Store:
         self.changed = event
         return event
 
-    def _put(self, obj: dict[str, Any]) -> None:
+    def _put(self, obj: JSON) -> None:
         meta = obj.get("metadata")
         self._by_key[object_key(meta)] = obj
         name = _name(meta)
         if name is not None:
             self._by_name[name] = obj
 
-    def _drop(self, key: str, obj: dict[str, Any]) -> None:
+    def _drop(self, key: str, obj: JSON) -> None:
         self._by_key.pop(key, None)
         name = _name(obj.get("metadata"))
         current = self._by_name.get(name) if name is not None else None
@@ -526,7 +529,7 @@ def _watch_into(
             out.put(exc)
 
 
-def _older(obj: dict[str, Any], than: dict[str, Any]) -> bool:
+def _older(obj: JSON, than: JSON) -> bool:
     """Whether `obj` is an earlier version of the same object than `than` (a late event
     after a direct read must not undo it). resourceVersions are opaque to clients, but
     the API server's are etcd revisions: compared as numbers when both are."""

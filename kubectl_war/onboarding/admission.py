@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.jsondata import child
 from kubectl_war.onboarding.policy import Policy
 from kubectl_war.onboarding.verdict import admitted_by
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 NONE_NOW = "<none now>"
 
@@ -34,12 +37,12 @@ class Admission:
         """`allow-ratings (rule 1)`, or `<none now>`."""
         return f"{self.policy} (rule {self.rule})" if self.policy else NONE_NOW
 
-    def to_dict(self) -> dict[str, Any] | None:
+    def to_dict(self) -> JSON | None:
         return {"policy": self.policy, "rule": self.rule} if self.policy else None
 
 
 def admission(
-    war: Any, group: dict[str, Any] | None, policies: Sequence[Policy], *, group_known: bool = True
+    war: Any, group: JSON | None, policies: Sequence[Policy], *, group_known: bool = True
 ) -> Admission | None:
     """Whether the policies of the WAR's namespace admit its identity into its group now.
 

@@ -18,10 +18,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from kubectl_war.jsondata import child
 from kubectl_war.selectors import SelectorError, check_label_selector
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 GROUP = "authorization.onboarding.tetrate.io"
 KIND = "OnboardingPolicy"
@@ -64,7 +67,7 @@ class Rule:
 
     number: int
     matchers: tuple[Matcher, ...]
-    selectors: tuple[dict[str, Any], ...]  # checked LabelSelector objects
+    selectors: tuple[JSON, ...]  # checked LabelSelector objects
 
 
 @dataclass(frozen=True)
@@ -93,7 +96,7 @@ def _strings(value: Any, where: str, *, required: bool = False) -> tuple[str, ..
     return tuple(value)
 
 
-def _object(value: Any, where: str) -> dict[str, Any]:
+def _object(value: Any, where: str) -> JSON:
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -107,7 +110,7 @@ def _list(value: Any, where: str) -> list[Any]:
     return value
 
 
-def _aws(aws: dict[str, Any], where: str) -> AwsMatcher:
+def _aws(aws: JSON, where: str) -> AwsMatcher:
     accounts = _strings(aws.get("accounts"), f"{where}.accounts", required=True)
     for i, account in enumerate(accounts):
         if not _ACCOUNT.match(account):
@@ -129,7 +132,7 @@ def _aws(aws: dict[str, Any], where: str) -> AwsMatcher:
     )
 
 
-def _jwt(jwt: dict[str, Any], where: str) -> JwtMatcher:
+def _jwt(jwt: JSON, where: str) -> JwtMatcher:
     issuer = jwt.get("issuer")
     if not isinstance(issuer, str) or not issuer:
         raise Malformed(f"{where}.issuer: required")
@@ -188,7 +191,7 @@ def _rule(entry: Any, number: int) -> Rule:
     )
 
 
-def parse(obj: dict[str, Any]) -> Policy:
+def parse(obj: JSON) -> Policy:
     """One OnboardingPolicy object as a `Policy`.
 
     Raises:
@@ -204,7 +207,7 @@ def parse(obj: dict[str, Any]) -> Policy:
     )
 
 
-def parse_all(objs: list[dict[str, Any]]) -> tuple[list[Policy], list[Bad]]:
+def parse_all(objs: list[JSON]) -> tuple[list[Policy], list[Bad]]:
     """Every policy that parses, in namespace and name order, and the ones that do not."""
     good: list[Policy] = []
     bad: list[Bad] = []

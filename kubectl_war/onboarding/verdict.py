@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kubectl_war.identity import Identity
 from kubectl_war.onboarding.policy import AwsMatcher, Bad, JwtMatcher, Matcher, Policy, Rule
 from kubectl_war.selectors import selector_text, selects
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 ANY = "<any>"
 NONE = "<none>"
@@ -30,7 +33,7 @@ class Check:
     ok: bool
     text: str
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         return {"field": self.field, "matched": self.ok, "message": self.text}
 
 
@@ -52,7 +55,7 @@ class MatcherResult:
     def text(self) -> str:
         return "; ".join(c.text for c in self.checks) or "matched"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         return {
             "index": self.index,
             "admitted": self.admitted,
@@ -85,7 +88,7 @@ class RuleResult:
             where += f", workloads[{self.nearest.index}]"
         return f"{self.policy.name} ({where})"
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         nearest = self.nearest
         return {
             "policy": self.policy.name,
@@ -165,7 +168,7 @@ class Verdict:
             )
         return lines
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         admitting = self.admitting
         return {
             "kind": "OnboardingReview",
@@ -378,7 +381,7 @@ def matcher_cells(m: Matcher) -> list[str]:
     return ["jwt", m.issuer, ANY, ANY, _cell(m.subjects), attrs or ANY]
 
 
-def matcher_dict(m: Matcher) -> dict[str, Any]:
+def matcher_dict(m: Matcher) -> JSON:
     if isinstance(m, AwsMatcher):
         return {
             "platform": m.kind,
@@ -412,7 +415,7 @@ class Admits:
             return [self.group, NONE, *[NONE] * 6]
         return [self.group, self.policy or NONE, *matcher_cells(self.matcher)]
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         return {
             "namespace": self.namespace,
             "workloadGroup": self.group,

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kubectl_war.errors import UsageError
 from kubectl_war.identity import decode_name, group_from_name
 from kubectl_war.sidecars.records import MISSING, SYNCED, ProxySync, SyncState
 from kubectl_war.war import War
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 
 @dataclass(frozen=True)
@@ -37,12 +40,12 @@ class Sidecar:
     def synced(self) -> bool:
         return self.state == SYNCED
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSON:
         """As data, for `-o json|yaml` (states as plain strings: YAML's safe dumper
         represents no str subclass)."""
         status = self.status
         state = str(self.state) if self.state is not None else None
-        out: dict[str, Any] = {"proxy": self.proxy, "state": state}
+        out: JSON = {"proxy": self.proxy, "state": state}
         if status is not None:
             out.update(
                 istiod=status.istiod,

@@ -12,9 +12,12 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.errors import WarError
+
+if TYPE_CHECKING:
+    from kubectl_war.jsondata import JSON
 
 
 class SyncState(str, Enum):
@@ -177,12 +180,12 @@ def decode_utf8(data: bytes | bytearray) -> str:
 # cache for types, one for details, so the many details (ages) do not push out the few
 # type maps. Bounded: past this many distinct maps a cache starts again, which costs
 # sharing, never correctness.
-_SHARED_TYPES: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
-_SHARED_DETAILS: dict[tuple[tuple[str, Any], ...], dict[str, Any]] = {}
+_SHARED_TYPES: dict[tuple[tuple[str, Any], ...], JSON] = {}
+_SHARED_DETAILS: dict[tuple[tuple[str, Any], ...], JSON] = {}
 _SHARED_LIMIT = 4096
 
 
-def _shared(values: Mapping[str, Any], cache: dict[Any, dict[str, Any]]) -> dict[str, Any]:
+def _shared(values: Mapping[str, Any], cache: dict[Any, JSON]) -> JSON:
     """A dict equal to `values` (same order), the same object for every equal map."""
     key = tuple(values.items())
     found = cache.get(key)
