@@ -261,17 +261,22 @@ def kubeconfig_file(
     user: str = "u",
     namespace: str | None = None,
     credentials: dict[str, Any] | None = None,
+    certificate_authority: str | None = None,
 ) -> str:
     """A kubeconfig with one context (its current one) for `server`; the user's entry is
-    `credentials` (a token "t" unless given). Returns its path."""
+    `credentials` (a token "t" unless given), the cluster trusts `certificate_authority`
+    (a CA file, for an https server). Returns its path."""
     ctx: dict[str, Any] = {"cluster": cluster, "user": user}
     if namespace is not None:
         ctx["namespace"] = namespace
+    entry: dict[str, Any] = {"server": server}
+    if certificate_authority:
+        entry["certificate-authority"] = certificate_authority
     config = {
         "apiVersion": "v1",
         "kind": "Config",
         "current-context": context,
-        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "clusters": [{"name": cluster, "cluster": entry}],
         "contexts": [{"name": context, "context": ctx}],
         "users": [{"name": user, "user": {"token": "t"} if credentials is None else credentials}],
     }

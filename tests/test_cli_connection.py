@@ -90,7 +90,8 @@ def test_unserved_war_api(
 
 @pytest.fixture
 def secured(make_kubeconfig: Callable[..., str]) -> Iterator[FakeKube]:
-    with FakeKube(token="s3cret-token") as fake:
+    # Over https: kubectl sends credentials only there.
+    with FakeKube(tls=True, token="s3cret-token") as fake:
         fake.add(f.war(EC2, group="ratings"))
         yield fake
 
@@ -115,8 +116,8 @@ def test_wrong_token_is_unauthorized(
 def _list_by_flags(
     run_war: Run, server: str, env: dict[str, str], *more: str
 ) -> subprocess.CompletedProcess[str]:
-    """`list -n bookinfo -o name` reaching `server` by --server and --token alone."""
-    flags = ("-s", server, "--token", "s3cret-token")
+    """`list -n bookinfo -o name` reaching `server` (https) by --server and --token alone."""
+    flags = ("-s", server, "--token", "s3cret-token", "--insecure-skip-tls-verify")
     return run_war("list", "-n", "bookinfo", "-o", "name", *flags, *more, env=env)
 
 
@@ -151,7 +152,7 @@ def test_kubeconfig_list_context_cluster_and_user(
     tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
 ) -> None:
     """KUBECONFIG=a:b merges files; --context picks; --cluster/--user replace halves."""
-    with FakeKube(token="tok-a") as a, FakeKube(token="tok-b") as b:
+    with FakeKube(tls=True, token="tok-a") as a, FakeKube(tls=True, token="tok-b") as b:
         a.add(f.war(EC2, group="ratings"))
         b.add(f.war("other-jwt-x--y", "bookinfo"))
         # Each file names its own current-context: as in kubectl, the first file's wins.
@@ -165,6 +166,7 @@ def test_kubeconfig_list_context_cluster_and_user(
                     user=f"u-{x}",
                     namespace="bookinfo",
                     credentials={"token": f"tok-{x}"},
+                    certificate_authority=fake.ca_file,
                 )
             )
             for x, fake in (("a", a), ("b", b))
@@ -186,24 +188,24 @@ def test_kubeconfig_list_context_cluster_and_user(
         assert "kubectl-war" not in first.read_text() + second.read_text()
 
 
-def test_a_delete_on_the_wire(one: FakeKube, make_kubeconfig: Callable[..., str]) -> None:
+def test_a_delete_on_the_wire(secured: FakeKube, make_kubeconfig: Callable[..., str]) -> None:
     from kubectl_war import __version__
     from kubectl_war.kube import Connection, Kube
 
-    client = Kube(Connection(kubeconfig=make_kubeconfig(one, token="t0ken"), as_groups=("ops",)))
-    war = one.get("workloadautoregistrations", "bookinfo", EC2)
+    client = Kube(Connection(kubeconfig=make_kubeconfig(secured), as_groups=("ops",)))
+    war = secured.get("workloadautoregistrations", "bookinfo", EC2)
     assert war is not None
     meta = war["metadata"]
-    one.clear_requests()
+    secured.clear_requests()
     uid, rv = meta["uid"], meta["resourceVersion"]
     client.delete(client.war_resource(), "bookinfo", EC2, uid=uid, resource_version=rv)
-    (req,) = one.requests_to(
+    (req,) = secured.requests_to(
         f"/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/bookinfo/"
         f"workloadautoregistrations/{EC2}"
     )
     assert req.method == "DELETE"
     assert req.query == {}
-    assert req.header("Authorization") == "Bearer t0ken"
+    assert req.header("Authorization") == "Bearer s3cret-token"
     assert req.header("User-Agent") == f"kubectl-war/{__version__}"
     assert req.header("Accept") == "application/json"
     assert req.header("Content-Type") == "application/json"
@@ -213,7 +215,7 @@ def test_a_delete_on_the_wire(one: FakeKube, make_kubeconfig: Callable[..., str]
         "apiVersion": "v1",
         "preconditions": {"uid": uid, "resourceVersion": rv},
     }
-    assert one.get("workloadautoregistrations", "bookinfo", EC2) is None
+    assert secured.get("workloadautoregistrations", "bookinfo", EC2) is None
 
 
 def test_impersonation_headers(one: FakeKube, run_war: Run) -> None:
@@ -275,12 +277,13 @@ def test_exec_credential_plugin_supplies_the_token(
         '"kind": "ExecCredential", "status": {"token": "from-exec"}}\'\n'
     )
     plugin.chmod(0o755)
-    with FakeKube(token="from-exec") as fake:
+    with FakeKube(tls=True, token="from-exec") as fake:
         fake.add(f.war(EC2, group="ratings"))
         kc = f.kubeconfig_file(
             tmp_path / "kc",
             fake.url,
             namespace="bookinfo",
+            certificate_authority=fake.ca_file,
             credentials={
                 "exec": {
                     "apiVersion": "client.authentication.k8s.io/v1beta1",

@@ -267,12 +267,11 @@ FRESH = jwt(4_000_000_000)  # 2096
 
 
 @pytest.fixture
-def oidc_kubeconfig(fake_kube: FakeKube, tmp_path: Path) -> str:
-    fake_kube.token = FRESH
-    fake_kube.add(f.ec2_war())
+def oidc_kubeconfig(secured: FakeKube, tmp_path: Path) -> str:
+    secured.token = FRESH
     return write_kubeconfig(
         tmp_path / "kc",
-        fake_kube,
+        secured,
         {
             "auth-provider": {
                 "name": "oidc",

@@ -16,6 +16,7 @@ import pytest
 
 from tests.fakekube import Clock, FakeKube
 from tests.fakekube.onboarding import OnboardingPlane, rollout_fleet
+from tests.fakekube.tls import make_certs
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 P = "ratings-aws-aws-123456789012-"
@@ -28,9 +29,11 @@ TOKEN = "shared-token"
 @pytest.fixture
 def two(kube_clock: Clock) -> Iterator[tuple[FakeKube, FakeKube]]:
     """The kubeconfig's cluster (first) and the one `-s` names (second), alike, both
-    taking the kubeconfig user's token (a user with a token is what kubeconfigs hold)."""
-    first = FakeKube(clock=kube_clock, token=TOKEN).start()
-    second = FakeKube(clock=kube_clock, token=TOKEN).start()
+    taking the kubeconfig user's token (a user with a token is what kubeconfigs hold),
+    over https (kubectl sends tokens only there) with certificates of one CA."""
+    certs = make_certs()
+    first = FakeKube(clock=kube_clock, token=TOKEN, certs=certs).start()
+    second = FakeKube(clock=kube_clock, token=TOKEN, certs=certs).start()
     try:
         for fake in (first, second):
             fake.add_all(
@@ -60,7 +63,7 @@ def war(
 
 
 def _url(fake: FakeKube) -> str:
-    return f"http://127.0.0.1:{fake.port}"
+    return f"https://127.0.0.1:{fake.port}"
 
 
 def _only_second(first: FakeKube, second: FakeKube) -> None:

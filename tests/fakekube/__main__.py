@@ -37,7 +37,8 @@ def _seed(fake: FakeKube, fleet: str) -> None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    fake = FakeKube(token=args.token, port=args.port).start()
+    # A token is served over https: kubectl (and kubectl war) send credentials only there.
+    fake = FakeKube(token=args.token, port=args.port, tls=bool(args.token)).start()
     try:
         _seed(fake, args.fleet)
         if args.kubeconfig:
@@ -88,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument(
         "--fleet", default="demo", help="'demo' (default), 'empty', or a number of generated WARs"
     )
-    p_serve.add_argument("--token", help="require this bearer token")
+    p_serve.add_argument(
+        "--token", help="require this bearer token (then served over https, with a CA of its own)"
+    )
     p_serve.set_defaults(func=serve)
     p_demo = commands.add_parser("demo", help="run `kubectl war list -A` against the demo fleet")
     p_demo.add_argument("kubectl_args", nargs="*", help="extra arguments for `kubectl war list`")

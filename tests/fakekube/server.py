@@ -275,8 +275,12 @@ class FakeKube:
         port: int = 0,
         server_version: str = "v1.31.0",
         tls: bool = False,
+        certs: Any = None,
     ) -> None:
-        self.tls = tls
+        self.tls = tls or certs is not None
+        # With tls: the tests.fakekube.tls.Certs to serve with (several servers signed by
+        # one CA, as clusters under one company CA are); a CA of its own when None.
+        self._certs = certs
         # With tls=True: the CA file that signed the server's certificate, and a client
         # certificate and key it signed (tls.CLIENT_USER).
         self.ca_file: str | None = None
@@ -350,7 +354,7 @@ class FakeKube:
 
             from .tls import make_certs
 
-            certs = make_certs()
+            certs = self._certs or make_certs()
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(certs.cert_file, certs.key_file)
             # Client certificates the CA signed authenticate as their CN, as the API
