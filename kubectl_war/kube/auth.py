@@ -42,8 +42,15 @@ def credentials_error(text: str) -> KubeError:
 # ---- files ---------------------------------------------------------------------------
 
 
-def check_files(user: Mapping[str, Any], user_name: str, base: str) -> None:
+def check_files(
+    user: Mapping[str, Any], user_name: str, base: str, *, token_file: bool = True
+) -> None:
     """kubectl's checks of the files a user entry names, before anything is sent.
+
+    Args:
+        token_file: check `tokenFile` too; kubectl reads it only when it sends
+            credentials (to an https:// server), while it checks the certificate
+            files of every kubeconfig it uses.
 
     Raises:
         KubeError: `client-certificate` or `client-key` cannot be opened (kubectl's
@@ -61,13 +68,13 @@ def check_files(user: Mapping[str, Any], user_name: str, base: str) -> None:
             problems.append(f"unable to read {word} {path} for {user_name} due to {_go(exc, path)}")
     if problems:
         raise KubeError("Error in configuration: " + "; ".join(problems))
-    token_file = user.get("tokenFile")
-    if isinstance(token_file, str) and token_file and not user.get("token"):
+    path = user.get("tokenFile")
+    if token_file and isinstance(path, str) and path and not user.get("token"):
         try:
-            with open(_beside(base, token_file), "rb"):
+            with open(_beside(base, path), "rb"):
                 pass
         except OSError as exc:
-            raise KubeError(_go(exc, token_file)) from None
+            raise KubeError(_go(exc, path)) from None
 
 
 def _beside(base: str, path: str) -> str:
@@ -344,9 +351,15 @@ def _refresh(endpoint: str, cfg: Mapping[str, Any], refresh: str, verify: Any) -
 # ---- the loader ----------------------------------------------------------------------
 
 
-def loader(merger: Any, **kwargs: Any) -> Any:
+def loader(merger: Any, *, credentials: bool = True, **kwargs: Any) -> Any:
     """The client's `KubeConfigLoader` for `merger.config`, getting credentials as above and
-    writing refreshed tokens back to the file of `merger` they came from."""
+    writing refreshed tokens back to the file of `merger` they came from.
+
+    Args:
+        credentials: get the user's credentials at all; False for a plain http server,
+            to which kubectl sends none: no token is read, no exec plugin run, no OIDC
+            token refreshed (`config.sends_credentials`).
+    """
     # the kubernetes client loads on first use
     from kubernetes.config.kube_config import FileOrData, KubeConfigLoader
 
@@ -362,8 +375,17 @@ def loader(merger: Any, **kwargs: Any) -> Any:
         def load_and_set(self, client_configuration: Any) -> None:
             if self._user is not None:
                 name = self._current_context["context"].safe_get("user") or ""
-                check_files(self._user.value, str(name), self._base(self._user))
+                check_files(
+                    self._user.value,
+                    str(name),
+                    self._base(self._user),
+                    token_file=credentials,
+                )
             super().load_and_set(client_configuration)
+
+        def _load_authentication(self) -> None:
+            if credentials:
+                super()._load_authentication()
 
         def _load_user_token(self) -> bool | None:
             found: bool | None = super()._load_user_token()

@@ -84,6 +84,11 @@ class Kube:
         self.context_name: str | None = self._resolved.context
         self._context_namespace = self._resolved.context_namespace
         self.host: str = self._resolved.host
+        if self._resolved.withheld:
+            self.debug_log(
+                f"debug: credentials not sent to {self.host}: it is plain HTTP, and "
+                "credentials are sent only over https (as kubectl does)"
+            )
 
     @property
     def namespace(self) -> str:
@@ -165,7 +170,13 @@ class Kube:
         except ApiException as exc:
             self._debug(req, exc.status, start)
             self._server_warnings(getattr(exc, "headers", None))
-            raise explain.answer_error(req, exc, host=self.host, who=self._who()) from None
+            raise explain.answer_error(
+                req,
+                exc,
+                host=self.host,
+                who=self._who(),
+                plain_http=not self._resolved.credentials,
+            ) from None
         except KubeError:
             # Credentials that could not be had (an exec plugin or OIDC refresh that
             # failed when a token expired) say so themselves.
@@ -227,7 +238,12 @@ class Kube:
     def wire(self, req: Request) -> Wire:
         """The request exactly as it goes out: the one place every request of every
         command is built from the resolved connection (server, credentials, refreshed
-        when due, impersonation, timeout)."""
+        when due, impersonation, timeout).
+
+        Credentials go only to an https:// server (`config.sends_credentials`): to a
+        plain http one no `Authorization` header is sent, as with kubectl, while
+        impersonation headers are.
+        """
         import urllib3  # the kubernetes client loads on first use
 
         api = self._api()
@@ -236,8 +252,9 @@ class Kube:
         if api.cookie:
             plain["Cookie"] = api.cookie
         query = list(req.query)
-        # The bearer token as the client sends it (an exec plugin's, refreshed when due).
-        api.update_params_for_auth(plain, query, ["BearerToken"])
+        if self._resolved.credentials:
+            # The bearer token as the client sends it (an exec plugin's, refreshed when due).
+            api.update_params_for_auth(plain, query, ["BearerToken"])
         headers = header_dict()(plain)
         for name, value in self._resolved.impersonation:
             headers.add(name, value)  # one header per group: a plain dict holds a name once
@@ -300,7 +317,7 @@ class Kube:
 
     def _who(self) -> str:
         if self.context_name:
-            return f'context "{self.context_name}"'
+            return f'the credentials of context "{self.context_name}"'
         return "the given credentials"
 
     # ---- discovery -----------------------------------------------------------------

@@ -151,6 +151,10 @@ class Resolved:
         impersonation: the `Impersonate-*` headers, in order (a group may repeat).
         context: the kubeconfig context used (None with --server and no context).
         context_namespace: that context's namespace, if it sets one.
+        credentials: whether the user's credentials go with each request: only to an
+            https:// server (see `sends_credentials`).
+        withheld: the user has credentials (kubeconfig or flags) that are not sent,
+            because the server is plain http.
     """
 
     configuration: Any
@@ -158,6 +162,22 @@ class Resolved:
     impersonation: tuple[tuple[str, str], ...] = ()
     context: str | None = None
     context_namespace: str | None = None
+    credentials: bool = True
+    withheld: bool = False
+
+
+def sends_credentials(server: str) -> bool:
+    """kubectl's rule: user credentials (bearer tokens, token files, exec plugins,
+    auth providers, basic auth, client certificates) go only to an https:// server.
+
+    client-go applies the user's credentials only when the transport is TLS
+    (`IsConfigTransportTLS`): to an http:// server, or an address without a scheme,
+    kubectl sends no `Authorization` header and runs no credential plugin, while
+    impersonation headers still go.
+    """
+    from urllib.parse import urlsplit  # `urllib.parse` stays off the start-up path
+
+    return urlsplit(server.strip()).scheme.lower() == "https"
 
 
 def resolve(conn: Connection) -> Resolved:
@@ -177,7 +197,7 @@ def resolve(conn: Connection) -> Resolved:
     from kubernetes.config.kube_config import KubeConfigMerger
 
     cfg = Configuration()
-    resolved = Resolved(cfg)
+    resolved = Resolved(cfg, credentials=sends_credentials(conn.server or ""))
     paths = os.pathsep.join(kubeconfig_paths(conn.kubeconfig))
     if conn.kubeconfig and not os.path.exists(os.path.expanduser(conn.kubeconfig)):
         raise KubeError(f"stat {conn.kubeconfig}: no such file or directory")
@@ -200,23 +220,30 @@ def resolve(conn: Connection) -> Resolved:
             raise
         except Exception as exc:  # a malformed kubeconfig shape
             raise KubeError(f"invalid kubeconfig {paths}: {one_line(exc)}") from None
-    _apply_flags(conn, cfg)
+    _apply_flags(conn, cfg, credentials=resolved.credentials)
     # Retries are the client's own (with backoff and a bound); urllib3 must not add its own.
     cfg.retries = False
     _pin_cluster_settings(cfg)
     resolved.host = str(cfg.host).rstrip("/")
+    # The server the credentials were decided for is the one requests go to.
+    resolved.credentials = resolved.credentials and sends_credentials(resolved.host)
+    if not resolved.credentials:
+        resolved.withheld = resolved.withheld or bool(
+            conn.token or conn.client_certificate or conn.client_key
+        )
     resolved.impersonation = _impersonation(conn, resolved.impersonation)
     return resolved
 
 
-def _apply_flags(conn: Connection, cfg: Any) -> None:
-    """The connection flags over what the kubeconfig said, as kubectl's overrides go."""
+def _apply_flags(conn: Connection, cfg: Any, *, credentials: bool) -> None:
+    """The connection flags over what the kubeconfig said, as kubectl's overrides go
+    (`--token` only where credentials are sent at all)."""
     if conn.server:
         cfg.host = conn.server.rstrip("/")
     if conn.proxy_url:
         cfg.proxy = conn.proxy_url
         cfg.no_proxy = None
-    if conn.token:
+    if conn.token and credentials:
         # "authorization" is the key before client 36 and an alias for it since.
         cfg.api_key = {"authorization": f"Bearer {conn.token}"}
         cfg.refresh_api_key_hook = None
@@ -332,16 +359,38 @@ def _load_context(conn: Connection, merged: Any, resolved: Resolved, current: st
         name = _OVERRIDE_CONTEXT
         value["contexts"] = [c for c in value["contexts"] if _plain(c).get("name") != name]
         value["contexts"].append({"name": name, "context": ctx})
-    loader = auth.loader(merged, active_context=name)
-    loader.load_and_set(resolved.configuration)
-    user = _plain(_named(value.get("users")).get(ctx.get("user") or "", {}).get("user"))
-    resolved.impersonation = _kubeconfig_impersonation(user if isinstance(user, dict) else {})
     cluster = _plain(_named(value.get("clusters")).get(ctx.get("cluster") or "", {}).get("cluster"))
+    user = _plain(_named(value.get("users")).get(ctx.get("user") or "", {}).get("user"))
+    user = user if isinstance(user, dict) else {}
+    server = conn.server or (cluster.get("server") if isinstance(cluster, dict) else None)
+    resolved.credentials = sends_credentials(str(server or ""))
+    if not resolved.credentials:
+        resolved.withheld = any(user.get(key) for key in _CREDENTIAL_KEYS)
+    # Over plain http no credential is got at all: no exec plugin runs, no OIDC token
+    # is refreshed, as with kubectl.
+    loader = auth.loader(merged, active_context=name, credentials=resolved.credentials)
+    loader.load_and_set(resolved.configuration)
+    resolved.impersonation = _kubeconfig_impersonation(user)
     proxy = cluster.get("proxy-url") if isinstance(cluster, dict) else None
     if proxy:
         # kubectl sends this cluster's requests through proxy-url whatever NO_PROXY says.
         resolved.configuration.proxy = str(proxy)
         resolved.configuration.no_proxy = None
+
+
+# The keys of a kubeconfig user entry that hold credentials (impersonation is no credential).
+_CREDENTIAL_KEYS = (
+    "token",
+    "tokenFile",
+    "exec",
+    "auth-provider",
+    "username",
+    "password",
+    "client-certificate",
+    "client-certificate-data",
+    "client-key",
+    "client-key-data",
+)
 
 
 def _kubeconfig_impersonation(user: dict[str, Any]) -> tuple[tuple[str, str], ...]:

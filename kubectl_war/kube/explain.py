@@ -21,12 +21,16 @@ from kubectl_war.kube.errors import (
 from kubectl_war.kube.requests import Request
 
 
-def answer_error(req: Request, exc: Any, *, host: str, who: str) -> KubeError:
+def answer_error(
+    req: Request, exc: Any, *, host: str, who: str, plain_http: bool = False
+) -> KubeError:
     """The error for the client's ApiException answering `req`.
 
     Args:
         host: the API server's address, for the message.
-        who: whose credentials were used (`context "x"`), for a 401.
+        who: whose credentials were used (`the credentials of context "x"`), for a 401.
+        plain_http: the server is plain http, so no credentials were sent at all
+            (a 401 then says why).
     """
     status = int(exc.status or 0)
     body: dict[str, Any] = {}
@@ -43,9 +47,13 @@ def answer_error(req: Request, exc: Any, *, host: str, who: str) -> KubeError:
     if status == 0:
         err: KubeError = tls_error(str(exc.reason), host=host)
     elif status == 401:
+        why = f"{who} were rejected by {host}"
+        if plain_http:
+            why = (
+                f"{who} were not sent (credentials are sent only over https; the server is {host})"
+            )
         err = Unauthorized(
-            "You must be logged in to the server (Unauthorized): the credentials of "
-            f"{who} were rejected by {host}",
+            f"You must be logged in to the server (Unauthorized): {why}",
             reason="Unauthorized",
             body=body,
         )

@@ -16,6 +16,7 @@ from typing import Any
 #: (module, attribute path on the module) of each private or undocumented part used.
 CLASS_PARTS: tuple[tuple[str, str], ...] = (
     # kube/auth.py: the loader's own steps, overridden to get credentials as kubectl does.
+    ("kubernetes.config.kube_config", "KubeConfigLoader._load_authentication"),
     ("kubernetes.config.kube_config", "KubeConfigLoader._load_user_token"),
     ("kubernetes.config.kube_config", "KubeConfigLoader._load_from_exec_plugin"),
     ("kubernetes.config.kube_config", "KubeConfigLoader._load_oid_token"),
