@@ -31,7 +31,7 @@ test: $(STAMP)
 # The whole suite above runs against the newest, in the venv.
 CLIENT_TESTS := tests/test_client_private.py tests/test_connection_matrix.py \
 	tests/test_kube_auth.py tests/test_kube_requests.py tests/test_server_flag.py \
-	tests/test_cli_connection.py
+	tests/test_cli_connection.py tests/test_http_credentials.py
 test-client-oldest: $(STAMP)
 	$(BIN)/python release/build.py deps --out build/zipapp-deps >/dev/null
 	PYTHONPATH=$(abspath build/zipapp-deps) $(RUN) $(BIN)/python -m pytest -q $(CLIENT_TESTS)
