@@ -202,6 +202,33 @@ def to_yaml(data: Any) -> str:
     )
 
 
+def to_kyaml(data: Any) -> str:
+    """KYAML as `kubectl get -o kyaml` (kubectl 1.34+) prints it: one `---` document,
+    flow style, every string value double-quoted, keys quoted only where YAML would read
+    them as something else (`kyaml.to_kyaml`)."""
+    from kubectl_war.kyaml import to_kyaml as encode
+
+    return encode(data)
+
+
+def as_printed(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An object as `kubectl get -o kyaml` prints it: without `metadata.managedFields`,
+    which kubectl leaves out unless asked (`--show-managed-fields`)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return dict(obj)
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+
+
+def to_document(data: Any, output: str) -> str:
+    """`data` as the `-o json`, `-o yaml` or `-o kyaml` document kubectl would print."""
+    if output == "json":
+        return to_json(data)
+    if output == "kyaml":
+        return to_kyaml(data)
+    return to_yaml(data)
+
+
 def write(text: str, stream: IO[str] | None = None) -> None:
     (stream or sys.stdout).write(text)
 

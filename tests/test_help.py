@@ -56,7 +56,16 @@ def test_help_opens_with_one_line_of_purpose_and_ends_with_examples(
     assert lines[2].startswith("  ") and lines[2].strip().endswith(".")
     assert lines[3] == ""
     heading = max(i for i, line in enumerate(lines) if line == "Examples:")
-    examples = lines[heading + 1 :]
+    # kubectl's last lines: where the global flags are (and, for the group, the help).
+    footer = [
+        f'Use "{prog} options" for a list of global command-line options (applies to all commands).'
+    ]
+    if not path:
+        footer.insert(
+            0, f'Use "{prog} <command> --help" for more information about a given command.'
+        )
+    assert lines[-len(footer) - 1 :] == ["", *footer]
+    examples = lines[heading + 1 : -len(footer) - 1]
     assert examples, "an Examples: block with at least one example"
     for line in examples:
         assert line.startswith("  ") and line.strip(), f"{line!r}: examples are indented, unbroken"
@@ -73,12 +82,16 @@ def test_help_examples_come_after_the_options() -> None:
     text = _help(("version",), "kubectl war")
     assert text.endswith(
         "Options:\n"
-        "  -o, --output [text|json|yaml]  Output format.  [default: text]\n"
-        "  -h, --help                     Show this message and exit.\n"
+        "  -o, --output [text|json|yaml|kyaml]\n"
+        "                                  Output format.  [default: text]\n"
+        "  -h, --help                      Show this message and exit.\n"
         "\n"
         "Examples:\n"
         "  kubectl war version\n"
         "  kubectl war version -o json\n"
+        "\n"
+        'Use "kubectl war options" for a list of global command-line options (applies to all '
+        "commands).\n"
     )
 
 
@@ -127,7 +140,11 @@ def test_help_through_kubectl_shows_kubectl_war_examples(
     done = run_kubectl("war", "version", "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: kubectl war version [OPTIONS]\n")
-    assert done.stdout.endswith("Examples:\n  kubectl war version\n  kubectl war version -o json\n")
+    assert done.stdout.endswith(
+        "Examples:\n  kubectl war version\n  kubectl war version -o json\n\n"
+        'Use "kubectl war options" for a list of global command-line options (applies to all '
+        "commands).\n"
+    )
 
 
 def test_help_of_python_m_shows_python_m_examples() -> None:
@@ -141,7 +158,9 @@ def test_help_of_python_m_shows_python_m_examples() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: python -m kubectl_war version [OPTIONS]\n")
     assert done.stdout.endswith(
-        "Examples:\n  python -m kubectl_war version\n  python -m kubectl_war version -o json\n"
+        "Examples:\n  python -m kubectl_war version\n  python -m kubectl_war version -o json\n\n"
+        'Use "python -m kubectl_war options" for a list of global command-line options '
+        "(applies to all commands).\n"
     )
 
 
