@@ -144,7 +144,7 @@ def test_list_sync_without_any_source_is_an_error_saying_why(
 
 def test_list_sync_with_source_none_is_a_usage_error(mesh: FakeIstiod, run_war: Run) -> None:
     r = run_war("list", "--sync", "--proxy-status", "none")
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == "error: --sync needs a --proxy-status source other than none\n"
 
 
@@ -218,7 +218,7 @@ def test_garbage_source_input_is_one_clean_error_line(
 
 def test_invalid_source_is_a_usage_error(mesh: FakeIstiod, run_war: Run) -> None:
     r = run_war("list", "--proxy-status", "pilot")
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
         "error: invalid --proxy-status 'pilot': expected one of "
         "auto, istiod, istioctl, file:PATH, -, none\n"
