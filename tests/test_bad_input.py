@@ -27,7 +27,7 @@ def _clean(r: subprocess.CompletedProcess[str], code: int, starts: str) -> None:
 @pytest.mark.parametrize(
     ("args", "starts"),
     [
-        (["list", "-o", "bogus"], 'unable to match a printer suitable for the output format "bogus"'),
+        (["list", "-o", "bogus"], "unable to match a printer suitable for the output format"),
         (["list", "--sort-by", "size"], 'invalid argument for "--sort-by" flag: "size" is neither'),
         (["list", "--no-such-flag"], "unknown flag: --no-such-flag"),
         (["frobnicate"], 'unknown command "frobnicate" for "kubectl war"'),
