@@ -130,14 +130,16 @@ class Table:
                 for cell, width in zip(row[:last], self.widths)
             ]
             texts.append(terminal_safe(str(row[last])))
-            return GAP.join(texts).rstrip(" ")
+            # As Go's tabwriter: every cell but the last is padded, so an empty last
+            # cell leaves the padding of the one before it (`kubectl get -L key`).
+            return GAP.join(texts)
         parts = []
         for i, cell in enumerate(row):
             text = terminal_safe(str(cell))
             pad = "" if i == last else " " * (self.widths[i] - len(text))
             style = "bold" if header else getattr(cell, "style", None)
             parts.append(_paint(text, style, self.colour) + pad)
-        return GAP.join(parts).rstrip(" ")
+        return GAP.join(parts)
 
     def render(self, rows: Iterable[Sequence[str]], *, headers: bool = True) -> str:
         fitted = self.fit(rows)
