@@ -358,7 +358,7 @@ def test_rollout_status_across_contexts(fleet: Fleet, run_war: Run) -> None:
         "rollout", "status", "ratings", "-n", "bookinfo", "--all-contexts", "-w", env=fleet.env
     )
     assert (r.returncode, r.stderr) == (
-        2,
+        1,
         "error: --watch follows one cluster: use --context, not a fleet of contexts\n",
     )
 
