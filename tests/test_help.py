@@ -164,26 +164,37 @@ def test_help_of_python_m_shows_python_m_examples() -> None:
     )
 
 
-def test_readme_command_reference_is_the_help_of_every_command() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert docs.BEGIN in readme and docs.END in readme, "README has no command reference"
-    assert docs.update(readme) == readme, (
-        "README.md's command reference differs from the commands' --help: run `make docs`"
-    )
+def test_the_command_reference_is_the_help_of_every_command() -> None:
+    # docs/commands/ and README's list of commands, as `make docs` writes them.
+    assert docs.stale(ROOT, write=False) == [], "the command reference is stale: run `make docs`"
 
 
-def test_reference_lists_every_command_once() -> None:
-    text = docs.reference()
+def test_the_reference_has_one_page_per_command_and_an_index() -> None:
+    pages = docs.pages()
     for path in _all_commands():
-        assert text.count(f"\n### `{' '.join(['kubectl war', *path])}`\n") == 1
+        command = " ".join(["kubectl war", *path])
+        page = pages[docs.file_name(command)]
+        assert page.count(f"\n# `{command}`\n") == 1
+        assert _help(path, "kubectl war") in page
+        assert f"[`{command}`]({docs.file_name(command)})" in pages["README.md"]
+    assert len(pages) == len(_all_commands()) + 1
 
 
-def test_docs_adds_the_section_to_a_readme_without_one_and_then_keeps_it() -> None:
-    readme = "# x\n\nIntro.\n\n## Install from source\n\npip install .\n"
-    once = docs.update(readme)
-    assert once.startswith("# x\n\nIntro.\n\n## Command reference\n\n" + docs.BEGIN)
-    assert once.endswith(docs.END + "\n\n## Install from source\n\npip install .\n")
-    assert docs.update(once) == once
+def test_make_docs_writes_pages_removes_old_ones_and_keeps_the_readme_list(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "README.md").write_text("# x\n\nIntro.\n")
+    (tmp_path / docs.REFERENCE_DIR).mkdir(parents=True)
+    old = tmp_path / docs.REFERENCE_DIR / "kubectl_war_gone.md"
+    old.write_text("a command that is no more\n")
+    changed = docs.stale(tmp_path, write=True)
+    assert "README.md" in changed and str(docs.REFERENCE_DIR / "kubectl_war_gone.md") in changed
+    assert not old.exists()
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.startswith("# x\n\nIntro.\n\n" + docs.BEGIN)
+    assert "[`kubectl war list`](docs/commands/kubectl_war_list.md)" in readme
+    assert docs.stale(tmp_path, write=False) == []
+    assert docs.main(["--check", str(tmp_path)]) == 0
 
 
 def test_each_commands_listed_purpose_is_its_own_help() -> None:
