@@ -20,6 +20,8 @@ from kubectl_war.cli.group import war
 
 BEGIN = "<!-- BEGIN COMMANDS: made by `make docs` from each --help; do not edit -->"
 END = "<!-- END COMMANDS -->"
+#: Where README's links lead: absolute, so they work on PyPI too (setup.cfg's url).
+DOCS_BASE = "https://github.com/kubectl-war/kubectl-war/blob/main/"
 #: Where the reference goes, below the project's root.
 REFERENCE_DIR = Path("docs") / "commands"
 #: Help is rendered at this width, whatever the terminal running `make docs`.
@@ -92,7 +94,7 @@ def pages() -> dict[str, str]:
     return out
 
 
-def readme_block(link_prefix: str = "docs/commands/") -> str:
+def readme_block(link_prefix: str = f"{DOCS_BASE}docs/commands/") -> str:
     """README's list of commands, each linked to its page."""
     lines = [BEGIN, "", "| command | what it does |", "|---|---|"]
     for ctx in commands():

@@ -192,7 +192,8 @@ def test_make_docs_writes_pages_removes_old_ones_and_keeps_the_readme_list(
     assert not old.exists()
     readme = (tmp_path / "README.md").read_text()
     assert readme.startswith("# x\n\nIntro.\n\n" + docs.BEGIN)
-    assert "[`kubectl war list`](docs/commands/kubectl_war_list.md)" in readme
+    # Absolute, so that the links work on PyPI too.
+    assert f"[`kubectl war list`]({docs.DOCS_BASE}docs/commands/kubectl_war_list.md)" in readme
     assert docs.stale(tmp_path, write=False) == []
     assert docs.main(["--check", str(tmp_path)]) == 0
 
