@@ -28,7 +28,11 @@ def global_options() -> tuple[click.Option, ...]:
 
     probe: Any = kube_options(lambda **kwargs: None)
     params = reversed(getattr(probe, "__click_params__", []))
-    return tuple(p for p in params if isinstance(p, click.Option) and p.name not in COMMAND_FLAGS)
+    return tuple(
+        p
+        for p in params
+        if isinstance(p, click.Option) and not p.hidden and p.name not in COMMAND_FLAGS
+    )
 
 
 def global_names() -> frozenset[str]:

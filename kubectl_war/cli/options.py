@@ -56,7 +56,7 @@ def _chunk_size(ctx: click.Context, param: click.Parameter, value: int) -> int:
 def object_names(
     what: str,
 ) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], tuple[str, ...]]:
-    """A callback that refuses, before any request, names no `what` can have (exit 2)."""
+    """A callback that refuses, before any request, names no `what` can have (exit 1)."""
 
     def check(
         ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
