@@ -597,3 +597,15 @@ def test_descriptions_can_be_left_out_and_never_span_lines() -> None:
     result = complete.Result([("a", "first\nsecond  line"), ("b", "")], 4)
     assert result.lines() == ["a\tfirst second line", "b", ":4"]
     assert result.lines(descriptions=False) == ["a", "b", ":4"]
+
+
+def test_global_flags_left_out_of_help_are_still_completed(kubectl_complete: Complete) -> None:
+    # `list --help` leaves the connection flags to `kubectl war options`; completion
+    # still offers every one of them, and the command's own flags.
+    from kubectl_war.cli.help import global_options
+
+    offered = {line.split("\t")[0] for line in kubectl_complete("list", "--").splitlines()}
+    for option in global_options():
+        longs = [o for o in option.opts if o.startswith("--")]
+        assert longs[0] in offered, longs[0]
+    assert {"--all-namespaces", "--label-columns", "--sync"} <= offered
