@@ -235,3 +235,12 @@ def test_help_and_decode_import_no_other_commands_module() -> None:
     assert decode_help == ["kubectl_war.cli.completion", "kubectl_war.cli.decode"]
     listing = _command_modules_after("list", "--help")
     assert listing == ["kubectl_war.cli.completion", "kubectl_war.cli.list_wars"]
+
+
+def test_the_readme_pictures_are_what_make_docs_draws(tmp_path: Path) -> None:
+    # make docs draws them from the demo fleet at a pinned time: the same bytes each time.
+    from tests.fakekube.pictures import write_pictures
+
+    for drawn in write_pictures(tmp_path):
+        committed = ROOT / "docs" / "images" / drawn.name
+        assert drawn.read_bytes() == committed.read_bytes(), f"{committed}: run `make docs`"

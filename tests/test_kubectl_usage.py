@@ -267,3 +267,18 @@ def test_label_columns_read_their_keys_as_kubectl(kubectl: Run, value: str, firs
     ours = kubectl("war", "list", "-n", NS, "-L", value)
     assert theirs.returncode == ours.returncode == 0, (theirs.stderr, ours.stderr)
     assert _label_part(ours.stdout, first) == _label_part(theirs.stdout, first)
+
+
+# ---- the README says what these tests show --------------------------------------------------
+
+
+def test_the_readmes_exit_codes_are_the_ones_the_plugin_uses() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Exit codes") :]
+    section = section[: section.index("\n## ", 1)]
+    codes = [line.split("|")[1].strip() for line in section.splitlines() if line.startswith("| ")]
+    assert codes[1:] == ["0", "1", "130"]  # after the header row
+    assert "usage errors too" in section and "1.37.1" in section
+    assert "kubectl dies with a Go stack dump and exit 255" in section
