@@ -602,7 +602,7 @@ def test_descriptions_can_be_left_out_and_never_span_lines() -> None:
 def test_global_flags_left_out_of_help_are_still_completed(kubectl_complete: Complete) -> None:
     # `list --help` leaves the connection flags to `kubectl war options`; completion
     # still offers every one of them, and the command's own flags.
-    from kubectl_war.cli.help import global_options
+    from kubectl_war.cli.globalflags import global_options
 
     offered = {line.split("\t")[0] for line in kubectl_complete("list", "--").splitlines()}
     for option in global_options():

@@ -1,14 +1,15 @@
 """`kubectl war options`: the global flags, which each command's help leaves out.
 
-The list is read from `options.kube_options` (through `help.global_options`), so a
-connection flag declared there is listed here with nothing else to change.
+The list is read from `options.kube_options` itself, so a connection flag declared
+there is listed here, and left out of each command's help (`help.py`), with nothing
+else to change; completion still offers it (it is not hidden).
 """
 
 from __future__ import annotations
 
 import click
 
-from kubectl_war.cli.help import global_options
+from kubectl_war.cli.globalflags import global_options
 
 
 def _default(param: click.Option) -> str:
