@@ -19,7 +19,7 @@ from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 from kubectl_war.listing import agent_flag
 from kubectl_war.names import check_object_name
 from kubectl_war.outputs import GO_TEMPLATES, TEMPLATE_FORMATS
-from kubectl_war.render import write
+from kubectl_war.render import to_document, write
 from kubectl_war.sidecars import kinds as source_kinds
 from kubectl_war.sidecars.limits import parse_size
 
@@ -454,8 +454,6 @@ def write_document(
 ) -> None:
     """Print a command's `-o json` document as `-o json`, `-o yaml`, `-o kyaml` or a template
     printer; `rows` names the list custom-columns prints a row for (a `List`'s `items`)."""
-    from kubectl_war.render import to_document
-
     chosen = printer(output, no_headers=no_headers)
     if chosen is not None:
         chosen.print(data, sys.stdout, rows=rows)
