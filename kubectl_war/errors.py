@@ -12,7 +12,7 @@ class WarError(Exception):
 
     Attributes:
         message: the line printed after `error: `.
-        exit_code: 1 for runtime failures, 2 for usage errors (kubectl's convention).
+        exit_code: 1, as kubectl exits for a runtime failure and for a usage error alike.
     """
 
     exit_code: int = 1
@@ -25,9 +25,8 @@ class WarError(Exception):
 
 
 class UsageError(WarError):
-    """The user's input cannot be understood (bad flag value, undecodable name)."""
-
-    exit_code = 2
+    """The user's input cannot be understood (bad flag value, undecodable name); kubectl
+    exits 1 for these too (`kubectl get pods -o bogus`)."""
 
 
 def quote_input(text: str, limit: int = 80) -> str:

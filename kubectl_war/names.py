@@ -32,7 +32,7 @@ def path_segment_problem(name: str) -> str | None:
 
 
 def check_object_name(name: str, what: str) -> str:
-    """`name` when it can name an object of kind `what`, else a UsageError (exit 2).
+    """`name` when it can name an object of kind `what`, else a UsageError (exit 1).
 
     kubectl's own wording for an empty name; apimachinery's for a name that is no
     lowercase RFC 1123 subdomain (no server would hold such an object).

@@ -33,3 +33,16 @@ def sources_refused(reasons: list[str]) -> None:
     reason; a cluster without istiod or istioctl stays quiet, as before."""
     if any(_REFUSED in reason for reason in reasons):
         warn("sidecar sync state not read: no proxy-status source answered: " + "; ".join(reasons))
+
+
+def sidecars_unread(reasons: list[str], istio_namespace: str, what: str = "SIDECAR") -> None:
+    """When `--proxy-status auto` found no source for a command that shows sync state
+    (`list -o wide`, `list --sync`, `status`): the output goes on with `what` as
+    `<none>`; say once why, and what would fill it in."""
+    why = "; ".join(reasons) if reasons else "neither istiod nor istioctl answered"
+    warn(
+        f"{what} is <none>: no proxy-status source answered ({why}); to fill it in, let "
+        f'istiod be read (list pods and get pods/proxy in namespace "{istio_namespace}"), '
+        "put istioctl on PATH, or pass --proxy-status file:PATH with saved "
+        "istioctl proxy-status output"
+    )

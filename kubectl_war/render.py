@@ -130,14 +130,16 @@ class Table:
                 for cell, width in zip(row[:last], self.widths)
             ]
             texts.append(terminal_safe(str(row[last])))
-            return GAP.join(texts).rstrip(" ")
+            # As Go's tabwriter: every cell but the last is padded, so an empty last
+            # cell leaves the padding of the one before it (`kubectl get -L key`).
+            return GAP.join(texts)
         parts = []
         for i, cell in enumerate(row):
             text = terminal_safe(str(cell))
             pad = "" if i == last else " " * (self.widths[i] - len(text))
             style = "bold" if header else getattr(cell, "style", None)
             parts.append(_paint(text, style, self.colour) + pad)
-        return GAP.join(parts).rstrip(" ")
+        return GAP.join(parts)
 
     def render(self, rows: Iterable[Sequence[str]], *, headers: bool = True) -> str:
         fitted = self.fit(rows)
@@ -200,6 +202,33 @@ def to_yaml(data: Any) -> str:
     return yaml.dump(
         data, Dumper=dumper, default_flow_style=False, sort_keys=True, allow_unicode=True
     )
+
+
+def to_kyaml(data: Any) -> str:
+    """KYAML as `kubectl get -o kyaml` (kubectl 1.34+) prints it: one `---` document,
+    flow style, every string value double-quoted, keys quoted only where YAML would read
+    them as something else (`kyaml.to_kyaml`)."""
+    from kubectl_war.kyaml import to_kyaml as encode
+
+    return encode(data)
+
+
+def as_printed(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """An object as `kubectl get -o kyaml` prints it: without `metadata.managedFields`,
+    which kubectl leaves out unless asked (`--show-managed-fields`)."""
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict) or "managedFields" not in meta:
+        return dict(obj)
+    return {**obj, "metadata": {k: v for k, v in meta.items() if k != "managedFields"}}
+
+
+def to_document(data: Any, output: str) -> str:
+    """`data` as the `-o json`, `-o yaml` or `-o kyaml` document kubectl would print."""
+    if output == "json":
+        return to_json(data)
+    if output == "kyaml":
+        return to_kyaml(data)
+    return to_yaml(data)
 
 
 def write(text: str, stream: IO[str] | None = None) -> None:

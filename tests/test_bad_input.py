@@ -1,4 +1,4 @@
-"""Wrong input gets one clear line and kubectl's exit code (1 runtime, 2 usage), never a
+"""Wrong input gets one clear line and kubectl's exit code (1, usage errors too), never a
 traceback; odd objects never break a command."""
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ def _clean(r: subprocess.CompletedProcess[str], code: int, starts: str) -> None:
 @pytest.mark.parametrize(
     ("args", "starts"),
     [
-        (["list", "-o", "bogus"], "Invalid value for '-o'"),
-        (["list", "--sort-by", "size"], "Invalid value for '--sort-by'"),
-        (["list", "--no-such-flag"], "No such option"),
-        (["frobnicate"], "No such command 'frobnicate'"),
+        (["list", "-o", "bogus"], "unable to match a printer suitable for the output format"),
+        (["list", "--sort-by", "size"], 'invalid argument for "--sort-by" flag: "size" is neither'),
+        (["list", "--no-such-flag"], "unknown flag: --no-such-flag"),
+        (["frobnicate"], 'unknown command "frobnicate" for "kubectl war"'),
         (["list", "--chunk-size", "-1"], "invalid value -1 for --chunk-size"),
-        (["list", "--chunk-size", "many"], "Invalid value for '--chunk-size'"),
+        (["list", "--chunk-size", "many"], 'invalid argument "many" for "--chunk-size" flag'),
         (["list", "--request-timeout", "abc"], 'invalid value "abc" for --request-timeout'),
         (["list", "--grace-period", "-1m"], 'invalid value "-1m" for --grace-period'),
         (
@@ -45,10 +45,10 @@ def _clean(r: subprocess.CompletedProcess[str], code: int, starts: str) -> None:
         (["decode"], "Missing argument 'NAME...'"),
     ],
 )
-def test_usage_errors_exit_2(
+def test_usage_errors_exit_1_as_kubectls_do(
     fake_kube: FakeKube, run_war: Run, args: list[str], starts: str
 ) -> None:
-    _clean(run_war(*args), 2, starts)
+    _clean(run_war(*args), 1, starts)
 
 
 def test_kubeconfig_that_is_a_directory(tmp_path: Path, run_war: Run) -> None:
@@ -140,5 +140,8 @@ def test_malformed_objects_never_break_list_or_describe(
         ["describe", "odd-jwt-corp--host", "-o", "json"],
     ):
         r = run_war(*args, "-n", "bookinfo")
-        assert (r.returncode, r.stderr) == (0, ""), (args, r.stderr)
+        # -o wide says once that no sidecar source answered (there is no istiod here).
+        err = r.stderr.partition("warning: SIDECAR is <none>: ")
+        stderr = err[0] + err[2].partition("\n")[2] if err[1] else r.stderr
+        assert (r.returncode, stderr) == (0, ""), (args, r.stderr)
         assert "odd-jwt-corp--host" in r.stdout

@@ -301,7 +301,7 @@ def test_bad_input_is_one_error_line(
     fake_kube: FakeKube, run_war: Run, args: list[str], message: str
 ) -> None:
     r = run_war("can-onboard", *args)
-    assert (r.returncode, r.stdout, r.stderr) == (2, "", f"error: {message}\n")
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", f"error: {message}\n")
     assert fake_kube.requests == []
 
 

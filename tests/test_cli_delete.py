@@ -301,11 +301,11 @@ def test_wait_reregistered_reports_returns_and_fails_on_the_rest(
         ),
     ],
 )
-def test_usage_errors_exit_2_and_delete_nothing(
+def test_usage_errors_exit_1_and_delete_nothing(
     fleet: FakeKube, run_war: Run, args: list[str], message: str
 ) -> None:
     r = run_war("delete", "-n", "bookinfo", *args)
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr.startswith(f"error: {message}")
     assert "Traceback" not in r.stderr
     assert deletes(fleet) == []

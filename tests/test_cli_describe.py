@@ -242,10 +242,10 @@ def test_not_found_and_usage_errors(cluster: FakeKube, run_war: Run) -> None:
         '"nope" not found\n'
     )
     r = run_war("describe", "-n", "bookinfo")
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr.startswith("error: name a WAR, or select some with -l or --group\n")
     r = run_war("describe", "-n", "bookinfo", EC2, "--grace-period", "-1m")
-    assert r.returncode == 2
+    assert r.returncode == 1
     assert r.stderr.startswith('error: invalid value "-1m" for --grace-period: ')
 
 
@@ -279,7 +279,7 @@ def test_decode_agrees_with_spec_identity_across_the_fleet(
             assert reading.get(key) == spec.to_dict().get(key), (doc["name"], key)
 
 
-def test_decode_is_offline_and_exits_2_on_names_no_format_explains(
+def test_decode_is_offline_and_exits_1_on_names_no_format_explains(
     run_war: Run, tmp_path: Any
 ) -> None:
     env = {"PATH": "/usr/bin:/bin", "KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)}
@@ -298,7 +298,7 @@ def test_decode_is_offline_and_exits_2_on_names_no_format_explains(
         "Issuer Short Name:  my-corp",
     ]
     r = run_war("decode", "not-a-war-name")
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
         'error: cannot decode "not-a-war-name": expected '
         "<group>-aws-<partition>-<account>-<zone>-ec2-<instance-id>, "

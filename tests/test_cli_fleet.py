@@ -207,7 +207,7 @@ def test_nothing_found_anywhere_says_so_once(fleet: Fleet, run_war: Run) -> None
 )
 def test_fleet_usage_errors(fleet: Fleet, run_war: Run, args: list[str], message: str) -> None:
     r = run_war("list", *args, env=fleet.env)
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == f"error: {message}\n"
 
 
@@ -303,7 +303,7 @@ def test_rollout_refuses_more_than_one_cluster(
 ) -> None:
     before = fleet.east.objects("workloadautoregistrations")
     r = run_war("rollout", "ratings", "-n", "bookinfo", "--yes", *args, env=fleet.env)
-    assert (r.returncode, r.stdout, r.stderr) == (2, "", ROLLOUT_REFUSED.format(given=given))
+    assert (r.returncode, r.stdout, r.stderr) == (1, "", ROLLOUT_REFUSED.format(given=given))
     assert fleet.east.objects("workloadautoregistrations") == before
 
 
@@ -358,7 +358,7 @@ def test_rollout_status_across_contexts(fleet: Fleet, run_war: Run) -> None:
         "rollout", "status", "ratings", "-n", "bookinfo", "--all-contexts", "-w", env=fleet.env
     )
     assert (r.returncode, r.stderr) == (
-        2,
+        1,
         "error: --watch follows one cluster: use --context, not a fleet of contexts\n",
     )
 

@@ -88,7 +88,10 @@ def test_json_and_yaml_are_the_server_objects_in_a_list(
 
 
 def test_wide_adds_account_region_agent_istio_connected_to(small: FakeKube, run_war: Run) -> None:
-    r = run_war("list", "-n", "bookinfo", "-o", "wide", "--sort-by", "name")
+    # --proxy-status none: no SIDECAR and ISTIOD columns (tests/test_cli_sidecars.py has them).
+    r = run_war(
+        "list", "-n", "bookinfo", "-o", "wide", "--sort-by", "name", "--proxy-status", "none"
+    )
     lines = r.stdout.splitlines()
     assert re.split(" {3,}", lines[0])[-5:] == [
         "ACCOUNT",
@@ -216,7 +219,10 @@ def test_odd_objects_never_break_the_list(fake_kube: FakeKube, run_war: Run) -> 
         }
     )
     r = run_war("list", "-n", "bookinfo", "-o", "wide")
-    assert (r.returncode, r.stderr) == (0, "")
+    # No istiod or istioctl here: SIDECAR reads <none>, and one warning says why.
+    assert r.returncode == 0
+    assert r.stderr.startswith("warning: SIDECAR is <none>: no proxy-status source answered")
+    assert r.stderr.count("\n") == 1
     rows = [line.split() for line in r.stdout.splitlines()[1:]]
     assert rows[0] == [
         "bare",
@@ -227,12 +233,14 @@ def test_odd_objects_never_break_the_list(fake_kube: FakeKube, run_war: Run) -> 
         "<none>",
         "<none>",
         "NoGroup",
+        "<none>",  # SIDECAR
         "60m",
         "<none>",
         "<none>",
         "<none>",
         "<none>",
         "<none>",
+        "<none>",  # ISTIOD
     ]
     assert rows[1][:3] == ["odd", "<none>", "unknown"]
 

@@ -305,7 +305,7 @@ def test_bad_max_unavailable_is_a_usage_error(
 ) -> None:
     seed(fake_kube)
     done = war("rollout", "ratings", "-n", "bookinfo", "--max-unavailable", value, "--yes")
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert done.stderr == f'error: invalid value "{value}" for --max-unavailable: {why}\n'
     assert deletes(fake_kube) == []
 
@@ -325,7 +325,7 @@ def test_what_to_roll_out_must_be_said_exactly_once(
     fake_kube: FakeKube, war: Run, args: tuple[str, ...], message: str
 ) -> None:
     done = war("rollout", *args)
-    assert (done.returncode, done.stderr.splitlines()[0]) == (2, f"error: {message}")
+    assert (done.returncode, done.stderr.splitlines()[0]) == (1, f"error: {message}")
 
 
 def test_an_unknown_workload_group_is_not_found(fake_kube: FakeKube, war: Run) -> None:

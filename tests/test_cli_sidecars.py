@@ -118,33 +118,58 @@ def test_list_wide_adds_sidecar_and_istiod(mesh: FakeIstiod, run_war: Run) -> No
     }
 
 
-def test_list_wide_without_any_source_keeps_its_columns(
-    fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path
+UNANSWERED = (
+    "no proxy-status source answered (istiod: no running istiod pods (label app=istiod) in "
+    "namespace istio-system; pass --istio-namespace if istiod runs elsewhere; istioctl "
+    "proxy-status failed (exit 1): Error: no running Istio pods); to fill it in, let istiod be "
+    'read (list pods and get pods/proxy in namespace "istio-system"), put istioctl on PATH, '
+    "or pass --proxy-status file:PATH with saved istioctl proxy-status output\n"
+)
+
+
+@pytest.mark.parametrize("args", [["-o", "wide"], ["--sync"], ["--sync", "-o", "wide"]])
+def test_list_without_any_source_keeps_its_sidecar_column_and_says_why(
+    fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path, args: list[str]
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
     env = _env(kube_env, tmp_path, exit="1", stderr="Error: no running Istio pods")
-    r = run_war("list", "-n", "bookinfo", "-o", "wide", env=env)
-    assert (r.returncode, r.stderr) == (0, "")
-    assert "SIDECAR" not in r.stdout and "ISTIOD" not in r.stdout
+    r = run_war("list", "-n", "bookinfo", *args, env=env)
+    assert (r.returncode, r.stderr) == (0, "warning: SIDECAR is <none>: " + UNANSWERED)
+    header, row = (cells(line) for line in r.stdout.splitlines())
+    assert row[header.index("SIDECAR")] == "<none>"
+    if "wide" in args:
+        assert header[-1] == "ISTIOD" and row[-1] == "<none>"
+    # Both sources were asked, once each.
+    assert len(_argvs(tmp_path)) == 1
+    assert fake_kube.requests_to("/api/v1/namespaces/istio-system/pods") != []
 
 
-def test_list_sync_without_any_source_is_an_error_saying_why(
+def test_list_sync_with_a_named_source_that_fails_is_an_error(
     fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
-    env = _env(kube_env, tmp_path, exit="1", stderr="Error: no running Istio pods")
-    r = run_war("list", "-n", "bookinfo", "--sync", env=env)
+    r = run_war("list", "-n", "bookinfo", "--sync", "--proxy-status", "istiod")
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
-        "error: --sync: no proxy-status source answered: istiod: no running istiod pods "
-        "(label app=istiod) in namespace istio-system; pass --istio-namespace if istiod runs "
-        "elsewhere; istioctl proxy-status failed (exit 1): Error: no running Istio pods\n"
+        "error: istiod: no running istiod pods (label app=istiod) in namespace istio-system; "
+        "pass --istio-namespace if istiod runs elsewhere\n"
     )
+
+
+def test_status_without_any_source_prints_its_table_and_says_why(
+    fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path
+) -> None:
+    fake_kube.add(f.war(EC2, group="ratings"))
+    env = _env(kube_env, tmp_path, exit="1", stderr="Error: no running Istio pods")
+    r = run_war("status", "-n", "bookinfo", env=env)
+    assert r.stderr == "warning: NOT SYNCED is <none>: " + UNANSWERED
+    header, row = (cells(line) for line in r.stdout.splitlines()[:2])
+    assert row[header.index("NOT SYNCED")] == "<none>"
 
 
 def test_list_sync_with_source_none_is_a_usage_error(mesh: FakeIstiod, run_war: Run) -> None:
     r = run_war("list", "--sync", "--proxy-status", "none")
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == "error: --sync needs a --proxy-status source other than none\n"
 
 
@@ -218,7 +243,7 @@ def test_garbage_source_input_is_one_clean_error_line(
 
 def test_invalid_source_is_a_usage_error(mesh: FakeIstiod, run_war: Run) -> None:
     r = run_war("list", "--proxy-status", "pilot")
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
         "error: invalid --proxy-status 'pilot': expected one of "
         "auto, istiod, istioctl, file:PATH, -, none\n"
@@ -446,7 +471,7 @@ def test_proxy_status_without_any_source_fails(
     assert r.stderr.count("\n") == 1
     r = run_war("proxy-status", "--proxy-status", "none")
     assert (r.returncode, r.stderr) == (
-        2,
+        1,
         "error: proxy-status needs a source: --proxy-status none leaves nothing to show\n",
     )
 

@@ -141,6 +141,7 @@ def test_output_formats_come_from_each_commands_choices(kubectl_complete: Comple
         "wide",
         "json",
         "yaml",
+        "kyaml",
         "name",
         "jsonpath=",
         "jsonpath-file=",
@@ -149,7 +150,7 @@ def test_output_formats_come_from_each_commands_choices(kubectl_complete: Comple
         "custom-columns-file=",
     )
     assert kubectl_complete("describe", "--output", "") == _lines(
-        "text", "json", "yaml", *(f"{t}=" for t in TEMPLATES)
+        "text", "json", "yaml", "kyaml", *(f"{t}=" for t in TEMPLATES)
     )
 
 
@@ -176,7 +177,7 @@ def test_template_formats_complete_without_a_space(kubectl_complete: Complete) -
     # After `=`: a template (nothing to offer) or, for the -file forms, a file name.
     assert kubectl_complete("list", "-o", "jsonpath={.items") == _lines()
     assert kubectl_complete("list", "-o", "custom-columns-file=co") == _lines(directive=0)
-    assert kubectl_complete("version", "-o", "") == _lines("text", "json", "yaml")
+    assert kubectl_complete("version", "-o", "") == _lines("text", "json", "yaml", "kyaml")
     assert kubectl_complete("version", "--output=j") == _lines("json")
     assert kubectl_complete("delete", "--dry-run", "") == _lines("none", "client", "server")
 
@@ -417,7 +418,7 @@ def test_completion_scripts_for_shells_calling_kubectl_war_directly(
     done = run_kubectl("war", "completion", "fish")
     assert "complete --no-files --command kubectl-war" in done.stdout
     done = run_kubectl("war", "completion", "tcsh")
-    assert done.returncode == 2
+    assert done.returncode == 1
 
 
 def test_shell_script_requests_are_answered_by_the_same_logic(
@@ -508,7 +509,7 @@ def test_short_flags_clustered_and_with_values() -> None:
     assert _answer("describe", "-n=foo", "") == (["war-foo-1", "war-foo-2"], 4)
     assert _answer("list", "-n=") == (["a", "b"], 4)
     assert _answer("list", "-wo", "") == (
-        ["table", "wide", "json", "yaml", "name", *(f"{t}=" for t in TEMPLATES)],
+        ["table", "wide", "json", "yaml", "kyaml", "name", *(f"{t}=" for t in TEMPLATES)],
         4,
     )
 
@@ -596,3 +597,15 @@ def test_descriptions_can_be_left_out_and_never_span_lines() -> None:
     result = complete.Result([("a", "first\nsecond  line"), ("b", "")], 4)
     assert result.lines() == ["a\tfirst second line", "b", ":4"]
     assert result.lines(descriptions=False) == ["a", "b", ":4"]
+
+
+def test_global_flags_left_out_of_help_are_still_completed(kubectl_complete: Complete) -> None:
+    # `list --help` leaves the connection flags to `kubectl war options`; completion
+    # still offers every one of them, and the command's own flags.
+    from kubectl_war.cli.globalflags import global_options
+
+    offered = {line.split("\t")[0] for line in kubectl_complete("list", "--").splitlines()}
+    for option in global_options():
+        longs = [o for o in option.opts if o.startswith("--")]
+        assert longs[0] in offered, longs[0]
+    assert {"--all-namespaces", "--label-columns", "--sync"} <= offered

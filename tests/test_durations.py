@@ -122,7 +122,7 @@ def test_parse_duration_rejects_with_one_line_message(text: str, message: str) -
     with pytest.raises(UsageError) as info:
         parse_duration(text, flag="--timeout")
     assert info.value.message == message
-    assert info.value.exit_code == 2
+    assert info.value.exit_code == 1
     assert "\n" not in info.value.message
 
 

@@ -56,7 +56,16 @@ def test_help_opens_with_one_line_of_purpose_and_ends_with_examples(
     assert lines[2].startswith("  ") and lines[2].strip().endswith(".")
     assert lines[3] == ""
     heading = max(i for i, line in enumerate(lines) if line == "Examples:")
-    examples = lines[heading + 1 :]
+    # kubectl's last lines: where the global flags are (and, for the group, the help).
+    footer = [
+        f'Use "{prog} options" for a list of global command-line options (applies to all commands).'
+    ]
+    if not path:
+        footer.insert(
+            0, f'Use "{prog} <command> --help" for more information about a given command.'
+        )
+    assert lines[-len(footer) - 1 :] == ["", *footer]
+    examples = lines[heading + 1 : -len(footer) - 1]
     assert examples, "an Examples: block with at least one example"
     for line in examples:
         assert line.startswith("  ") and line.strip(), f"{line!r}: examples are indented, unbroken"
@@ -73,12 +82,16 @@ def test_help_examples_come_after_the_options() -> None:
     text = _help(("version",), "kubectl war")
     assert text.endswith(
         "Options:\n"
-        "  -o, --output [text|json|yaml]  Output format.  [default: text]\n"
-        "  -h, --help                     Show this message and exit.\n"
+        "  -o, --output [text|json|yaml|kyaml]\n"
+        "                                  Output format.  [default: text]\n"
+        "  -h, --help                      Show this message and exit.\n"
         "\n"
         "Examples:\n"
         "  kubectl war version\n"
         "  kubectl war version -o json\n"
+        "\n"
+        'Use "kubectl war options" for a list of global command-line options (applies to all '
+        "commands).\n"
     )
 
 
@@ -127,7 +140,11 @@ def test_help_through_kubectl_shows_kubectl_war_examples(
     done = run_kubectl("war", "version", "--help")
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: kubectl war version [OPTIONS]\n")
-    assert done.stdout.endswith("Examples:\n  kubectl war version\n  kubectl war version -o json\n")
+    assert done.stdout.endswith(
+        "Examples:\n  kubectl war version\n  kubectl war version -o json\n\n"
+        'Use "kubectl war options" for a list of global command-line options (applies to all '
+        "commands).\n"
+    )
 
 
 def test_help_of_python_m_shows_python_m_examples() -> None:
@@ -141,30 +158,44 @@ def test_help_of_python_m_shows_python_m_examples() -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("Usage: python -m kubectl_war version [OPTIONS]\n")
     assert done.stdout.endswith(
-        "Examples:\n  python -m kubectl_war version\n  python -m kubectl_war version -o json\n"
+        "Examples:\n  python -m kubectl_war version\n  python -m kubectl_war version -o json\n\n"
+        'Use "python -m kubectl_war options" for a list of global command-line options '
+        "(applies to all commands).\n"
     )
 
 
-def test_readme_command_reference_is_the_help_of_every_command() -> None:
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert docs.BEGIN in readme and docs.END in readme, "README has no command reference"
-    assert docs.update(readme) == readme, (
-        "README.md's command reference differs from the commands' --help: run `make docs`"
-    )
+def test_the_command_reference_is_the_help_of_every_command() -> None:
+    # docs/commands/ and README's list of commands, as `make docs` writes them.
+    assert docs.stale(ROOT, write=False) == [], "the command reference is stale: run `make docs`"
 
 
-def test_reference_lists_every_command_once() -> None:
-    text = docs.reference()
+def test_the_reference_has_one_page_per_command_and_an_index() -> None:
+    pages = docs.pages()
     for path in _all_commands():
-        assert text.count(f"\n### `{' '.join(['kubectl war', *path])}`\n") == 1
+        command = " ".join(["kubectl war", *path])
+        page = pages[docs.file_name(command)]
+        assert page.count(f"\n# `{command}`\n") == 1
+        assert _help(path, "kubectl war") in page
+        assert f"[`{command}`]({docs.file_name(command)})" in pages["README.md"]
+    assert len(pages) == len(_all_commands()) + 1
 
 
-def test_docs_adds_the_section_to_a_readme_without_one_and_then_keeps_it() -> None:
-    readme = "# x\n\nIntro.\n\n## Install from source\n\npip install .\n"
-    once = docs.update(readme)
-    assert once.startswith("# x\n\nIntro.\n\n## Command reference\n\n" + docs.BEGIN)
-    assert once.endswith(docs.END + "\n\n## Install from source\n\npip install .\n")
-    assert docs.update(once) == once
+def test_make_docs_writes_pages_removes_old_ones_and_keeps_the_readme_list(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "README.md").write_text("# x\n\nIntro.\n")
+    (tmp_path / docs.REFERENCE_DIR).mkdir(parents=True)
+    old = tmp_path / docs.REFERENCE_DIR / "kubectl_war_gone.md"
+    old.write_text("a command that is no more\n")
+    changed = docs.stale(tmp_path, write=True)
+    assert "README.md" in changed and str(docs.REFERENCE_DIR / "kubectl_war_gone.md") in changed
+    assert not old.exists()
+    readme = (tmp_path / "README.md").read_text()
+    assert readme.startswith("# x\n\nIntro.\n\n" + docs.BEGIN)
+    # Absolute, so that the links work on PyPI too.
+    assert f"[`kubectl war list`]({docs.DOCS_BASE}docs/commands/kubectl_war_list.md)" in readme
+    assert docs.stale(tmp_path, write=False) == []
+    assert docs.main(["--check", str(tmp_path)]) == 0
 
 
 def test_each_commands_listed_purpose_is_its_own_help() -> None:
@@ -204,3 +235,12 @@ def test_help_and_decode_import_no_other_commands_module() -> None:
     assert decode_help == ["kubectl_war.cli.completion", "kubectl_war.cli.decode"]
     listing = _command_modules_after("list", "--help")
     assert listing == ["kubectl_war.cli.completion", "kubectl_war.cli.list_wars"]
+
+
+def test_the_readme_pictures_are_what_make_docs_draws(tmp_path: Path) -> None:
+    # make docs draws them from the demo fleet at a pinned time: the same bytes each time.
+    from tests.fakekube.pictures import write_pictures
+
+    for drawn in write_pictures(tmp_path):
+        committed = ROOT / "docs" / "images" / drawn.name
+        assert drawn.read_bytes() == committed.read_bytes(), f"{committed}: run `make docs`"

@@ -259,7 +259,7 @@ def test_decode_name_with_wrong_group_names_the_readings() -> None:
         'cannot decode "x-jwt-y-jwt-corp--s" as a name in WorkloadGroup "ratings" '
         '(it reads as WorkloadGroup "x" or "x-jwt-y")'
     )
-    assert info.value.exit_code == 2
+    assert info.value.exit_code == 1
 
 
 def test_decode_name_with_group_and_no_reading_names_the_formats() -> None:
@@ -310,7 +310,7 @@ def test_decode_name_rejects_names_no_format_explains(name: str) -> None:
     with pytest.raises(UsageError) as info:
         decode_name(name)
     assert info.value.message == f'cannot decode "{name}": expected {FORMATS}'
-    assert info.value.exit_code == 2
+    assert info.value.exit_code == 1
 
 
 def test_decode_name_rejects_names_longer_than_kubernetes_allows() -> None:

@@ -44,7 +44,7 @@ def test_an_empty_name_is_a_usage_error_and_sends_nothing(
     fake_kube.add(f.war(NAME))
     fake_kube.clear_requests()
     r = run_war(*args)
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr.splitlines()[0] == "error: resource name may not be empty"
     assert fake_kube.requests == []
     assert [w["metadata"]["name"] for w in fake_kube.objects("workloadautoregistrations")] == [NAME]
@@ -70,11 +70,11 @@ def test_names_no_war_can_have_are_refused_before_any_request(
     fake_kube.clear_requests()
     for cmd in (["delete", "--yes"], ["describe"]):
         r = run_war(*cmd, "-n", "bookinfo", name)
-        assert (r.returncode, r.stdout) == (2, ""), r
+        assert (r.returncode, r.stdout) == (1, ""), r
         shown = json.dumps(name[:80] + ("…" if len(name) > 80 else ""), ensure_ascii=False)
         assert r.stderr.splitlines()[0] == f"error: invalid WAR name {shown}: {why}"
     r = run_war("rollout", "-n", "bookinfo", name)
-    assert r.returncode == 2
+    assert r.returncode == 1
     assert r.stderr.startswith("error: invalid WorkloadGroup name ")
     assert fake_kube.requests == []
     assert len(fake_kube.objects("workloadautoregistrations")) == 1

@@ -15,6 +15,7 @@ import configparser
 import email
 import os
 import platform
+import re
 import subprocess
 import sys
 import tarfile
@@ -152,3 +153,70 @@ def test_wheel_runs_from_a_clean_virtual_environment(
     lines = complete.stdout.splitlines()
     assert lines[-1].startswith(":")
     assert {"list", "version", "completion"} <= {line.split("\t")[0] for line in lines}
+
+
+# ---- the PyPI page and the sdist -------------------------------------------------------------
+
+_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def test_the_long_description_links_only_absolutely() -> None:
+    # PyPI shows README.md as the project page: a relative link there leads nowhere.
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    links = _LINK.findall(readme)
+    assert links, "README.md has links"
+    relative = [link for link in links if not link.startswith(("https://", "http://", "#"))]
+    assert relative == []
+    url = _cfg().get("metadata", "url")
+    for link in links:
+        if link.startswith(f"{url}/blob/main/"):
+            assert (ROOT / link[len(f"{url}/blob/main/") :].split("#")[0]).exists(), link
+
+
+def test_metadata_names_the_project_urls_pythons_and_licence(dists: tuple[Path, Path]) -> None:
+    _, wheel = dists
+    with zipfile.ZipFile(wheel) as zf:
+        metadata = email.message_from_bytes(
+            zf.read(f"kubectl_war-{__version__}.dist-info/METADATA")
+        )
+    urls = dict(u.split(", ", 1) for u in metadata.get_all("Project-URL"))
+    assert {"Documentation", "Source", "Changelog", "Issues"} <= set(urls)
+    classifiers = set(metadata.get_all("Classifier"))
+    assert "License :: OSI Approved :: Apache Software License" in classifiers
+    assert metadata["License"] == "Apache-2.0"
+    # Every Python from the oldest supported to the newest CI tests as released.
+    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text(encoding="utf-8")
+    tested = re.search(r"python: \[([^\]]*)\]", ci)
+    assert tested is not None
+    versions = [v.strip().strip('"') for v in tested.group(1).split(",")]
+    # The newest in CI may be a pre-release, not claimed yet; every other one is.
+    for version in versions[:-1]:
+        assert f"Programming Language :: Python :: {version}" in classifiers
+
+
+def test_the_sdists_tests_run_from_the_unpacked_sdist(
+    dists: tuple[Path, Path], tmp_path: Path
+) -> None:
+    sdist, _ = dists
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp_path)
+    top = tmp_path / f"kubectl_war-{__version__}"
+    for needed in (
+        "tests/conftest.py",
+        "tests/fakekube/server.py",
+        "release/build.py",
+        ".krew.yaml",
+    ):
+        assert (top / needed).exists(), needed
+    env = {**os.environ, "PYTHONPATH": str(top)}
+    done = _run(
+        sys.executable,
+        *("-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-p", "no:randomly"),
+        "tests/test_identity.py",
+        "tests/test_release.py",
+        cwd=top,
+        env=env,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout
+    assert "needs the project's git history" in done.stdout

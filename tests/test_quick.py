@@ -246,6 +246,6 @@ def test_decode_json_through_kubectl(
 
 def test_decode_errors_exit_as_click_would() -> None:
     done = _run("decode", EC2, "not-a-war-name")
-    assert done.returncode == 2
+    assert done.returncode == 1
     assert done.stdout.startswith(f"Name:            {EC2}\n")
     assert done.stderr.startswith("error: ") and done.stderr.count("\n") == 1

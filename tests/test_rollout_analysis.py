@@ -490,7 +490,7 @@ def test_bad_metric_flags_are_usage_errors(
 ) -> None:
     seed(fake_kube, per_zone=1)
     done = war(*ROLLOUT, *args, "--yes")
-    assert done.returncode == 2, done.stderr
+    assert done.returncode == 1, done.stderr
     assert done.stderr.startswith("error: ") and error in done.stderr
     assert len(done.stderr.splitlines()) == 1
     assert deletes(fake_kube) == []

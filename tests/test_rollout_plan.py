@@ -81,7 +81,7 @@ def test_max_unavailable_is_a_count_or_a_rounded_down_percentage_of_connected(
 def test_bad_max_unavailable_is_a_usage_error(text: str, why: str) -> None:
     with pytest.raises(UsageError) as err:
         parse_max_unavailable(text)
-    assert err.value.exit_code == 2
+    assert err.value.exit_code == 1
     assert why in err.value.message
     assert f'"{text}" for --max-unavailable' in err.value.message
 

@@ -271,7 +271,7 @@ def test_bad_progressive_flags_are_usage_errors(
 ) -> None:
     seed(fake_kube, per_zone=1)
     done = war(*ROLLOUT, *args, "--yes")
-    assert (done.returncode, done.stderr) == (2, f"error: {message}\n")
+    assert (done.returncode, done.stderr) == (1, f"error: {message}\n")
     assert deletes(fake_kube) == []
 
 

@@ -294,7 +294,7 @@ def test_a_saved_file_over_the_cap_names_the_flag_that_raises_it(
 
 def test_a_max_size_that_is_not_a_size_is_a_usage_error(mesh: FakeIstiod, run_war: Run) -> None:
     r = run_war("list", "--proxy-status-max-size", "12Q")
-    assert (r.returncode, r.stdout) == (2, "")
+    assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr.endswith(
         "invalid --proxy-status-max-size '12Q': expected a size such as 64Mi, 1Gi or 500M "
         "(suffixes Ki, Mi, Gi, Ti, k, M, G, T)\n"

@@ -105,7 +105,7 @@ def test_check_spec_accepts_every_documented_source(spec: str) -> None:
 def test_check_spec_rejects_anything_else_as_a_usage_error(spec: str) -> None:
     with pytest.raises(UsageError) as info:
         check_spec(spec)
-    assert info.value.exit_code == 2
+    assert info.value.exit_code == 1
     assert info.value.message == (
         f"invalid --proxy-status {spec!r}: expected one of "
         "auto, istiod, istioctl, file:PATH, -, none"

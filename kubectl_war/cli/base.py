@@ -19,7 +19,7 @@ value) and a click function that only binds the flags into it:
   cluster decide (the namespace, the client) is resolved when `run` connects,
   per context: with `--contexts` each context has its own.
 - `validate()`: refuse a combination of flags with a `UsageError` (one `error:`
-  line, exit 2) before any request is sent.
+  line, exit 1) before any request is sent.
 - `run()`: the work, through the domain packages; exit statuses by `sys.exit`.
 
 `given` tells which flags the user gave (click's parameter source), for lines that

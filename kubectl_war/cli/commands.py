@@ -51,6 +51,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "kubectl_war.cli.completion:completion_cmd",
         "Print a completion script for running kubectl-war by its own name.",
     ),
+    "options": (
+        "kubectl_war.cli.options_cmd:options_cmd",
+        "Print the global flags: the connection flags every cluster command takes.",
+    ),
 }
 
 #: The help of `kubectl war` itself (the click group's help, in a docstring's form).

@@ -17,6 +17,7 @@ from kubectl_war.cli.commands import COMMANDS, GROUP_HELP, HELP_OPTIONS
 from kubectl_war.cli.completion import COMPLETE_VAR, shell_complete
 from kubectl_war.cli.help import WarContext, use_war_help
 from kubectl_war.cli.helptext import group_help, prog_name
+from kubectl_war.cli.usage import UnknownCommand, kubectl_message, suggestions
 
 
 class GroupContext(WarContext):
@@ -40,6 +41,20 @@ class WarGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """A name that is no command is cobra's `unknown command` error, with the commands
+        it could have meant (`usage.UnknownCommand`)."""
+        name = args[0]
+        if (
+            not ctx.resilient_parsing
+            and not name.startswith("-")
+            and self.get_command(ctx, name) is None
+        ):
+            raise UnknownCommand(name, ctx.command_path, suggestions(name, self.list_commands(ctx)))
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             module, _, attr = COMMANDS[cmd_name][0].partition(":")
@@ -51,7 +66,7 @@ class WarGroup(click.Group):
 
 def _alone() -> None:
     """`kubectl war` with no command prints its help and succeeds, as kubectl and every
-    cobra command group do (click 8.2+ would make it a usage error, exit 2)."""
+    cobra command group do (click 8.2+ would make it a usage error)."""
     ctx = click.get_current_context()
     if ctx.invoked_subcommand is None:
         click.echo(ctx.get_help())
@@ -82,10 +97,16 @@ def run(args: Sequence[str]) -> None:
     except click.exceptions.Abort:
         sys.stderr.write("\n")
         sys.exit(130)
+    except UnknownCommand as exc:
+        sys.stderr.write(f"error: {exc.format_message()}")
+        sys.exit(1)
     except click.UsageError as exc:
+        # kubectl's words and exit code (1) for a usage error, pointing at the help of
+        # the command that was being parsed (`help.use_war_help` sees that each error
+        # knows it).
         cmd = exc.ctx.command_path if exc.ctx else prog_name()
-        sys.stderr.write(f"error: {exc.format_message()}\nSee '{cmd} --help' for usage.\n")
-        sys.exit(2)
+        sys.stderr.write(f"error: {kubectl_message(exc)}\nSee '{cmd} --help' for usage.\n")
+        sys.exit(1)
     except click.ClickException as exc:
         sys.stderr.write(f"error: {exc.format_message()}\n")
         sys.exit(exc.exit_code)

@@ -188,6 +188,18 @@ def commands_list(width: int) -> list[tuple[str, str]]:
     return [(name, short_help(text, limit)) for name, (_, text) in COMMANDS.items()]
 
 
+def footer(prog: str, *, group: bool = False) -> list[str]:
+    """The lines every help ends with, as kubectl's do: where the global flags are listed
+    (and, for `kubectl war` itself, how to read a command's help)."""
+    lines = [f'Use "{prog} <command> --help" for more information about a given command.']
+    lines = lines if group else []
+    return [
+        *lines,
+        f'Use "{prog} options" for a list of global command-line options (applies to all '
+        "commands).",
+    ]
+
+
 def group_help(prog: str, width: int) -> str:
     """`kubectl war --help`, in click's layout, from the command table alone."""
     body, examples = split_examples(GROUP_HELP)
@@ -198,4 +210,4 @@ def group_help(prog: str, width: int) -> str:
     if examples:
         lines += ["", "Examples:"]
         lines += [f"  {localise(line, prog)}" if line else "" for line in examples]
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *footer(prog, group=True)])

@@ -15,7 +15,7 @@ from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
 from kubectl_war.freshness import Freshness
 from kubectl_war.kube.config import Connection
-from kubectl_war.notice import sources_refused
+from kubectl_war.notice import sidecars_unread
 from kubectl_war.render import ListDocument
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
 
@@ -265,8 +265,10 @@ def sidecar_source(
 ) -> SidecarSource | None:
     """The proxy-status source behind the SIDECAR column, or None for no column.
 
-    Only tables show sidecars. `-o wide` reads one when `auto` finds one; `--sync`
-    insists, so finding none is an error that says why.
+    Only tables show sidecars. `-o wide` and `--sync` read one with `auto` unless told
+    otherwise. When `auto` finds none the table keeps its SIDECAR column, every cell
+    `<none>`, and one warning says what would fill it in; a source named explicitly
+    that fails is an error (when it is read), and `--sync` with `none` a usage error.
     """
     if output not in ("table", "wide"):
         return None
@@ -276,13 +278,14 @@ def sidecar_source(
     if kube.debug:
         for line in reasons:
             sys.stderr.write(f"debug: proxy-status: {line}\n")
-    if source is None and not sync:
-        sources_refused(reasons)
-    if source is None and sync:
-        # proxy-status sources (threads, subprocesses) stay off --help
-        from kubectl_war.sidecars.sources import SidecarError
-
-        if flags.spec(default) == "none":
+    if source is not None:
+        return source
+    if flags.spec(default) == "none":
+        if sync:
             raise UsageError("--sync needs a --proxy-status source other than none")
-        raise SidecarError("--sync: no proxy-status source answered: " + "; ".join(reasons))
-    return source
+        return None
+    # proxy-status sources (threads, subprocesses) stay off --help
+    from kubectl_war.sidecars.sources import Unanswered
+
+    sidecars_unread(reasons, flags.istio_namespace)
+    return Unanswered(reasons)

@@ -17,9 +17,18 @@ from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.list_read import Listed, Query
 from kubectl_war.cli.list_watch import Watcher, refetch
+from kubectl_war.cli.usage import csv_list
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
-from kubectl_war.render import ListDocument, Table, as_list, to_json, to_yaml, use_colour, write
+from kubectl_war.render import (
+    ListDocument,
+    Table,
+    as_list,
+    as_printed,
+    to_document,
+    use_colour,
+    write,
+)
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
@@ -49,6 +58,7 @@ if TYPE_CHECKING:
     "--label-columns",
     multiple=True,
     metavar="KEY,...",
+    callback=csv_list,
     help="Add a column per label key, with the label's value; repeat or comma-separate.",
 )
 @click.option("-w", "--watch", is_flag=True, help="After the list, print a line per change.")
@@ -276,6 +286,8 @@ def _write_items(
     for name, listed in seen:
         spans[name] = list(range(len(items), len(items) + len(listed.wars)))
         items += [w.obj for w in listed.wars]
+    if output == "kyaml":
+        items = [as_printed(obj) for obj in items]
     if named:
         data = as_list(items)
         data["contexts"] = contexts.contexts_data(
@@ -284,13 +296,14 @@ def _write_items(
             items=lambda v: spans[v.context],
         )
     else:
-        data = as_list(items, seen[0][1].resource_version)
+        # -o kyaml is new enough to match kubectl exactly: its List has no resourceVersion.
+        data = as_list(items, "" if output == "kyaml" else seen[0][1].resource_version)
     printer = opt.printer(output, no_headers=no_headers)
     if printer is not None:
         # kubectl hands its printers the List it builds, whose resourceVersion is empty.
         printer.print({**data, "metadata": {"resourceVersion": ""}}, sys.stdout)
         return
-    write(to_json(data) if output == "json" else to_yaml(data))
+    write(to_document(data, output))
 
 
 def _watch(o: ListOptions, query: Query, t: datetime, labels: LabelColumns) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from kubectl_war import listing
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import WarError
-from kubectl_war.render import Table, to_json, to_yaml, use_colour, write
+from kubectl_war.render import Table, as_printed, to_json, to_kyaml, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
@@ -113,3 +113,5 @@ class Watcher:
             write(to_json(war.obj))
         elif self.output == "yaml":
             write("---\n" + to_yaml(war.obj))
+        elif self.output == "kyaml":
+            write(to_kyaml(as_printed(war.obj)))

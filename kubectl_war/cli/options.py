@@ -19,7 +19,7 @@ from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 from kubectl_war.listing import agent_flag
 from kubectl_war.names import check_object_name
 from kubectl_war.outputs import GO_TEMPLATES, TEMPLATE_FORMATS
-from kubectl_war.render import to_json, to_yaml, write
+from kubectl_war.render import to_document, write
 from kubectl_war.sidecars import kinds as source_kinds
 from kubectl_war.sidecars.limits import parse_size
 
@@ -56,7 +56,7 @@ def _chunk_size(ctx: click.Context, param: click.Parameter, value: int) -> int:
 def object_names(
     what: str,
 ) -> Callable[[click.Context, click.Parameter, tuple[str, ...]], tuple[str, ...]]:
-    """A callback that refuses, before any request, names no `what` can have (exit 2)."""
+    """A callback that refuses, before any request, names no `what` can have (exit 1)."""
 
     def check(
         ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
@@ -336,10 +336,14 @@ class OutputFormat(click.Choice):  # type: ignore[type-arg]
     """
 
     def __init__(self, formats: Sequence[str], *, templates: bool) -> None:
-        self.formats = tuple(formats)
+        # kubectl 1.34+ prints -o kyaml wherever it prints -o yaml.
+        shown: list[str] = []
+        for name in formats:
+            shown += [name, "kyaml"] if name == "yaml" and "kyaml" not in formats else [name]
+        self.formats = tuple(shown)
         self.templates = templates
         # The choices are what completion offers: `jsonpath=` and the like end with `=`.
-        super().__init__([*formats, *(f"{t}=" for t in TEMPLATE_FORMATS if templates)])
+        super().__init__([*self.formats, *(f"{t}=" for t in TEMPLATE_FORMATS if templates)])
 
     def get_metavar(self, param: click.Parameter, ctx: Any = None) -> str:
         shown = [*self.formats, *(("jsonpath=...", "custom-columns=...") if self.templates else ())]
@@ -358,11 +362,10 @@ class OutputFormat(click.Choice):  # type: ignore[type-arg]
             make_printer(str(value))
             return str(value)
         allowed = sorted([*self.formats, *(TEMPLATE_FORMATS if self.templates else ())])
-        self.fail(
+        # kubectl's words, and as kubectl it points at no help: the formats are listed.
+        raise UsageError(
             f"unable to match a printer suitable for the output format {quote_input(str(value))}, "
-            f"allowed formats are: {','.join(allowed)}",
-            param,
-            ctx,
+            f"allowed formats are: {','.join(allowed)}"
         )
 
 
@@ -449,13 +452,13 @@ def printer(output: str, *, no_headers: bool = False, sort_by: str | None = None
 def write_document(
     data: Any, output: str, *, rows: str = "items", no_headers: bool = False
 ) -> None:
-    """Print a command's `-o json` document as `-o json`, `-o yaml` or a template printer;
-    `rows` names the list custom-columns prints a row for (a `List`'s `items`)."""
+    """Print a command's `-o json` document as `-o json`, `-o yaml`, `-o kyaml` or a template
+    printer; `rows` names the list custom-columns prints a row for (a `List`'s `items`)."""
     chosen = printer(output, no_headers=no_headers)
     if chosen is not None:
         chosen.print(data, sys.stdout, rows=rows)
     else:
-        write(to_json(data) if output == "json" else to_yaml(data))
+        write(to_document(data, output))
 
 
 class SortKey(click.Choice):  # type: ignore[type-arg]  # as OutputFormat

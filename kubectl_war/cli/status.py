@@ -17,7 +17,7 @@ from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.jsondata import child
 from kubectl_war.kube.config import Connection
-from kubectl_war.notice import sources_refused
+from kubectl_war.notice import sidecars_unread
 from kubectl_war.render import NONE, Cell, Table, use_colour, write
 from kubectl_war.snapshot import policies_or_warn
 
@@ -155,8 +155,8 @@ def _read(
     if flags.debug:
         for line in skipped:
             sys.stderr.write(f"debug: proxy-status: {line}\n")
-    if snap.wars and source is None:
-        sources_refused(skipped)
+    if snap.wars and source is None and sidecars.spec("auto") != "none":
+        sidecars_unread(skipped, sidecars.istio_namespace, "NOT SYNCED")
     proxies = source.fetch() if source is not None else None
     t = opt.now()
     context = client.context_name

@@ -11,7 +11,7 @@ import click
 from kubectl_war import __version__
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.options import output_option
-from kubectl_war.render import to_json, to_yaml, write
+from kubectl_war.render import to_document, write
 
 
 @click.command("version")
@@ -42,10 +42,8 @@ class VersionOptions(Options):
             "python": platform.python_version(),
             "kubernetesClient": client_version(),
         }
-        if self.output == "json":
-            write(to_json(info))
-        elif self.output == "yaml":
-            write(to_yaml(info))
+        if self.output in ("json", "yaml", "kyaml"):
+            write(to_document(info, self.output))
         else:
             write(
                 f"kubectl-war: {info['kubectlWar']}\n"

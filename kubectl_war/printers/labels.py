@@ -5,7 +5,71 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-__all__ = ["LabelColumns"]
+__all__ = ["CsvError", "LabelColumns", "split_csv"]
+
+
+class CsvError(ValueError):
+    """A `-L` value that is not one CSV record, in Go's `encoding/csv` words.
+
+    Attributes:
+        column: the 1-based byte column where reading failed, as Go counts it.
+        reason: Go's text for the mistake.
+    """
+
+    def __init__(self, column: int, reason: str) -> None:
+        super().__init__(f"parse error on line 1, column {column}: {reason}")
+        self.column = column
+        self.reason = reason
+
+
+_QUOTE_ERROR = 'extraneous or missing " in quoted-field'
+_BARE_QUOTE = 'bare " in non-quoted-field'
+
+
+def split_csv(text: str) -> list[str]:
+    """A `-L` value read as kubectl's flag library reads a string list: the first record
+    of `text` as CSV (fields kept as given, spaces included; `"a,b"` is one field, `""`
+    inside quotes one quote), nothing for an empty value.
+
+    Raises:
+        CsvError: a quote where CSV allows none, or a quoted field never closed.
+    """
+    if text == "":
+        return []
+    data = text.encode("utf-8", "surrogateescape")
+    fields: list[str] = []
+    at, end = 0, len(data)
+    while True:
+        if at < end and data[at] == 0x22:  # a quoted field
+            field = bytearray()
+            at += 1
+            while True:
+                close = data.find(b'"', at)
+                if close < 0:
+                    raise CsvError(end + 1, _QUOTE_ERROR)
+                field += data[at:close]
+                at = close + 1
+                if data[at : at + 1] == b'"':
+                    field += b'"'
+                    at += 1
+                    continue
+                if at >= end or data[at : at + 1] in (b",", b"\n", b"\r"):
+                    break
+                raise CsvError(close + 1, _QUOTE_ERROR)
+            fields.append(field.decode("utf-8", "surrogateescape"))
+            if at >= end or data[at : at + 1] != b",":
+                return fields
+            at += 1
+            continue
+        stop = min([i for i in (data.find(b",", at), data.find(b"\n", at)) if i >= 0], default=end)
+        raw = data[at:stop]
+        quote = raw.find(b'"')
+        if quote >= 0:
+            raise CsvError(at + quote + 1, _BARE_QUOTE)
+        fields.append(raw.rstrip(b"\r").decode("utf-8", "surrogateescape"))
+        if stop >= end or data[stop : stop + 1] == b"\n":
+            return fields
+        at = stop + 1
 
 
 @dataclass(frozen=True)
@@ -22,8 +86,9 @@ class LabelColumns:
 
     @classmethod
     def from_flags(cls, label_columns: Iterable[str], show_labels: bool) -> LabelColumns:
-        """From `-L` values as given (each may hold several keys, comma-separated)."""
-        keys = tuple(k.strip() for value in label_columns for k in value.split(",") if k.strip())
+        """From `-L` values as given, each a CSV record of keys (`split_csv`), as kubectl
+        reads them: spaces are part of a key, and an empty key is an empty column."""
+        keys = tuple(key for value in label_columns for key in split_csv(value))
         return cls(keys, show_labels)
 
     def __bool__(self) -> bool:

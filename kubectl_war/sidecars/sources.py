@@ -389,6 +389,21 @@ class StdinSource(SidecarSource):
         return dict(self._read)
 
 
+class Unanswered(SidecarSource):
+    """What `auto` leaves when no source answered and the output still shows a sync
+    column: it is there, every cell `<none>` (`fetch` gives no records at all)."""
+
+    def __init__(self, reasons: list[str]) -> None:
+        super().__init__()
+        self.reasons = list(reasons)
+
+    def describe(self) -> str:
+        return "none (no proxy-status source answered)"
+
+    def fetch(self) -> dict[str, ProxySync] | None:  # type: ignore[override]
+        return None
+
+
 def _parse_saved(stream: IO[bytes], where: str, warn: Warn, limit: int) -> dict[str, ProxySync]:
     try:
         return merge(

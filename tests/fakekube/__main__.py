@@ -1,8 +1,11 @@
-"""Run the fake API server by hand: ``python -m tests.fakekube serve|demo``.
+"""Run the fake API server by hand: ``python -m tests.fakekube serve|sandbox|demo|pictures``.
 
 ``serve`` seeds a fleet, writes a kubeconfig and serves until Ctrl-C or SIGTERM.
-``demo`` runs ``kubectl war list -A`` against the demo fleet and exits with
-kubectl's exit code (``make demo``).
+``sandbox`` (``make sandbox``) serves the demo fleet with istiod and simulated agents
+that onboard again when their WAR is deleted, so every command can be tried,
+``rollout`` included. ``demo`` runs ``kubectl war list -A`` against the demo fleet and
+exits with kubectl's exit code (``make demo``). ``pictures`` writes the README's SVG
+pictures (``make docs``).
 """
 
 from __future__ import annotations
@@ -64,6 +67,46 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _wait_for_a_signal() -> None:
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    while not stop.wait(0.5):
+        pass
+
+
+def sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import start_sandbox
+
+    path = Path(args.kubeconfig).resolve()
+    with start_sandbox(path, port=args.port):
+        print(f"A fake cluster with the demo fleet, istiod and simulated agents is at {path}.")
+        print("In another shell, point kubectl at it and try any command:")
+        print()
+        print(f"  export KUBECONFIG={path}")
+        print("  kubectl war status -A")
+        print("  kubectl war list -A --sync")
+        print("  kubectl war rollout ratings -n bookinfo --dry-run")
+        print("  kubectl war rollout ratings -n bookinfo --max-unavailable 2 --yes")
+        print()
+        print("Deleted WARs come back a few seconds later, as real agents onboard again.")
+        print("Serving until Ctrl-C.", flush=True)
+        _wait_for_a_signal()
+    return 0
+
+
+def pictures(args: argparse.Namespace) -> int:
+    from .pictures import write_pictures
+
+    for path in write_pictures(Path(args.outdir)):
+        print(f"{path}: written")
+    return 0
+
+
 def demo(args: argparse.Namespace) -> int:
     kubectl = shutil.which("kubectl")
     if kubectl is None:
@@ -93,6 +136,17 @@ def main(argv: list[str] | None = None) -> int:
         "--token", help="require this bearer token (then served over https, with a CA of its own)"
     )
     p_serve.set_defaults(func=serve)
+    p_sandbox = commands.add_parser(
+        "sandbox", help="serve the demo fleet with istiod and simulated agents until interrupted"
+    )
+    p_sandbox.add_argument("--port", type=int, default=0, help="port on 127.0.0.1")
+    p_sandbox.add_argument(
+        "--kubeconfig", default=".sandbox/kubeconfig", help="where to write the kubeconfig"
+    )
+    p_sandbox.set_defaults(func=sandbox)
+    p_pictures = commands.add_parser("pictures", help="write the README's SVG pictures")
+    p_pictures.add_argument("outdir", help="the directory to write them to")
+    p_pictures.set_defaults(func=pictures)
     p_demo = commands.add_parser("demo", help="run `kubectl war list -A` against the demo fleet")
     p_demo.add_argument("kubectl_args", nargs="*", help="extra arguments for `kubectl war list`")
     p_demo.set_defaults(func=demo)
