@@ -82,7 +82,8 @@ def _attach_context(cmd: click.Command) -> None:
         except click.UsageError as exc:
             if exc.ctx is None:
                 exc.ctx = ctx
-                exc.cmd = cmd
+                # click sets `cmd` from `ctx` only in __init__ (and types it Final).
+                exc.cmd = cmd  # type: ignore[misc]
             raise
 
     cmd.parse_args = parse_args  # type: ignore[method-assign]
