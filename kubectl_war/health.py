@@ -128,15 +128,28 @@ class GroupProblem:
         }
 
 
-def unselected_groups(
+@dataclass(frozen=True)
+class GroupSelection:
+    """Whether any OnboardingPolicy rule of its namespace selects a WorkloadGroup (read
+    when the policies are): `status`'s `no-policy` problem and its metric."""
+
+    context: str | None
+    namespace: str
+    group: str
+    selected: bool
+
+    def problem(self) -> GroupProblem | None:
+        return None if self.selected else GroupProblem(self.context, self.namespace, self.group)
+
+
+def group_selection(
     context: str | None, groups: Iterable[tuple[str, str, dict[str, str]]], policies: Any
-) -> list[GroupProblem]:
-    """The (namespace, name, labels) WorkloadGroups no policy rule in their namespace
-    selects, in the order given."""
+) -> list[GroupSelection]:
+    """For each (namespace, name, labels) WorkloadGroup, in the order given, whether a
+    policy rule in its namespace selects it."""
     return [
-        GroupProblem(context, ns, name)
+        GroupSelection(context, ns, name, selected_by_any(labels, policies, ns))
         for ns, name, labels in groups
-        if not selected_by_any(labels, policies, ns)
     ]
 
 
@@ -302,11 +315,16 @@ def totals(groups: Iterable[GroupHealth]) -> JSON:
 METRIC_PREFIX = "kubectl_war_"
 
 
-def exposition(groups: Iterable[GroupHealth], clusters: Iterable[tuple[str, bool]]) -> str:
+def exposition(
+    groups: Iterable[GroupHealth],
+    clusters: Iterable[tuple[str, bool]],
+    selection: Iterable[GroupSelection] = (),
+) -> str:
     """The counts in Prometheus' text exposition format, per cluster (context), namespace
     and WorkloadGroup, with `kubectl_war_cluster_up` for each (context, read) of
-    `clusters`. A count not read (outdated without WorkloadGroups, not synced without a
-    proxy-status source) has no series."""
+    `clusters` and `kubectl_war_workloadgroup_no_policy` for each WorkloadGroup of
+    `selection`. A count not read (outdated without WorkloadGroups, not synced without a
+    proxy-status source, no-policy without OnboardingPolicies) has no series."""
 
     def fam(name: str, help: str) -> Family:
         return Family(METRIC_PREFIX + name, help)
@@ -324,6 +342,11 @@ def exposition(groups: Iterable[GroupHealth], clusters: Iterable[tuple[str, bool
     )
     agents = fam("agent_version_info", "An agent version that WARs of the group report.")
     istio = fam("istio_version_info", "An Istio version that WARs of the group report.")
+    no_policy = fam(
+        "workloadgroup_no_policy",
+        "1 when no OnboardingPolicy of its namespace selects the WorkloadGroup: new "
+        "machines cannot join it.",
+    )
     for cluster, read in clusters:
         up.add({"cluster": cluster}, 1 if read else 0)
     for g in groups:
@@ -346,6 +369,25 @@ def exposition(groups: Iterable[GroupHealth], clusters: Iterable[tuple[str, bool
             for version, _ in _by_count(counts):
                 if version != NONE:
                     into.add({**labels, "version": version}, 1)
+    for sel in selection:
+        labels = {
+            "cluster": sel.context or "",
+            "namespace": sel.namespace,
+            "workloadgroup": sel.group,
+        }
+        no_policy.add(labels, 0 if sel.selected else 1)
     return render(
-        [up, wars, connected, disconnected, outdated, not_synced, unknown, removal, agents, istio]
+        [
+            up,
+            wars,
+            connected,
+            disconnected,
+            outdated,
+            not_synced,
+            unknown,
+            removal,
+            agents,
+            istio,
+            no_policy,
+        ]
     )

@@ -140,6 +140,7 @@ def fetch_groups(
     namespaces: Iterable[str] | None = None,
     *,
     needed_by: str | None = None,
+    whole_scope: bool = False,
 ) -> None:
     """Fetch the WorkloadGroups the snapshot's WARs refer to, with one list call.
 
@@ -152,6 +153,8 @@ def fetch_groups(
             snapshot (default: the snapshot's WARs' own).
         needed_by: the flag that selects by freshness (`--outdated`): then unreadable
             WorkloadGroups are an error that says so.
+        whole_scope: every WorkloadGroup in the snapshot's namespace (or in all), whether
+            WARs refer to it or not: `status` judges groups no WAR has joined yet.
 
     Raises:
         KubeError: any other failure, or an unreadable list when `needed_by` is given.
@@ -162,10 +165,10 @@ def fetch_groups(
         snap.groups_served = False
         return
     namespaces = set(namespaces) if namespaces is not None else {w.namespace for w in snap.wars}
-    if not namespaces:
+    if not namespaces and not whole_scope:
         return
-    scope = snap.namespace if snap.namespace is not None else None
-    if scope is None and len(namespaces) == 1:
+    scope = snap.namespace
+    if scope is None and len(namespaces) == 1 and not whole_scope:
         scope = next(iter(namespaces))
     try:
         listed = kube.list(wg_res, scope)
@@ -176,7 +179,9 @@ def fetch_groups(
                 f"{needed_by} needs the WorkloadGroups, which cannot be read ({why})"
             ) from None
         snap.groups_error = why
-        warn(f"up-to-date state unknown: WorkloadGroups cannot be read ({why})")
+        # Without WARs no freshness was at stake: only the groups' own judgement.
+        lost = "up-to-date state" if namespaces else "WorkloadGroups without a policy"
+        warn(f"{lost} unknown: WorkloadGroups cannot be read ({why})")
         return
     for obj in listed.items:
         meta = child(obj, "metadata")

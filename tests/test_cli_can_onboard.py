@@ -429,3 +429,75 @@ def test_delete_preview_marks_wars_that_will_not_come_back(
 
 def deletes(fake: FakeKube) -> list[str]:
     return [r.path.rsplit("/", 1)[1] for r in fake.requests if r.method == "DELETE"]
+
+
+@pytest.fixture
+def bare_groups(fake_kube: FakeKube) -> FakeKube:
+    """bookinfo/ratings with one connected, up-to-date WAR its policy admits; inventory,
+    with no WARs, has legacy (no policy selects it) and billing (its policy selects it)."""
+    ratings = f.workload_group("ratings")
+    ratings["metadata"]["labels"] = {"app": "ratings"}
+    legacy = f.workload_group("legacy", "inventory")
+    legacy["metadata"]["labels"] = {"app": "legacy"}
+    billing = f.workload_group("billing", "inventory")
+    billing["metadata"]["labels"] = {"app": "billing"}
+    fake_kube.add_all([ratings, legacy, billing])
+    fake_kube.add(onboarding_policy(fake_kube.clock(), ex.NS, "ratings-ec2", [ex.EC2_RULE]))
+    to_billing = [{"workloadGroupSelector": {"matchLabels": {"app": "billing"}}}]
+    billing_rule = {**ex.EC2_RULE, "onboardTo": to_billing}
+    fake_kube.add(onboarding_policy(fake_kube.clock(), "inventory", "billing", [billing_rule]))
+    identity = _ec2_with_role("us-east-2a", "i-0a1b2c3d4e5f60718", "ratings-role")
+    fake_kube.add(f.war(KEEP, group="ratings", uid="uid-keep", identity=identity))
+    return fake_kube
+
+
+NO_POLICY_WORDS = "no OnboardingPolicy selects it: new machines cannot join"
+
+
+def test_status_reports_a_group_no_policy_selects_in_a_namespace_without_wars(
+    bare_groups: FakeKube, run_war: Run
+) -> None:
+    alone = run_war("status", "-n", "inventory", *NO_SOURCE)
+    doc = json.loads(run_war("status", "-n", "inventory", *NO_SOURCE, "-o", "json").stdout)
+    everywhere = run_war("status", "-A", *NO_SOURCE)
+    fine = run_war("status", "-n", ex.NS, *NO_SOURCE)
+
+    assert (alone.returncode, alone.stderr) == (1, "No resources found in inventory namespace.\n")
+    assert alone.stdout == (
+        "NAME     GROUP    PROBLEMS\n"
+        f"<none>   legacy   {NO_POLICY_WORDS}\n"
+    )  # fmt: skip
+    assert doc["healthy"] is False
+    assert (doc["groups"], doc["problems"]) == ([], [])
+    assert doc["groupProblems"] == [
+        {
+            "context": "fake",
+            "namespace": "inventory",
+            "workloadGroup": "legacy",
+            "problems": ["no-policy"],
+        }
+    ]
+    assert (everywhere.returncode, everywhere.stderr) == (1, "")
+    assert everywhere.stdout == (
+        "NAMESPACE   WORKLOADGROUP   WARS   CONNECTED   DISCONNECTED   OUTDATED   NOT SYNCED   "
+        "AGENT    ISTIO\n"
+        "bookinfo    ratings         1      1           0              0          <none>       "
+        "v1.4.0   1.9.8-15bc6e5e32\n"
+        "\n"
+        "NAMESPACE   NAME     GROUP    PROBLEMS\n"
+        f"inventory   <none>   legacy   {NO_POLICY_WORDS}\n"
+    )
+    # The namespace whose groups a policy selects, and whose WAR is well, is healthy.
+    assert (fine.returncode, fine.stderr) == (0, "")
+
+
+def test_status_reports_groups_without_wars_in_each_context(fleet: Any, run_war: Run) -> None:
+    fleet.west.add(f.workload_group("legacy", "inventory"))
+    r = run_war("status", "-n", "inventory", "--contexts", "east,west", *NO_SOURCE, env=fleet.env)
+
+    assert r.returncode == 1
+    assert r.stdout == (
+        "CONTEXT   NAME     GROUP    PROBLEMS\n"
+        f"west      <none>   legacy   {NO_POLICY_WORDS}\n"
+    )  # fmt: skip
+    assert r.stderr == "No resources found in inventory namespace.\n"

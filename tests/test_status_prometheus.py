@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import subprocess
 
+from tests import factories as f
 from tests.factories import Run
 from tests.multicluster import FORBIDDEN, Fleet
 from tests.prom import promtool_binary
 
 # The counts of STATUS_ALL (tests/test_cli_status.py) as metrics: contexts east and west
-# read, down and locked not.
+# read, down and locked not; west also has inventory/legacy, which has no WARs and which no
+# OnboardingPolicy selects.
 METRICS = """\
 # HELP kubectl_war_cluster_up Whether the cluster (kubeconfig context) could be read.
 # TYPE kubectl_war_cluster_up gauge
@@ -70,6 +72,13 @@ kubectl_war_istio_version_info{cluster="east",namespace="payments",workloadgroup
 kubectl_war_istio_version_info{cluster="west",namespace="bookinfo",workloadgroup="ratings",version="1.10.3"} 1
 kubectl_war_istio_version_info{cluster="west",namespace="bookinfo",workloadgroup="ratings",version="1.9.8-15bc6e5e32"} 1
 kubectl_war_istio_version_info{cluster="west",namespace="bookinfo",workloadgroup="reviews",version="1.9.8-15bc6e5e32"} 1
+# HELP kubectl_war_workloadgroup_no_policy 1 when no OnboardingPolicy of its namespace selects the WorkloadGroup: new machines cannot join it.
+# TYPE kubectl_war_workloadgroup_no_policy gauge
+kubectl_war_workloadgroup_no_policy{cluster="east",namespace="bookinfo",workloadgroup="ratings"} 0
+kubectl_war_workloadgroup_no_policy{cluster="east",namespace="payments",workloadgroup="ledger"} 0
+kubectl_war_workloadgroup_no_policy{cluster="west",namespace="bookinfo",workloadgroup="ratings"} 0
+kubectl_war_workloadgroup_no_policy{cluster="west",namespace="bookinfo",workloadgroup="reviews"} 0
+kubectl_war_workloadgroup_no_policy{cluster="west",namespace="inventory",workloadgroup="legacy"} 1
 """  # noqa: E501
 
 
@@ -77,6 +86,7 @@ def test_status_as_prometheus_metrics_passes_promtool_and_says_the_counts(
     fleet: Fleet, run_war: Run
 ) -> None:
     promtool = promtool_binary()
+    fleet.west.add(f.workload_group("legacy", "inventory"))
     r = run_war("status", "-A", "--all-contexts", "-o", "prometheus", env=fleet.env)
     checked = subprocess.run(
         [promtool, "check", "metrics"], input=r.stdout, capture_output=True, text=True

@@ -23,7 +23,7 @@ from kubectl_war.snapshot import policies_or_warn
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
-    from kubectl_war.health import GroupProblem
+    from kubectl_war.health import GroupProblem, GroupSelection
     from kubectl_war.kube.client import Kube
     from kubectl_war.snapshot import Snapshot
 
@@ -50,8 +50,14 @@ class _Seen:
     groups: list[Any]
     problems: list[Any]
     source: str | None
-    # WorkloadGroups no OnboardingPolicy selects (empty when policies cannot be read).
-    group_problems: list[Any] = field(default_factory=list)
+    # Each WorkloadGroup in scope, whether a policy selects it (empty when policies
+    # cannot be read).
+    selection: list[GroupSelection] = field(default_factory=list)
+
+    @property
+    def group_problems(self) -> list[GroupProblem]:
+        """The WorkloadGroups no OnboardingPolicy selects."""
+        return [p for p in (s.problem() for s in self.selection) if p is not None]
 
     @property
     def troubled(self) -> bool:
@@ -147,7 +153,10 @@ def _read(
 ) -> _Seen:
     """One cluster's WARs, WorkloadGroups and (when a source answers) sidecars, judged."""
     namespace = None if flags.all_namespaces else client.namespace
-    snap = snapshot.take(client, namespace, label_selector=selector, with_groups=True, compact=True)
+    snap = snapshot.take(client, namespace, label_selector=selector, compact=True)
+    # Every WorkloadGroup in scope, WARs or not: one no policy selects is a problem before
+    # any machine joins it (with -l, only the groups of the WARs shown count).
+    snapshot.fetch_groups(client, snap, whole_scope=selector is None)
     skipped: list[str] = []
     source = (
         sidecars.open(flags, client, default="auto", notice=skipped.append) if snap.wars else None
@@ -172,15 +181,15 @@ def _read(
         groups,
         problems,
         source.describe() if source is not None else None,
-        _unselected(client, snap, context, everything=selector is None),
+        _selection(client, snap, context, everything=selector is None),
     )
 
 
-def _unselected(
+def _selection(
     client: Kube, snap: Snapshot, context: str | None, *, everything: bool
-) -> list[GroupProblem]:
-    """The WorkloadGroups read that no OnboardingPolicy selects: every one read, or with
-    -l only those of the WARs shown; none when policies cannot be read (one warning)."""
+) -> list[GroupSelection]:
+    """Whether a policy selects each WorkloadGroup read: every one read, or with -l only
+    those of the WARs shown; none when policies cannot be read (one warning)."""
     shown = {(w.namespace, w.group) for w in snap.wars}
     groups = []
     for (ns, name), obj in sorted(snap.groups.items()):
@@ -190,16 +199,18 @@ def _unselected(
     if not groups:
         return []
     read = policies_or_warn(client, snap.namespace, "WorkloadGroups without a policy")
-    return health.unselected_groups(context, groups, read.policies) if read else []
+    return health.group_selection(context, groups, read.policies) if read else []
 
 
 def _write_tables(
     seen: Sequence[_Seen], *, all_namespaces: bool, with_context: bool, source_wanted: bool
 ) -> None:
     groups = [g for s in seen for g in s.groups]
-    if not groups:
-        if seen:
-            sys.stderr.write(contexts.no_resources([s.namespace for s in seen]) + "\n")
+    unselected = [p for s in seen for p in s.group_problems]
+    if not groups and seen:
+        # No WARs; a WorkloadGroup no policy selects is still a problem, shown below.
+        sys.stderr.write(contexts.no_resources([s.namespace for s in seen]) + "\n")
+    if not groups and not unselected:
         return
     lead = (["CONTEXT"] if with_context else []) + (["NAMESPACE"] if all_namespaces else [])
 
@@ -226,9 +237,9 @@ def _write_tables(
                 health.spread(g.istio),
             ]
         )
-    Table([*lead, *GROUP_COLUMNS], colour=colour).write(rows)
+    if rows:
+        Table([*lead, *GROUP_COLUMNS], colour=colour).write(rows)
     problems = [p for s in seen for p in s.problems]
-    unselected = [p for s in seen for p in s.group_problems]
     if not problems and not unselected:
         _all_well(seen, groups, with_context=with_context, source_wanted=source_wanted)
         return
@@ -244,7 +255,7 @@ def _write_tables(
     rows += [
         [*where(p.context, p.namespace), NONE, p.group, Cell(p.words(), "warn")] for p in unselected
     ]
-    Table([*lead, *PROBLEM_COLUMNS], colour=colour).write(rows, lead="\n")
+    Table([*lead, *PROBLEM_COLUMNS], colour=colour).write(rows, lead="\n" if groups else "")
 
 
 def _all_well(
@@ -275,7 +286,8 @@ def _write_metrics(seen: Sequence[_Seen], outcomes: Sequence[Any], *, named: boo
         clusters = [(o.context or "", o.ok) for o in outcomes]
     else:
         clusters = [(s.context or "", True) for s in seen]
-    write(health.exposition([g for s in seen for g in s.groups], clusters))
+    groups = [g for s in seen for g in s.groups]
+    write(health.exposition(groups, clusters, [g for s in seen for g in s.selection]))
 
 
 def _write_data(
