@@ -293,10 +293,10 @@ def policies_or_warn(kube: Kube, namespace: str | None, what: str) -> PolicyRead
     return read
 
 
-def trusted_issuers(kube: Kube, istio_namespace: str) -> tuple[list[str] | None, str | None]:
-    """The JWT issuers the control plane trusts for onboarding (every ControlPlane in
-    the Istio namespace, `spec.meshExpansion.onboarding.workloads.authentication.jwt.
-    issuers[].issuer`), or None and why they cannot be known."""
+def _issuer_entries(kube: Kube, istio_namespace: str) -> tuple[list[JSON] | None, str | None]:
+    """The onboarding JWT issuer entries of every ControlPlane in the Istio namespace
+    (`spec.meshExpansion.onboarding.workloads.authentication.jwt.issuers[]`), or None
+    and why they cannot be read."""
     res = kube.controlplane_resource()
     if res is None:
         return None, "the cluster serves no ControlPlane API"
@@ -306,18 +306,46 @@ def trusted_issuers(kube: Kube, istio_namespace: str) -> tuple[list[str] | None,
         return None, exc.needs or exc.message
     if not items:
         return None, f"no ControlPlane in namespace {istio_namespace}"
-    issuers: list[str] = []
+    out: list[JSON] = []
     path = ("spec", "meshExpansion", "onboarding", "workloads", "authentication", "jwt")
     for obj in items:
         node: Any = obj
         for key in path:
             node = node.get(key) if isinstance(node, dict) else None
         entries = node.get("issuers") if isinstance(node, dict) else None
-        for entry in entries if isinstance(entries, list) else []:
-            issuer = entry.get("issuer") if isinstance(entry, dict) else None
-            if isinstance(issuer, str) and issuer not in issuers:
-                issuers.append(issuer)
+        out += [e for e in (entries if isinstance(entries, list) else []) if isinstance(e, dict)]
+    return out, None
+
+
+def trusted_issuers(kube: Kube, istio_namespace: str) -> tuple[list[str] | None, str | None]:
+    """The JWT issuers the control plane trusts for onboarding (every ControlPlane in
+    the Istio namespace), or None and why they cannot be known."""
+    entries, why = _issuer_entries(kube, istio_namespace)
+    if entries is None:
+        return None, why
+    issuers: list[str] = []
+    for entry in entries:
+        issuer = entry.get("issuer")
+        if isinstance(issuer, str) and issuer not in issuers:
+            issuers.append(issuer)
     return issuers, None
+
+
+def issuer_short_names(
+    kube: Kube, istio_namespace: str
+) -> tuple[dict[str, str] | None, str | None]:
+    """The control plane's onboarding JWT issuers by `shortName` (the part of a JWT WAR's
+    name that names its issuer), or None and why they cannot be known. A short name two
+    issuers claim is left out: it cannot tell them apart."""
+    entries, why = _issuer_entries(kube, istio_namespace)
+    if entries is None:
+        return None, why
+    found: dict[str, set[str]] = {}
+    for entry in entries:
+        short, issuer = entry.get("shortName"), entry.get("issuer")
+        if isinstance(short, str) and isinstance(issuer, str):
+            found.setdefault(short, set()).add(issuer)
+    return {short: next(iter(i)) for short, i in found.items() if len(i) == 1}, None
 
 
 def unadmitted(kube: Kube, snap: Snapshot) -> frozenset[str]:

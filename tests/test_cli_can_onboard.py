@@ -501,3 +501,39 @@ def test_status_reports_groups_without_wars_in_each_context(fleet: Any, run_war:
         f"west      <none>   legacy   {NO_POLICY_WORDS}\n"
     )  # fmt: skip
     assert r.stderr == "No resources found in inventory namespace.\n"
+
+
+def test_describe_maps_a_jwt_issuer_short_name_through_the_control_plane(
+    examples: FakeKube, run_war: Run
+) -> None:
+    """The ControlPlane names https://corp.example `corp` and https://mycompany.corp
+    `mycompany`; WARs named after those short names carry no spec.identity."""
+    corp_rule = {
+        "workloads": [{"jwt": {"issuer": "https://corp.example", "subjects": ["vm007"]}}],
+        "onboardTo": [{"workloadGroupSelector": {"matchLabels": {"app": "ratings"}}}],
+    }
+    examples.add(onboarding_policy(examples.clock(), ex.NS, "corp-vms", [corp_rule]))
+    names = ["ratings-jwt-corp--vm007", "ratings-jwt-corp--vm008", "ratings-jwt-mycompany--vm009"]
+    ratings = [
+        g for g in examples.objects("workloadgroups", ex.NS) if g["metadata"]["name"] == "ratings"
+    ]
+    owner = ratings[0]["metadata"]["uid"]
+    for i, name in enumerate(names):
+        examples.add(f.war(name, group="ratings", group_uid=owner, uid=f"uid-jwt-{i}"))
+    r = run_war("describe", "-n", ex.NS, *names, *NO_SOURCE)
+    examples.forbid("list", "controlplanes")
+    refused = run_war("describe", "-n", ex.NS, *names, *NO_SOURCE)
+
+    assert (r.returncode, r.stderr) == (0, BROKEN)
+    admitted = [line for line in r.stdout.splitlines() if line.startswith("Admitted by:")]
+    # vm009's issuer admits it only with attribute region, which its name does not carry:
+    # unknown, so no line.
+    assert admitted == ["Admitted by:  corp-vms (rule 1)", "Admitted by:  <none now>"]
+    assert refused.returncode == 0
+    assert "Admitted by:" not in refused.stdout
+    assert refused.stderr == BROKEN + (
+        "warning: who admits the workloads of JWT issuer corp, mycompany unknown: a WAR names "
+        "its issuer by short name only, and the ControlPlane cannot be read (RBAC needs verb "
+        '"list" on resource "controlplanes" in API group "install.tetrate.io" in namespace '
+        '"istio-system")\n'
+    )

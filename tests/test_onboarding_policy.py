@@ -269,3 +269,24 @@ def test_an_existing_wars_admission_now() -> None:
     assert admission(War(ok), group, GOOD, group_known=False) is None
     assert admission(War(named_jwt), group, GOOD) is None  # the issuer URL is unknown
     assert admission(War(orphan), group, GOOD) is None  # no WorkloadGroup named
+
+
+def test_a_jwt_wars_issuer_known_by_short_name_maps_through_the_control_plane() -> None:
+    from kubectl_war.onboarding.admission import NONE_NOW, admission
+    from kubectl_war.war import War
+    from tests import factories as f
+
+    group = ex.group("ratings", "ratings")
+    issuers = {"partner": "https://partner.example", "mycompany": ex.ISSUER}
+    partner = War(f.war("ratings-jwt-partner--vm007", group="ratings"))
+    stranger = War(f.war("ratings-jwt-partner--vm008", group="ratings"))
+    # ratings-jwt rule 1 wants attribute region, which a name does not carry.
+    ours = War(f.war("ratings-jwt-mycompany--vm007", group="ratings"))
+    unlisted = War(f.war("ratings-jwt-other--vm007", group="ratings"))
+
+    assert admission(partner, group, GOOD, issuers=issuers).words() == "ratings-jwt (rule 2)"
+    assert admission(stranger, group, GOOD, issuers=issuers).words() == NONE_NOW
+    assert admission(ours, group, GOOD, issuers=issuers) is None
+    assert admission(unlisted, group, GOOD, issuers=issuers) is None
+    assert admission(partner, group, GOOD) is None  # the ControlPlane was not read
+    assert admission(partner, None, GOOD, issuers=issuers).words() == NONE_NOW

@@ -16,7 +16,7 @@ from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
-from kubectl_war.notice import sources_refused
+from kubectl_war.notice import sources_refused, warn
 from kubectl_war.onboarding.admission import admission
 from kubectl_war.render import as_list, write
 from kubectl_war.snapshot import not_found
@@ -150,6 +150,9 @@ class _Described:
     missing: list[str]
     # The OnboardingPolicies read; None when they cannot be read or are not served.
     policies: Any = None
+    # The control plane's JWT issuers by short name, for WARs whose JWT identity is known
+    # only from their names; None when not read.
+    issuers: dict[str, str] | None = None
 
     def admission(self, war: War) -> Any:
         """Which rule would admit the WAR again now (None: cannot be told)."""
@@ -157,7 +160,13 @@ class _Described:
             return None
         snap = self.snap
         known = snap.groups_fetched and snap.groups_error is None and snap.groups_served
-        return admission(war, snap.group_of(war), self.policies.policies, group_known=known)
+        return admission(
+            war,
+            snap.group_of(war),
+            self.policies.policies,
+            group_known=known,
+            issuers=self.issuers,
+        )
 
 
 def _read(
@@ -187,6 +196,12 @@ def _read(
     source = sidecars.open(flags, client, default="auto", notice=skipped.append) if wars else None
     if wars and source is None:
         sources_refused(skipped)
+    # Without the WorkloadGroups, no selector can be evaluated: policies are not read.
+    policies = (
+        snapshot.policies_or_warn(client, snap.namespace, "who admits each workload")
+        if wars and snap.groups_error is None and snap.groups_served
+        else None
+    )
     return _Described(
         namespace,
         wars,
@@ -196,11 +211,31 @@ def _read(
         skipped,
         snapshot.events_by_uid(client, snap.namespace) if wars and events else {},
         missing,
-        # Without the WorkloadGroups, no selector can be evaluated: policies are not read.
-        snapshot.policies_or_warn(client, snap.namespace, "who admits each workload")
-        if wars and snap.groups_error is None and snap.groups_served
-        else None,
+        policies,
+        _issuers(client, wars, sidecars.istio_namespace) if policies is not None else None,
     )
+
+
+def _issuers(client: Kube, wars: list[War], istio_namespace: str) -> dict[str, str] | None:
+    """The control plane's JWT issuers by short name, read only when a WAR's JWT issuer
+    is known by its short name alone (its name); None, with one warning, when the
+    ControlPlane cannot be read."""
+    shorts = sorted(
+        {
+            w.identity.issuer_short
+            for w in wars
+            if w.identity.platform == "jwt" and not w.identity.issuer and w.identity.issuer_short
+        }
+    )
+    if not shorts:
+        return None
+    found, why = snapshot.issuer_short_names(client, istio_namespace)
+    if found is None:
+        warn(
+            f"who admits the workloads of JWT issuer {', '.join(shorts)} unknown: a WAR "
+            f"names its issuer by short name only, and the ControlPlane cannot be read ({why})"
+        )
+    return found
 
 
 def _document(

@@ -8,13 +8,13 @@ ask this one question.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubectl_war.jsondata import child
 from kubectl_war.onboarding.policy import Policy
-from kubectl_war.onboarding.verdict import admitted_by
+from kubectl_war.onboarding.verdict import admitted_by, check_matcher, rule_selects
 
 if TYPE_CHECKING:
     from kubectl_war.jsondata import JSON
@@ -42,7 +42,12 @@ class Admission:
 
 
 def admission(
-    war: Any, group: JSON | None, policies: Sequence[Policy], *, group_known: bool = True
+    war: Any,
+    group: JSON | None,
+    policies: Sequence[Policy],
+    *,
+    group_known: bool = True,
+    issuers: Mapping[str, str] | None = None,
 ) -> Admission | None:
     """Whether the policies of the WAR's namespace admit its identity into its group now.
 
@@ -50,20 +55,49 @@ def admission(
         group: the WAR's WorkloadGroup object; None when it does not exist (nothing can
             join a group that does not exist).
         group_known: False when WorkloadGroups could not be read.
+        issuers: the control plane's JWT issuers by short name, for a JWT identity known
+            only from the WAR's name (`jwt-<short name>--<subject>`); None: unread.
 
     Returns:
         None when it cannot be told: the WorkloadGroups are unreadable, the WAR's group
         is unknown, or its identity is not known well enough (no verified identity, a
-        JWT issuer only decoded from the name).
+        JWT issuer only decoded from the name and not found among `issuers`, or a rule
+        that would admit it on the JWT attributes a name does not carry).
     """
     who = war.identity
     if not group_known or war.group is None or who.platform == "unknown":
         return None
-    if who.platform == "jwt" and not who.issuer:
-        return None
+    from_name = who.platform == "jwt" and not who.issuer
+    if from_name:
+        issuer = (issuers or {}).get(who.issuer_short or "")
+        if issuer is None:
+            return None
+        who = who.replace(issuer=issuer)
     if group is None:
         return Admission()
     meta = child(group, "metadata")
     labels = child(meta, "labels")
     found = admitted_by(who, labels, policies, war.namespace)
-    return Admission(*found) if found else Admission()
+    if found:
+        return Admission(*found)
+    if from_name and _attributes_could_admit(who, labels, policies, war.namespace):
+        return None
+    return Admission()
+
+
+def _attributes_could_admit(
+    who: Any, labels: Mapping[str, str], policies: Sequence[Policy], namespace: str
+) -> bool:
+    """Whether a rule selecting the group fails `who` on JWT attributes alone: a name
+    does not carry them, so such a rule may admit the machine."""
+    for p in policies:
+        if p.namespace != namespace:
+            continue
+        for rule in p.rules:
+            if not rule_selects(rule, labels):
+                continue
+            for m in rule.matchers:
+                failed = [c for c in check_matcher(m, who).checks if not c.ok]
+                if failed and all(c.field.startswith("attribute ") for c in failed):
+                    return True
+    return False
