@@ -415,6 +415,32 @@ def test_rollout_leaves_unadmitted_wars_blocked_unless_included(
     assert deletes(admitting) == [GONE]
 
 
+def test_rollout_status_counts_the_wars_a_rollout_leaves_blocked(
+    admitting: FakeKube, run_war: Run
+) -> None:
+    r = run_war("rollout", "status", "ratings", "-n", ex.NS)
+    doc = json.loads(run_war("rollout", "status", "ratings", "-n", ex.NS, "-o", "json").stdout)
+    admitting.forbid("list", "onboardingpolicies")
+    refused = run_war("rollout", "status", "ratings", "-n", ex.NS)
+
+    assert (r.returncode, r.stderr) == (1, "")
+    assert r.stdout == (
+        "NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   BLOCKED   "
+        "ROLLED OUT\n"
+        "ratings   0            2          0         0              0         1         No\n"
+    )
+    assert [(g["name"], g["outdated"], g["blocked"]) for g in doc["groups"]] == [("ratings", 2, 1)]
+    # What cannot be told blocks nothing, as in `rollout`, and says so once.
+    assert refused.stdout.splitlines()[1] == (
+        "ratings   0            2          0         0              0         0         No"
+    )
+    assert refused.stderr == (
+        "warning: which WARs could re-onboard unknown: OnboardingPolicies cannot be read "
+        '(RBAC needs verb "list" on resource "onboardingpolicies" in API group '
+        '"authorization.onboarding.tetrate.io" in namespace "bookinfo")\n'
+    )
+
+
 def test_delete_preview_marks_wars_that_will_not_come_back(
     admitting: FakeKube, run_war: Run
 ) -> None:

@@ -320,11 +320,11 @@ def test_rollout_with_one_context_named_works_like_context(fleet: Fleet, run_war
 
 
 ROLLOUT_STATUS = """\
-CONTEXT   NAMESPACE   NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   ROLLED OUT
-east      bookinfo    ratings   1            1          0         1              0         No
-east      payments    ledger    1            0          0         0              0         Yes
-west      bookinfo    ratings   2            0          0         0              0         Yes
-west      bookinfo    reviews   0            0          0         0              1         No
+CONTEXT   NAMESPACE   NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   BLOCKED   ROLLED OUT
+east      bookinfo    ratings   1            1          0         1              0         0         No
+east      payments    ledger    1            0          0         0              0         0         Yes
+west      bookinfo    ratings   2            0          0         0              0         0         Yes
+west      bookinfo    reviews   0            0          0         0              1         0         No
 """  # noqa: E501
 
 

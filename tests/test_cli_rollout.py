@@ -444,8 +444,9 @@ def test_status_counts_per_group_and_exits_1_until_rolled_out(
     before = war("rollout", "status", "ratings", "-n", "bookinfo")
     assert before.returncode == 1
     assert before.stdout == (
-        "NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   ROLLED OUT\n"
-        "ratings   1            3          0         1              1         No\n"
+        "NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   BLOCKED   "
+        "ROLLED OUT\n"
+        "ratings   1            3          0         1              1         0         No\n"
     )
     fake_kube.delete("workloadautoregistrations", "bookinfo", P + "us-east-2a-ec2-i-aj1")
     done = war(
@@ -463,6 +464,7 @@ def test_status_counts_per_group_and_exits_1_until_rolled_out(
             "unknown": 0,
             "disconnected": 1,
             "missing": [],
+            "blocked": 0,
             "rolledOut": True,
         }
     ]
@@ -481,7 +483,7 @@ def test_status_counts_wars_a_stopped_rollout_left_missing(
     status = war("rollout", "status", "--all-groups", "-n", "bookinfo")
     assert status.returncode == 1
     assert status.stdout.splitlines()[1] == (
-        "ratings   0            2          0         0              1         No"
+        "ratings   0            2          0         0              1         0         No"
     )
 
 

@@ -231,6 +231,23 @@ def test_status_counts_per_group_and_is_done_only_when_all_connected_are_up_to_d
     assert fresh.message() == 'WorkloadGroup "ratings" successfully rolled out'
 
 
+def test_status_counts_connected_wars_no_policy_admits_as_blocked() -> None:
+    objs = rollout_fleet(NOW, per_zone=1, up_to_date=1, disconnected=1)
+    wars, facts = world(objs)
+    outdated = next(w for w in wars if w.name.endswith("-a1"))
+    gone = next(w for w in wars if w.name.endswith("-ad1"))
+    assert gone.is_disconnected and not outdated.is_disconnected
+    (st,) = group_status(wars, [("bookinfo", "ratings")], facts, blocked={outdated.uid, gone.uid})
+    # As `rollout` leaves them out: only a connected WAR is blocked.
+    assert st.blocked == 1
+    assert st.to_dict()["blocked"] == 1
+    assert st.message() == (
+        'Waiting for WorkloadGroup "ratings" rollout to finish: '
+        f"1 of {st.connected} connected WARs up to date, "
+        "1 blocked (no OnboardingPolicy admits them now)"
+    )
+
+
 def test_journal_keeps_in_flight_wars_until_forgotten_or_past_the_grace_period(
     tmp_path: Any,
 ) -> None:

@@ -67,8 +67,9 @@ def test_a_canary_of_1_stops_without_a_terminal_and_the_same_command_finishes_th
     status = war("rollout", "status", "ratings", "-n", "bookinfo")
     assert status.returncode == 1
     assert status.stdout == (
-        "NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   ROLLED OUT\n"
-        "ratings   1            5          0         0              0         Paused\n"
+        "NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   BLOCKED   "
+        "ROLLED OUT\n"
+        "ratings   1            5          0         0              0         0         Paused\n"
         "WorkloadGroup bookinfo/ratings: rollout paused after batch 1/4 (canary); "
         "run it again to continue\n"
     )

@@ -560,10 +560,12 @@ def status_cmd(
     """Show how far WorkloadGroups' rollouts have come.
 
     Per WorkloadGroup: connected WARs up to date, outdated and of unknown freshness,
-    disconnected agents, and WARs missing right now (deleted by a rollout and not
-    back yet, or re-created and not connected yet). Exits 0 when every connected
-    WAR is up to date and none is missing, else 1; --watch waits for that, printing
-    a line when a group's state changes.
+    disconnected agents, WARs missing right now (deleted by a rollout and not back
+    yet, or re-created and not connected yet), and connected WARs no OnboardingPolicy
+    admits now (BLOCKED: a rollout leaves them out, and deleted they would not come
+    back). Exits 0 when every connected WAR is up to date and
+    none is missing, else 1; --watch waits for that, printing a line when a group's
+    state changes.
 
     \b
     Examples:

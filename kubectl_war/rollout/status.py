@@ -4,7 +4,7 @@ to date, and which are missing; read from one cluster, shown for one or many."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -17,14 +17,23 @@ from kubectl_war.render import Table
 from kubectl_war.rollout import journal, scope
 from kubectl_war.rollout.progress import paused_dict
 from kubectl_war.rollout.progressive import current_pauses, group_versions
-from kubectl_war.snapshot import Snapshot
+from kubectl_war.snapshot import Snapshot, unadmitted
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
     from kubectl_war.kube.watch import Store
 
-COLUMNS = ("NAME", "UP-TO-DATE", "OUTDATED", "UNKNOWN", "DISCONNECTED", "MISSING", "ROLLED OUT")
+COLUMNS = (
+    "NAME",
+    "UP-TO-DATE",
+    "OUTDATED",
+    "UNKNOWN",
+    "DISCONNECTED",
+    "MISSING",
+    "BLOCKED",
+    "ROLLED OUT",
+)
 
 
 @dataclass
@@ -38,6 +47,9 @@ class GroupStatus:
     unknown: int = 0
     disconnected: int = 0
     missing: list[str] = field(default_factory=list)
+    # Connected WARs no OnboardingPolicy admits now: a rollout leaves them out (`blocked`),
+    # and deleted they would not come back.
+    blocked: int = 0
     # Where and why its last rollout stopped on purpose (the journal's pause record).
     paused: dict[str, Any] | None = None
 
@@ -58,6 +70,8 @@ class GroupStatus:
             parts.append(f"{self.unknown} of unknown freshness")
         if self.missing:
             parts.append(f"{len(self.missing)} missing")
+        if self.blocked:
+            parts.append(f"{self.blocked} blocked (no OnboardingPolicy admits them now)")
         if self.paused:
             parts.append(f"paused: {self.paused_text}")
         return f'Waiting for WorkloadGroup "{self.name}" rollout to finish: ' + ", ".join(parts)
@@ -78,6 +92,7 @@ class GroupStatus:
             "unknown": self.unknown,
             "disconnected": self.disconnected,
             "missing": list(self.missing),
+            "blocked": self.blocked,
             "rolledOut": self.done,
             **({"paused": paused_dict(self.paused)} if self.paused and not self.done else {}),
         }
@@ -88,9 +103,12 @@ def group_status(
     groups: Sequence[tuple[str, str]],
     facts: Callable[[War], Facts],
     missing: Mapping[tuple[str, str], Sequence[str]] | None = None,
+    blocked: Collection[str] = frozenset(),
 ) -> list[GroupStatus]:
     """Counts per group. `missing` names WARs known to be deleted and not back
-    (from the journal); WARs whose agent has not connected yet are missing too."""
+    (from the journal); WARs whose agent has not connected yet are missing too.
+    `blocked` holds the uids of WARs no OnboardingPolicy admits now (those connected
+    are counted, as `rollout` leaves them out)."""
     wars = list(wars)
     out = {key: GroupStatus(*key) for key in groups}
     for war in wars:
@@ -102,6 +120,7 @@ def group_status(
         elif not war.is_connected:
             st.missing.append(war.name)
         else:
+            st.blocked += war.uid in blocked
             fresh = facts(war).freshness
             if fresh is Freshness.UP_TO_DATE:
                 st.up_to_date += 1
@@ -136,6 +155,8 @@ class Read:
     missing: dict[tuple[str, str], list[str]]
     grace_seconds: float
     paused: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    # uids of the WARs no OnboardingPolicy admits now (`snapshot.unadmitted`).
+    unadmitted: frozenset[str] = frozenset()
 
     def statuses(self, now: datetime, wars: Iterable[War] | None = None) -> list[GroupStatus]:
         """Each group's counts at `now`, over `wars` (default: the WARs read)."""
@@ -144,6 +165,7 @@ class Read:
             self.keys,
             lambda w: assess(w, self.snap, now, self.grace_seconds),
             self.missing,
+            self.unadmitted,
         )
         for st in out:
             st.paused = self.paused.get((st.namespace, st.name))
@@ -155,7 +177,8 @@ def read(client: Kube, namespace: str | None, groups: Sequence[str], grace_secon
     snap, keys = scope.load(client, namespace, groups)
     kept = journal.for_cluster(client, grace_seconds)
     paused = current_pauses(kept, group_versions(snap))
-    return Read(namespace, snap, keys, kept.missing_by_group(), grace_seconds, paused)
+    blocked = unadmitted(client, snap)
+    return Read(namespace, snap, keys, kept.missing_by_group(), grace_seconds, paused, blocked)
 
 
 #: `rollout status --watch` waits on every WAR in scope: it lists them all directly this
@@ -221,6 +244,7 @@ def table(found: Sequence[tuple[str, GroupStatus]], *, all_namespaces: bool, con
                 str(s.unknown),
                 str(s.disconnected),
                 str(len(s.missing)),
+                str(s.blocked),
                 "Yes" if s.done else ("Paused" if s.paused else "No"),
             ]
         )
