@@ -517,6 +517,22 @@ def test_status_reports_a_group_no_policy_selects_in_a_namespace_without_wars(
     assert (fine.returncode, fine.stderr) == (0, "")
 
 
+def test_status_without_wars_says_so_when_workloadgroups_are_refused(
+    bare_groups: FakeKube, run_war: Run
+) -> None:
+    bare_groups.forbid("list", "workloadgroups", "inventory")
+    r = run_war("status", "-n", "inventory", *NO_SOURCE)
+
+    # Nothing could be judged: no problem is claimed, and the warning says what is unknown.
+    assert (r.returncode, r.stdout) == (0, "")
+    assert r.stderr == (
+        "warning: WorkloadGroups without a policy unknown: WorkloadGroups cannot be read "
+        '(RBAC needs verb "list" on resource "workloadgroups" in API group '
+        '"networking.istio.io" in namespace "inventory")\n'
+        "No resources found in inventory namespace.\n"
+    )
+
+
 def test_status_reports_groups_without_wars_in_each_context(fleet: Any, run_war: Run) -> None:
     fleet.west.add(f.workload_group("legacy", "inventory"))
     r = run_war("status", "-n", "inventory", "--contexts", "east,west", *NO_SOURCE, env=fleet.env)

@@ -85,10 +85,12 @@ def status_cmd(**flags: Any) -> None:
     them is removed, how many WARs predate the group's last spec change (OUTDATED),
     how many sidecars are not SYNCED (when a proxy-status source answers; <none>
     otherwise), and which agent and Istio versions run. Then only the WARs that need
-    a look, each with its problems.
+    a look, each with its problems, and every WorkloadGroup in scope that no
+    OnboardingPolicy of its namespace selects (no-policy: new machines cannot join
+    it), whether or not it has WARs.
 
-    Exits 0 when every WAR is connected, up to date and (with a source) SYNCED, else
-    1: ready for a cron job or an alert. -o json gives the same as data;
+    Exits 0 when every WAR is connected, up to date and (with a source) SYNCED and
+    every WorkloadGroup has a policy, else 1: ready for a cron job or an alert. -o json gives the same as data;
     -o prometheus as metrics in Prometheus' text exposition format.
 
     \b
