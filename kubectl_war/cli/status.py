@@ -90,8 +90,10 @@ def status_cmd(**flags: Any) -> None:
     it), whether or not it has WARs.
 
     Exits 0 when every WAR is connected, up to date and (with a source) SYNCED and
-    every WorkloadGroup has a policy, else 1: ready for a cron job or an alert. -o json gives the same as data;
-    -o prometheus as metrics in Prometheus' text exposition format.
+    every WorkloadGroup has a policy, else 1: ready for a cron job or an alert.
+
+    -o json gives the same as data; -o prometheus as metrics in Prometheus' text
+    exposition format.
 
     \b
     Examples:
