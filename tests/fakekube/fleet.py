@@ -954,6 +954,26 @@ def build_fleet(now: datetime) -> list[dict[str, Any]]:
     return out
 
 
+#: Annotations every WAR of the large fleet carries. The TSB documentation shows no
+#: annotations on a WAR; these two stand for what controllers commonly record (who
+#: wrote the object, a session), so that lists carry metadata a row never shows.
+LARGE_FLEET_ANNOTATIONS = (
+    "runtime.onboarding.tetrate.io/onboarding-plane-pod",
+    "runtime.onboarding.tetrate.io/agent-session",
+)
+#: Where the large fleet's shape comes from, for the benchmark's report.
+LARGE_FLEET_SHAPE = (
+    "spec and the AgentConnected condition as the TSB reference and guide document them "
+    "(nanosecond condition times as in the guide's example); metadata.managedFields as "
+    "kube-apiserver records a controller's create and its status-subresource writes "
+    "(one `Update` entry per manager and subresource, FieldsV1, lists atomic except "
+    "ownerReferences, keyed by uid); keys sorted and compact, as the API server encodes "
+    "a custom resource; two annotations and two more conditions (Registered, "
+    "WorkloadEntryCreated) that the TSB docs do not show, standing for what a "
+    "controller adds"
+)
+
+
 def build_large_fleet(now: datetime, n: int) -> list[dict[str, Any]]:
     """``n`` varied WARs (EC2, ECS and JWT; connected, disconnected, no status) with their
     namespaces and WorkloadGroups, for paging tests and benchmarks."""
@@ -963,6 +983,14 @@ def build_large_fleet(now: datetime, n: int) -> list[dict[str, Any]]:
 
 def iter_large_fleet(now: datetime, n: int, *, shared: bool = False) -> Iterator[dict[str, Any]]:
     """The objects of :func:`build_large_fleet`, one at a time.
+
+    Each WAR is shaped as a real API server returns one the onboarding plane wrote
+    (about 2.9 KB of compact JSON; see ``LARGE_FLEET_SHAPE``): ``metadata`` with
+    annotations, the WorkloadGroup ownerReference and ``managedFields`` (the plane's
+    create, and its status writes as one ``subresource: status`` entry, in
+    structured-merge-diff's FieldsV1 form, the ownerReference keyed by uid), ``spec``
+    as the onboarding endpoint fills it, and a ``status`` of three conditions with
+    AgentConnected in the middle, their times in nanoseconds.
 
     ``shared=True`` lets objects share their managedFields trees: faster, for a
     consumer that serializes each object at once and never mutates it.
@@ -986,6 +1014,7 @@ def iter_large_fleet(now: datetime, n: int, *, shared: bool = False) -> Iterator
             )
     zones = ("us-east-2a", "us-east-2b", "us-east-2c", "us-west-2a")
     trees: dict[tuple[str, bool | None], list[dict[str, Any]]] = {}
+    owner_trees: dict[str, dict[str, Any]] = {}
     for i in range(n):
         ns = namespaces[i % len(namespaces)]
         wg = groups[(i // len(namespaces)) % len(groups)]
@@ -1013,6 +1042,8 @@ def iter_large_fleet(now: datetime, n: int, *, shared: bool = False) -> Iterator
             since = timedelta(seconds=(i * 37) % 900)
         name = f"{wg}-{part}"
         created = _ago(now, age)
+        pod = ONBOARDING_PODS[i % 2]
+        group_uid = uid_for("WorkloadGroup", ns, wg)
         obj: dict[str, Any] = {
             "apiVersion": WAR_API_VERSION,
             "kind": "WorkloadAutoRegistration",
@@ -1022,12 +1053,16 @@ def iter_large_fleet(now: datetime, n: int, *, shared: bool = False) -> Iterator
                 "uid": str(uuid.UUID(int=(i + 1) * 0x9E3779B97F4A7C15 % (1 << 128), version=4)),
                 "creationTimestamp": created,
                 "generation": 1,
+                "annotations": {
+                    LARGE_FLEET_ANNOTATIONS[0]: pod,
+                    LARGE_FLEET_ANNOTATIONS[1]: f"{i * 0x9E3779B1 % (1 << 64):016x}",
+                },
                 "ownerReferences": [
                     {
                         "apiVersion": WG_API_VERSION,
                         "kind": "WorkloadGroup",
                         "name": wg,
-                        "uid": uid_for("WorkloadGroup", ns, wg),
+                        "uid": group_uid,
                         "controller": True,
                         "blockOwnerDeletion": True,
                     }
@@ -1052,8 +1087,11 @@ def iter_large_fleet(now: datetime, n: int, *, shared: bool = False) -> Iterator
             },
         }
         if connected is not None:
-            pod = ONBOARDING_PODS[i % 2]
             changed_at = _ago(now, since if since is not None else age - timedelta(seconds=2))
+            # The plane writes condition times with nanoseconds (the TSB guide's example:
+            # 2021-10-09T10:56:41.380102645Z); managedFields times are whole seconds.
+            precise = f"{changed_at[:-1]}.{i * 7919 % 10**9:09d}Z"
+            registered = f"{created[:-1]}.{i * 104729 % 10**9:09d}Z"
             cond = {
                 "type": "AgentConnected",
                 "status": "True" if connected else "False",
@@ -1062,13 +1100,33 @@ def iter_large_fleet(now: datetime, n: int, *, shared: bool = False) -> Iterator
                     "Agent established connection to " if connected else "Agent disconnected from "
                 )
                 + pod,
-                "lastTransitionTime": changed_at,
+                "lastTransitionTime": precise,
             }
-            status: dict[str, Any] = {"observedGeneration": 1, "conditions": [cond]}
+            status: dict[str, Any] = {
+                "observedGeneration": 1,
+                "conditions": [
+                    {
+                        "type": "Registered",
+                        "status": "True",
+                        "reason": "WorkloadRegistered",
+                        "message": f"Workload registered with WorkloadGroup {ns}/{wg}",
+                        "lastTransitionTime": registered,
+                    },
+                    cond,
+                    {
+                        "type": "WorkloadEntryCreated",
+                        "status": "True",
+                        "reason": "WorkloadEntryCreated",
+                        "message": f"WorkloadEntry {ns}/{name[:40]} created",
+                        "lastTransitionTime": registered,
+                    },
+                ],
+            }
             if connected:
                 status["activeAgentConnection"] = {"connectedTo": pod}
             obj["status"] = status
-        # Field trees depend only on the shape, so compute one per shape and reuse it.
+        # Field trees depend only on the shape (and the owner's uid), so compute one per
+        # shape and reuse it.
         shape = ("ec2", "ecs", "jwt")[flavour], connected
         if shape not in trees:
             trees[shape] = [
@@ -1078,6 +1136,13 @@ def iter_large_fleet(now: datetime, n: int, *, shared: bool = False) -> Iterator
         main_tree, status_tree = (
             trees[shape] if shared else [json.loads(json.dumps(t)) for t in trees[shape]]
         )
+        if group_uid not in owner_trees:
+            # metadata.ownerReferences is a list keyed by uid (listType=map), so the API
+            # server tracks each reference as its own element.
+            meta_tree = dict(main_tree["f:metadata"])
+            meta_tree["f:ownerReferences"] = {".": {}, f'k:{{"uid":"{group_uid}"}}': {}}
+            owner_trees[group_uid] = meta_tree
+        main_tree = {**main_tree, "f:metadata": owner_trees[group_uid]}
         entries = [
             {
                 "manager": ONBOARDING_MANAGER,
@@ -1094,7 +1159,7 @@ def iter_large_fleet(now: datetime, n: int, *, shared: bool = False) -> Iterator
                     "manager": ONBOARDING_MANAGER,
                     "operation": "Update",
                     "apiVersion": WAR_API_VERSION,
-                    "time": obj["status"]["conditions"][0]["lastTransitionTime"],
+                    "time": changed_at,
                     "fieldsType": "FieldsV1",
                     "fieldsV1": status_tree,
                     "subresource": "status",

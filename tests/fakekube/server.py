@@ -10,6 +10,7 @@ Tests drive it through :class:`FakeKube`'s Python API.
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import re
 import select
@@ -203,6 +204,33 @@ def warning_header(text: str) -> str:
     and ``\\`` escaped. Go's server turns CR and LF in header values into spaces."""
     quoted = text.replace("\\", "\\\\").replace('"', '\\"')
     return '299 - "' + quoted.replace("\r", " ").replace("\n", " ") + '"'
+
+
+# kube-apiserver gzips an answer when the client accepts gzip and the answer is over
+# 128 KiB, at level 1 (k8s.io/apiserver responsewriters: defaultGzipThresholdBytes,
+# defaultGzipContentEncodingLevel). kubectl (Go's transport) asks for gzip; the Python
+# client (urllib3) does not.
+GZIP_THRESHOLD = 128 * 1024
+GZIP_LEVEL = 1
+
+
+def _accepts_gzip(accept_encoding: str) -> bool:
+    for part in accept_encoding.split(","):
+        coding, _, params = part.strip().partition(";")
+        if coding.strip().lower() == "gzip":
+            return params.replace(" ", "").lower() not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+def _compressed(req: Request, res: Response) -> Response:
+    """``res`` as kube-apiserver sends it to ``req``: gzipped when large and accepted."""
+    if len(res.body) <= GZIP_THRESHOLD or "Content-Encoding" in res.headers:
+        return res
+    if not _accepts_gzip(req.header("Accept-Encoding")):
+        return res
+    body = gzip.compress(res.body, compresslevel=GZIP_LEVEL, mtime=0)
+    headers = {**res.headers, "Content-Encoding": "gzip", "Vary": "Accept-Encoding"}
+    return Response(res.code, body, res.content_type, headers)
 
 
 def _json_response(obj: Any, code: int = 200, content_type: str = JSON) -> Response:
@@ -768,10 +796,12 @@ class FakeKube:
     def handle(self, req: Request) -> Response | Stream:
         timings = self.timings
         if timings is None:
-            return self._route(req)
+            result = self._route(req)
+            return _compressed(req, result) if isinstance(result, Response) else result
         start = time.perf_counter()
         result = self._route(req)
         if isinstance(result, Response):
+            result = _compressed(req, result)
             table = "as=Table" in req.header("Accept")
             timings.append(
                 ServerTiming(
