@@ -87,9 +87,9 @@ def commands(group: dict[str, Any], war: dict[str, str]) -> list[Command]:
         Command("watch", "`kubectl war list -A -w` (to its first table)",
                 ("war", "list", "-A", "-w"), table=True, watch=True, rss_target=True),
         Command("json", "`kubectl war list -A -o json`", ("war", "list", "-A", "-o", "json"),
-                streamed=True),
+                streamed=True, rss_target=True),
         Command("yaml", "`kubectl war list -A -o yaml`", ("war", "list", "-A", "-o", "yaml"),
-                streamed=True),
+                streamed=True, rss_target=True),
         Command("status", "`kubectl war status -A`", ("war", "status", "-A"), ok=ok01,
                 rss_target=True),
         Command("rollout-group", "`kubectl war rollout GROUP -n NS --dry-run`",
@@ -219,10 +219,22 @@ class Bench:
                 pair = [by_key["get"], by_key["list"]]
                 for cmd in pair if i % 2 == 0 else reversed(pair):
                     result.series[cmd.key].runs.append(self._once(cmd, n, fake))
+        if not quick:
+            # Why kubectl's wall time exceeds its CPU time: its own rate limiter, by its log.
+            result.throttle = self.runner.throttled(self.kubectl_cmd("get", "war", "-A"))
+            fake.timings()  # not a measured run: its answers count for none
         _progress(
             f"{n:>6} WARs: kubectl {result.kubectl.spread()}, plugin {result.plugin.spread()}"
-            f", ratio {result.ratio:.2f}, RSS {result.plugin.rss_mb:.0f} MB"
+            f", ratio {result.ratio:.2f}, CPU per WAR {result.kubectl.cpu / n * 1e6:.0f} / "
+            f"{result.plugin.cpu / n * 1e6:.0f} µs ({result.cpu_ratio:.2f}×), "
+            f"RSS {result.plugin.rss_mb:.0f} MB"
         )
+        if result.throttle is not None:
+            wall, waited, count = result.throttle
+            _progress(
+                f"        kubectl's client-side rate limiter: {count} waits, {ms(waited)} of "
+                f"{ms(wall)}"
+            )
         for cmd in cmds:
             s = result.series[cmd.key]
             if s.runs:
