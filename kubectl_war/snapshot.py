@@ -122,7 +122,12 @@ def take(
             if keep is not None:
                 keep.append(obj)
 
-        rv = kube.list_each(res, namespace, add, **selectors)
+        # What a CompactWar keeps holds nothing of managedFields (half of each WAR's
+        # JSON): left undecoded, unless the caller keeps whole objects.
+        from kubectl_war.kube.decode import loads_without_managed_fields
+
+        decoder = loads_without_managed_fields if keep is None else None
+        rv = kube.list_each(res, namespace, add, decoder=decoder, **selectors)
         snap = Snapshot(wars, rv, namespace)
     else:
         listed = kube.list(res, namespace, **selectors)

@@ -41,16 +41,21 @@ class Query:
     sort_by: str | None
 
     def list_each(
-        self, client: Kube, namespace: str | None, each: Callable[[dict[str, Any]], None]
+        self,
+        client: Kube,
+        namespace: str | None,
+        each: Callable[[dict[str, Any]], None],
+        decoder: Callable[[bytes], Any] | None = None,
     ) -> str:
         """Hand each WAR the selectors match to `each` as its page arrives; the list's
-        resourceVersion."""
+        resourceVersion. `decoder`: see `Kube.list_each`."""
         rv: str = client.list_each(
             client.war_resource(),
             namespace,
             each,
             label_selector=self.selector,
             field_selector=self.field_selector,
+            decoder=decoder,
         )
         return rv
 
@@ -183,7 +188,12 @@ def read_rows(
             lines.append(_Line(war, cells, listing.sort_key(war, query.sort_by)))
         gcpause.keep(obj)
 
-    listed.resource_version = query.list_each(client, namespace, add)
+    # A row shows nothing of managedFields: half of each WAR's JSON, left undecoded.
+    from kubectl_war.kube.decode import loads_without_managed_fields
+
+    listed.resource_version = query.list_each(
+        client, namespace, add, decoder=loads_without_managed_fields
+    )
     snapshot.fetch_groups(client, snap, seen, needed_by="--outdated" if query.outdated else None)
     kept: list[_Line] = []
     for line in lines:

@@ -24,6 +24,7 @@ from kubectl_war.errors import quote_input
 from kubectl_war.jsondata import child
 from kubectl_war.kube import explain
 from kubectl_war.kube.config import Connection, resolve
+from kubectl_war.kube.decode import loads
 from kubectl_war.kube.errors import (
     Gone,
     KubeError,
@@ -195,8 +196,12 @@ class Kube:
         self._debug(req, resp.status, start)
         if req.raw:
             return bytes(data or b"")
+        return self.decode(req, data, loads)
+
+    def decode(self, req: Request, data: Any, decoder: Callable[[Any], Any]) -> Any:
+        """An answer's body as `decoder` reads its JSON (an empty body: `{}`)."""
         try:
-            return json.loads(data) if data else {}
+            return decoder(data) if data else {}
         except ValueError:
             raise KubeError(
                 f"the server at {self.host} answered {req.method} {req.path} "
@@ -404,11 +409,14 @@ class Kube:
         *,
         label_selector: str | None = None,
         field_selector: str | None = None,
+        decoder: Callable[[bytes], Any] | None = None,
     ) -> str:
         """`list`, handing each object to `each` as its page arrives and keeping none.
 
         A caller that reduces objects to what it shows holds one page of raw objects at
-        a time, however long the list. Answers the list's resourceVersion.
+        a time, however long the list. Answers the list's resourceVersion. `decoder`
+        decodes each page's bytes instead of `kube.decode.loads` (one that leaves out
+        what the caller never reads, see `kube.decode`).
         """
         seen: set[str] = set()
         token: str | None = None
@@ -423,7 +431,10 @@ class Kube:
                 continue_token=token,
             )
             try:
-                page = self.send(req)
+                if decoder is None:
+                    page = self.send(req)
+                else:
+                    page = self.decode(req, self.send(replace(req, raw=True)), decoder)
             except Gone:
                 if not token:
                     raise
