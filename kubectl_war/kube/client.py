@@ -24,7 +24,6 @@ from kubectl_war.errors import quote_input
 from kubectl_war.jsondata import child
 from kubectl_war.kube import explain
 from kubectl_war.kube.config import Connection, resolve
-from kubectl_war.kube.decode import loads
 from kubectl_war.kube.errors import (
     Gone,
     KubeError,
@@ -196,7 +195,7 @@ class Kube:
         self._debug(req, resp.status, start)
         if req.raw:
             return bytes(data or b"")
-        return self.decode(req, data, loads)
+        return self.decode(req, data, json.loads)
 
     def decode(self, req: Request, data: Any, decoder: Callable[[Any], Any]) -> Any:
         """An answer's body as `decoder` reads its JSON (an empty body: `{}`)."""

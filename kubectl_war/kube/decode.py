@@ -1,15 +1,16 @@
-"""Decoding the API server's JSON: the fastest decoder installed, and lists decoded
-without the parts no caller reads.
-
-`orjson`, when it is installed, decodes about twice as fast as the standard library;
-nothing needs it (the single-file zipapp carries only pure Python), and an answer it
-refuses (numbers beyond 64 bits, say) is decoded by the standard library instead.
+"""Decoding lists of WARs without the parts no table reads, as fast as what is installed.
 
 A WAR as the API server returns it is about 3 KB of JSON, of which some 1.2 KB, and
 more than half of its objects, are `metadata.managedFields`: which manager wrote which
 field. A table of WARs shows none of it, so `loads_without_managed_fields` cuts every
 `"managedFields":[...]` array out of the raw page before decoding it, where that can
 be done exactly (see `_cut`), and decodes the rest as it came.
+
+Those pages are decoded by `orjson` when it is installed (a quarter to a half faster),
+else by the standard library; nothing needs orjson (the single-file zipapp carries only
+pure Python). Only for rows: orjson reads integers beyond 64 bits as floats, so every
+answer that is printed or written back (`-o json`, describe, deletes) is decoded by the
+standard library.
 """
 
 from __future__ import annotations
@@ -32,25 +33,26 @@ def _fast() -> Loads | None:
         try:
             return decode(data)
         except refused:
-            # orjson is stricter than the standard library (numbers beyond 64 bits, lone
-            # surrogates): what json.loads accepts, it decodes; what it refuses, it says.
+            # Stricter than the standard library in places (lone surrogates): what
+            # json.loads accepts, it decodes; what it refuses, it says.
             return json.loads(data)
 
     return loads
 
 
-#: The decoder answers are read with: orjson's when installed, else the standard library's.
-loads: Loads = _fast() or json.loads
-#: Which decoder `loads` is, for `--debug`, the benchmark and the tests.
-DECODER = "json" if loads is json.loads else "orjson"
+#: The decoder pages of rows are read with: orjson's when installed, else the standard
+#: library's.
+row_loads: Loads = _fast() or json.loads
+#: Which one `row_loads` is, for the benchmark and the tests.
+DECODER = "json" if row_loads is json.loads else "orjson"
 
 _KEY = b'"managedFields":['
 
 
 def loads_without_managed_fields(data: bytes) -> Any:
-    """`loads(data)`, less every `managedFields` array: for a list whose callers never
+    """`data` decoded less every `managedFields` array: for a list whose callers never
     read managedFields (tables of WARs). Arrays it cannot cut exactly stay in."""
-    return loads(_cut(data, _KEY))
+    return row_loads(_cut(data, _KEY))
 
 
 def _cut(data: bytes, key: bytes) -> bytes:
@@ -73,28 +75,36 @@ def _cut(data: bytes, key: bytes) -> bytes:
     start = 0
     size = len(key)
     while at >= 0:
-        end = find(b"]", at + size)
+        end = _array_end(data, at + size)
         if end < 0:
-            break
-        body = data[at + size : end]
+            at = find(key, at + size)
+            continue
         before = data[at - 1 : at] if at else b""
-        if (
-            before in (b"{", b",")
-            and b"[" not in body
-            and b"\\\\" not in body
-            and (body.count(b'"') - body.count(b'\\"')) % 2 == 0
-        ):
-            if before == b",":
-                parts.append(data[start : at - 1])  # the comma before goes too
-                start = end + 1
-            elif data[end + 1 : end + 2] == b",":
-                parts.append(data[start:at])  # the first member: the comma after goes
-                start = end + 2
-            else:
-                parts.append(data[start:at])  # the only member
-                start = end + 1
+        if before == b",":
+            parts.append(data[start : at - 1])  # the comma before goes too
+            start = end + 1
+        elif before == b"{" and data[end + 1 : end + 2] == b",":
+            parts.append(data[start:at])  # the first member: the comma after goes
+            start = end + 2
+        elif before == b"{":
+            parts.append(data[start:at])  # the only member
+            start = end + 1
         at = find(key, end + 1)
     if not parts:
         return data
     parts.append(data[start:])
     return b"".join(parts)
+
+
+def _array_end(data: bytes, start: int) -> int:
+    """Where the array whose body starts at ``start`` ends (its `]`), or -1 when that
+    cannot be told without parsing: an array or an escaped backslash inside it."""
+    end = data.find(b"]", start)
+    while end >= 0:
+        body = data[start:end]
+        if b"[" in body or b"\\\\" in body:
+            return -1
+        if (body.count(b'"') - body.count(b'\\"')) % 2 == 0:
+            return end  # outside every string
+        end = data.find(b"]", end + 1)  # that one was in a string
+    return -1
