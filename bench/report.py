@@ -49,6 +49,7 @@ class Command:
     contains: bytes | None = None  # must appear in the output (a real SIDECAR state)
     rss_target: bool = False  # its peak RSS at RSS_SIZE must stay under RSS_LIMIT_MB
     streamed: bool = False  # its peak RSS must stay within STREAM_FACTOR of list -A's
+    orjson: bool = False  # run with orjson importable (every other plugin run: without)
 
 
 @dataclass
@@ -359,6 +360,11 @@ plugin's (and its peak RSS never falls below kubectl's own start-up footprint).
   `wait4`; the fake server's own time building every answer it gave meanwhile. A run
   that exits with an unexpected code, or a table with other than N + 1 lines, or a
   SIDECAR column without a single SYNCED, voids the benchmark.
+- **Without orjson.** The plugin decodes table pages with orjson when it is installed
+  (`kubectl_war/kube/decode.py`); the zipapp carries none and a plain `pip install`
+  brings none, so every plugin command is measured with orjson made unimportable (a
+  module of that name on PYTHONPATH that refuses to import), and `list -A` once more
+  with it importable (an empty directory on PYTHONPATH instead, so both search alike).
 - **As installed.** The package is byte-compiled before the first run, as pip does
   when it installs it, and `PYTHONDONTWRITEBYTECODE` is dropped from the runs'
   environment (with it set, every run compiles each module changed since its bytecode

@@ -32,6 +32,7 @@ import argparse
 import compileall
 import contextlib
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -69,6 +70,10 @@ SYNCED = b"SYNCED"
 ROLLOUT = {"per_zone": 668, "delay": 0.5, "jitter": 0.4, "sync_delay": 0.1}
 ROLLOUT_QUICK = {"per_zone": 4, "delay": 0.05, "jitter": 0.05, "sync_delay": 0.02}
 MAX_UNAVAILABLE = "25%"
+# The plugin decodes table pages with orjson when it is installed (`kube/decode.py`).
+# Every plugin command is measured without it, as the zipapp and a plain `pip install`
+# run; `list -A` once more with it, when this interpreter has it.
+ORJSON = importlib.util.find_spec("orjson") is not None
 
 
 def commands(group: dict[str, Any], war: dict[str, str]) -> list[Command]:
@@ -79,6 +84,9 @@ def commands(group: dict[str, Any], war: dict[str, str]) -> list[Command]:
         Command("get-json", "`kubectl get war -A -o json`", ("get", "war", "-A", "-o", "json")),
         Command("list", "`kubectl war list -A`", ("war", "list", "-A"), table=True,
                 rss_target=True),
+        *([Command("list-orjson", "`kubectl war list -A`, orjson installed",
+                   ("war", "list", "-A"), table=True, rss_target=True, orjson=True)]
+          if ORJSON else []),
         Command("wide", "`kubectl war list -A -o wide`", ("war", "list", "-A", "-o", "wide"),
                 table=True, contains=SYNCED, rss_target=True),
         Command("sync", "`kubectl war list -A --sync --proxy-status istiod`",
@@ -129,6 +137,15 @@ class Bench:
         # each module changed since its bytecode was last written (milliseconds apiece).
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         compileall.compile_dir(str(ROOT / "kubectl_war"), quiet=1)
+        # Without orjson (see ORJSON): a module of that name on PYTHONPATH that refuses to
+        # import. The runs with orjson get an empty directory there, so both search one
+        # more directory at each import.
+        no_orjson = work / "no-orjson"
+        no_orjson.mkdir()
+        (no_orjson / "orjson.py").write_text("raise ImportError('not in this run')\n")
+        (work / "empty").mkdir()
+        self.orjson_path = str(work / "empty")
+        env["PYTHONPATH"] = str(no_orjson)
         self.env = env
         self.runner = Runner(env, work)
 
@@ -252,6 +269,7 @@ class Bench:
             ok=cmd.ok,
             # Checked where it is cheap: a real source, not a silent fallback to none.
             contains=cmd.contains if n <= 10_000 else None,
+            env=dict(self.env, PYTHONPATH=self.orjson_path) if cmd.orjson else None,
         )
 
     # ---- a rollout with simulated agents -----------------------------------------------
@@ -347,6 +365,7 @@ PHASES = (
     ("listing the WARs, page by page, into rows", "kubectl_war/kube/client.py", "list_each"),
     ("  HTTP requests (urllib3, the client's pool)", "kubectl_war/kube/client.py", "_urlopen"),
     ("  JSON decoding", "json/__init__.py", "loads"),
+    ("  cutting managedFields out of the pages", "kubectl_war/kube/decode.py", "_cut"),
     ("  building rows (decode, assess, cells)", "kubectl_war/listing.py", "Layout.row"),
     ("the WorkloadGroups (UP-TO-DATE)", "kubectl_war/snapshot.py", "fetch_groups"),
     ("laying out and writing the table", "kubectl_war/render.py", "Table.write"),

@@ -119,8 +119,9 @@ def _decoder_in_fresh_python(block_orjson: bool) -> dict[str, Any]:
         "import json, sys\n"
         + ("sys.modules['orjson'] = None\n" if block_orjson else "")
         + "from kubectl_war.kube import decode\n"
-        "big = b'{\"n\":123456789012345678901234567890,\"s\":\"\\\\u00e9\"}'\n"
-        "page = b'{\"items\":[{\"metadata\":{\"managedFields\":[{\"a\":\"b\"}],\"name\":\"x\"}}]}'\n"
+        'big = b\'{"n":123456789012345678901234567890,"s":"\\\\u00e9"}\'\n'
+        'page = (b\'{"items":[{"metadata":\'\n'
+        '    b\'{"managedFields":[{"a":"b"}],"name":"x"}}]}\')\n'
         "print(json.dumps({'decoder': decode.DECODER, 'big': decode.row_loads(big),\n"
         "                  'page': decode.loads_without_managed_fields(page)}))\n"
     )
