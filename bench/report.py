@@ -90,14 +90,14 @@ class SizeResult:
         notes = []
         if self.kubectl.server_share > WAIT_SHARE:
             notes.append(
-                f"the server ({self.kubectl.server_share * 100:.0f}% of kubectl's wall time): "
-                "the wall ratio at this size measures the server"
+                f"the server took {self.kubectl.server_share * 100:.0f}% of kubectl's wall "
+                "time: the wall ratio at this size measures the server"
             )
         share = self.throttle_share
         if share is not None and share > WAIT_SHARE:
             notes.append(
-                f"kubectl's client-side rate limiter ({share * 100:.0f}% of its wall time): the "
-                "wall ratio at this size measures that wait"
+                f"kubectl's own rate limiter held its requests back for {share * 100:.0f}% of "
+                "its wall time: the wall ratio at this size measures that wait"
             )
         return "; ".join(notes)
 
@@ -474,7 +474,7 @@ def _commands_section(commands: list[Command], sizes: dict[int, SizeResult]) -> 
         ]
         note = r.wall_note()
         if note:
-            lines += ["", f"kubectl's wall time here is mostly waiting on {note}."]
+            lines += ["", f"Here {note}."]
         lines += [
             "",
             "| command | wall | × `kubectl get war -A` | CPU | CPU per WAR | "
@@ -522,15 +522,26 @@ def _list_section(sizes: dict[int, SizeResult]) -> list[str]:
         "allows 5 requests a second after a burst of 10), as a share of that run's wall "
         "time; the plugin has no client-side limiter. Server per page: the fake server's "
         "median time to build one page of 500 WARs, as a server-side Table for kubectl and "
-        "as JSON for the plugin.",
+        "as JSON for the plugin. CPU per extra WAR: the growth of each one's CPU time from "
+        "the size before, per WAR added (what a WAR costs once each has started).",
         "",
-        "| WARs | CPU per WAR kubectl / plugin | CPU ratio | wall kubectl | wall plugin | "
-        "wall ratio | server share kubectl / plugin | kubectl's rate limiter | "
-        "server per page kubectl / plugin | peak RSS kubectl / plugin |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| WARs | CPU per WAR kubectl / plugin | CPU ratio | CPU per extra WAR kubectl / "
+        "plugin | wall kubectl | wall plugin | wall ratio | server share kubectl / plugin | "
+        "kubectl's rate limiter | server per page kubectl / plugin | "
+        "peak RSS kubectl / plugin |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     notes = []
+    prev: SizeResult | None = None
     for n, r in sorted(sizes.items()):
+        if prev is None:
+            marginal = "–"
+        else:
+            added = n - prev.n
+            k_extra = (r.kubectl.cpu - prev.kubectl.cpu) / added * 1e6
+            p_extra = (r.plugin.cpu - prev.plugin.cpu) / added * 1e6
+            marginal = f"{k_extra:.0f} / {p_extra:.0f} µs"
+        prev = r
         kp = statistics.median(r.kubectl.pages) if r.kubectl.pages else 0.0
         pp = statistics.median(r.plugin.pages) if r.plugin.pages else 0.0
         k_share = r.kubectl.server_share
@@ -546,6 +557,7 @@ def _list_section(sizes: dict[int, SizeResult]) -> list[str]:
                     f"| {n:,}",
                     f"{r.kubectl.cpu / n * 1e6:.0f} / {r.plugin.cpu / n * 1e6:.0f} µs",
                     f"{r.cpu_ratio:.2f}×",
+                    marginal,
                     r.kubectl.spread(),
                     r.plugin.spread(),
                     f"{r.ratio:.2f}×",
@@ -558,7 +570,7 @@ def _list_section(sizes: dict[int, SizeResult]) -> list[str]:
         )
         note = r.wall_note()
         if note:
-            notes.append(f"- At {n:,} WARs kubectl's wall time is mostly waiting on {note}.")
+            notes.append(f"- At {n:,} WARs {note}.")
     if notes:
         lines += ["", *notes]
     return lines
