@@ -110,7 +110,7 @@ def commands(group: dict[str, Any], war: dict[str, str]) -> list[Command]:
         Command("proxy-status", "`kubectl war proxy-status -A`", ("war", "proxy-status", "-A"),
                 table=True, ok=ok01, contains=SYNCED, rss_target=True),
         Command("describe", "`kubectl war describe -n NS NAME` (one WAR)",
-                ("war", "describe", "-n", war["namespace"], war["name"])),
+                ("war", "describe", "-n", war["namespace"], war["name"]), rss_target=True),
     ]  # fmt: skip
 
 
