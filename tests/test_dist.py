@@ -309,6 +309,9 @@ import kubectl_war.cli, kubectl_war.kube, kubectl_war.render
 import kubernetes.client.api_client, kubernetes.client.configuration
 import kubernetes.client.exceptions, kubernetes.config.kube_config
 import kubernetes.config.config_exception, urllib3, yaml, rich.console, click, certifi
+import kubectl_war.kube.decode
+page = b'{{"items":[{{"metadata":{{"managedFields":[{{"a":"b"}}],"name":"x"}}}}]}}'
+rows = kubectl_war.kube.decode.loads_without_managed_fields(page)
 stdlib = {{os.path.realpath(sysconfig.get_paths()[k]) for k in ("stdlib", "platstdlib")}}
 outside = sorted(
     m.__name__ for m in list(sys.modules.values())
@@ -317,7 +320,8 @@ outside = sorted(
     and not any(os.path.realpath(m.__file__).startswith(s) for s in stdlib)
 )
 print(json.dumps({{"outside": outside, "libyaml": yaml.__with_libyaml__,
-                   "yaml": yaml.__file__, "ca": os.path.isfile(certifi.where())}}))
+                   "yaml": yaml.__file__, "ca": os.path.isfile(certifi.where()),
+                   "decoder": kubectl_war.kube.decode.DECODER, "rows": rows}}))
 """
     done = subprocess.run(
         [system_python.executable, "-I", "-S", "-c", script],
@@ -334,6 +338,9 @@ print(json.dumps({{"outside": outside, "libyaml": yaml.__with_libyaml__,
         "libyaml": False,
         "yaml": f"{built.zipapp}/yaml/__init__.py",
         "ca": True,
+        # Rows decode with the standard library: the archive carries no orjson.
+        "decoder": "json",
+        "rows": {"items": [{"metadata": {"name": "x"}}]},
     }
 
 
