@@ -135,3 +135,47 @@ def test_only_rollout_and_no_rollout_contradict_each_other() -> None:
     )  # fmt: skip
     assert done.returncode == 2
     assert "--only rollout and --no-rollout contradict each other" in done.stderr
+
+
+def test_kubectl_rate_limiter_waits_are_read_from_its_log() -> None:
+    """The waits client-go logs at -v=3, in both spellings it has used; nothing else."""
+    sys.path.insert(0, str(ROOT))
+    from bench.harness import throttle_waits
+
+    log = (
+        'I1207 00:43:59.345015   17293 request.go:685] "Waited before sending request" '
+        'delay="159.255744ms" reason="client-side throttling, not priority and fairness" '
+        'verb="GET" URL="http://127.0.0.1:1/apis/x?limit=500"\n'
+        "I0615 16:05:15.481530 1384109 request.go:665] Waited for 1.179551114s due to "
+        "client-side throttling, not priority and fairness, request: GET:https://h/apis\n"
+        'I1207 00:43:58.551695   17293 round_trippers.go:632] "Response" verb="GET" '
+        'status="200 OK" milliseconds=6\n'
+    )
+    total, count = throttle_waits(log)
+    assert count == 2
+    assert abs(total - 1.338807) < 1e-6
+    assert throttle_waits("") == (0.0, 0)
+
+
+def test_a_wall_ratio_says_what_it_measures_when_a_wait_dominates() -> None:
+    sys.path.insert(0, str(ROOT))
+    from bench.harness import Run, Series
+    from bench.report import SizeResult
+
+    def series(wall: float, server: float) -> Series:
+        return Series([Run(wall, 50.0, [], wall / 2, server)])
+
+    quiet = SizeResult(1_000, 1.0, {"get": series(1.0, 0.1), "list": series(1.0, 0.0)}, "g")
+    quiet.throttle = (1.0, 0.2, 1)
+    assert quiet.wall_note() == ""
+    slow_server = SizeResult(1_000, 1.0, {"get": series(1.0, 0.3), "list": series(1.0, 0.0)}, "g")
+    assert slow_server.wall_note() == (
+        "the server took 30% of kubectl's wall time: the wall ratio at this size measures "
+        "the server"
+    )
+    limited = SizeResult(10_000, 1.0, {"get": series(4.0, 0.1), "list": series(1.0, 0.0)}, "g")
+    limited.throttle = (4.0, 2.0, 9)
+    assert limited.wall_note() == (
+        "kubectl's own rate limiter held its requests back for 50% of its wall time: the "
+        "wall ratio at this size measures that wait"
+    )
