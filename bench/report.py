@@ -362,7 +362,7 @@ plugin's (and its peak RSS never falls below kubectl's own start-up footprint).
   SIDECAR column without a single SYNCED, voids the benchmark.
 - **Without orjson.** The plugin decodes table pages with orjson when it is installed
   (`kubectl_war/kube/decode.py`); the zipapp carries none and a plain `pip install`
-  brings none, so every plugin command is measured with orjson made unimportable (a
+  brings none, so every plugin command at each size runs with orjson made unimportable (a
   module of that name on PYTHONPATH that refuses to import), and `list -A` once more
   with it importable (an empty directory on PYTHONPATH instead, so both search alike).
 - **As installed.** The package is byte-compiled before the first run, as pip does
