@@ -36,7 +36,7 @@ class Follower:
         for line in self.proc.stdout:
             self.lines.put(line.rstrip("\n"))
 
-    def take(self, n: int, timeout: float = 10.0) -> list[str]:
+    def take(self, n: int, timeout: float = 60.0) -> list[str]:
         deadline = time.monotonic() + timeout
         out = []
         while len(out) < n:

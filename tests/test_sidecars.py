@@ -244,7 +244,8 @@ def test_retries_of_a_failing_replica_stay_within_the_sources_timeout(
     start = time.monotonic()
     with pytest.raises(SidecarError) as info:
         IstiodSource(client, "istio-system", 1.0).fetch()
-    assert time.monotonic() - start < 2
+    # Not the client's own 30s of retries: a bound a loaded machine meets.
+    assert time.monotonic() - start < 15
     assert info.value.message == (
         f"istiod istio-system/{POD_A}: cannot read /debug/syncz: "
         "Error from server (Service Unavailable): "
@@ -292,11 +293,11 @@ def test_forbidden_pod_proxy_names_the_missing_permission(
 
 
 def test_a_slow_istiod_is_given_up_on_at_the_timeout(client: Kube, istiod: FakeIstiod) -> None:
-    istiod.slow(1, 10)
+    istiod.slow(1, 60)
     start = time.monotonic()
     with pytest.raises(SidecarError) as info:
         IstiodSource(client, "istio-system", 0.5).fetch()
-    assert time.monotonic() - start < 2
+    assert time.monotonic() - start < 30  # not the 60s it holds its answer
     assert info.value.message.startswith(f"istiod istio-system/{POD_B}: cannot read /debug/syncz")
 
 
@@ -533,11 +534,11 @@ def test_istioctl_failing_reports_its_last_error_line(
 def test_istioctl_is_stopped_at_the_timeout(
     stand_in: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("FAKE_ISTIOCTL_SLEEP", "10")
+    monkeypatch.setenv("FAKE_ISTIOCTL_SLEEP", "60")
     start = time.monotonic()
     with pytest.raises(SidecarError) as info:
         _istioctl(timeout=0.5).fetch()
-    assert time.monotonic() - start < 3
+    assert time.monotonic() - start < 30  # not the 60s it would take
     assert info.value.message == "istioctl proxy-status: no answer within 0.5s"
 
 
@@ -678,7 +679,9 @@ def test_auto_gives_a_slow_istiod_and_a_slow_istioctl_about_two_seconds_each(
     start = time.monotonic()
     assert open_source(client, "auto", notice=notices.append) is None
     took = time.monotonic() - start
-    assert 3.5 <= took < 5.5
+    # About 2s each (their notices say so), not the 30s each would take: the upper
+    # bound is one a loaded machine meets.
+    assert 3.5 <= took < 20
     assert notices[1] == "istioctl proxy-status: no answer within 2s"
 
 

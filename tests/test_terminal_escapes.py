@@ -117,7 +117,7 @@ def test_watch_lines_are_escaped_like_the_table(
             war["spec"]["registration"]["host"]["addresses"][0]["ip"] = f"10.0.0.9{TITLE}"
 
         fake_kube.update("workloadautoregistrations", "bookinfo", ECS, lose)
-        timer = threading.Timer(10, proc.kill)  # a missing line fails, never hangs
+        timer = threading.Timer(60, proc.kill)  # a missing line fails, never hangs
         timer.start()
         line = proc.stdout.readline()
         timer.cancel()
