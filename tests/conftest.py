@@ -13,6 +13,7 @@ from typing import Any, Callable
 import pytest
 
 from tests import factories as f
+from tests import inproc
 from tests.fakekube import Clock, FakeKube
 from tests.multicluster import Fleet, start_fleet
 
@@ -175,6 +176,22 @@ def run_war(
         env.setdefault("KUBECTL_WAR_NOW", FIXED_NOW)
         env.pop("NO_COLOR", None)
         return run_kubectl("war", *args, env=env, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def war_inproc(kube_env: dict[str, str]) -> Callable[..., inproc.Ran]:
+    """``war_inproc("list", "-A")``: what ``run_war`` runs, in this process
+    (tests/inproc.py): the same environment (ages at FIXED_NOW), exit code, stdout and
+    stderr, without starting kubectl and Python. ``env=`` and ``input=`` as for run_war.
+    For tests that need no real process: see tests/inproc.py."""
+
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> inproc.Ran:
+        run_env = dict(kube_env if env is None else env)
+        run_env.setdefault("KUBECTL_WAR_NOW", FIXED_NOW)
+        run_env.pop("NO_COLOR", None)
+        return inproc.run(args, run_env, stdin=input)
 
     return run
 
