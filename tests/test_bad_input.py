@@ -46,32 +46,32 @@ def _clean(r: subprocess.CompletedProcess[str], code: int, starts: str) -> None:
     ],
 )
 def test_usage_errors_exit_1_as_kubectls_do(
-    fake_kube: FakeKube, run_war: Run, args: list[str], starts: str
+    fake_kube: FakeKube, war_inproc: Run, args: list[str], starts: str
 ) -> None:
-    _clean(run_war(*args), 1, starts)
+    _clean(war_inproc(*args), 1, starts)
 
 
 def test_kubeconfig_that_is_a_directory(tmp_path: Path, run_war: Run) -> None:
     _clean(run_war("list", "--kubeconfig", str(tmp_path)), 1, f"cannot read kubeconfig {tmp_path}")
 
 
-def test_empty_kubeconfig(tmp_path: Path, run_war: Run) -> None:
+def test_empty_kubeconfig(tmp_path: Path, war_inproc: Run) -> None:
     empty = tmp_path / "empty"
     empty.write_text("")
-    _clean(run_war("list", "--kubeconfig", str(empty)), 1, "")
+    _clean(war_inproc("list", "--kubeconfig", str(empty)), 1, "")
 
 
-def test_kubeconfig_whose_context_names_a_missing_cluster(tmp_path: Path, run_war: Run) -> None:
+def test_kubeconfig_whose_context_names_a_missing_cluster(tmp_path: Path, war_inproc: Run) -> None:
     kc = tmp_path / "kc"
     kc.write_text(
         "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
         "contexts:\n- name: c\n  context: {cluster: gone, user: u}\n"
         "users:\n- name: u\n  user: {token: t}\nclusters: []\n"
     )
-    _clean(run_war("list", "--kubeconfig", str(kc)), 1, "")
+    _clean(war_inproc("list", "--kubeconfig", str(kc)), 1, "")
 
 
-def test_unknown_identity_kinds_are_listed_not_fatal(fake_kube: FakeKube, run_war: Run) -> None:
+def test_unknown_identity_kinds_are_listed_not_fatal(fake_kube: FakeKube, war_inproc: Run) -> None:
     fake_kube.add(
         f.war(
             "vm-gcp",
@@ -99,7 +99,7 @@ def test_unknown_identity_kinds_are_listed_not_fatal(fake_kube: FakeKube, run_wa
         )
     )
     fake_kube.add(f.war("vm-mystery", identity={"quantum": {"qubit": 7}}))
-    r = run_war("list", "-n", "bookinfo", "--no-headers")
+    r = war_inproc("list", "-n", "bookinfo", "--no-headers")
     assert (r.returncode, r.stderr) == (0, "")
     rows = {line.split()[0]: line.split()[1:5] for line in r.stdout.splitlines()}
     assert rows == {
@@ -128,7 +128,7 @@ def test_unknown_identity_kinds_are_listed_not_fatal(fake_kube: FakeKube, run_wa
     ],
 )
 def test_malformed_objects_never_break_list_or_describe(
-    fake_kube: FakeKube, run_war: Run, mangle: Any
+    fake_kube: FakeKube, war_inproc: Run, mangle: Any
 ) -> None:
     obj = f.war("odd-jwt-corp--host", group="odd")
     mangle(obj)
@@ -139,7 +139,7 @@ def test_malformed_objects_never_break_list_or_describe(
         ["describe", "--group", "odd"],
         ["describe", "odd-jwt-corp--host", "-o", "json"],
     ):
-        r = run_war(*args, "-n", "bookinfo")
+        r = war_inproc(*args, "-n", "bookinfo")
         # -o wide says once that no sidecar source answered (there is no istiod here).
         err = r.stderr.partition("warning: SIDECAR is <none>: ")
         stderr = err[0] + err[2].partition("\n")[2] if err[1] else r.stderr

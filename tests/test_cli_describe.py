@@ -1,4 +1,6 @@
-"""`kubectl war describe` and `decode` end to end, checked field by field."""
+"""`kubectl war describe` and `decode`, checked field by field: in-process (`war_inproc`),
+and through real kubectl's plugin lookup for a describe, its errors and exit codes, and an
+offline decode."""
 
 from __future__ import annotations
 
@@ -109,8 +111,8 @@ def _section(text: str, title: str) -> list[str]:
     return lines[start:end]
 
 
-def test_disconnected_agent_counts_down_to_removal(cluster: FakeKube, run_war: Run) -> None:
-    r = run_war("describe", "-n", "bookinfo", ECS)
+def test_disconnected_agent_counts_down_to_removal(cluster: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("describe", "-n", "bookinfo", ECS)
     assert _section(r.stdout, "Agent") == [
         "  Connected:     False",
         "  Since:         2024-05-16T11:56:40Z (3m20s ago)",
@@ -119,13 +121,13 @@ def test_disconnected_agent_counts_down_to_removal(cluster: FakeKube, run_war: R
         "  Connected To:  <none>",
         "  Removal:       100s left (grace period 5m)",
     ]
-    r = run_war("describe", "-n", "bookinfo", ECS, "--grace-period", "3m")
+    r = war_inproc("describe", "-n", "bookinfo", ECS, "--grace-period", "3m")
     assert "  Removal:       overdue 20s (grace period 3m)" in r.stdout.splitlines()
     assert _section(r.stdout, "Workload Group")[-1] == "  Up To Date:    Yes"
 
 
-def test_war_without_status_or_owner(cluster: FakeKube, run_war: Run) -> None:
-    r = run_war("describe", "-n", "bookinfo", JWT)
+def test_war_without_status_or_owner(cluster: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("describe", "-n", "bookinfo", JWT)
     assert r.returncode == 0
     assert _section(r.stdout, "Identity") == [
         "  Platform:          JWT (on-premise)",
@@ -146,7 +148,7 @@ def test_war_without_status_or_owner(cluster: FakeKube, run_war: Run) -> None:
     ]
 
 
-def test_name_and_verified_identity_disagree(fake_kube: FakeKube, run_war: Run) -> None:
+def test_name_and_verified_identity_disagree(fake_kube: FakeKube, war_inproc: Run) -> None:
     fake_kube.add(
         f.war(
             EC2,
@@ -154,7 +156,7 @@ def test_name_and_verified_identity_disagree(fake_kube: FakeKube, run_war: Run) 
             identity=f.ec2("aws", "123456789012", "us-east-2b", "i-0ffffffffffffffff"),
         )
     )
-    r = run_war("describe", "-n", "bookinfo", EC2)
+    r = war_inproc("describe", "-n", "bookinfo", EC2)
     assert (
         "  Warning: the name says aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0 but "
         "spec.identity (verified) says aws-aws-123456789012-us-east-2b-ec2-i-0ffffffffffffffff; "
@@ -163,10 +165,10 @@ def test_name_and_verified_identity_disagree(fake_kube: FakeKube, run_war: Run) 
 
 
 def test_missing_recreated_and_unknowable_workload_groups(
-    fake_kube: FakeKube, run_war: Run
+    fake_kube: FakeKube, war_inproc: Run
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))  # no WorkloadGroup at all
-    r = run_war("describe", "-n", "bookinfo", EC2)
+    r = war_inproc("describe", "-n", "bookinfo", EC2)
     assert _section(r.stdout, "Workload Group") == [
         "  Name:        ratings",
         "  Exists:      No",
@@ -175,12 +177,12 @@ def test_missing_recreated_and_unknowable_workload_groups(
     ]
     # Re-created under the same name: a different uid than the WAR's owner.
     fake_kube.add(f.workload_group("ratings", uid="a-new-uid"))
-    r = run_war("describe", "-n", "bookinfo", EC2)
+    r = war_inproc("describe", "-n", "bookinfo", EC2)
     assert _section(r.stdout, "Workload Group")[1] == "  Exists:      No"
     # Changed (generation 2) with no managedFields: nobody can tell when.
     fake_kube.delete("workloadgroups", "bookinfo", "ratings")
     fake_kube.add(f.workload_group("ratings", generation=2, managed_fields=False))
-    r = run_war("describe", "-n", "bookinfo", EC2)
+    r = war_inproc("describe", "-n", "bookinfo", EC2)
     assert _section(r.stdout, "Workload Group") == [
         "  Name:          ratings",
         "  Exists:        Yes",
@@ -190,8 +192,8 @@ def test_missing_recreated_and_unknowable_workload_groups(
     ]
 
 
-def test_json_carries_the_object_and_computed_facts(cluster: FakeKube, run_war: Run) -> None:
-    r = run_war("describe", "-n", "bookinfo", ECS, "-o", "json")
+def test_json_carries_the_object_and_computed_facts(cluster: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("describe", "-n", "bookinfo", ECS, "-o", "json")
     doc = json.loads(r.stdout)
     computed = doc.pop("computed")
     assert doc == cluster.get("workloadautoregistrations", "bookinfo", ECS)
@@ -225,11 +227,11 @@ def test_json_carries_the_object_and_computed_facts(cluster: FakeKube, run_war: 
     }
 
 
-def test_select_by_group_and_label(cluster: FakeKube, run_war: Run) -> None:
-    r = run_war("describe", "-n", "bookinfo", "--group", "ratings")
+def test_select_by_group_and_label(cluster: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("describe", "-n", "bookinfo", "--group", "ratings")
     names = [line.split()[1] for line in r.stdout.splitlines() if line.startswith("Name: ")]
     assert names == [ECS, EC2, JWT]
-    r = run_war("describe", "-n", "bookinfo", "-l", "app=ratings", "-o", "yaml")
+    r = war_inproc("describe", "-n", "bookinfo", "-l", "app=ratings", "-o", "yaml")
     assert r.stdout.count("kind: WorkloadAutoRegistration") == 1
 
 
@@ -250,7 +252,7 @@ def test_not_found_and_usage_errors(cluster: FakeKube, run_war: Run) -> None:
 
 
 def test_decode_agrees_with_spec_identity_across_the_fleet(
-    fleet_kube: FakeKube, run_war: Run
+    fleet_kube: FakeKube, war_inproc: Run
 ) -> None:
     from kubectl_war.identity_spec import identity_from_spec
 
@@ -258,7 +260,7 @@ def test_decode_agrees_with_spec_identity_across_the_fleet(
     with_spec = [w for w in wars if w.get("spec", {}).get("identity")]
     assert len(with_spec) > 10
     names = [w["metadata"]["name"] for w in with_spec]
-    r = run_war("decode", "-o", "json", *names)
+    r = war_inproc("decode", "-o", "json", *names)
     assert r.returncode == 0, r.stderr
     docs = json.loads(r.stdout)
     for war, doc in zip(with_spec, docs):
@@ -289,6 +291,7 @@ def test_decode_is_offline_and_exits_1_on_names_no_format_explains(
         capture_output=True,
         text=True,
         check=False,
+        timeout=60,
     )
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout.splitlines()[:4] == [

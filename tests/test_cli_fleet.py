@@ -38,12 +38,12 @@ def test_list_all_contexts_merges_rows_with_context_first_in_kubeconfig_order(
     assert r.returncode == 1
 
 
-def test_merged_rows_are_the_union_of_each_clusters_own_list(fleet: Fleet, run_war: Run) -> None:
-    merged = run_war("list", "-A", "--contexts", "east,west", "--no-headers", env=fleet.env)
+def test_merged_rows_are_the_union_of_each_clusters_own_list(fleet: Fleet, war_inproc: Run) -> None:
+    merged = war_inproc("list", "-A", "--contexts", "east,west", "--no-headers", env=fleet.env)
     assert (merged.returncode, merged.stderr) == (0, "")
     expected = []
     for context in ("east", "west"):
-        alone = run_war("list", "-A", "--context", context, "--no-headers", env=fleet.env)
+        alone = war_inproc("list", "-A", "--context", context, "--no-headers", env=fleet.env)
         assert alone.returncode == 0
         expected += [[context, *cells(line)] for line in alone.stdout.splitlines()]
     assert [cells(line) for line in merged.stdout.splitlines()] == expected
@@ -52,8 +52,10 @@ def test_merged_rows_are_the_union_of_each_clusters_own_list(fleet: Fleet, run_w
     )
 
 
-def test_contexts_come_in_the_order_given(fleet: Fleet, run_war: Run) -> None:
-    r = run_war("list", "-n", "bookinfo", "--contexts", "west", "--contexts", "east", env=fleet.env)
+def test_contexts_come_in_the_order_given(fleet: Fleet, war_inproc: Run) -> None:
+    r = war_inproc(
+        "list", "-n", "bookinfo", "--contexts", "west", "--contexts", "east", env=fleet.env
+    )
     assert r.returncode == 0
     assert [cells(line)[:2] for line in r.stdout.splitlines()] == [
         ["CONTEXT", "NAME"],
@@ -79,9 +81,9 @@ def test_ignore_unreachable_exits_0_yet_names_each_failed_context_once(
 
 
 def test_every_context_failing_fails_even_with_ignore_unreachable(
-    fleet: Fleet, run_war: Run
+    fleet: Fleet, war_inproc: Run
 ) -> None:
-    r = run_war(
+    r = war_inproc(
         "list", "-A", "--contexts", "down,locked,nowhere", "--ignore-unreachable", env=fleet.env
     )
     assert (r.returncode, r.stdout) == (1, "")
@@ -97,13 +99,13 @@ def test_a_cluster_not_serving_wars_is_one_failing_context(
     kube_clock: Clock,
     tmp_path: Path,
     make_kube_env: Callable[[str], dict[str, str]],
-    run_war: Run,
+    war_inproc: Run,
 ) -> None:
     with FakeKube(clock=kube_clock, serve_wars=False) as bare:
         path = write_kubeconfig(
             tmp_path / "bare", [("east", fleet.east.url), ("bare", bare.url)], current="east"
         )
-        r = run_war("list", "-n", "payments", "--all-contexts", env=make_kube_env(path))
+        r = war_inproc("list", "-n", "payments", "--all-contexts", env=make_kube_env(path))
     assert r.stdout.splitlines()[1:] == [
         f"east      {CN}   ledger   ec2        i-0123456789abcdef1   cn-north-1a   172.31.5.10"
         "   True              Yes          3d"
@@ -116,16 +118,16 @@ def test_a_cluster_not_serving_wars_is_one_failing_context(
 
 
 def test_list_json_keeps_server_objects_and_says_which_context_holds_each(
-    fleet: Fleet, run_war: Run
+    fleet: Fleet, war_inproc: Run
 ) -> None:
-    r = run_war("list", "-A", "--all-contexts", "-o", "json", env=fleet.env)
+    r = war_inproc("list", "-A", "--all-contexts", "-o", "json", env=fleet.env)
     assert r.returncode == 1
     data = json.loads(r.stdout)
     east = json.loads(
-        run_war("list", "-A", "--context", "east", "-o", "json", env=fleet.env).stdout
+        war_inproc("list", "-A", "--context", "east", "-o", "json", env=fleet.env).stdout
     )
     west = json.loads(
-        run_war("list", "-A", "--context", "west", "-o", "json", env=fleet.env).stdout
+        war_inproc("list", "-A", "--context", "west", "-o", "json", env=fleet.env).stdout
     )
     assert data["items"] == east["items"] + west["items"]
     assert (data["apiVersion"], data["kind"]) == ("v1", "List")
@@ -149,7 +151,7 @@ def test_all_contexts_reads_every_file_of_a_kubeconfig_list(
     fleet: Fleet,
     tmp_path: Path,
     make_kube_env: Callable[[str], dict[str, str]],
-    run_war: Run,
+    war_inproc: Run,
 ) -> None:
     first = write_kubeconfig(tmp_path / "a", [("west", fleet.west.url)], current="west")
     # "west" again in the second file: the first definition wins and it is asked once.
@@ -157,15 +159,15 @@ def test_all_contexts_reads_every_file_of_a_kubeconfig_list(
         tmp_path / "b", [("east", fleet.east.url), ("west", "http://127.0.0.1:1")], current="east"
     )
     env = make_kube_env(f"{first}:{tmp_path / 'missing'}:{second}")
-    r = run_war("list", "-n", "payments", "--all-contexts", "--no-headers", env=env)
+    r = war_inproc("list", "-n", "payments", "--all-contexts", "--no-headers", env=env)
     assert (r.returncode, r.stderr) == (0, "")
     assert [cells(line)[:2] for line in r.stdout.splitlines()] == [["east", CN]]
-    r = run_war("list", "-n", "bookinfo", "--all-contexts", "-o", "json", env=env)
+    r = war_inproc("list", "-n", "bookinfo", "--all-contexts", "-o", "json", env=env)
     assert [c["name"] for c in json.loads(r.stdout)["contexts"]] == ["west", "east"]
 
 
-def test_nothing_found_anywhere_says_so_once(fleet: Fleet, run_war: Run) -> None:
-    r = run_war("list", "-n", "nowhere", "--contexts", "east,west", env=fleet.env)
+def test_nothing_found_anywhere_says_so_once(fleet: Fleet, war_inproc: Run) -> None:
+    r = war_inproc("list", "-n", "nowhere", "--contexts", "east,west", env=fleet.env)
     assert (r.returncode, r.stdout, r.stderr) == (
         0,
         "",
@@ -205,8 +207,8 @@ def test_nothing_found_anywhere_says_so_once(fleet: Fleet, run_war: Run) -> None
         ),
     ],
 )
-def test_fleet_usage_errors(fleet: Fleet, run_war: Run, args: list[str], message: str) -> None:
-    r = run_war("list", *args, env=fleet.env)
+def test_fleet_usage_errors(fleet: Fleet, war_inproc: Run, args: list[str], message: str) -> None:
+    r = war_inproc("list", *args, env=fleet.env)
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == f"error: {message}\n"
 
@@ -214,8 +216,8 @@ def test_fleet_usage_errors(fleet: Fleet, run_war: Run, args: list[str], message
 # ---- describe, proxy-status ---------------------------------------------------------------
 
 
-def test_describe_finds_a_name_in_whichever_context_holds_it(fleet: Fleet, run_war: Run) -> None:
-    r = run_war(
+def test_describe_finds_a_name_in_whichever_context_holds_it(fleet: Fleet, war_inproc: Run) -> None:
+    r = war_inproc(
         "describe",
         "-n",
         "bookinfo",
@@ -238,8 +240,8 @@ def test_describe_finds_a_name_in_whichever_context_holds_it(fleet: Fleet, run_w
     assert r.returncode == 1
 
 
-def test_describe_json_names_the_context_in_computed(fleet: Fleet, run_war: Run) -> None:
-    r = run_war(
+def test_describe_json_names_the_context_in_computed(fleet: Fleet, war_inproc: Run) -> None:
+    r = war_inproc(
         "describe",
         "-n",
         "bookinfo",
@@ -273,8 +275,10 @@ east      payments    ledger-aws-aws-cn-987654321098-cn-north-1a-ec2-i-012345678
 """  # noqa: E501
 
 
-def test_proxy_status_across_contexts_each_with_its_own_istiod(fleet: Fleet, run_war: Run) -> None:
-    r = run_war("proxy-status", "-A", "--contexts", "east,west", env=fleet.env)
+def test_proxy_status_across_contexts_each_with_its_own_istiod(
+    fleet: Fleet, war_inproc: Run
+) -> None:
+    r = war_inproc("proxy-status", "-A", "--contexts", "east,west", env=fleet.env)
     assert r.stdout == PROXY_STATUS
     assert r.stderr == (
         'warning: context "west": no proxy-status source answered: istiod: no running istiod '
@@ -307,11 +311,11 @@ def test_rollout_refuses_more_than_one_cluster(
     assert fleet.east.objects("workloadautoregistrations") == before
 
 
-def test_rollout_with_one_context_named_works_like_context(fleet: Fleet, run_war: Run) -> None:
-    one = run_war(
+def test_rollout_with_one_context_named_works_like_context(fleet: Fleet, war_inproc: Run) -> None:
+    one = war_inproc(
         "rollout", "ratings", "-n", "bookinfo", "--contexts", "east", "--dry-run", env=fleet.env
     )
-    plain = run_war(
+    plain = war_inproc(
         "rollout", "ratings", "-n", "bookinfo", "--context", "east", "--dry-run", env=fleet.env
     )
     assert (one.returncode, one.stderr) == (0, "")
@@ -328,15 +332,15 @@ west      bookinfo    reviews   0            0          0         0             
 """  # noqa: E501
 
 
-def test_rollout_status_across_contexts(fleet: Fleet, run_war: Run) -> None:
-    r = run_war("rollout", "status", "--all-groups", "-A", "--all-contexts", env=fleet.env)
+def test_rollout_status_across_contexts(fleet: Fleet, war_inproc: Run) -> None:
+    r = war_inproc("rollout", "status", "--all-groups", "-A", "--all-contexts", env=fleet.env)
     assert r.stdout == ROLLOUT_STATUS
     assert r.stderr.splitlines() == [
         f'warning: context "down": {fleet.refused}',
         f'warning: context "locked": {FORBIDDEN}',
     ]
     assert r.returncode == 1  # east ratings is not rolled out; reviews waits on an agent
-    r = run_war(
+    r = war_inproc(
         "rollout",
         "status",
         "ratings",
@@ -354,7 +358,7 @@ def test_rollout_status_across_contexts(fleet: Fleet, run_war: Run) -> None:
     assert [(g["context"], g["name"], g["upToDate"]) for g in data["groups"]] == [
         ("west", "ratings", 2)
     ]
-    r = run_war(
+    r = war_inproc(
         "rollout", "status", "ratings", "-n", "bookinfo", "--all-contexts", "-w", env=fleet.env
     )
     assert (r.returncode, r.stderr) == (
@@ -364,14 +368,14 @@ def test_rollout_status_across_contexts(fleet: Fleet, run_war: Run) -> None:
 
 
 def test_list_documents_of_many_contexts_are_written_as_one_list(
-    fleet: Fleet, run_war: Run
+    fleet: Fleet, war_inproc: Run
 ) -> None:
     import yaml
 
     from kubectl_war.render import to_json, to_yaml
 
-    as_json = run_war("list", "-A", "--all-contexts", "-o", "json", env=fleet.env)
-    as_yaml = run_war("list", "-A", "--all-contexts", "-o", "yaml", env=fleet.env)
+    as_json = war_inproc("list", "-A", "--all-contexts", "-o", "json", env=fleet.env)
+    as_yaml = war_inproc("list", "-A", "--all-contexts", "-o", "yaml", env=fleet.env)
     data = json.loads(as_json.stdout)
     # Each context's items are written as they arrive and put together after: the bytes
     # are those of the whole List written at once, `contexts` last in JSON, sorted in YAML.

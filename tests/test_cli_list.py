@@ -1,4 +1,5 @@
-"""`kubectl war list` end to end: real kubectl's plugin lookup, the real client, the fake API."""
+"""`kubectl war list`: the real client against the fake API, in-process (`war_inproc`), with
+the kubectl-shaped table, colour rules and `version` also through real kubectl's plugin lookup."""
 
 from __future__ import annotations
 
@@ -43,13 +44,13 @@ def test_list_uses_the_context_namespace_by_default(
     small: FakeKube,
     make_kubeconfig: Callable[..., str],
     make_kube_env: Callable[..., Any],
-    run_war: Run,
+    war_inproc: Run,
 ) -> None:
     env = make_kube_env(make_kubeconfig(small, namespace="bookinfo", name="ns"))
-    r = run_war("list", env=env)
+    r = war_inproc("list", env=env)
     assert r.stdout == BOOKINFO_TABLE
     env = make_kube_env(make_kubeconfig(small, name="nons"))
-    r = run_war("list", env=env)
+    r = war_inproc("list", env=env)
     assert (r.returncode, r.stdout, r.stderr) == (
         0,
         "",
@@ -57,8 +58,8 @@ def test_list_uses_the_context_namespace_by_default(
     )
 
 
-def test_all_namespaces_puts_namespace_first(small: FakeKube, run_war: Run) -> None:
-    r = run_war("list", "-A", "--no-headers")
+def test_all_namespaces_puts_namespace_first(small: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("list", "-A", "--no-headers")
     assert r.returncode == 0
     rows = [line.split()[:2] for line in r.stdout.splitlines()]
     assert rows == [["bookinfo", ECS], ["bookinfo", EC2], ["bookinfo", JWT], ["payments", CN]]
@@ -66,10 +67,10 @@ def test_all_namespaces_puts_namespace_first(small: FakeKube, run_war: Run) -> N
     assert r.stdout.splitlines()[3].split()[-2:] == ["NoGroup", "3d"]
 
 
-def test_output_name_and_empty_namespace(small: FakeKube, run_war: Run) -> None:
-    r = run_war("list", "-n", "payments", "-o", "name")
+def test_output_name_and_empty_namespace(small: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("list", "-n", "payments", "-o", "name")
     assert r.stdout == f"workloadautoregistration.runtime.onboarding.tetrate.io/{CN}\n"
-    r = run_war("list", "-n", "nowhere")
+    r = war_inproc("list", "-n", "nowhere")
     assert (r.returncode, r.stdout, r.stderr) == (
         0,
         "",
@@ -79,17 +80,19 @@ def test_output_name_and_empty_namespace(small: FakeKube, run_war: Run) -> None:
 
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_json_and_yaml_are_the_server_objects_in_a_list(
-    small: FakeKube, run_war: Run, fmt: str
+    small: FakeKube, war_inproc: Run, fmt: str
 ) -> None:
-    r = run_war("list", "-A", "-o", fmt)
+    r = war_inproc("list", "-A", "-o", fmt)
     doc = json.loads(r.stdout) if fmt == "json" else yaml.safe_load(r.stdout)
     assert doc["kind"] == "List" and doc["apiVersion"] == "v1"
     assert doc["items"] == small.objects("workloadautoregistrations")
 
 
-def test_wide_adds_account_region_agent_istio_connected_to(small: FakeKube, run_war: Run) -> None:
+def test_wide_adds_account_region_agent_istio_connected_to(
+    small: FakeKube, war_inproc: Run
+) -> None:
     # --proxy-status none: no SIDECAR and ISTIOD columns (tests/test_cli_sidecars.py has them).
-    r = run_war(
+    r = war_inproc(
         "list", "-n", "bookinfo", "-o", "wide", "--sort-by", "name", "--proxy-status", "none"
     )
     lines = r.stdout.splitlines()
@@ -141,17 +144,17 @@ def test_wide_adds_account_region_agent_istio_connected_to(small: FakeKube, run_
     ],
 )
 def test_filters_and_sorting(
-    small: FakeKube, run_war: Run, args: list[str], names: list[str]
+    small: FakeKube, war_inproc: Run, args: list[str], names: list[str]
 ) -> None:
-    r = run_war("list", "-n", "bookinfo", "-o", "name", *args)
+    r = war_inproc("list", "-n", "bookinfo", "-o", "name", *args)
     assert r.returncode == 0, r.stderr
     prefix = "workloadautoregistration.runtime.onboarding.tetrate.io/"
     assert r.stdout.splitlines() == [prefix + n for n in names]
 
 
-def test_selectors_are_sent_to_the_server(small: FakeKube, run_war: Run) -> None:
+def test_selectors_are_sent_to_the_server(small: FakeKube, war_inproc: Run) -> None:
     small.clear_requests()
-    run_war("list", "-n", "bookinfo", "-l", "app=ratings", "--field-selector", "metadata.name=x")
+    war_inproc("list", "-n", "bookinfo", "-l", "app=ratings", "--field-selector", "metadata.name=x")
     lists = small.requests_to(
         "/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/bookinfo/workloadautoregistrations"
     )
@@ -160,14 +163,14 @@ def test_selectors_are_sent_to_the_server(small: FakeKube, run_war: Run) -> None
     ]
 
 
-def test_paging_fetches_every_war_exactly_once(fleet_kube: FakeKube, run_war: Run) -> None:
+def test_paging_fetches_every_war_exactly_once(fleet_kube: FakeKube, war_inproc: Run) -> None:
     fleet_kube.seed_large_fleet(1200)
     expected = [
         (o["metadata"]["namespace"], o["metadata"]["name"])
         for o in fleet_kube.objects("workloadautoregistrations")
     ]
     fleet_kube.clear_requests()
-    r = run_war("list", "-A", "--no-headers", "--chunk-size", "250")
+    r = war_inproc("list", "-A", "--no-headers", "--chunk-size", "250")
     assert r.returncode == 0, r.stderr
     got = [tuple(line.split()[:2]) for line in r.stdout.splitlines()]
     assert got == expected
@@ -183,16 +186,16 @@ def test_paging_fetches_every_war_exactly_once(fleet_kube: FakeKube, run_war: Ru
 
 
 def test_expired_continue_token_relists_without_duplicates(
-    fleet_kube: FakeKube, run_war: Run
+    fleet_kube: FakeKube, war_inproc: Run
 ) -> None:
     fleet_kube.seed_large_fleet(600)
     expected = len(fleet_kube.objects("workloadautoregistrations"))
     fleet_kube.expire_continue_tokens()  # tokens issued so far are stale; new ones work
-    r = run_war("list", "-A", "--no-headers", "--chunk-size", "100")
+    r = war_inproc("list", "-A", "--no-headers", "--chunk-size", "100")
     assert len(r.stdout.splitlines()) == expected
 
 
-def test_odd_objects_never_break_the_list(fake_kube: FakeKube, run_war: Run) -> None:
+def test_odd_objects_never_break_the_list(fake_kube: FakeKube, war_inproc: Run) -> None:
     fake_kube.add(
         {
             "apiVersion": f.WAR_API,
@@ -218,7 +221,7 @@ def test_odd_objects_never_break_the_list(fake_kube: FakeKube, run_war: Run) -> 
             "status": {"conditions": [None, {"type": "AgentConnected", "status": 3}]},
         }
     )
-    r = run_war("list", "-n", "bookinfo", "-o", "wide")
+    r = war_inproc("list", "-n", "bookinfo", "-o", "wide")
     # No istiod or istioctl here: SIDECAR reads <none>, and one warning says why.
     assert r.returncode == 0
     assert r.stderr.startswith("warning: SIDECAR is <none>: no proxy-status source answered")
@@ -264,10 +267,10 @@ def test_version_prints_plugin_python_and_client(run_war: Run) -> None:
 
 
 def test_each_workload_group_list_is_fetched_once_per_run(
-    fleet_kube: FakeKube, run_war: Run
+    fleet_kube: FakeKube, war_inproc: Run
 ) -> None:
     fleet_kube.clear_requests()
-    r = run_war("list", "-A", "-o", "wide")
+    r = war_inproc("list", "-A", "-o", "wide")
     assert r.returncode == 0
     wg = [q for q in fleet_kube.requests if q.path.endswith("/workloadgroups")]
     wars = [q for q in fleet_kube.requests if q.path.endswith("/workloadautoregistrations")]

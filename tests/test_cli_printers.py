@@ -21,11 +21,12 @@ from typing import Any, Callable
 
 import pytest
 
+from tests import inproc
 from tests.conftest import FIXED_NOW
 from tests.factories import war
 from tests.fakekube import Clock, FakeKube
 
-Run = Callable[..., "subprocess.CompletedProcess[str]"]
+Run = Callable[..., Any]
 
 
 def _labelled_wars() -> list[dict[str, Any]]:
@@ -45,7 +46,8 @@ def _labelled_wars() -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory, kubectl_bin: str) -> Iterator[Run]:
     """One fake cluster for the module (the demo fleet and the labelled WARs):
-    `cluster("get", "war", ...)` runs kubectl, `cluster("war", "list", ...)` the plugin."""
+    `cluster("get", "war", ...)` runs kubectl, `cluster("war", "list", ...)` the plugin: in
+    this process (tests/inproc.py), or through kubectl's plugin lookup with ``e2e=True``."""
     fake = FakeKube(clock=Clock(FIXED_NOW)).start()
     try:
         fake.seed_fleet()
@@ -59,7 +61,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, kubectl_bin: str) -> Itera
         env["KUBECTL_WAR_NOW"] = FIXED_NOW
         env.pop("NO_COLOR", None)
 
-        def run(*args: str) -> subprocess.CompletedProcess[str]:
+        def run(*args: str, e2e: bool = False) -> Any:
+            if args[0] == "war" and not e2e:
+                return inproc.run(args[1:], env)
             return subprocess.run(
                 [kubectl_bin, *args], capture_output=True, text=True, env=env, timeout=30
             )
@@ -69,10 +73,10 @@ def cluster(tmp_path_factory: pytest.TempPathFactory, kubectl_bin: str) -> Itera
         fake.stop()
 
 
-def _same(cluster: Run, *args: str) -> subprocess.CompletedProcess[str]:
+def _same(cluster: Run, *args: str, e2e: bool = False) -> Any:
     """`kubectl get war ARGS` and `kubectl war list ARGS`: same stdout, exit and error line."""
     theirs = cluster("get", "war", *args)
-    ours = cluster("war", "list", *args)
+    ours = cluster("war", "list", *args, e2e=e2e)
     assert (ours.stdout, ours.returncode) == (theirs.stdout, theirs.returncode), (
         ours.stderr,
         theirs.stderr,
@@ -116,8 +120,8 @@ def test_jsonpath_as_json(cluster: Run, template: str) -> None:
 def test_jsonpath_file(cluster: Run, tmp_path: Path) -> None:
     path = tmp_path / "names.jsonpath"
     path.write_text('{range .items[*]}{.metadata.name}{"\\n"}{end}')
-    _same(cluster, "-A", "-o", f"jsonpath-file={path}")
-    _same(cluster, "-A", "-o", f"jsonpath-file={tmp_path / 'missing'}")
+    _same(cluster, "-A", "-o", f"jsonpath-file={path}", e2e=True)
+    _same(cluster, "-A", "-o", f"jsonpath-file={tmp_path / 'missing'}", e2e=True)
 
 
 def test_missing_keys_refused(cluster: Run) -> None:
@@ -128,6 +132,7 @@ def test_missing_keys_refused(cluster: Run) -> None:
         "-o",
         "jsonpath={.items[*].metadata.nothing}",
         "--allow-missing-template-keys=false",
+        e2e=True,
     )
     assert r.returncode == 1
 
@@ -340,19 +345,19 @@ def test_watch_error_in_the_first_batch(cluster: Run) -> None:
 # ---- the other documents, and many contexts -----------------------------------------------
 
 
-def test_contexts_document(fleet: Any, run_war: Run, run_kubectl: Run) -> None:
+def test_contexts_document(fleet: Any, war_inproc: Run, run_kubectl: Run) -> None:
     names = '-o=jsonpath={range .items[*]}{.metadata.namespace}/{.metadata.name}{"\\n"}{end}'
-    ours = run_war("list", "-A", "--contexts", "east,west", names, env=fleet.env)
+    ours = war_inproc("list", "-A", "--contexts", "east,west", names, env=fleet.env)
     each = [
         run_kubectl("get", "war", "-A", "--context", c, names, env=fleet.env)
         for c in ("east", "west")
     ]
     assert (ours.stdout, ours.returncode) == ("".join(r.stdout for r in each), 0)
-    spans = run_war(
+    spans = war_inproc(
         "list", "-A", "--contexts", "east,west", "-o", "jsonpath={.contexts[*].name}", env=fleet.env
     )
     assert spans.stdout == "east west"
-    table = run_war(
+    table = war_inproc(
         "list", "-A", "--contexts", "east,west", "-L", "app", "--show-labels", env=fleet.env
     )
     header = re.split(" {3,}", table.stdout.splitlines()[0])

@@ -90,17 +90,17 @@ def test_list_sync_adds_a_sidecar_column_from_istiod(mesh: FakeIstiod, run_war: 
 
 
 def test_list_reads_no_source_by_default(
-    mesh: FakeIstiod, fake_kube: FakeKube, run_war: Run
+    mesh: FakeIstiod, fake_kube: FakeKube, war_inproc: Run
 ) -> None:
-    r = run_war("list", "-n", "bookinfo")
+    r = war_inproc("list", "-n", "bookinfo")
     assert r.returncode == 0
     assert "SIDECAR" not in r.stdout
     assert mesh.requests == []
     assert fake_kube.requests_to("/api/v1/namespaces/istio-system/pods") == []
 
 
-def test_list_wide_adds_sidecar_and_istiod(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("list", "-A", "-o", "wide")
+def test_list_wide_adds_sidecar_and_istiod(mesh: FakeIstiod, war_inproc: Run) -> None:
+    r = war_inproc("list", "-A", "-o", "wide")
     assert r.returncode == 0
     lines = r.stdout.splitlines()
     header = cells(lines[0])
@@ -129,11 +129,11 @@ UNANSWERED = (
 
 @pytest.mark.parametrize("args", [["-o", "wide"], ["--sync"], ["--sync", "-o", "wide"]])
 def test_list_without_any_source_keeps_its_sidecar_column_and_says_why(
-    fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path, args: list[str]
+    fake_kube: FakeKube, kube_env: dict[str, str], war_inproc: Run, tmp_path: Path, args: list[str]
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
     env = _env(kube_env, tmp_path, exit="1", stderr="Error: no running Istio pods")
-    r = run_war("list", "-n", "bookinfo", *args, env=env)
+    r = war_inproc("list", "-n", "bookinfo", *args, env=env)
     assert (r.returncode, r.stderr) == (0, "warning: SIDECAR is <none>: " + UNANSWERED)
     header, row = (cells(line) for line in r.stdout.splitlines())
     assert row[header.index("SIDECAR")] == "<none>"
@@ -145,10 +145,10 @@ def test_list_without_any_source_keeps_its_sidecar_column_and_says_why(
 
 
 def test_list_sync_with_a_named_source_that_fails_is_an_error(
-    fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path
+    fake_kube: FakeKube, kube_env: dict[str, str], war_inproc: Run, tmp_path: Path
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
-    r = run_war("list", "-n", "bookinfo", "--sync", "--proxy-status", "istiod")
+    r = war_inproc("list", "-n", "bookinfo", "--sync", "--proxy-status", "istiod")
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
         "error: istiod: no running istiod pods (label app=istiod) in namespace istio-system; "
@@ -157,18 +157,18 @@ def test_list_sync_with_a_named_source_that_fails_is_an_error(
 
 
 def test_status_without_any_source_prints_its_table_and_says_why(
-    fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path
+    fake_kube: FakeKube, kube_env: dict[str, str], war_inproc: Run, tmp_path: Path
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
     env = _env(kube_env, tmp_path, exit="1", stderr="Error: no running Istio pods")
-    r = run_war("status", "-n", "bookinfo", env=env)
+    r = war_inproc("status", "-n", "bookinfo", env=env)
     assert r.stderr == "warning: NOT SYNCED is <none>: " + UNANSWERED
     header, row = (cells(line) for line in r.stdout.splitlines()[:2])
     assert row[header.index("NOT SYNCED")] == "<none>"
 
 
-def test_list_sync_with_source_none_is_a_usage_error(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("list", "--sync", "--proxy-status", "none")
+def test_list_sync_with_source_none_is_a_usage_error(mesh: FakeIstiod, war_inproc: Run) -> None:
+    r = war_inproc("list", "--sync", "--proxy-status", "none")
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == "error: --sync needs a --proxy-status source other than none\n"
 
@@ -234,15 +234,15 @@ def test_list_from_a_saved_file_and_from_stdin(
     ],
 )
 def test_garbage_source_input_is_one_clean_error_line(
-    mesh: FakeIstiod, run_war: Run, data: str, message: str
+    mesh: FakeIstiod, war_inproc: Run, data: str, message: str
 ) -> None:
     for command in (["list", "--sync"], ["describe", EC2], ["proxy-status"]):
-        r = run_war(*command, "-n", "bookinfo", "--proxy-status", "-", input=data)
+        r = war_inproc(*command, "-n", "bookinfo", "--proxy-status", "-", input=data)
         assert (r.returncode, r.stdout, r.stderr) == (1, "", message), command
 
 
-def test_invalid_source_is_a_usage_error(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("list", "--proxy-status", "pilot")
+def test_invalid_source_is_a_usage_error(mesh: FakeIstiod, war_inproc: Run) -> None:
+    r = war_inproc("list", "--proxy-status", "pilot")
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
         "error: invalid --proxy-status 'pilot': expected one of "
@@ -287,9 +287,9 @@ def test_describe_shows_the_sidecar_section_from_istiod(mesh: FakeIstiod, run_wa
 
 
 def test_describe_a_connected_workload_without_a_proxy_says_missing(
-    mesh: FakeIstiod, run_war: Run
+    mesh: FakeIstiod, war_inproc: Run
 ) -> None:
-    r = run_war("describe", "-n", "bookinfo", JWT, GONE)
+    r = war_inproc("describe", "-n", "bookinfo", JWT, GONE)
     assert r.returncode == 0
     blocks = r.stdout.split("\n\n\n")
     source = f"  Source:  istiod in istio-system ({POD_B}, {POD_A})"
@@ -307,12 +307,12 @@ def test_describe_a_connected_workload_without_a_proxy_says_missing(
     ]
 
 
-def test_describe_shows_errors_with_istiods_reason(fake_kube: FakeKube, run_war: Run) -> None:
+def test_describe_shows_errors_with_istiods_reason(fake_kube: FakeKube, war_inproc: Run) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
     istiod = FakeIstiod(fake_kube, replicas=1, resources=True, version="1.24.1")
     states = {"CDS": "SYNCED", "LDS": "ERROR", "EDS": "SYNCED", "RDS": "NOT SENT"}
     istiod.connect(f"{EC2}.bookinfo", states, errors={"LDS": "duplicate listener 0.0.0.0_80"})
-    r = run_war("describe", "-n", "bookinfo", EC2)
+    r = war_inproc("describe", "-n", "bookinfo", EC2)
     assert _section(r.stdout, "Sidecar")[2] == "  State:          ERROR"
     assert _section(r.stdout, "Sidecar")[-5:] == [
         "    CDS:   SYNCED",
@@ -324,11 +324,11 @@ def test_describe_shows_errors_with_istiods_reason(fake_kube: FakeKube, run_war:
 
 
 def test_describe_without_any_source_says_what_it_tried(
-    fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path
+    fake_kube: FakeKube, kube_env: dict[str, str], war_inproc: Run, tmp_path: Path
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
     env = _env(kube_env, tmp_path, exit="1", stderr='Error: no running Istio pods in "mesh"')
-    r = run_war("describe", "-n", "bookinfo", EC2, "--istio-namespace", "mesh", env=env)
+    r = war_inproc("describe", "-n", "bookinfo", EC2, "--istio-namespace", "mesh", env=env)
     assert (r.returncode, r.stderr) == (0, "")
     assert _section(r.stdout, "Sidecar") == [
         "Sidecar:",
@@ -340,15 +340,17 @@ def test_describe_without_any_source_says_what_it_tried(
     assert _argvs(tmp_path) == [["proxy-status", "--istioNamespace", "mesh"]]
 
 
-def test_describe_proxy_status_none_leaves_the_section_out(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("describe", "-n", "bookinfo", EC2, "--proxy-status", "none")
+def test_describe_proxy_status_none_leaves_the_section_out(
+    mesh: FakeIstiod, war_inproc: Run
+) -> None:
+    r = war_inproc("describe", "-n", "bookinfo", EC2, "--proxy-status", "none")
     assert r.returncode == 0
     assert "Sidecar:" not in r.stdout
     assert mesh.requests == []
 
 
-def test_describe_json_computed_block_has_the_sidecar(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("describe", "-n", "bookinfo", ECS, "-o", "json")
+def test_describe_json_computed_block_has_the_sidecar(mesh: FakeIstiod, war_inproc: Run) -> None:
+    r = war_inproc("describe", "-n", "bookinfo", ECS, "-o", "json")
     assert r.returncode == 0
     assert json.loads(r.stdout)["computed"]["sidecar"] == {
         "proxy": f"{ECS}.bookinfo",
@@ -375,26 +377,30 @@ NAME{" " * 84}GROUP     AGENT CONNECTED   SIDECAR   ISTIOD{" " * 19}VERSION
 
 
 def test_proxy_status_joins_every_war_with_its_sidecar_plus_orphans(
-    mesh: FakeIstiod, run_war: Run
+    mesh: FakeIstiod, war_inproc: Run
 ) -> None:
-    r = run_war("proxy-status", "-n", "bookinfo")
+    r = war_inproc("proxy-status", "-n", "bookinfo")
     assert (r.returncode, r.stdout, r.stderr) == (1, PS_BOOKINFO, "")
 
 
-def test_proxy_status_out_of_sync_shows_only_the_problems(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("proxy-status", "-n", "bookinfo", "--out-of-sync", "--no-headers")
+def test_proxy_status_out_of_sync_shows_only_the_problems(
+    mesh: FakeIstiod, war_inproc: Run
+) -> None:
+    r = war_inproc("proxy-status", "-n", "bookinfo", "--out-of-sync", "--no-headers")
     assert r.returncode == 1
     assert [cells(line)[0] for line in r.stdout.splitlines()] == [ECS, GONE, JWT]
 
 
-def test_proxy_status_exits_0_when_every_sidecar_is_synced(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("proxy-status", "-n", "payments")
+def test_proxy_status_exits_0_when_every_sidecar_is_synced(
+    mesh: FakeIstiod, war_inproc: Run
+) -> None:
+    r = war_inproc("proxy-status", "-n", "payments")
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == (
         f"NAME{' ' * 65}GROUP    AGENT CONNECTED   SIDECAR   ISTIOD{' ' * 19}VERSION\n"
         f"{CN}   ledger   True              SYNCED    {POD_A}   1.19.10-tetrate2\n"
     )
-    r = run_war("proxy-status", "-n", "payments", "--out-of-sync")
+    r = war_inproc("proxy-status", "-n", "payments", "--out-of-sync")
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "All 1 sidecars are SYNCED.\n")
 
 
@@ -405,8 +411,10 @@ def test_proxy_status_exit_follows_a_sync(mesh: FakeIstiod, run_war: Run) -> Non
     assert run_war("proxy-status", "-n", "payments").returncode == 0
 
 
-def test_proxy_status_all_namespaces_wide_shows_every_type(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("proxy-status", "-A", "-o", "wide")
+def test_proxy_status_all_namespaces_wide_shows_every_type(
+    mesh: FakeIstiod, war_inproc: Run
+) -> None:
+    r = war_inproc("proxy-status", "-A", "-o", "wide")
     lines = r.stdout.splitlines()
     assert cells(lines[0]) == [
         "NAMESPACE",
@@ -429,8 +437,8 @@ def test_proxy_status_all_namespaces_wide_shows_every_type(mesh: FakeIstiod, run
     assert rows[JWT][-6:] == ["<none>"] * 6
 
 
-def test_proxy_status_json_for_scripts(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("proxy-status", "-n", "bookinfo", "-o", "json", "--out-of-sync")
+def test_proxy_status_json_for_scripts(mesh: FakeIstiod, war_inproc: Run) -> None:
+    r = war_inproc("proxy-status", "-n", "bookinfo", "-o", "json", "--out-of-sync")
     doc = json.loads(r.stdout)
     assert r.returncode == 1
     assert (doc["total"], doc["synced"]) == (5, 2)
@@ -448,36 +456,36 @@ def test_proxy_status_through_istioctl_when_istiod_is_unreachable(
     mesh: FakeIstiod,
     fake_kube: FakeKube,
     kube_env: dict[str, str],
-    run_war: Run,
+    war_inproc: Run,
     tmp_path: Path,
 ) -> None:
     saved = tmp_path / "ps.txt"
     saved.write_text(mesh.proxy_status_text())
     fake_kube.forbid("get", "pods/proxy", "istio-system")
     env = _env(kube_env, tmp_path, output=str(saved))
-    r = run_war("proxy-status", "-n", "bookinfo", env=env)
+    r = war_inproc("proxy-status", "-n", "bookinfo", env=env)
     assert (r.returncode, r.stdout, r.stderr) == (1, PS_BOOKINFO, "")
     assert _argvs(tmp_path) == [["proxy-status"]]
 
 
 def test_proxy_status_without_any_source_fails(
-    fake_kube: FakeKube, kube_env: dict[str, str], run_war: Run, tmp_path: Path
+    fake_kube: FakeKube, kube_env: dict[str, str], war_inproc: Run, tmp_path: Path
 ) -> None:
     fake_kube.add(f.war(EC2, group="ratings"))
     env = _env(kube_env, tmp_path, exit="1", stderr="Error: no running Istio pods")
-    r = run_war("proxy-status", "-n", "bookinfo", env=env)
+    r = war_inproc("proxy-status", "-n", "bookinfo", env=env)
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr.startswith("error: no proxy-status source answered: istiod: ")
     assert r.stderr.count("\n") == 1
-    r = run_war("proxy-status", "--proxy-status", "none")
+    r = war_inproc("proxy-status", "--proxy-status", "none")
     assert (r.returncode, r.stderr) == (
         1,
         "error: proxy-status needs a source: --proxy-status none leaves nothing to show\n",
     )
 
 
-def test_proxy_status_in_an_empty_namespace(mesh: FakeIstiod, run_war: Run) -> None:
-    r = run_war("proxy-status", "-n", "nowhere")
+def test_proxy_status_in_an_empty_namespace(mesh: FakeIstiod, war_inproc: Run) -> None:
+    r = war_inproc("proxy-status", "-n", "nowhere")
     assert (r.returncode, r.stdout, r.stderr) == (
         0,
         "",
@@ -486,10 +494,10 @@ def test_proxy_status_in_an_empty_namespace(mesh: FakeIstiod, run_war: Run) -> N
 
 
 def test_explicit_istiod_source_failing_is_an_error(
-    mesh: FakeIstiod, fake_kube: FakeKube, run_war: Run
+    mesh: FakeIstiod, fake_kube: FakeKube, war_inproc: Run
 ) -> None:
     mesh.break_replica(0, body=b"<html>", content_type="text/html")
-    r = run_war("list", "-n", "bookinfo", "--proxy-status", "istiod")
+    r = war_inproc("list", "-n", "bookinfo", "--proxy-status", "istiod")
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
         f"error: istiod istio-system/{POD_A}: /debug/syncz: line 1: not JSON: '<html>'\n"
@@ -509,10 +517,10 @@ def _rows(stdout: str) -> dict[str, list[str]]:
 
 
 def test_saved_output_after_a_klog_warning_and_prompt_is_read_with_one_warning(
-    mesh: FakeIstiod, run_war: Run
+    mesh: FakeIstiod, war_inproc: Run
 ) -> None:
     path = PS / "saved-preamble.txt"
-    r = run_war("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{path}")
+    r = war_inproc("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{path}")
     assert r.returncode == 1  # not every sidecar is SYNCED
     rows = _rows(r.stdout)
     assert rows[JWT] == [JWT, "ratings", "True", "SYNCED", "istiod-5b7c9d8f6c-a1s2d", "1.26.2"]
@@ -527,9 +535,11 @@ def test_saved_output_after_a_klog_warning_and_prompt_is_read_with_one_warning(
     )
 
 
-def test_saved_output_ending_in_an_error_is_read_up_to_it(mesh: FakeIstiod, run_war: Run) -> None:
+def test_saved_output_ending_in_an_error_is_read_up_to_it(
+    mesh: FakeIstiod, war_inproc: Run
+) -> None:
     path = PS / "saved-trailing-error.txt"
-    r = run_war("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{path}")
+    r = war_inproc("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{path}")
     assert _rows(r.stdout)[JWT] == [
         JWT, "ratings", "True", "SYNCED", "istiod-7f8d9c6b5d-h6j3k", "1.19.3"
     ]  # fmt: skip
@@ -539,9 +549,9 @@ def test_saved_output_ending_in_an_error_is_read_up_to_it(mesh: FakeIstiod, run_
     )
 
 
-def test_tab_separated_output_keeps_its_empty_cluster(mesh: FakeIstiod, run_war: Run) -> None:
+def test_tab_separated_output_keeps_its_empty_cluster(mesh: FakeIstiod, war_inproc: Run) -> None:
     path = PS / "saved-tabs.txt"
-    r = run_war("proxy-status", "-n", "bookinfo", "-o", "wide", "--proxy-status", f"file:{path}")
+    r = war_inproc("proxy-status", "-n", "bookinfo", "-o", "wide", "--proxy-status", f"file:{path}")
     assert r.stderr == ""
     rows = _rows(r.stdout)
     assert rows[EC2][3:] == [
@@ -551,9 +561,11 @@ def test_tab_separated_output_keeps_its_empty_cluster(mesh: FakeIstiod, run_war:
     assert rows[JWT][5:7] == ["1.13.4", "cp-us-east-1"]
 
 
-def test_single_spaced_verbose_output_on_stdin(mesh: FakeIstiod, run_war: Run) -> None:
+def test_single_spaced_verbose_output_on_stdin(mesh: FakeIstiod, war_inproc: Run) -> None:
     data = (PS / "saved-collapsed-1.28-verbose.txt").read_text()
-    r = run_war("proxy-status", "-n", "bookinfo", "-o", "wide", "--proxy-status", "-", input=data)
+    r = war_inproc(
+        "proxy-status", "-n", "bookinfo", "-o", "wide", "--proxy-status", "-", input=data
+    )
     assert r.stderr == ""
     assert _rows(r.stdout)[JWT_DC2][3:] == [
         "STALE", "istiod-6c8d9f7b5d-u7i8o", "1.28.1", "cp-eu-west-1",
@@ -561,10 +573,10 @@ def test_single_spaced_verbose_output_on_stdin(mesh: FakeIstiod, run_war: Run) -
     ]  # fmt: skip
 
 
-def test_istioctl_1_30_yaml_reads_like_its_json(mesh: FakeIstiod, run_war: Run) -> None:
+def test_istioctl_1_30_yaml_reads_like_its_json(mesh: FakeIstiod, war_inproc: Run) -> None:
     outputs = []
     for name in ("istio-1.30-multicluster.yaml", "istio-1.30-multicluster.json"):
-        r = run_war("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{PS / name}")
+        r = war_inproc("proxy-status", "-n", "bookinfo", "--proxy-status", f"file:{PS / name}")
         assert r.stderr == ""
         outputs.append(r.stdout)
     assert outputs[0] == outputs[1]
@@ -573,14 +585,16 @@ def test_istioctl_1_30_yaml_reads_like_its_json(mesh: FakeIstiod, run_war: Run) 
     ]  # fmt: skip
 
 
-def test_list_wide_and_describe_show_istioctls_version_star(mesh: FakeIstiod, run_war: Run) -> None:
+def test_list_wide_and_describe_show_istioctls_version_star(
+    mesh: FakeIstiod, war_inproc: Run
+) -> None:
     source = f"file:{PS / 'istio-1.13-multicluster.txt'}"
-    r = run_war("list", "-n", "bookinfo", "-o", "wide", "--proxy-status", source)
+    r = war_inproc("list", "-n", "bookinfo", "-o", "wide", "--proxy-status", source)
     rows = _rows(r.stdout)
     istio = cells(r.stdout.splitlines()[0]).index("ISTIO")
     assert rows[EC2][istio] == "1.9.8-15bc6e5e32*/default"  # reported with istioctl's `*`
     assert rows[JWT][istio] == "1.9.8-15bc6e5e32/default"
-    r = run_war("describe", "-n", "bookinfo", EC2, "--proxy-status", source)
+    r = war_inproc("describe", "-n", "bookinfo", EC2, "--proxy-status", source)
     assert (
         "  Istio Version:  1.12.9* (the proxy's Envoy version: istiod did not report its "
         "Istio version)" in r.stdout.splitlines()

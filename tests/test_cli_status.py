@@ -31,9 +31,9 @@ west      bookinfo    reviews-aws-aws-210987654321-eu-west-1c-ec2-i-0ccccccccccc
 
 
 def test_status_summarises_every_context_then_lists_only_the_problems(
-    fleet: Fleet, run_war: Run
+    fleet: Fleet, war_inproc: Run
 ) -> None:
-    r = run_war("status", "-A", "--all-contexts", env=fleet.env)
+    r = war_inproc("status", "-A", "--all-contexts", env=fleet.env)
     assert r.stdout == STATUS_ALL
     warnings = r.stderr.splitlines()
     # No istiod or istioctl in the fleet: said once, with what would fill NOT SYNCED in.
@@ -60,8 +60,8 @@ def _count(fake: FakeKube) -> dict[str, int]:
     }
 
 
-def test_status_json_counts_match_what_the_servers_hold(fleet: Fleet, run_war: Run) -> None:
-    r = run_war(
+def test_status_json_counts_match_what_the_servers_hold(fleet: Fleet, war_inproc: Run) -> None:
+    r = war_inproc(
         "status",
         "-A",
         "--contexts",
@@ -155,8 +155,8 @@ def test_status_exits_0_on_a_healthy_fleet(
     assert (data["healthy"], data["problems"], data["totals"]["total"]) == (True, [], 4)
 
 
-def test_status_in_one_cluster_has_no_context_column(fleet: Fleet, run_war: Run) -> None:
-    r = run_war("status", "-n", "payments", "--context", "east", env=fleet.env)
+def test_status_in_one_cluster_has_no_context_column(fleet: Fleet, war_inproc: Run) -> None:
+    r = war_inproc("status", "-n", "payments", "--context", "east", env=fleet.env)
     assert r.stdout == (
         "WORKLOADGROUP   WARS   CONNECTED   DISCONNECTED   OUTDATED   NOT SYNCED   AGENT    ISTIO\n"
         "ledger          1      1           0              0          0            v1.4.0   "
@@ -165,7 +165,7 @@ def test_status_in_one_cluster_has_no_context_column(fleet: Fleet, run_war: Run)
         "The 1 WAR is connected, up to date and synced.\n"
     )
     assert (r.returncode, r.stderr) == (0, "")
-    r = run_war(
+    r = war_inproc(
         "status", "-n", "bookinfo", "--context", "west", "--proxy-status", "none", env=fleet.env
     )
     assert r.returncode == 1

@@ -78,24 +78,24 @@ def test_list_shows_every_war_with_up_to_date_unknown(run_war, jane) -> None:
     assert run(run_war, jane, "list") == (0, TABLE, WGS_WARNING)
 
 
-def test_outdated_is_the_answer_so_it_stays_an_error(run_war, jane) -> None:
-    assert run(run_war, jane, "list", "--outdated") == (1, "", OUTDATED_ERROR)
-    assert run(run_war, jane, "delete", "--outdated", "--yes") == (1, "", OUTDATED_ERROR)
+def test_outdated_is_the_answer_so_it_stays_an_error(war_inproc, jane) -> None:
+    assert run(war_inproc, jane, "list", "--outdated") == (1, "", OUTDATED_ERROR)
+    assert run(war_inproc, jane, "delete", "--outdated", "--yes") == (1, "", OUTDATED_ERROR)
 
 
-def test_rollouts_need_freshness_and_name_the_permission(run_war, jane) -> None:
+def test_rollouts_need_freshness_and_name_the_permission(war_inproc, jane) -> None:
     refused = (
         'error: forbidden: cannot list workloadgroups.networking.istio.io in namespace "bookinfo" '
         f'({WGS_REFUSED}): workloadgroups.networking.istio.io is forbidden: User "jane" cannot '
         'list resource "workloadgroups" in API group "networking.istio.io" in the namespace '
         '"bookinfo"\n'
     )
-    assert run(run_war, jane, "rollout", "ratings", "--dry-run") == (1, "", refused)
-    assert run(run_war, jane, "rollout", "status", "ratings") == (1, "", refused)
+    assert run(war_inproc, jane, "rollout", "ratings", "--dry-run") == (1, "", refused)
+    assert run(war_inproc, jane, "rollout", "status", "ratings") == (1, "", refused)
 
 
-def test_status_counts_what_it_can_and_exits_0(run_war, jane) -> None:
-    code, out, err = run(run_war, jane, "status", "--proxy-status", "none")
+def test_status_counts_what_it_can_and_exits_0(war_inproc, jane) -> None:
+    code, out, err = run(war_inproc, jane, "status", "--proxy-status", "none")
     assert (code, err) == (0, WGS_WARNING)
     assert out == (
         "WORKLOADGROUP   WARS   CONNECTED   DISCONNECTED   OUTDATED   NOT SYNCED   AGENT    ISTIO\n"
@@ -107,8 +107,8 @@ def test_status_counts_what_it_can_and_exits_0(run_war, jane) -> None:
     )
 
 
-def test_describe_leaves_out_what_it_cannot_read(team: FakeKube, run_war, jane) -> None:
-    code, out, err = run(run_war, jane, "describe", EC2)
+def test_describe_leaves_out_what_it_cannot_read(team: FakeKube, war_inproc, jane) -> None:
+    code, out, err = run(war_inproc, jane, "describe", EC2)
     sidecar_warning = (
         "warning: sidecar sync state not read: no proxy-status source answered: istiod: cannot "
         'list pods in istio-system: forbidden: cannot list pods in namespace "istio-system" '
@@ -134,8 +134,8 @@ def test_describe_leaves_out_what_it_cannot_read(team: FakeKube, run_war, jane) 
     assert "Events:" not in out
 
 
-def test_an_explicit_sidecar_source_that_is_refused_stays_an_error(run_war, jane) -> None:
-    code, out, err = run(run_war, jane, "list", "--sync", "--proxy-status", "istiod")
+def test_an_explicit_sidecar_source_that_is_refused_stays_an_error(war_inproc, jane) -> None:
+    code, out, err = run(war_inproc, jane, "list", "--sync", "--proxy-status", "istiod")
     assert (code, out) == (1, "")
     assert err.endswith(
         "error: istiod: cannot list pods in istio-system: forbidden: cannot list pods in "
@@ -145,8 +145,8 @@ def test_an_explicit_sidecar_source_that_is_refused_stays_an_error(run_war, jane
     )
 
 
-def test_a_refused_cluster_scope_list_suggests_a_namespace(run_war, jane) -> None:
-    assert run(run_war, jane, "list", "-A") == (
+def test_a_refused_cluster_scope_list_suggests_a_namespace(war_inproc, jane) -> None:
+    assert run(war_inproc, jane, "list", "-A") == (
         1,
         "",
         "error: forbidden: cannot list workloadautoregistrations.runtime.onboarding.tetrate.io "
@@ -174,7 +174,7 @@ def test_server_warnings_are_printed_once_each_as_kubectl_prints_them(
 
 
 def test_disconnected_never_selects_a_war_whose_agent_has_not_reported(
-    team: FakeKube, run_war, make_kubeconfig: Callable[..., str], make_kube_env: Env
+    team: FakeKube, war_inproc, make_kubeconfig: Callable[..., str], make_kube_env: Env
 ) -> None:
     """A WAR registered seconds ago has no AgentConnected condition yet: `delete
     --disconnected --yes` must leave it alone; --agent-unknown is how to select it."""
@@ -183,7 +183,7 @@ def test_disconnected_never_selects_a_war_whose_agent_has_not_reported(
     admin = make_kube_env(make_kubeconfig(team, token="admin-token", name="admin"))
 
     def names(*args: str) -> list[str]:
-        r = run_war("list", "-n", "bookinfo", "-o", "name", *args, env=admin)
+        r = war_inproc("list", "-n", "bookinfo", "-o", "name", *args, env=admin)
         assert r.returncode == 0, r.stderr
         return [line.rpartition("/")[2] for line in r.stdout.splitlines()]
 
@@ -191,7 +191,7 @@ def test_disconnected_never_selects_a_war_whose_agent_has_not_reported(
     assert names("--agent-unknown") == [JWT]
     assert names("--disconnected", "--older-than", "59m") == ["gone"]
     assert names("--disconnected", "--older-than", "61m") == []
-    r = run_war("delete", "-n", "bookinfo", "--disconnected", "--yes", env=admin)
+    r = war_inproc("delete", "-n", "bookinfo", "--disconnected", "--yes", env=admin)
     assert (r.returncode, r.stderr) == (0, "")
     remaining = sorted(w["metadata"]["name"] for w in team.objects("workloadautoregistrations"))
     assert remaining == sorted([EC2, JWT])
