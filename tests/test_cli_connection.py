@@ -36,17 +36,17 @@ def test_missing_kubeconfig_file(run_war: Run) -> None:
     )
 
 
-def test_garbage_kubeconfig(tmp_path: Path, run_war: Run) -> None:
+def test_garbage_kubeconfig(tmp_path: Path, war_inproc: Run) -> None:
     bad = tmp_path / "bad"
     bad.write_text("clusters: [unclosed\n")
-    r = run_war("list", "--kubeconfig", str(bad))
+    r = war_inproc("list", "--kubeconfig", str(bad))
     assert r.returncode == 1 and r.stdout == ""
     assert r.stderr.startswith(f"error: invalid kubeconfig {bad}: ")
     assert len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
 
 
-def test_unknown_context(one: FakeKube, run_war: Run) -> None:
-    _one_error_line(run_war("list", "--context", "nope"), 'context "nope" does not exist')
+def test_unknown_context(one: FakeKube, war_inproc: Run) -> None:
+    _one_error_line(war_inproc("list", "--context", "nope"), 'context "nope" does not exist')
 
 
 def test_unreachable_server(
@@ -62,9 +62,9 @@ def test_unreachable_server(
     )
 
 
-def test_forbidden_names_the_missing_permission(one: FakeKube, run_war: Run) -> None:
+def test_forbidden_names_the_missing_permission(one: FakeKube, war_inproc: Run) -> None:
     one.forbid("list", "workloadautoregistrations", "bookinfo")
-    r = run_war("list", "-n", "bookinfo")
+    r = war_inproc("list", "-n", "bookinfo")
     _one_error_line(
         r,
         "forbidden: cannot list workloadautoregistrations.runtime.onboarding.tetrate.io in "
@@ -77,10 +77,10 @@ def test_forbidden_names_the_missing_permission(one: FakeKube, run_war: Run) -> 
 
 
 def test_unserved_war_api(
-    make_kubeconfig: Callable[..., str], make_kube_env: Callable[..., Any], run_war: Run
+    make_kubeconfig: Callable[..., str], make_kube_env: Callable[..., Any], war_inproc: Run
 ) -> None:
     with FakeKube(serve_wars=False) as fake:
-        r = run_war("list", "-A", env=make_kube_env(make_kubeconfig(fake)))
+        r = war_inproc("list", "-A", env=make_kube_env(make_kubeconfig(fake)))
     _one_error_line(
         r,
         "the cluster does not serve runtime.onboarding.tetrate.io: "
@@ -100,16 +100,16 @@ def test_wrong_token_is_unauthorized(
     secured: FakeKube,
     make_kubeconfig: Callable[..., str],
     make_kube_env: Callable[..., Any],
-    run_war: Run,
+    war_inproc: Run,
 ) -> None:
     env = make_kube_env(make_kubeconfig(secured, token="wrong"))
-    r = run_war("list", env=env)
+    r = war_inproc("list", env=env)
     _one_error_line(
         r,
         "You must be logged in to the server (Unauthorized): the credentials of "
         f'context "fake" were rejected by {secured.url}',
     )
-    r = run_war("list", "-n", "bookinfo", "-o", "name", "--token", "s3cret-token", env=env)
+    r = war_inproc("list", "-n", "bookinfo", "-o", "name", "--token", "s3cret-token", env=env)
     assert (r.returncode, r.stdout) == (0, NAME_LINE)
 
 
@@ -122,12 +122,12 @@ def _list_by_flags(
 
 
 def test_server_and_token_flags_need_no_kubeconfig(
-    secured: FakeKube, tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+    secured: FakeKube, tmp_path: Path, make_kube_env: Callable[..., Any], war_inproc: Run
 ) -> None:
     env = make_kube_env(str(tmp_path / "absent"))
-    r = _list_by_flags(run_war, secured.url, env)
+    r = _list_by_flags(war_inproc, secured.url, env)
     assert (r.returncode, r.stdout, r.stderr) == (0, NAME_LINE, "")
-    r = run_war("list", env=env)
+    r = war_inproc("list", env=env)
     _one_error_line(
         r,
         "no configuration has been provided, try setting KUBECONFIG or "
@@ -149,7 +149,7 @@ def test_debug_logs_requests_but_never_the_token(
 
 
 def test_kubeconfig_list_context_cluster_and_user(
-    tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+    tmp_path: Path, make_kube_env: Callable[..., Any], war_inproc: Run
 ) -> None:
     """KUBECONFIG=a:b merges files; --context picks; --cluster/--user replace halves."""
     with FakeKube(tls=True, token="tok-a") as a, FakeKube(tls=True, token="tok-b") as b:
@@ -172,16 +172,16 @@ def test_kubeconfig_list_context_cluster_and_user(
             for x, fake in (("a", a), ("b", b))
         )
         env = make_kube_env(f"{first}:{second}")
-        assert run_war("list", "-o", "name", env=env).stdout == NAME_LINE
-        r = run_war("list", "-o", "name", "--context", "ctx-b", env=env)
+        assert war_inproc("list", "-o", "name", env=env).stdout == NAME_LINE
+        r = war_inproc("list", "-o", "name", "--context", "ctx-b", env=env)
         assert r.stdout == "workloadautoregistration.runtime.onboarding.tetrate.io/other-jwt-x--y\n"
         # ctx-a's namespace and user, ctx-b's cluster: the wrong token for b.
-        r = run_war("list", "--cluster", "cl-b", env=env)
+        r = war_inproc("list", "--cluster", "cl-b", env=env)
         assert r.returncode == 1 and "Unauthorized" in r.stderr
-        r = run_war("list", "-o", "name", "--cluster", "cl-b", "--user", "u-b", env=env)
+        r = war_inproc("list", "-o", "name", "--cluster", "cl-b", "--user", "u-b", env=env)
         assert r.stdout == "workloadautoregistration.runtime.onboarding.tetrate.io/other-jwt-x--y\n"
         _one_error_line(
-            run_war("list", "--user", "nobody", env=env),
+            war_inproc("list", "--user", "nobody", env=env),
             'user "nobody" does not exist in the kubeconfig',
         )
         # Neither file was written to.
@@ -218,9 +218,11 @@ def test_a_delete_on_the_wire(secured: FakeKube, make_kubeconfig: Callable[..., 
     assert secured.get("workloadautoregistrations", "bookinfo", EC2) is None
 
 
-def test_impersonation_headers(one: FakeKube, run_war: Run) -> None:
+def test_impersonation_headers(one: FakeKube, war_inproc: Run) -> None:
     one.clear_requests()
-    r = run_war("list", "-n", "bookinfo", "--as", "jane", "--as-group", "ops", "--as-group", "sre")
+    r = war_inproc(
+        "list", "-n", "bookinfo", "--as", "jane", "--as-group", "ops", "--as-group", "sre"
+    )
     assert r.returncode == 0
     req = one.requests_to(
         "/apis/runtime.onboarding.tetrate.io/v1alpha1/namespaces/bookinfo/workloadautoregistrations"
@@ -230,25 +232,27 @@ def test_impersonation_headers(one: FakeKube, run_war: Run) -> None:
 
 
 def test_tls_trusted_untrusted_and_insecure(
-    tmp_path: Path, make_kube_env: Callable[..., Any], run_war: Run
+    tmp_path: Path, make_kube_env: Callable[..., Any], war_inproc: Run
 ) -> None:
     with FakeKube(tls=True) as fake:
         fake.add(f.war(EC2, group="ratings"))
         trusted = make_kube_env(fake.write_kubeconfig(tmp_path / "t", namespace="bookinfo"))
-        assert run_war("list", "-o", "name", env=trusted).stdout == NAME_LINE
+        assert war_inproc("list", "-o", "name", env=trusted).stdout == NAME_LINE
         plain = make_kube_env(
             fake.write_kubeconfig(tmp_path / "u", namespace="bookinfo", trust=False)
         )
-        r = run_war("list", env=plain)
+        r = war_inproc("list", env=plain)
         assert r.returncode == 1 and r.stdout == ""
         assert r.stderr == (
             "error: tls: failed to verify certificate: x509: certificate signed by unknown "
             f"authority (the server at {fake.url}; trust its CA with --certificate-authority "
             "or the kubeconfig's certificate-authority)\n"
         )
-        r = run_war("list", "-o", "name", "--certificate-authority", str(fake.ca_file), env=plain)
+        r = war_inproc(
+            "list", "-o", "name", "--certificate-authority", str(fake.ca_file), env=plain
+        )
         assert r.stdout == NAME_LINE
-        r = run_war("list", "-o", "name", "--insecure-skip-tls-verify", env=plain)
+        r = war_inproc("list", "-o", "name", "--insecure-skip-tls-verify", env=plain)
         assert (r.stdout, r.stderr) == (NAME_LINE, "")
 
 

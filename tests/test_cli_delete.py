@@ -79,21 +79,21 @@ def test_delete_by_name_carries_uid_and_resource_version(fleet: FakeKube, run_wa
     assert remaining(fleet) == [B, C, D, P]
 
 
-def test_not_found_is_an_error_unless_ignored(fleet: FakeKube, run_war: Run) -> None:
-    r = run_war("delete", "-n", "bookinfo", "nope", A)
+def test_not_found_is_an_error_unless_ignored(fleet: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("delete", "-n", "bookinfo", "nope", A)
     assert r.returncode == 1
     assert r.stdout == f'{REF} "{A}" deleted from bookinfo namespace\n'
     assert r.stderr == (
         "Error from server (NotFound): workloadautoregistrations.runtime.onboarding.tetrate.io "
         '"nope" not found\n'
     )
-    r = run_war("delete", "-n", "bookinfo", "nope", "--ignore-not-found")
+    r = war_inproc("delete", "-n", "bookinfo", "nope", "--ignore-not-found")
     assert (r.returncode, r.stdout, r.stderr) == (0, "", "")
     assert len(deletes(fleet)) == 1
 
 
-def test_selector_deletion_without_a_terminal_needs_yes(fleet: FakeKube, run_war: Run) -> None:
-    r = run_war("delete", "-n", "bookinfo", "--group", "ratings", stdin=subprocess.DEVNULL)
+def test_selector_deletion_without_a_terminal_needs_yes(fleet: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("delete", "-n", "bookinfo", "--group", "ratings", input="")  # no terminal
     assert (r.returncode, r.stdout) == (1, "")
     assert r.stderr == (
         "error: refusing to delete 3 WAR(s) selected by flags without confirmation: no terminal "
@@ -123,11 +123,11 @@ def test_selector_deletion_without_a_terminal_needs_yes(fleet: FakeKube, run_war
     ],
 )
 def test_each_selection_deletes_exactly_what_it_selects(
-    fleet: FakeKube, run_war: Run, args: list[str], gone: list[str]
+    fleet: FakeKube, war_inproc: Run, args: list[str], gone: list[str]
 ) -> None:
     if "-A" not in args:
         args = ["-n", "bookinfo", *args]
-    r = run_war("delete", *args, "--yes", "-o", "name")
+    r = war_inproc("delete", *args, "--yes", "-o", "name")
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout.splitlines() == [f"{REF}/{n}" for n in gone]
     assert sorted(r.path.rsplit("/", 1)[1] for r in deletes(fleet)) == sorted(gone)
@@ -135,8 +135,8 @@ def test_each_selection_deletes_exactly_what_it_selects(
     assert remaining(fleet) == [n for n in [A, B, C, D, P] if n not in gone]
 
 
-def test_client_dry_run_sends_nothing(fleet: FakeKube, run_war: Run) -> None:
-    r = run_war("delete", "-n", "bookinfo", "--disconnected", "--dry-run=client")
+def test_client_dry_run_sends_nothing(fleet: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("delete", "-n", "bookinfo", "--disconnected", "--dry-run=client")
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == (
         f'{REF} "{B}" deleted from bookinfo namespace (dry run)\n'
@@ -146,8 +146,10 @@ def test_client_dry_run_sends_nothing(fleet: FakeKube, run_war: Run) -> None:
     assert remaining(fleet) == [A, B, C, D, P]
 
 
-def test_server_dry_run_asks_the_server_and_changes_nothing(fleet: FakeKube, run_war: Run) -> None:
-    r = run_war("delete", "-n", "bookinfo", A, "--dry-run=server")
+def test_server_dry_run_asks_the_server_and_changes_nothing(
+    fleet: FakeKube, war_inproc: Run
+) -> None:
+    r = war_inproc("delete", "-n", "bookinfo", A, "--dry-run=server")
     assert r.stdout == f'{REF} "{A}" deleted from bookinfo namespace (server dry run)\n'
     (req,) = deletes(fleet)
     assert req.query["dryRun"] == ["All"]
@@ -155,7 +157,7 @@ def test_server_dry_run_asks_the_server_and_changes_nothing(fleet: FakeKube, run
     assert remaining(fleet) == [A, B, C, D, P]
 
 
-def test_a_war_recreated_after_listing_survives(fleet: FakeKube, run_war: Run) -> None:
+def test_a_war_recreated_after_listing_survives(fleet: FakeKube, war_inproc: Run) -> None:
     """Between the list and the DELETE, the agent re-onboards: same name, new uid."""
     done = []
 
@@ -166,7 +168,7 @@ def test_a_war_recreated_after_listing_survives(fleet: FakeKube, run_war: Run) -
             fleet.add(f.war(A, group="ratings", uid="uid-a2", created="2024-05-16T12:00:00Z"))
 
     fleet.request_hooks.append(reonboard)
-    r = run_war("delete", "-n", "bookinfo", "--group", "ratings", "--outdated", "--yes")
+    r = war_inproc("delete", "-n", "bookinfo", "--group", "ratings", "--outdated", "--yes")
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == (
         f'{REF} "{A}" skipped: re-registered since it was listed\n'
@@ -176,7 +178,9 @@ def test_a_war_recreated_after_listing_survives(fleet: FakeKube, run_war: Run) -
     assert [r.body["preconditions"]["uid"] for r in deletes(fleet)] == ["uid-a", "uid-b"]
 
 
-def test_a_war_that_reconnected_after_listing_is_not_deleted(fleet: FakeKube, run_war: Run) -> None:
+def test_a_war_that_reconnected_after_listing_is_not_deleted(
+    fleet: FakeKube, war_inproc: Run
+) -> None:
     """Same uid, but its agent came back: it no longer matches --disconnected."""
 
     def reconnect(req: RecordedRequest) -> None:
@@ -190,7 +194,7 @@ def test_a_war_that_reconnected_after_listing_is_not_deleted(fleet: FakeKube, ru
             )
 
     fleet.request_hooks.append(reconnect)
-    r = run_war("delete", "-n", "bookinfo", "--disconnected", "--older-than", "5m", "--yes")
+    r = war_inproc("delete", "-n", "bookinfo", "--disconnected", "--older-than", "5m", "--yes")
     assert r.stdout == (f'{REF} "{B}" skipped: changed since it was listed and no longer matches\n')
     assert B in remaining(fleet)
 
@@ -259,19 +263,19 @@ def _reonboard_later(fleet: FakeKube, name: str, *after: str) -> threading.Threa
     return thread
 
 
-def test_wait_until_gone(fleet: FakeKube, run_war: Run) -> None:
-    r = run_war("delete", "-n", "bookinfo", A, "--wait")
+def test_wait_until_gone(fleet: FakeKube, war_inproc: Run) -> None:
+    r = war_inproc("delete", "-n", "bookinfo", A, "--wait")
     assert r.stdout == (
         f'{REF} "{A}" deleted from bookinfo namespace\n{REF} "{A}" gone from bookinfo namespace\n'
     )
 
 
 def test_wait_reregistered_reports_returns_and_fails_on_the_rest(
-    fleet: FakeKube, run_war: Run
+    fleet: FakeKube, war_inproc: Run
 ) -> None:
     _reonboard_later(fleet, A, D)  # back once both are deleted and said so
     # A is back within milliseconds: a timeout a loaded machine meets (D's runs out).
-    r = run_war("delete", "-n", "bookinfo", A, D, "--wait-reregistered", "--timeout", "5s")
+    r = war_inproc("delete", "-n", "bookinfo", A, D, "--wait-reregistered", "--timeout", "5s")
     assert r.returncode == 1
     assert r.stdout == (
         f'{REF} "{A}" deleted from bookinfo namespace\n'
