@@ -1,5 +1,6 @@
 """Many clusters at once (`--contexts`, `--all-contexts`) on list, describe and
-proxy-status, end to end through real kubectl (see tests/multicluster.py for the fleet)."""
+proxy-status, in-process (`war_inproc`) and, for a merged table, exit codes and a refused
+rollout, through real kubectl (see tests/multicluster.py for the fleet)."""
 
 from __future__ import annotations
 

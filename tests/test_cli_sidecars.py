@@ -1,5 +1,6 @@
-"""Sidecar sync state end to end: `kubectl war list/describe/proxy-status` through real
-kubectl's plugin lookup, against FakeKube with an emulated istiod or a stand-in istioctl."""
+"""Sidecar sync state: `kubectl war list/describe/proxy-status` against FakeKube with an
+emulated istiod or a stand-in istioctl, in-process (`war_inproc`), and through real
+kubectl's plugin lookup for a few (a table, stdin, istioctl run by the plugin, exit codes)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """`kubectl war status`: the one-screen health summary, in one cluster and across
-contexts, end to end through real kubectl (see tests/multicluster.py for the fleet)."""
+contexts, in-process (`war_inproc`) and, for its exit code, through real kubectl (see
+tests/multicluster.py for the fleet)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """An application team's permissions: WARs in its namespace, nothing else. Every command
 shows what it can, warns once about what it cannot, and fails only where the missing
-piece is the answer; through real kubectl, over https (kubectl sends tokens only there)."""
+piece is the answer; over https (kubectl sends tokens only there), in-process
+(`war_inproc`) and, for a list and the server's warnings, through real kubectl."""
 
 from __future__ import annotations
 
