@@ -21,7 +21,7 @@ import os
 import signal
 import sys
 import sysconfig
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 
@@ -48,6 +48,11 @@ def _process_state() -> Iterator[None]:
 
     client._warned.clear()
     notice._said.clear()
+    complete = sys.modules.get("kubectl_war.complete")
+    if complete is not None:
+        complete._abandoned.clear()  # set by a lookup left running past its budget
+    exit_now = os._exit
+    os._exit = _no_exit
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     signals = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -57,6 +62,7 @@ def _process_state() -> Iterator[None]:
     try:
         yield
     finally:
+        os._exit = exit_now
         sys.argv = argv
         left = {sig: signal.getsignal(sig) for sig in signals}
         # A --debug run configures logging to its stderr, which is gone after the run.
@@ -70,13 +76,26 @@ def _process_state() -> Iterator[None]:
         assert left == signals, "the run left its signal handlers installed"
 
 
-def run(argv: Sequence[str], env: Mapping[str, str], *, stdin: str | None = None) -> Ran:
+def _no_exit(code: int) -> None:
+    """`os._exit` for a run in this process: the run ends, the test process does not."""
+    raise SystemExit(code)
+
+
+def run(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    stdin: str | None = None,
+    main: Callable[[Sequence[str]], None] | None = None,
+) -> Ran:
     """Run `kubectl-war ARGV` here with exactly `env` as its environment (variables of
-    this process that `env` lacks are unset for the run), `stdin` as its input."""
+    this process that `env` lacks are unset for the run), `stdin` as its input; `main`:
+    another entry point (`kubectl_war.cli.complete_main`: `kubectl_complete-war`)."""
     from click.testing import CliRunner
 
     from kubectl_war import cli
 
+    entry = main or cli.main
     try:
         runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]
     except TypeError:  # click 8.2+: stderr is always apart
@@ -86,7 +105,7 @@ def run(argv: Sequence[str], env: Mapping[str, str], *, stdin: str | None = None
     code = 0
     with _process_state(), runner.isolation(input=stdin, env=overrides) as streams:
         try:
-            cli.main(list(argv))
+            entry(list(argv))
         except SystemExit as exc:
             if exc.code is None or isinstance(exc.code, int):
                 code = exc.code or 0

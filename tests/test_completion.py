@@ -14,9 +14,10 @@ from typing import Any
 import click
 import pytest
 
-from kubectl_war import complete
+from kubectl_war import cli, complete
 from kubectl_war.cli.group import war
 from tests import factories as f
+from tests import inproc
 from tests.fakekube import FakeKube
 
 WAR_API = "runtime.onboarding.tetrate.io/v1alpha1"
@@ -82,6 +83,31 @@ def kubectl_complete(
             timeout=30,
             check=False,
         )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    return run
+
+
+@pytest.fixture
+def complete_here(
+    cluster: FakeKube,
+    make_kube_env: Callable[[str], dict[str, str]],
+    make_kubeconfig: Callable[..., str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> Complete:
+    """As ``kubectl_complete``, for candidates from the cluster: what kubectl_complete-war
+    answers for the words kubectl passes on, run in this process (tests/inproc.py) with
+    the lookup's 1s budget (complete.BUDGET, also its request timeout) out of the way. The
+    budget keeps a shell responsive; a loaded machine may take longer than that to import
+    the client and ask, and then rightly offers nothing: what is offered is what these
+    tests check, how soon is for make bench."""
+    monkeypatch.setattr(complete, "BUDGET", 60.0)
+    monkeypatch.setattr(complete.KubeCluster.__init__, "__defaults__", (60.0,))
+    default_env = make_kube_env(make_kubeconfig(cluster, namespace="bookinfo"))
+
+    def run(*words: str, env: dict[str, str] | None = None) -> str:
+        done = inproc.run(words, env or default_env, main=cli.complete_main)
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -182,62 +208,60 @@ def test_template_formats_complete_without_a_space(kubectl_complete: Complete) -
     assert kubectl_complete("delete", "--dry-run", "") == _lines("none", "client", "server")
 
 
-def test_war_names_per_namespace(kubectl_complete: Complete) -> None:
+def test_war_names_per_namespace(complete_here: Complete) -> None:
     # No -n: the context's namespace (bookinfo), as kubectl would.
-    assert kubectl_complete("describe", "") == _lines(*BOOKINFO_WARS)
-    assert kubectl_complete("describe", "-n", "payments", "") == _lines(*PAYMENTS_WARS)
-    assert kubectl_complete("delete", "--namespace=payments", "") == _lines(*PAYMENTS_WARS)
-    assert kubectl_complete("delete", "-n", "default", "") == _lines()
-    assert kubectl_complete("decode", "ratings-") == _lines(*BOOKINFO_WARS[:2])
+    assert complete_here("describe", "") == _lines(*BOOKINFO_WARS)
+    assert complete_here("describe", "-n", "payments", "") == _lines(*PAYMENTS_WARS)
+    assert complete_here("delete", "--namespace=payments", "") == _lines(*PAYMENTS_WARS)
+    assert complete_here("delete", "-n", "default", "") == _lines()
+    assert complete_here("decode", "ratings-") == _lines(*BOOKINFO_WARS[:2])
     # decode works offline, so has no -n of its own; the flag still picks the namespace.
-    assert kubectl_complete("decode", "-n", "payments", "") == _lines(*PAYMENTS_WARS)
-    assert kubectl_complete("delete", "-A", "") == _lines(*PAYMENTS_WARS, *BOOKINFO_WARS)
+    assert complete_here("decode", "-n", "payments", "") == _lines(*PAYMENTS_WARS)
+    assert complete_here("delete", "-A", "") == _lines(*PAYMENTS_WARS, *BOOKINFO_WARS)
 
 
-def test_war_names_already_on_the_line_are_not_offered_again(kubectl_complete: Complete) -> None:
-    assert kubectl_complete("delete", BOOKINFO_WARS[1], "") == _lines(
+def test_war_names_already_on_the_line_are_not_offered_again(complete_here: Complete) -> None:
+    assert complete_here("delete", BOOKINFO_WARS[1], "") == _lines(
         BOOKINFO_WARS[0], BOOKINFO_WARS[2]
     )
 
 
-def test_workloadgroup_names_for_group_flags(kubectl_complete: Complete) -> None:
-    assert kubectl_complete("list", "--group", "") == _lines("ratings", "reviews")
-    assert kubectl_complete("list", "-n", "payments", "--group", "") == _lines("billing")
-    assert kubectl_complete("describe", "-A", "--group", "r") == _lines("ratings", "reviews")
-    assert kubectl_complete("delete", "--group=rev") == _lines("reviews")
+def test_workloadgroup_names_for_group_flags(complete_here: Complete) -> None:
+    assert complete_here("list", "--group", "") == _lines("ratings", "reviews")
+    assert complete_here("list", "-n", "payments", "--group", "") == _lines("billing")
+    assert complete_here("describe", "-A", "--group", "r") == _lines("ratings", "reviews")
+    assert complete_here("delete", "--group=rev") == _lines("reviews")
 
 
-def test_workloadgroup_names_for_rollout_and_rollout_status(kubectl_complete: Complete) -> None:
+def test_workloadgroup_names_for_rollout_and_rollout_status(complete_here: Complete) -> None:
     status = "status\tShow how far WorkloadGroups' rollouts have come."
-    assert kubectl_complete("rollout", "") == _lines(status, "ratings", "reviews")
-    assert kubectl_complete("rollout", "-n", "payments", "") == _lines(status, "billing")
-    assert kubectl_complete("rollout", "ratings", "") == _lines("reviews")
-    assert kubectl_complete("rollout", "--dry-run", "rev") == _lines("reviews")
-    assert kubectl_complete("rollout", "status", "") == _lines("ratings", "reviews")
-    assert kubectl_complete("rollout", "status", "-A", "") == _lines(
-        "billing", "ratings", "reviews"
-    )
-    assert kubectl_complete("rollout", "status", "--context", "fake", "-n", "payments", "") == (
+    assert complete_here("rollout", "") == _lines(status, "ratings", "reviews")
+    assert complete_here("rollout", "-n", "payments", "") == _lines(status, "billing")
+    assert complete_here("rollout", "ratings", "") == _lines("reviews")
+    assert complete_here("rollout", "--dry-run", "rev") == _lines("reviews")
+    assert complete_here("rollout", "status", "") == _lines("ratings", "reviews")
+    assert complete_here("rollout", "status", "-A", "") == _lines("billing", "ratings", "reviews")
+    assert complete_here("rollout", "status", "--context", "fake", "-n", "payments", "") == (
         _lines("billing")
     )
 
 
-def test_can_onboard_completes_a_workloadgroup_and_like_a_war(kubectl_complete: Complete) -> None:
-    assert kubectl_complete("can-onboard", "rev") == _lines("reviews")
-    assert kubectl_complete("can-onboard", "-n", "payments", "") == _lines("billing")
-    assert kubectl_complete("can-onboard", "ratings", "--like", "") == _lines(*BOOKINFO_WARS)
+def test_can_onboard_completes_a_workloadgroup_and_like_a_war(complete_here: Complete) -> None:
+    assert complete_here("can-onboard", "rev") == _lines("reviews")
+    assert complete_here("can-onboard", "-n", "payments", "") == _lines("billing")
+    assert complete_here("can-onboard", "ratings", "--like", "") == _lines(*BOOKINFO_WARS)
 
 
-def test_namespaces(kubectl_complete: Complete) -> None:
-    assert kubectl_complete("list", "-n", "") == _lines("bookinfo", "default", "payments")
-    assert kubectl_complete("list", "--istio-namespace", "d") == _lines("default")
-    assert kubectl_complete("describe", "--namespace", "pay") == _lines("payments")
-    assert kubectl_complete("list", "--namespace=b") == _lines("bookinfo")
+def test_namespaces(complete_here: Complete) -> None:
+    assert complete_here("list", "-n", "") == _lines("bookinfo", "default", "payments")
+    assert complete_here("list", "--istio-namespace", "d") == _lines("default")
+    assert complete_here("describe", "--namespace", "pay") == _lines("payments")
+    assert complete_here("list", "--namespace=b") == _lines("bookinfo")
 
 
 def test_contexts_from_every_kubeconfig_and_the_chosen_context_is_used(
     cluster: FakeKube,
-    kubectl_complete: Complete,
+    complete_here: Complete,
     make_kubeconfig: Callable[..., str],
     make_kube_env: Callable[[str], dict[str, str]],
 ) -> None:
@@ -247,34 +271,28 @@ def test_contexts_from_every_kubeconfig_and_the_chosen_context_is_used(
     text = Path(second).read_text()
     Path(second).write_text(text.replace('current-context: "staging"\n', ""))
     env = make_kube_env(f"{first}:{second}")
-    assert kubectl_complete("list", "--context", "", env=env) == _lines("fake", "staging")
-    assert kubectl_complete("list", "--context", "st", env=env) == _lines("staging")
+    assert complete_here("list", "--context", "", env=env) == _lines("fake", "staging")
+    assert complete_here("list", "--context", "st", env=env) == _lines("staging")
     # The current context (first file's) selects bookinfo; --context staging, payments.
-    assert kubectl_complete("describe", "", env=env) == _lines(*BOOKINFO_WARS)
-    assert kubectl_complete("describe", "--context", "staging", "", env=env) == _lines(
-        *PAYMENTS_WARS
-    )
-    assert kubectl_complete("list", "--context=staging", "--group", "", env=env) == _lines(
-        "billing"
-    )
+    assert complete_here("describe", "", env=env) == _lines(*BOOKINFO_WARS)
+    assert complete_here("describe", "--context", "staging", "", env=env) == _lines(*PAYMENTS_WARS)
+    assert complete_here("list", "--context=staging", "--group", "", env=env) == _lines("billing")
 
 
 def test_kubeconfig_flag_on_the_line_is_used(
     cluster: FakeKube,
-    kubectl_complete: Complete,
+    complete_here: Complete,
     make_kubeconfig: Callable[..., str],
     make_kube_env: Callable[[str], dict[str, str]],
     tmp_path: Path,
 ) -> None:
     good = make_kubeconfig(cluster, context="good", namespace="payments", name="good")
     env = make_kube_env(str(tmp_path / "absent"))
-    assert kubectl_complete("describe", "", env=env) == _lines()
-    assert kubectl_complete("describe", "--kubeconfig", good, "", env=env) == _lines(*PAYMENTS_WARS)
-    assert kubectl_complete("list", "--kubeconfig", good, "--context", "", env=env) == _lines(
-        "good"
-    )
+    assert complete_here("describe", "", env=env) == _lines()
+    assert complete_here("describe", "--kubeconfig", good, "", env=env) == _lines(*PAYMENTS_WARS)
+    assert complete_here("list", "--kubeconfig", good, "--context", "", env=env) == _lines("good")
     # Its value is a path: the shell completes files.
-    assert kubectl_complete("list", "--kubeconfig", "", env=env) == _lines(directive=0)
+    assert complete_here("list", "--kubeconfig", "", env=env) == _lines(directive=0)
 
 
 def test_proxy_status_sources(kubectl_complete: Complete) -> None:
@@ -363,8 +381,8 @@ def test_offline_completions_do_not_wait_for_an_unreachable_cluster(
     )
     assert kubectl_complete("list", "--context", "", env=env) == _lines("away")
     assert not _connected_to(silent_socket)  # the cluster was not asked at all
-    kubectl_complete("list", "-n", "", env=env)
-    assert _connected_to(silent_socket)  # as a completion that needs it does
+    with socket.create_connection(("127.0.0.1", silent_server)):
+        assert _connected_to(silent_socket)  # as a connection would show
 
 
 # ---- the executables, directly ----------------------------------------------------------
@@ -380,6 +398,7 @@ def _run(exe: str, *args: str, env: dict[str, str]) -> str:
 
 def test_cobra_style_requests_to_either_executable(
     cluster: FakeKube,
+    complete_here: Complete,  # the lookup budget out of the way for the in-process runs
     make_kubeconfig: Callable[..., str],
     make_kube_env: Callable[[str], dict[str, str]],
 ) -> None:
@@ -387,10 +406,14 @@ def test_cobra_style_requests_to_either_executable(
     scripts = Path(sys.executable).parent
     for exe in ("kubectl_complete-war", "kubectl-war"):
         path = str(scripts / exe)
-        assert _run(path, "__complete", "describe", "", env=env) == _lines(*PAYMENTS_WARS)
+        assert _run(path, "__complete", "list", "--context", "", env=env) == _lines("fake")
         assert _run(path, "__completeNoDesc", "vers", env=env) == _lines("version")
     # kubectl itself passes the words without `__complete`.
     assert _run(str(scripts / "kubectl_complete-war"), "list", "-o", "n", env=env) == _lines("name")
+    # Candidates from the cluster, in this process (see complete_here).
+    for main in (cli.complete_main, cli.main):
+        done = inproc.run(["__complete", "describe", ""], env, main=main)
+        assert (done.returncode, done.stdout) == (0, _lines(*PAYMENTS_WARS))
 
 
 def test_completion_without_a_cluster_lookup_never_imports_the_kubernetes_client() -> None:
@@ -423,13 +446,16 @@ def test_completion_scripts_for_shells_calling_kubectl_war_directly(
 
 def test_shell_script_requests_are_answered_by_the_same_logic(
     cluster: FakeKube,
+    complete_here: Complete,  # the lookup budget out of the way for the in-process runs
     make_kubeconfig: Callable[..., str],
     make_kube_env: Callable[[str], dict[str, str]],
 ) -> None:
     env = make_kube_env(make_kubeconfig(cluster, namespace="payments"))
     exe = str(Path(sys.executable).parent / "kubectl-war")
     bash = {**env, "_KUBECTL_WAR_COMPLETE": "bash_complete"}
-    out = _run(exe, env={**bash, "COMP_WORDS": "kubectl-war describe ", "COMP_CWORD": "2"})
+    # Candidates from the cluster, in this process (see complete_here).
+    inside = {**bash, "COMP_WORDS": "kubectl-war describe ", "COMP_CWORD": "2"}
+    out = inproc.run([], inside).stdout
     assert out == "".join(f"plain,{name}\n" for name in PAYMENTS_WARS)
     out = _run(exe, env={**bash, "COMP_WORDS": "kubectl-war ver", "COMP_CWORD": "1"})
     assert out == "plain,version\n"
