@@ -150,6 +150,7 @@ Workload Group:
   Exists:        Yes
   Spec Changed:  2024-05-01T00:00:00Z (15d ago)
   Up To Date:    Yes
+Admitted by:  <none now>
 Agent:
   Connected:     False
   Since:         2024-05-16T11:58:00Z (2m ago)
@@ -186,6 +187,7 @@ ratings         2      1           1 (3m left)    0          <none>       v1.4.0
 
 NAME{" " * 62}GROUP     PROBLEMS
 {EC2}   ratings   disconnected (3m left)
+<none>{" " * 60}ratings   no OnboardingPolicy selects it: new machines cannot join
 """  # noqa: E501
 
 
