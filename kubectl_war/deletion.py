@@ -43,6 +43,7 @@ class Outcome:
     war: War
     result: str
     message: str = ""
+    status: int | None = None  # the HTTP status of a failed DELETE's answer (403: refused)
 
     @property
     def failed(self) -> bool:
@@ -122,7 +123,7 @@ def _delete_one(
         except Conflict as exc:
             already = exc.retried
         except KubeError as exc:
-            return Outcome(war, FAILED, exc.message)
+            return Outcome(war, FAILED, exc.message, exc.status)
         fresh_obj = kube.get(res, war.namespace, war.name)
         if fresh_obj is None:
             return Outcome(war, done if already else GONE)

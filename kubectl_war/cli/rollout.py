@@ -3,22 +3,17 @@
 
 from __future__ import annotations
 
-import contextlib
-import shlex
-import sys
-import time
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kubectl_war import gcpause
 from kubectl_war.cli import options as opt
-from kubectl_war.cli.rollout_gate import Progressive, progressive_options
-from kubectl_war.cli.rollout_metrics import Metrics, metrics_options
-from kubectl_war.errors import UsageError, WarError
-from kubectl_war.kube.config import Connection
+from kubectl_war.cli.rollout_gate import progressive_options
+from kubectl_war.cli.rollout_metrics import metrics_options
+from kubectl_war.errors import UsageError
 from kubectl_war.rollout import (
+    DEFAULT_LEASE_DURATION,
     DEFAULT_MAX_UNAVAILABLE,
     DEFAULT_PAUSE,
     DEFAULT_STATUS_TIMEOUT,
@@ -26,8 +21,7 @@ from kubectl_war.rollout import (
 )
 
 if TYPE_CHECKING:
-    from kubectl_war.rollout.status import GroupStatus, Read
-    from kubectl_war.rollout.synced import CachedSidecars
+    pass
 
 
 def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> Any:
@@ -105,21 +99,10 @@ def _groups(f: Any) -> Any:
     )(f)
 
 
-def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
-    if groups and all_groups:
-        raise UsageError("name WorkloadGroups or pass --all-groups, not both")
-    if not groups and not all_groups:
-        raise UsageError("name the WorkloadGroups to roll out, or pass --all-groups")
-    if groups and kube.all_namespaces:
-        raise UsageError(
-            "WorkloadGroup names cannot be combined with -A: names are per namespace (-n)"
-        )
-
-
 @click.command("rollout", cls=RolloutGroup)
 @opt.kube_options
 @opt.fleet_options(
-    single="its --max-unavailable budget, its batches and its resume journal are one cluster's"
+    single="its --max-unavailable budget, its batches and its rollout lock are one cluster's"
 )
 @_groups
 @click.option(
@@ -162,6 +145,18 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
 @opt.proxy_status_options("auto")
 @progressive_options
 @metrics_options
+@click.option(
+    "--no-lock",
+    is_flag=True,
+    help="Run without the rollout lock (a Lease per WorkloadGroup): unshared, its state "
+    "in a local journal only, unseen by `rollout status|pause|abort` elsewhere.",
+)
+@opt.duration_option(
+    "--lease-duration",
+    default=DEFAULT_LEASE_DURATION,
+    help="How long the rollout lock outlives its holder's last renewal: another run takes "
+    "it over after seeing it unrenewed this long.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting.")
 @opt.output_option(
@@ -170,27 +165,8 @@ def _scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
 )
 @opt.grace_option
 @gcpause.paused
-def rollout_cmd(
-    kube: Connection,
-    groups: tuple[str, ...],
-    all_groups: bool,
-    max_unavailable: Any,
-    zone_by_zone: bool,
-    include_up_to_date: bool,
-    include_unknown: bool,
-    include_unadmitted: bool,
-    joined_before: datetime | None,
-    timeout: float | None,
-    pause: float | None,
-    no_wait_sync: bool,
-    sidecars: opt.SidecarFlags,
-    progressive: Progressive,
-    metrics: Metrics,
-    dry_run: bool,
-    yes: bool,
-    output: str,
-    grace_period: float,
-) -> None:
+@click.pass_context
+def rollout_cmd(ctx: click.Context, **flags: Any) -> None:
     """Re-onboard outdated workloads of WorkloadGroups, a few at a time.
 
     A workload keeps the WorkloadGroup config it joined with until its WAR is
@@ -205,6 +181,12 @@ def rollout_cmd(
 
     Disconnected agents cannot re-onboard: their WARs are listed, never deleted.
 
+    One rollout of a WorkloadGroup at a time: its lock and state live in a Lease in
+    the group's namespace, written before every DELETE and renewed while it runs. A
+    second run exits 1 naming the holder; one whose holder stopped renewing for
+    --lease-duration takes it over and goes on from the recorded state. Each step is
+    an Event on the WorkloadGroup.
+
     Progressive: --canary re-onboards a few WARs first and pauses (asks on a
     terminal; without one, waits --canary-pause or stops for a re-run to continue);
     each --check runs after every batch is back and must exit 0 for the next to go;
@@ -215,8 +197,10 @@ def rollout_cmd(
     those alerts fires.
 
     \b
-    See progress from elsewhere with:
+    From any terminal:
       kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
+      kubectl war rollout pause|resume|abort WORKLOADGROUP -n NS
+      kubectl war rollout history WORKLOADGROUP -n NS
 
     \b
     Examples:
@@ -226,312 +210,12 @@ def rollout_cmd(
       kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
       kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
     """
-    from kubectl_war import snapshot
-    from kubectl_war.assess import Facts, assess
-    from kubectl_war.cli.prompt import can_ask, is_terminal
-    from kubectl_war.durations import format_timestamp, go_duration, parse_duration
-    from kubectl_war.kube.requests import ListResult
-    from kubectl_war.render import to_json, write
-    from kubectl_war.rollout import journal as rj
-    from kubectl_war.rollout import plan as rp
-    from kubectl_war.rollout import progress as pr
-    from kubectl_war.rollout import progressive as pg
-    from kubectl_war.rollout import scope, view
-    from kubectl_war.rollout.executor import Executor
-    from kubectl_war.rollout.signals import stopping_on_signals
-    from kubectl_war.rollout.wait import View
-    from kubectl_war.sidecars.sources import DEFAULT_ISTIO_NAMESPACE
-    from kubectl_war.war import War
+    from kubectl_war.cli.rollout_run import RolloutOptions
 
-    _scope(kube, groups, all_groups)
-    progressive.validate(can_ask=can_ask())
-    with stopping_on_signals() as signals:
-        from kubectl_war.kube.client import Kube
-
-        client = Kube(kube)
-        namespace = None if kube.all_namespaces else client.namespace
-        # A rollout in one namespace starts its first batch from the very WARs it plans
-        # from (when that starts soon enough), not from a second list of them.
-        objects: list[dict[str, Any]] | None = None if dry_run or namespace is None else []
-        # The sidecar source is read while the cluster is: its answer is needed (and
-        # checked) only before the first DELETE.
-        no_check = dry_run or no_wait_sync
-        sidecar_check = None if no_check else _sidecar_check_soon(kube, client, sidecars)
-        listed_at = time.monotonic()
-        snap, keys = scope.load(client, namespace, groups, keep=objects)
-        t = opt.now()
-        facts_cache: dict[str, Facts] = {}
-
-        def facts(war: War) -> Facts:
-            key = f"{war.namespace}/{war.name}/{war.uid}/{war.resource_version}"
-            if key not in facts_cache:
-                facts_cache[key] = assess(war, snap, t, grace_period)
-            return facts_cache[key]
-
-        selection = rp.Selection(
-            include_up_to_date,
-            include_unknown,
-            joined_before,
-            snapshot.unadmitted(client, snap),
-            include_unadmitted,
-        )
-        journal = rj.for_cluster(client, grace_period)
-        # Before anything is counted: a recorded WAR still there was never deleted.
-        journal.reconcile(snap.wars, namespace)
-        versions = pg.group_versions(snap)
-        canary_done = pg.canary_done(journal, versions) if progressive.canary else set()
-        plan = rp.make_plan(
-            snap.wars,
-            keys,
-            facts,
-            max_unavailable=max_unavailable,
-            selection=selection,
-            zone_by_zone=zone_by_zone,
-            missing=journal.missing_by_group(),
-            canary=progressive.canary,
-            canary_done=canary_done,
-        )
-
-        if dry_run:
-            if output == "json":
-                write(to_json(rp.plan_to_dict(plan)))
-            else:
-                write(view.plan_text(plan))
-                write("Dry run: nothing was deleted.\n")
-            return
-        # An earlier run's WARs not back yet are waited for even with nothing to delete.
-        carried = any(journal.in_flight(g.namespace, g.name) for g in plan.groups)
-        if plan.empty and not carried:
-            if output == "json":
-                result = pr.Result(pr.COMPLETE, [pr.GroupResult(g) for g in plan.groups])
-                write(to_json(result.to_dict()))
-            else:
-                write(view.plan_text(plan))
-                write("Nothing to roll out.\n")
-            return
-        # Before anything is asked or deleted: Prometheus answers every query.
-        metric_gate = metrics.open(client, plan, istio_namespace=sidecars.istio_namespace)
-        confirmed = not yes and not plan.empty
-        if confirmed:
-            _confirm(plan)
-
-        # WARs re-created from now on have a creationTimestamp at or after this second.
-        started = joined_before or opt.now().replace(microsecond=0)
-        resume = _resume_command(
-            kube,
-            client,
-            groups,
-            all_groups=all_groups,
-            flags=[
-                (
-                    "--max-unavailable",
-                    str(max_unavailable),
-                    str(max_unavailable) != DEFAULT_MAX_UNAVAILABLE,
-                ),
-                ("--zone-by-zone", None, zone_by_zone),
-                ("--include-up-to-date", None, include_up_to_date),
-                ("--include-unknown", None, include_unknown),
-                ("--include-unadmitted", None, include_unadmitted),
-                # Re-running an --include-up-to-date rollout as it was would start over.
-                ("--joined-before", format_timestamp(started), include_up_to_date),
-                (
-                    "--timeout",
-                    go_duration(timeout),
-                    timeout not in (None, parse_duration(DEFAULT_TIMEOUT)),
-                ),
-                ("--pause", go_duration(pause), (pause or 0.0) != parse_duration(DEFAULT_PAUSE)),
-                ("--no-wait-sync", None, no_wait_sync),
-                ("--proxy-status", sidecars.source, sidecars.source is not None),
-                (
-                    "--istio-namespace",
-                    sidecars.istio_namespace,
-                    sidecars.istio_namespace != DEFAULT_ISTIO_NAMESPACE,
-                ),
-                (
-                    "--grace-period",
-                    go_duration(grace_period),
-                    grace_period != parse_duration(opt.DEFAULT_GRACE_PERIOD),
-                ),
-                *progressive.resume_flags(),
-                *metrics.resume_flags(),
-                ("--yes", None, True),
-            ],
-        )
-        res = client.war_resource()
-        progress = sys.stderr if output == "json" else sys.stdout
-        live = output != "json" and is_terminal(sys.stdout)
-        reporter: Any
-        if live:
-            from rich.console import Console
-
-            reporter = view.LiveReporter(plan, Console(file=sys.stdout))
-        else:
-            reporter = view.LineReporter(progress)
-        synced = None if sidecar_check is None else sidecar_check()
-        executor = Executor(
-            client,
-            res,
-            plan,
-            eligible=lambda w: selection.reason_out(w, facts(w)) is None,
-            timeout=timeout if timeout else float("inf"),
-            pause=pause or 0.0,
-            sidecar_synced=synced,
-            journal=journal,
-            report=reporter,
-            listed=None
-            if objects is None or namespace is None
-            else View(namespace, ListResult(objects, snap.resource_version), listed_at),
-        )
-        del objects  # the executor's from now on: let them go once its first batch has
-        executor.gate = progressive.gate(
-            kube,
-            client,
-            versions,
-            journal=journal,
-            confirmed=confirmed,
-            sidecar_state=synced.state if synced is not None else _no_sidecar_state,
-            suspended=reporter.suspended if live else contextlib.nullcontext,
-            report=reporter,
-            interrupted=lambda: executor.interrupted,
-        )
-        executor.gate = metrics.attach(
-            metric_gate,
-            executor.gate,
-            versions=versions,
-            journal=journal,
-            timeout=timeout,
-            report=reporter,
-            interrupted=lambda: executor.interrupted,
-        )
-        signals.executor = executor
-        # Reading the cluster and planning ran without the collector; what they built is
-        # frozen, and the rollout's own rounds collect as they go (see Executor.run).
-        gcpause.settle()
-        if live:
-            with reporter:
-                result = executor.run()
-        else:
-            result = executor.run()
-        out, err = view.report_text(result, resume)
-        if output == "json":
-            write(to_json(metrics.summary(result.to_dict(), metric_gate)))
-        else:
-            write(out)
-        sys.stdout.flush()
-        if err:
-            sys.stderr.write(err)
-        if result.outcome == pr.INTERRUPTED:
-            sys.exit(signals.exit_code)
-        if result.outcome not in (pr.COMPLETE, pr.PAUSED) or metrics.blocked(result.paused):
-            sys.exit(1)
-
-
-def _no_sidecar_state(war: Any) -> str:
-    return "not checked (no proxy-status source)"
-
-
-def _sidecar_check_soon(
-    kube: Connection, client: Any, flags: opt.SidecarFlags
-) -> Callable[[], CachedSidecars | None]:
-    """`_sidecar_check` started now in a thread; the function answered waits for it,
-    writes on stderr what it wrote meanwhile, and answers its result or raises its error
-    (a run with nothing to roll out never asks: silent). A source on stdin is read when
-    asked: a terminal there is the prompt's."""
-    import io
-    import threading
-
-    if flags.spec("auto") == "-":
-        return lambda: _sidecar_check(kube, client, flags, sys.stderr)
-    out, done = io.StringIO(), []  # type: tuple[io.StringIO, list[Any]]
-
-    def run() -> None:
-        try:
-            done.append(_sidecar_check(kube, client, flags, out))
-        except BaseException as exc:  # raised in the thread that asks
-            done.append(exc)
-
-    thread = threading.Thread(target=run, name="kubectl-war-sidecars", daemon=True)
-    thread.start()
-
-    def result() -> CachedSidecars | None:
-        thread.join()
-        sys.stderr.write(out.getvalue())
-        if isinstance(done[0], BaseException):
-            raise done[0]
-        return cast("CachedSidecars | None", done[0])
-
-    return result
-
-
-def _sidecar_check(
-    kube: Connection, client: Any, flags: opt.SidecarFlags, stream: Any
-) -> CachedSidecars | None:
-    """`sidecar_synced(war)` over the proxy-status source, or None when there is none
-    (then a WAR is back once its agent is connected)."""
-    from kubectl_war.rollout.synced import CachedSidecars
-
-    skipped: list[str] = []
-    source = flags.open(kube, client, default="auto", notice=skipped.append)
-    if source is None:
-        if flags.spec("auto") == "auto":
-            stream.write(
-                "no proxy-status source answered (istiod, istioctl): "
-                "not waiting for sidecars to be SYNCED\n"
-            )
-        return None
-    check = CachedSidecars(source.fetch)
-    check.probe()
-    if check.error:
-        # Better now than after the first batch is deleted and can never be judged back.
-        raise WarError(
-            f"cannot read sidecar sync state ({check.error}); "
-            "pass --no-wait-sync to roll out without waiting for sidecars"
-        )
-    return check
-
-
-def _confirm(plan: Any) -> None:
-    """Show the plan and ask; without a terminal, refuse."""
-    from kubectl_war.cli.prompt import confirm
-    from kubectl_war.rollout import view
-
-    count = len(plan.members)
-    confirm(
-        view.plan_text(plan)
-        + f"This deletes {count} WAR(s), batch by batch, so their agents onboard again.\n",
-        refusal=f"refusing to re-onboard {count} WAR(s) without confirmation: no terminal to "
-        "ask on; pass --yes (or preview with --dry-run)",
-    )
-
-
-def _resume_command(
-    kube: Connection,
-    client: Any,
-    groups: tuple[str, ...],
-    *,
-    all_groups: bool,
-    flags: list[tuple[str, str | None, bool]],
-) -> str:
-    """The command that resumes this rollout (credentials left out)."""
-    argv = ["rollout", *groups]
-    if all_groups:
-        argv.append("--all-groups")
-    argv += ["-A"] if kube.all_namespaces else ["-n", client.namespace]
-    for flag, value in (
-        ("--kubeconfig", kube.kubeconfig),
-        ("--context", kube.context),
-        ("--cluster", kube.cluster),
-        ("--user", kube.user),
-        ("--server", kube.server),
-    ):
-        if value:
-            argv += [flag, value]
-    for flag, value, wanted in flags:
-        if wanted:
-            argv += [flag] if value is None else [flag, value]
-    # The root command is named as the program was started (`kubectl war` as a plugin).
-    program = click.get_current_context().find_root().info_name or "kubectl war"
-    return program + " " + " ".join(shlex.quote(a) for a in argv)
+    options = RolloutOptions.from_flags(ctx, flags)
+    options.complete()
+    options.validate()
+    options.run()
 
 
 # ---- rollout status ---------------------------------------------------------------------
@@ -547,16 +231,8 @@ def _resume_command(
 )
 @opt.output_option(("table", "json"), templates=True)
 @opt.grace_option
-def status_cmd(
-    kube: Connection,
-    fleet: Any,
-    groups: tuple[str, ...],
-    all_groups: bool,
-    watch: bool,
-    timeout: float | None,
-    output: str,
-    grace_period: float,
-) -> None:
+@click.pass_context
+def status_cmd(ctx: click.Context, **flags: Any) -> None:
     """Show how far WorkloadGroups' rollouts have come.
 
     Per WorkloadGroup: connected WARs up to date, outdated and of unknown freshness,
@@ -567,6 +243,10 @@ def status_cmd(
     none is missing, else 1; --watch waits for that, printing a line when a group's
     state changes.
 
+    A shared rollout (its Lease readable: get on leases) shows who holds it and
+    since when, its batch, the WARs in flight, and whether it was paused or aborted
+    and by whom, from any machine.
+
     \b
     Examples:
       kubectl war rollout status ratings -n bookinfo
@@ -575,60 +255,68 @@ def status_cmd(
       kubectl war rollout status --all-groups -A -o custom-columns=GROUP:.name,DONE:.done
       kubectl war rollout status --all-groups -A --all-contexts
     """
-    from kubectl_war.cli import contexts
-    from kubectl_war.render import write
-    from kubectl_war.rollout import status
+    from kubectl_war.cli.rollout_control import StatusOptions
 
-    _scope(kube, groups, all_groups)
-    if watch and fleet.active:
-        raise UsageError("--watch follows one cluster: use --context, not a fleet of contexts")
-
-    def read(flags: Connection, client: Any) -> Read:
-        namespace = None if flags.all_namespaces else client.namespace
-        seen = status.read(client, namespace, groups, grace_period)
-        if watch:  # one cluster only (refused above for a fleet)
-            _watch_status(client, seen, timeout=timeout, output=output)
-        return seen
-
-    outcomes = contexts.each_context(kube, fleet, read)
-    t = opt.now()
-    found = [(o.context, s) for o in outcomes if o.value is not None for s in o.value.statuses(t)]
-    if output != "table":
-        named = contexts.contexts_data(outcomes) if fleet.active else None
-        opt.write_document(status.as_data(found, named), output, rows="groups")
-    elif found or not fleet.active:
-        write(status.table(found, all_namespaces=kube.all_namespaces, contexts=fleet.active))
-    contexts.finish(outcomes, fleet, failed=not all(s.done for _, s in found))
+    options = StatusOptions(ctx=ctx, **flags)
+    options.complete()
+    options.validate()
+    options.run()
 
 
-def _watch_status(client: Any, seen: Read, *, timeout: float | None, output: str) -> None:
-    """`rollout status --watch` in one cluster: a line whenever a group's state changes
-    (-o json or a template: the counts once, at the end); exits 0 when all are rolled
-    out, else 1."""
-    from kubectl_war.render import write
-    from kubectl_war.rollout import status
+def _control(verb: str, purpose: str, examples: str, *, output: bool = False) -> click.Command:
+    """`rollout pause|resume|abort|history WORKLOADGROUP -n NS`."""
 
-    shown: dict[tuple[str, str], str] = {}
+    def command(**flags: Any) -> None:
+        from kubectl_war.cli.rollout_control import ControlOptions
 
-    def show(sts: list[GroupStatus]) -> None:
-        if output != "table":
-            return
-        for s in sts:
-            msg = s.message()
-            if shown.get((s.namespace, s.name)) != msg:
-                shown[(s.namespace, s.name)] = msg
-                write(msg + "\n")
-        sys.stdout.flush()
+        ctx = click.get_current_context()
+        options = ControlOptions(ctx=ctx, verb=verb, output=flags.pop("output", "table"), **flags)
+        options.complete()
+        options.validate()
+        options.run()
 
-    done, current = status.follow_until_rolled_out(
-        client, seen, now=opt.now, timeout=timeout, show=show
-    )
-    if output != "table":
-        opt.write_document(status.as_data([("", s) for s in current]), output, rows="groups")
-    if done:
-        sys.exit(0)
-    sys.stderr.write("error: timed out waiting for the condition\n")
-    sys.exit(1)
+    f: Any = command
+    if output:
+        f = opt.output_option(("table", "json"))(f)
+    f = click.argument("group", metavar="WORKLOADGROUP", callback=_one_name)(f)
+    f = opt.kube_options(f)
+    return click.command(verb, help=f"{purpose}\n\n\b\nExamples:\n{examples}")(f)
 
 
-rollout_cmd.add_command(status_cmd)
+def _one_name(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    return str(opt.object_names("WorkloadGroup")(ctx, param, (value,))[0])
+
+
+pause_cmd = _control(
+    "pause",
+    "Pause a WorkloadGroup's running rollout, from any terminal.\n\n"
+    "The rollout sees it within 2 seconds, deletes nothing more, waits for the WARs in "
+    "flight and stops; `rollout resume` (or the same rollout command) continues it.",
+    "  kubectl war rollout pause ratings -n bookinfo",
+)
+resume_cmd = _control(
+    "resume",
+    "Resume a paused rollout of a WorkloadGroup, from any terminal.\n\n"
+    "A pause not yet heeded is withdrawn; a paused rollout that no one holds is run "
+    "here, with the flags it was started with (and this command's connection flags).",
+    "  kubectl war rollout resume ratings -n bookinfo",
+)
+abort_cmd = _control(
+    "abort",
+    "Abort a WorkloadGroup's rollout, from any terminal.\n\n"
+    "A running rollout sees it within 2 seconds, deletes nothing more, waits for the "
+    "WARs in flight and stops (exit 1); a paused one is ended. A later rollout starts "
+    "anew (no canary or batch carried over) and says so.",
+    "  kubectl war rollout abort ratings -n bookinfo",
+)
+history_cmd = _control(
+    "history",
+    "List a WorkloadGroup's last 10 rollouts.\n\n"
+    "Kept in its rollout Lease: when each started, by whom, the WorkloadGroup "
+    "generation, its outcome and how long it took; a rollout running now comes first.",
+    "  kubectl war rollout history ratings -n bookinfo",
+    output=True,
+)
+
+for _sub in (status_cmd, pause_cmd, resume_cmd, abort_cmd, history_cmd):
+    rollout_cmd.add_command(_sub)

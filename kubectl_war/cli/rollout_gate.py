@@ -19,6 +19,7 @@ from kubectl_war.durations import go_duration, human_duration, parse_duration
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.render import NONE, Table
 from kubectl_war.rollout.plan import parse_canary
+from kubectl_war.rollout.view import plural
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -143,20 +144,18 @@ def canary_preview(back: BatchBack, sidecar_state: Callable[[Any], str]) -> str:
                 human_duration(max(0.0, now - since)) if since is not None else NONE,
             ]
         )
-    rest = sum(len(b.members) for b in gp.batches[back.batch.number :])
-    head = (
-        f"Canary of WorkloadGroup {gp.ref} is back (batch {back.batch.number}/{len(gp.batches)}):\n"
-    )
+    rest = sum(len(b.members) for b in gp.batches[back.batch.number - gp.offset :])
+    head = f"Canary of WorkloadGroup {gp.ref} is back (batch {back.batch.number}/{gp.total}):\n"
     table = Table(["NAME", "ZONE", "SIDECAR", "BACK FOR"]).render(rows)
-    left = f"Continuing re-onboards the {rest} WAR(s) left, batch by batch.\n"
+    left = f"Continuing re-onboards the {plural(rest, 'WAR')} left, batch by batch.\n"
     return head + table + left
 
 
 def batch_preview(gp: GroupPlan, batch: Batch) -> str:
     names = ", ".join(m.name for m in batch.members)
     return (
-        f"Next: batch {batch.number}/{len(gp.batches)} of WorkloadGroup {gp.ref}, "
-        f"{len(batch.members)} WAR(s): {names}\n"
+        f"Next: batch {batch.number}/{gp.total} of WorkloadGroup {gp.ref}, "
+        f"{plural(len(batch.members), 'WAR')}: {names}\n"
     )
 
 

@@ -40,12 +40,14 @@ from kubectl_war.kube.requests import (
     ListResult,
     Request,
     Resource,
+    create_request,
     delete_request,
     get_request,
     list_request,
     object_key,
     proxy_get_request,
     service_proxy_request,
+    update_request,
 )
 from kubectl_war.kube.watch import follow as follow_changes
 
@@ -559,9 +561,24 @@ class Kube:
         """
         self.send(replace(delete_request(res, namespace, name, **options), raw=True))
 
+    def create(self, res: Resource, namespace: str | None, obj: dict[str, Any]) -> dict[str, Any]:
+        """POST `obj`; answers the object as stored (`AlreadyExists` is a `Conflict`)."""
+        return _object(self.send(create_request(res, namespace, obj)))
+
+    def update(self, res: Resource, namespace: str | None, obj: dict[str, Any]) -> dict[str, Any]:
+        """PUT `obj` (with its resourceVersion: `Conflict` when it changed since); answers
+        the object as stored."""
+        return _object(self.send(update_request(res, namespace, obj)))
+
     # Changes after a list, resumed and re-listed as needed: `kube.follow(res, ...)` is
     # kube/watch.py's `follow(kube, res, ...)`.
     follow = follow_changes
+
+
+def _object(answer: Any) -> dict[str, Any]:
+    if not isinstance(answer, dict):
+        raise KubeError("the server answered a write with no object")
+    return answer
 
 
 def server_warnings(values: list[str]) -> list[str]:

@@ -58,6 +58,7 @@ EVENTS = Resource("", "v1", "events", "Event")
 NAMESPACES = Resource("", "v1", "namespaces", "Namespace", namespaced=False)
 PODS = Resource("", "v1", "pods", "Pod")
 SERVICES = Resource("", "v1", "services", "Service")
+LEASES = Resource("coordination.k8s.io", "v1", "leases", "Lease")
 
 
 @dataclass(frozen=True)
@@ -235,6 +236,21 @@ def watch_request(
     return _resource_request("watch", res, namespace, query=query, stream=True)
 
 
+def create_request(res: Resource, namespace: str | None, obj: Mapping[str, Any]) -> Request:
+    """POST a new object to its collection (409 AlreadyExists when the name is taken)."""
+    return _resource_request("create", res, namespace, body=obj)
+
+
+def update_request(res: Resource, namespace: str | None, obj: Mapping[str, Any]) -> Request:
+    """PUT an object whole: with `metadata.resourceVersion` set, the server refuses (409
+    Conflict) when it changed since that version was read, so two writers never both win."""
+    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
+    return _resource_request("update", res, namespace, str(meta.get("name") or ""), body=obj)
+
+
+_METHODS = {"delete": "DELETE", "create": "POST", "update": "PUT"}
+
+
 def _resource_request(
     verb: str,
     res: Resource,
@@ -245,7 +261,7 @@ def _resource_request(
 ) -> Request:
     """A request on a collection of `res` (on one object of it when `name` is given)."""
     return Request(
-        "DELETE" if verb == "delete" else "GET",
+        _METHODS.get(verb, "GET"),
         res.path(namespace, name),
         tuple(query or ()),
         verb=verb,

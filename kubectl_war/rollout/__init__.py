@@ -18,3 +18,5 @@ DEFAULT_TIMEOUT = "5m"
 DEFAULT_PAUSE = "0s"
 #: `rollout status --timeout`: with --watch, never give up.
 DEFAULT_STATUS_TIMEOUT = "0s"
+#: `rollout --lease-duration`: how long the rollout's lock outlives its holder's last renewal.
+DEFAULT_LEASE_DURATION = "30s"

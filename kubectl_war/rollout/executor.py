@@ -32,8 +32,9 @@ from kubectl_war.errors import WarError
 from kubectl_war.kube.watch import REREAD_EVERY, Store
 from kubectl_war.rollout import journal as rj
 from kubectl_war.rollout.journal import Journal
-from kubectl_war.rollout.plan import Batch, GroupPlan, Plan
+from kubectl_war.rollout.plan import Batch, GroupPlan, Member, Plan
 from kubectl_war.rollout.progress import (
+    ABORTED,
     BACK,
     COMPLETE,
     DELETED,
@@ -52,7 +53,7 @@ from kubectl_war.rollout.progress import (
     Result,
     Tracked,
 )
-from kubectl_war.rollout.progressive import BatchBack, Gate, Pause, Stopped
+from kubectl_war.rollout.progressive import Aborted, BatchBack, Gate, Pause, Stopped
 from kubectl_war.rollout.states import EventKind, MemberState
 from kubectl_war.rollout.view import plural
 from kubectl_war.rollout.wait import BatchWaits, View
@@ -102,6 +103,9 @@ class Executor(BatchWaits):
         concurrency: int = CONCURRENCY,
         gate: Gate | None = None,
         listed: View | None = None,
+        requested: Callable[[GroupPlan, Batch | None], None] | None = None,
+        generation: Callable[[GroupPlan], str | None] | None = None,
+        versions: dict[tuple[str, str], str] | None = None,
     ) -> None:
         self.kube = kube
         self.res = res
@@ -131,6 +135,12 @@ class Executor(BatchWaits):
         self._view: View | None = listed
         self._store: Store | None = None  # what the last wait saw
         self._back: list[Tracked] = []  # the batch being (or just) waited on
+        # Raises `Stopped` when a pause or an abort was asked for from elsewhere.
+        self.requested = requested
+        # The WorkloadGroup's generation now (None: gone), against `versions` (planned).
+        self.generation = generation
+        self.versions = dict(versions or {})
+        self.stop_asked = False  # set with `requested`'s request: send no more DELETEs
 
     def interrupt(self, reason: str = "interrupted") -> None:
         self.reason = reason
@@ -166,9 +176,11 @@ class Executor(BatchWaits):
                     # Run again: whatever stopped it on purpose is over.
                     self.journal.resume(gr.plan.namespace, gr.plan.name)
                 carried = self._carried(gr.plan)
+                self._recheck(gr)
                 for batch in gr.plan.batches:
                     if self.interrupted:
                         raise KeyboardInterrupt
+                    self._go_on(gr.plan, batch)
                     if not first and self.pause > 0:
                         self.report(Event(EventKind.PAUSE, gr.plan, batch, seconds=self.pause))
                         self.sleep(self.pause)
@@ -187,14 +199,16 @@ class Executor(BatchWaits):
                         self.gate.after(self._batch_back(gr, batch))
                 if carried:
                     self._finish_carried(gr, carried)
+                self._go_on(gr.plan, None)
                 with self._shield():
                     self.journal.rolled_out(gr.plan.namespace, gr.plan.name)
                 self.report(Event(EventKind.GROUP_DONE, gr.plan))
         except Stopped as stop:
             outcome = PAUSED if isinstance(stop, Pause) else STOPPED
+            outcome = ABORTED if isinstance(stop, Aborted) else outcome
             message = stop.message
             gp = self._current.plan if self._current is not None else None
-            if gp is not None:
+            if gp is not None and outcome != ABORTED:
                 paused = {"namespace": gp.namespace, "group": gp.name, **stop.record}
                 with contextlib.suppress(KeyboardInterrupt), self._shield():
                     self.journal.pause(gp.namespace, gp.name, stop.record)
@@ -215,6 +229,45 @@ class Executor(BatchWaits):
                 current.members[t.name] = MemberResult(t.name, t.state, t.waiting_on)
         resumed = len(self._resumed_back)
         return Result(outcome, results, message, waiting, self.clock() - start, resumed, paused)
+
+    def _go_on(self, gp: GroupPlan, batch: Batch | None) -> None:
+        """Before `batch` (None: before the group is said rolled out): stop if a pause or
+        an abort was asked for, or if the WorkloadGroup changed since it was planned."""
+        if self.requested is not None and batch is not None:
+            self.requested(gp, batch)
+        if self.generation is None:
+            return
+        was = self.versions.get((gp.namespace, gp.name))
+        now = self.generation(gp)
+        if now is None:
+            raise _Stop(f"WorkloadGroup {gp.ref} was deleted during the rollout; it stopped")
+        if was and now != was:
+            raise _Stop(
+                f"WorkloadGroup {gp.ref} changed during the rollout (generation {was} is now "
+                f"{now}): the rollout stopped; run it again to re-onboard the WARs outdated "
+                "by this change too"
+            )
+
+    def _recheck(self, gr: GroupResult) -> None:
+        """An earlier run stopped while the checks after a batch ran: run them again on
+        that batch before anything else is deleted."""
+        gp = gr.plan
+        pending = self.journal.pending_check(gp.namespace, gp.name)
+        if self.gate is None or pending is None:
+            return
+        if pending.get("generation") != self.versions.get((gp.namespace, gp.name), ""):
+            return
+        names = [str(n) for n in pending.get("wars") or []]
+        objs = _by_name(self.kube.list(self.res, gp.namespace).items)
+        wars = [War(objs[n]) for n in names if n in objs]
+        members = tuple(
+            Member(w.namespace, w.name, w.uid, w.identity.zone_label, w.identity.instance, None)
+            for w in wars
+        )
+        number = int(pending.get("batch") or 1)
+        batch = Batch(number, members, canary=bool(pending.get("canary")))
+        self.report(Event(EventKind.RECHECK, gp, batch, count=len(wars)))
+        self.gate.after(BatchBack(gp, batch, wars, {}))
 
     def _carried(self, gp: GroupPlan) -> list[Tracked]:
         """WARs of the group an earlier rollout deleted (or sent a DELETE for) that may
@@ -250,12 +303,17 @@ class Executor(BatchWaits):
                 f"rollout did not come back within {go_duration(self.timeout)}"
             )
 
-    def _run_batch(self, gr: GroupResult, batch: Batch, carried: list[Tracked]) -> list[Tracked]:
+    def _choose(
+        self,
+        gr: GroupResult,
+        batch: Batch,
+        carried: list[Tracked],
+        objs: dict[str, dict[str, Any]],
+    ) -> tuple[list[War], list[Tracked]]:
+        """The batch's WARs still to delete as the cluster shows them now, and the WARs of
+        the group unavailable already (carried from an earlier run, gone since planned,
+        joining)."""
         gp = gr.plan
-        self._batch = batch
-        self._back = []
-        live = self._recent_view(gp.namespace) or self.kube.list(self.res, gp.namespace)
-        objs = _by_name(live.items)
         chosen: list[War] = []
         unavailable: list[Tracked] = []
         for t in carried:
@@ -285,6 +343,14 @@ class Executor(BatchWaits):
             joining = not w.is_connected and not w.is_disconnected and w.group == gp.name
             if joining and w.name not in tracked_names:
                 unavailable.append(Tracked(gp.namespace, w.name, None, RECREATED))
+        return chosen, unavailable
+
+    def _run_batch(self, gr: GroupResult, batch: Batch, carried: list[Tracked]) -> list[Tracked]:
+        gp = gr.plan
+        self._batch = batch
+        self._back = []
+        live = self._recent_view(gp.namespace) or self.kube.list(self.res, gp.namespace)
+        chosen, unavailable = self._choose(gr, batch, carried, _by_name(live.items))
         if not chosen:
             return [t for t in unavailable if t.old_uid and not t.resolved]
         deadline = self.clock() + self.timeout
@@ -309,7 +375,7 @@ class Executor(BatchWaits):
             if not ok:
                 late = [t for t in unavailable if not t.resolved]
                 raise _Stop(
-                    f"batch {batch.number}/{len(gp.batches)} of WorkloadGroup {gp.ref} "
+                    f"batch {batch.number}/{gp.total} of WorkloadGroup {gp.ref} "
                     f"not started: {len(late)} of its WARs stayed unavailable for "
                     f"{go_duration(self.timeout)} (max unavailable {gp.max_unavailable})"
                 )
@@ -348,7 +414,7 @@ class Executor(BatchWaits):
             raise _Stop(self._failed_message(targets))
         if not ok:
             raise _Stop(
-                f"batch {batch.number}/{len(gp.batches)} of WorkloadGroup {gp.ref} did not come "
+                f"batch {batch.number}/{gp.total} of WorkloadGroup {gp.ref} did not come "
                 f"back within {go_duration(self.timeout)}; the rollout stopped and nothing more "
                 "will be deleted"
             )
@@ -400,7 +466,7 @@ class Executor(BatchWaits):
                 self.res,
                 wars,
                 still_selected=self.eligible,
-                stop=lambda: self.interrupted,
+                stop=lambda: self.interrupted or self.stop_asked,
                 sending=sending,
                 workers=self.concurrency,
             ):
@@ -430,8 +496,10 @@ class Executor(BatchWaits):
             gr.members[name] = MemberResult(name, DELETED, t.waiting_on)
             return DELETED, ""
         if outcome.failed:
+            # Refused (403): that DELETE did not land. Anything else may have.
+            said = rj.REFUSED if outcome.status == 403 else rj.UNANSWERED
             with self._shield():
-                self.journal.answered(gp.namespace, name, rj.UNANSWERED)
+                self.journal.answered(gp.namespace, name, said)
             gr.members[name] = MemberResult(name, FAILED, outcome.message)
             self._failed_in_batch = self._failed_in_batch or outcome.message
             return FAILED, outcome.message

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 SENDING = Answer.SENDING
 DELETED = Answer.DELETED
 UNANSWERED = Answer.UNANSWERED
+REFUSED = Answer.REFUSED
 
 # The directory and its files are private whatever the umask: the journal decides
 # what a re-run may delete, so no other user may write (or swap) it.
@@ -60,6 +61,10 @@ class Journal:
         self._paused: dict[str, dict[str, Any]] = {}
         # Groups whose canary is back, by namespace/group: the WorkloadGroup's generation.
         self._canaries: dict[str, dict[str, Any]] = {}
+        # Checks running (or interrupted) after a batch came back, by namespace/group.
+        self._checking: dict[str, dict[str, Any]] = {}
+        # Batches an earlier run of the same rollout finished, by (namespace, group).
+        self.done_batches: dict[tuple[str, str], int] = {}
         self._load()
         self._dirty = False  # in memory, not on disk yet
 
@@ -77,6 +82,7 @@ class Journal:
             ("inFlight", self._data),
             ("paused", self._paused),
             ("canaries", self._canaries),
+            ("checking", self._checking),
         ):
             entries = data.get(key)
             if isinstance(entries, dict):
@@ -101,6 +107,8 @@ class Journal:
                 doc["paused"] = self._paused
             if self._canaries:
                 doc["canaries"] = self._canaries
+            if self._checking:
+                doc["checking"] = self._checking
             fh.write(json.dumps(doc, sort_keys=True, separators=(",", ":")))
             fh.flush()
             os.fsync(fh.fileno())  # the record must be on disk before the DELETE goes out
@@ -222,10 +230,27 @@ class Journal:
             for c in self._canaries.values()
         }
 
+    def checking(self, namespace: str, group: str, record: dict[str, Any] | None) -> None:
+        """The checks after a batch start (`record`: the batch, its WARs, the generation)
+        or passed (None): a run interrupted meanwhile leaves the record, and the next run
+        checks that batch again before it deletes anything."""
+        key = self._key(namespace, group)
+        if record is None:
+            if self._checking.pop(key, None) is not None:
+                self._save()
+            return
+        self._checking[key] = {"namespace": namespace, "group": group, **record}
+        self._save()
+
+    def pending_check(self, namespace: str, group: str) -> dict[str, Any] | None:
+        """The batch whose checks an earlier run started and never finished, if any."""
+        return self._checking.get(self._key(namespace, group))
+
     def rolled_out(self, namespace: str, group: str) -> None:
-        """The group's rollout is complete: no pause, no canary to remember."""
+        """The group's rollout is complete: no pause, no canary, no check to remember."""
         key = self._key(namespace, group)
         found = self._paused.pop(key, None) is not None
+        found = self._checking.pop(key, None) is not None or found
         if self._canaries.pop(key, None) is not None or found:
             self._save()
 

@@ -159,6 +159,13 @@ class GroupPlan:
     left_out: list[LeftOut]
     joining: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # Batches an earlier run of the same rollout finished (its canary): numbering goes on.
+    offset: int = 0
+
+    @property
+    def total(self) -> int:
+        """The number of the last batch: those done earlier and those planned."""
+        return self.offset + len(self.batches)
 
     @property
     def unavailable(self) -> int:
@@ -236,6 +243,7 @@ def make_plan(
     missing: Mapping[tuple[str, str], Sequence[str]] | None = None,
     canary: Canary | None = None,
     canary_done: Collection[tuple[str, str]] = (),
+    offsets: Mapping[tuple[str, str], int] | None = None,
 ) -> Plan:
     """Batches for each group, in the order the groups are given.
 
@@ -246,8 +254,9 @@ def make_plan(
     already unavailable (at least 1: the executor then waits for them to recover).
     `missing` names, by (namespace, group), WARs deleted earlier and not back.
     With `canary`, each group's first batch is a canary of that size (never more than a
-    batch may hold), spread over zones even with `zone_by_zone`; not for the groups in
-    `canary_done`, whose canary an earlier run already re-onboarded.
+    batch may hold), spread over zones (with `zone_by_zone`, from the first zone only);
+    not for the groups in `canary_done`, whose canary an earlier run already re-onboarded.
+    `offsets`: by group, the batches an earlier run finished; this plan's are numbered on.
     """
     by_group: dict[tuple[str, str], list[War]] = {}
     for war in wars:
@@ -285,7 +294,8 @@ def make_plan(
         first = None
         if canary is not None and members and (ns, name) not in canary_done:
             first = min(canary.size(len(members)), gp.batch_size)
-        gp.batches = _batches(members, gp.batch_size, zone_by_zone, first)
+        gp.offset = (offsets or {}).get((ns, name), 0)
+        gp.batches = _batches(members, gp.batch_size, zone_by_zone, first, gp.offset)
         out.append(gp)
     return Plan(out, max_unavailable, zone_by_zone)
 
@@ -295,7 +305,11 @@ def _zone_key(zone: str) -> tuple[bool, str]:
 
 
 def _batches(
-    members: list[Member], size: int, zone_by_zone: bool, canary: int | None = None
+    members: list[Member],
+    size: int,
+    zone_by_zone: bool,
+    canary: int | None = None,
+    offset: int = 0,
 ) -> list[Batch]:
     by_zone: dict[str, list[Member]] = {}
     for m in members:
@@ -303,9 +317,14 @@ def _batches(
     zones = sorted(by_zone, key=_zone_key)
     batches: list[Batch] = []
     if canary:
-        # One WAR from each zone in turn, whatever the order of the rest.
-        picked = _interleaved([by_zone[z] for z in zones])[:canary]
-        batches.append(Batch(1, tuple(picked), canary=True))
+        if zone_by_zone:
+            # No batch spans zones: the canary is the first zone's first WARs.
+            picked = by_zone[zones[0]][:canary]
+            batches.append(Batch(offset + 1, tuple(picked), zones[0] or None, canary=True))
+        else:
+            # One WAR from each zone in turn, whatever the order of the rest.
+            picked = _interleaved([by_zone[z] for z in zones])[:canary]
+            batches.append(Batch(offset + 1, tuple(picked), canary=True))
         chosen = {m.name for m in picked}
         by_zone = {z: [m for m in ms if m.name not in chosen] for z, ms in by_zone.items()}
         zones = [z for z in zones if by_zone[z]]
@@ -314,11 +333,11 @@ def _batches(
             queue = by_zone[zone]
             for i in range(0, len(queue), size):
                 chunk = tuple(queue[i : i + size])
-                batches.append(Batch(len(batches) + 1, chunk, zone or None))
+                batches.append(Batch(offset + len(batches) + 1, chunk, zone or None))
         return batches
     order = _interleaved([by_zone[z] for z in zones])
     for i in range(0, len(order), size):
-        batches.append(Batch(len(batches) + 1, tuple(order[i : i + size])))
+        batches.append(Batch(offset + len(batches) + 1, tuple(order[i : i + size])))
     return batches
 
 

@@ -34,6 +34,10 @@ DEFAULT_CHECK_TIMEOUT = "1m"
 TAIL_LINES = 10
 # A line of a check's output longer than this is cut (what it prints is shown, not kept).
 _LINE_CAP = 1000
+# How much of a check's output is read at once.
+_CHUNK = 64 * 1024
+# How long the rest of a check's output is read after it exited (seconds).
+_DRAIN = 1.0
 _TICK = 0.1
 
 # Why a rollout stopped on purpose, as its journal and `rollout status` say it.
@@ -99,11 +103,14 @@ def run_check(
     """Run `check` with `env`, its output (stdout and stderr together) to `on_line` line
     by line, for at most `timeout` seconds.
 
-    It runs in a process group of its own, so that a check that started others (a shell
-    script) is stopped whole at its timeout, and a Ctrl-C at the terminal reaches the
-    rollout, which stops it. Raises KeyboardInterrupt when `interrupted()` turns true.
+    Its result is its exit status: once it exits, whatever it left running in the
+    background (its process group) is stopped, not waited for. Output is read in chunks
+    of at most `_CHUNK` bytes and a line is kept to `_LINE_CAP` characters as it arrives,
+    so a check that prints without end (`cat /dev/zero`) costs bounded memory. It runs
+    in a process group of its own, so that a check that started others is stopped whole,
+    and a Ctrl-C at the terminal reaches the rollout, which stops it. Raises
+    KeyboardInterrupt when `interrupted()` turns true.
     """
-    tail: list[str] = []
     try:
         proc = subprocess.Popen(
             list(check.argv),
@@ -115,22 +122,31 @@ def run_check(
         )
     except OSError as exc:
         return CheckRun(check, None, error=f"cannot run {check.argv[0]!r}: {exc.strerror}")
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            lines.put(raw.decode("utf-8", "replace").rstrip("\r\n")[:_LINE_CAP])
-        lines.put(None)
-
-    threading.Thread(target=read, name="kubectl-war-check", daemon=True).start()
+    assert proc.stdout is not None
+    # Bounded: a check printing faster than lines are shown waits for them.
+    lines: queue.Queue[str | None] = queue.Queue(maxsize=256)
+    threading.Thread(
+        target=_read_lines,
+        args=(proc.stdout.fileno(), lines),
+        name="kubectl-war-check",
+        daemon=True,
+    ).start()
+    tail: list[str] = []
     deadline = clock() + timeout
-    ended = False
+    status: int | None = None
+    drained = 0.0  # once it exited: when to stop waiting for the rest of its output
     try:
-        while not ended:
+        while True:
             if interrupted():
                 raise KeyboardInterrupt
-            if clock() >= deadline:
+            if status is None:
+                status = proc.poll()
+                if status is not None:
+                    _kill(proc)  # its leftover children: their output ends with them
+                    drained = clock() + _DRAIN
+            elif clock() >= drained:
+                break  # something that left its group still holds the output open
+            if status is None and clock() >= deadline:
                 _kill(proc)
                 return CheckRun(check, None, timed_out=True, tail=tail[-TAIL_LINES:])
             try:
@@ -138,25 +154,68 @@ def run_check(
             except queue.Empty:
                 continue
             if line is None:
-                ended = True
-                continue
+                break
             tail.append(line)
             del tail[: -TAIL_LINES - 1]
             on_line(line)
-        while True:
-            try:
-                status = proc.wait(timeout=_TICK)
-                break
-            except subprocess.TimeoutExpired:
-                if interrupted():
-                    raise KeyboardInterrupt from None
-                if clock() >= deadline:
-                    _kill(proc)
-                    return CheckRun(check, None, timed_out=True, tail=tail[-TAIL_LINES:])
+        if status is None:
+            status = _wait(proc, deadline, clock, interrupted)
+            if status is None:
+                return CheckRun(check, None, timed_out=True, tail=tail[-TAIL_LINES:])
         return CheckRun(check, status, tail=tail[-TAIL_LINES:])
     except BaseException:
         _kill(proc)
         raise
+    finally:
+        proc.stdout.close()
+
+
+def _wait(
+    proc: subprocess.Popen[bytes],
+    deadline: float,
+    clock: Callable[[], float],
+    interrupted: Callable[[], bool],
+) -> int | None:
+    """A check whose output ended: its exit status (None: still running at `deadline`)."""
+    while True:
+        try:
+            return proc.wait(timeout=_TICK)
+        except subprocess.TimeoutExpired:
+            if interrupted():
+                raise KeyboardInterrupt from None
+            if clock() >= deadline:
+                _kill(proc)
+                return None
+
+
+def _read_lines(fd: int, lines: queue.Queue[str | None]) -> None:
+    """Read a check's output in chunks, as lines of at most `_LINE_CAP` characters
+    (the rest of a longer line is dropped as it comes), then None."""
+    buf = b""
+    dropping = False
+    try:
+        while True:
+            chunk = os.read(fd, _CHUNK)
+            if not chunk:
+                break
+            *whole, buf = (buf + chunk).split(b"\n")
+            for raw in whole:
+                if not dropping:
+                    lines.put(_text(raw))
+                dropping = False
+            if len(buf) > _LINE_CAP:
+                if not dropping:
+                    lines.put(_text(buf))
+                dropping, buf = True, b""
+    except OSError:
+        pass
+    if buf and not dropping:
+        lines.put(_text(buf))
+    lines.put(None)
+
+
+def _text(raw: bytes) -> str:
+    return raw[: _LINE_CAP * 4].decode("utf-8", "replace").rstrip("\r")[:_LINE_CAP]
 
 
 def _kill(proc: subprocess.Popen[bytes]) -> None:
@@ -185,6 +244,10 @@ class Pause(Stopped):
 
 class Halt(Stopped):
     """Stopped: a check failed or a batch was not approved (exit 1)."""
+
+
+class Aborted(Stopped):
+    """Stopped by `rollout abort` from elsewhere: a later run starts anew (exit 1)."""
 
 
 @dataclass
@@ -257,7 +320,7 @@ class Gate:
             "reason": reason,
             "message": message,
             "batch": batch.number,
-            "batches": len(gp.batches),
+            "batches": gp.total,
             "wars": [m.name for m in batch.members],
             "generation": self.versions.get((gp.namespace, gp.name), ""),
             "back": back,  # stopped after the batch came back, or before it was deleted
@@ -277,17 +340,32 @@ class Gate:
         if answer == "a":
             self._all_approved = True
         elif answer != "y":
-            where = f"batch {batch.number}/{len(gp.batches)} of WorkloadGroup {gp.ref}"
+            where = f"batch {batch.number}/{gp.total} of WorkloadGroup {gp.ref}"
             message = f"{where} was not approved: nothing more was deleted"
             raise Halt(message, self.record(gp, batch, NOT_APPROVED, message, back=False))
 
     def after(self, back: BatchBack) -> None:
         """After a batch is back: run the checks; after a canary, pause or ask."""
         gp, batch = back.group, back.batch
-        where = f"batch {batch.number}/{len(gp.batches)} of WorkloadGroup {gp.ref}"
+        where = f"batch {batch.number}/{gp.total} of WorkloadGroup {gp.ref}"
+        if self.journal is not None and self.checks:
+            # A run stopped while its checks run leaves this: the next checks it first.
+            self.journal.checking(
+                gp.namespace,
+                gp.name,
+                {
+                    "batch": batch.number,
+                    "batches": gp.total,
+                    "wars": [w.name for w in back.wars],
+                    "canary": batch.canary,
+                    "generation": self.versions.get((gp.namespace, gp.name), ""),
+                },
+            )
         for check in self.checks:
             run = self._check(check, back)
             if not run.ok:
+                if self.journal is not None:
+                    self.journal.checking(gp.namespace, gp.name, None)
                 message = (
                     f'check "{check.command}" failed after {where} '
                     f"({run.why(self.check_timeout)}); the rollout stopped and nothing more "
@@ -298,6 +376,8 @@ class Gate:
                         f"  {line}" for line in run.tail
                     )
                 raise Halt(message, self.record(gp, batch, CHECK_FAILED, message, back=True))
+        if self.journal is not None and self.checks:
+            self.journal.checking(gp.namespace, gp.name, None)
         if self.metrics is not None:
             self.metrics.after(self, back)
         if not batch.canary:
@@ -305,9 +385,9 @@ class Gate:
         if self.journal is not None:
             version = self.versions.get((gp.namespace, gp.name), "")
             self.journal.canary_back(gp.namespace, gp.name, version)
-        if batch.number >= len(gp.batches):
+        if batch.number >= gp.total:
             return
-        rest = sum(len(b.members) for b in gp.batches[batch.number :])
+        rest = sum(len(b.members) for b in gp.batches[batch.number - gp.offset :])
         if self.ask_canary is not None:
             if not self.ask_canary(back):
                 message = f"not continued after the canary ({where}): nothing more was deleted"
@@ -331,7 +411,7 @@ class Gate:
             KUBECTL_WAR_GROUP=gp.name,
             KUBECTL_WAR_NAMESPACE=gp.namespace,
             KUBECTL_WAR_BATCH=str(batch.number),
-            KUBECTL_WAR_BATCHES=str(len(gp.batches)),
+            KUBECTL_WAR_BATCHES=str(gp.total),
             KUBECTL_WAR_WARS=" ".join(w.name for w in back.wars),
             KUBECTL_WAR_IPS=" ".join(w.ip for w in back.wars if w.ip),
         )
@@ -373,8 +453,10 @@ def current_pauses(
 
 def group_versions(snap: Snapshot) -> dict[tuple[str, str], str]:
     """Each WorkloadGroup's generation (its resourceVersion when it has none)."""
-    out = {}
-    for key, obj in snap.groups.items():
-        meta = child(obj, "metadata")
-        out[key] = str(meta.get("generation") or meta.get("resourceVersion") or "")
-    return out
+    return {key: version_of(obj) for key, obj in snap.groups.items()}
+
+
+def version_of(obj: Mapping[str, Any]) -> str:
+    """A WorkloadGroup's generation (its resourceVersion when it has none)."""
+    meta = child(obj, "metadata")
+    return str(meta.get("generation") or meta.get("resourceVersion") or "")

@@ -40,6 +40,7 @@ class Ending(_Text):
     STOPPED = "failed"
     INTERRUPTED = "interrupted"
     PAUSED = "paused"  # stopped on purpose after a canary: a re-run continues
+    ABORTED = "aborted"  # stopped by `rollout abort`: a later run starts anew
 
 
 class EventKind(_Text):
@@ -55,6 +56,7 @@ class EventKind(_Text):
     ANALYSIS = "analysis"
     ALERTS = "alerts"
     GROUP_DONE = "group-done"
+    RECHECK = "recheck"  # an earlier run's interrupted checks run again first
 
 
 class Answer(_Text):
@@ -63,3 +65,4 @@ class Answer(_Text):
     SENDING = "sending"  # recorded before the DELETE went out; no answer (yet)
     DELETED = "deleted"  # answered: the server deleted it
     UNANSWERED = "unanswered"  # an error or no answer: the DELETE may or may not have landed
+    REFUSED = "refused"  # answered 403 Forbidden: the DELETE did not land

@@ -52,6 +52,8 @@ class GroupStatus:
     blocked: int = 0
     # Where and why its last rollout stopped on purpose (the journal's pause record).
     paused: dict[str, Any] | None = None
+    # Its rollout as its Lease says (`lease_view`): holder, batch, in flight, aborted.
+    rollout: dict[str, Any] | None = None
 
     @property
     def connected(self) -> int:
@@ -74,6 +76,8 @@ class GroupStatus:
             parts.append(f"{self.blocked} blocked (no OnboardingPolicy admits them now)")
         if self.paused:
             parts.append(f"paused: {self.paused_text}")
+        if self.rollout and self.rollout.get("holder"):
+            parts.append(f"rollout held by {self.rollout['holder']}")
         return f'Waiting for WorkloadGroup "{self.name}" rollout to finish: ' + ", ".join(parts)
 
     @property
@@ -81,7 +85,8 @@ class GroupStatus:
         """`after batch 1/4 (canary)`: where the rollout stopped on purpose, and why."""
         p = self.paused or {}
         where = "after" if p.get("back") else "before"
-        return f"{where} batch {p.get('batch')}/{p.get('batches')} ({p.get('reason')})"
+        by = f" by {p['by']}" if p.get("by") else ""
+        return f"{where} batch {p.get('batch')}/{p.get('batches')} ({p.get('reason')}){by}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +100,7 @@ class GroupStatus:
             "blocked": self.blocked,
             "rolledOut": self.done,
             **({"paused": paused_dict(self.paused)} if self.paused and not self.done else {}),
+            **({"rollout": self.rollout} if self.rollout else {}),
         }
 
 
@@ -157,6 +163,8 @@ class Read:
     paused: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     # uids of the WARs no OnboardingPolicy admits now (`snapshot.unadmitted`).
     unadmitted: frozenset[str] = frozenset()
+    # Each group's Lease, as `lease_view` shows it.
+    rollouts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
     def statuses(self, now: datetime, wars: Iterable[War] | None = None) -> list[GroupStatus]:
         """Each group's counts at `now`, over `wars` (default: the WARs read)."""
@@ -169,16 +177,71 @@ class Read:
         )
         for st in out:
             st.paused = self.paused.get((st.namespace, st.name))
+            st.rollout = self.rollouts.get((st.namespace, st.name))
         return out
 
 
 def read(client: Kube, namespace: str | None, groups: Sequence[str], grace_seconds: float) -> Read:
-    """Read one cluster (`client`, a `kube.Kube`): see `scope.load` for what is raised."""
+    """Read one cluster (`client`, a `kube.Kube`): see `scope.load` for what is raised.
+    Each group's Lease is read with a GET (all `rollout status` needs on leases); one
+    that cannot be read is said once on stderr."""
+    from kubectl_war.rollout.shared import LeaseJournal
+
     snap, keys = scope.load(client, namespace, groups)
+    versions = group_versions(snap)
     kept = journal.for_cluster(client, grace_seconds)
-    paused = current_pauses(kept, group_versions(snap))
+    paused = current_pauses(kept, versions)
+    missing = kept.missing_by_group()
+    states, rollouts = _leases(client, keys)
+    shared = LeaseJournal(states, grace_seconds=grace_seconds)
+    paused.update(current_pauses(shared, versions))
+    for key, names in shared.missing_by_group().items():
+        missing[key] = sorted(set(missing.get(key, [])) | set(names))
     blocked = unadmitted(client, snap)
-    return Read(namespace, snap, keys, kept.missing_by_group(), grace_seconds, paused, blocked)
+    return Read(namespace, snap, keys, missing, grace_seconds, paused, blocked, rollouts)
+
+
+def _leases(
+    client: Any, keys: Sequence[tuple[str, str]]
+) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
+    import sys
+
+    from kubectl_war.rollout.lease import read_state, state_of
+
+    states, views = {}, {}
+    for key in keys:
+        obj, why = read_state(client, *key)
+        if why:
+            sys.stderr.write(
+                f"warning: {why}: holders, pauses and WARs in flight of shared rollouts "
+                "are not shown\n"
+            )
+            break
+        if obj is not None:
+            states[key] = state_of(obj)
+            views[key] = lease_view(obj)
+    return states, views
+
+
+def lease_view(obj: dict[str, Any]) -> dict[str, Any]:
+    """What `rollout status` shows of a Lease: holder, batch, WARs in flight, aborted."""
+    from kubectl_war.rollout.lease import describe_holder, holder_of, state_of
+
+    state = state_of(obj)
+    out: dict[str, Any] = {}
+    if holder_of(obj):
+        out["holder"] = describe_holder(obj)
+    if state.get("batch"):
+        out["batch"] = state.get("batch")
+        out["batches"] = state.get("batches")
+    if state.get("checksPassed"):
+        out["checksPassed"] = state.get("checksPassed")  # the last batch whose checks passed
+    flight = [str(e.get("name")) for e in state.get("inFlight") or [] if isinstance(e, dict)]
+    if flight:
+        out["inFlight"] = sorted(flight)
+    if isinstance(state.get("aborted"), dict):
+        out["aborted"] = state["aborted"]
+    return out
 
 
 #: `rollout status --watch` waits on every WAR in scope: it lists them all directly this
@@ -229,7 +292,15 @@ def follow_until_rolled_out(
 # ---- shown ----------------------------------------------------------------------------------
 
 
-def table(found: Sequence[tuple[str, GroupStatus]], *, all_namespaces: bool, contexts: bool) -> str:
+def table(
+    found: Sequence[tuple[str, GroupStatus]],
+    *,
+    all_namespaces: bool,
+    contexts: bool,
+    hint: Callable[[str, str, str], str] = lambda verb, ns, group: (
+        f"kubectl war rollout {verb} {group} -n {ns}"
+    ),
+) -> str:
     """The groups as a table; with `contexts`, each row starts with its context."""
     cols = [*(["CONTEXT"] if contexts else []), *(["NAMESPACE"] if all_namespaces else [])]
     rows = []
@@ -245,15 +316,10 @@ def table(found: Sequence[tuple[str, GroupStatus]], *, all_namespaces: bool, con
                 str(s.disconnected),
                 str(len(s.missing)),
                 str(s.blocked),
-                "Yes" if s.done else ("Paused" if s.paused else "No"),
+                _rolled_out(s),
             ]
         )
-    notes = [
-        f"WorkloadGroup {s.namespace}/{s.name}: rollout paused {s.paused_text}; "
-        "run it again to continue\n" + "".join(analysis_lines(s.paused or {}))
-        for _, s in found
-        if s.paused and not s.done
-    ]
+    notes = [note for _, s in found for note in notes_of(s, hint)]
     return Table([*cols, *COLUMNS]).render(rows) + "".join(notes)
 
 
@@ -274,6 +340,41 @@ def analysis_lines(record: Mapping[str, Any]) -> list[str]:
             f"    query: {a.get('query')}\n"
         )
     return out
+
+
+def notes_of(s: GroupStatus, hint: Callable[[str, str, str], str]) -> list[str]:
+    """The lines under the table about a group's rollout: who holds it, where it is,
+    what is in flight; paused or aborted, and by whom. `hint(verb, namespace, group)`
+    is the command to run next."""
+    ref = f"WorkloadGroup {s.namespace}/{s.name}"
+    r = s.rollout or {}
+    out = []
+    if r.get("holder"):
+        where = f"; batch {r['batch']}/{r['batches']}" if r.get("batch") else ""
+        flight = r.get("inFlight") or []
+        what = f"; in flight: {', '.join(flight)}" if flight else ""
+        out.append(f"{ref}: rollout running, held by {r['holder']}{where}{what}\n")
+        out.append(f"  pause it with: {hint('pause', s.namespace, s.name)}\n")
+        out.append(f"  abort it with: {hint('abort', s.namespace, s.name)}\n")
+    elif isinstance(r.get("aborted"), dict):
+        a = r["aborted"]
+        out.append(
+            f"{ref}: last rollout aborted by {a.get('by')} at {str(a.get('at'))[:19]}Z; "
+            "a new rollout starts anew\n"
+        )
+    if s.paused and not s.done and not r.get("holder"):
+        out.append(f"{ref}: rollout paused {s.paused_text}; continue it with:\n")
+        out.append(f"  {hint('resume', s.namespace, s.name)}\n")
+        out += analysis_lines(s.paused or {})
+    return out
+
+
+def _rolled_out(s: GroupStatus) -> str:
+    if s.done:
+        return "Yes"
+    if (s.rollout or {}).get("holder"):
+        return "Running"
+    return "Paused" if s.paused else "No"
 
 
 def as_data(

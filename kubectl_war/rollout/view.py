@@ -8,6 +8,7 @@ when a person watches a terminal.
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any
@@ -57,7 +58,7 @@ def plan_text(plan: Plan) -> str:
     for gp in plan.groups:
         out.append(group_header(gp) + "\n")
         rows: list[list[str]] = []
-        total = len(gp.batches)
+        total = gp.total
         for b in gp.batches:
             for m in b.members:
                 note = _FRESHNESS.get(m.freshness or "", m.freshness or "")
@@ -78,7 +79,7 @@ def plan_text(plan: Plan) -> str:
 def event_line(ev: pr.Event) -> str | None:
     """The line a piped rollout prints for one event (None: nothing to say)."""
     gp = ev.group
-    where = f"batch {ev.batch.number}/{len(gp.batches)}" if ev.batch else ""
+    where = f"batch {ev.batch.number}/{gp.total}" if ev.batch else ""
     if ev.kind == EventKind.GROUP:
         return group_header(gp)
     if ev.kind == EventKind.BATCH and ev.batch is not None:
@@ -104,6 +105,8 @@ def event_line(ev: pr.Event) -> str | None:
         return f'{where}: analysis "{ev.name}" {ev.detail}'
     if ev.kind == EventKind.ALERTS:
         return f"{where}: {ev.detail}"
+    if ev.kind == EventKind.RECHECK:
+        return f"{where}: an earlier run stopped while its checks ran: running them again first"
     if ev.kind == EventKind.BATCH_DONE:
         return f"{where}: all back"
     if ev.kind == EventKind.GROUP_DONE:
@@ -149,10 +152,16 @@ class LineReporter:
 
     def __init__(self, stream: IO[str]) -> None:
         self.stream = stream
+        self._lock = threading.Lock()
 
     def __call__(self, ev: pr.Event) -> None:
         line = event_line(ev)
         if line is not None:
+            self.note(line)
+
+    def note(self, line: str) -> None:
+        """A line of its own (from any thread: a control seen by the Lease's renewer)."""
+        with self._lock:
             self.stream.write(terminal_safe(line) + "\n")
             self.stream.flush()
 
@@ -206,6 +215,8 @@ class LiveReporter:
 
         self.console.print(Text(terminal_safe(line)))
 
+    note = _print
+
     def __call__(self, ev: pr.Event) -> None:
         if ev.kind == EventKind.GROUP:
             self.group, self.batch, self.note = ev.group, None, ""
@@ -242,7 +253,7 @@ class LiveReporter:
         if self.group is not None:
             head.append(f"WorkloadGroup {terminal_safe(self.group.ref)}", style="bold")
             if self.batch is not None:
-                head.append(f"   batch {self.batch.number}/{len(self.group.batches)}")
+                head.append(f"   batch {self.batch.number}/{self.group.total}")
         head.append(f"   re-onboarded {self.back}/{self.total}   elapsed {elapsed}")
         parts: list[Any] = [head]
         if self.batch is not None:
@@ -274,6 +285,11 @@ def report_text(result: pr.Result, resume: str) -> tuple[str, str]:
             + f".\nRe-onboarded so far: {plural(done, 'WAR')}.\n"
             + f"To continue, run the same command again:\n  {resume}\n"
         ), ""
+    if result.outcome == pr.ABORTED:
+        return "", (
+            f"error: {result.message}\nRe-onboarded so far: {plural(done, 'WAR')}. "
+            "A later rollout starts anew.\n"
+        )
     if result.outcome == pr.COMPLETE:
         skipped = sum(len(g.names(pr.SKIPPED)) for g in result.groups)
         tail = f", {skipped} skipped" if skipped else ""

@@ -83,6 +83,11 @@ def _agent_connected_cell(obj: Mapping[str, Any], now: datetime) -> Any:
     return None
 
 
+def _lease_holder_cell(obj: Mapping[str, Any], now: datetime) -> Any:
+    holder = (obj.get("spec") or {}).get("holderIdentity")
+    return holder if isinstance(holder, str) else None
+
+
 NAME_COLUMN = Column("Name", "string", _name_cell, format="name", description=NAME_DESCRIPTION)
 AGE_COLUMN = Column("Age", "date", _age_cell, description=AGE_DESCRIPTION)
 
@@ -240,6 +245,26 @@ def default_resource_types(
             short_names=("ev",),
             field_values=_event_fields,
             storage_hash="r2yiGXH7wu8=",
+        ),
+        ResourceType(
+            group="coordination.k8s.io",
+            versions=("v1",),
+            plural="leases",
+            singular="lease",
+            kind="Lease",
+            namespaced=True,
+            columns=(
+                NAME_COLUMN,
+                Column(
+                    "Holder",
+                    "string",
+                    _lease_holder_cell,
+                    description="holderIdentity contains the identity of the holder of a "
+                    "current lease.",
+                ),
+                AGE_COLUMN,
+            ),
+            storage_hash="gqkMMb/YqFM=",
         ),
         ResourceType(
             group="",

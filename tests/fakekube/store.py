@@ -478,6 +478,7 @@ class Store:
                     "metadata.name",
                     "metadata.name: Required value: name or generateName is required",
                 )
+        _check_annotations(rt, name, meta)
         namespace = meta.get("namespace") if rt.namespaced else None
         if rt.namespaced and not namespace:
             raise ApiError.bad_request("the namespace of the object is required")
@@ -545,6 +546,7 @@ class Store:
         new_meta = new.get("metadata")
         if not isinstance(new_meta, dict):
             new_meta = {}
+        _check_annotations(rt, name, new_meta)
         want_rv = new_meta.get("resourceVersion")
         if want_rv and str(want_rv) != str(old.rv):
             raise ApiError.conflict(
@@ -658,6 +660,25 @@ class Store:
         for plural, okey in self.dependents(uid) if uid else []:
             if okey in self._items[plural]:
                 self.delete(self.types[plural], okey)
+
+
+#: The API server's bound on an object's annotations, keys and values together.
+ANNOTATIONS_LIMIT = 256 * 1024
+
+
+def _check_annotations(rt: ResourceType, name: str, meta: dict[str, Any]) -> None:
+    """Refuse annotations over 256 KiB in all (422), as ValidateAnnotations does."""
+    annotations = meta.get("annotations")
+    if not isinstance(annotations, dict):
+        return
+    size = sum(len(str(k)) + len(str(v)) for k, v in annotations.items())
+    if size > ANNOTATIONS_LIMIT:
+        raise ApiError.invalid(
+            rt,
+            name,
+            "metadata.annotations",
+            f"metadata.annotations: Too long: must have at most {ANNOTATIONS_LIMIT} bytes",
+        )
 
 
 def _spec_of(obj: dict[str, Any]) -> dict[str, Any]:
