@@ -286,7 +286,7 @@ def test_without_a_terminal_yes_is_required(
     done = war("rollout", "ratings", "-n", "bookinfo", *NO_SOURCE)
     assert done.returncode == 1
     assert done.stderr == (
-        "error: refusing to re-onboard 3 WAR(s) without confirmation: no terminal to ask on; "
+        "error: refusing to re-onboard 3 WARs without confirmation: no terminal to ask on; "
         "pass --yes (or preview with --dry-run)\n"
     )
     assert deletes(fake_kube) == []
@@ -545,7 +545,7 @@ def test_on_a_terminal_the_plan_is_shown_and_confirmed_then_followed_live(
     assert code == 0, out
     prompt = out.index("Do you want to continue? (y/N): ")
     assert out.index(f"1/2     {A1}") < prompt
-    assert "This deletes 3 WAR(s), batch by batch, so their agents onboard again.\n" in out
+    assert "This deletes 3 WARs, batch by batch, so their agents onboard again.\n" in out
     live = out[prompt:]
     assert "WorkloadGroup bookinfo/ratings: 3 WARs to re-onboard in 2 batches" in live
     assert "batch 1/2: all back" in live and "batch 2/2: all back" in live

@@ -234,9 +234,15 @@ def test_workloadgroup_names_for_group_flags(complete_here: Complete) -> None:
 
 
 def test_workloadgroup_names_for_rollout_and_rollout_status(complete_here: Complete) -> None:
-    status = "status\tShow how far WorkloadGroups' rollouts have come."
-    assert complete_here("rollout", "") == _lines(status, "ratings", "reviews")
-    assert complete_here("rollout", "-n", "payments", "") == _lines(status, "billing")
+    subs = (
+        "abort\tAbort a WorkloadGroup's rollout, from any terminal.",
+        "history\tList a WorkloadGroup's last 10 rollouts.",
+        "pause\tPause a WorkloadGroup's running rollout, from any terminal.",
+        "resume\tResume a paused rollout of a WorkloadGroup, from any terminal.",
+        "status\tShow how far WorkloadGroups' rollouts have come.",
+    )
+    assert complete_here("rollout", "") == _lines(*subs, "ratings", "reviews")
+    assert complete_here("rollout", "-n", "payments", "") == _lines(*subs, "billing")
     assert complete_here("rollout", "ratings", "") == _lines("reviews")
     assert complete_here("rollout", "--dry-run", "rev") == _lines("reviews")
     assert complete_here("rollout", "status", "") == _lines("ratings", "reviews")

@@ -1015,7 +1015,8 @@ def test_unserved_war_api_is_absent_from_discovery_and_404(kube_clock: Clock) ->
         with pytest.raises(ValueError, match="not served"):
             fake.add(war("a", "w1"))
 
-    assert [g["name"] for g in groups["groups"]] == ["networking.istio.io"]
+    # Built-in groups first, as the API server lists them: Leases are served.
+    assert [g["name"] for g in groups["groups"]] == ["coordination.k8s.io", "networking.istio.io"]
     assert (status, body["reason"], body["message"]) == (
         404,
         "NotFound",
@@ -1046,8 +1047,8 @@ def test_discovery_answers_aggregated_or_legacy_as_asked(fake_kube: FakeKube) ->
 
     assert content_type == "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
     assert aggregated["kind"] == "APIGroupDiscoveryList"
-    war_group = aggregated["items"][0]
-    assert war_group["metadata"]["name"] == WAR_GROUP
+    assert aggregated["items"][0]["metadata"]["name"] == "coordination.k8s.io"
+    (war_group,) = [g for g in aggregated["items"] if g["metadata"]["name"] == WAR_GROUP]
     [war_resource] = war_group["versions"][0]["resources"]
     assert war_resource["shortNames"] == ["war"]
     assert war_resource["scope"] == "Namespaced"
@@ -1058,6 +1059,7 @@ def test_discovery_answers_aggregated_or_legacy_as_asked(fake_kube: FakeKube) ->
     }
     assert legacy["kind"] == "APIGroupList"
     assert [g["preferredVersion"]["groupVersion"] for g in legacy["groups"]] == [
+        "coordination.k8s.io/v1",
         f"{WAR_GROUP}/v1alpha1",
         "networking.istio.io/v1",
         "authorization.onboarding.tetrate.io/v1alpha1",

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from kubectl_war.kube.requests import (
     EVENTS,
+    LEASES,
     NAMESPACES,
+    create_request,
     delete_request,
     get_request,
     list_request,
+    update_request,
     watch_request,
 )
 from tests.factories import EC2 as NAME
@@ -92,3 +95,28 @@ def test_names_are_escaped_in_paths() -> None:
 def test_core_resources_live_under_api_v1() -> None:
     assert list_request(EVENTS, "ns", limit=0).path == "/api/v1/namespaces/ns/events"
     assert list_request(NAMESPACES, "ignored", limit=0).path == "/api/v1/namespaces"
+
+
+def test_lease_writes_are_a_post_to_the_collection_and_a_put_with_the_resource_version() -> None:
+    lease = {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": {"name": "kubectl-war-rollout-ratings", "namespace": "bookinfo"},
+        "spec": {"holderIdentity": "alice@laptop/4242-ab"},
+    }
+    created = create_request(LEASES, "bookinfo", lease)
+    assert (created.method, created.path, created.verb) == (
+        "POST",
+        "/apis/coordination.k8s.io/v1/namespaces/bookinfo/leases",
+        "create",
+    )
+    assert created.body == lease
+    held = dict(lease, metadata=dict(lease["metadata"], resourceVersion="41"))
+    put = update_request(LEASES, "bookinfo", held)
+    assert (put.method, put.path, put.verb, put.name) == (
+        "PUT",
+        "/apis/coordination.k8s.io/v1/namespaces/bookinfo/leases/kubectl-war-rollout-ratings",
+        "update",
+        "kubectl-war-rollout-ratings",
+    )
+    assert put.body is not None and put.body["metadata"]["resourceVersion"] == "41"

@@ -367,7 +367,7 @@ def test_a_delete_answered_with_an_error_stays_in_the_journal_for_a_rerun_to_che
     assert result.waiting == []  # read back: still there, so not counted
     assert (
         Journal(str(tmp_path / "j.json"), grace_seconds=300).outcome("bookinfo", refused)
-        == "unanswered"
+        == "refused"  # a 403: that DELETE did not land (any other error: "unanswered")
     )
     # The re-run's reconciliation finds it still there with its uid: the entry goes.
     snap = snapshot.take(client, "bookinfo")

@@ -71,7 +71,8 @@ def test_a_canary_of_1_stops_without_a_terminal_and_the_same_command_finishes_th
         "ROLLED OUT\n"
         "ratings   1            5          0         0              0         0         Paused\n"
         "WorkloadGroup bookinfo/ratings: rollout paused after batch 1/4 (canary); "
-        "run it again to continue\n"
+        "continue it with:\n"
+        "  kubectl war rollout resume ratings -n bookinfo\n"
     )
     data = json.loads(war("rollout", "status", "ratings", "-n", "bookinfo", "-o", "json").stdout)
     assert data["groups"][0]["paused"] == {
@@ -93,6 +94,9 @@ def test_a_canary_of_1_stops_without_a_terminal_and_the_same_command_finishes_th
         "(max unavailable 2 of 6 connected)\n"
     )
     assert again.stdout.endswith("Rollout complete: 5 WARs re-onboarded.\n")
+    # Batches are numbered on after the canary: KUBECTL_WAR_BATCH=1 is the canary only.
+    assert "batch 2/4: deleting 2 WARs\n" in again.stdout
+    assert "batch 1/" not in again.stdout
     # The server's own record: each WAR deleted once, never more than 2 unavailable.
     counts = Counter(plane.deleted())
     assert set(counts) == {A1, A2, B1, B2, C1, C2} and max(counts.values()) == 1
@@ -101,18 +105,18 @@ def test_a_canary_of_1_stops_without_a_terminal_and_the_same_command_finishes_th
     assert (done.returncode, "paused" in json.loads(done.stdout)["groups"][0]) == (0, False)
 
 
-def test_a_canary_is_spread_over_zones_even_zone_by_zone(fake_kube: FakeKube, war: Run) -> None:
+def test_a_canary_zone_by_zone_stays_in_the_first_zone(fake_kube: FakeKube, war: Run) -> None:
     seed(fake_kube, per_zone=2)
     done = war(*ROLLOUT, "--max-unavailable", "3", "--canary", "50%", "--zone-by-zone",
                "--dry-run", "-o", "json")  # fmt: skip
     assert done.returncode == 0, done.stderr
     batches = json.loads(done.stdout)["groups"][0]["batches"]
     assert [(b.get("canary", False), [m["instance"] for m in b["members"]]) for b in batches] == [
-        (True, ["i-a1", "i-b1", "i-c1"]),
-        (False, ["i-a2"]),
-        (False, ["i-b2"]),
-        (False, ["i-c2"]),
+        (True, ["i-a1", "i-a2"]),  # 50% would be 3: no batch spans zones, the canary neither
+        (False, ["i-b1", "i-b2"]),
+        (False, ["i-c1", "i-c2"]),
     ]
+    assert [b.get("zone") for b in batches] == ["us-east-2a", "us-east-2b", "us-east-2c"]
 
 
 def test_a_canary_is_never_larger_than_max_unavailable_allows(
@@ -205,10 +209,11 @@ def test_a_check_that_fails_on_the_second_batch_stops_the_rollout_naming_it(
     fake_kube.wait_idle()  # all it sent is in the record
     assert plane.deleted() == Batches([A1, B1], [C1, A2])  # nothing after the failed check
     status = war("rollout", "status", "ratings", "-n", "bookinfo")
-    assert status.stdout.splitlines()[-1] == (
+    assert status.stdout.splitlines()[-2:] == [
         "WorkloadGroup bookinfo/ratings: rollout paused after batch 2/3 (check failed); "
-        "run it again to continue"
-    )
+        "continue it with:",
+        "  kubectl war rollout resume ratings -n bookinfo",
+    ]
 
 
 def test_a_check_that_hangs_is_stopped_at_its_timeout(
@@ -303,7 +308,7 @@ def test_on_a_terminal_the_canary_is_shown_and_the_rest_follows_on_yes(
     header, row = shown.splitlines()[1:3]
     assert header.split() == ["NAME", "ZONE", "SIDECAR", "BACK", "FOR"]
     assert row.startswith(f"{A1}   us-east-2a   not checked (no proxy-status source)   ")
-    assert "Continuing re-onboards the 2 WAR(s) left, batch by batch.\n" in shown
+    assert "Continuing re-onboards the 2 WARs left, batch by batch.\n" in shown
     assert "Rollout complete: 3 WARs re-onboarded." in out[question:]
     assert plane.deleted() == Batches([A1], [B1, C1])
 
@@ -334,8 +339,8 @@ def test_approve_each_asks_before_every_batch_and_a_approves_the_rest(
     assert out.count("Do you want to continue? (y/N): ") == 1
     assert out.count("(a: yes to this batch and every batch after it)\n") == 2
     assert out.count("Do you want to continue? (y/N/a): ") == 2
-    assert f"Next: batch 2/6 of WorkloadGroup bookinfo/ratings, 1 WAR(s): {B1}\n" in out
-    assert f"Next: batch 3/6 of WorkloadGroup bookinfo/ratings, 1 WAR(s): {C1}\n" in out
+    assert f"Next: batch 2/6 of WorkloadGroup bookinfo/ratings, 1 WAR: {B1}\n" in out
+    assert f"Next: batch 3/6 of WorkloadGroup bookinfo/ratings, 1 WAR: {C1}\n" in out
     assert "Rollout complete: 6 WARs re-onboarded." in out
     assert Counter(plane.deleted()) == Counter([A1, A2, B1, B2, C1, C2])
 
