@@ -157,15 +157,16 @@ def test_a_batch_that_starts_answering_5xx_stops_the_rollout_before_the_next(
     status = war("rollout", "status", "ratings", "-n", "bookinfo")
     assert status.returncode == 1
     notes = status.stdout.splitlines()[2:]
-    assert notes[0] == (
+    assert notes[:2] == [
         "WorkloadGroup bookinfo/ratings: rollout paused after batch 1/3 (analysis failed); "
-        "run it again to continue"
-    )
+        "continue it with:",
+        "  kubectl war rollout resume ratings -n bookinfo",
+    ]
     assert re.fullmatch(
         re.escape(f'  analysis "{SUCCESS}": failed (want >= 0.99; measured ') + value + r"\)",
-        notes[1],
+        notes[2],
     ), notes
-    assert notes[2:] == [f"    query: {QUERY}"]
+    assert notes[3:] == [f"    query: {QUERY}"]
     data = json.loads(war("rollout", "status", "ratings", "-n", "bookinfo", "-o", "json").stdout)
     [analysis] = data["groups"][0]["paused"]["analyses"]
     [measured] = analysis["measurements"]
@@ -264,7 +265,8 @@ def test_a_query_with_no_series_is_inconclusive_and_pauses_the_rollout(
     assert status.stdout.splitlines()[1].split()[-1] == "Paused"
     assert status.stdout.splitlines()[2:] == [
         "WorkloadGroup bookinfo/ratings: rollout paused after batch 1/3 (analysis "
-        "inconclusive); run it again to continue",
+        "inconclusive); continue it with:",
+        "  kubectl war rollout resume ratings -n bookinfo",
         f'  analysis "{query}": inconclusive (want > 0; measured no series)',
         f"    query: {promql}",
     ]

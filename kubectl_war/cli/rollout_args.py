@@ -43,6 +43,8 @@ def words(param: click.Parameter, value: Any) -> list[str]:
     if param.is_flag:
         return [flag] if value else []
     values = value if param.multiple and isinstance(value, (tuple, list)) else (value,)
+    if param.multiple and "[," in (param.metavar or "") and values:
+        values = (",".join(str(v) for v in values),)  # NAME[,NAME]: one flag, as typed
     out: list[str] = []
     for v in values:
         if v is None:

@@ -363,4 +363,4 @@ class MetricGate:
 
 
 def _where(gp: GroupPlan, batch: Batch) -> str:
-    return f"{batch.number}/{len(gp.batches)}"
+    return f"{batch.number}/{gp.total}"
