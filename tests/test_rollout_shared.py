@@ -107,10 +107,23 @@ def test_two_rollouts_started_at_once_one_is_refused_and_the_bound_holds(
     fake_kube: FakeKube, kubectl_bin: str, war_env: dict[str, str], tmp_path: Path
 ) -> None:
     seed(fake_kube, per_zone=2)
-    with OnboardingPlane(fake_kube, delay=0.3, lifetime=60) as plane:
-        first = Running(kubectl_bin, other_machine(war_env, tmp_path, "one"), *ROLLOUT)
-        second = Running(kubectl_bin, other_machine(war_env, tmp_path, "two"), *ROLLOUT)
-        ends = [first.finish(), second.finish()]
+    with OnboardingPlane(fake_kube, delay=0.1, lifetime=120) as plane:
+        plane.hold("bookinfo", A1)  # the first batch stays out until the other run ended
+        runs = [
+            Running(kubectl_bin, other_machine(war_env, tmp_path, name), *ROLLOUT)
+            for name in ("one", "two")
+        ]
+        first_end = None
+        while first_end is None:
+            for run in runs:
+                try:
+                    run.proc.wait(timeout=0.1)
+                except subprocess.TimeoutExpired:
+                    continue
+                first_end = run
+                break
+        plane.release("bookinfo", A1)
+        ends = [run.finish() for run in runs]
         plane.idle()
     codes = sorted(code for code, _, _ in ends)
     assert codes == [0, 1], ends
@@ -135,7 +148,7 @@ def test_kill_9_of_the_holder_then_a_run_from_another_machine_takes_over(
 ) -> None:
     seed(fake_kube, per_zone=1)
     with OnboardingPlane(fake_kube, delay=0.1, lifetime=60) as plane:
-        plane.slow("bookinfo", A1, 6.0)
+        plane.hold("bookinfo", A1)
         holder = Running(
             kubectl_bin, other_machine(war_env, tmp_path, "one"), *ROLLOUT, "--lease-duration", "2s"
         )
@@ -144,6 +157,7 @@ def test_kill_9_of_the_holder_then_a_run_from_another_machine_takes_over(
         holder.finish()
         assert lease_state(fake_kube)["inFlight"][0]["name"] == A1
 
+        plane.release_at_next_watch("bookinfo", A1)  # back while the taker waits for it
         taker = run_war(*ROLLOUT, env=other_machine(war_env, tmp_path, "two"))
         plane.idle()
     assert taker.returncode == 0, taker.stderr
@@ -175,7 +189,7 @@ def test_pause_from_a_second_process_stops_after_the_batch_in_flight_and_resume_
     plane: OnboardingPlane,
 ) -> None:
     seed(fake_kube, per_zone=1)
-    plane.slow("bookinfo", A1, 8.0)
+    plane.hold("bookinfo", A1)
     holder = Running(kubectl_bin, war_env, *ROLLOUT)
     holder.until(lambda line: line == f"{A1}: deleted, waiting to be re-created")
     elsewhere = other_machine(war_env, tmp_path, "laptop")
@@ -184,12 +198,13 @@ def test_pause_from_a_second_process_stops_after_the_batch_in_flight_and_resume_
     assert paused.stdout.startswith(
         f"pause asked of the rollout of WorkloadGroup bookinfo/ratings, held by {ME} (pid "
     )
-    # Seen while its batch is still in flight (A1 takes 8 s to come back).
+    # Seen while its batch is still in flight (A1 is held back until then).
     seen = holder.until(lambda line: line.startswith("pause asked by"))
     assert seen == (
         f"pause asked by {ME}: no further WAR will be deleted; waiting for the WARs in flight"
     )
     assert f"{A1}: back" not in holder.lines
+    plane.release("bookinfo", A1)
     code, out, err = holder.finish()
     assert (code, err) == (0, "")
     assert out.endswith(
@@ -234,13 +249,14 @@ def test_abort_from_a_second_process_stops_it_and_the_next_run_starts_anew(
     plane: OnboardingPlane,
 ) -> None:
     seed(fake_kube, per_zone=1)
-    plane.slow("bookinfo", A1, 8.0)
+    plane.hold("bookinfo", A1)
     holder = Running(kubectl_bin, war_env, *ROLLOUT, "--canary", "1", "--canary-pause", "1s")
     holder.until(lambda line: line == f"{A1}: deleted, waiting to be re-created")
     elsewhere = other_machine(war_env, tmp_path, "laptop")
     aborted = run_war("rollout", "abort", "ratings", "-n", "bookinfo", env=elsewhere)
     assert aborted.returncode == 0, aborted.stderr
     holder.until(lambda line: line.startswith("abort asked by"))
+    plane.release("bookinfo", A1)
     code, _, err = holder.finish()
     assert code == 1
     assert err == (
@@ -279,7 +295,7 @@ def test_status_from_another_machine_shows_the_holder_its_batch_and_the_wars_in_
     plane: OnboardingPlane,
 ) -> None:
     seed(fake_kube, per_zone=1)
-    plane.slow("bookinfo", A1, 8.0)
+    plane.hold("bookinfo", A1)
     holder = Running(kubectl_bin, war_env, *ROLLOUT)
     holder.until(lambda line: line == f"{A1}: deleted, waiting to be re-created")
     elsewhere = other_machine(war_env, tmp_path, "laptop")
@@ -306,6 +322,7 @@ def test_status_from_another_machine_shows_the_holder_its_batch_and_the_wars_in_
     rollout = data["groups"][0]["rollout"]
     assert (rollout["batch"], rollout["batches"], rollout["inFlight"]) == (1, 3, [A1])
     assert rollout["holder"].startswith(f"{ME} (pid ")
+    plane.release("bookinfo", A1)
     code, _, err = holder.finish()
     assert code == 0, err
 
@@ -485,3 +502,38 @@ def test_a_large_batch_in_flight_fits_the_lease_and_a_state_too_large_is_refused
     assert state_of(fake_kube.get("leases", "bookinfo", LEASE))["inFlight"] == flight
     with pytest.raises(KubeError, match="Too long: must have at most 262144 bytes"):
         lease.write(lambda state: state.update(noise=os.urandom(300_000).hex()))
+
+
+def test_controls_with_nothing_to_act_on_say_so_and_a_paused_rollout_can_be_aborted(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube, per_zone=1)
+    never = war("rollout", "pause", "ratings", "-n", "bookinfo")
+    assert (never.returncode, never.stderr) == (
+        1,
+        "error: no rollout of WorkloadGroup bookinfo/ratings was ever started here "
+        "(no rollout lock)\n",
+    )
+    assert war(*ROLLOUT, "--canary", "1").returncode == 0  # paused after its canary
+    idle = war("rollout", "pause", "ratings", "-n", "bookinfo")
+    assert (idle.returncode, idle.stdout) == (
+        0,
+        "the rollout of WorkloadGroup bookinfo/ratings is paused already\n",
+    )
+    ended = war("rollout", "abort", "ratings", "-n", "bookinfo")
+    assert (ended.returncode, ended.stdout) == (
+        0,
+        "rollout of WorkloadGroup bookinfo/ratings aborted: a later rollout starts anew\n",
+    )
+    nothing = war("rollout", "resume", "ratings", "-n", "bookinfo")
+    assert nothing.returncode == 1
+    assert nothing.stderr == (
+        f"error: the last rollout of WorkloadGroup bookinfo/ratings was aborted by {ME}: "
+        "nothing to resume (`rollout` starts a new one)\n"
+    )
+    refused = war("rollout", "pause", "ratings", "-A")
+    assert (refused.returncode, refused.stderr) == (
+        2,
+        "error: rollout pause names one WorkloadGroup: use -n, not -A\n",
+    )
+    assert deletes(fake_kube) == [A1]
