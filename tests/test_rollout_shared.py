@@ -537,3 +537,16 @@ def test_controls_with_nothing_to_act_on_say_so_and_a_paused_rollout_can_be_abor
         "error: rollout pause names one WorkloadGroup: use -n, not -A\n",
     )
     assert deletes(fake_kube) == [A1]
+
+
+def test_events_refused_are_said_once_and_the_rollout_goes_on(
+    fake_kube: FakeKube, war: Run, plane: OnboardingPlane
+) -> None:
+    seed(fake_kube, per_zone=1)
+    fake_kube.forbid("create", "events")
+    done = war(*ROLLOUT)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.endswith("Rollout complete: 3 WARs re-onboarded.\n")
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("warning: not recording Events on WorkloadGroups: ")
+    assert '"events"' in line
