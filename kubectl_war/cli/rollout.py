@@ -210,12 +210,10 @@ def rollout_cmd(ctx: click.Context, **flags: Any) -> None:
       kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
       kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
     """
+    from kubectl_war.cli.base import execute
     from kubectl_war.cli.rollout_run import RolloutOptions
 
-    options = RolloutOptions.from_flags(ctx, flags)
-    options.complete()
-    options.validate()
-    options.run()
+    execute(RolloutOptions.from_flags(ctx, flags))
 
 
 # ---- rollout status ---------------------------------------------------------------------
@@ -255,25 +253,22 @@ def status_cmd(ctx: click.Context, **flags: Any) -> None:
       kubectl war rollout status --all-groups -A -o custom-columns=GROUP:.name,DONE:.done
       kubectl war rollout status --all-groups -A --all-contexts
     """
+    from kubectl_war.cli.base import execute
     from kubectl_war.cli.rollout_control import StatusOptions
 
-    options = StatusOptions(ctx=ctx, **flags)
-    options.complete()
-    options.validate()
-    options.run()
+    execute(StatusOptions(ctx=ctx, **flags))
 
 
 def _control(verb: str, purpose: str, examples: str, *, output: bool = False) -> click.Command:
     """`rollout pause|resume|abort|history WORKLOADGROUP -n NS`."""
 
     def command(**flags: Any) -> None:
+        from kubectl_war.cli.base import execute
         from kubectl_war.cli.rollout_control import ControlOptions
 
         ctx = click.get_current_context()
-        options = ControlOptions(ctx=ctx, verb=verb, output=flags.pop("output", "table"), **flags)
-        options.complete()
-        options.validate()
-        options.run()
+        output = flags.pop("output", "table")
+        execute(ControlOptions(ctx=ctx, verb=verb, output=output, **flags))
 
     f: Any = command
     if output:

@@ -11,7 +11,6 @@ from datetime import datetime
 from typing import Any
 
 import click
-from click.core import ParameterSource
 
 from kubectl_war.kube.config import CONNECTION_FIELDS
 
@@ -25,12 +24,10 @@ TOKEN_NOTE = "(pass --token again: it is not shown here)"
 
 def given(ctx: click.Context, name: str) -> bool:
     """Whether the user set this parameter (on the command line or through its
-    environment variable), not left at its default."""
-    source = ctx.get_parameter_source(name)
-    return source is not None and source not in (
-        ParameterSource.DEFAULT,
-        ParameterSource.DEFAULT_MAP,
-    )
+    environment variable), not left at its default (`cli.base.given`)."""
+    from kubectl_war.cli.base import given as given_names
+
+    return name in given_names(ctx)
 
 
 def words(param: click.Parameter, value: Any) -> list[str]:

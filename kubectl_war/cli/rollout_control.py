@@ -11,6 +11,7 @@ import click
 
 from kubectl_war.cli import options as opt
 from kubectl_war.cli import rollout_args as ra
+from kubectl_war.cli.base import Options
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube.config import Connection
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class StatusOptions:
+class StatusOptions(Options):
     """The flags of one `kubectl war rollout status` invocation."""
 
     ctx: click.Context = field(repr=False)
@@ -35,9 +36,6 @@ class StatusOptions:
     timeout: float | None
     output: str
     grace_period: float
-
-    def complete(self) -> None:
-        """Nothing to fill in: every flag has its value or its default."""
 
     def validate(self) -> None:
         ra.check_scope(self.kube, self.groups, self.all_groups)
@@ -109,7 +107,7 @@ def watch_status(client: Any, seen: Read, *, timeout: float | None, output: str)
 
 
 @dataclass
-class ControlOptions:
+class ControlOptions(Options):
     """The flags of one `kubectl war rollout pause|resume|abort|history WG` invocation."""
 
     ctx: click.Context = field(repr=False)

@@ -15,6 +15,7 @@ import click
 from kubectl_war import gcpause
 from kubectl_war.cli import options as opt
 from kubectl_war.cli import rollout_args as ra
+from kubectl_war.cli.base import Options
 from kubectl_war.cli.rollout_gate import Progressive
 from kubectl_war.cli.rollout_metrics import Metrics
 from kubectl_war.errors import UsageError, WarError
@@ -57,7 +58,7 @@ class Cluster:
 
 
 @dataclass
-class RolloutOptions:
+class RolloutOptions(Options):
     """The flags of one `kubectl war rollout` invocation."""
 
     ctx: click.Context = field(repr=False)
