@@ -166,7 +166,7 @@ def _groups(f: Any) -> Any:
 @opt.grace_option
 @gcpause.paused
 @click.pass_context
-def rollout_cmd(ctx: click.Context, **flags: Any) -> None:
+def rollout_cmd(ctx: click.Context, /, **flags: Any) -> None:
     """Re-onboard outdated workloads of WorkloadGroups, a few at a time.
 
     A workload keeps the WorkloadGroup config it joined with until its WAR is
@@ -230,7 +230,7 @@ def rollout_cmd(ctx: click.Context, **flags: Any) -> None:
 @opt.output_option(("table", "json"), templates=True)
 @opt.grace_option
 @click.pass_context
-def status_cmd(ctx: click.Context, **flags: Any) -> None:
+def status_cmd(ctx: click.Context, /, **flags: Any) -> None:
     """Show how far WorkloadGroups' rollouts have come.
 
     Per WorkloadGroup: connected WARs up to date, outdated and of unknown freshness,

@@ -99,7 +99,7 @@ class RolloutOptions(Options):
         from kubectl_war.rollout.view import LineReporter
 
         self.lines = LineReporter(self.progress)
-        self.say = self.lines.note
+        self.say = self.lines.say
 
     def validate(self) -> None:
         from kubectl_war.cli.prompt import can_ask
@@ -302,7 +302,7 @@ class RolloutOptions(Options):
             from rich.console import Console
 
             reporter = view.LiveReporter(plan, Console(file=sys.stdout))
-            self.say = reporter.note
+            self.say = reporter.say
         else:
             reporter = self.lines  # one writer of the stream (the renewer says lines too)
         report = reporter if shared is None else _both(reporter, shared.on_progress)
@@ -337,8 +337,8 @@ class RolloutOptions(Options):
         gcpause.settle()
         if live:
             with reporter:
-                return executor.run()
-        return executor.run()
+                return cast("Result", executor.run())
+        return cast("Result", executor.run())
 
     def _executor(
         self,

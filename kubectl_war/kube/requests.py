@@ -244,8 +244,9 @@ def create_request(res: Resource, namespace: str | None, obj: Mapping[str, Any])
 def update_request(res: Resource, namespace: str | None, obj: Mapping[str, Any]) -> Request:
     """PUT an object whole: with `metadata.resourceVersion` set, the server refuses (409
     Conflict) when it changed since that version was read, so two writers never both win."""
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), Mapping) else {}
-    return _resource_request("update", res, namespace, str(meta.get("name") or ""), body=obj)
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    return _resource_request("update", res, namespace, str(name or ""), body=obj)
 
 
 _METHODS = {"delete": "DELETE", "create": "POST", "update": "PUT"}

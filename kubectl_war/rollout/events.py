@@ -67,7 +67,7 @@ class Recorder:
         kube: Any,
         actor: Actor,
         groups: Mapping[tuple[str, str], dict[str, Any]],
-        warn: Callable[[str], None],
+        warn: Callable[[str], Any],
     ) -> None:
         self.kube = kube
         self.actor = actor

@@ -189,7 +189,7 @@ class Lease:
 
     def read(self) -> dict[str, Any] | None:
         try:
-            obj = self.kube.get(LEASES, self.namespace, self.name)
+            obj: dict[str, Any] | None = self.kube.get(LEASES, self.namespace, self.name)
         except Forbidden as exc:
             raise LeaseRefused(
                 forbidden_message(exc, f"read the rollout lock of WorkloadGroup {self.ref}")

@@ -116,7 +116,7 @@ class Shared:
         groups: Mapping[Key, dict[str, Any]],
         versions: Mapping[Key, str],
         say: Callable[[str], None],
-        warn: Callable[[str], None],
+        warn: Callable[[str], Any],
     ) -> None:
         self.kube = kube
         self.actor = actor
@@ -303,9 +303,9 @@ class Shared:
             for name in ("paused", "canary", "checking"):
                 state.pop(name, None)
         elif outcome.startswith("paused") and isinstance(state.get("paused"), dict):
-            request = self.requests.get(key)
-            if request:
-                state["paused"]["by"] = request.get("by")
+            asked = self.requests.get(key)
+            if asked:
+                state["paused"]["by"] = asked.get("by")
         if outcome == "complete":
             for name in ("batch", "batches", "done", "checksPassed", "args", "takenOver"):
                 state.pop(name, None)

@@ -157,9 +157,9 @@ class LineReporter:
     def __call__(self, ev: pr.Event) -> None:
         line = event_line(ev)
         if line is not None:
-            self.note(line)
+            self.say(line)
 
-    def note(self, line: str) -> None:
+    def say(self, line: str) -> None:
         """A line of its own (from any thread: a control seen by the Lease's renewer)."""
         with self._lock:
             self.stream.write(terminal_safe(line) + "\n")
@@ -215,7 +215,7 @@ class LiveReporter:
 
         self.console.print(Text(terminal_safe(line)))
 
-    note = _print
+    say = _print  # a line of its own (from any thread: rich's console locks)
 
     def __call__(self, ev: pr.Event) -> None:
         if ev.kind == EventKind.GROUP:
