@@ -221,7 +221,7 @@ def test_pause_from_a_second_process_stops_after_the_batch_in_flight_and_resume_
     status = run_war("rollout", "status", "ratings", "-n", "bookinfo", env=elsewhere)
     assert status.returncode == 1
     assert status.stdout.splitlines()[1:] == [
-        "ratings   1            2          0         0              0         Paused",
+        "ratings   1            2          0         0              0         0         Paused",
         "WorkloadGroup bookinfo/ratings: rollout paused before batch 2/3 (paused) by "
         f"{ME}; continue it with:",
         "  kubectl war rollout resume ratings -n bookinfo",
@@ -303,7 +303,8 @@ def test_status_from_another_machine_shows_the_holder_its_batch_and_the_wars_in_
                  env=elsewhere)  # fmt: skip
     lines = status.stdout.splitlines()
     assert (
-        lines[1] == "ratings   0            2          0         0              1         Running"
+        lines[1]
+        == "ratings   0            2          0         0              1         0         Running"
     )
     assert lines[2].startswith(
         f"WorkloadGroup bookinfo/ratings: rollout running, held by {ME} (pid "

@@ -131,8 +131,9 @@ def test_a_pause_left_by_a_failed_check_is_cleared_when_nothing_is_left(
     status = war("rollout", "status", "ratings", "-n", "bookinfo")
     assert status.returncode == 1  # the never-connected WAR is missing
     assert status.stdout == (
-        "NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   ROLLED OUT\n"
-        "ratings   3            0          0         0              1         No\n"
+        "NAME      UP-TO-DATE   OUTDATED   UNKNOWN   DISCONNECTED   MISSING   BLOCKED   "
+        "ROLLED OUT\n"
+        "ratings   3            0          0         0              1         0         No\n"
     )
 
 
