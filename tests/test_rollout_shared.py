@@ -462,6 +462,44 @@ def test_the_resume_line_keeps_the_flags_that_pick_the_cluster_and_never_shows_a
     # Flags left at their defaults are left out (--timeout, --lease-duration...).
 
 
+def test_the_resume_line_keeps_every_connection_flag_and_resuming_with_it_acts_alike(
+    fake_kube: FakeKube, kubeconfig: str, war: Run, plane: OnboardingPlane
+) -> None:
+    """Run as printed, the re-run reaches the same server as the same user (by the
+    server's record of impersonation), whichever connection flags picked them."""
+    import shlex
+
+    seed(fake_kube, per_zone=1)
+    flags = (
+        "--kubeconfig", kubeconfig, "--context", "fake", "--cluster", "fake", "--user", "fake",
+        "-s", fake_kube.url, "--as", "alice", "--as-group", "ops", "--as-group", "sre",
+        "--as-uid", "42", "--request-timeout", "30s",
+    )  # fmt: skip
+    done = war(*ROLLOUT, "--canary", "1", *flags)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.splitlines()[-1].strip()
+    assert line == (
+        f"kubectl war rollout ratings -n bookinfo --kubeconfig {kubeconfig} --context fake "
+        "--cluster fake --user fake --as alice --as-group ops --as-group sre --as-uid 42 "
+        f"--request-timeout 30s --server {fake_kube.url} --max-unavailable 1 "
+        "--proxy-status none --canary 1 --yes"
+    )
+
+    def who(start: int) -> set[tuple[str | None, tuple[str, ...], str | None]]:
+        return {
+            (r.header("Impersonate-User"), tuple(r.header_values("Impersonate-Group")),
+             r.header("Impersonate-Uid"))
+            for r in fake_kube.requests[start:]
+        }  # fmt: skip
+
+    first = who(0)
+    start = len(fake_kube.requests)
+    again = war(*shlex.split(line)[2:])
+    assert again.returncode == 0, again.stderr
+    assert who(start) == first == {("alice", ("ops", "sre"), "42")}
+    assert sorted(plane.deleted()) == sorted([A1, B1, C1])
+
+
 def test_history_lists_the_last_rollouts_newest_first(
     fake_kube: FakeKube, war: Run, plane: OnboardingPlane
 ) -> None:

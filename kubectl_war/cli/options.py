@@ -309,23 +309,6 @@ def kube_options(f: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def rerun_argv(kube: Connection) -> tuple[list[str], list[str]]:
-    """The connection flags a "run the same command again" line repeats: every flag
-    that picks the cluster and the identity that the user gave, and the names of the
-    secret ones left out (they are never printed: the line says to pass them again)."""
-    words: list[str] = []
-    secrets: list[str] = []
-    for flag in CONNECTION_FLAGS:
-        if not flag.rerun:
-            continue
-        given = flag.argv(getattr(kube, flag.field))
-        if given and flag.secret:
-            secrets.append(flag.name)
-        else:
-            words += given
-    return words, secrets
-
-
 # Not `click.Choice[str]`: click 8.1 (the last for Python 3.9) has no generic Choice.
 class OutputFormat(click.Choice):  # type: ignore[type-arg]
     """An `-o` value: one of the command's own formats or, with `templates`, one of kubectl's

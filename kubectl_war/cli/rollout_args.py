@@ -12,11 +12,12 @@ from typing import Any
 
 import click
 
+from kubectl_war.cli.options import CONNECTION_FLAGS
 from kubectl_war.kube.config import CONNECTION_FIELDS
 
-#: Connection flags that a printed command does not repeat: the namespace is written
-#: out on its own, a token is secret, --debug is for this run.
-_NOT_REPEATED = frozenset({"namespace", "all_namespaces", "token", "debug"})
+#: The connection flags a printed command repeats: each that picks the cluster or the
+#: identity (the registry's `rerun`), but a secret one (a token).
+_REPEATED = frozenset(f.field for f in CONNECTION_FLAGS if f.rerun and not f.secret)
 #: Flags that pick the cluster without being connection flags.
 _CLUSTER = frozenset({"contexts", "all_contexts", "ignore_unreachable"})
 TOKEN_NOTE = "(pass --token again: it is not shown here)"
@@ -65,7 +66,7 @@ def words(param: click.Parameter, value: Any) -> list[str]:
 def connection_args(ctx: click.Context) -> list[str]:
     """The connection flags the user gave (all of them: any added later too), and the
     fleet flags that pick the cluster; never --token."""
-    names = (set(CONNECTION_FIELDS) | _CLUSTER) - _NOT_REPEATED
+    names = _REPEATED | _CLUSTER
     return _args(ctx, lambda name: name in names)
 
 
@@ -85,7 +86,7 @@ def _args(ctx: click.Context, wanted: Any) -> list[str]:
 
 
 def used_token(ctx: click.Context) -> bool:
-    return given(ctx, "token")
+    return any(given(ctx, f.field) for f in CONNECTION_FLAGS if f.secret)
 
 
 def program() -> str:
