@@ -335,7 +335,9 @@ def admitting(fake_kube: FakeKube) -> FakeKube:
     ratings["metadata"]["labels"] = {"app": "ratings"}
     reviews = f.workload_group("reviews")
     reviews["metadata"]["labels"] = {"app": "reviews"}
-    fake_kube.add_all([ratings, reviews])
+    # The namespace exists, as in a cluster: a rollout writes its Lease and Events there.
+    namespace = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ex.NS}}
+    fake_kube.add_all([namespace, ratings, reviews])
     fake_kube.add(onboarding_policy(fake_kube.clock(), ex.NS, "ratings-ec2", [ex.EC2_RULE]))
     for name, zone, instance, role in (
         (KEEP, "us-east-2a", "i-0a1b2c3d4e5f60718", "ratings-role"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -107,25 +107,7 @@ class CanOnboardOptions(Options):
     listing: bool
     output: str
     istio_namespace: str
-    aws_account: str | None = None
-    aws_partition: str | None = None
-    aws_region: str | None = None
-    aws_zone: str | None = None
-    ec2: bool = False
-    ecs_cluster: str | None = None
-    iam_role: str | None = None
-    jwt_issuer: str | None = None
-    jwt_subject: str | None = None
-    jwt_attributes: tuple[str, ...] = ()
-    like: str | None = None
-
-    @property
-    def flags(self) -> IdentityFlags:
-        return IdentityFlags(
-            self.aws_account, self.aws_partition, self.aws_region, self.aws_zone, self.ec2,
-            self.ecs_cluster, self.iam_role, self.jwt_issuer, self.jwt_subject,
-            tuple(self.jwt_attributes), self.like,
-        )  # fmt: skip
+    flags: IdentityFlags = field(default_factory=IdentityFlags)
 
     def complete(self) -> None:
         if self.listing and self.output == "text":
@@ -159,7 +141,7 @@ class CanOnboardOptions(Options):
             return self.flags.aws_identity()
         if kinds == ["jwt"]:
             return self.flags.jwt_identity()
-        return _like(client, self.like or "")
+        return _like(client, self.flags.like or "")
 
     def run(self) -> None:
         # the client modules stay off --help and completion
@@ -304,28 +286,38 @@ def _write_list(rows: list[Any], *, with_namespace: bool) -> None:
 @click.option(
     "--list", "listing", is_flag=True, help="Per WorkloadGroup, the identities its policies admit."
 )
-@click.option("--aws-account", metavar="ID", help="The AWS account (12 digits).")
-@click.option(
-    "--aws-partition",
-    metavar="NAME",
-    help="The AWS partition (aws, aws-cn, aws-us-gov). Default: aws.",
-)
-@click.option("--aws-region", metavar="REGION", help="The AWS region (default: the zone's).")
-@click.option("--aws-zone", metavar="ZONE", help="The AWS availability zone.")
-@click.option("--ec2", is_flag=True, help="An EC2 instance.")
-@click.option("--ecs-cluster", metavar="NAME", help="An ECS task in this cluster.")
-@click.option("--iam-role", metavar="NAME", help="The instance's or task's IAM role name.")
-@click.option("--jwt-issuer", metavar="URL", help="A JWT identity: its token's issuer.")
-@click.option("--jwt-subject", metavar="SUBJECT", help="The token's subject.")
-@click.option(
-    "--jwt-attribute",
-    "jwt_attributes",
-    multiple=True,
-    metavar="NAME=VALUE",
-    help="A token attribute; repeat for several.",
-)
-@click.option(
-    "--like", metavar="[NAMESPACE/]WAR", help="The identity of an existing WAR (any namespace)."
+@opt.flag_group(
+    "flags",
+    [
+        click.option("--aws-account", metavar="ID", help="The AWS account (12 digits)."),
+        click.option(
+            "--aws-partition",
+            metavar="NAME",
+            help="The AWS partition (aws, aws-cn, aws-us-gov). Default: aws.",
+        ),
+        click.option(
+            "--aws-region", metavar="REGION", help="The AWS region (default: the zone's)."
+        ),
+        click.option("--aws-zone", metavar="ZONE", help="The AWS availability zone."),
+        click.option("--ec2", is_flag=True, help="An EC2 instance."),
+        click.option("--ecs-cluster", metavar="NAME", help="An ECS task in this cluster."),
+        click.option("--iam-role", metavar="NAME", help="The instance's or task's IAM role name."),
+        click.option("--jwt-issuer", metavar="URL", help="A JWT identity: its token's issuer."),
+        click.option("--jwt-subject", metavar="SUBJECT", help="The token's subject."),
+        click.option(
+            "--jwt-attribute",
+            "jwt_attributes",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="A token attribute; repeat for several.",
+        ),
+        click.option(
+            "--like",
+            metavar="[NAMESPACE/]WAR",
+            help="The identity of an existing WAR (any namespace).",
+        ),
+    ],
+    lambda **given: IdentityFlags(**{**given, "jwt_attributes": tuple(given["jwt_attributes"])}),
 )
 @click.option(
     "--istio-namespace",
