@@ -274,17 +274,8 @@ class Lease:
         }
         self.state = {"holder": self.actor.to_dict(), "since": now}
         _set_state(obj, self.state)
-        try:
-            self.obj = self.kube.create(LEASES, self.namespace, obj)
-        except Conflict:
-            return False  # created meanwhile by another run: read it
-        except Forbidden as exc:
-            raise LeaseRefused(
-                forbidden_message(exc, f"create the rollout lock of WorkloadGroup {self.ref}")
-                + "; pass --no-lock to roll out without it (unshared)"
-            ) from None
-        self.renewed_at = self.clock()
-        return True
+        # A Conflict: created meanwhile by another run, which the caller reads.
+        return self._write(self.kube.create, obj, "create")
 
     def _take(self, seen: dict[str, Any], *, takeover: bool) -> bool:
         obj = copy.deepcopy(seen)
@@ -306,13 +297,18 @@ class Lease:
         state.pop("request", None)
         self.state = state
         _set_state(obj, state)
+        return self._write(self.kube.update, obj, "update")
+
+    def _write(self, send: Any, obj: dict[str, Any], verb: str) -> bool:
+        """Create or update the Lease as `obj`: False when another writer got there
+        first (409), LeaseRefused when RBAC does not allow it."""
         try:
-            self.obj = self.kube.update(LEASES, self.namespace, obj)
+            self.obj = send(LEASES, self.namespace, obj)
         except Conflict:
             return False
         except Forbidden as exc:
             raise LeaseRefused(
-                forbidden_message(exc, f"update the rollout lock of WorkloadGroup {self.ref}")
+                forbidden_message(exc, f"{verb} the rollout lock of WorkloadGroup {self.ref}")
                 + "; pass --no-lock to roll out without it (unshared)"
             ) from None
         self.renewed_at = self.clock()
