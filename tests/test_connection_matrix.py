@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import click.testing
 import pytest
 import yaml
 
+from tests import inproc
 from tests.conftest import FIXED_NOW
 from tests.fakekube import Clock, FakeKube, RecordedRequest
 from tests.fakekube.istiod import FakeIstiod
@@ -251,31 +251,9 @@ COMMANDS: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [
 ]
 
 
-@dataclass
-class Result:
-    code: int
-    stdout: str
-    stderr: str
-
-
-def run_inproc(w: World, argv: list[str]) -> Result:
-    """`kubectl-war ARGV` in this process: the entry point the plugin's executable runs."""
-    from kubectl_war import cli
-
-    try:
-        runner = click.testing.CliRunner(mix_stderr=False)  # type: ignore[call-arg]
-    except TypeError:  # click 8.2+: stderr is always apart
-        runner = click.testing.CliRunner()
-    code = 0
-    with runner.isolation(env=w.env()) as streams:
-        try:
-            cli.main(argv)
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        out, err = streams[0].getvalue(), streams[1].getvalue()
-    return Result(code, out.decode(), err.decode())
+def run_inproc(w: World, argv: list[str]) -> inproc.Ran:
+    """`kubectl-war ARGV` in this process (tests/inproc.py), with the world's environment."""
+    return inproc.run(argv, w.env())
 
 
 def _reached(w: World, case: Case) -> list[RecordedRequest]:
@@ -299,7 +277,7 @@ def test_every_flag_reaches_the_server_it_names_as_the_identity_it_names(
         done = run_inproc(world, [*before, *case.flags, *after])
         assert "Traceback" not in done.stderr and "error:" not in done.stderr, (case.id, done)
         if case.id != "-n":  # -n looks in another namespace than the context's
-            expected_codes.add(done.code)
+            expected_codes.add(done.returncode)
         got = _reached(world, case)
         assert {identity(r) for r in got} == {case.who}, case.id
         if "-n" in case.flags:
@@ -355,7 +333,7 @@ def test_kubectl_get_reaches_the_same_server_as_the_same_identity(
             continue
         world.clear()
         ours = run_inproc(world, ["list", "-A", "-o", "name", *case.flags])
-        assert ours.code == 0, (case.id, ours)
+        assert ours.returncode == 0, (case.id, ours)
         ours_id = {identity(r) for r in _reached(world, case)}
         world.clear()
         theirs = subprocess.run(
@@ -375,7 +353,7 @@ def test_server_flag_reaches_only_the_named_server_even_with_a_token_user(world:
     world.clear()
     flags = ("-s", world.b.url, "--certificate-authority", str(world.b.ca_file))
     done = run_inproc(world, ["delete", "-n", "bookinfo", A1, *flags, "--dry-run=server"])
-    assert done.code == 0, done
+    assert done.returncode == 0, done
     got = _reached(world, Case("-s", flags, "b", TOKEN_A_ID))
     assert [(r.method, r.query.get("dryRun")) for r in got if r.method == "DELETE"] == [
         ("DELETE", ["All"])
@@ -397,7 +375,7 @@ def test_a_host_that_does_not_resolve_says_so(
 
     monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
     done = run_inproc(world, ["list", "-s", "https://api.nowhere.example:6443"])
-    assert (done.code, done.stdout) == (1, "")
+    assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (
         "error: dial tcp: lookup api.nowhere.example: no such host (the server "
         "https://api.nowhere.example:6443 has no address: is the name right, and reachable "
@@ -407,7 +385,7 @@ def test_a_host_that_does_not_resolve_says_so(
 
 def test_a_certificate_for_another_name_says_so(world: World) -> None:
     done = run_inproc(world, ["list", "--context", "b", "--tls-server-name", "wrong.example"])
-    assert (done.code, done.stdout) == (1, "")
+    assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (
         "error: tls: failed to verify certificate: x509: certificate is not valid for "
         f"wrong.example (the server at {world.b.url}; --tls-server-name or the kubeconfig's "
@@ -417,7 +395,7 @@ def test_a_certificate_for_another_name_says_so(world: World) -> None:
 
 def test_an_unknown_authority_says_so(world: World) -> None:
     done = run_inproc(world, ["list", "--context", "b-untrusted"])
-    assert (done.code, done.stdout) == (1, "")
+    assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr == (
         "error: tls: failed to verify certificate: x509: certificate signed by unknown "
         f"authority (the server at {world.b.url}; trust its CA with --certificate-authority "
@@ -466,7 +444,7 @@ def test_a_kubectl_global_flag_the_plugin_does_not_support_is_refused_by_name(
     world.clear()
     done = run_inproc(world, ["list", *flag])
     name = flag[0].partition("=")[0]
-    assert (done.code, done.stdout) == (1, "")
+    assert (done.returncode, done.stdout) == (1, "")
     assert done.stderr.startswith(
         f"error: {name} is a kubectl flag that kubectl war does not support: "
     ), done.stderr
