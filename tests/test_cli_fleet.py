@@ -294,7 +294,7 @@ def test_proxy_status_across_contexts_each_with_its_own_istiod(
 
 ROLLOUT_REFUSED = (
     "error: kubectl war rollout works on one cluster at a time and refuses {given}: its "
-    "--max-unavailable budget, its batches and its resume journal are one cluster's; run it "
+    "--max-unavailable budget, its batches and its rollout lock are one cluster's; run it "
     "once per context (--context NAME)\n"
 )
 
