@@ -46,66 +46,22 @@ def make_certs(directory: str | None = None) -> Certs:
         "-out",
         str(d / "ca.crt"),
     )
-    run(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-        "-keyout",
-        str(d / "server.key"),
-        "-out",
-        str(d / "server.csr"),
-    )
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    run(
-        "x509",
-        "-req",
-        "-in",
-        str(d / "server.csr"),
-        "-CA",
-        str(d / "ca.crt"),
-        "-CAkey",
-        str(d / "ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        str(d / "san.ext"),
-        "-out",
-        str(d / "server.crt"),
-    )
-    run(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        f"/O={CLIENT_GROUP}/CN={CLIENT_USER}",
-        "-keyout",
-        str(d / "client.key"),
-        "-out",
-        str(d / "client.csr"),
-    )
-    (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
-    run(
-        "x509",
-        "-req",
-        "-in",
-        str(d / "client.csr"),
-        "-CA",
-        str(d / "ca.crt"),
-        "-CAkey",
-        str(d / "ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        str(d / "client.ext"),
-        "-out",
-        str(d / "client.crt"),
-    )
+
+    def sign(name: str, subject: str, extension: str) -> None:
+        """A key and a certificate for `subject`, signed by the CA, in NAME.key/.crt."""
+        run(
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", subject,
+            "-keyout", str(d / f"{name}.key"), "-out", str(d / f"{name}.csr"),
+        )  # fmt: skip
+        (d / f"{name}.ext").write_text(extension + "\n")
+        run(
+            "x509", "-req", "-in", str(d / f"{name}.csr"),
+            "-CA", str(d / "ca.crt"), "-CAkey", str(d / "ca.key"), "-CAcreateserial",
+            "-days", "2", "-extfile", str(d / f"{name}.ext"), "-out", str(d / f"{name}.crt"),
+        )  # fmt: skip
+
+    sign("server", "/CN=127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost")
+    sign("client", f"/O={CLIENT_GROUP}/CN={CLIENT_USER}", "extendedKeyUsage=clientAuth")
     return Certs(
         str(d / "ca.crt"),
         str(d / "server.crt"),
