@@ -358,7 +358,7 @@ def loader(merger: Any, *, credentials: bool = True, **kwargs: Any) -> Any:
     Args:
         credentials: get the user's credentials at all; False for a plain http server,
             to which kubectl sends none: no token is read, no exec plugin run, no OIDC
-            token refreshed (`config.sends_credentials`).
+            token refreshed (`clientconfig.sends_credentials`).
     """
     # the kubernetes client loads on first use
     from kubernetes.config.kube_config import FileOrData, KubeConfigLoader

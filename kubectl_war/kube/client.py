@@ -23,7 +23,8 @@ from kubectl_war import __version__
 from kubectl_war.errors import quote_input
 from kubectl_war.jsondata import child
 from kubectl_war.kube import explain
-from kubectl_war.kube.config import Connection, resolve
+from kubectl_war.kube.clientconfig import resolve
+from kubectl_war.kube.config import Connection
 from kubectl_war.kube.errors import (
     Gone,
     KubeError,
@@ -246,7 +247,7 @@ class Kube:
         command is built from the resolved connection (server, credentials, refreshed
         when due, impersonation, timeout).
 
-        Credentials go only to an https:// server (`config.sends_credentials`): to a
+        Credentials go only to an https:// server (`clientconfig.sends_credentials`): to a
         plain http one no `Authorization` header is sent, as with kubectl, while
         impersonation headers are.
         """
