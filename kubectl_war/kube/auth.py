@@ -19,7 +19,9 @@ import contextlib
 import copy
 import json
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -106,8 +108,6 @@ def run_exec(
     Raises:
         KubeError: `getting credentials: ...` in client-go's words.
     """
-    import subprocess  # `subprocess` stays off the start-up path
-
     command = str(spec.get("command") or "")
     api_version = str(spec.get("apiVersion") or "")
     if not command or not api_version:
@@ -282,8 +282,6 @@ def _idp_verify(cfg: Mapping[str, Any]) -> Any:
     system's trust store (never nothing)."""
     data = cfg.get("idp-certificate-authority-data")
     if data:
-        import tempfile  # only for an OIDC refresh: not on every command's start
-
         with tempfile.NamedTemporaryFile("wb", suffix=".crt") as f:
             f.write(base64.b64decode(str(data)))
             f.flush()
@@ -455,7 +453,6 @@ def save_changes(merger: Any) -> None:
         if data == merger.config_saved.get(path):
             continue
         mode = os.stat(path).st_mode & 0o7777
-        import tempfile  # only when a refreshed credential is written back
 
         fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=os.path.dirname(path) or ".")
         try:
