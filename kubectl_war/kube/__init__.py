@@ -23,16 +23,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from kubectl_war.kube.client import Kube, client_version
+    from kubectl_war.kube.client import Kube
     from kubectl_war.kube.config import Connection
     from kubectl_war.kube.errors import KubeError
+    from kubectl_war.kube.installed import client_version
     from kubectl_war.kube.requests import EVENTS, ListResult, Resource
     from kubectl_war.kube.watch import Store
 
 # Where each public name is defined.
 _MODULE_OF = {
     "Kube": "client",
-    "client_version": "client",
+    "client_version": "installed",
     "Connection": "config",
     "KubeError": "errors",
     "EVENTS": "requests",

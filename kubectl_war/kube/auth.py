@@ -22,7 +22,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -289,10 +288,12 @@ def _idp_verify(cfg: Mapping[str, Any]) -> Any:
     system's trust store (never nothing)."""
     data = cfg.get("idp-certificate-authority-data")
     if data:
-        with tempfile.NamedTemporaryFile("wb", suffix=".crt") as f:
-            f.write(base64.b64decode(str(data)))
-            f.flush()
-            yield f.name
+        # the kubernetes client loads on first use
+        from kubernetes.config.kube_config import FileOrData
+
+        # A file as the client writes one for a kubeconfig's inline certificate data,
+        # removed when the process exits.
+        yield FileOrData({"data": str(data)}, None, data_key_name="data").as_file()
         return
     yield cfg.get("idp-certificate-authority") or True
 
@@ -481,8 +482,9 @@ def save_changes(merger: Any) -> None:
         if data == merger.config_saved.get(path):
             continue
         mode = os.stat(path).st_mode & 0o7777
-
-        fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=os.path.dirname(path) or ".")
+        # A new file beside it (never one that exists), then one rename over it.
+        tmp = os.path.join(os.path.dirname(path) or ".", f".kubeconfig-{os.urandom(6).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 yaml.safe_dump(data, f, default_flow_style=False, sort_keys=False)

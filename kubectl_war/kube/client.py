@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import replace
-from importlib.metadata import version as installed_version
 from typing import Any, Callable, cast
 
 from kubectl_war import __version__
@@ -525,11 +524,3 @@ def _object(answer: Any) -> dict[str, Any]:
 
 def _version() -> str:
     return __version__
-
-
-def client_version() -> str:
-    """The installed kubernetes client's version, without importing the client."""
-    try:
-        return installed_version("kubernetes")
-    except Exception:
-        return "unknown"
