@@ -30,6 +30,7 @@ from kubectl_war.kube.errors import (
 )
 from kubectl_war.kube.requests import (
     CONTROLPLANE_GROUP,
+    EVENTS,
     PODS,
     POLICY_GROUP,
     SERVICES,
@@ -405,6 +406,10 @@ class Kube:
             page = raw_items = None
             if not token:
                 return str(meta.get("resourceVersion") or "")
+
+    def events(self, namespace: str | None, *, about_kind: str) -> ListResult:
+        """The Events about objects of one kind, in one list call."""
+        return self.list(EVENTS, namespace, field_selector="involvedObject.kind=" + about_kind)
 
     def pods(
         self, namespace: str, label_selector: str, *, timeout: float | None = None
