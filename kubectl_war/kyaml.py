@@ -222,14 +222,15 @@ def _needs_quotes(text: str) -> bool:
 _GO_BOOLS = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
 _YAML_WORDS = {"null", "~", "true", "y", "yes", "on", "false", "n", "no", "off"}
 _YAML_FLOATS = {".inf", "-.inf", "+.inf", ".nan"}
-_SEXAGESIMAL = re.compile(r"^[+-]?[1-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
-_GO_INT = re.compile(r"^[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)$")
-_GO_FLOAT = re.compile(
-    r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan"
-    r"|0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+)$",
-    re.IGNORECASE,
+# Patterns as strings: `re` compiles (and caches) each on first use, so that importing this
+# module with `render` costs `kubectl war decode` nothing.
+_SEXAGESIMAL = r"^[+-]?[1-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$"
+_GO_INT = r"^[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)$"
+_GO_FLOAT = (
+    r"(?i)^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan"
+    r"|0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+)$"
 )
-_TIMESTAMP = re.compile(
+_TIMESTAMP = (
     r"^\d{4}-\d{1,2}-\d{1,2}"
     r"([Tt]\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?(Z|[+-]\d{2}:\d{2})|[ ]\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?)?$"
 )
@@ -242,10 +243,10 @@ def _yaml_guesses_wrong(text: str) -> bool:
     if text in _GO_BOOLS:
         return True
     bare = text.replace("_", "")
-    if _GO_INT.match(bare) or _GO_FLOAT.match(bare):
+    if re.match(_GO_INT, bare) or re.match(_GO_FLOAT, bare):
         return True
-    if _SEXAGESIMAL.match(text):
+    if re.match(_SEXAGESIMAL, text):
         return True
     if len(text) <= 5 and text.lower() in _YAML_FLOATS:
         return True
-    return bool(_TIMESTAMP.match(text))
+    return bool(re.match(_TIMESTAMP, text))
