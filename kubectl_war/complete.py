@@ -26,6 +26,7 @@ from typing import Any, Callable, Protocol
 
 import click
 
+from kubectl_war import kube
 from kubectl_war.cli.options import kube_options
 from kubectl_war.kube.config import Connection, entry_names
 from kubectl_war.sidecars import kinds
@@ -439,12 +440,10 @@ class KubeCluster:
     """Cluster lookups through `kube.Kube`, with the line's connection flags."""
 
     def __init__(self, line: Line, timeout: float = BUDGET) -> None:
-        # the client modules stay off --help and completion
-        from kubectl_war.kube.client import Kube
-
         self.all_namespaces = bool(line.flag("all_namespaces"))
         # Completion never logs requests: --debug on the line is not this lookup's.
-        self.kube = Kube(
+        # `kube.Kube` loads the client's modules now: not for completions that ask no cluster.
+        self.kube = kube.Kube(
             replace(Connection.from_flags(line.values), request_timeout=timeout, debug=False),
             log=lambda text: None,
         )
@@ -457,10 +456,7 @@ class KubeCluster:
         return [str(o["metadata"]["name"]) for o in items if o.get("metadata", {}).get("name")]
 
     def namespaces(self) -> list[str]:
-        # the client modules stay off --help and completion
-        from kubectl_war.kube.requests import NAMESPACES as NS
-
-        return self._names(NS, None)
+        return self._names(kube.NAMESPACES, None)
 
     def wars(self) -> list[str]:
         return self._names(self.kube.war_resource(), self._namespace())

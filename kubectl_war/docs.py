@@ -17,6 +17,7 @@ from pathlib import Path
 import click
 
 from kubectl_war.cli.group import war
+from kubectl_war.cli.helptext import purpose
 
 BEGIN = "<!-- BEGIN COMMANDS: made by `make docs` from each --help; do not edit -->"
 END = "<!-- END COMMANDS -->"
@@ -55,8 +56,6 @@ def file_name(command_path: str) -> str:
 
 
 def _purpose(ctx: click.Context) -> str:
-    from kubectl_war.cli.helptext import purpose
-
     return purpose(ctx.command.help)
 
 

@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal
-from typing import Any
+
+#: `typing` is read only by type checkers here: this module is imported with `render`, which
+#: `kubectl war decode` loads without `typing`.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["to_kyaml"]
 
@@ -119,21 +123,35 @@ def go_float(value: float) -> str:
     1e-6 to below 1e21, else exponent notation (`1e+21`, `1.5e-7`); shortest digits."""
     if value != value or value in (float("inf"), float("-inf")):
         raise ValueError(f"{value!r} has no JSON form")
-    number = Decimal(repr(value))
-    if number == 0:
-        return "-0" if str(number).startswith("-") else "0"
-    magnitude = abs(value)
-    if 1e-6 <= magnitude < 1e21:
-        return format(number.normalize(), "f")
-    sign, digits, exponent = number.normalize().as_tuple()
-    assert isinstance(exponent, int)
-    shown = "".join(map(str, digits))
-    power = exponent + len(shown) - 1
-    mantissa = shown[0] + ("." + shown[1:] if len(shown) > 1 else "")
+    sign, digits, point = _shortest(value)
+    if not digits:
+        return sign + "0"
+    if 1e-6 <= abs(value) < 1e21:
+        if point <= 0:
+            return f"{sign}0.{'0' * -point}{digits}"
+        if point >= len(digits):
+            return sign + digits + "0" * (point - len(digits))
+        return f"{sign}{digits[:point]}.{digits[point:]}"
+    power = point - 1
+    mantissa = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
     exp = f"{'-' if power < 0 else '+'}{abs(power):02d}"
     if exp.startswith("-0"):
         exp = "-" + exp[2:]
-    return f"{'-' if sign else ''}{mantissa}e{exp}"
+    return f"{sign}{mantissa}e{exp}"
+
+
+def _shortest(value: float) -> tuple[str, str, int]:
+    """A finite float's sign ("-" or ""), its shortest round-trip digits (no leading or
+    trailing zeros; "" for zero) and where the decimal point goes among them: `repr`'s
+    digits, read without the `decimal` module (a start-up cost the KYAML path need not pay)."""
+    text = repr(value)
+    sign = "-" if text.startswith("-") else ""
+    mantissa, _, exponent = text.lstrip("-").partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).rstrip("0")
+    point = len(whole) + (int(exponent) if exponent else 0)
+    stripped = digits.lstrip("0")
+    return sign, stripped, point - (len(digits) - len(stripped))
 
 
 def _string(text: str, indent: int, *, bare_if_safe: bool, fold: bool) -> str:
@@ -204,14 +222,15 @@ def _needs_quotes(text: str) -> bool:
 _GO_BOOLS = {"1", "t", "T", "TRUE", "true", "True", "0", "f", "F", "FALSE", "false", "False"}
 _YAML_WORDS = {"null", "~", "true", "y", "yes", "on", "false", "n", "no", "off"}
 _YAML_FLOATS = {".inf", "-.inf", "+.inf", ".nan"}
-_SEXAGESIMAL = re.compile(r"^[+-]?[1-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$")
-_GO_INT = re.compile(r"^[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)$")
-_GO_FLOAT = re.compile(
-    r"^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan"
-    r"|0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+)$",
-    re.IGNORECASE,
+# Patterns as strings: `re` compiles (and caches) each on first use, so that importing this
+# module with `render` costs `kubectl war decode` nothing.
+_SEXAGESIMAL = r"^[+-]?[1-9][0-9_]*(:[0-5]?[0-9])+(\.[0-9_]*)?$"
+_GO_INT = r"^[+-]?(0[xX][0-9a-fA-F]+|0[oO]?[0-7]+|0[bB][01]+|[1-9][0-9]*|0)$"
+_GO_FLOAT = (
+    r"(?i)^[+-]?((\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|inf|infinity|nan"
+    r"|0[xX]([0-9a-fA-F]+\.?[0-9a-fA-F]*|\.[0-9a-fA-F]+)[pP][+-]?\d+)$"
 )
-_TIMESTAMP = re.compile(
+_TIMESTAMP = (
     r"^\d{4}-\d{1,2}-\d{1,2}"
     r"([Tt]\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?(Z|[+-]\d{2}:\d{2})|[ ]\d{1,2}:\d{1,2}:\d{1,2}(\.\d+)?)?$"
 )
@@ -224,10 +243,10 @@ def _yaml_guesses_wrong(text: str) -> bool:
     if text in _GO_BOOLS:
         return True
     bare = text.replace("_", "")
-    if _GO_INT.match(bare) or _GO_FLOAT.match(bare):
+    if re.match(_GO_INT, bare) or re.match(_GO_FLOAT, bare):
         return True
-    if _SEXAGESIMAL.match(text):
+    if re.match(_SEXAGESIMAL, text):
         return True
     if len(text) <= 5 and text.lower() in _YAML_FLOATS:
         return True
-    return bool(_TIMESTAMP.match(text))
+    return bool(re.match(_TIMESTAMP, text))

@@ -13,6 +13,8 @@ import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 
+from kubectl_war.kyaml import to_kyaml as encode_kyaml
+
 #: `typing` is read only by type checkers here: importing it costs some 5 ms of start-up on
 #: the paths that run without click (`kubectl war --help`, `decode`).
 TYPE_CHECKING = False
@@ -208,9 +210,7 @@ def to_kyaml(data: Any) -> str:
     """KYAML as `kubectl get -o kyaml` (kubectl 1.34+) prints it: one `---` document,
     flow style, every string value double-quoted, keys quoted only where YAML would read
     them as something else (`kyaml.to_kyaml`)."""
-    from kubectl_war.kyaml import to_kyaml as encode
-
-    return encode(data)
+    return encode_kyaml(data)
 
 
 def as_printed(obj: Mapping[str, Any]) -> dict[str, Any]:

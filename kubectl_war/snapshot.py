@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war.freshness import Freshness, LastChange, last_spec_change, war_freshness
 from kubectl_war.jsondata import child
+from kubectl_war.kube.decode import loads_without_managed_fields
 from kubectl_war.kube.errors import Forbidden, KubeError, NotFound
 from kubectl_war.notice import warn
 from kubectl_war.onboarding.admission import admission
@@ -124,8 +125,6 @@ def take(
 
         # What a CompactWar keeps holds nothing of managedFields (half of each WAR's
         # JSON): left undecoded, unless the caller keeps whole objects.
-        from kubectl_war.kube.decode import loads_without_managed_fields
-
         decoder = loads_without_managed_fields if keep is None else None
         rv = kube.list_each(res, namespace, add, decoder=decoder, **selectors)
         snap = Snapshot(wars, rv, namespace)
@@ -215,10 +214,8 @@ def events_by_uid(kube: Kube, namespace: str | None) -> dict[str, list[JSON]] | 
     None when events cannot be read (403, 404): kubectl's describe then leaves its Events
     section out; one warning names the permission that would show them.
     """
-    from kubectl_war.kube import EVENTS  # the client modules stay off --help and completion
-
     try:
-        listed = kube.list(EVENTS, namespace, field_selector="involvedObject.kind=" + WAR_KIND)
+        listed = kube.events(namespace, about_kind=WAR_KIND)
     except (Forbidden, NotFound) as exc:
         warn(f"events not shown: they cannot be read ({exc.needs or exc.message})")
         return None

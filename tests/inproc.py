@@ -44,9 +44,9 @@ EXECUTABLE = os.path.join(sysconfig.get_path("scripts"), "kubectl-war")
 def _process_state() -> Iterator[None]:
     """What a fresh process starts with, and a check that the run left nothing behind."""
     from kubectl_war import notice
-    from kubectl_war.kube import client
+    from kubectl_war.kube import wire
 
-    client._warned.clear()
+    wire._warned.clear()
     notice._said.clear()
     complete = sys.modules.get("kubectl_war.complete")
     if complete is not None:

@@ -37,7 +37,7 @@ def test_a_part_the_client_lacks_is_named(tmp_path: Path, monkeypatch: pytest.Mo
 
 
 def _version() -> str:
-    from kubectl_war.kube.client import client_version
+    from kubectl_war.kube.installed import client_version
 
     return client_version()
 

@@ -256,6 +256,6 @@ def test_no_oidc_refresh_for_an_http_server(open_plain: FakeKube, tmp_path: Path
     ],
 )
 def test_sends_credentials_only_to_https(server: str, sends: bool) -> None:
-    from kubectl_war.kube.config import sends_credentials
+    from kubectl_war.kube.clientconfig import sends_credentials
 
     assert sends_credentials(server) is sends

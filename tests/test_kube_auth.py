@@ -323,6 +323,39 @@ def test_oidc_refreshes_an_expired_token_and_writes_it_back(oidc_kubeconfig: str
     assert after == before
 
 
+def test_oidc_refresh_verifies_the_identity_provider_with_the_kubeconfigs_ca_data(
+    oidc_kubeconfig: str,
+) -> None:
+    import responses
+
+    ca = b"-----BEGIN CERTIFICATE-----\nidp-ca\n-----END CERTIFICATE-----\n"
+    config = yaml.safe_load(Path(oidc_kubeconfig).read_text())
+    provider = config["users"][0]["user"]["auth-provider"]["config"]
+    provider["idp-certificate-authority-data"] = base64.b64encode(ca).decode()
+    Path(oidc_kubeconfig).write_text(yaml.safe_dump(config))
+    # What each request to the identity provider was verified with, read as it is sent.
+    verified: list[bytes] = []
+
+    def answer(body: dict[str, Any]) -> Any:
+        def callback(request: Any) -> tuple[int, dict[str, str], str]:
+            verified.append(Path(request.req_kwargs["verify"]).read_bytes())
+            return 200, {}, json.dumps(body)
+
+        return callback
+
+    with responses.RequestsMock() as idp:
+        idp.add_callback(
+            "GET",
+            f"{ISSUER}/.well-known/openid-configuration",
+            callback=answer({"issuer": ISSUER, "token_endpoint": TOKEN_ENDPOINT}),
+        )
+        idp.add_callback(
+            "POST", TOKEN_ENDPOINT, callback=answer({"id_token": FRESH, "refresh_token": "r2"})
+        )
+        assert _list_names(oidc_kubeconfig) == [EC2]
+    assert verified == [ca, ca]
+
+
 def test_oidc_refresh_refused_is_one_error(oidc_kubeconfig: str) -> None:
     import responses
 

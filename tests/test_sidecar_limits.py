@@ -16,13 +16,13 @@ import pytest
 from kubectl_war.errors import UsageError
 from kubectl_war.sidecars import autodetect, limits
 from kubectl_war.sidecars.autodetect import parse_any, parse_stream
+from kubectl_war.sidecars.capped_run import run_capped
 from kubectl_war.sidecars.istioctl_text import parse_text
 from kubectl_war.sidecars.limits import (
     InputTooLarge,
     capped_lines,
     format_size,
     parse_size,
-    run_capped,
 )
 from kubectl_war.sidecars.records import SYNCED, ProxyStatusError
 from kubectl_war.sidecars.sources import FileSource, SidecarError, StdinSource

@@ -17,16 +17,24 @@ from __future__ import annotations
 import base64
 import contextlib
 import copy
+import functools
 import json
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import quote_plus
 
 from kubectl_war.kube.errors import KubeError, one_line
+
+if TYPE_CHECKING:
+    from kubernetes.config.kube_config import KubeConfigLoader as _ClientLoader
+else:
+    # The client's loader is mixed in when the client loads (`loader`).
+    _ClientLoader = object
 
 # client-go refreshes an id-token this long before it expires.
 OIDC_EXPIRY_DELTA = 10.0
@@ -106,8 +114,6 @@ def run_exec(
     Raises:
         KubeError: `getting credentials: ...` in client-go's words.
     """
-    import subprocess  # `subprocess` stays off the start-up path
-
     command = str(spec.get("command") or "")
     api_version = str(spec.get("apiVersion") or "")
     if not command or not api_version:
@@ -282,12 +288,12 @@ def _idp_verify(cfg: Mapping[str, Any]) -> Any:
     system's trust store (never nothing)."""
     data = cfg.get("idp-certificate-authority-data")
     if data:
-        import tempfile  # only for an OIDC refresh: not on every command's start
+        # the kubernetes client loads on first use
+        from kubernetes.config.kube_config import FileOrData
 
-        with tempfile.NamedTemporaryFile("wb", suffix=".crt") as f:
-            f.write(base64.b64decode(str(data)))
-            f.flush()
-            yield f.name
+        # A file as the client writes one for a kubeconfig's inline certificate data,
+        # removed when the process exits.
+        yield FileOrData({"data": str(data)}, None, data_key_name="data").as_file()
         return
     yield cfg.get("idp-certificate-authority") or True
 
@@ -351,6 +357,103 @@ def _refresh(endpoint: str, cfg: Mapping[str, Any], refresh: str, verify: Any) -
 # ---- the loader ----------------------------------------------------------------------
 
 
+class KubectlCredentials(_ClientLoader):  # type: ignore[misc]
+    """The client's `KubeConfigLoader` steps for each kind of credential, done as kubectl
+    does them (mixed into the client's loader by `loader`).
+
+    Args:
+        credentials: get the user's credentials at all (see `loader`).
+    """
+
+    token: str  # the bearer token, as the client's loader sets it
+
+    def __init__(self, *, credentials: bool, **kwargs: Any) -> None:
+        self._credentials = credentials
+        super().__init__(**kwargs)
+
+    def _base(self, node: Any) -> str:
+        path = getattr(node, "path", None)
+        return os.path.dirname(os.path.abspath(path)) if path else ""
+
+    def load_and_set(self, client_configuration: Any) -> None:
+        if self._user is not None:
+            name = self._current_context["context"].safe_get("user") or ""
+            check_files(
+                self._user.value,
+                str(name),
+                self._base(self._user),
+                token_file=self._credentials,
+            )
+        super().load_and_set(client_configuration)
+
+    def _load_authentication(self) -> None:
+        if self._credentials:
+            super()._load_authentication()
+
+    def _load_user_token(self) -> bool | None:
+        found: bool | None = super()._load_user_token()
+        if found:
+            # client-go trims a tokenFile's contents (files end with a newline).
+            self.token = self.token.strip()
+        return found
+
+    def _load_from_exec_plugin(self) -> bool | None:
+        if "exec" not in self._user:
+            return None
+        base = self._base(self._user)
+        status = run_exec(self._user["exec"].value, base, self._cluster.value)
+        if status.get("token"):
+            self.token = f"Bearer {status['token']}"
+        else:
+            self._exec_certificate(status, base)
+        if status.get("expirationTimestamp"):
+            # the kubernetes client loads on first use
+            from kubernetes.config.dateutil import parse_rfc3339
+
+            self.expiry = parse_rfc3339(status["expirationTimestamp"])
+        return True
+
+    def _exec_certificate(self, status: dict[str, Any], base: str) -> None:
+        """The client certificate and key an exec plugin answered with, as files."""
+        # the kubernetes client loads on first use
+        from kubernetes.config.kube_config import FileOrData
+
+        for attr, key in (("cert_file", "clientCertificateData"), ("key_file", "clientKeyData")):
+            setattr(
+                self,
+                attr,
+                FileOrData(
+                    status,
+                    None,
+                    data_key_name=key,
+                    file_base_path=base,
+                    base64_file_content=False,
+                    temp_file_path=self._temp_file_path,
+                ).as_file(),
+            )
+
+    def _load_oid_token(self, provider: Any) -> str | None:
+        if "config" not in provider:
+            return None
+        token = oidc_id_token(provider["config"].value, self._config_persister)
+        self.token = f"Bearer {token}"
+        expiry = jwt_expiry(token)
+        if expiry is not None:
+            # The client's refresh hook reloads credentials once this has passed: a
+            # rollout that outlives the token refreshes it.
+            self.expiry = datetime.fromtimestamp(expiry - OIDC_EXPIRY_DELTA, tz=timezone.utc)
+        return self.token
+
+
+@functools.cache
+def _loader_class() -> type:
+    """The client's loader with `KubectlCredentials` over it, made once, on first use."""
+    # the kubernetes client loads on first use
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    return type("Loader", (KubectlCredentials, KubeConfigLoader), {})
+
+
 def loader(merger: Any, *, credentials: bool = True, **kwargs: Any) -> Any:
     """The client's `KubeConfigLoader` for `merger.config`, getting credentials as above and
     writing refreshed tokens back to the file of `merger` they came from.
@@ -358,86 +461,10 @@ def loader(merger: Any, *, credentials: bool = True, **kwargs: Any) -> Any:
     Args:
         credentials: get the user's credentials at all; False for a plain http server,
             to which kubectl sends none: no token is read, no exec plugin run, no OIDC
-            token refreshed (`config.sends_credentials`).
+            token refreshed (`clientconfig.sends_credentials`).
     """
-    # the kubernetes client loads on first use
-    from kubernetes.config.kube_config import FileOrData, KubeConfigLoader
-
-    class Loader(KubeConfigLoader):  # type: ignore[misc]
-        # The client's steps for each kind of credential, in its loader's own hooks.
-
-        token: str  # the bearer token, as the client's loader sets it
-
-        def _base(self, node: Any) -> str:
-            path = getattr(node, "path", None)
-            return os.path.dirname(os.path.abspath(path)) if path else ""
-
-        def load_and_set(self, client_configuration: Any) -> None:
-            if self._user is not None:
-                name = self._current_context["context"].safe_get("user") or ""
-                check_files(
-                    self._user.value,
-                    str(name),
-                    self._base(self._user),
-                    token_file=credentials,
-                )
-            super().load_and_set(client_configuration)
-
-        def _load_authentication(self) -> None:
-            if credentials:
-                super()._load_authentication()
-
-        def _load_user_token(self) -> bool | None:
-            found: bool | None = super()._load_user_token()
-            if found:
-                # client-go trims a tokenFile's contents (files end with a newline).
-                self.token = self.token.strip()
-            return found
-
-        def _load_from_exec_plugin(self) -> bool | None:
-            if "exec" not in self._user:
-                return None
-            base = self._base(self._user)
-            status = run_exec(self._user["exec"].value, base, self._cluster.value)
-            if status.get("token"):
-                self.token = f"Bearer {status['token']}"
-            else:
-                for attr, key in (
-                    ("cert_file", "clientCertificateData"),
-                    ("key_file", "clientKeyData"),
-                ):
-                    setattr(
-                        self,
-                        attr,
-                        FileOrData(
-                            status,
-                            None,
-                            data_key_name=key,
-                            file_base_path=base,
-                            base64_file_content=False,
-                            temp_file_path=self._temp_file_path,
-                        ).as_file(),
-                    )
-            if status.get("expirationTimestamp"):
-                # the kubernetes client loads on first use
-                from kubernetes.config.dateutil import parse_rfc3339
-
-                self.expiry = parse_rfc3339(status["expirationTimestamp"])
-            return True
-
-        def _load_oid_token(self, provider: Any) -> str | None:
-            if "config" not in provider:
-                return None
-            token = oidc_id_token(provider["config"].value, self._config_persister)
-            self.token = f"Bearer {token}"
-            expiry = jwt_expiry(token)
-            if expiry is not None:
-                # The client's refresh hook reloads credentials once this has passed: a
-                # rollout that outlives the token refreshes it.
-                self.expiry = datetime.fromtimestamp(expiry - OIDC_EXPIRY_DELTA, tz=timezone.utc)
-            return self.token
-
-    return Loader(
+    return _loader_class()(
+        credentials=credentials,
         config_dict=merger.config,
         config_base_path=None,
         config_persister=lambda: save_changes(merger),
@@ -455,9 +482,9 @@ def save_changes(merger: Any) -> None:
         if data == merger.config_saved.get(path):
             continue
         mode = os.stat(path).st_mode & 0o7777
-        import tempfile  # only when a refreshed credential is written back
-
-        fd, tmp = tempfile.mkstemp(prefix=".kubeconfig-", dir=os.path.dirname(path) or ".")
+        # A new file beside it (never one that exists), then one rename over it.
+        tmp = os.path.join(os.path.dirname(path) or ".", f".kubeconfig-{os.urandom(6).hex()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 yaml.safe_dump(data, f, default_flow_style=False, sort_keys=False)

@@ -10,28 +10,27 @@ from __future__ import annotations
 
 import builtins
 import json
-import re
 import sys
 import threading
 import time
 from collections.abc import Generator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Callable, cast
-from urllib.parse import urlencode
 
 from kubectl_war import __version__
 from kubectl_war.errors import quote_input
 from kubectl_war.jsondata import child
 from kubectl_war.kube import explain
-from kubectl_war.kube.config import Connection, resolve
+from kubectl_war.kube.clientconfig import resolve
+from kubectl_war.kube.config import Connection
 from kubectl_war.kube.errors import (
     Gone,
     KubeError,
     NotFound,
 )
-from kubectl_war.kube.private import header_dict
 from kubectl_war.kube.requests import (
     CONTROLPLANE_GROUP,
+    EVENTS,
     PODS,
     POLICY_GROUP,
     SERVICES,
@@ -50,26 +49,10 @@ from kubectl_war.kube.requests import (
     update_request,
 )
 from kubectl_war.kube.watch import follow as follow_changes
+from kubectl_war.kube.wire import Wire, build_wire, first_time, server_warnings, time_bound
 
 # How long one logical request may keep retrying when --request-timeout is not given.
 DEFAULT_RETRY_BOUND = 30.0
-
-# One warning of a `Warning` header (RFC 7234): code, agent, quoted text, optional date.
-_WARNING = re.compile(r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)')
-# The API server's warnings already printed: each once per process, as kubectl does.
-_warned: set[str] = set()
-_warned_lock = threading.Lock()
-
-
-@dataclass(frozen=True)
-class Wire:
-    """One request as it is put on the wire (`Kube.wire`)."""
-
-    method: str
-    url: str
-    headers: Any  # urllib3's HTTPHeaderDict: a name may repeat
-    body: str | None
-    timeout: Any  # urllib3.Timeout or None
 
 
 class Kube:
@@ -246,35 +229,12 @@ class Kube:
         command is built from the resolved connection (server, credentials, refreshed
         when due, impersonation, timeout).
 
-        Credentials go only to an https:// server (`config.sends_credentials`): to a
+        Credentials go only to an https:// server (`clientconfig.sends_credentials`): to a
         plain http one no `Authorization` header is sent, as with kubectl, while
         impersonation headers are.
         """
-        import urllib3  # the kubernetes client loads on first use
-
-        api = self._api()
-        plain: dict[str, str] = {"Accept": "application/json", "Content-Type": "application/json"}
-        plain.update(api.default_headers)
-        if api.cookie:
-            plain["Cookie"] = api.cookie
-        query = list(req.query)
-        if self._resolved.credentials:
-            # The bearer token as the client sends it (an exec plugin's, refreshed when due).
-            api.update_params_for_auth(plain, query, ["BearerToken"])
-        headers = header_dict()(plain)
-        for name, value in self._resolved.impersonation:
-            headers.add(name, value)  # one header per group: a plain dict holds a name once
-        url = self.host + req.path
-        if query:
-            url += "?" + urlencode(query)
-        limit = self._timeout(req)
-        timeout = None
-        if isinstance(limit, tuple):
-            timeout = urllib3.Timeout(connect=limit[0], read=limit[1])
-        elif limit:
-            timeout = urllib3.Timeout(total=limit)
-        body = json.dumps(req.body) if req.body else None  # as call_api: no empty body
-        return Wire(req.method, url, headers, body, timeout)
+        target = self.host + req.path
+        return build_wire(self._api(), self._resolved, target, req, self._timeout(req))
 
     def _server_warnings(self, headers: Any) -> None:
         """Print each `Warning` the API server sent (deprecations, admission warnings) as
@@ -284,11 +244,8 @@ class Kube:
         getlist = getattr(headers, "getlist", None)
         values = getlist("Warning") if getlist is not None else [headers.get("Warning")]
         for text in server_warnings([v for v in values if v]):
-            with _warned_lock:
-                if text in _warned:
-                    continue
-                _warned.add(text)
-            self._log(f"Warning: {text}")
+            if first_time(text):
+                self._log(f"Warning: {text}")
 
     def _transport_error(self, exc: BaseException) -> KubeError:
         return explain.transport_error(
@@ -296,22 +253,7 @@ class Kube:
         )
 
     def _timeout(self, req: Request) -> Any:
-        t = self.conn.request_timeout
-        if req.timeout is not None:
-            t = min(t, req.timeout) if t else req.timeout
-        if req.stream:
-            # A watch stays open until the server ends it at timeoutSeconds; the read
-            # bound only catches a server that never does.
-            server_end = dict(req.query).get("timeoutSeconds")
-            if server_end:
-                return (t or 30.0, float(server_end) + 10.0)
-            # A body read a chunk at a time (proxy_chunks) keeps its own bound.
-            return (t or 30.0, t if req.timeout is not None else None)
-        if not t:
-            return None
-        # A whole-request bound where the client takes one: kubernetes clients before
-        # 36 honour an int or a (connect, read) pair and silently ignore a float.
-        return int(t) if float(t).is_integer() else (t, t)
+        return time_bound(self.conn.request_timeout, req)
 
     def _debug(self, req: Request, status: int | None, start: float) -> None:
         if self.conn.debug:
@@ -465,6 +407,10 @@ class Kube:
             if not token:
                 return str(meta.get("resourceVersion") or "")
 
+    def events(self, namespace: str | None, *, about_kind: str) -> ListResult:
+        """The Events about objects of one kind, in one list call."""
+        return self.list(EVENTS, namespace, field_selector="involvedObject.kind=" + about_kind)
+
     def pods(
         self, namespace: str, label_selector: str, *, timeout: float | None = None
     ) -> builtins.list[dict[str, Any]]:  # `list` here is the method above
@@ -581,32 +527,5 @@ def _object(answer: Any) -> dict[str, Any]:
     return answer
 
 
-def server_warnings(values: list[str]) -> list[str]:
-    """The texts of the `Warning` header values that client-go prints: code 299, not
-    empty, unescaped (what does not parse is left out, as client-go leaves it)."""
-    out: list[str] = []
-    for value in values:
-        pos = 0
-        while pos < len(value):
-            m = _WARNING.match(value, pos)
-            if m is None or m.end() == pos:
-                break
-            pos = m.end()
-            text = re.sub(r"\\(.)", r"\1", m.group(3))
-            if m.group(1) == "299" and text:
-                out.append(text)
-    return out
-
-
 def _version() -> str:
     return __version__
-
-
-def client_version() -> str:
-    """The installed kubernetes client's version, without importing the client."""
-    try:
-        from importlib.metadata import version  # `importlib` stays off the start-up path
-
-        return version("kubernetes")
-    except Exception:
-        return "unknown"

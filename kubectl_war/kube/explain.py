@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import socket
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -143,8 +144,6 @@ def transport_error(exc: BaseException, *, host: str, request_timeout: float | N
 
 def _no_such_host(exc: BaseException) -> bool:
     """Whether a connection failed because the host name does not resolve."""
-    import socket  # `socket` stays off the start-up path
-
     import urllib3.exceptions as u3  # the kubernetes client loads on first use
 
     resolution = getattr(u3, "NameResolutionError", None)  # urllib3 2

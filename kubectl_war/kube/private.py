@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from kubectl_war.kube.lazy import load
+
 #: (module, attribute path on the module) of each private or undocumented part used.
 CLASS_PARTS: tuple[tuple[str, str], ...] = (
     # kube/auth.py: the loader's own steps, overridden to get credentials as kubectl does.
@@ -70,8 +72,6 @@ def missing(kubeconfig_path: str) -> list[str]:
     Args:
         kubeconfig_path: a kubeconfig file with one context, to build instances from.
     """
-    from kubectl_war.kube.lazy import load  # the kubernetes client loads on first use
-
     load()
     absent: list[str] = []
     for module_name, path in CLASS_PARTS:

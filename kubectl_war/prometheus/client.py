@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.jsondata import child
@@ -87,8 +88,6 @@ def parse_location(text: str) -> Location:
     if value == AUTO:
         return Location(AUTO)
     if value.startswith(("http://", "https://")):
-        from urllib.parse import urlsplit  # `urllib.parse` stays off the start-up path
-
         try:
             parts = urlsplit(value)
             parts.port  # noqa: B018  # a bad port raises here

@@ -4,6 +4,7 @@ state directory."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import time
@@ -316,8 +317,6 @@ def state_dir() -> tuple[str, bool]:
 
 def journal_path(server: str, context: str | None) -> str:
     """Where a cluster's journal lives: `$KUBECTL_WAR_STATE_DIR`, else the XDG state dir."""
-    import hashlib  # `hashlib` stays off the start-up path
-
     digest = hashlib.sha256(f"{server}\n{context or ''}".encode()).hexdigest()[:16]
     return os.path.join(state_dir()[0], f"rollout-{digest}.json")
 

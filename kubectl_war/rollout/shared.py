@@ -14,7 +14,15 @@ from typing import Any
 from kubectl_war.rollout import progress as pr
 from kubectl_war.rollout.events import Recorder
 from kubectl_war.rollout.journal import Journal
-from kubectl_war.rollout.lease import Actor, Lease, Renewer, finish, micro_time, state_of
+from kubectl_war.rollout.lease import (
+    Actor,
+    Lease,
+    Renewer,
+    finish,
+    micro_time,
+    read_state,
+    state_of,
+)
 from kubectl_war.rollout.plan import Batch, GroupPlan
 from kubectl_war.rollout.progressive import Aborted, Pause
 from kubectl_war.rollout.states import EventKind
@@ -315,8 +323,6 @@ class Shared:
 def read_states(kube: Any, keys: list[Key]) -> tuple[dict[Key, dict[str, Any]], dict[Key, Any]]:
     """Each group's Lease state and object, read (no Lease taken): for a dry run and
     `rollout status`. A Lease that cannot be read is left out."""
-    from kubectl_war.rollout.lease import read_state
-
     states, objs = {}, {}
     for ns, group in keys:
         obj, _ = read_state(kube, ns, group)

@@ -3,6 +3,7 @@ to date, and which are missing; read from one cluster, shown for one or many."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,8 +16,10 @@ from kubectl_war.kube import ListResult
 from kubectl_war.kube.watch import everything, until
 from kubectl_war.render import Table
 from kubectl_war.rollout import journal, scope
+from kubectl_war.rollout.lease import describe_holder, holder_of, read_state, state_of
 from kubectl_war.rollout.progress import paused_dict
 from kubectl_war.rollout.progressive import current_pauses, group_versions
+from kubectl_war.rollout.shared import LeaseJournal
 from kubectl_war.snapshot import Snapshot, unadmitted
 from kubectl_war.war import War
 
@@ -185,8 +188,6 @@ def read(client: Kube, namespace: str | None, groups: Sequence[str], grace_secon
     """Read one cluster (`client`, a `kube.Kube`): see `scope.load` for what is raised.
     Each group's Lease is read with a GET (all `rollout status` needs on leases); one
     that cannot be read is said once on stderr."""
-    from kubectl_war.rollout.shared import LeaseJournal
-
     snap, keys = scope.load(client, namespace, groups)
     versions = group_versions(snap)
     kept = journal.for_cluster(client, grace_seconds)
@@ -204,10 +205,6 @@ def read(client: Kube, namespace: str | None, groups: Sequence[str], grace_secon
 def _leases(
     client: Any, keys: Sequence[tuple[str, str]]
 ) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
-    import sys
-
-    from kubectl_war.rollout.lease import read_state, state_of
-
     states, views = {}, {}
     for key in keys:
         obj, why = read_state(client, *key)
@@ -225,8 +222,6 @@ def _leases(
 
 def lease_view(obj: dict[str, Any]) -> dict[str, Any]:
     """What `rollout status` shows of a Lease: holder, batch, WARs in flight, aborted."""
-    from kubectl_war.rollout.lease import describe_holder, holder_of, state_of
-
     state = state_of(obj)
     out: dict[str, Any] = {}
     if holder_of(obj):

@@ -111,72 +111,24 @@ class BatchWaits:
         (`CachedSidecars.next_read`: soon once only sidecars are left).
         """
         self._view = None
-        wanted = {t.name: t for t in tracked}
-        seen: list[Store] = []
-        last_event: list[float] = []
-        read_directly: list[bool] = []
-
-        def reread() -> list[tuple[str, str]]:
-            read_directly.append(True)
-            return [(namespace, name) for name in unresolved]
-
-        # Kept as the states change, so that each event costs the same whatever the
-        # batch's size.
-        unresolved = {t.name: t for t in tracked if not t.resolved}
-        syncing: set[str] = set()
-
-        def observe(t: Tracked, obj: Mapping[str, Any] | None) -> None:
-            self._observe(t, obj)
-            if t.resolved:
-                unresolved.pop(t.name, None)
-            else:
-                unresolved[t.name] = t
-            if t.state == SYNCING:
-                syncing.add(t.name)
-            else:
-                syncing.discard(t.name)
-
-        def settled(store: Store) -> bool:
-            event = store.changed
-            seen[:] = [store]
-            self._store = store
-            if event is not None:
-                last_event[:] = [self.clock()]
-            if event is None:
-                for t in list(unresolved.values()):
-                    observe(t, store.get(namespace, t.name))
-            else:
-                changed = wanted.get(War(event.object).name)
-                if changed is not None:
-                    observe(changed, store.get(namespace, changed.name))
-            return len(unresolved) <= allowed_pending
-
-        def poll() -> float | None:
-            if not syncing:
-                return None
-            schedule = getattr(self.sidecar_synced, "next_read", None)
-            if schedule is None:
-                return self.sidecar_poll
-            # Close to done: only sidecars stand between this wait and its end.
-            others = len(unresolved) - len(syncing)
-            return float(schedule(close=others <= allowed_pending))
-
+        wait = _Wait(self, namespace, tracked, allowed_pending)
         done = until(
             self.kube,
             self.res,
             namespace,
-            settled,
+            wait.settled,
             deadline=deadline,
             clock=self.clock,
-            poll=poll,
+            poll=wait.poll,
             listed=listed,
-            reread=reread,
+            reread=wait.reread,
             reread_every=self.resync,
             interrupted=lambda: self.interrupted,
         )
-        if done and seen and last_event and not read_directly:
-            store = seen[0]
-            self._view = View(namespace, store.listed(), last_event[0])
+        store, last_event = wait.store, wait.last_event
+        if done and store is not None and last_event is not None and not wait.read_directly:
+            # Its watch delivered every change: as good as a list (`_recent_view`).
+            self._view = View(namespace, store.listed(), last_event)
         return done
 
     def _recent_view(self, namespace: str) -> ListResult | None:
@@ -191,6 +143,72 @@ class BatchWaits:
         if view is None or view.namespace != namespace or self.clock() - view.at > VIEW_FRESH:
             return None
         return view.listed
+
+
+class _Wait:
+    """One `BatchWaits._await`: which of its WARs are still unresolved or waiting for their
+    sidecar, and what its watch has shown (`until`'s callbacks)."""
+
+    def __init__(
+        self, waits: BatchWaits, namespace: str, tracked: list[Tracked], allowed_pending: int
+    ) -> None:
+        self.waits = waits
+        self.namespace = namespace
+        self.allowed_pending = allowed_pending
+        self.wanted = {t.name: t for t in tracked}
+        # Kept as the states change, so that each event costs the same whatever the
+        # batch's size.
+        self.unresolved = {t.name: t for t in tracked if not t.resolved}
+        self.syncing: set[str] = set()
+        #: The watch's store, as last seen.
+        self.store: Store | None = None
+        #: When the watch last delivered a change.
+        self.last_event: float | None = None
+        #: Whether the WARs had to be read directly (a restart, a lost event).
+        self.read_directly = False
+
+    def reread(self) -> list[tuple[str, str]]:
+        """The WARs to read directly: the unresolved ones."""
+        self.read_directly = True
+        return [(self.namespace, name) for name in self.unresolved]
+
+    def observe(self, t: Tracked, obj: Mapping[str, Any] | None) -> None:
+        self.waits._observe(t, obj)
+        if t.resolved:
+            self.unresolved.pop(t.name, None)
+        else:
+            self.unresolved[t.name] = t
+        if t.state == SYNCING:
+            self.syncing.add(t.name)
+        else:
+            self.syncing.discard(t.name)
+
+    def settled(self, store: Store) -> bool:
+        """Judge what the watch changed (everything, after a list); whether the wait is over."""
+        event = store.changed
+        self.store = store
+        self.waits._store = store
+        if event is not None:
+            self.last_event = self.waits.clock()
+        if event is None:
+            for t in list(self.unresolved.values()):
+                self.observe(t, store.get(self.namespace, t.name))
+        else:
+            changed = self.wanted.get(War(event.object).name)
+            if changed is not None:
+                self.observe(changed, store.get(self.namespace, changed.name))
+        return len(self.unresolved) <= self.allowed_pending
+
+    def poll(self) -> float | None:
+        """When to judge the WARs waiting for their sidecar again (None: none waits)."""
+        if not self.syncing:
+            return None
+        schedule = getattr(self.waits.sidecar_synced, "next_read", None)
+        if schedule is None:
+            return self.waits.sidecar_poll
+        # Close to done: only sidecars stand between this wait and its end.
+        others = len(self.unresolved) - len(self.syncing)
+        return float(schedule(close=others <= self.allowed_pending))
 
 
 def _deleting(obj: Mapping[str, Any]) -> bool:

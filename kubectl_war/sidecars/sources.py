@@ -10,10 +10,12 @@ istioctl, then gives up quietly, each within a short time.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import sys
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any, Callable
 
@@ -23,8 +25,9 @@ from kubectl_war.kube import KubeError
 from kubectl_war.render import terminal_safe
 from kubectl_war.sidecars import kinds
 from kubectl_war.sidecars.autodetect import parse_any, parse_stream
+from kubectl_war.sidecars.capped_run import run_capped
 from kubectl_war.sidecars.istioctl_text import Warn
-from kubectl_war.sidecars.limits import DEFAULT_MAX_SIZE, run_capped, too_large
+from kubectl_war.sidecars.limits import DEFAULT_MAX_SIZE, too_large
 from kubectl_war.sidecars.records import UNKNOWN, ProxyStatusError, ProxySync, merge
 from kubectl_war.sidecars.syncz import read_syncz
 
@@ -148,9 +151,6 @@ class IstiodSource(SidecarSource):
         self.instances = instances
         if len(instances) == 1:
             return merge(self._ask(instances[0], deadline))
-        # a thread pool only when one is needed: off --help
-        from concurrent.futures import ThreadPoolExecutor
-
         with ThreadPoolExecutor(max_workers=min(len(instances), 8)) as pool:
             answers = list(pool.map(lambda i: self._ask(i, deadline), instances))
         return merge(*answers)
@@ -266,8 +266,6 @@ class IstioctlSource(SidecarSource):
         return argv
 
     def _fetch(self, timeout: float | None) -> dict[str, ProxySync]:
-        import shutil  # `shutil` stays off the start-up path
-
         if self.unpassable:
             # istioctl would ask another cluster, or as another user: never mix its
             # answer with this cluster's WARs.
