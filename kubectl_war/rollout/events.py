@@ -14,7 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.errors import WarError
 from kubectl_war.kube.errors import Forbidden
@@ -22,6 +22,9 @@ from kubectl_war.kube.requests import EVENTS
 from kubectl_war.rollout.lease import Actor, micro_time
 from kubectl_war.rollout.progress import Event
 from kubectl_war.rollout.states import EventKind
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 COMPONENT = "kubectl-war"
 
@@ -64,7 +67,7 @@ class Recorder:
 
     def __init__(
         self,
-        kube: Any,
+        kube: Kube,
         actor: Actor,
         groups: Mapping[tuple[str, str], dict[str, Any]],
         warn: Callable[[str], Any],

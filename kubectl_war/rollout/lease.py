@@ -28,11 +28,14 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.errors import WarError
 from kubectl_war.kube.errors import Conflict, Forbidden, KubeError
 from kubectl_war.kube.requests import LEASES
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 PREFIX = "kubectl-war-rollout-"
 STATE = "rollout.kubectl-war.tetrate.io/state"
@@ -157,7 +160,7 @@ class Lease:
 
     def __init__(
         self,
-        kube: Any,
+        kube: Kube,
         namespace: str,
         group: str,
         actor: Actor,
@@ -525,7 +528,7 @@ class Renewer:
 # ---- what other commands read and ask ------------------------------------------------------
 
 
-def read_state(kube: Any, namespace: str, group: str) -> tuple[dict[str, Any] | None, str]:
+def read_state(kube: Kube, namespace: str, group: str) -> tuple[dict[str, Any] | None, str]:
     """The group's Lease (None when there is none) and why it could not be read ("")."""
     try:
         return kube.get(LEASES, namespace, lease_name(group)), ""

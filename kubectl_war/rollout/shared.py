@@ -9,7 +9,7 @@ import json
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.rollout import progress as pr
 from kubectl_war.rollout.events import Recorder
@@ -26,6 +26,9 @@ from kubectl_war.rollout.lease import (
 from kubectl_war.rollout.plan import Batch, GroupPlan
 from kubectl_war.rollout.progressive import Aborted, Pause
 from kubectl_war.rollout.states import EventKind
+
+if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
 
 Key = tuple[str, str]
 
@@ -117,7 +120,7 @@ class Shared:
 
     def __init__(
         self,
-        kube: Any,
+        kube: Kube,
         actor: Actor,
         duration: float,
         *,
@@ -320,7 +323,7 @@ class Shared:
         finish(state, outcome)
 
 
-def read_states(kube: Any, keys: list[Key]) -> tuple[dict[Key, dict[str, Any]], dict[Key, Any]]:
+def read_states(kube: Kube, keys: list[Key]) -> tuple[dict[Key, dict[str, Any]], dict[Key, Any]]:
     """Each group's Lease state and object, read (no Lease taken): for a dry run and
     `rollout status`. A Lease that cannot be read is left out."""
     states, objs = {}, {}

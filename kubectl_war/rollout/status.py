@@ -203,7 +203,7 @@ def read(client: Kube, namespace: str | None, groups: Sequence[str], grace_secon
 
 
 def _leases(
-    client: Any, keys: Sequence[tuple[str, str]]
+    client: Kube, keys: Sequence[tuple[str, str]]
 ) -> tuple[dict[tuple[str, str], dict[str, Any]], dict[tuple[str, str], dict[str, Any]]]:
     states, views = {}, {}
     for key in keys:
