@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.contexts import no_resources
@@ -281,7 +282,7 @@ def _write_list(rows: list[Any], *, with_namespace: bool) -> None:
 
 
 @click.command("can-onboard")
-@opt.kube_options
+@cf.kube_options
 @click.argument("group", required=False, metavar="WORKLOADGROUP")
 @click.option(
     "--list", "listing", is_flag=True, help="Per WorkloadGroup, the identities its policies admit."

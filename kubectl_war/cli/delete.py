@@ -12,6 +12,7 @@ import click
 
 from kubectl_war import listing, snapshot
 from kubectl_war.assess import Facts, assess
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.contexts import no_resources
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 
 @click.command("delete")
-@opt.kube_options
+@cf.kube_options
 @opt.war_names
 @opt.selector_option("Delete the WARs matching this.")
 @opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")

@@ -11,6 +11,7 @@ import click
 
 from kubectl_war import describe, listing, snapshot
 from kubectl_war.assess import assess, computed
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
 
 
 @click.command("describe")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @opt.war_names
 @opt.selector_option("Describe the WARs matching this.")
 @opt.group_option("Describe every WAR of this WorkloadGroup; repeat for several.")

@@ -1,4 +1,4 @@
-"""Which flags are global: kubectl's connection flags as `options.kube_options` declares
+"""Which flags are global: kubectl's connection flags as `connection_flags.kube_options` declares
 them, less the two each command keeps in its own help. `kubectl war options` lists them
 (`options_cmd`); every command's help leaves them out (`help`)."""
 
@@ -16,8 +16,8 @@ COMMAND_FLAGS = frozenset({"all_namespaces", "chunk_size"})
 
 @functools.cache
 def global_options() -> tuple[click.Option, ...]:
-    """The flags `kubectl war options` lists, as `options.kube_options` declares them."""
-    from kubectl_war.cli.options import kube_options
+    """The flags `kubectl war options` lists, as `connection_flags.kube_options` declares them."""
+    from kubectl_war.cli.connection_flags import kube_options
 
     probe: Any = kube_options(lambda **kwargs: None)
     params = reversed(getattr(probe, "__click_params__", []))

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kubectl_war import gcpause, listing
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import list_read as lr
 from kubectl_war.cli import options as opt
@@ -38,8 +39,8 @@ if TYPE_CHECKING:
 
 
 @click.command("list")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @opt.selector_option("Label selector (e.g. app=ratings).")
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector (e.g. metadata.name=x).")
 @opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")

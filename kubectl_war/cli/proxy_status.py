@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kubectl_war import gcpause, snapshot
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
@@ -27,8 +28,8 @@ NO_WAR = "<no WAR>"
 
 
 @click.command("proxy-status")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @click.option(
     "--out-of-sync",
     is_flag=True,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kubectl_war import gcpause
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.rollout_gate import progressive_options
 from kubectl_war.cli.rollout_metrics import metrics_options
@@ -100,8 +101,8 @@ def _groups(f: Any) -> Any:
 
 
 @click.command("rollout", cls=RolloutGroup)
-@opt.kube_options
-@opt.fleet_options(
+@cf.kube_options
+@cf.fleet_options(
     single="its --max-unavailable budget, its batches and its rollout lock are one cluster's"
 )
 @_groups
@@ -220,8 +221,8 @@ def rollout_cmd(ctx: click.Context, /, **flags: Any) -> None:
 
 
 @click.command("status")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @_groups
 @click.option("-w", "--watch", is_flag=True, help="Block until every connected WAR is up to date.")
 @opt.duration_option(
@@ -274,7 +275,7 @@ def _control(verb: str, purpose: str, examples: str, *, output: bool = False) ->
     if output:
         f = opt.output_option(("table", "json"))(f)
     f = click.argument("group", metavar="WORKLOADGROUP", callback=_one_name)(f)
-    f = opt.kube_options(f)
+    f = cf.kube_options(f)
     return click.command(verb, help=f"{purpose}\n\n\b\nExamples:\n{examples}")(f)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from kubectl_war.cli.options import CONNECTION_FLAGS
+from kubectl_war.cli.connection_flags import CONNECTION_FLAGS
 from kubectl_war.kube.config import CONNECTION_FIELDS
 
 #: The connection flags a printed command repeats: each that picks the cluster or the

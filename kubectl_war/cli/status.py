@@ -12,6 +12,7 @@ import click
 
 from kubectl_war import gcpause, health, snapshot
 from kubectl_war.assess import assess
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
@@ -65,8 +66,8 @@ class _Seen:
 
 
 @click.command("status")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @opt.selector_option("Only WARs matching this label selector.")
 @opt.grace_option
 @opt.output_option(
