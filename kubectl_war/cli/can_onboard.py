@@ -12,6 +12,7 @@ import click
 
 from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.contexts import no_resources
 from kubectl_war.errors import UsageError, WarError, quote_input
@@ -232,7 +233,7 @@ def _run_check(opts: CanOnboardOptions, client: Kube) -> None:
 
 def _write_verdict(verdict: Verdict, output: str) -> None:
     if output != "text":
-        opt.write_document(verdict.to_dict(), output, rows="rules")
+        of.write_document(verdict.to_dict(), output, rows="rules")
         return
     admitting = verdict.admitting
     if verdict.allowed and admitting is not None:
@@ -249,7 +250,7 @@ def _run_list(opts: CanOnboardOptions, client: Kube) -> None:
     rows = admits_per_group(groups, read.policies)
     if opts.output != "table":
         doc = {"kind": "OnboardingAdmissionList", "items": [r.to_dict() for r in rows]}
-        opt.write_document(doc, opts.output)
+        of.write_document(doc, opts.output)
     elif not rows:
         sys.stderr.write(no_resources([namespace]) + "\n")
     else:
@@ -327,7 +328,7 @@ def _write_list(rows: list[Any], *, with_namespace: bool) -> None:
     metavar="NS",
     help="Where the ControlPlane (its trusted JWT issuers) lives.",
 )
-@opt.output_option(("text", "json", "yaml"), templates=True)
+@of.output_option(("text", "json", "yaml"), templates=True)
 def can_onboard_cmd(**flags: Any) -> None:
     """Check whether the OnboardingPolicies admit a workload into a WorkloadGroup.
 

@@ -15,6 +15,7 @@ from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import list_read as lr
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.list_read import Listed, Query
 from kubectl_war.cli.list_watch import Watcher, refetch
@@ -48,11 +49,11 @@ if TYPE_CHECKING:
 @opt.grace_option
 @click.option(
     "--sort-by",
-    type=opt.SortKey(listing.SORT_KEYS),
+    type=of.SortKey(listing.SORT_KEYS),
     help="Sort the rows.\nBy a shortcut, or by a JSONPath expression as kubectl sorts "
     "(.metadata.creationTimestamp, {.spec.identity.aws.zone}).",
 )
-@opt.output_option(templates=True, no_headers=True)
+@of.output_option(templates=True, no_headers=True)
 @click.option("--show-labels", is_flag=True, help="Add a LABELS column last: each WAR's labels.")
 @click.option(
     "-L",
@@ -299,7 +300,7 @@ def _write_items(
     else:
         # -o kyaml is new enough to match kubectl exactly: its List has no resourceVersion.
         data = as_list(items, "" if output == "kyaml" else seen[0][1].resource_version)
-    printer = opt.printer(output, no_headers=no_headers)
+    printer = of.printer(output, no_headers=no_headers)
     if printer is not None:
         # kubectl hands its printers the List it builds, whose resourceVersion is empty.
         printer.print({**data, "metadata": {"resourceVersion": ""}}, sys.stdout)
@@ -318,7 +319,7 @@ def _watch(o: ListOptions, query: Query, t: datetime, labels: LabelColumns) -> N
         sys.stderr.write(
             "warning: --watch requested, --sort-by will be ignored for watch events received\n"
         )
-        if opt.is_template(output) or query.sort_by not in listing.SORT_KEYS:
+        if of.is_template(output) or query.sort_by not in listing.SORT_KEYS:
             # As kubectl get -w: its initial list too comes in the server's order.
             query = replace(query, sort_by=None)
     client = Kube(o.kube)

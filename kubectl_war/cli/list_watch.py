@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war import listing
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.errors import WarError
 from kubectl_war.render import Table, as_printed, to_json, to_kyaml, to_yaml, use_colour, write
 from kubectl_war.war import RESOURCE_NAME, War
@@ -61,7 +62,7 @@ class Watcher:
             sidecar=listed.source is not None,
             labels=labels,
         )
-        self.printer = opt.printer(output, no_headers=no_headers)
+        self.printer = of.printer(output, no_headers=no_headers)
         if output in ("table", "wide"):
             cols = self.layout.headers()
             if events:

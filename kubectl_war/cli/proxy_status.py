@@ -13,6 +13,7 @@ from kubectl_war import gcpause, snapshot
 from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
@@ -35,7 +36,7 @@ NO_WAR = "<no WAR>"
     is_flag=True,
     help="Only the sidecars that are not SYNCED (exit 1 when there are any).",
 )
-@opt.output_option(("table", "wide", "json", "yaml"), templates=True, no_headers=True)
+@of.output_option(("table", "wide", "json", "yaml"), templates=True, no_headers=True)
 @opt.proxy_status_options("auto")
 @gcpause.paused
 def proxy_status_cmd(**flags: Any) -> None:
@@ -127,7 +128,7 @@ class ProxyStatusOptions(Options):
             }
         else:
             data = {"source": seen[0][1].source, **data}
-        opt.write_document(data, self.output, no_headers=self.no_headers)
+        of.write_document(data, self.output, no_headers=self.no_headers)
 
 
 @dataclass

@@ -10,6 +10,7 @@ import click
 from kubectl_war import gcpause
 from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.rollout_gate import progressive_options
 from kubectl_war.cli.rollout_metrics import metrics_options
 from kubectl_war.errors import UsageError
@@ -160,7 +161,7 @@ def _groups(f: Any) -> Any:
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting.")
-@opt.output_option(
+@of.output_option(
     ("text", "json"),
     help="json: the plan (--dry-run) or the final summary as data; progress goes to stderr.",
 )
@@ -228,7 +229,7 @@ def rollout_cmd(ctx: click.Context, /, **flags: Any) -> None:
 @opt.duration_option(
     "--timeout", default=DEFAULT_STATUS_TIMEOUT, help="With --watch: give up after this (0: never)."
 )
-@opt.output_option(("table", "json"), templates=True)
+@of.output_option(("table", "json"), templates=True)
 @opt.grace_option
 @click.pass_context
 def status_cmd(ctx: click.Context, /, **flags: Any) -> None:
@@ -273,7 +274,7 @@ def _control(verb: str, purpose: str, examples: str, *, output: bool = False) ->
 
     f: Any = command
     if output:
-        f = opt.output_option(("table", "json"))(f)
+        f = of.output_option(("table", "json"))(f)
     f = click.argument("group", metavar="WORKLOADGROUP", callback=_one_name)(f)
     f = cf.kube_options(f)
     return click.command(verb, help=f"{purpose}\n\n\b\nExamples:\n{examples}")(f)

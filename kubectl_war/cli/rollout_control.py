@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli import rollout_args as ra
 from kubectl_war.cli.base import Options
 from kubectl_war.errors import UsageError, WarError
@@ -66,7 +67,7 @@ class StatusOptions(Options):
         fleet = self.fleet.active
         if self.output != "table":
             named = contexts.contexts_data(outcomes) if fleet else None
-            opt.write_document(status.as_data(found, named), self.output, rows="groups")
+            of.write_document(status.as_data(found, named), self.output, rows="groups")
         elif found or not fleet:
             all_ns = self.kube.all_namespaces
             write(status.table(found, all_namespaces=all_ns, contexts=fleet, hint=self.hint))
@@ -96,7 +97,7 @@ def watch_status(client: Any, seen: Read, *, timeout: float | None, output: str)
         client, seen, now=opt.now, timeout=timeout, show=show
     )
     if output != "table":
-        opt.write_document(status.as_data([("", s) for s in current]), output, rows="groups")
+        of.write_document(status.as_data([("", s) for s in current]), output, rows="groups")
     if done:
         sys.exit(0)
     sys.stderr.write("error: timed out waiting for the condition\n")

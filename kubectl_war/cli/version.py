@@ -10,7 +10,7 @@ import click
 
 from kubectl_war import __version__
 from kubectl_war.cli.base import Options, execute
-from kubectl_war.cli.options import output_option
+from kubectl_war.cli.output_flags import output_option
 from kubectl_war.render import to_document, write
 
 
