@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import click
 
 from kubectl_war.cli.connection_flags import istioctl_cannot_take
-from kubectl_war.cli.connection_flags import kube_options as kube_options  # for complete.py
 from kubectl_war.durations import parse_duration, parse_timestamp
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
