@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from kubectl_war.cli import fleet as fl
 from kubectl_war.cli.options import SidecarFlags
 from kubectl_war.errors import UsageError
+from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.sidecars import kinds
 
@@ -37,8 +38,6 @@ def each_context(
     so whatever runs beside the client (istioctl) talks to the same cluster, and a
     context's failure is its outcome's error. In one cluster, a failure is the command's.
     """
-    from kubectl_war.kube.client import Kube  # the client modules stay off --help and completion
-
     if not fleet.active:
         client = Kube(kube)
         return [fl.Outcome(client.context_name or "", value=work(kube, client))]

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from kubectl_war.cli.connection_flags import kube_options
+
 #: Connection flags a command's help keeps as its own, as kubectl's do (`kubectl get -A`,
 #: `kubectl get --chunk-size`): they shape what one command reads, not which cluster.
 COMMAND_FLAGS = frozenset({"all_namespaces", "chunk_size"})
@@ -17,8 +19,6 @@ COMMAND_FLAGS = frozenset({"all_namespaces", "chunk_size"})
 @functools.cache
 def global_options() -> tuple[click.Option, ...]:
     """The flags `kubectl war options` lists, as `connection_flags.kube_options` declares them."""
-    from kubectl_war.cli.connection_flags import kube_options
-
     probe: Any = kube_options(lambda **kwargs: None)
     params = reversed(getattr(probe, "__click_params__", []))
     return tuple(

@@ -4,6 +4,7 @@ plain table's rows, or as `-o json|yaml|name` items written as each page arrives
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,8 +16,11 @@ from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
 from kubectl_war.freshness import Freshness
 from kubectl_war.kube.config import Connection
+from kubectl_war.kube.decode import loads_without_managed_fields
 from kubectl_war.notice import sidecars_unread
+from kubectl_war.printers import sort_objects
 from kubectl_war.render import ListDocument
+from kubectl_war.sidecars.sources import Unanswered
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
 
 if TYPE_CHECKING:
@@ -144,8 +148,6 @@ def _sort(wars: list[War], key: str | None, *, table: bool) -> list[War]:
     resources found", here it is told)."""
     if key is None or key in listing.SORT_KEYS:
         return listing.sort(wars, key)
-    # kubectl's printers load only for the output that needs them
-    from kubectl_war.printers import sort_objects
 
     by_object = {id(w.obj): w for w in wars}
     return [by_object[id(obj)] for obj in sort_objects([w.obj for w in wars], key, table=table)]
@@ -188,9 +190,6 @@ def read_rows(
             lines.append(_Line(war, cells, listing.sort_key(war, query.sort_by)))
         gcpause.keep(obj)
 
-    # A row shows nothing of managedFields: half of each WAR's JSON, left undecoded.
-    from kubectl_war.kube.decode import loads_without_managed_fields
-
     listed.resource_version = query.list_each(
         client, namespace, add, decoder=loads_without_managed_fields
     )
@@ -218,8 +217,6 @@ def read_items(
     head with the first, its tail from `list`); with many contexts, read at
     once, each context's go to a temporary file (`spool`), copied out in context order.
     """
-    import tempfile  # `tempfile` stays off the start-up path
-
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.Snapshot([], "", namespace)
     listed = Listed(
@@ -294,8 +291,6 @@ def sidecar_source(
         if sync:
             raise UsageError("--sync needs a --proxy-status source other than none")
         return None
-    # proxy-status sources (threads, subprocesses) stay off --help
-    from kubectl_war.sidecars.sources import Unanswered
 
     sidecars_unread(reasons, flags.istio_namespace)
     return Unanswered(reasons)

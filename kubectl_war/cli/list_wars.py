@@ -21,7 +21,10 @@ from kubectl_war.cli.list_read import Listed, Query
 from kubectl_war.cli.list_watch import Watcher, refetch
 from kubectl_war.cli.usage import csv_list
 from kubectl_war.errors import UsageError
+from kubectl_war.kube import ListResult
+from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
+from kubectl_war.printers.labels import LabelColumns
 from kubectl_war.render import (
     ListDocument,
     Table,
@@ -35,8 +38,6 @@ from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
-    from kubectl_war.kube.client import Kube
-    from kubectl_war.printers.labels import LabelColumns
 
 
 @click.command("list")
@@ -149,9 +150,6 @@ class ListOptions(Options):
 
     @property
     def labels(self) -> LabelColumns:
-        # kubectl's printers load only for the output that needs them
-        from kubectl_war.printers.labels import LabelColumns
-
         return LabelColumns.from_flags(self.label_columns, self.show_labels)
 
     def run(self) -> None:
@@ -310,10 +308,6 @@ def _write_items(
 
 def _watch(o: ListOptions, query: Query, t: datetime, labels: LabelColumns) -> None:
     """The list of one cluster, then a line per change until interrupted."""
-    # the client modules stay off --help and completion
-    from kubectl_war.kube import ListResult
-    from kubectl_war.kube.client import Kube
-
     output = o.output
     if query.sort_by is not None:
         sys.stderr.write(

@@ -23,6 +23,7 @@ from kubectl_war.listing import agent_flag
 from kubectl_war.names import check_object_name
 from kubectl_war.sidecars import kinds as source_kinds
 from kubectl_war.sidecars.limits import parse_size
+from kubectl_war.sidecars.sources import open_source
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -238,9 +239,6 @@ class SidecarFlags:
 
         Why `auto` passed over a source goes to `notice`, else (with --debug) to stderr.
         """
-        # proxy-status sources (threads, subprocesses) stay off --help
-        from kubectl_war.sidecars.sources import open_source
-
         if notice is None and kube.debug:
 
             def notice(line: str) -> None:

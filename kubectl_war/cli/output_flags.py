@@ -12,6 +12,7 @@ import click
 
 from kubectl_war.errors import UsageError, quote_input
 from kubectl_war.outputs import GO_TEMPLATES, TEMPLATE_FORMATS
+from kubectl_war.printers import make_printer
 from kubectl_war.render import to_document, write
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -49,9 +50,6 @@ class OutputFormat(click.Choice):  # type: ignore[type-arg]
             return value
         name = str(value).partition("=")[0]
         if self.templates and (name in TEMPLATE_FORMATS or name in GO_TEMPLATES):
-            # kubectl's printers load only for the output that needs them
-            from kubectl_war.printers import make_printer
-
             make_printer(str(value))
             return str(value)
         allowed = sorted([*self.formats, *(TEMPLATE_FORMATS if self.templates else ())])
@@ -131,11 +129,9 @@ def is_template(output: str) -> bool:
 
 def printer(output: str, *, no_headers: bool = False, sort_by: str | None = None) -> Any:
     """The `printers.Printer` for a template `-o` value, or None for the command's own
-    formats. Loads the printers only when one is chosen."""
+    formats."""
     if not is_template(output):
         return None
-    # kubectl's printers load only for the output that needs them
-    from kubectl_war.printers import make_printer
 
     ctx = click.get_current_context(silent=True)
     allow = True if ctx is None else ctx.meta.get(_ALLOW_MISSING, True)
