@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -11,8 +11,12 @@ from kubectl_war import gcpause
 from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
 from kubectl_war.cli import output_flags as of
+from kubectl_war.cli.base import execute
+from kubectl_war.cli.rollout_control import ControlOptions, StatusOptions
 from kubectl_war.cli.rollout_gate import progressive_options
 from kubectl_war.cli.rollout_metrics import metrics_options
+from kubectl_war.cli.rollout_run import RolloutOptions
+from kubectl_war.durations import parse_timestamp
 from kubectl_war.errors import UsageError
 from kubectl_war.rollout import (
     DEFAULT_LEASE_DURATION,
@@ -21,21 +25,16 @@ from kubectl_war.rollout import (
     DEFAULT_STATUS_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
-
-if TYPE_CHECKING:
-    pass
+from kubectl_war.rollout.plan import parse_max_unavailable
 
 
 def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> Any:
-    from kubectl_war.rollout.plan import parse_max_unavailable
-
     return parse_max_unavailable(value)
 
 
 def _joined_before(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
-    from kubectl_war.durations import parse_timestamp
 
     parsed = parse_timestamp(value)
     if parsed is None:
@@ -212,9 +211,6 @@ def rollout_cmd(ctx: click.Context, /, **flags: Any) -> None:
       kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
       kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
     """
-    from kubectl_war.cli.base import execute
-    from kubectl_war.cli.rollout_run import RolloutOptions
-
     execute(RolloutOptions.from_flags(ctx, flags))
 
 
@@ -255,9 +251,6 @@ def status_cmd(ctx: click.Context, /, **flags: Any) -> None:
       kubectl war rollout status --all-groups -A -o custom-columns=GROUP:.name,DONE:.done
       kubectl war rollout status --all-groups -A --all-contexts
     """
-    from kubectl_war.cli.base import execute
-    from kubectl_war.cli.rollout_control import StatusOptions
-
     execute(StatusOptions(ctx=ctx, **flags))
 
 
@@ -265,9 +258,6 @@ def _control(verb: str, purpose: str, examples: str, *, output: bool = False) ->
     """`rollout pause|resume|abort|history WORKLOADGROUP -n NS`."""
 
     def command(**flags: Any) -> None:
-        from kubectl_war.cli.base import execute
-        from kubectl_war.cli.rollout_control import ControlOptions
-
         ctx = click.get_current_context()
         output = flags.pop("output", "table")
         execute(ControlOptions(ctx=ctx, verb=verb, output=output, **flags))

@@ -18,14 +18,14 @@ from kubectl_war.durations import go_duration, parse_duration
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.prometheus.client import ADDON_SERVICE, connect, parse_location
 from kubectl_war.prometheus.promql import parse_analysis
+from kubectl_war.rollout.analysis import ANALYSIS_INCONCLUSIVE, MetricGate
+from kubectl_war.rollout.progressive import Gate
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
     from kubectl_war.prometheus.client import Location
     from kubectl_war.prometheus.promql import Analysis
-    from kubectl_war.rollout.analysis import MetricGate
     from kubectl_war.rollout.plan import Plan
-    from kubectl_war.rollout.progressive import Gate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -103,9 +103,6 @@ class Metrics:
     def blocked(record: Mapping[str, Any] | None) -> bool:
         """A stop on purpose that still fails the command: an inconclusive analysis
         paused the rollout (nobody chose that pause)."""
-        # the metric gate's modules stay off `rollout --help`
-        from kubectl_war.rollout.analysis import ANALYSIS_INCONCLUSIVE
-
         return bool(record) and (record or {}).get("reason") == ANALYSIS_INCONCLUSIVE
 
     @staticmethod
@@ -121,8 +118,6 @@ class Metrics:
         metric gate; None when no metric flag was given."""
         if not self.active:
             return None
-        # the metric gate's modules stay off `rollout --help`
-        from kubectl_war.rollout.analysis import MetricGate
 
         prometheus = connect(
             self.prometheus,
@@ -166,9 +161,6 @@ class Metrics:
         if metrics is None:
             return gate
         if gate is None:
-            # rollout's modules stay off `rollout --help`
-            from kubectl_war.rollout.progressive import Gate
-
             gate = Gate(versions=versions, journal=journal, report=report, interrupted=interrupted)
         metrics.report = report
         metrics.interrupted = interrupted
