@@ -18,6 +18,7 @@ from kubectl_war.cli.contexts import no_resources
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.identity import Identity
 from kubectl_war.jsondata import child
+from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.notice import warn
 from kubectl_war.onboarding.verdict import LIST_COLUMNS, admits_per_group, evaluate, no_effect
@@ -26,8 +27,6 @@ from kubectl_war.snapshot import not_found, read_policies, trusted_issuers
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
-    from kubectl_war.identity import Identity
-    from kubectl_war.kube.client import Kube
     from kubectl_war.onboarding.verdict import Verdict
     from kubectl_war.snapshot import PolicyRead
 
@@ -146,9 +145,6 @@ class CanOnboardOptions(Options):
         return _like(client, self.flags.like or "")
 
     def run(self) -> None:
-        # the client modules stay off --help and completion
-        from kubectl_war.kube.client import Kube
-
         client = Kube(self.kube)
         if self.listing:
             _run_list(self, client)

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from kubectl_war import listing, snapshot
+from kubectl_war import deletion, listing, snapshot
 from kubectl_war.assess import Facts, assess
 from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
@@ -19,6 +19,7 @@ from kubectl_war.cli.contexts import no_resources
 from kubectl_war.cli.prompt import confirm
 from kubectl_war.durations import human_duration
 from kubectl_war.errors import UsageError
+from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, use_colour, write
 from kubectl_war.selectors import matches
@@ -28,7 +29,6 @@ from kubectl_war.war import RESOURCE_NAME, War
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from kubectl_war.deletion import Target
-    from kubectl_war.kube.client import Kube
     from kubectl_war.kube.requests import Resource
 
 
@@ -118,9 +118,6 @@ class DeleteOptions(Options):
             raise UsageError("--wait and --wait-reregistered cannot be used with --dry-run")
 
     def run(self) -> None:
-        # the client modules stay off --help and completion
-        from kubectl_war.kube.client import Kube
-
         client = Kube(self.kube)
         chosen = self._select(client)
         failures = 0
@@ -174,8 +171,6 @@ class DeleteOptions(Options):
 
     def _delete(self, client: Kube, chosen: _Chosen) -> int:
         """Delete the chosen WARs (then wait, when asked); the number of failures."""
-        from kubectl_war import deletion  # the cluster-reading modules stay off `delete --help`
-
         res = client.war_resource()
         failures = 0
         outcomes = []
@@ -268,8 +263,6 @@ def _confirm(
 def _wait(
     client: Kube, res: Resource, targets: list[Target], reregister: bool, timeout: float
 ) -> int:
-    from kubectl_war import deletion  # the cluster-reading modules stay off `delete --help`
-
     def report(t: deletion.Target) -> None:
         if reregister:
             write(

@@ -20,6 +20,7 @@ from kubectl_war.kube.config import Connection
 from kubectl_war.render import NONE, Cell, Table, use_colour
 from kubectl_war.sidecars.join import join
 from kubectl_war.sidecars.records import STATE_STYLES, type_order
+from kubectl_war.sidecars.sources import SidecarError
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
@@ -141,9 +142,6 @@ class _Joined:
 
 
 def _read(flags: Connection, client: Kube, sidecars: opt.SidecarFlags) -> _Joined:
-    # proxy-status sources (threads, subprocesses) stay off --help
-    from kubectl_war.sidecars.sources import SidecarError
-
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.take(client, namespace, compact=True)
     skipped: list[str] = []

@@ -11,6 +11,7 @@ import click
 from kubectl_war import __version__
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.output_flags import output_option
+from kubectl_war.kube import client_version
 from kubectl_war.render import to_document, write
 
 
@@ -34,9 +35,6 @@ class VersionOptions(Options):
     output: str
 
     def run(self) -> None:
-        # the client modules stay off --help and completion
-        from kubectl_war.kube import client_version
-
         info = {
             "kubectlWar": f"v{__version__}",
             "python": platform.python_version(),
