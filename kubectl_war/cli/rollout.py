@@ -45,6 +45,52 @@ def _joined_before(ctx: click.Context, param: click.Parameter, value: str | None
     return parsed
 
 
+#: `rollout`'s --help, in a docstring's form (as click reads a command's docstring).
+ROLLOUT_HELP = """Re-onboard outdated workloads of WorkloadGroups, a few at a time.
+
+A workload keeps the WorkloadGroup config it joined with until its WAR is
+deleted and its agent onboards again. This deletes the WARs of connected
+agents that predate their WorkloadGroup's last spec change, batch by batch:
+each batch must be back (same name, new uid, agent connected, sidecar SYNCED
+when a proxy-status source exists) before the next is deleted, and never are
+more of a group unavailable than --max-unavailable, counting those already
+unavailable. A batch not back within --timeout stops the rollout (exit 1);
+Ctrl-C stops it too (exit 130). Run the same command again to resume: WARs
+already re-onboarded are up to date and not touched again.
+
+Disconnected agents cannot re-onboard: their WARs are listed, never deleted.
+
+One rollout of a WorkloadGroup at a time: its lock and state live in a Lease in
+the group's namespace, written before every DELETE and renewed while it runs. A
+second run exits 1 naming the holder; one whose holder stopped renewing for
+--lease-duration takes it over and goes on from the recorded state. Each step is
+an Event on the WorkloadGroup.
+
+Progressive: --canary re-onboards a few WARs first and pauses (asks on a
+terminal; without one, waits --canary-pause or stops for a re-run to continue);
+each --check runs after every batch is back and must exit 0 for the next to go;
+--approve-each asks before every batch. `rollout status` shows a paused rollout.
+
+Metric gates: each --analysis is measured in Prometheus after every batch is
+back (and its checks passed); --alerts-firing holds each batch while any of
+those alerts fires.
+
+\b
+From any terminal:
+  kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
+  kubectl war rollout pause|resume|abort WORKLOADGROUP -n NS
+  kubectl war rollout history WORKLOADGROUP -n NS
+
+\b
+Examples:
+  kubectl war rollout ratings -n bookinfo --dry-run
+  kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
+  kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
+  kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
+  kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
+"""
+
+
 class RolloutGroup(click.Group):
     """`rollout WG...` runs a rollout; `rollout status WG...` reports on one.
 
@@ -100,7 +146,7 @@ def _groups(f: Any) -> Any:
     )(f)
 
 
-@click.command("rollout", cls=RolloutGroup)
+@click.command("rollout", cls=RolloutGroup, help=ROLLOUT_HELP)
 @cf.kube_options
 @cf.fleet_options(
     single="its --max-unavailable budget, its batches and its rollout lock are one cluster's"
@@ -168,49 +214,6 @@ def _groups(f: Any) -> Any:
 @gcpause.paused
 @click.pass_context
 def rollout_cmd(ctx: click.Context, /, **flags: Any) -> None:
-    """Re-onboard outdated workloads of WorkloadGroups, a few at a time.
-
-    A workload keeps the WorkloadGroup config it joined with until its WAR is
-    deleted and its agent onboards again. This deletes the WARs of connected
-    agents that predate their WorkloadGroup's last spec change, batch by batch:
-    each batch must be back (same name, new uid, agent connected, sidecar SYNCED
-    when a proxy-status source exists) before the next is deleted, and never are
-    more of a group unavailable than --max-unavailable, counting those already
-    unavailable. A batch not back within --timeout stops the rollout (exit 1);
-    Ctrl-C stops it too (exit 130). Run the same command again to resume: WARs
-    already re-onboarded are up to date and not touched again.
-
-    Disconnected agents cannot re-onboard: their WARs are listed, never deleted.
-
-    One rollout of a WorkloadGroup at a time: its lock and state live in a Lease in
-    the group's namespace, written before every DELETE and renewed while it runs. A
-    second run exits 1 naming the holder; one whose holder stopped renewing for
-    --lease-duration takes it over and goes on from the recorded state. Each step is
-    an Event on the WorkloadGroup.
-
-    Progressive: --canary re-onboards a few WARs first and pauses (asks on a
-    terminal; without one, waits --canary-pause or stops for a re-run to continue);
-    each --check runs after every batch is back and must exit 0 for the next to go;
-    --approve-each asks before every batch. `rollout status` shows a paused rollout.
-
-    Metric gates: each --analysis is measured in Prometheus after every batch is
-    back (and its checks passed); --alerts-firing holds each batch while any of
-    those alerts fires.
-
-    \b
-    From any terminal:
-      kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
-      kubectl war rollout pause|resume|abort WORKLOADGROUP -n NS
-      kubectl war rollout history WORKLOADGROUP -n NS
-
-    \b
-    Examples:
-      kubectl war rollout ratings -n bookinfo --dry-run
-      kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
-      kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
-      kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
-      kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
-    """
     execute(RolloutOptions.from_flags(ctx, flags))
 
 
