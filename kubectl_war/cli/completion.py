@@ -19,12 +19,12 @@ from click.shell_completion import (
 )
 
 from kubectl_war.cli.base import Options, execute
+from kubectl_war.cli.completion_var import COMPLETE_VAR
 from kubectl_war.complete import NO_FILE_COMP, complete
 from kubectl_war.errors import UsageError
 
-#: The executable the scripts complete, and the variable that asks it for completions.
+#: The executable the scripts complete (asked through `COMPLETE_VAR`).
 EXECUTABLE = "kubectl-war"
-COMPLETE_VAR = "_KUBECTL_WAR_COMPLETE"
 
 
 class _Answered(ShellComplete):
