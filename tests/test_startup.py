@@ -248,8 +248,6 @@ def test_list_does_not_import_the_clients_rarely_used_dependencies(
     line = [x for x in proc.stderr.splitlines() if x.startswith("REPORT ")]
     assert line, proc.stderr
     report = json.loads(line[-1][len("REPORT ") :])
-    # `tempfile` is not among them: `list` itself imports it (a fleet's -o json spools
-    # each context's items), and it costs little once `random` and `hashlib` are loaded.
     assert report["deferred"] == [
         "requests.utils",
         "requests_oauthlib",
@@ -257,6 +255,7 @@ def test_list_does_not_import_the_clients_rarely_used_dependencies(
         "multiprocessing.pool",
         "dateutil.parser",
         "importlib.metadata",
+        "tempfile",
         "multiprocessing",
     ]
 

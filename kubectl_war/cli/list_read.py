@@ -3,12 +3,12 @@ plain table's rows, or as `-o json|yaml|name` items written as each page arrives
 
 from __future__ import annotations
 
+import os
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from kubectl_war import gcpause, listing, snapshot
 from kubectl_war.assess import Facts, assess
@@ -227,7 +227,7 @@ def read_items(
         listed.document = None
     else:
         # The spool outlives this read: `list` copies it out and closes it.
-        sink = tempfile.TemporaryFile("w+", encoding="utf-8") if spool else sys.stdout  # noqa: SIM115
+        sink = _spool() if spool else sys.stdout
         listed.document = ListDocument(output, sink)
     document = listed.document
     seen: set[str] = set()
@@ -250,6 +250,18 @@ def read_items(
     listed.resource_version = query.list_each(client, namespace, add)
     snapshot.fetch_groups(client, snap, seen)
     return listed
+
+
+def _spool() -> IO[str]:
+    """A file for one context's items that no other process can open: created anew in
+    the temporary directory and removed from it at once, so it lives while it is open
+    and leaves nothing behind however the run ends (without `tempfile`, which `list`
+    would otherwise import only for this)."""
+    directory = os.environ.get("TMPDIR") or "/tmp"
+    path = os.path.join(directory, f".kubectl-war-spool-{os.urandom(8).hex()}")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.unlink(path)
+    return os.fdopen(fd, "w+", encoding="utf-8")
 
 
 class _Line:
