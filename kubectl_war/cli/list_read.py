@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from kubectl_war import gcpause, listing, snapshot
+from kubectl_war import gcpause, listing, printers, snapshot
 from kubectl_war.assess import Facts, assess
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
@@ -18,7 +18,6 @@ from kubectl_war.freshness import Freshness
 from kubectl_war.kube.config import Connection
 from kubectl_war.kube.decode import loads_without_managed_fields
 from kubectl_war.notice import sidecars_unread
-from kubectl_war.printers import sort_objects
 from kubectl_war.render import ListDocument
 from kubectl_war.sidecars.sources import Unanswered
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
@@ -148,9 +147,10 @@ def _sort(wars: list[War], key: str | None, *, table: bool) -> list[War]:
     resources found", here it is told)."""
     if key is None or key in listing.SORT_KEYS:
         return listing.sort(wars, key)
-
     by_object = {id(w.obj): w for w in wars}
-    return [by_object[id(obj)] for obj in sort_objects([w.obj for w in wars], key, table=table)]
+    return [
+        by_object[id(obj)] for obj in printers.sort_objects([w.obj for w in wars], key, table=table)
+    ]
 
 
 def read_rows(

@@ -10,9 +10,9 @@ from typing import Any, TypeVar
 
 import click
 
+from kubectl_war import printers
 from kubectl_war.errors import UsageError, quote_input
 from kubectl_war.outputs import GO_TEMPLATES, TEMPLATE_FORMATS
-from kubectl_war.printers import make_printer
 from kubectl_war.render import to_document, write
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,7 +50,7 @@ class OutputFormat(click.Choice):  # type: ignore[type-arg]
             return value
         name = str(value).partition("=")[0]
         if self.templates and (name in TEMPLATE_FORMATS or name in GO_TEMPLATES):
-            make_printer(str(value))
+            printers.make_printer(str(value))  # the template printers load here
             return str(value)
         allowed = sorted([*self.formats, *(TEMPLATE_FORMATS if self.templates else ())])
         # kubectl's words, and as kubectl it points at no help: the formats are listed.
@@ -129,13 +129,15 @@ def is_template(output: str) -> bool:
 
 def printer(output: str, *, no_headers: bool = False, sort_by: str | None = None) -> Any:
     """The `printers.Printer` for a template `-o` value, or None for the command's own
-    formats."""
+    formats. The template printers load only when one is chosen (`printers` loads them
+    on first use)."""
     if not is_template(output):
         return None
-
     ctx = click.get_current_context(silent=True)
     allow = True if ctx is None else ctx.meta.get(_ALLOW_MISSING, True)
-    return make_printer(output, no_headers=no_headers, sort_by=sort_by, allow_missing_keys=allow)
+    return printers.make_printer(
+        output, no_headers=no_headers, sort_by=sort_by, allow_missing_keys=allow
+    )
 
 
 def write_document(
