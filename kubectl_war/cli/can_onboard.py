@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+import kubectl_war.kube
 from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
 from kubectl_war.cli import output_flags as of
@@ -18,7 +19,6 @@ from kubectl_war.cli.contexts import no_resources
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.identity import Identity
 from kubectl_war.jsondata import child
-from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.notice import warn
 from kubectl_war.onboarding.verdict import LIST_COLUMNS, admits_per_group, evaluate, no_effect
@@ -27,6 +27,7 @@ from kubectl_war.snapshot import not_found, read_policies, trusted_issuers
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
     from kubectl_war.onboarding.verdict import Verdict
     from kubectl_war.snapshot import PolicyRead
 
@@ -145,7 +146,7 @@ class CanOnboardOptions(Options):
         return _like(client, self.flags.like or "")
 
     def run(self) -> None:
-        client = Kube(self.kube)
+        client = kubectl_war.kube.Kube(self.kube)
         if self.listing:
             _run_list(self, client)
         else:

@@ -14,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import kubectl_war.kube
 from kubectl_war.cli import fleet as fl
 from kubectl_war.cli.options import SidecarFlags
 from kubectl_war.errors import UsageError
-from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.sidecars import kinds
 
@@ -39,12 +39,12 @@ def each_context(
     context's failure is its outcome's error. In one cluster, a failure is the command's.
     """
     if not fleet.active:
-        client = Kube(kube)
+        client = kubectl_war.kube.Kube(kube)
         return [fl.Outcome(client.context_name or "", value=work(kube, client))]
     names = fl.resolve(fleet, kube.kubeconfig)
     return fl.run(
         names,
-        lambda name: Kube(replace(kube, context=name)),
+        lambda name: kubectl_war.kube.Kube(replace(kube, context=name)),
         lambda name, client: work(replace(kube, context=name), client),
     )
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+import kubectl_war.kube
 from kubectl_war import deletion, listing, snapshot
 from kubectl_war.assess import Facts, assess
 from kubectl_war.cli import connection_flags as cf
@@ -19,7 +20,6 @@ from kubectl_war.cli.contexts import no_resources
 from kubectl_war.cli.prompt import confirm
 from kubectl_war.durations import human_duration
 from kubectl_war.errors import UsageError
-from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, use_colour, write
 from kubectl_war.selectors import matches
@@ -29,6 +29,7 @@ from kubectl_war.war import RESOURCE_NAME, War
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from kubectl_war.deletion import Target
+    from kubectl_war.kube.client import Kube
     from kubectl_war.kube.requests import Resource
 
 
@@ -118,7 +119,7 @@ class DeleteOptions(Options):
             raise UsageError("--wait and --wait-reregistered cannot be used with --dry-run")
 
     def run(self) -> None:
-        client = Kube(self.kube)
+        client = kubectl_war.kube.Kube(self.kube)
         chosen = self._select(client)
         failures = 0
         for name in chosen.missing:

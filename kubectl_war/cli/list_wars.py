@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+import kubectl_war.kube
 from kubectl_war import gcpause, listing
 from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
@@ -22,7 +23,6 @@ from kubectl_war.cli.list_watch import Watcher, refetch
 from kubectl_war.cli.usage import csv_list
 from kubectl_war.errors import UsageError
 from kubectl_war.kube import ListResult
-from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.printers.labels import LabelColumns
 from kubectl_war.render import (
@@ -38,6 +38,7 @@ from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
+    from kubectl_war.kube.client import Kube
 
 
 @click.command("list")
@@ -316,7 +317,7 @@ def _watch(o: ListOptions, query: Query, t: datetime, labels: LabelColumns) -> N
         if of.is_template(output) or query.sort_by not in listing.SORT_KEYS:
             # As kubectl get -w: its initial list too comes in the server's order.
             query = replace(query, sort_by=None)
-    client = Kube(o.kube)
+    client = kubectl_war.kube.Kube(o.kube)
     listed = lr.read(o.kube, client, query, t, o.sidecars, output, o.sync, live=True)
     printer = Watcher(
         output,

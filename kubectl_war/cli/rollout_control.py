@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+import kubectl_war.kube
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
 from kubectl_war.cli import output_flags as of
@@ -17,7 +18,6 @@ from kubectl_war.cli.base import Options
 from kubectl_war.durations import human_duration
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube import KubeError
-from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import Table, to_json, write
 from kubectl_war.rollout import lease, status
@@ -135,7 +135,7 @@ class ControlOptions(Options):
             raise UsageError(f"rollout {self.verb} names one WorkloadGroup: use -n, not -A")
 
     def run(self) -> None:
-        client = Kube(self.kube)
+        client = kubectl_war.kube.Kube(self.kube)
         namespace = client.namespace
         wg = _workload_group(client, namespace, self.group)
         if self.verb == "history":

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 
 import click
 
+import kubectl_war.kube
 from kubectl_war import gcpause, snapshot
 from kubectl_war.assess import assess
 from kubectl_war.cli import options as opt
@@ -25,7 +26,6 @@ from kubectl_war.cli.rollout_gate import Progressive
 from kubectl_war.cli.rollout_metrics import Metrics
 from kubectl_war.durations import format_timestamp
 from kubectl_war.errors import UsageError, WarError
-from kubectl_war.kube.client import Kube
 from kubectl_war.kube.config import Connection
 from kubectl_war.kube.requests import ListResult
 from kubectl_war.render import to_json, write
@@ -147,7 +147,7 @@ class RolloutOptions(Options):
     # -- reading -------------------------------------------------------------------------
 
     def _read(self) -> Cluster:
-        client = Kube(self.kube)
+        client = kubectl_war.kube.Kube(self.kube)
         namespace = None if self.kube.all_namespaces else client.namespace
         self.namespace = namespace
         # A rollout in one namespace starts its first batch from the very WARs it plans
