@@ -27,7 +27,7 @@ from typing import Any, Callable, Protocol
 import click
 
 from kubectl_war import kube
-from kubectl_war.cli.options import kube_options
+from kubectl_war.cli.connection_flags import kube_options
 from kubectl_war.kube.config import Connection, entry_names
 from kubectl_war.sidecars import kinds
 

@@ -230,11 +230,11 @@ def test_help_and_decode_import_no_other_commands_module() -> None:
     assert _command_modules_after("--help") == []
     decode = _command_modules_after("decode", "ratings-aws-aws-123456789012-us-east-2b-ec2-i-0abc")
     assert decode == []
-    # A line click runs loads that command's module (and completion's, for its variable).
+    # A line click runs loads that command's module only.
     decode_help = _command_modules_after("decode", "--help")
-    assert decode_help == ["kubectl_war.cli.completion", "kubectl_war.cli.decode"]
+    assert decode_help == ["kubectl_war.cli.decode"]
     listing = _command_modules_after("list", "--help")
-    assert listing == ["kubectl_war.cli.completion", "kubectl_war.cli.list_wars"]
+    assert listing == ["kubectl_war.cli.list_wars"]
 
 
 def test_the_readme_pictures_are_what_make_docs_draws(tmp_path: Path) -> None:

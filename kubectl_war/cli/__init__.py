@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from kubectl_war.cli import quick
+from kubectl_war.cli.completion_var import COMPLETE_VAR
 from kubectl_war.errors import WarError
 
 #: `typing` is read only by type checkers here: importing it costs some 5 ms of start-up on
@@ -101,10 +102,19 @@ def _main(argv: Sequence[str]) -> None:
         return
     debug = "--debug" in args
     try:
-        if not quick.run(args):
-            from kubectl_war.cli import group  # click: only for what quick.run leaves
+        if quick.run(args):
+            return
+        if COMPLETE_VAR in os.environ:
+            # The `kubectl war completion` scripts asking for candidates: no command line
+            # to run, so neither the command table's modules nor click's exits.
+            from kubectl_war.cli.completion import shell_complete
+            from kubectl_war.cli.group import war
 
-            group.run(args)
+            shell_complete(war, os.environ[COMPLETE_VAR])
+            return
+        from kubectl_war.cli import group  # click: only for what quick.run leaves
+
+        group.run(args)
     except WarError as exc:
         if debug:
             _print_traceback()

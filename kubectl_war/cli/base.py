@@ -2,11 +2,12 @@
 completes, validates and runs (kubectl's `XOptions` with `Complete`, `Validate`, `Run`).
 
 A command module declares a dataclass with one field per flag (a flag group of
-`cli/options.py`, such as the connection flags, is one field holding the group's own
-value) and a click function that only binds the flags into it:
+`cli/options.py` or `cli/connection_flags.py`, such as the connection flags, is one
+field holding the group's own value) and a click function that only binds the flags
+into it:
 
     @click.command("status")
-    @opt.kube_options
+    @cf.kube_options
     ...
     def status_cmd(**flags: Any) -> None:
         \"\"\"The --help text.\"\"\"

@@ -10,7 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+import kubectl_war.kube
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.contexts import no_resources
 from kubectl_war.errors import UsageError, WarError, quote_input
@@ -24,7 +27,6 @@ from kubectl_war.snapshot import not_found, read_policies, trusted_issuers
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
-    from kubectl_war.identity import Identity
     from kubectl_war.kube.client import Kube
     from kubectl_war.onboarding.verdict import Verdict
     from kubectl_war.snapshot import PolicyRead
@@ -144,10 +146,7 @@ class CanOnboardOptions(Options):
         return _like(client, self.flags.like or "")
 
     def run(self) -> None:
-        # the client modules stay off --help and completion
-        from kubectl_war.kube.client import Kube
-
-        client = Kube(self.kube)
+        client = kubectl_war.kube.Kube(self.kube)
         if self.listing:
             _run_list(self, client)
         else:
@@ -231,7 +230,7 @@ def _run_check(opts: CanOnboardOptions, client: Kube) -> None:
 
 def _write_verdict(verdict: Verdict, output: str) -> None:
     if output != "text":
-        opt.write_document(verdict.to_dict(), output, rows="rules")
+        of.write_document(verdict.to_dict(), output, rows="rules")
         return
     admitting = verdict.admitting
     if verdict.allowed and admitting is not None:
@@ -248,7 +247,7 @@ def _run_list(opts: CanOnboardOptions, client: Kube) -> None:
     rows = admits_per_group(groups, read.policies)
     if opts.output != "table":
         doc = {"kind": "OnboardingAdmissionList", "items": [r.to_dict() for r in rows]}
-        opt.write_document(doc, opts.output)
+        of.write_document(doc, opts.output)
     elif not rows:
         sys.stderr.write(no_resources([namespace]) + "\n")
     else:
@@ -281,7 +280,7 @@ def _write_list(rows: list[Any], *, with_namespace: bool) -> None:
 
 
 @click.command("can-onboard")
-@opt.kube_options
+@cf.kube_options
 @click.argument("group", required=False, metavar="WORKLOADGROUP")
 @click.option(
     "--list", "listing", is_flag=True, help="Per WorkloadGroup, the identities its policies admit."
@@ -326,7 +325,7 @@ def _write_list(rows: list[Any], *, with_namespace: bool) -> None:
     metavar="NS",
     help="Where the ControlPlane (its trusted JWT issuers) lives.",
 )
-@opt.output_option(("text", "json", "yaml"), templates=True)
+@of.output_option(("text", "json", "yaml"), templates=True)
 def can_onboard_cmd(**flags: Any) -> None:
     """Check whether the OnboardingPolicies admit a workload into a WorkloadGroup.
 

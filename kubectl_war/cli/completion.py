@@ -19,20 +19,18 @@ from click.shell_completion import (
 )
 
 from kubectl_war.cli.base import Options, execute
+from kubectl_war.cli.completion_var import COMPLETE_VAR
+from kubectl_war.complete import NO_FILE_COMP, complete
 from kubectl_war.errors import UsageError
 
-#: The executable the scripts complete, and the variable that asks it for completions.
+#: The executable the scripts complete (asked through `COMPLETE_VAR`).
 EXECUTABLE = "kubectl-war"
-COMPLETE_VAR = "_KUBECTL_WAR_COMPLETE"
 
 
 class _Answered(ShellComplete):
     """Candidates from `kubectl_war.complete` instead of click's own resolution."""
 
     def get_completions(self, args: list[str], incomplete: str) -> list[CompletionItem]:
-        # completion code only when completing
-        from kubectl_war.complete import NO_FILE_COMP, complete
-
         result = complete(self.cli, args, incomplete)
         items = [CompletionItem(value, help=desc or None) for value, desc in result.candidates]
         if not items and not result.directive & NO_FILE_COMP:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import kubectl_war.kube
 from kubectl_war.cli import fleet as fl
 from kubectl_war.cli.options import SidecarFlags
 from kubectl_war.errors import UsageError
@@ -37,15 +38,13 @@ def each_context(
     so whatever runs beside the client (istioctl) talks to the same cluster, and a
     context's failure is its outcome's error. In one cluster, a failure is the command's.
     """
-    from kubectl_war.kube.client import Kube  # the client modules stay off --help and completion
-
     if not fleet.active:
-        client = Kube(kube)
+        client = kubectl_war.kube.Kube(kube)
         return [fl.Outcome(client.context_name or "", value=work(kube, client))]
     names = fl.resolve(fleet, kube.kubeconfig)
     return fl.run(
         names,
-        lambda name: Kube(replace(kube, context=name)),
+        lambda name: kubectl_war.kube.Kube(replace(kube, context=name)),
         lambda name, client: work(replace(kube, context=name), client),
     )
 

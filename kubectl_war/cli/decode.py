@@ -13,7 +13,7 @@ import click
 
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.decoding import OUTPUTS, print_decoded
-from kubectl_war.cli.options import output_option
+from kubectl_war.cli.output_flags import output_option
 
 
 @click.command("decode")

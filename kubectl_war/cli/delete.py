@@ -10,8 +10,10 @@ from typing import Any
 
 import click
 
-from kubectl_war import listing, snapshot
+import kubectl_war.kube
+from kubectl_war import deletion, listing, snapshot
 from kubectl_war.assess import Facts, assess
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.contexts import no_resources
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 
 
 @click.command("delete")
-@opt.kube_options
+@cf.kube_options
 @opt.war_names
 @opt.selector_option("Delete the WARs matching this.")
 @opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")
@@ -117,10 +119,7 @@ class DeleteOptions(Options):
             raise UsageError("--wait and --wait-reregistered cannot be used with --dry-run")
 
     def run(self) -> None:
-        # the client modules stay off --help and completion
-        from kubectl_war.kube.client import Kube
-
-        client = Kube(self.kube)
+        client = kubectl_war.kube.Kube(self.kube)
         chosen = self._select(client)
         failures = 0
         for name in chosen.missing:
@@ -173,8 +172,6 @@ class DeleteOptions(Options):
 
     def _delete(self, client: Kube, chosen: _Chosen) -> int:
         """Delete the chosen WARs (then wait, when asked); the number of failures."""
-        from kubectl_war import deletion  # the cluster-reading modules stay off `delete --help`
-
         res = client.war_resource()
         failures = 0
         outcomes = []
@@ -267,8 +264,6 @@ def _confirm(
 def _wait(
     client: Kube, res: Resource, targets: list[Target], reregister: bool, timeout: float
 ) -> int:
-    from kubectl_war import deletion  # the cluster-reading modules stay off `delete --help`
-
     def report(t: deletion.Target) -> None:
         if reregister:
             write(

@@ -11,8 +11,10 @@ import click
 
 from kubectl_war import describe, listing, snapshot
 from kubectl_war.assess import assess, computed
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
@@ -30,13 +32,13 @@ if TYPE_CHECKING:
 
 
 @click.command("describe")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @opt.war_names
 @opt.selector_option("Describe the WARs matching this.")
 @opt.group_option("Describe every WAR of this WorkloadGroup; repeat for several.")
 @opt.grace_option
-@opt.output_option(("text", "json", "yaml"), templates=True)
+@of.output_option(("text", "json", "yaml"), templates=True)
 @opt.proxy_status_options("auto")
 def describe_cmd(**flags: Any) -> None:
     """Show one or more onboarded workloads in detail.
@@ -121,7 +123,7 @@ class DescribeOptions(Options):
             for war in d.wars
         ]
         data = docs[0] if len(docs) == 1 and self.names and not named else as_list(docs)
-        opt.write_document(data, self.output)
+        of.write_document(data, self.output)
 
     def _write_text(self, seen: list[tuple[str, _Described]], t: datetime) -> None:
         show_sidecar = self.sidecars.spec("auto") != "none"

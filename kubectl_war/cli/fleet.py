@@ -9,6 +9,7 @@ is the same from one run to the next however the answers raced.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -97,10 +98,6 @@ def run(
     most `max_workers` threads. A `WarError` (unreachable, forbidden, API not served,
     no such context) fails only its own context; anything else is a bug and is raised.
     """
-    # Here rather than at the top: a single-cluster command imports this module for
-    # its flags and never starts a thread.
-    from concurrent.futures import ThreadPoolExecutor
-
     outcomes: list[Outcome[T] | None] = [None] * len(contexts)
     pending: list[tuple[int, str, C]] = []
     for i, name in enumerate(contexts):

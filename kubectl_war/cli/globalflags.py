@@ -1,4 +1,4 @@
-"""Which flags are global: kubectl's connection flags as `options.kube_options` declares
+"""Which flags are global: kubectl's connection flags as `connection_flags.kube_options` declares
 them, less the two each command keeps in its own help. `kubectl war options` lists them
 (`options_cmd`); every command's help leaves them out (`help`)."""
 
@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from kubectl_war.cli.connection_flags import kube_options
+
 #: Connection flags a command's help keeps as its own, as kubectl's do (`kubectl get -A`,
 #: `kubectl get --chunk-size`): they shape what one command reads, not which cluster.
 COMMAND_FLAGS = frozenset({"all_namespaces", "chunk_size"})
@@ -16,9 +18,7 @@ COMMAND_FLAGS = frozenset({"all_namespaces", "chunk_size"})
 
 @functools.cache
 def global_options() -> tuple[click.Option, ...]:
-    """The flags `kubectl war options` lists, as `options.kube_options` declares them."""
-    from kubectl_war.cli.options import kube_options
-
+    """The flags `kubectl war options` lists, as `connection_flags.kube_options` declares them."""
     probe: Any = kube_options(lambda **kwargs: None)
     params = reversed(getattr(probe, "__click_params__", []))
     return tuple(

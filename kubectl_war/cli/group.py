@@ -7,14 +7,12 @@ not answer itself; click's own exceptions become kubectl's messages and exit cod
 from __future__ import annotations
 
 import importlib
-import os
 import sys
 from collections.abc import Sequence
 
 import click
 
 from kubectl_war.cli.commands import COMMANDS, GROUP_HELP, HELP_OPTIONS
-from kubectl_war.cli.completion import COMPLETE_VAR, shell_complete
 from kubectl_war.cli.help import WarContext, use_war_help
 from kubectl_war.cli.helptext import group_help, prog_name
 from kubectl_war.cli.usage import UnknownCommand, kubectl_message, suggestions
@@ -87,10 +85,6 @@ def run(args: Sequence[str]) -> None:
     """Run one command line through click; raises `SystemExit` with kubectl's exit code
     for click's own outcomes (help shown, usage errors, Ctrl-C at a prompt)."""
     try:
-        if COMPLETE_VAR in os.environ:
-            # The `kubectl war completion` scripts asking for candidates.
-            shell_complete(war, os.environ[COMPLETE_VAR])
-            return
         war.main(args=list(args), prog_name=prog_name(), standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)

@@ -2,7 +2,7 @@
 purpose, details, the command's own options, examples in the program's own name, then
 kubectl's pointer to `kubectl war options`, which lists the global (connection) flags.
 
-Which flags are global is read from `options.kube_options` itself, so a connection flag
+Which flags are global is read from `connection_flags.kube_options` itself, so a connection flag
 added there moves out of every command's help and into `kubectl war options` with
 nothing else to change; completion still offers them (they are not hidden).
 """

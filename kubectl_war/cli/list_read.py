@@ -3,20 +3,23 @@ plain table's rows, or as `-o json|yaml|name` items written as each page arrives
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from kubectl_war import gcpause, listing, snapshot
+from kubectl_war import gcpause, listing, printers, snapshot
 from kubectl_war.assess import Facts, assess
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
 from kubectl_war.freshness import Freshness
 from kubectl_war.kube.config import Connection
+from kubectl_war.kube.decode import loads_without_managed_fields
 from kubectl_war.notice import sidecars_unread
 from kubectl_war.render import ListDocument
+from kubectl_war.sidecars.sources import Unanswered
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
 
 if TYPE_CHECKING:
@@ -144,11 +147,10 @@ def _sort(wars: list[War], key: str | None, *, table: bool) -> list[War]:
     resources found", here it is told)."""
     if key is None or key in listing.SORT_KEYS:
         return listing.sort(wars, key)
-    # kubectl's printers load only for the output that needs them
-    from kubectl_war.printers import sort_objects
-
     by_object = {id(w.obj): w for w in wars}
-    return [by_object[id(obj)] for obj in sort_objects([w.obj for w in wars], key, table=table)]
+    return [
+        by_object[id(obj)] for obj in printers.sort_objects([w.obj for w in wars], key, table=table)
+    ]
 
 
 def read_rows(
@@ -188,9 +190,6 @@ def read_rows(
             lines.append(_Line(war, cells, listing.sort_key(war, query.sort_by)))
         gcpause.keep(obj)
 
-    # A row shows nothing of managedFields: half of each WAR's JSON, left undecoded.
-    from kubectl_war.kube.decode import loads_without_managed_fields
-
     listed.resource_version = query.list_each(
         client, namespace, add, decoder=loads_without_managed_fields
     )
@@ -218,8 +217,6 @@ def read_items(
     head with the first, its tail from `list`); with many contexts, read at
     once, each context's go to a temporary file (`spool`), copied out in context order.
     """
-    import tempfile  # `tempfile` stays off the start-up path
-
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.Snapshot([], "", namespace)
     listed = Listed(
@@ -230,7 +227,7 @@ def read_items(
         listed.document = None
     else:
         # The spool outlives this read: `list` copies it out and closes it.
-        sink = tempfile.TemporaryFile("w+", encoding="utf-8") if spool else sys.stdout  # noqa: SIM115
+        sink = _spool() if spool else sys.stdout
         listed.document = ListDocument(output, sink)
     document = listed.document
     seen: set[str] = set()
@@ -253,6 +250,18 @@ def read_items(
     listed.resource_version = query.list_each(client, namespace, add)
     snapshot.fetch_groups(client, snap, seen)
     return listed
+
+
+def _spool() -> IO[str]:
+    """A file for one context's items that no other process can open: created anew in
+    the temporary directory and removed from it at once, so it lives while it is open
+    and leaves nothing behind however the run ends (without `tempfile`, which `list`
+    would otherwise import only for this)."""
+    directory = os.environ.get("TMPDIR") or "/tmp"
+    path = os.path.join(directory, f".kubectl-war-spool-{os.urandom(8).hex()}")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+    os.unlink(path)
+    return os.fdopen(fd, "w+", encoding="utf-8")
 
 
 class _Line:
@@ -294,8 +303,6 @@ def sidecar_source(
         if sync:
             raise UsageError("--sync needs a --proxy-status source other than none")
         return None
-    # proxy-status sources (threads, subprocesses) stay off --help
-    from kubectl_war.sidecars.sources import Unanswered
 
     sidecars_unread(reasons, flags.istio_namespace)
     return Unanswered(reasons)

@@ -10,16 +10,21 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+import kubectl_war.kube
 from kubectl_war import gcpause, listing
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import list_read as lr
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.cli.list_read import Listed, Query
 from kubectl_war.cli.list_watch import Watcher, refetch
 from kubectl_war.cli.usage import csv_list
 from kubectl_war.errors import UsageError
+from kubectl_war.kube import ListResult
 from kubectl_war.kube.config import Connection
+from kubectl_war.printers.labels import LabelColumns
 from kubectl_war.render import (
     ListDocument,
     Table,
@@ -34,12 +39,11 @@ from kubectl_war.war import RESOURCE_NAME, War
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
     from kubectl_war.kube.client import Kube
-    from kubectl_war.printers.labels import LabelColumns
 
 
 @click.command("list")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @opt.selector_option("Label selector (e.g. app=ratings).")
 @click.option("--field-selector", metavar="SELECTOR", help="Field selector (e.g. metadata.name=x).")
 @opt.group_option("Only WARs of this WorkloadGroup; repeat for several.")
@@ -47,11 +51,11 @@ if TYPE_CHECKING:
 @opt.grace_option
 @click.option(
     "--sort-by",
-    type=opt.SortKey(listing.SORT_KEYS),
+    type=of.SortKey(listing.SORT_KEYS),
     help="Sort the rows.\nBy a shortcut, or by a JSONPath expression as kubectl sorts "
     "(.metadata.creationTimestamp, {.spec.identity.aws.zone}).",
 )
-@opt.output_option(templates=True, no_headers=True)
+@of.output_option(templates=True, no_headers=True)
 @click.option("--show-labels", is_flag=True, help="Add a LABELS column last: each WAR's labels.")
 @click.option(
     "-L",
@@ -147,9 +151,6 @@ class ListOptions(Options):
 
     @property
     def labels(self) -> LabelColumns:
-        # kubectl's printers load only for the output that needs them
-        from kubectl_war.printers.labels import LabelColumns
-
         return LabelColumns.from_flags(self.label_columns, self.show_labels)
 
     def run(self) -> None:
@@ -298,7 +299,7 @@ def _write_items(
     else:
         # -o kyaml is new enough to match kubectl exactly: its List has no resourceVersion.
         data = as_list(items, "" if output == "kyaml" else seen[0][1].resource_version)
-    printer = opt.printer(output, no_headers=no_headers)
+    printer = of.printer(output, no_headers=no_headers)
     if printer is not None:
         # kubectl hands its printers the List it builds, whose resourceVersion is empty.
         printer.print({**data, "metadata": {"resourceVersion": ""}}, sys.stdout)
@@ -308,19 +309,15 @@ def _write_items(
 
 def _watch(o: ListOptions, query: Query, t: datetime, labels: LabelColumns) -> None:
     """The list of one cluster, then a line per change until interrupted."""
-    # the client modules stay off --help and completion
-    from kubectl_war.kube import ListResult
-    from kubectl_war.kube.client import Kube
-
     output = o.output
     if query.sort_by is not None:
         sys.stderr.write(
             "warning: --watch requested, --sort-by will be ignored for watch events received\n"
         )
-        if opt.is_template(output) or query.sort_by not in listing.SORT_KEYS:
+        if of.is_template(output) or query.sort_by not in listing.SORT_KEYS:
             # As kubectl get -w: its initial list too comes in the server's order.
             query = replace(query, sort_by=None)
-    client = Kube(o.kube)
+    client = kubectl_war.kube.Kube(o.kube)
     listed = lr.read(o.kube, client, query, t, o.sidecars, output, o.sync, live=True)
     printer = Watcher(
         output,

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING, Any
 
 from kubectl_war import listing
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.errors import WarError
 from kubectl_war.render import Table, as_printed, to_json, to_kyaml, to_yaml, use_colour, write
+from kubectl_war.sidecars.sources import SidecarError
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
@@ -24,9 +26,6 @@ def refetch(
     source: SidecarSource, previous: dict[str, ProxySync] | None
 ) -> dict[str, ProxySync] | None:
     """Fresh sync state for a watch line; the last known state if the source fails now."""
-    # proxy-status sources (threads, subprocesses) stay off --help
-    from kubectl_war.sidecars.sources import SidecarError
-
     try:
         return source.fetch()
     except SidecarError:
@@ -61,7 +60,7 @@ class Watcher:
             sidecar=listed.source is not None,
             labels=labels,
         )
-        self.printer = opt.printer(output, no_headers=no_headers)
+        self.printer = of.printer(output, no_headers=no_headers)
         if output in ("table", "wide"):
             cols = self.layout.headers()
             if events:

@@ -1,6 +1,6 @@
 """`kubectl war options`: the global flags, which each command's help leaves out.
 
-The list is read from `options.kube_options` itself, so a connection flag declared
+The list is read from `connection_flags.kube_options` itself, so a connection flag declared
 there is listed here, and left out of each command's help (`help.py`), with nothing
 else to change; completion still offers it (it is not hidden).
 """

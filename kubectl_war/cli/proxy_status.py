@@ -10,14 +10,17 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from kubectl_war import gcpause, snapshot
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
 from kubectl_war.render import NONE, Cell, Table, use_colour
 from kubectl_war.sidecars.join import join
 from kubectl_war.sidecars.records import STATE_STYLES, type_order
+from kubectl_war.sidecars.sources import SidecarError
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
@@ -27,14 +30,14 @@ NO_WAR = "<no WAR>"
 
 
 @click.command("proxy-status")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @click.option(
     "--out-of-sync",
     is_flag=True,
     help="Only the sidecars that are not SYNCED (exit 1 when there are any).",
 )
-@opt.output_option(("table", "wide", "json", "yaml"), templates=True, no_headers=True)
+@of.output_option(("table", "wide", "json", "yaml"), templates=True, no_headers=True)
 @opt.proxy_status_options("auto")
 @gcpause.paused
 def proxy_status_cmd(**flags: Any) -> None:
@@ -126,7 +129,7 @@ class ProxyStatusOptions(Options):
             }
         else:
             data = {"source": seen[0][1].source, **data}
-        opt.write_document(data, self.output, no_headers=self.no_headers)
+        of.write_document(data, self.output, no_headers=self.no_headers)
 
 
 @dataclass
@@ -139,9 +142,6 @@ class _Joined:
 
 
 def _read(flags: Connection, client: Kube, sidecars: opt.SidecarFlags) -> _Joined:
-    # proxy-status sources (threads, subprocesses) stay off --help
-    from kubectl_war.sidecars.sources import SidecarError
-
     namespace = None if flags.all_namespaces else client.namespace
     snap = snapshot.take(client, namespace, compact=True)
     skipped: list[str] = []

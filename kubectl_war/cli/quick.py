@@ -67,7 +67,7 @@ def decode_args(args: Sequence[str]) -> tuple[list[str], str | None, str] | None
         values[flag] = value
     output = values.get("--output", OUTPUTS[0])
     if output.startswith("="):
-        output = output[1:]  # `-o=json`, kubectl's spelling, as `options.OutputFormat` reads it
+        output = output[1:]  # `-o=json`, kubectl's spelling, as `OutputFormat` reads it
     if not names or output not in OUTPUTS:
         return None
     return names, values.get("--group"), output

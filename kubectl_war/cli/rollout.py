@@ -3,14 +3,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from kubectl_war import gcpause
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
+from kubectl_war.cli.base import execute
+from kubectl_war.cli.rollout_control import ControlOptions, StatusOptions
 from kubectl_war.cli.rollout_gate import progressive_options
 from kubectl_war.cli.rollout_metrics import metrics_options
+from kubectl_war.cli.rollout_run import RolloutOptions
+from kubectl_war.durations import parse_timestamp
 from kubectl_war.errors import UsageError
 from kubectl_war.rollout import (
     DEFAULT_LEASE_DURATION,
@@ -19,21 +25,16 @@ from kubectl_war.rollout import (
     DEFAULT_STATUS_TIMEOUT,
     DEFAULT_TIMEOUT,
 )
-
-if TYPE_CHECKING:
-    pass
+from kubectl_war.rollout.plan import parse_max_unavailable
 
 
 def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> Any:
-    from kubectl_war.rollout.plan import parse_max_unavailable
-
     return parse_max_unavailable(value)
 
 
 def _joined_before(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
     if value is None:
         return None
-    from kubectl_war.durations import parse_timestamp
 
     parsed = parse_timestamp(value)
     if parsed is None:
@@ -42,6 +43,52 @@ def _joined_before(ctx: click.Context, param: click.Parameter, value: str | None
             "such as 2024-05-16T12:00:00Z"
         )
     return parsed
+
+
+#: `rollout`'s --help, in a docstring's form (as click reads a command's docstring).
+ROLLOUT_HELP = """Re-onboard outdated workloads of WorkloadGroups, a few at a time.
+
+A workload keeps the WorkloadGroup config it joined with until its WAR is
+deleted and its agent onboards again. This deletes the WARs of connected
+agents that predate their WorkloadGroup's last spec change, batch by batch:
+each batch must be back (same name, new uid, agent connected, sidecar SYNCED
+when a proxy-status source exists) before the next is deleted, and never are
+more of a group unavailable than --max-unavailable, counting those already
+unavailable. A batch not back within --timeout stops the rollout (exit 1);
+Ctrl-C stops it too (exit 130). Run the same command again to resume: WARs
+already re-onboarded are up to date and not touched again.
+
+Disconnected agents cannot re-onboard: their WARs are listed, never deleted.
+
+One rollout of a WorkloadGroup at a time: its lock and state live in a Lease in
+the group's namespace, written before every DELETE and renewed while it runs. A
+second run exits 1 naming the holder; one whose holder stopped renewing for
+--lease-duration takes it over and goes on from the recorded state. Each step is
+an Event on the WorkloadGroup.
+
+Progressive: --canary re-onboards a few WARs first and pauses (asks on a
+terminal; without one, waits --canary-pause or stops for a re-run to continue);
+each --check runs after every batch is back and must exit 0 for the next to go;
+--approve-each asks before every batch. `rollout status` shows a paused rollout.
+
+Metric gates: each --analysis is measured in Prometheus after every batch is
+back (and its checks passed); --alerts-firing holds each batch while any of
+those alerts fires.
+
+\b
+From any terminal:
+  kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
+  kubectl war rollout pause|resume|abort WORKLOADGROUP -n NS
+  kubectl war rollout history WORKLOADGROUP -n NS
+
+\b
+Examples:
+  kubectl war rollout ratings -n bookinfo --dry-run
+  kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
+  kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
+  kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
+  kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
+"""
 
 
 class RolloutGroup(click.Group):
@@ -99,9 +146,9 @@ def _groups(f: Any) -> Any:
     )(f)
 
 
-@click.command("rollout", cls=RolloutGroup)
-@opt.kube_options
-@opt.fleet_options(
+@click.command("rollout", cls=RolloutGroup, help=ROLLOUT_HELP)
+@cf.kube_options
+@cf.fleet_options(
     single="its --max-unavailable budget, its batches and its rollout lock are one cluster's"
 )
 @_groups
@@ -159,7 +206,7 @@ def _groups(f: Any) -> Any:
 )
 @click.option("--dry-run", is_flag=True, help="Print the plan; delete nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask before deleting.")
-@opt.output_option(
+@of.output_option(
     ("text", "json"),
     help="json: the plan (--dry-run) or the final summary as data; progress goes to stderr.",
 )
@@ -167,52 +214,6 @@ def _groups(f: Any) -> Any:
 @gcpause.paused
 @click.pass_context
 def rollout_cmd(ctx: click.Context, /, **flags: Any) -> None:
-    """Re-onboard outdated workloads of WorkloadGroups, a few at a time.
-
-    A workload keeps the WorkloadGroup config it joined with until its WAR is
-    deleted and its agent onboards again. This deletes the WARs of connected
-    agents that predate their WorkloadGroup's last spec change, batch by batch:
-    each batch must be back (same name, new uid, agent connected, sidecar SYNCED
-    when a proxy-status source exists) before the next is deleted, and never are
-    more of a group unavailable than --max-unavailable, counting those already
-    unavailable. A batch not back within --timeout stops the rollout (exit 1);
-    Ctrl-C stops it too (exit 130). Run the same command again to resume: WARs
-    already re-onboarded are up to date and not touched again.
-
-    Disconnected agents cannot re-onboard: their WARs are listed, never deleted.
-
-    One rollout of a WorkloadGroup at a time: its lock and state live in a Lease in
-    the group's namespace, written before every DELETE and renewed while it runs. A
-    second run exits 1 naming the holder; one whose holder stopped renewing for
-    --lease-duration takes it over and goes on from the recorded state. Each step is
-    an Event on the WorkloadGroup.
-
-    Progressive: --canary re-onboards a few WARs first and pauses (asks on a
-    terminal; without one, waits --canary-pause or stops for a re-run to continue);
-    each --check runs after every batch is back and must exit 0 for the next to go;
-    --approve-each asks before every batch. `rollout status` shows a paused rollout.
-
-    Metric gates: each --analysis is measured in Prometheus after every batch is
-    back (and its checks passed); --alerts-firing holds each batch while any of
-    those alerts fires.
-
-    \b
-    From any terminal:
-      kubectl war rollout status WORKLOADGROUP... -n NS [--watch]
-      kubectl war rollout pause|resume|abort WORKLOADGROUP -n NS
-      kubectl war rollout history WORKLOADGROUP -n NS
-
-    \b
-    Examples:
-      kubectl war rollout ratings -n bookinfo --dry-run
-      kubectl war rollout ratings -n bookinfo --max-unavailable 2 --zone-by-zone --yes
-      kubectl war rollout --all-groups -A --max-unavailable 25% --pause 30s
-      kubectl war rollout ratings -n bookinfo --canary 1 --check ./health.sh --yes
-      kubectl war rollout ratings -n bookinfo --analysis 'success-rate>=0.99' --yes
-    """
-    from kubectl_war.cli.base import execute
-    from kubectl_war.cli.rollout_run import RolloutOptions
-
     execute(RolloutOptions.from_flags(ctx, flags))
 
 
@@ -220,14 +221,14 @@ def rollout_cmd(ctx: click.Context, /, **flags: Any) -> None:
 
 
 @click.command("status")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @_groups
 @click.option("-w", "--watch", is_flag=True, help="Block until every connected WAR is up to date.")
 @opt.duration_option(
     "--timeout", default=DEFAULT_STATUS_TIMEOUT, help="With --watch: give up after this (0: never)."
 )
-@opt.output_option(("table", "json"), templates=True)
+@of.output_option(("table", "json"), templates=True)
 @opt.grace_option
 @click.pass_context
 def status_cmd(ctx: click.Context, /, **flags: Any) -> None:
@@ -253,9 +254,6 @@ def status_cmd(ctx: click.Context, /, **flags: Any) -> None:
       kubectl war rollout status --all-groups -A -o custom-columns=GROUP:.name,DONE:.done
       kubectl war rollout status --all-groups -A --all-contexts
     """
-    from kubectl_war.cli.base import execute
-    from kubectl_war.cli.rollout_control import StatusOptions
-
     execute(StatusOptions(ctx=ctx, **flags))
 
 
@@ -263,18 +261,15 @@ def _control(verb: str, purpose: str, examples: str, *, output: bool = False) ->
     """`rollout pause|resume|abort|history WORKLOADGROUP -n NS`."""
 
     def command(**flags: Any) -> None:
-        from kubectl_war.cli.base import execute
-        from kubectl_war.cli.rollout_control import ControlOptions
-
         ctx = click.get_current_context()
         output = flags.pop("output", "table")
         execute(ControlOptions(ctx=ctx, verb=verb, output=output, **flags))
 
     f: Any = command
     if output:
-        f = opt.output_option(("table", "json"))(f)
+        f = of.output_option(("table", "json"))(f)
     f = click.argument("group", metavar="WORKLOADGROUP", callback=_one_name)(f)
-    f = opt.kube_options(f)
+    f = cf.kube_options(f)
     return click.command(verb, help=f"{purpose}\n\n\b\nExamples:\n{examples}")(f)
 
 

@@ -12,7 +12,10 @@ from typing import Any
 
 import click
 
-from kubectl_war.cli.options import CONNECTION_FLAGS
+from kubectl_war.cli.base import given as given_names
+from kubectl_war.cli.connection_flags import CONNECTION_FLAGS
+from kubectl_war.durations import format_timestamp, go_duration
+from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import CONNECTION_FIELDS
 
 #: The connection flags a printed command repeats: each that picks the cluster or the
@@ -26,15 +29,11 @@ TOKEN_NOTE = "(pass --token again: it is not shown here)"
 def given(ctx: click.Context, name: str) -> bool:
     """Whether the user set this parameter (on the command line or through its
     environment variable), not left at its default (`cli.base.given`)."""
-    from kubectl_war.cli.base import given as given_names
-
     return name in given_names(ctx)
 
 
 def words(param: click.Parameter, value: Any) -> list[str]:
     """The flag and value as a user types them again."""
-    from kubectl_war.durations import format_timestamp, go_duration
-
     if not isinstance(param, click.Option) or not param.opts:
         return []
     flag = max(param.opts, key=len)  # --server, not -s
@@ -110,8 +109,6 @@ def namespace_args(namespace: str | None) -> list[str]:
 
 def check_scope(kube: Any, groups: tuple[str, ...], all_groups: bool) -> None:
     """The WorkloadGroups named, or --all-groups: exactly one of the two."""
-    from kubectl_war.errors import UsageError
-
     if groups and all_groups:
         raise UsageError("name WorkloadGroups or pass --all-groups, not both")
     if not groups and not all_groups:

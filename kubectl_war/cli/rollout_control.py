@@ -9,14 +9,30 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+import kubectl_war.kube
+from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli import rollout_args as ra
 from kubectl_war.cli.base import Options
+from kubectl_war.durations import human_duration
 from kubectl_war.errors import UsageError, WarError
+from kubectl_war.kube import KubeError
 from kubectl_war.kube.config import Connection
+from kubectl_war.render import Table, to_json, write
+from kubectl_war.rollout import lease, status
+from kubectl_war.rollout.events import Recorder
+from kubectl_war.rollout.lease import (
+    PREFIX,
+    Actor,
+    describe_holder,
+    holder_of,
+    micro_time,
+    read_state,
+    state_of,
+)
 
 if TYPE_CHECKING:
-    from kubectl_war.rollout.lease import Actor
     from kubectl_war.rollout.status import GroupStatus, Read
 
 
@@ -47,10 +63,6 @@ class StatusOptions(Options):
         return ra.command_line(self.ctx, ["rollout", verb, group, "-n", namespace])
 
     def run(self) -> None:
-        from kubectl_war.cli import contexts
-        from kubectl_war.render import write
-        from kubectl_war.rollout import status
-
         def read(flags: Connection, client: Any) -> Read:
             namespace = None if flags.all_namespaces else client.namespace
             seen = status.read(client, namespace, self.groups, self.grace_period)
@@ -66,7 +78,7 @@ class StatusOptions(Options):
         fleet = self.fleet.active
         if self.output != "table":
             named = contexts.contexts_data(outcomes) if fleet else None
-            opt.write_document(status.as_data(found, named), self.output, rows="groups")
+            of.write_document(status.as_data(found, named), self.output, rows="groups")
         elif found or not fleet:
             all_ns = self.kube.all_namespaces
             write(status.table(found, all_namespaces=all_ns, contexts=fleet, hint=self.hint))
@@ -77,9 +89,6 @@ def watch_status(client: Any, seen: Read, *, timeout: float | None, output: str)
     """`rollout status --watch` in one cluster: a line whenever a group's state changes
     (-o json or a template: the counts once, at the end); exits 0 when all are rolled
     out, else 1."""
-    from kubectl_war.render import write
-    from kubectl_war.rollout import status
-
     shown: dict[tuple[str, str], str] = {}
 
     def show(sts: list[GroupStatus]) -> None:
@@ -96,7 +105,7 @@ def watch_status(client: Any, seen: Read, *, timeout: float | None, output: str)
         client, seen, now=opt.now, timeout=timeout, show=show
     )
     if output != "table":
-        opt.write_document(status.as_data([("", s) for s in current]), output, rows="groups")
+        of.write_document(status.as_data([("", s) for s in current]), output, rows="groups")
     if done:
         sys.exit(0)
     sys.stderr.write("error: timed out waiting for the condition\n")
@@ -126,10 +135,7 @@ class ControlOptions(Options):
             raise UsageError(f"rollout {self.verb} names one WorkloadGroup: use -n, not -A")
 
     def run(self) -> None:
-        from kubectl_war.kube.client import Kube
-        from kubectl_war.rollout.lease import Actor
-
-        client = Kube(self.kube)
+        client = kubectl_war.kube.Kube(self.kube)
         namespace = client.namespace
         wg = _workload_group(client, namespace, self.group)
         if self.verb == "history":
@@ -139,7 +145,6 @@ class ControlOptions(Options):
         if self.verb == "resume" and self._resume_by_running(client, namespace):
             return
         change = {"pause": _pause, "abort": _abort, "resume": _resume}[self.verb]
-        from kubectl_war.rollout import lease
 
         said, reason = lease.ask(
             client, namespace, self.group, lambda obj, state: change(obj, state, actor)
@@ -150,8 +155,6 @@ class ControlOptions(Options):
 
     def _resume_by_running(self, client: Any, namespace: str) -> bool:
         """A paused rollout that no one holds is resumed by running it here."""
-        from kubectl_war.rollout.lease import holder_of, read_state, state_of
-
         obj, why = read_state(client, namespace, self.group)
         if why:
             raise WarError(why)
@@ -176,9 +179,6 @@ class ControlOptions(Options):
         return True
 
     def _history(self, client: Any, namespace: str) -> None:
-        from kubectl_war.render import Table, to_json, write
-        from kubectl_war.rollout.lease import read_state
-
         obj, why = read_state(client, namespace, self.group)
         if why:
             raise WarError(why)
@@ -210,8 +210,6 @@ class ControlOptions(Options):
 
 def history_rows(obj: dict[str, Any] | None) -> list[dict[str, Any]]:
     """The Lease's last rollouts, newest first; one running now comes first."""
-    from kubectl_war.rollout.lease import describe_holder, holder_of, state_of
-
     state = state_of(obj)
     rows = [dict(r) for r in state.get("history") or [] if isinstance(r, dict)]
     if obj is not None and holder_of(obj) and state.get("started"):
@@ -231,14 +229,10 @@ def _short(text: Any) -> str:
 
 
 def _seconds(value: Any) -> str:
-    from kubectl_war.durations import human_duration
-
     return human_duration(float(value)) if isinstance(value, (int, float)) else "-"
 
 
 def _workload_group(client: Any, namespace: str, name: str) -> dict[str, Any]:
-    from kubectl_war.kube import KubeError
-
     res = client.workloadgroup_resource()
     if res is None:
         raise KubeError(
@@ -254,8 +248,6 @@ def _workload_group(client: Any, namespace: str, name: str) -> dict[str, Any]:
 
 
 def _event(client: Any, actor: Actor, wg: dict[str, Any], reason: str, message: str) -> None:
-    from kubectl_war.rollout.events import Recorder
-
     meta = wg.get("metadata") or {}
     key = (str(meta.get("namespace")), str(meta.get("name")))
     recorder = Recorder(client, actor, {key: wg}, sys.stderr.write)
@@ -264,8 +256,6 @@ def _event(client: Any, actor: Actor, wg: dict[str, Any], reason: str, message: 
 
 
 def _pause(obj: dict[str, Any], state: dict[str, Any], actor: Actor) -> tuple[str, str]:
-    from kubectl_war.rollout.lease import describe_holder, holder_of, micro_time
-
     ref = _ref(obj)
     if holder_of(obj):
         request = state.get("request") or {}
@@ -287,8 +277,6 @@ def _pause(obj: dict[str, Any], state: dict[str, Any], actor: Actor) -> tuple[st
 
 
 def _abort(obj: dict[str, Any], state: dict[str, Any], actor: Actor) -> tuple[str, str]:
-    from kubectl_war.rollout.lease import describe_holder, holder_of, micro_time
-
     ref = _ref(obj)
     if holder_of(obj):
         state["request"] = {"action": "abort", "by": actor.who, "at": micro_time()}
@@ -309,8 +297,6 @@ def _abort(obj: dict[str, Any], state: dict[str, Any], actor: Actor) -> tuple[st
 
 
 def _resume(obj: dict[str, Any], state: dict[str, Any], actor: Actor) -> tuple[str, str]:
-    from kubectl_war.rollout.lease import describe_holder, holder_of
-
     ref = _ref(obj)
     if holder_of(obj):
         request = state.get("request") or {}
@@ -332,7 +318,5 @@ def _resume(obj: dict[str, Any], state: dict[str, Any], actor: Actor) -> tuple[s
 
 
 def _ref(obj: dict[str, Any]) -> str:
-    from kubectl_war.rollout.lease import PREFIX
-
     meta = obj.get("metadata") or {}
     return f"{meta.get('namespace')}/{str(meta.get('name'))[len(PREFIX) :]}"

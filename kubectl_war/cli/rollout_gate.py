@@ -19,6 +19,7 @@ from kubectl_war.durations import go_duration, human_duration, parse_duration
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.render import NONE, Table
 from kubectl_war.rollout.plan import parse_canary
+from kubectl_war.rollout.progressive import Gate, parse_check
 from kubectl_war.rollout.view import plural
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from kubectl_war.kube.config import Connection
     from kubectl_war.rollout.journal import Journal
     from kubectl_war.rollout.plan import Batch, Canary, GroupPlan
-    from kubectl_war.rollout.progressive import BatchBack, Check, Gate
+    from kubectl_war.rollout.progressive import BatchBack, Check
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,8 +92,6 @@ class Progressive:
         """
         if self.canary is None and not self.checks and not self.approve_each:
             return None
-        # rollout's modules stay off `rollout --help`
-        from kubectl_war.rollout.progressive import Gate
 
         asking = prompt.can_ask()
 
@@ -166,9 +165,6 @@ def _canary(ctx: click.Context, param: click.Parameter, value: str | None) -> An
 
 
 def _checks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
-    # rollout's modules stay off `rollout --help`
-    from kubectl_war.rollout.progressive import parse_check
-
     return tuple(parse_check(v) for v in value)
 
 

@@ -4,12 +4,11 @@ rollout's gate."""
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,16 +17,15 @@ from kubectl_war.durations import go_duration, parse_duration
 from kubectl_war.errors import UsageError, WarError, quote_input
 from kubectl_war.prometheus.client import ADDON_SERVICE, connect, parse_location
 from kubectl_war.prometheus.promql import parse_analysis
+from kubectl_war.rollout.analysis import ANALYSIS_INCONCLUSIVE, MetricGate
+from kubectl_war.rollout.progressive import Gate
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
     from kubectl_war.prometheus.client import Location
     from kubectl_war.prometheus.promql import Analysis
-    from kubectl_war.rollout.analysis import MetricGate
     from kubectl_war.rollout.plan import Plan
-    from kubectl_war.rollout.progressive import Gate
 
-F = TypeVar("F", bound=Callable[..., Any])
 
 # The defaults as a user types them (rollout.analysis holds them as numbers).
 DEFAULT_COUNT = 3
@@ -103,9 +101,6 @@ class Metrics:
     def blocked(record: Mapping[str, Any] | None) -> bool:
         """A stop on purpose that still fails the command: an inconclusive analysis
         paused the rollout (nobody chose that pause)."""
-        # the metric gate's modules stay off `rollout --help`
-        from kubectl_war.rollout.analysis import ANALYSIS_INCONCLUSIVE
-
         return bool(record) and (record or {}).get("reason") == ANALYSIS_INCONCLUSIVE
 
     @staticmethod
@@ -121,8 +116,6 @@ class Metrics:
         metric gate; None when no metric flag was given."""
         if not self.active:
             return None
-        # the metric gate's modules stay off `rollout --help`
-        from kubectl_war.rollout.analysis import MetricGate
 
         prometheus = connect(
             self.prometheus,
@@ -166,9 +159,6 @@ class Metrics:
         if metrics is None:
             return gate
         if gate is None:
-            # rollout's modules stay off `rollout --help`
-            from kubectl_war.rollout.progressive import Gate
-
             gate = Gate(versions=versions, journal=journal, report=report, interrupted=interrupted)
         metrics.report = report
         metrics.interrupted = interrupted
@@ -200,101 +190,110 @@ def _alerts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) 
     return tuple(names)
 
 
-def metrics_options(f: F) -> F:
-    """The metric-gate flags, passed to the command as `metrics` (a `Metrics`)."""
+#: The metric-gate flags, in the order --help lists them.
+METRIC_OPTIONS: list[Callable[[Any], Any]] = [
+    click.option(
+        "--analysis",
+        "analyses",
+        multiple=True,
+        metavar="EXPR",
+        callback=_analyses,
+        help="After each batch is back (and its --checks passed), measure this in "
+        "Prometheus: 'QUERY >= 0.99' (any PromQL, with {{namespace}}, {{group}}, "
+        "{{batch}}, {{window}}, {{workload}}, {{ips}}, {{wars}}), success-rate>=0.99 or "
+        "latency-p99<500ms (Istio's metrics for the group's workloads). More than "
+        "--failure-limit failed measurements stop the rollout (exit 1); no data pauses "
+        "it (exit 1, a re-run continues). Repeatable.",
+    ),
+    click.option(
+        "--analysis-count",
+        type=int,
+        default=DEFAULT_COUNT,
+        show_default=True,
+        metavar="N",
+        help="Measure each --analysis this many times after each batch.",
+    ),
+    opt.duration_option(
+        "--analysis-interval",
+        default=DEFAULT_INTERVAL,
+        help="Between measurements, and between looks at --alerts-firing.",
+    ),
+    opt.duration_option(
+        "--analysis-window",
+        default=DEFAULT_WINDOW,
+        help="The range the built-in analyses' rates are taken over ({{window}}).",
+    ),
+    click.option(
+        "--analysis-workload",
+        metavar="REGEX",
+        help="The destination_workload the built-in analyses match ({{workload}}; "
+        "default: the WorkloadGroup's name).",
+    ),
+    click.option(
+        "--failure-limit",
+        type=int,
+        default=DEFAULT_FAILURE_LIMIT,
+        show_default=True,
+        metavar="N",
+        help="Failed measurements of an --analysis allowed per batch.",
+    ),
+    click.option(
+        "--analysis-dry-run",
+        is_flag=True,
+        help="Measure and report the analyses; never stop or pause on them.",
+    ),
+    click.option(
+        "--alerts-firing",
+        multiple=True,
+        metavar="NAME[,NAME]",
+        callback=_alerts,
+        help="Before each batch, while any of these Prometheus alerts fires, wait (up "
+        "to --timeout, then stop).",
+    ),
+    click.option(
+        "--prometheus",
+        default=DEFAULT_PROMETHEUS,
+        show_default=True,
+        metavar="URL|service/NS/NAME[:PORT]|auto",
+        callback=_location,
+        help="Where Prometheus answers: a URL, a Service reached through the API "
+        "server's proxy, or auto: Service prometheus in --istio-namespace.",
+    ),
+    click.option(
+        "--prometheus-token-file",
+        metavar="FILE",
+        help="A bearer token for --prometheus URL.",
+    ),
+]
 
-    @functools.wraps(f)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        metrics = Metrics(
-            analyses=kwargs.pop("analyses"),
-            count=kwargs.pop("analysis_count"),
-            interval=kwargs.pop("analysis_interval"),
-            failure_limit=kwargs.pop("failure_limit"),
-            window=kwargs.pop("analysis_window"),
-            workload=kwargs.pop("analysis_workload"),
-            dry_run=kwargs.pop("analysis_dry_run"),
-            alerts=kwargs.pop("alerts_firing"),
-            prometheus=kwargs.pop("prometheus"),
-            token_file=kwargs.pop("prometheus_token_file"),
-        )
-        metrics.validate()
-        return f(*args, metrics=metrics, **kwargs)
 
-    decorators = [
-        click.option(
-            "--analysis",
-            "analyses",
-            multiple=True,
-            metavar="EXPR",
-            callback=_analyses,
-            help="After each batch is back (and its --checks passed), measure this in "
-            "Prometheus: 'QUERY >= 0.99' (any PromQL, with {{namespace}}, {{group}}, "
-            "{{batch}}, {{window}}, {{workload}}, {{ips}}, {{wars}}), success-rate>=0.99 or "
-            "latency-p99<500ms (Istio's metrics for the group's workloads). More than "
-            "--failure-limit failed measurements stop the rollout (exit 1); no data pauses "
-            "it (exit 1, a re-run continues). Repeatable.",
-        ),
-        click.option(
-            "--analysis-count",
-            type=int,
-            default=DEFAULT_COUNT,
-            show_default=True,
-            metavar="N",
-            help="Measure each --analysis this many times after each batch.",
-        ),
-        opt.duration_option(
-            "--analysis-interval",
-            default=DEFAULT_INTERVAL,
-            help="Between measurements, and between looks at --alerts-firing.",
-        ),
-        opt.duration_option(
-            "--analysis-window",
-            default=DEFAULT_WINDOW,
-            help="The range the built-in analyses' rates are taken over ({{window}}).",
-        ),
-        click.option(
-            "--analysis-workload",
-            metavar="REGEX",
-            help="The destination_workload the built-in analyses match ({{workload}}; "
-            "default: the WorkloadGroup's name).",
-        ),
-        click.option(
-            "--failure-limit",
-            type=int,
-            default=DEFAULT_FAILURE_LIMIT,
-            show_default=True,
-            metavar="N",
-            help="Failed measurements of an --analysis allowed per batch.",
-        ),
-        click.option(
-            "--analysis-dry-run",
-            is_flag=True,
-            help="Measure and report the analyses; never stop or pause on them.",
-        ),
-        click.option(
-            "--alerts-firing",
-            multiple=True,
-            metavar="NAME[,NAME]",
-            callback=_alerts,
-            help="Before each batch, while any of these Prometheus alerts fires, wait (up "
-            "to --timeout, then stop).",
-        ),
-        click.option(
-            "--prometheus",
-            default=DEFAULT_PROMETHEUS,
-            show_default=True,
-            metavar="URL|service/NS/NAME[:PORT]|auto",
-            callback=_location,
-            help="Where Prometheus answers: a URL, a Service reached through the API "
-            "server's proxy, or auto: Service prometheus in --istio-namespace.",
-        ),
-        click.option(
-            "--prometheus-token-file",
-            metavar="FILE",
-            help="A bearer token for --prometheus URL.",
-        ),
-    ]
-    out: Any = wrapper
-    for decorate in reversed(decorators):
-        out = decorate(out)
-    return out  # type: ignore[no-any-return]
+def _metrics(
+    analyses: tuple[Analysis, ...],
+    analysis_count: int,
+    analysis_interval: float,
+    failure_limit: int,
+    analysis_window: float,
+    analysis_workload: str | None,
+    analysis_dry_run: bool,
+    alerts_firing: tuple[str, ...],
+    prometheus: Location,
+    prometheus_token_file: str | None,
+) -> Metrics:
+    metrics = Metrics(
+        analyses=analyses,
+        count=analysis_count,
+        interval=analysis_interval,
+        failure_limit=failure_limit,
+        window=analysis_window,
+        workload=analysis_workload,
+        dry_run=analysis_dry_run,
+        alerts=alerts_firing,
+        prometheus=prometheus,
+        token_file=prometheus_token_file,
+    )
+    metrics.validate()
+    return metrics
+
+
+#: The metric-gate flags, passed to the command as `metrics` (a `Metrics`).
+metrics_options = opt.flag_group("metrics", METRIC_OPTIONS, _metrics)

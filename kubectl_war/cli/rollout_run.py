@@ -4,7 +4,9 @@ drive: read one cluster, take the groups' Leases, plan, confirm, execute, let go
 from __future__ import annotations
 
 import contextlib
+import io
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,22 +14,40 @@ from typing import TYPE_CHECKING, Any, Callable, cast
 
 import click
 
-from kubectl_war import gcpause
+import kubectl_war.kube
+from kubectl_war import gcpause, snapshot
+from kubectl_war.assess import assess
 from kubectl_war.cli import options as opt
 from kubectl_war.cli import rollout_args as ra
 from kubectl_war.cli.base import Options
+from kubectl_war.cli.prompt import can_ask, is_terminal
+from kubectl_war.cli.prompt import confirm as ask
 from kubectl_war.cli.rollout_gate import Progressive
 from kubectl_war.cli.rollout_metrics import Metrics
+from kubectl_war.durations import format_timestamp
 from kubectl_war.errors import UsageError, WarError
 from kubectl_war.kube.config import Connection
+from kubectl_war.kube.requests import ListResult
+from kubectl_war.render import to_json, write
+from kubectl_war.rollout import journal as rj
+from kubectl_war.rollout import plan as rp
+from kubectl_war.rollout import progress as pr
+from kubectl_war.rollout import progressive as pg
+from kubectl_war.rollout import scope, view
+from kubectl_war.rollout.executor import Executor
+from kubectl_war.rollout.lease import Actor
+from kubectl_war.rollout.plan import Selection
+from kubectl_war.rollout.shared import LeaseJournal, Shared, read_states
+from kubectl_war.rollout.signals import stopping_on_signals
+from kubectl_war.rollout.synced import CachedSidecars
+from kubectl_war.rollout.view import LineReporter
+from kubectl_war.rollout.wait import View
 
 if TYPE_CHECKING:
     from kubectl_war.assess import Facts
     from kubectl_war.rollout.journal import Journal
-    from kubectl_war.rollout.plan import MaxUnavailable, Plan, Selection
+    from kubectl_war.rollout.plan import MaxUnavailable, Plan
     from kubectl_war.rollout.progress import Result
-    from kubectl_war.rollout.shared import Shared
-    from kubectl_war.rollout.synced import CachedSidecars
     from kubectl_war.snapshot import Snapshot
     from kubectl_war.war import War
 
@@ -96,14 +116,10 @@ class RolloutOptions(Options):
 
     def complete(self) -> None:
         """Where progress goes: stdout, or stderr when stdout carries -o json."""
-        from kubectl_war.rollout.view import LineReporter
-
         self.lines = LineReporter(self.progress)
         self.say = self.lines.say
 
     def validate(self) -> None:
-        from kubectl_war.cli.prompt import can_ask
-
         ra.check_scope(self.kube, self.groups, self.all_groups)
         self.progressive.validate(can_ask=can_ask())
         if not self.no_lock and (self.lease_duration or 0) < 1:
@@ -114,8 +130,6 @@ class RolloutOptions(Options):
         return sys.stderr if self.output == "json" else sys.stdout
 
     def run(self) -> None:
-        from kubectl_war.rollout.signals import stopping_on_signals
-
         if self.no_lock and not self.dry_run:
             self.say(NO_LOCK_LINE)
         with stopping_on_signals() as signals:
@@ -133,13 +147,7 @@ class RolloutOptions(Options):
     # -- reading -------------------------------------------------------------------------
 
     def _read(self) -> Cluster:
-        from kubectl_war import snapshot
-        from kubectl_war.assess import assess
-        from kubectl_war.kube.client import Kube
-        from kubectl_war.rollout import progressive as pg
-        from kubectl_war.rollout import scope
-
-        client = Kube(self.kube)
+        client = kubectl_war.kube.Kube(self.kube)
         namespace = None if self.kube.all_namespaces else client.namespace
         self.namespace = namespace
         # A rollout in one namespace starts its first batch from the very WARs it plans
@@ -166,9 +174,6 @@ class RolloutOptions(Options):
         return cluster
 
     def _take(self, cluster: Cluster) -> Shared:
-        from kubectl_war.rollout.lease import Actor
-        from kubectl_war.rollout.shared import Shared
-
         shared = Shared(
             cluster.client,
             Actor.here(self.kube.as_user),
@@ -182,9 +187,6 @@ class RolloutOptions(Options):
         return shared
 
     def _journal(self, cluster: Cluster, shared: Shared | None) -> Journal:
-        from kubectl_war.rollout import journal as rj
-        from kubectl_war.rollout.shared import LeaseJournal, read_states
-
         if shared is not None:
             return shared.journal(self.grace_period)
         if self.no_lock:
@@ -195,8 +197,6 @@ class RolloutOptions(Options):
     # -- planning ------------------------------------------------------------------------
 
     def selection(self, cluster: Cluster) -> Selection:
-        from kubectl_war.rollout.plan import Selection
-
         return Selection(
             self.include_up_to_date,
             self.include_unknown,
@@ -206,9 +206,6 @@ class RolloutOptions(Options):
         )
 
     def _plan(self, cluster: Cluster, journal: Journal) -> Plan:
-        from kubectl_war.rollout import plan as rp
-        from kubectl_war.rollout import progressive as pg
-
         # Before anything is counted: a recorded WAR still there was never deleted.
         journal.reconcile(cluster.snap.wars, cluster.namespace)
         canary = self.progressive.canary
@@ -235,10 +232,6 @@ class RolloutOptions(Options):
         )
 
     def _roll(self, cluster: Cluster, shared: Shared | None, signals: Any) -> Result | None:
-        from kubectl_war.render import to_json, write
-        from kubectl_war.rollout import plan as rp
-        from kubectl_war.rollout import view
-
         journal = self._journal(cluster, shared)
         plan = self._plan(cluster, journal)
         if self.dry_run:
@@ -261,10 +254,6 @@ class RolloutOptions(Options):
     def _nothing_to_do(self, plan: Plan, journal: Journal) -> bool:
         """Nothing to delete, nothing in flight, no check to run again: say so, and clear
         what an earlier run left (a pause, a failed check) that is over now."""
-        from kubectl_war.render import to_json, write
-        from kubectl_war.rollout import progress as pr
-        from kubectl_war.rollout import view
-
         # An earlier run's WARs not back yet are waited for even with nothing to delete.
         busy = any(
             journal.in_flight(g.namespace, g.name) or journal.pending_check(g.namespace, g.name)
@@ -293,9 +282,6 @@ class RolloutOptions(Options):
         confirmed: bool,
         signals: Any,
     ) -> Result:
-        from kubectl_war.cli.prompt import is_terminal
-        from kubectl_war.rollout import view
-
         live = self.output != "json" and is_terminal(sys.stdout)
         reporter: Any
         if live:
@@ -349,11 +335,6 @@ class RolloutOptions(Options):
         report: Any,
         synced: CachedSidecars | None,
     ) -> Any:
-        from kubectl_war.kube.requests import ListResult
-        from kubectl_war.rollout import progressive as pg
-        from kubectl_war.rollout.executor import Executor
-        from kubectl_war.rollout.wait import View
-
         client, namespace, objects = cluster.client, cluster.namespace, cluster.objects
         selection, facts = self.selection(cluster), cluster.facts
         wg_res = client.workloadgroup_resource()
@@ -391,8 +372,6 @@ class RolloutOptions(Options):
 
     def resume_command(self) -> str:
         """The command that resumes this rollout, from the flags the user gave."""
-        from kubectl_war.durations import format_timestamp
-
         args = ["rollout", *self.groups]
         if self.all_groups:
             args.append("--all-groups")
@@ -405,10 +384,6 @@ class RolloutOptions(Options):
         return ra.command_line(self.ctx, args, [*own, "--yes"])
 
     def _finish(self, result: Result, signal_code: int) -> None:
-        from kubectl_war.render import to_json, write
-        from kubectl_war.rollout import progress as pr
-        from kubectl_war.rollout import view
-
         out, err = view.report_text(result, self.resume_command())
         if self.output == "json":
             write(to_json(self.metrics.summary(result.to_dict(), self.metric_gate)))
@@ -433,9 +408,6 @@ def _both(first: Callable[[Any], None], second: Callable[[Any], None]) -> Callab
 
 def confirm(plan: Plan) -> None:
     """Show the plan and ask; without a terminal, refuse."""
-    from kubectl_war.cli.prompt import confirm as ask
-    from kubectl_war.rollout import view
-
     count = view.plural(len(plan.members), "WAR")
     ask(
         view.plan_text(plan)
@@ -456,9 +428,6 @@ def sidecar_check_soon(
     writes on stderr what it wrote meanwhile, and answers its result or raises its error
     (a run with nothing to roll out never asks: silent). A source on stdin is read when
     asked: a terminal there is the prompt's."""
-    import io
-    import threading
-
     if flags.spec("auto") == "-":
         return lambda: _sidecar_check(kube, client, flags, sys.stderr)
     out, done = io.StringIO(), []  # type: tuple[io.StringIO, list[Any]]
@@ -487,8 +456,6 @@ def _sidecar_check(
 ) -> CachedSidecars | None:
     """`sidecar_synced(war)` over the proxy-status source, or None when there is none
     (then a WAR is back once its agent is connected)."""
-    from kubectl_war.rollout.synced import CachedSidecars
-
     skipped: list[str] = []
     source = flags.open(kube, client, default="auto", notice=skipped.append)
     if source is None:

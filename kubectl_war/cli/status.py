@@ -12,8 +12,10 @@ import click
 
 from kubectl_war import gcpause, health, snapshot
 from kubectl_war.assess import assess
+from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
 from kubectl_war.cli import options as opt
+from kubectl_war.cli import output_flags as of
 from kubectl_war.cli.base import Options, execute
 from kubectl_war.jsondata import child
 from kubectl_war.kube.config import Connection
@@ -65,11 +67,11 @@ class _Seen:
 
 
 @click.command("status")
-@opt.kube_options
-@opt.fleet_options()
+@cf.kube_options
+@cf.fleet_options()
 @opt.selector_option("Only WARs matching this label selector.")
 @opt.grace_option
-@opt.output_option(
+@of.output_option(
     ("table", "json", "yaml", "prometheus"),
     templates=True,
     help="Output format. prometheus: the counts in Prometheus' text exposition format "
@@ -317,4 +319,4 @@ def _write_data(
         "problems": [p.to_dict() for s in seen for p in s.problems],
         "groupProblems": [p.to_dict() for s in seen for p in s.group_problems],
     }
-    opt.write_document(data, output, rows="groups")
+    of.write_document(data, output, rows="groups")

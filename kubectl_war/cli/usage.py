@@ -13,6 +13,8 @@ from collections.abc import Iterable
 
 import click
 
+from kubectl_war.printers.labels import CsvError, split_csv
+
 #: cobra's `SuggestionsMinimumDistance`: commands this close to a typo are suggested.
 SUGGESTION_DISTANCE = 2
 
@@ -70,8 +72,6 @@ def csv_list(
 ) -> tuple[str, ...]:
     """A callback for a flag kubectl reads as a string list (`-L`): each value must be a
     CSV record (`printers.labels.split_csv`), checked before anything is sent."""
-    from kubectl_war.printers.labels import CsvError, split_csv
-
     for value in values:
         try:
             split_csv(value)

@@ -8,9 +8,10 @@ from typing import Any
 
 import click
 
+import kubectl_war.kube
 from kubectl_war import __version__
 from kubectl_war.cli.base import Options, execute
-from kubectl_war.cli.options import output_option
+from kubectl_war.cli.output_flags import output_option
 from kubectl_war.render import to_document, write
 
 
@@ -34,13 +35,10 @@ class VersionOptions(Options):
     output: str
 
     def run(self) -> None:
-        # the client modules stay off --help and completion
-        from kubectl_war.kube import client_version
-
         info = {
             "kubectlWar": f"v{__version__}",
             "python": platform.python_version(),
-            "kubernetesClient": client_version(),
+            "kubernetesClient": kubectl_war.kube.client_version(),
         }
         if self.output in ("json", "yaml", "kyaml"):
             write(to_document(info, self.output))
