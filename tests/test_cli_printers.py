@@ -464,9 +464,7 @@ _LOADED = (
     "    main(sys.argv[1:])\n"
     "except SystemExit:\n"
     "    pass\n"
-    # Not `gofmt`: the proxy-status parsers (sidecars.json_shape) use its `json_kind`, and
-    # `list` imports them for --proxy-status on every run.
-    "engine = ('jsonpath', 'jsonpath_parser', 'custom_columns', 'sort', 'tabwriter')\n"
+    "engine = ('jsonpath', 'jsonpath_parser', 'custom_columns', 'sort', 'tabwriter', 'gofmt')\n"
     "sys.stderr.write('LOADED ' + ' '.join(m for m in engine\n"
     "    if 'kubectl_war.printers.' + m in sys.modules) + '\\n')\n"
 )

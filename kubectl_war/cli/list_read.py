@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import IO, TYPE_CHECKING, Any
 
-from kubectl_war import gcpause, listing, printers, snapshot
+from kubectl_war import gcpause, listing, printers, sidecars, snapshot
 from kubectl_war.assess import Facts, assess
 from kubectl_war.cli import options as opt
 from kubectl_war.errors import UsageError
@@ -19,7 +19,6 @@ from kubectl_war.kube.config import Connection
 from kubectl_war.kube.decode import loads_without_managed_fields
 from kubectl_war.notice import sidecars_unread
 from kubectl_war.render import ListDocument
-from kubectl_war.sidecars.sources import Unanswered
 from kubectl_war.war import RESOURCE_NAME, AgentState, War
 
 if TYPE_CHECKING:
@@ -305,4 +304,4 @@ def sidecar_source(
         return None
 
     sidecars_unread(reasons, flags.istio_namespace)
-    return Unanswered(reasons)
+    return sidecars.Unanswered(reasons)

@@ -7,12 +7,11 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kubectl_war import listing
+from kubectl_war import listing, sidecars
 from kubectl_war.cli import options as opt
 from kubectl_war.cli import output_flags as of
 from kubectl_war.errors import WarError
 from kubectl_war.render import Table, as_printed, to_json, to_kyaml, to_yaml, use_colour, write
-from kubectl_war.sidecars.sources import SidecarError
 from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
@@ -28,7 +27,7 @@ def refetch(
     """Fresh sync state for a watch line; the last known state if the source fails now."""
     try:
         return source.fetch()
-    except SidecarError:
+    except sidecars.SidecarError:
         return previous
 
 

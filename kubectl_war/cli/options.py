@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
+from kubectl_war import sidecars
 from kubectl_war.cli.connection_flags import istioctl_cannot_take
 from kubectl_war.durations import parse_duration, parse_timestamp
 from kubectl_war.errors import UsageError
@@ -23,7 +24,6 @@ from kubectl_war.listing import agent_flag
 from kubectl_war.names import check_object_name
 from kubectl_war.sidecars import kinds as source_kinds
 from kubectl_war.sidecars.limits import parse_size
-from kubectl_war.sidecars.sources import open_source
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -244,7 +244,7 @@ class SidecarFlags:
             def notice(line: str) -> None:
                 sys.stderr.write(f"debug: proxy-status: {line}\n")
 
-        return open_source(
+        return sidecars.open_source(
             client,
             self.spec(default),
             istio_namespace=self.istio_namespace,

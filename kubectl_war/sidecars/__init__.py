@@ -4,6 +4,26 @@ and join those records with the WARs (`join`).
 
 Modules: `records` (record, states, shared rules), `istioctl_text`, `syncz`, `csds`
 (one reader per format), `json_shape` (shape checks for the JSON readers), `autodetect`
-(any format), `limits` (size and line caps), `sources`, `join`. Nothing is imported
-here: importing the package stays free for commands that never read sidecars.
+(any format), `limits` (size and line caps), `sources`, `join`. Importing the package
+stays free for commands that never read sidecars: the names below load `sources` (and
+with it every reader) when one of them is first asked for, as `list` does only when a
+`--proxy-status` source is read.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kubectl_war.sidecars.sources import SidecarError, Unanswered, open_source
+
+__all__ = ["SidecarError", "Unanswered", "open_source"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.sources"), name)
+    globals()[name] = value
+    return value
