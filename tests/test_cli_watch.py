@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import signal
 import subprocess
 import threading
 import time
@@ -20,13 +21,16 @@ A, B, C = f.EC2_2A, f.EC2, f.EC2_2C
 class Follower:
     """A running `kubectl war list -w` whose stdout lines arrive on a queue."""
 
-    def __init__(self, kubectl: str, env: dict[str, str], *args: str) -> None:
+    def __init__(
+        self, kubectl: str, env: dict[str, str], *args: str, sigint: Any = signal.SIG_DFL
+    ) -> None:
         self.proc = subprocess.Popen(
             [kubectl, "war", "list", "-w", *args],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
         )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
@@ -66,9 +70,9 @@ class Follower:
 def follow(kubectl_bin: str, kube_env: dict[str, str]) -> Any:
     started: list[Follower] = []
 
-    def start(*args: str) -> Follower:
+    def start(*args: str, sigint: Any = signal.SIG_DFL) -> Follower:
         env = dict(kube_env, KUBECTL_WAR_NOW=FIXED_NOW)
-        fol = Follower(kubectl_bin, env, *args)
+        fol = Follower(kubectl_bin, env, *args, sigint=sigint)
         started.append(fol)
         return fol
 
@@ -130,3 +134,19 @@ def test_watch_on_an_empty_namespace_waits_without_complaint(
     assert header.split()[:3] == ["NAME", "GROUP", "PLATFORM"]
     assert row.split()[0] == A
     assert "\x1b[" not in header + row
+
+
+@pytest.mark.parametrize(
+    "started_with", [signal.SIG_DFL, signal.SIG_IGN], ids=["terminal", "background"]
+)
+def test_sigint_stops_a_watch_however_it_was_started(
+    fake_kube: FakeKube, follow: Any, started_with: Any
+) -> None:
+    # A shell starts a background job (`kubectl war list -w > log &`) with SIGINT
+    # ignored; `kill -INT` still stops it, as it stops `kubectl get -w`.
+    fake_kube.add(f.war(A, group="ratings"))
+    fol = follow("-n", "bookinfo", "--no-headers", sigint=started_with)
+    assert [line.split()[0] for line in fol.take(1)] == [A]
+    fol.proc.send_signal(signal.SIGINT)
+    _, err = fol.proc.communicate(timeout=60)
+    assert (fol.proc.returncode, err) == (130, "\n")

@@ -7,6 +7,7 @@ not answer itself; click's own exceptions become kubectl's messages and exit cod
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -84,12 +85,16 @@ war = WarGroup(
 def run(args: Sequence[str]) -> None:
     """Run one command line through click; raises `SystemExit` with kubectl's exit code
     for click's own outcomes (help shown, usage errors, Ctrl-C at a prompt)."""
+    _interruptible()
     try:
         war.main(args=list(args), prog_name=prog_name(), standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.stderr.write("\n")
+    except click.exceptions.Abort as exc:
+        # Ctrl-C while a command runs: click has ended the line already (and says so by
+        # raising from the KeyboardInterrupt); at a prompt it has not.
+        if not isinstance(exc.__cause__, (KeyboardInterrupt, EOFError)):
+            sys.stderr.write("\n")
         sys.exit(130)
     except UnknownCommand as exc:
         sys.stderr.write(f"error: {exc.format_message()}")
@@ -104,3 +109,15 @@ def run(args: Sequence[str]) -> None:
     except click.ClickException as exc:
         sys.stderr.write(f"error: {exc.format_message()}\n")
         sys.exit(exc.exit_code)
+
+
+def _interruptible() -> None:
+    """SIGINT stops a command even when it was started with SIGINT ignored.
+
+    A shell starts a background job (`kubectl war list -w > log &`) with SIGINT ignored,
+    and Python then never raises KeyboardInterrupt: `kill -INT` would be lost on a watch.
+    kubectl's watches stop on SIGINT however they were started (Go's `signal.Notify`
+    installs a handler over an ignored signal); so do these.
+    """
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
