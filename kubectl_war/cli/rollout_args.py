@@ -16,7 +16,7 @@ from kubectl_war.cli.base import given as given_names
 from kubectl_war.cli.connection_flags import CONNECTION_FLAGS
 from kubectl_war.durations import format_timestamp, go_duration
 from kubectl_war.errors import UsageError
-from kubectl_war.kube.config import CONNECTION_FIELDS
+from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 
 #: The connection flags a printed command repeats: each that picks the cluster or the
 #: identity (the registry's `rerun`), but a secret one (a token).
@@ -107,7 +107,7 @@ def namespace_args(namespace: str | None) -> list[str]:
     return ["-A"] if namespace is None else ["-n", namespace]
 
 
-def check_scope(kube: Any, groups: tuple[str, ...], all_groups: bool) -> None:
+def check_scope(kube: Connection, groups: tuple[str, ...], all_groups: bool) -> None:
     """The WorkloadGroups named, or --all-groups: exactly one of the two."""
     if groups and all_groups:
         raise UsageError("name WorkloadGroups or pass --all-groups, not both")

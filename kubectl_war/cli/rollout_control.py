@@ -33,6 +33,7 @@ from kubectl_war.rollout.lease import (
 )
 
 if TYPE_CHECKING:
+    from kubectl_war.kube.client import Kube
     from kubectl_war.rollout.status import GroupStatus, Read
 
 
@@ -63,7 +64,7 @@ class StatusOptions(Options):
         return ra.command_line(self.ctx, ["rollout", verb, group, "-n", namespace])
 
     def run(self) -> None:
-        def read(flags: Connection, client: Any) -> Read:
+        def read(flags: Connection, client: Kube) -> Read:
             namespace = None if flags.all_namespaces else client.namespace
             seen = status.read(client, namespace, self.groups, self.grace_period)
             if self.watch:  # one cluster only (refused for a fleet)
@@ -85,7 +86,7 @@ class StatusOptions(Options):
         contexts.finish(outcomes, self.fleet, failed=not all(s.done for _, s in found))
 
 
-def watch_status(client: Any, seen: Read, *, timeout: float | None, output: str) -> None:
+def watch_status(client: Kube, seen: Read, *, timeout: float | None, output: str) -> None:
     """`rollout status --watch` in one cluster: a line whenever a group's state changes
     (-o json or a template: the counts once, at the end); exits 0 when all are rolled
     out, else 1."""
@@ -153,7 +154,7 @@ class ControlOptions(Options):
         if reason:
             _event(client, actor, wg, reason, said)
 
-    def _resume_by_running(self, client: Any, namespace: str) -> bool:
+    def _resume_by_running(self, client: Kube, namespace: str) -> bool:
         """A paused rollout that no one holds is resumed by running it here."""
         obj, why = read_state(client, namespace, self.group)
         if why:
@@ -178,7 +179,7 @@ class ControlOptions(Options):
             rollout.invoke(sub)
         return True
 
-    def _history(self, client: Any, namespace: str) -> None:
+    def _history(self, client: Kube, namespace: str) -> None:
         obj, why = read_state(client, namespace, self.group)
         if why:
             raise WarError(why)
@@ -232,7 +233,7 @@ def _seconds(value: Any) -> str:
     return human_duration(float(value)) if isinstance(value, (int, float)) else "-"
 
 
-def _workload_group(client: Any, namespace: str, name: str) -> dict[str, Any]:
+def _workload_group(client: Kube, namespace: str, name: str) -> dict[str, Any]:
     res = client.workloadgroup_resource()
     if res is None:
         raise KubeError(
@@ -247,7 +248,7 @@ def _workload_group(client: Any, namespace: str, name: str) -> dict[str, Any]:
     return dict(obj)
 
 
-def _event(client: Any, actor: Actor, wg: dict[str, Any], reason: str, message: str) -> None:
+def _event(client: Kube, actor: Actor, wg: dict[str, Any], reason: str, message: str) -> None:
     meta = wg.get("metadata") or {}
     key = (str(meta.get("namespace")), str(meta.get("name")))
     recorder = Recorder(client, actor, {key: wg}, sys.stderr.write)

@@ -45,6 +45,7 @@ from kubectl_war.rollout.wait import View
 
 if TYPE_CHECKING:
     from kubectl_war.assess import Facts
+    from kubectl_war.kube.client import Kube
     from kubectl_war.rollout.journal import Journal
     from kubectl_war.rollout.plan import MaxUnavailable, Plan
     from kubectl_war.rollout.progress import Result
@@ -65,7 +66,7 @@ _NOT_RESUMED = ("groups", "all_groups", "dry_run", "yes", "joined_before")
 class Cluster:
     """One cluster as read for a rollout."""
 
-    client: Any
+    client: Kube
     namespace: str | None
     snap: Snapshot
     keys: list[tuple[str, str]]
@@ -340,6 +341,8 @@ class RolloutOptions(Options):
         wg_res = client.workloadgroup_resource()
 
         def generation(gp: Any) -> str | None:
+            if wg_res is None:  # the cluster stopped serving WorkloadGroups
+                return None
             obj = client.get(wg_res, gp.namespace, gp.name)
             return None if obj is None else pg.version_of(obj)
 
@@ -422,7 +425,7 @@ def _no_sidecar_state(war: Any) -> str:
 
 
 def sidecar_check_soon(
-    kube: Connection, client: Any, flags: opt.SidecarFlags
+    kube: Connection, client: Kube, flags: opt.SidecarFlags
 ) -> Callable[[], CachedSidecars | None]:
     """`_sidecar_check` started now in a thread; the function answered waits for it,
     writes on stderr what it wrote meanwhile, and answers its result or raises its error
@@ -452,7 +455,7 @@ def sidecar_check_soon(
 
 
 def _sidecar_check(
-    kube: Connection, client: Any, flags: opt.SidecarFlags, stream: Any
+    kube: Connection, client: Kube, flags: opt.SidecarFlags, stream: Any
 ) -> CachedSidecars | None:
     """`sidecar_synced(war)` over the proxy-status source, or None when there is none
     (then a WAR is back once its agent is connected)."""

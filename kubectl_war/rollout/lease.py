@@ -537,7 +537,7 @@ def read_state(kube: Kube, namespace: str, group: str) -> tuple[dict[str, Any] |
 
 
 def ask(
-    kube: Any,
+    kube: Kube,
     namespace: str,
     group: str,
     change: Callable[[dict[str, Any], dict[str, Any]], Any],
