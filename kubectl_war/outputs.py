@@ -1,6 +1,6 @@
 """The `-o` names of kubectl's template formats, declared once.
 
-The flag parser (cli/options.py) checks `-o` without loading the printers, and the
+The flag parser (cli/output_flags.py) checks `-o` without loading the printers, and the
 printers (printers/) print these formats: both read the names from here.
 """
 

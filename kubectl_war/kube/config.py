@@ -28,7 +28,7 @@ NO_CONFIG = (
 class Connection:
     """How to reach one cluster: kubectl's connection flags, as the user gave them.
 
-    One value per invocation (`cli.options.kube_options` builds it); the fleet runner
+    One value per invocation (`cli.connection_flags.kube_options` builds it); the fleet runner
     makes one per context with `dataclasses.replace(conn, context=name)`, and
     `kube.Kube(conn)` connects.
     """
