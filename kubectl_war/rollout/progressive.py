@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import UsageError
@@ -27,6 +27,9 @@ from kubectl_war.rollout.states import EventKind
 from kubectl_war.rollout.view import plural
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
+
+if TYPE_CHECKING:
+    from kubectl_war.rollout.analysis import MetricGate
 
 #: `--check-timeout`: how long one check may run.
 DEFAULT_CHECK_TIMEOUT = "1m"
@@ -309,7 +312,7 @@ class Gate:
         self._approved_next = first_approved
         #: The metric gates (`rollout.analysis.MetricGate`): alerts before each batch,
         #: analyses after each batch is back and its checks passed.
-        self.metrics: Any = None
+        self.metrics: MetricGate | None = None
 
     def record(
         self, gp: GroupPlan, batch: Batch, reason: str, message: str, *, back: bool
