@@ -32,6 +32,8 @@ from kubectl_war.kube.requests import (
 )
 
 if TYPE_CHECKING:
+    from urllib3 import HTTPResponse
+
     from kubectl_war.jsondata import JSON
 
 #: Seconds one watch of a waiting thread stays open: a finished wait's thread ends within it.
@@ -557,7 +559,7 @@ def _name(meta: Any) -> Key | None:
     return (str(meta.get("namespace") or ""), meta["name"])
 
 
-def _lines(resp: Any) -> Iterator[bytes]:
+def _lines(resp: HTTPResponse) -> Iterator[bytes]:
     """Newline-delimited chunks of a streaming response."""
     buf = b""
     for chunk in resp.stream(amt=None, decode_content=False):
@@ -570,7 +572,7 @@ def _lines(resp: Any) -> Iterator[bytes]:
         yield buf
 
 
-def _safe_lines(resp: Any) -> Iterator[bytes]:
+def _safe_lines(resp: HTTPResponse) -> Iterator[bytes]:
     """`_lines`, ending quietly when the connection breaks mid-stream."""
     import urllib3.exceptions as u3  # the kubernetes client loads on first use
 
