@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import UsageError
@@ -27,9 +27,6 @@ from kubectl_war.rollout.states import EventKind
 from kubectl_war.rollout.view import plural
 from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
-
-if TYPE_CHECKING:
-    from kubectl_war.rollout.analysis import MetricGate
 
 #: `--check-timeout`: how long one check may run.
 DEFAULT_CHECK_TIMEOUT = "1m"
@@ -263,6 +260,14 @@ class BatchBack:
     back_at: dict[str, float]
 
 
+class BatchHooks(Protocol):
+    """What a gate runs around each batch besides its checks (`analysis.MetricGate`)."""
+
+    def before(self, gate: Gate, gp: GroupPlan, batch: Batch) -> None: ...
+
+    def after(self, gate: Gate, back: BatchBack) -> None: ...
+
+
 class Gate:
     """What a progressive rollout does between batches.
 
@@ -312,7 +317,7 @@ class Gate:
         self._approved_next = first_approved
         #: The metric gates (`rollout.analysis.MetricGate`): alerts before each batch,
         #: analyses after each batch is back and its checks passed.
-        self.metrics: MetricGate | None = None
+        self.metrics: BatchHooks | None = None
 
     def record(
         self, gp: GroupPlan, batch: Batch, reason: str, message: str, *, back: bool
