@@ -327,7 +327,9 @@ def _token_endpoint(issuer: str, verify: bool | str) -> str:
     return endpoint
 
 
-def _refresh(endpoint: str, cfg: Mapping[str, Any], refresh: str, verify: Any) -> dict[str, Any]:
+def _refresh(
+    endpoint: str, cfg: Mapping[str, Any], refresh: str, verify: bool | str
+) -> dict[str, Any]:
     import requests  # only for an OIDC refresh
 
     # RFC 6749 2.3.1: the client credentials are form-encoded before basic auth.
