@@ -25,7 +25,7 @@ from kubectl_war.snapshot import policies_or_warn
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
-    from kubectl_war.health import GroupProblem, GroupSelection
+    from kubectl_war.health import GroupHealth, GroupProblem, GroupSelection, Problem
     from kubectl_war.kube.client import Kube
     from kubectl_war.snapshot import Snapshot
 
@@ -49,8 +49,8 @@ class _Seen:
 
     context: str | None
     namespace: str | None
-    groups: list[Any]
-    problems: list[Any]
+    groups: list[GroupHealth]
+    problems: list[Problem]
     source: str | None
     # Each WorkloadGroup in scope, whether a policy selects it (empty when policies
     # cannot be read).

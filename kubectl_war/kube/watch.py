@@ -293,7 +293,7 @@ def until(
         return True
     if deadline is not None and clock() >= deadline:
         return False
-    events: queue.Queue[Any] = queue.Queue()
+    events: queue.Queue[WatchEvent | object] = queue.Queue()
     stop = threading.Event()
     watcher = threading.Thread(
         target=_watch_into,
@@ -337,7 +337,7 @@ class _Loop:
         self.read_at = self.last_read = 0.0
         self.poll_at: float | None = None
 
-    def run(self, events: queue.Queue[Any]) -> bool:
+    def run(self, events: queue.Queue[WatchEvent | object]) -> bool:
         self.last_read = self.clock()
         self.read_at = self.last_read + self.reread_every
         self.poll_at = _next_poll(self.poll, self.clock)
@@ -513,7 +513,7 @@ def _watch_into(
     namespace: str | None,
     listed: ListResult,
     selectors: dict[str, str | None],
-    out: queue.Queue[Any],
+    out: queue.Queue[WatchEvent | object],
     stop: threading.Event,
 ) -> None:
     """Feed `out` with every change after `listed` (and `_RESTARTED` notes) until `stop`

@@ -175,7 +175,7 @@ class Lease:
         duration: float,
         *,
         clock: Callable[[], float] = time.monotonic,
-        notice: Callable[[str], Any] = sys.stderr.write,
+        notice: Callable[[str], object] = sys.stderr.write,
     ) -> None:
         self.notice = notice
         self.kube = kube

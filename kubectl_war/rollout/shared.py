@@ -127,7 +127,7 @@ class Shared:
         groups: Mapping[Key, dict[str, Any]],
         versions: Mapping[Key, str],
         say: Callable[[str], None],
-        warn: Callable[[str], Any],
+        warn: Callable[[str], object],
     ) -> None:
         self.kube = kube
         self.actor = actor
