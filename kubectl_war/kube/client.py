@@ -52,6 +52,8 @@ from kubectl_war.kube.watch import follow as follow_changes
 from kubectl_war.kube.wire import Wire, build_wire, first_time, server_warnings, time_bound
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from kubernetes.client.api_client import ApiClient
     from urllib3 import HTTPResponse
 
@@ -242,7 +244,7 @@ class Kube:
         target = self.host + req.path
         return build_wire(self._api(), self._resolved, target, req, self._timeout(req))
 
-    def _server_warnings(self, headers: Any) -> None:
+    def _server_warnings(self, headers: Mapping[str, str] | None) -> None:
         """Print each `Warning` the API server sent (deprecations, admission warnings) as
         kubectl does, `Warning: text` on stderr, once per process."""
         if not headers or not hasattr(headers, "get"):
