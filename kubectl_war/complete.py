@@ -165,7 +165,7 @@ def _takes_value(opt: click.Option) -> bool:
     return not opt.is_flag and not opt.count
 
 
-def _record(line: Line, opt: click.Option, value: Any) -> None:
+def _record(line: Line, opt: click.Option, value: str | bool) -> None:
     if opt.name is None:
         return
     line.given.add(opt.name)

@@ -86,10 +86,10 @@ def sweep() -> None:
 exiting_fast = False
 # Objects `keep` holds until the process ends, and how many at most.
 KEEP_LIMIT = 5000
-_kept: list[Any] = []
+_kept: list[object] = []
 
 
-def keep(obj: Any) -> None:
+def keep(obj: object) -> None:
     """Hold `obj` for the rest of the process, when the process will end soon and fast.
 
     Freeing decoded API objects one by one costs about a third of decoding them (some

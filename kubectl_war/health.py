@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubectl_war.assess import Facts, countdown
 from kubectl_war.durations import human_duration
@@ -21,7 +21,10 @@ from kubectl_war.render import NONE
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from kubectl_war.jsondata import JSON
+    from kubectl_war.onboarding.policy import Policy
 
 # Problem kinds, as `-o json` names them.
 DISCONNECTED = "disconnected"
@@ -143,7 +146,9 @@ class GroupSelection:
 
 
 def group_selection(
-    context: str | None, groups: Iterable[tuple[str, str, dict[str, str]]], policies: Any
+    context: str | None,
+    groups: Iterable[tuple[str, str, dict[str, str]]],
+    policies: Sequence[Policy],
 ) -> list[GroupSelection]:
     """For each (namespace, name, labels) WorkloadGroup, in the order given, whether a
     policy rule in its namespace selects it."""

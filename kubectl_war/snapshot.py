@@ -25,6 +25,7 @@ from kubectl_war.war import CompactWar, War
 if TYPE_CHECKING:
     from kubectl_war.jsondata import JSON
     from kubectl_war.kube.client import Kube
+    from kubectl_war.onboarding.policy import Bad, Policy
 
 WAR_PLURAL = "workloadautoregistrations"
 
@@ -242,8 +243,8 @@ class PolicyRead:
         error: why they could not be read (a refusal), None when they were.
     """
 
-    policies: list[Any] = field(default_factory=list)
-    malformed: list[Any] = field(default_factory=list)
+    policies: list[Policy] = field(default_factory=list)
+    malformed: list[Bad] = field(default_factory=list)
     served: bool = True
     error: str | None = None
 

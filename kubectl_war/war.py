@@ -20,6 +20,7 @@ from kubectl_war.identity import Identity, decode_name
 from kubectl_war.identity_spec import identity_from_spec
 
 if TYPE_CHECKING:
+    from kubectl_war.identity import NameReading
     from kubectl_war.jsondata import JSON
 
 KIND = "WorkloadAutoRegistration"
@@ -55,7 +56,7 @@ class cached_property(Generic[T]):
     @overload
     def __get__(self, obj: object, owner: type | None = None) -> T: ...
 
-    def __get__(self, obj: object, owner: type | None = None) -> Any:
+    def __get__(self, obj: object, owner: type | None = None) -> cached_property[T] | T:
         if obj is None:
             return self
         value = obj.__dict__[self.name] = self.func(obj)
@@ -162,7 +163,7 @@ class War:
         return _str(self.owner.get("uid")) if self.owner is not None else None
 
     @cached_property
-    def _readings(self) -> list[Any]:
+    def _readings(self) -> list[NameReading]:
         try:
             return decode_name(self.name)
         except WarError:
@@ -354,7 +355,7 @@ _KEPT = (
     "connected_to",
 )
 # Values that repeat from WAR to WAR (namespaces, groups, zones, versions), held once.
-_shared: dict[Any, Any] = {}
+_shared: dict[str, str] = {}
 
 
 def _share(value: Any) -> Any:

@@ -28,7 +28,7 @@ from kubectl_war.war import War
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
-    from kubectl_war.onboarding.verdict import Verdict
+    from kubectl_war.onboarding.verdict import Admits, Verdict
     from kubectl_war.snapshot import PolicyRead
 
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
@@ -273,7 +273,7 @@ def _groups(client: Kube, namespace: str | None) -> list[tuple[str, str, dict[st
     return sorted(out, key=lambda g: (g[0], g[1]))
 
 
-def _write_list(rows: list[Any], *, with_namespace: bool) -> None:
+def _write_list(rows: list[Admits], *, with_namespace: bool) -> None:
     lead = ["NAMESPACE"] if with_namespace else []
     table = Table([*lead, *LIST_COLUMNS], colour=use_colour())
     table.write([[r.namespace] * with_namespace + r.cells() for r in rows])

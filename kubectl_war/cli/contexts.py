@@ -23,13 +23,14 @@ from kubectl_war.sidecars import kinds
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
+    from kubectl_war.kube.client import Kube
 
 T = TypeVar("T")
 CONTEXT_COLUMN = "CONTEXT"
 
 
 def each_context(
-    kube: Connection, fleet: FleetFlags, work: Callable[[Connection, Any], T]
+    kube: Connection, fleet: FleetFlags, work: Callable[[Connection, Kube], T]
 ) -> list[Outcome[T]]:
     """`work(flags, client)` in the one cluster of the connection flags, or in every
     context the fleet flags name, concurrently.

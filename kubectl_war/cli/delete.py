@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kubectl_war.deletion import Target
     from kubectl_war.kube.client import Kube
     from kubectl_war.kube.requests import Resource
+    from kubectl_war.snapshot import Snapshot
 
 
 @click.command("delete")
@@ -206,7 +207,7 @@ class _Chosen:
     rule each WAR is held to again just before its DELETE (`selected`)."""
 
     options: DeleteOptions
-    snap: Any
+    snap: Snapshot
     missing: list[str]
     t: datetime
     wars: list[War] = field(default_factory=list)

@@ -26,8 +26,9 @@ from kubectl_war.snapshot import not_found
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
     from kubectl_war.kube.client import Kube
+    from kubectl_war.onboarding.admission import Admission
     from kubectl_war.sidecars.records import ProxySync
-    from kubectl_war.snapshot import Snapshot
+    from kubectl_war.snapshot import PolicyRead, Snapshot
     from kubectl_war.war import War
 
 
@@ -151,12 +152,12 @@ class _Described:
     events: dict[str, list[dict[str, Any]]] | None
     missing: list[str]
     # The OnboardingPolicies read; None when they cannot be read or are not served.
-    policies: Any = None
+    policies: PolicyRead | None = None
     # The control plane's JWT issuers by short name, for WARs whose JWT identity is known
     # only from their names; None when not read.
     issuers: dict[str, str] | None = None
 
-    def admission(self, war: War) -> Any:
+    def admission(self, war: War) -> Admission | None:
         """Which rule would admit the WAR again now (None: cannot be told)."""
         if self.policies is None:
             return None

@@ -5,11 +5,14 @@ them, less the two each command keeps in its own help. `kubectl war options` lis
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING
 
 import click
 
 from kubectl_war.cli.connection_flags import kube_options
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 #: Connection flags a command's help keeps as its own, as kubectl's do (`kubectl get -A`,
 #: `kubectl get --chunk-size`): they shape what one command reads, not which cluster.
@@ -19,7 +22,7 @@ COMMAND_FLAGS = frozenset({"all_namespaces", "chunk_size"})
 @functools.cache
 def global_options() -> tuple[click.Option, ...]:
     """The flags `kubectl war options` lists, as `connection_flags.kube_options` declares them."""
-    probe: Any = kube_options(lambda **kwargs: None)
+    probe: Callable[..., None] = kube_options(lambda **kwargs: None)
     params = reversed(getattr(probe, "__click_params__", []))
     return tuple(
         p

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubectl_war import listing, sidecars
 from kubectl_war.cli import options as opt
@@ -16,6 +16,7 @@ from kubectl_war.war import RESOURCE_NAME, War
 
 if TYPE_CHECKING:
     from kubectl_war.cli.list_read import Listed
+    from kubectl_war.jsondata import JSON
     from kubectl_war.printers.labels import LabelColumns
     from kubectl_war.sidecars.records import ProxySync
     from kubectl_war.sidecars.sources import SidecarSource
@@ -72,7 +73,7 @@ class Watcher:
             cells.insert(0, event)
         return cells
 
-    def _object(self, war: War, event: str) -> Any:
+    def _object(self, war: War, event: str) -> JSON:
         """What a template printer is given for one change: the object, or with
         --output-watch-events the event (`type` and `object`), as kubectl gives it."""
         return {"type": event, "object": war.obj} if self.events else war.obj

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -14,6 +14,9 @@ from kubectl_war import printers
 from kubectl_war.errors import UsageError, quote_input
 from kubectl_war.outputs import GO_TEMPLATES, TEMPLATE_FORMATS
 from kubectl_war.render import to_document, write
+
+if TYPE_CHECKING:
+    from kubectl_war.printers.templates import Printer
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,7 +42,7 @@ class OutputFormat(click.Choice):  # type: ignore[type-arg]
         # The choices are what completion offers: `jsonpath=` and the like end with `=`.
         super().__init__([*self.formats, *(f"{t}=" for t in TEMPLATE_FORMATS if templates)])
 
-    def get_metavar(self, param: click.Parameter, ctx: Any = None) -> str:
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         shown = [*self.formats, *(("jsonpath=...", "custom-columns=...") if self.templates else ())]
         return "[" + "|".join(shown) + "]"
 
@@ -127,7 +130,7 @@ def is_template(output: str) -> bool:
     return output.partition("=")[0] in TEMPLATE_FORMATS
 
 
-def printer(output: str, *, no_headers: bool = False, sort_by: str | None = None) -> Any:
+def printer(output: str, *, no_headers: bool = False, sort_by: str | None = None) -> Printer | None:
     """The `printers.Printer` for a template `-o` value, or None for the command's own
     formats. The template printers load only when one is chosen (`printers` loads them
     on first use)."""
@@ -156,7 +159,7 @@ class SortKey(click.Choice):  # type: ignore[type-arg]  # as OutputFormat
     """`--sort-by`: one of the `words` (shortcuts with their own order) or, as kubectl takes
     it, a JSONPath expression (`.metadata.name`, `{.spec.identity.aws.zone}`)."""
 
-    def get_metavar(self, param: click.Parameter, ctx: Any = None) -> str:
+    def get_metavar(self, param: click.Parameter, ctx: click.Context | None = None) -> str:
         return "[" + "|".join(self.choices) + "|JSONPATH]"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:

@@ -4,7 +4,7 @@ and the questions a progressive rollout asks between batches."""
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import IO
 
 from kubectl_war.errors import WarError
 
@@ -18,7 +18,7 @@ ALL_HINT = "(a: yes to this batch and every batch after it)\n"
 YES, NO, ALL = "y", "n", "a"
 
 
-def is_terminal(stream: Any) -> bool:
+def is_terminal(stream: IO[str]) -> bool:
     """Whether `stream` is a terminal (a closed or replaced stream is not)."""
     try:
         return bool(stream.isatty())

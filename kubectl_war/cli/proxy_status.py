@@ -25,6 +25,7 @@ from kubectl_war.sidecars.sources import SidecarError
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome
     from kubectl_war.kube.client import Kube
+    from kubectl_war.sidecars.join import Entry
 
 NO_WAR = "<no WAR>"
 
@@ -107,9 +108,9 @@ class ProxyStatusOptions(Options):
         self,
         outcomes: Sequence[Outcome[_Joined]],
         seen: Sequence[tuple[str, _Joined]],
-        rows: Sequence[tuple[str, Any]],
-        problems: Sequence[tuple[str, Any]],
-        shown: Sequence[tuple[str, Any]],
+        rows: Sequence[tuple[str, Entry]],
+        problems: Sequence[tuple[str, Entry]],
+        shown: Sequence[tuple[str, Entry]],
     ) -> None:
         named = self.fleet.active
         data: dict[str, Any] = {
@@ -137,7 +138,7 @@ class _Joined:
     """One cluster's sidecars joined with its WARs, and where their state came from."""
 
     namespace: str | None
-    entries: list[Any]
+    entries: list[Entry]
     source: str
 
 
@@ -152,7 +153,7 @@ def _read(flags: Connection, client: Kube, sidecars: opt.SidecarFlags) -> _Joine
 
 
 def _table(
-    entries: list[Any],
+    entries: list[Entry],
     *,
     all_namespaces: bool,
     wide: bool,
@@ -200,7 +201,7 @@ def _table(
     Table(cols, colour=use_colour()).write(rows, headers=headers)
 
 
-def _as_dict(entry: Any, context: str | None) -> dict[str, Any]:
+def _as_dict(entry: Entry, context: str | None) -> dict[str, Any]:
     """One entry of `-o json|yaml` (from a fleet, with its context first)."""
     war = entry.war
     return {

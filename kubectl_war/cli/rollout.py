@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -27,12 +27,20 @@ from kubectl_war.rollout import (
 )
 from kubectl_war.rollout.plan import parse_max_unavailable
 
+if TYPE_CHECKING:
+    from datetime import datetime
 
-def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> Any:
+    from kubectl_war.cli.connection_flags import F
+    from kubectl_war.rollout.plan import MaxUnavailable
+
+
+def _max_unavailable(ctx: click.Context, param: click.Parameter, value: str) -> MaxUnavailable:
     return parse_max_unavailable(value)
 
 
-def _joined_before(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+def _joined_before(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> datetime | None:
     if value is None:
         return None
 
@@ -136,7 +144,7 @@ class RolloutGroup(click.Group):
         return params
 
 
-def _groups(f: Any) -> Any:
+def _groups(f: F) -> F:
     """The WorkloadGroups `rollout` and `rollout status` act on: named, or --all-groups."""
     f = click.option(
         "--all-groups", is_flag=True, help="Every WorkloadGroup in the namespace (-A: all)."
@@ -265,7 +273,7 @@ def _control(verb: str, purpose: str, examples: str, *, output: bool = False) ->
         output = flags.pop("output", "table")
         execute(ControlOptions(ctx=ctx, verb=verb, output=output, **flags))
 
-    f: Any = command
+    f: Callable[..., None] = command
     if output:
         f = of.output_option(("table", "json"))(f)
     f = click.argument("group", metavar="WORKLOADGROUP", callback=_one_name)(f)

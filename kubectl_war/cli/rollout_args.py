@@ -8,7 +8,7 @@ from __future__ import annotations
 import shlex
 from collections.abc import Collection, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -16,6 +16,9 @@ from kubectl_war.cli.base import given as given_names
 from kubectl_war.cli.connection_flags import CONNECTION_FLAGS
 from kubectl_war.durations import format_timestamp, go_duration
 from kubectl_war.errors import UsageError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 from kubectl_war.kube.config import CONNECTION_FIELDS, Connection
 
 #: The connection flags a printed command repeats: each that picks the cluster or the
@@ -75,7 +78,7 @@ def own_args(ctx: click.Context, skip: Collection[str]) -> list[str]:
     return _args(ctx, lambda name: name not in left)
 
 
-def _args(ctx: click.Context, wanted: Any) -> list[str]:
+def _args(ctx: click.Context, wanted: Callable[[str], bool]) -> list[str]:
     out: list[str] = []
     for param in ctx.command.params:
         name = param.name or ""

@@ -33,6 +33,7 @@ from kubectl_war.rollout.lease import (
 )
 
 if TYPE_CHECKING:
+    from kubectl_war.cli.fleet import FleetFlags
     from kubectl_war.kube.client import Kube
     from kubectl_war.rollout.status import GroupStatus, Read
 
@@ -46,7 +47,7 @@ class StatusOptions(Options):
 
     ctx: click.Context = field(repr=False)
     kube: Connection
-    fleet: Any
+    fleet: FleetFlags
     groups: tuple[str, ...]
     all_groups: bool
     watch: bool

@@ -9,7 +9,7 @@ import os
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import click
 
@@ -23,11 +23,15 @@ from kubectl_war.rollout.progressive import Gate, parse_check
 from kubectl_war.rollout.view import plural
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from kubectl_war.kube.client import Kube
     from kubectl_war.kube.config import Connection
     from kubectl_war.rollout.journal import Journal
     from kubectl_war.rollout.plan import Batch, Canary, GroupPlan
+    from kubectl_war.rollout.progress import Event
     from kubectl_war.rollout.progressive import BatchBack, Check
+    from kubectl_war.war import War
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -78,9 +82,9 @@ class Progressive:
         *,
         journal: Journal,
         confirmed: bool,
-        sidecar_state: Callable[[Any], str],
-        suspended: Callable[[], Any],
-        report: Callable[[Any], None],
+        sidecar_state: Callable[[War], str],
+        suspended: Callable[[], AbstractContextManager[None]],
+        report: Callable[[Event], None],
         interrupted: Callable[[], bool],
     ) -> Gate | None:
         """The gate between batches, or None when no progressive flag was given.
@@ -129,7 +133,7 @@ def check_env(kube: Connection, client: Kube) -> dict[str, str]:
     return env
 
 
-def canary_preview(back: BatchBack, sidecar_state: Callable[[Any], str]) -> str:
+def canary_preview(back: BatchBack, sidecar_state: Callable[[War], str]) -> str:
     """The canary WARs, their sidecars and how long they have been back."""
     gp, now = back.group, time.monotonic()
     rows = []
@@ -158,13 +162,15 @@ def batch_preview(gp: GroupPlan, batch: Batch) -> str:
     )
 
 
-def _canary(ctx: click.Context, param: click.Parameter, value: str | None) -> Any:
+def _canary(ctx: click.Context, param: click.Parameter, value: str | None) -> Canary | None:
     if value is None:
         return None
     return parse_canary(value)
 
 
-def _checks(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+def _checks(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[Check, ...]:
     return tuple(parse_check(v) for v in value)
 
 
@@ -219,7 +225,7 @@ def progressive_options(f: F) -> F:
             help="On a terminal, ask before every batch (y, N, or a: all the rest).",
         ),
     ]
-    out: Any = wrapper
+    out: Callable[..., Any] = wrapper
     for decorate in reversed(decorators):
         out = decorate(out)
-    return out  # type: ignore[no-any-return]
+    return cast("F", out)

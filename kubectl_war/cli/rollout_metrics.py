@@ -24,7 +24,9 @@ if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
     from kubectl_war.prometheus.client import Location
     from kubectl_war.prometheus.promql import Analysis
+    from kubectl_war.rollout.journal import Journal
     from kubectl_war.rollout.plan import Plan
+    from kubectl_war.rollout.progress import Event
 
 
 # The defaults as a user types them (rollout.analysis holds them as numbers).
@@ -150,9 +152,9 @@ class Metrics:
         gate: Gate | None,
         *,
         versions: Mapping[tuple[str, str], str],
-        journal: Any,
+        journal: Journal,
         timeout: float | None,
-        report: Callable[[Any], None],
+        report: Callable[[Event], None],
         interrupted: Callable[[], bool],
     ) -> Gate | None:
         """`gate` (a new one when there is none) with the metric gate in it."""
@@ -167,15 +169,17 @@ class Metrics:
         return gate
 
 
-def _analyses(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+def _analyses(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...]
+) -> tuple[Analysis, ...]:
     return tuple(parse_analysis(v) for v in value)
 
 
-def _location(ctx: click.Context, param: click.Parameter, value: str) -> Any:
+def _location(ctx: click.Context, param: click.Parameter, value: str) -> Location:
     return parse_location(value)
 
 
-def _alerts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> Any:
+def _alerts(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> tuple[str, ...]:
     names: list[str] = []
     for item in value:
         for name in item.split(","):

@@ -10,7 +10,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, cast
+from typing import IO, TYPE_CHECKING, Any, Callable, TextIO, cast
 
 import click
 
@@ -46,9 +46,12 @@ from kubectl_war.rollout.wait import View
 if TYPE_CHECKING:
     from kubectl_war.assess import Facts
     from kubectl_war.kube.client import Kube
+    from kubectl_war.rollout.analysis import MetricGate
     from kubectl_war.rollout.journal import Journal
-    from kubectl_war.rollout.plan import MaxUnavailable, Plan
-    from kubectl_war.rollout.progress import Result
+    from kubectl_war.rollout.plan import GroupPlan, MaxUnavailable, Plan
+    from kubectl_war.rollout.progress import Event, Result
+    from kubectl_war.rollout.signals import Signals
+    from kubectl_war.rollout.view import LiveReporter
     from kubectl_war.snapshot import Snapshot
     from kubectl_war.war import War
 
@@ -75,7 +78,8 @@ class Cluster:
     sidecar_check: Callable[[], CachedSidecars | None] | None
     versions: dict[tuple[str, str], str]
     facts: Callable[[War], Facts]
-    unadmitted: Any = None  # the WARs no OnboardingPolicy admits now (snapshot.unadmitted)
+    # The uids of the WARs no OnboardingPolicy admits now (snapshot.unadmitted).
+    unadmitted: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -105,11 +109,12 @@ class RolloutOptions(Options):
     output: str
     grace_period: float
     say: Callable[[str], None] = field(default=print, repr=False)
-    lines: Any = field(default=None, repr=False)  # the piped progress, one writer
+    lines: LineReporter | None = field(default=None, repr=False)  # the piped progress, one writer
     # WARs re-created from now on have a creationTimestamp at or after this second.
     started: datetime = field(default_factory=lambda: opt.now().replace(microsecond=0))
     namespace: str | None = None  # as resolved (-n, the context's, default)
-    metric_gate: Any = field(default=None, repr=False)  # the metric gates, once opened
+    # The metric gates, once opened.
+    metric_gate: MetricGate | None = field(default=None, repr=False)
 
     @classmethod
     def from_flags(cls, ctx: click.Context, flags: dict[str, Any]) -> RolloutOptions:
@@ -127,7 +132,7 @@ class RolloutOptions(Options):
             raise UsageError("invalid value for --lease-duration: at least 1s")
 
     @property
-    def progress(self) -> Any:
+    def progress(self) -> TextIO:
         return sys.stderr if self.output == "json" else sys.stdout
 
     def run(self) -> None:
@@ -232,7 +237,7 @@ class RolloutOptions(Options):
             offsets=offsets,
         )
 
-    def _roll(self, cluster: Cluster, shared: Shared | None, signals: Any) -> Result | None:
+    def _roll(self, cluster: Cluster, shared: Shared | None, signals: Signals) -> Result | None:
         journal = self._journal(cluster, shared)
         plan = self._plan(cluster, journal)
         if self.dry_run:
@@ -281,17 +286,19 @@ class RolloutOptions(Options):
         journal: Journal,
         shared: Shared | None,
         confirmed: bool,
-        signals: Any,
+        signals: Signals,
     ) -> Result:
         live = self.output != "json" and is_terminal(sys.stdout)
-        reporter: Any
+        live_view: LiveReporter | None = None
+        reporter: Callable[[Event], None]
         if live:
             from rich.console import Console
 
-            reporter = view.LiveReporter(plan, Console(file=sys.stdout))
-            self.say = reporter.say
+            reporter = live_view = view.LiveReporter(plan, Console(file=sys.stdout))
+            self.say = live_view.say
         else:
-            reporter = self.lines  # one writer of the stream (the renewer says lines too)
+            # One writer of the stream (the renewer says lines too); set by complete().
+            reporter = cast("LineReporter", self.lines)
         report = reporter if shared is None else _both(reporter, shared.on_progress)
         synced = None if cluster.sidecar_check is None else cluster.sidecar_check()
         executor = self._executor(cluster, plan, journal, shared, report, synced)
@@ -302,7 +309,7 @@ class RolloutOptions(Options):
             journal=journal,
             confirmed=confirmed,
             sidecar_state=synced.state if synced is not None else _no_sidecar_state,
-            suspended=reporter.suspended if live else contextlib.nullcontext,
+            suspended=live_view.suspended if live_view is not None else contextlib.nullcontext,
             report=report,
             interrupted=lambda: executor.interrupted,
         )
@@ -322,10 +329,10 @@ class RolloutOptions(Options):
         # Reading the cluster and planning ran without the collector; what they built is
         # frozen, and the rollout's own rounds collect as they go (see Executor.run).
         gcpause.settle()
-        if live:
-            with reporter:
-                return cast("Result", executor.run())
-        return cast("Result", executor.run())
+        if live_view is not None:
+            with live_view:
+                return executor.run()
+        return executor.run()
 
     def _executor(
         self,
@@ -333,14 +340,14 @@ class RolloutOptions(Options):
         plan: Plan,
         journal: Journal,
         shared: Shared | None,
-        report: Any,
+        report: Callable[[Event], None],
         synced: CachedSidecars | None,
-    ) -> Any:
+    ) -> Executor:
         client, namespace, objects = cluster.client, cluster.namespace, cluster.objects
         selection, facts = self.selection(cluster), cluster.facts
         wg_res = client.workloadgroup_resource()
 
-        def generation(gp: Any) -> str | None:
+        def generation(gp: GroupPlan) -> str | None:
             if wg_res is None:  # the cluster stopped serving WorkloadGroups
                 return None
             obj = client.get(wg_res, gp.namespace, gp.name)
@@ -401,8 +408,10 @@ class RolloutOptions(Options):
             sys.exit(1)
 
 
-def _both(first: Callable[[Any], None], second: Callable[[Any], None]) -> Callable[[Any], None]:
-    def report(ev: Any) -> None:
+def _both(
+    first: Callable[[Event], None], second: Callable[[Event], None]
+) -> Callable[[Event], None]:
+    def report(ev: Event) -> None:
         first(ev)
         second(ev)
 
@@ -420,7 +429,7 @@ def confirm(plan: Plan) -> None:
     )
 
 
-def _no_sidecar_state(war: Any) -> str:
+def _no_sidecar_state(war: War) -> str:
     return "not checked (no proxy-status source)"
 
 
@@ -433,7 +442,7 @@ def sidecar_check_soon(
     asked: a terminal there is the prompt's."""
     if flags.spec("auto") == "-":
         return lambda: _sidecar_check(kube, client, flags, sys.stderr)
-    out, done = io.StringIO(), []  # type: tuple[io.StringIO, list[Any]]
+    out, done = io.StringIO(), []  # type: tuple[io.StringIO, list[CachedSidecars | None | BaseException]]
 
     def run() -> None:
         try:
@@ -449,13 +458,13 @@ def sidecar_check_soon(
         sys.stderr.write(out.getvalue())
         if isinstance(done[0], BaseException):
             raise done[0]
-        return cast("CachedSidecars | None", done[0])
+        return done[0]
 
     return result
 
 
 def _sidecar_check(
-    kube: Connection, client: Kube, flags: opt.SidecarFlags, stream: Any
+    kube: Connection, client: Kube, flags: opt.SidecarFlags, stream: IO[str]
 ) -> CachedSidecars | None:
     """`sidecar_synced(war)` over the proxy-status source, or None when there is none
     (then a WAR is back once its agent is connected)."""

@@ -24,8 +24,8 @@ from kubectl_war.render import NONE, Cell, Table, use_colour, write
 from kubectl_war.snapshot import policies_or_warn
 
 if TYPE_CHECKING:
-    from kubectl_war.cli.fleet import FleetFlags
-    from kubectl_war.health import GroupProblem, GroupSelection
+    from kubectl_war.cli.fleet import FleetFlags, Outcome
+    from kubectl_war.health import GroupHealth, GroupProblem, GroupSelection, Problem
     from kubectl_war.kube.client import Kube
     from kubectl_war.snapshot import Snapshot
 
@@ -49,8 +49,8 @@ class _Seen:
 
     context: str | None
     namespace: str | None
-    groups: list[Any]
-    problems: list[Any]
+    groups: list[GroupHealth]
+    problems: list[Problem]
     source: str | None
     # Each WorkloadGroup in scope, whether a policy selects it (empty when policies
     # cannot be read).
@@ -265,7 +265,7 @@ def _write_tables(
 
 
 def _all_well(
-    seen: Sequence[_Seen], groups: Sequence[Any], *, with_context: bool, source_wanted: bool
+    seen: Sequence[_Seen], groups: Sequence[GroupHealth], *, with_context: bool, source_wanted: bool
 ) -> None:
     """The line under the table when no WAR has a problem: only what was read is claimed
     (up to date needs the WorkloadGroups, synced a source)."""
@@ -287,7 +287,9 @@ def _all_well(
         write(f"Sidecar sync state was not read{where}: {why}.\n")
 
 
-def _write_metrics(seen: Sequence[_Seen], outcomes: Sequence[Any], *, named: bool) -> None:
+def _write_metrics(
+    seen: Sequence[_Seen], outcomes: Sequence[Outcome[_Seen]], *, named: bool
+) -> None:
     if named:
         clusters = [(o.context or "", o.ok) for o in outcomes]
     else:
@@ -297,7 +299,12 @@ def _write_metrics(seen: Sequence[_Seen], outcomes: Sequence[Any], *, named: boo
 
 
 def _write_data(
-    seen: Sequence[_Seen], outcomes: Sequence[Any], healthy: bool, output: str, *, named: bool
+    seen: Sequence[_Seen],
+    outcomes: Sequence[Outcome[_Seen]],
+    healthy: bool,
+    output: str,
+    *,
+    named: bool,
 ) -> None:
     by_context = {s.context: s for s in seen}
     read: list[dict[str, Any]] = []

@@ -31,6 +31,10 @@ from urllib.parse import quote_plus
 from kubectl_war.kube.errors import KubeError, one_line
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from kubernetes.client import Configuration
+    from kubernetes.config.kube_config import ConfigNode, KubeConfigMerger
     from kubernetes.config.kube_config import KubeConfigLoader as _ClientLoader
 else:
     # The client's loader is mixed in when the client loads (`loader`).
@@ -283,7 +287,7 @@ def jwt_expiry(token: str) -> float | None:
 
 
 @contextlib.contextmanager
-def _idp_verify(cfg: Mapping[str, Any]) -> Any:
+def _idp_verify(cfg: Mapping[str, Any]) -> Iterator[bool | str]:
     """What `requests` verifies the identity provider with: its CA file or data, else the
     system's trust store (never nothing)."""
     data = cfg.get("idp-certificate-authority-data")
@@ -298,7 +302,7 @@ def _idp_verify(cfg: Mapping[str, Any]) -> Any:
     yield cfg.get("idp-certificate-authority") or True
 
 
-def _token_endpoint(issuer: str, verify: Any) -> str:
+def _token_endpoint(issuer: str, verify: bool | str) -> str:
     import requests  # only for an OIDC refresh
 
     url = issuer.rstrip("/") + "/.well-known/openid-configuration"
@@ -323,7 +327,9 @@ def _token_endpoint(issuer: str, verify: Any) -> str:
     return endpoint
 
 
-def _refresh(endpoint: str, cfg: Mapping[str, Any], refresh: str, verify: Any) -> dict[str, Any]:
+def _refresh(
+    endpoint: str, cfg: Mapping[str, Any], refresh: str, verify: bool | str
+) -> dict[str, Any]:
     import requests  # only for an OIDC refresh
 
     # RFC 6749 2.3.1: the client credentials are form-encoded before basic auth.
@@ -371,11 +377,11 @@ class KubectlCredentials(_ClientLoader):  # type: ignore[misc]
         self._credentials = credentials
         super().__init__(**kwargs)
 
-    def _base(self, node: Any) -> str:
+    def _base(self, node: ConfigNode) -> str:
         path = getattr(node, "path", None)
         return os.path.dirname(os.path.abspath(path)) if path else ""
 
-    def load_and_set(self, client_configuration: Any) -> None:
+    def load_and_set(self, client_configuration: Configuration) -> None:
         if self._user is not None:
             name = self._current_context["context"].safe_get("user") or ""
             check_files(
@@ -432,7 +438,7 @@ class KubectlCredentials(_ClientLoader):  # type: ignore[misc]
                 ).as_file(),
             )
 
-    def _load_oid_token(self, provider: Any) -> str | None:
+    def _load_oid_token(self, provider: ConfigNode) -> str | None:
         if "config" not in provider:
             return None
         token = oidc_id_token(provider["config"].value, self._config_persister)
@@ -446,7 +452,7 @@ class KubectlCredentials(_ClientLoader):  # type: ignore[misc]
 
 
 @functools.cache
-def _loader_class() -> type:
+def _loader_class() -> type[KubectlCredentials]:
     """The client's loader with `KubectlCredentials` over it, made once, on first use."""
     # the kubernetes client loads on first use
     from kubernetes.config.kube_config import KubeConfigLoader
@@ -454,7 +460,9 @@ def _loader_class() -> type:
     return type("Loader", (KubectlCredentials, KubeConfigLoader), {})
 
 
-def loader(merger: Any, *, credentials: bool = True, **kwargs: Any) -> Any:
+def loader(
+    merger: KubeConfigMerger, *, credentials: bool = True, **kwargs: Any
+) -> KubectlCredentials:
     """The client's `KubeConfigLoader` for `merger.config`, getting credentials as above and
     writing refreshed tokens back to the file of `merger` they came from.
 
@@ -472,7 +480,7 @@ def loader(merger: Any, *, credentials: bool = True, **kwargs: Any) -> Any:
     )
 
 
-def save_changes(merger: Any) -> None:
+def save_changes(merger: KubeConfigMerger) -> None:
     """Write back each kubeconfig file whose contents changed (a refreshed token), keeping
     everything else in it, replacing the file in one step and keeping its mode."""
     import yaml  # PyYAML only where YAML is read or written

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import replace
-from typing import Any, Callable, cast
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from kubectl_war import __version__
 from kubectl_war.errors import quote_input
@@ -51,6 +51,14 @@ from kubectl_war.kube.requests import (
 from kubectl_war.kube.watch import follow as follow_changes
 from kubectl_war.kube.wire import Wire, build_wire, first_time, server_warnings, time_bound
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from kubernetes.client.api_client import ApiClient
+    from urllib3 import HTTPResponse
+
+    from kubectl_war.kube.wire import Bound
+
 # How long one logical request may keep retrying when --request-timeout is not given.
 DEFAULT_RETRY_BOUND = 30.0
 
@@ -62,7 +70,7 @@ class Kube:
         self.conn = conn
         self._log = log or (lambda line: print(line, file=sys.stderr))
         self.sleep: Callable[[float], None] = time.sleep
-        self._client: Any = None
+        self._client: ApiClient | None = None
         self._client_lock = threading.Lock()
         self._versions: dict[str, str | None] = {}
         self._resolved = resolve(conn)
@@ -85,7 +93,7 @@ class Kube:
         if self.conn.debug:
             self._log(line)
 
-    def _api(self) -> Any:
+    def _api(self) -> ApiClient:
         if self._client is None:
             with self._client_lock:  # one client (and connection pool) for every thread
                 if self._client is None:
@@ -182,7 +190,7 @@ class Kube:
             return bytes(data or b"")
         return self.decode(req, data, json.loads)
 
-    def decode(self, req: Request, data: Any, decoder: Callable[[Any], Any]) -> Any:
+    def decode(self, req: Request, data: bytes, decoder: Callable[[bytes], Any]) -> Any:
         """An answer's body as `decoder` reads its JSON (an empty body: `{}`)."""
         try:
             return decoder(data) if data else {}
@@ -192,7 +200,7 @@ class Kube:
                 "with something that is not JSON"
             ) from None
 
-    def _urlopen(self, req: Request) -> Any:
+    def _urlopen(self, req: Request) -> HTTPResponse:
         """Put `req` on the wire through the client's connection pool (its TLS and proxy
         settings), answering urllib3's response unread.
 
@@ -206,7 +214,7 @@ class Kube:
 
         wire = self.wire(req)
         try:
-            resp = self._api().rest_client.pool_manager.urlopen(
+            resp: HTTPResponse = self._api().rest_client.pool_manager.urlopen(
                 wire.method,
                 wire.url,
                 body=wire.body,
@@ -236,7 +244,7 @@ class Kube:
         target = self.host + req.path
         return build_wire(self._api(), self._resolved, target, req, self._timeout(req))
 
-    def _server_warnings(self, headers: Any) -> None:
+    def _server_warnings(self, headers: Mapping[str, str] | None) -> None:
         """Print each `Warning` the API server sent (deprecations, admission warnings) as
         kubectl does, `Warning: text` on stderr, once per process."""
         if not headers or not hasattr(headers, "get"):
@@ -252,7 +260,7 @@ class Kube:
             exc, host=self.host, request_timeout=self.conn.request_timeout
         )
 
-    def _timeout(self, req: Request) -> Any:
+    def _timeout(self, req: Request) -> Bound:
         return time_bound(self.conn.request_timeout, req)
 
     def _debug(self, req: Request, status: int | None, start: float) -> None:

@@ -11,13 +11,17 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 from kubectl_war.kube import auth
 from kubectl_war.kube.config import NO_CONFIG, Connection, kubeconfig_paths
 from kubectl_war.kube.errors import KubeError, one_line
 from kubectl_war.kube.lazy import load
+
+if TYPE_CHECKING:
+    from kubernetes.client import Configuration
+    from kubernetes.config.kube_config import KubeConfigMerger
 
 # The name of the private context that holds a --cluster/--user mix.
 _OVERRIDE_CONTEXT = "kubectl-war/override"
@@ -42,7 +46,7 @@ class Resolved:
             because the server is plain http.
     """
 
-    configuration: Any
+    configuration: Configuration
     host: str = ""
     impersonation: tuple[tuple[str, str], ...] = ()
     context: str | None = None
@@ -116,7 +120,7 @@ def resolve(conn: Connection) -> Resolved:
     return resolved
 
 
-def _apply_flags(conn: Connection, cfg: Any, *, credentials: bool) -> None:
+def _apply_flags(conn: Connection, cfg: Configuration, *, credentials: bool) -> None:
     """The connection flags over what the kubeconfig said, as kubectl's overrides go
     (`--token` only where credentials are sent at all)."""
     if conn.server:
@@ -183,7 +187,7 @@ _CLUSTER_SETTINGS = (
 )
 
 
-def _pin_cluster_settings(cfg: Any) -> None:
+def _pin_cluster_settings(cfg: Configuration) -> None:
     """Keep the cluster settings `resolve` chose through every credential refresh.
 
     The client refreshes a kubeconfig token before each request (the loader's
@@ -197,7 +201,7 @@ def _pin_cluster_settings(cfg: Any) -> None:
         return
     pinned = {key: getattr(cfg, key, None) for key in _CLUSTER_SETTINGS}
 
-    def refresh(configuration: Any) -> None:
+    def refresh(configuration: Configuration) -> None:
         hook(configuration)
         for key, value in pinned.items():
             setattr(configuration, key, value)
@@ -205,7 +209,9 @@ def _pin_cluster_settings(cfg: Any) -> None:
     cfg.refresh_api_key_hook = refresh
 
 
-def _load_context(conn: Connection, merged: Any, resolved: Resolved, current: str | None) -> None:
+def _load_context(
+    conn: Connection, merged: KubeConfigMerger, resolved: Resolved, current: str | None
+) -> None:
     value = merged.config.value
     name = conn.context or current or value.get("current-context")
     if not name:
@@ -300,7 +306,7 @@ def _quiet_client_logs(debug: bool) -> None:
         root.addHandler(logging.NullHandler())
 
 
-def _first_current_context(merged: Any) -> str | None:
+def _first_current_context(merged: KubeConfigMerger) -> str | None:
     """kubectl's rule for KUBECONFIG=a:b: the first file that sets current-context wins
     (the Python client's merger lets the last one win)."""
     for path in getattr(merged, "paths", []):

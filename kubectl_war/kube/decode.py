@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-Loads = Callable[[Any], Any]
+Loads = Callable[[bytes], Any]  # bytes to JSON
 
 
 def _fast() -> Loads | None:
@@ -29,7 +29,7 @@ def _fast() -> Loads | None:
     decode: Loads = orjson.loads
     refused = orjson.JSONDecodeError
 
-    def loads(data: Any) -> Any:
+    def loads(data: bytes) -> Any:
         try:
             return decode(data)
         except refused:

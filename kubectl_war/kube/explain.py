@@ -8,7 +8,7 @@ import contextlib
 import json
 import re
 import socket
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kubectl_war.kube.errors import (
@@ -21,9 +21,12 @@ from kubectl_war.kube.errors import (
 )
 from kubectl_war.kube.requests import Request
 
+if TYPE_CHECKING:
+    from kubernetes.client.exceptions import ApiException
+
 
 def answer_error(
-    req: Request, exc: Any, *, host: str, who: str, plain_http: bool = False
+    req: Request, exc: ApiException, *, host: str, who: str, plain_http: bool = False
 ) -> KubeError:
     """The error for the client's ApiException answering `req`.
 

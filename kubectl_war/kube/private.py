@@ -11,9 +11,12 @@ that drops one is caught by the test suite rather than by a user.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubectl_war.kube.lazy import load
+
+if TYPE_CHECKING:
+    from urllib3._collections import HTTPHeaderDict
 
 #: (module, attribute path on the module) of each private or undocumented part used.
 CLASS_PARTS: tuple[tuple[str, str], ...] = (
@@ -53,12 +56,12 @@ INSTANCE_PARTS: tuple[tuple[str, str], ...] = (
 )
 
 
-def header_dict() -> Any:
+def header_dict() -> type[HTTPHeaderDict]:
     """urllib3's HTTPHeaderDict (a header name may repeat): public in urllib3 2, in a
     private module before."""
     import urllib3  # the kubernetes client loads on first use
 
-    public = getattr(urllib3, "HTTPHeaderDict", None)
+    public: type[HTTPHeaderDict] | None = getattr(urllib3, "HTTPHeaderDict", None)
     if public is not None:
         return public
     from urllib3._collections import HTTPHeaderDict  # urllib3 1.26

@@ -32,6 +32,8 @@ from kubectl_war.kube.requests import (
 )
 
 if TYPE_CHECKING:
+    from urllib3 import HTTPResponse
+
     from kubectl_war.jsondata import JSON
 
 #: Seconds one watch of a waiting thread stays open: a finished wait's thread ends within it.
@@ -291,7 +293,7 @@ def until(
         return True
     if deadline is not None and clock() >= deadline:
         return False
-    events: queue.Queue[Any] = queue.Queue()
+    events: queue.Queue[WatchEvent | object] = queue.Queue()
     stop = threading.Event()
     watcher = threading.Thread(
         target=_watch_into,
@@ -335,7 +337,7 @@ class _Loop:
         self.read_at = self.last_read = 0.0
         self.poll_at: float | None = None
 
-    def run(self, events: queue.Queue[Any]) -> bool:
+    def run(self, events: queue.Queue[WatchEvent | object]) -> bool:
         self.last_read = self.clock()
         self.read_at = self.last_read + self.reread_every
         self.poll_at = _next_poll(self.poll, self.clock)
@@ -511,7 +513,7 @@ def _watch_into(
     namespace: str | None,
     listed: ListResult,
     selectors: dict[str, str | None],
-    out: queue.Queue[Any],
+    out: queue.Queue[WatchEvent | object],
     stop: threading.Event,
 ) -> None:
     """Feed `out` with every change after `listed` (and `_RESTARTED` notes) until `stop`
@@ -557,7 +559,7 @@ def _name(meta: Any) -> Key | None:
     return (str(meta.get("namespace") or ""), meta["name"])
 
 
-def _lines(resp: Any) -> Iterator[bytes]:
+def _lines(resp: HTTPResponse) -> Iterator[bytes]:
     """Newline-delimited chunks of a streaming response."""
     buf = b""
     for chunk in resp.stream(amt=None, decode_content=False):
@@ -570,7 +572,7 @@ def _lines(resp: Any) -> Iterator[bytes]:
         yield buf
 
 
-def _safe_lines(resp: Any) -> Iterator[bytes]:
+def _safe_lines(resp: HTTPResponse) -> Iterator[bytes]:
     """`_lines`, ending quietly when the connection breaks mid-stream."""
     import urllib3.exceptions as u3  # the kubernetes client loads on first use
 

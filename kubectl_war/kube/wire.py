@@ -11,12 +11,23 @@ import json
 import re
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from kubectl_war.kube.clientconfig import Resolved
 from kubectl_war.kube.private import header_dict
 from kubectl_war.kube.requests import Request
+
+if TYPE_CHECKING:
+    from typing import Optional, Union
+
+    from kubernetes.client.api_client import ApiClient
+    from urllib3 import Timeout
+    from urllib3._collections import HTTPHeaderDict
+
+    # A request's time bound as the client takes it: none, whole seconds, or
+    # (connect, read).
+    Bound = Union[int, tuple[float, Optional[float]], None]
 
 # One warning of a `Warning` header (RFC 7234): code, agent, quoted text, optional date.
 _WARNING = re.compile(r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*(?:,|$)')
@@ -31,12 +42,12 @@ class Wire:
 
     method: str
     url: str
-    headers: Any  # urllib3's HTTPHeaderDict: a name may repeat
+    headers: HTTPHeaderDict  # a name may repeat
     body: str | None
-    timeout: Any  # urllib3.Timeout or None
+    timeout: Timeout | None
 
 
-def build_wire(api: Any, resolved: Resolved, target: str, req: Request, limit: Any) -> Wire:
+def build_wire(api: ApiClient, resolved: Resolved, target: str, req: Request, limit: Bound) -> Wire:
     """`req` as it goes out to `target` (the server's address and the request's path)
     through the client `api`, with the time bound `limit` (`time_bound`)."""
     import urllib3  # the kubernetes client loads on first use
@@ -64,7 +75,7 @@ def build_wire(api: Any, resolved: Resolved, target: str, req: Request, limit: A
     return Wire(req.method, url, headers, body, timeout)
 
 
-def time_bound(request_timeout: float | None, req: Request) -> Any:
+def time_bound(request_timeout: float | None, req: Request) -> Bound:
     """The time bound the client is given for `req` under `--request-timeout`: none, a
     whole-request bound, or a (connect, read) pair."""
     t = request_timeout

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from kubectl_war.jsondata import child
 from kubectl_war.onboarding.policy import Policy
 from kubectl_war.onboarding.verdict import admitted_by, check_matcher, rule_selects
 
 if TYPE_CHECKING:
+    from kubectl_war.identity import Identity
     from kubectl_war.jsondata import JSON
+    from kubectl_war.war import War
 
 NONE_NOW = "<none now>"
 
@@ -42,7 +44,7 @@ class Admission:
 
 
 def admission(
-    war: Any,
+    war: War,
     group: JSON | None,
     policies: Sequence[Policy],
     *,
@@ -86,7 +88,7 @@ def admission(
 
 
 def _attributes_could_admit(
-    who: Any, labels: Mapping[str, str], policies: Sequence[Policy], namespace: str
+    who: Identity, labels: Mapping[str, str], policies: Sequence[Policy], namespace: str
 ) -> bool:
     """Whether a rule selecting the group fails `who` on JWT attributes alone: a name
     does not carry them, so such a rule may admit the machine."""

@@ -6,7 +6,7 @@ prints the same bytes and fails with the same message as under `kubectl get -o j
 
 from __future__ import annotations
 
-from typing import Any, Callable, TextIO
+from typing import TYPE_CHECKING, Any, Callable, TextIO
 
 from kubectl_war.printers.gofmt import go_json, go_sprint, json_kind
 from kubectl_war.printers.jsonpath_parser import (
@@ -23,6 +23,9 @@ from kubectl_war.printers.jsonpath_parser import (
     WildcardNode,
     parse,
 )
+
+if TYPE_CHECKING:
+    from kubectl_war.printers.jsonpath_parser import Node
 
 __all__ = ["INVALID", "JSONPath", "go_type_name"]
 
@@ -114,7 +117,7 @@ class JSONPath:
         self.name = name
         self.allow_missing_keys = allow_missing_keys
         self.output_json = False
-        self._nodes: list[Any] | None = None
+        self._nodes: list[Node] | None = None
         self._offset = 0
         self._begin_range = self._in_range = self._end_range = 0
         self._last_end: int | None = None
@@ -183,7 +186,7 @@ class JSONPath:
 
     # walkers return (values, error) as client-go does: some callers use the values of a
     # failed walk (an existence filter keeps an item whose walk failed with values left).
-    def _walk(self, values: list[Any], node: Any) -> Result:
+    def _walk(self, values: list[Any], node: Node) -> Result:
         if isinstance(node, ListNode):
             return self._eval_list(values, node)
         if isinstance(node, TextNode):

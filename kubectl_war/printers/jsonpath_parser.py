@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING
 
 from kubectl_war.printers.gofmt import go_unicode
 
@@ -38,7 +38,7 @@ class ListNode:
     __slots__ = ("nodes",)
 
     def __init__(self) -> None:
-        self.nodes: list[Any] = []
+        self.nodes: list[Node] = []
 
 
 class TextNode:
@@ -83,7 +83,7 @@ class ConstNode:
 
     __slots__ = ("value",)
 
-    def __init__(self, value: Any) -> None:
+    def __init__(self, value: int | float | bool) -> None:
         self.value = value
 
 
@@ -411,3 +411,21 @@ def parse_action(text: str) -> ListNode:
 def parse(text: str) -> ListNode:
     """The template's nodes; raises JSONPathError with client-go's message."""
     return _Parser().parse(text)
+
+
+if TYPE_CHECKING:
+    from typing import Union
+
+    # A step of a template: what `_Parser` appends to a ListNode.
+    Node = Union[
+        ListNode,
+        TextNode,
+        FieldNode,
+        IdentifierNode,
+        ArrayNode,
+        FilterNode,
+        ConstNode,
+        WildcardNode,
+        RecursiveNode,
+        UnionNode,
+    ]

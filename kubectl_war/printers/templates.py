@@ -59,7 +59,7 @@ class Printer:
         self._engine = engine
         self._template = template
         self._sort_by = sort_by
-        self._writer: Any = None
+        self._writer: TabWriter | None = None
 
     def print(self, document: Any, out: TextIO, *, rows: str = "items") -> None:
         """Print the document `-o json` would print (a `List` or any JSON value), sorted by

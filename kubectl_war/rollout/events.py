@@ -70,7 +70,7 @@ class Recorder:
         kube: Kube,
         actor: Actor,
         groups: Mapping[tuple[str, str], dict[str, Any]],
-        warn: Callable[[str], Any],
+        warn: Callable[[str], object],
     ) -> None:
         self.kube = kube
         self.actor = actor

@@ -60,6 +60,7 @@ from kubectl_war.rollout.wait import BatchWaits, View
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
+    from kubectl_war.deletion import Outcome
     from kubectl_war.kube.client import Kube
     from kubectl_war.kube.requests import Resource
 
@@ -486,7 +487,7 @@ class Executor(BatchWaits):
             raise KeyboardInterrupt
         return [t for t in sent.values() if answered[t.name][0] != SKIPPED]
 
-    def _answer(self, gr: GroupResult, t: Tracked, outcome: Any) -> tuple[MemberState, str]:
+    def _answer(self, gr: GroupResult, t: Tracked, outcome: Outcome) -> tuple[MemberState, str]:
         """Take in the answer to one DELETE: the member's state and its detail."""
         gp, name = gr.plan, t.name
         if outcome.result == deletion.DELETED:

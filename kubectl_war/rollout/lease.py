@@ -35,7 +35,15 @@ from kubectl_war.kube.errors import Conflict, Forbidden, KubeError
 from kubectl_war.kube.requests import LEASES
 
 if TYPE_CHECKING:
+    from typing import TypeVar, Union
+
     from kubectl_war.kube.client import Kube
+    from kubectl_war.kube.requests import Resource
+
+    T = TypeVar("T")
+
+    # Kube.create or Kube.update.
+    Send = Callable[[Resource, Union[str, None], dict[str, Any]], dict[str, Any]]
 
 PREFIX = "kubectl-war-rollout-"
 STATE = "rollout.kubectl-war.tetrate.io/state"
@@ -167,7 +175,7 @@ class Lease:
         duration: float,
         *,
         clock: Callable[[], float] = time.monotonic,
-        notice: Callable[[str], Any] = sys.stderr.write,
+        notice: Callable[[str], object] = sys.stderr.write,
     ) -> None:
         self.notice = notice
         self.kube = kube
@@ -302,7 +310,7 @@ class Lease:
         _set_state(obj, state)
         return self._write(self.kube.update, obj, "update")
 
-    def _write(self, send: Any, obj: dict[str, Any], verb: str) -> bool:
+    def _write(self, send: Send, obj: dict[str, Any], verb: str) -> bool:
         """Create or update the Lease as `obj`: False when another writer got there
         first (409), LeaseRefused when RBAC does not allow it."""
         try:
@@ -540,8 +548,8 @@ def ask(
     kube: Kube,
     namespace: str,
     group: str,
-    change: Callable[[dict[str, Any], dict[str, Any]], Any],
-) -> Any:
+    change: Callable[[dict[str, Any], dict[str, Any]], T],
+) -> T:
     """Change a Lease's state from elsewhere (`change(lease, state)` answers what it did,
     or raises WarError), retried on Conflict; answers `change`'s answer."""
     for _ in range(20):

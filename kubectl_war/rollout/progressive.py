@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from kubectl_war.durations import go_duration
 from kubectl_war.errors import UsageError
@@ -260,6 +260,14 @@ class BatchBack:
     back_at: dict[str, float]
 
 
+class BatchHooks(Protocol):
+    """What a gate runs around each batch besides its checks (`analysis.MetricGate`)."""
+
+    def before(self, gate: Gate, gp: GroupPlan, batch: Batch) -> None: ...
+
+    def after(self, gate: Gate, back: BatchBack) -> None: ...
+
+
 class Gate:
     """What a progressive rollout does between batches.
 
@@ -309,7 +317,7 @@ class Gate:
         self._approved_next = first_approved
         #: The metric gates (`rollout.analysis.MetricGate`): alerts before each batch,
         #: analyses after each batch is back and its checks passed.
-        self.metrics: Any = None
+        self.metrics: BatchHooks | None = None
 
     def record(
         self, gp: GroupPlan, batch: Batch, reason: str, message: str, *, back: bool

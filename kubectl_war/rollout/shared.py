@@ -127,7 +127,7 @@ class Shared:
         groups: Mapping[Key, dict[str, Any]],
         versions: Mapping[Key, str],
         say: Callable[[str], None],
-        warn: Callable[[str], Any],
+        warn: Callable[[str], object],
     ) -> None:
         self.kube = kube
         self.actor = actor
@@ -323,7 +323,9 @@ class Shared:
         finish(state, outcome)
 
 
-def read_states(kube: Kube, keys: list[Key]) -> tuple[dict[Key, dict[str, Any]], dict[Key, Any]]:
+def read_states(
+    kube: Kube, keys: list[Key]
+) -> tuple[dict[Key, dict[str, Any]], dict[Key, dict[str, Any]]]:
     """Each group's Lease state and object, read (no Lease taken): for a dry run and
     `rollout status`. A Lease that cannot be read is left out."""
     states, objs = {}, {}

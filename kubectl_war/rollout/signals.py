@@ -6,7 +6,16 @@ import contextlib
 import signal
 import sys
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from types import FrameType
+    from typing import Any, Callable, Union
+
+    from kubectl_war.rollout.executor import Executor
+
+    # What signal.signal answers: a handler, SIG_DFL/SIG_IGN (ints) or None.
+    _Handler = Union[Callable[[int, Union[FrameType, None]], Any], int, None]
 
 
 class Signals:
@@ -19,9 +28,9 @@ class Signals:
     """
 
     def __init__(self) -> None:
-        self.executor: Any = None
+        self.executor: Executor | None = None
         self.signum: int | None = None
-        self._previous: dict[int, Any] = {}
+        self._previous: dict[int, _Handler] = {}
 
     @property
     def word(self) -> str:
@@ -32,7 +41,7 @@ class Signals:
         """The shell's code for death by that signal: 130 for SIGINT, 143 for SIGTERM."""
         return 128 + (self.signum or signal.SIGINT)
 
-    def _handle(self, signum: int, frame: Any) -> None:
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
         again = self.signum is not None
         if not again:
             self.signum = signum

@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import IO, Any
+from typing import IO
 
 from kubectl_war.durations import human_duration
 from kubectl_war.render import NONE, Table, terminal_safe
@@ -21,7 +21,7 @@ from kubectl_war.rollout.states import EventKind, MemberState
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from rich.console import Console
+    from rich.console import Console, Group, RenderableType
     from rich.live import Live
 
 
@@ -242,7 +242,7 @@ class LiveReporter:
         if self._live is not None:
             self._live.refresh()
 
-    def __rich__(self) -> Any:
+    def __rich__(self) -> Group:
         # rich only for the live view on a terminal
         from rich.console import Group
         from rich.table import Table as RichTable
@@ -255,7 +255,7 @@ class LiveReporter:
             if self.batch is not None:
                 head.append(f"   batch {self.batch.number}/{self.group.total}")
         head.append(f"   re-onboarded {self.back}/{self.total}   elapsed {elapsed}")
-        parts: list[Any] = [head]
+        parts: list[RenderableType] = [head]
         if self.batch is not None:
             table = RichTable(box=None, pad_edge=False, show_edge=False)
             for col in ("NAME", "ZONE", "INSTANCE", "STATE"):
