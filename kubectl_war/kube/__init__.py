@@ -22,8 +22,9 @@ before `Kube` connects.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kubectl_war.onuse import names_loaded_on_use
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
@@ -59,10 +60,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _MODULE_OF.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = names_loaded_on_use(__name__, globals(), _MODULE_OF)

@@ -7,8 +7,9 @@ first asked for: `printers.labels`, which every `list` reads, does not load them
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kubectl_war.onuse import names_loaded_on_use
 
 if TYPE_CHECKING:
     from kubectl_war.printers.templates import (
@@ -22,11 +23,6 @@ if TYPE_CHECKING:
 __all__ = ["FORMATS", "Printer", "make_printer", "sort_document", "sort_objects"]
 
 
-def __getattr__(name: str) -> Any:
-    # `printers.labels` is read by every `list`: the template printers load only when a
-    # name of theirs is first asked for (`printers.templates`).
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.templates"), name)
-    globals()[name] = value
-    return value
+# `printers.labels` is read by every `list`: the template printers load only when a name
+# of theirs is first asked for (`printers.templates`).
+__getattr__ = names_loaded_on_use(__name__, globals(), dict.fromkeys(__all__, "templates"))

@@ -12,8 +12,9 @@ with it every reader) when one of them is first asked for, as `list` does only w
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from kubectl_war.onuse import names_loaded_on_use
 
 if TYPE_CHECKING:
     from kubectl_war.sidecars.sources import SidecarError, Unanswered, open_source
@@ -21,9 +22,4 @@ if TYPE_CHECKING:
 __all__ = ["SidecarError", "Unanswered", "open_source"]
 
 
-def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.sources"), name)
-    globals()[name] = value
-    return value
+__getattr__ = names_loaded_on_use(__name__, globals(), dict.fromkeys(__all__, "sources"))
