@@ -150,3 +150,18 @@ def test_sigint_stops_a_watch_however_it_was_started(
     fol.proc.send_signal(signal.SIGINT)
     _, err = fol.proc.communicate(timeout=60)
     assert (fol.proc.returncode, err) == (130, "\n")
+
+
+def test_a_run_from_other_python_code_leaves_an_ignored_sigint_alone(
+    fake_kube: FakeKube, war_inproc: Any
+) -> None:
+    # Only the process itself (kubectl-war as the program) takes SIGINT back; a caller
+    # that ignores SIGINT (pytest run as a background job) keeps its choice.
+    fake_kube.add(f.war(A, group="ratings"))
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        ran = war_inproc("list", "-n", "bookinfo", "--no-headers")
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert (ran.returncode, ran.stdout.split()[0]) == (0, A)

@@ -47,7 +47,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     gcpause.exiting_fast = True
     try:
-        _main(sys.argv[1:])
+        _main(sys.argv[1:], program=True)
     except SystemExit as exc:
         _exit(exc.code)
     _exit(0)
@@ -94,7 +94,7 @@ def _exit(code: object) -> NoReturn:
     os._exit(status)
 
 
-def _main(argv: Sequence[str]) -> None:
+def _main(argv: Sequence[str], *, program: bool = False) -> None:
     args = list(argv)
     if args and args[0] in ("__complete", "__completeNoDesc"):
         # Cobra's protocol, for kubectl_complete-war scripts that call the plugin itself.
@@ -114,7 +114,7 @@ def _main(argv: Sequence[str]) -> None:
             return
         from kubectl_war.cli import group  # click: only for what quick.run leaves
 
-        group.run(args)
+        group.run(args, program=program)
     except WarError as exc:
         if debug:
             _print_traceback()

@@ -82,10 +82,14 @@ war = WarGroup(
 )
 
 
-def run(args: Sequence[str]) -> None:
+def run(args: Sequence[str], *, program: bool = False) -> None:
     """Run one command line through click; raises `SystemExit` with kubectl's exit code
-    for click's own outcomes (help shown, usage errors, Ctrl-C at a prompt)."""
-    _interruptible()
+    for click's own outcomes (help shown, usage errors, Ctrl-C at a prompt).
+
+    `program`: this run is the process (not a call from other Python code), so it may
+    set the process's signal handling."""
+    if program:
+        _interruptible()
     try:
         war.main(args=list(args), prog_name=prog_name(), standalone_mode=False)
     except click.exceptions.Exit as exc:
