@@ -42,6 +42,7 @@ from kubectl_war.rollout.signals import stopping_on_signals
 from kubectl_war.rollout.synced import CachedSidecars
 from kubectl_war.rollout.view import LineReporter
 from kubectl_war.rollout.wait import View
+from kubectl_war.sidecars import kinds
 
 if TYPE_CHECKING:
     from kubectl_war.assess import Facts
@@ -442,6 +443,10 @@ def sidecar_check_soon(
     asked: a terminal there is the prompt's."""
     if flags.spec("auto") == "-":
         return lambda: _sidecar_check(kube, client, flags, sys.stderr)
+    if flags.spec("auto") == kinds.NONE:
+        # Nothing to ask: no thread beside the cluster reads (a thread alive while the
+        # main one waits on the API server is one more place a signal can be delivered).
+        return lambda: None
     out, done = io.StringIO(), []  # type: tuple[io.StringIO, list[CachedSidecars | None | BaseException]]
 
     def run() -> None:
