@@ -36,6 +36,10 @@ from tests import krew_rules
 from tests.conftest import FIXED_NOW
 from tests.fakekube import FakeKube
 
+# Builds fill the wheel caches under build/ that every build shares: with `pytest -n`,
+# the tests that build run in one worker, one after another.
+pytestmark = pytest.mark.xdist_group("build")
+
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "release" / "zipapp-requirements.txt"
 

@@ -27,6 +27,10 @@ from packaging.requirements import Requirement
 
 from kubectl_war import __version__
 
+# Builds fill the wheel caches under build/ that every build shares: with `pytest -n`,
+# the tests that build run in one worker, one after another.
+pytestmark = pytest.mark.xdist_group("build")
+
 ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / "build" / "pypi-wheelhouse"
 PROJECT = "kubectl_war"

@@ -19,6 +19,10 @@ import yaml
 from kubectl_war import __version__
 from tests import krew_rules
 
+# Builds fill the wheel caches under build/ that every build shares: with `pytest -n`,
+# the tests that build run in one worker, one after another.
+pytestmark = pytest.mark.xdist_group("build")
+
 ROOT = Path(__file__).resolve().parent.parent
 SHA = "ab" * 32
 REPO = "https://github.com/kubectl-war/kubectl-war"
