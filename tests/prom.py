@@ -194,6 +194,63 @@ class Prometheus:
         pytest.fail(f"Prometheus never answered {what}: {promql}")
 
 
+def _serve(binary: str, home: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Prometheus on a free port, started and ready. Tests run in several processes: a
+    port another one took between `free_port` and Prometheus's bind is given up for
+    another, and the server that answers is checked to be this one (its storage path)."""
+    for _ in range(5):
+        port = free_port()
+        with open(log, "wb") as out:
+            proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={home / 'prometheus.yml'}",
+                    f"--storage.tsdb.path={home / 'data'}",
+                    f"--web.listen-address=127.0.0.1:{port}",
+                    "--web.enable-lifecycle",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        url = f"http://127.0.0.1:{port}"
+        if _ready(proc, url, home / "data"):
+            return proc, url
+        _stop(proc)
+        if "address already in use" not in log.read_text():
+            pytest.fail(f"prometheus did not start: {log.read_text()[-2000:]}")
+    pytest.fail(f"prometheus found no free port: {log.read_text()[-2000:]}")
+
+
+def _ready(proc: subprocess.Popen[bytes], url: str, data: Path) -> bool:
+    """Whether Prometheus `proc` answers at `url` (False once it has exited)."""
+    end = time.monotonic() + 60
+    while proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v1/status/flags", timeout=5) as resp:
+                flags = json.load(resp)["data"]
+            if flags["storage.tsdb.path"] == str(data):
+                with urllib.request.urlopen(f"{url}/-/ready", timeout=5) as resp:
+                    if resp.status == 200:
+                        return True
+        except (OSError, ValueError, KeyError):
+            pass
+        if time.monotonic() > end:
+            _stop(proc)
+            pytest.fail("prometheus did not get ready in 60s")
+        time.sleep(0.1)
+    return False
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextlib.contextmanager
 def running(fake_kube: FakeKube, tmp_path: Path) -> Iterator[Prometheus]:
     """Prometheus scraping the VMs of `fake_kube` every second, with the hold alert rule
@@ -224,41 +281,12 @@ def running(fake_kube: FakeKube, tmp_path: Path) -> Iterator[Prometheus]:
         "    static_configs:\n"
         f"      - targets: ['127.0.0.1:{server.server_address[1]}']\n"
     )
-    port = free_port()
     log = home / "log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={home / 'prometheus.yml'}",
-                f"--storage.tsdb.path={home / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--web.enable-lifecycle",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
-    prom = Prometheus(f"http://127.0.0.1:{port}", mesh, proc, log)
+    proc, url = _serve(binary, home, log)
+    prom = Prometheus(url, mesh, proc, log)
     try:
-        end = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{prom.url}/-/ready", timeout=5) as resp:
-                    if resp.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > end:
-                pytest.fail(f"prometheus did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
         yield prom
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop(proc)
         server.shutdown()
         server.server_close()
