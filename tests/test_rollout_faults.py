@@ -87,7 +87,8 @@ def wait_for(what: Callable[[], bool], timeout: float = 60.0) -> None:
 def start(kubectl_bin: str, env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [kubectl_bin, "war", *args],
-        env=env,
+        # SIGABRT prints every thread's stack (see `signalled`).
+        env=dict(env, PYTHONFAULTHANDLER="1"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -100,6 +101,11 @@ def signalled(proc: subprocess.Popen[str], sig: int) -> tuple[str, str, float]:
     proc.send_signal(sig)
     try:
         out, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        # Still running: say where, from every thread's stack (faulthandler, on SIGABRT).
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=60)
+        pytest.fail(f"still running 60s after signal {sig}\nstdout:\n{out}\nstderr:\n{err}")
     finally:
         proc.kill()
     return out, err, time.monotonic() - at
