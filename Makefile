@@ -27,13 +27,14 @@ $(STAMP): setup.cfg pyproject.toml Makefile
 	@touch $(STAMP)
 
 # The suite runs in one process more than there are CPUs: most tests wait on a
-# subprocess or the fake server rather than compute. Tests that build the release
-# share the wheel caches under build/ and keep to one process (xdist_group "build").
+# subprocess or the fake server rather than compute. Each test file runs whole in one
+# process (its module fixtures, a release build among them, are made once); builds
+# share this checkout's wheel caches and take tests/buildlock.py's lock.
 TEST_WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 1) + 1 )))
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory typecheck
-	$(RUN) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+	$(RUN) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 	$(MAKE) --no-print-directory test-client-oldest
 
 # The client layer (every private part of the kubernetes client it uses, the connection

@@ -33,12 +33,9 @@ from packaging.specifiers import SpecifierSet
 
 from kubectl_war import __version__
 from tests import krew_rules
+from tests.buildlock import one_build_at_a_time
 from tests.conftest import FIXED_NOW
 from tests.fakekube import FakeKube
-
-# Builds fill the wheel caches under build/ that every build shares: with `pytest -n`,
-# the tests that build run in one worker, one after another.
-pytestmark = pytest.mark.xdist_group("build")
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCK = ROOT / "release" / "zipapp-requirements.txt"
@@ -100,24 +97,25 @@ def build_dist(out: Path, root: Path = ROOT) -> Built:
     """`release/build.py dist` of the checkout at `root` (wheels from this one's cache)."""
     env = {k: v for k, v in os.environ.items() if k != "SOURCE_DATE_EPOCH"}
     commit_time = _commit_time(root)
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(root / "release" / "build.py"),
-            "dist",
-            "--out",
-            str(out),
-            "--manifest",
-            str(out / "krew-manifest.yaml"),
-            "--cache",
-            str(ROOT / "build" / "zipapp-wheels"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-        env=env,
-    )
+    with one_build_at_a_time():
+        done = subprocess.run(
+            [
+                sys.executable,
+                str(root / "release" / "build.py"),
+                "dist",
+                "--out",
+                str(out),
+                "--manifest",
+                str(out / "krew-manifest.yaml"),
+                "--cache",
+                str(ROOT / "build" / "zipapp-wheels"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+            env=env,
+        )
     assert done.returncode == 0, done.stderr
     return Built(
         out,

@@ -26,10 +26,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from kubectl_war import __version__
-
-# Builds fill the wheel caches under build/ that every build shares: with `pytest -n`,
-# the tests that build run in one worker, one after another.
-pytestmark = pytest.mark.xdist_group("build")
+from tests.buildlock import one_build_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent
 WHEELHOUSE = ROOT / "build" / "pypi-wheelhouse"
@@ -45,7 +42,8 @@ def _run(*cmd: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def dists(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     out = tmp_path_factory.mktemp("pypi")
-    done = _run(sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), cwd=ROOT)
+    with one_build_at_a_time():
+        done = _run(sys.executable, "-m", "build", "--no-isolation", "--outdir", str(out), cwd=ROOT)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (sdist,) = out.glob("*.tar.gz")
     (wheel,) = out.glob("*.whl")

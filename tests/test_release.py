@@ -18,10 +18,7 @@ import yaml
 
 from kubectl_war import __version__
 from tests import krew_rules
-
-# Builds fill the wheel caches under build/ that every build shares: with `pytest -n`,
-# the tests that build run in one worker, one after another.
-pytestmark = pytest.mark.xdist_group("build")
+from tests.buildlock import one_build_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent
 SHA = "ab" * 32
@@ -161,15 +158,16 @@ def test_make_release_bumps_dates_and_commits_a_matching_manifest(tmp_path: Path
     env.update(GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.com")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, str(clone / "release" / "release.py"), *args],
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-            cwd=clone,
-            env=env,
-        )
+        with one_build_at_a_time():  # a release builds, through this checkout's cache
+            return subprocess.run(
+                [sys.executable, str(clone / "release" / "release.py"), *args],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+                cwd=clone,
+                env=env,
+            )
 
     major, minor, _ = (int(x) for x in __version__.split("."))
     new = f"{major}.{minor + 1}.0"
@@ -216,14 +214,15 @@ def test_make_release_bumps_dates_and_commits_a_matching_manifest(tmp_path: Path
     assert f"## [Unreleased]\n\n## [{new}] - {today}\n\n### Fixed\n\n- a fix\n" in text
     manifest = yaml.safe_load((clone / "krew-manifest.yaml").read_text(encoding="utf-8"))
     assert manifest["spec"]["version"] == f"v{new}"
-    check = subprocess.run(
-        [sys.executable, str(clone / "release" / "build.py"), "check"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-        cwd=clone,
-        env=env,
-    )
+    with one_build_at_a_time():
+        check = subprocess.run(
+            [sys.executable, str(clone / "release" / "build.py"), "check"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+            cwd=clone,
+            env=env,
+        )
     assert (check.returncode, check.stderr) == (0, "")
     assert check.stdout.startswith(f"krew-manifest.yaml is v{new}'s, sha256 ")
