@@ -27,11 +27,11 @@ TOKEN = "shared-token"
 
 
 @pytest.fixture
-def two(kube_clock: Clock) -> Iterator[tuple[FakeKube, FakeKube]]:
+def two(kube_clock: Clock, tmp_path: Path) -> Iterator[tuple[FakeKube, FakeKube]]:
     """The kubeconfig's cluster (first) and the one `-s` names (second), alike, both
     taking the kubeconfig user's token (a user with a token is what kubeconfigs hold),
     over https (kubectl sends tokens only there) with certificates of one CA."""
-    certs = make_certs()
+    certs = make_certs(str(tmp_path / "certs"))
     first = FakeKube(clock=kube_clock, token=TOKEN, certs=certs).start()
     second = FakeKube(clock=kube_clock, token=TOKEN, certs=certs).start()
     try:

@@ -14,11 +14,14 @@ import gzip
 import json
 import re
 import select
+import shutil
 import socket
 import sys
+import tempfile
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -382,7 +385,13 @@ class FakeKube:
 
             from .tls import make_certs
 
-            certs = self._certs or make_certs()
+            if self._certs is None:
+                # Made once, kept across restarts (kubeconfigs name its CA file), and
+                # removed with this server object or at exit at the latest.
+                directory = tempfile.mkdtemp(prefix="fakekube-tls-")
+                weakref.finalize(self, shutil.rmtree, directory, True)
+                self._certs = make_certs(directory)
+            certs = self._certs
             ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
             ctx.load_cert_chain(certs.cert_file, certs.key_file)
             # Client certificates the CA signed authenticate as their CN, as the API

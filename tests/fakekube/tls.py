@@ -27,6 +27,7 @@ def make_certs(directory: str | None = None) -> Certs:
     """A CA, a server certificate it signed for 127.0.0.1 and localhost, and a client
     certificate it signed for CLIENT_USER."""
     d = Path(directory or tempfile.mkdtemp(prefix="fakekube-tls-"))
+    d.mkdir(parents=True, exist_ok=True)
 
     def run(*args: str) -> None:
         subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
