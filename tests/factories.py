@@ -18,6 +18,7 @@ from typing import Any, Callable
 import yaml
 
 from kubectl_war.kube.requests import Resource
+from tests import inproc
 
 WAR_API = "runtime.onboarding.tetrate.io/v1alpha1"
 WG_API = "networking.istio.io/v1beta1"
@@ -32,6 +33,8 @@ WAR_RESOURCE = Resource(
 
 #: What the ``run_war`` and ``run_kubectl`` fixtures are.
 Run = Callable[..., subprocess.CompletedProcess[str]]
+#: ``war_inproc``: the same run in the test's own process (tests/inproc.py).
+InProc = Callable[..., inproc.Ran]
 
 # The example WAR names, one of each platform (the names the onboarding endpoint gives).
 EC2 = "ratings-aws-aws-123456789012-us-east-2b-ec2-i-1234567890abcdef0"

@@ -1,4 +1,5 @@
-"""`kubectl war can-onboard` through real kubectl, against the documented policy examples."""
+"""`kubectl war can-onboard` against the documented policy examples: in-process (tests/inproc.py),
+its usage errors through real kubectl."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from tests import factories as f
 from tests import onboarding_examples as ex
+from tests.factories import InProc
 from tests.fakekube import FakeKube
 from tests.fakekube.fleet import control_plane, onboarding_policy
 from tests.fakekube.onboarding import OnboardingPlane
@@ -102,16 +104,16 @@ CASES = [
 
 @pytest.mark.parametrize(("args", "code", "out"), CASES)
 def test_verdicts_of_the_documented_examples(
-    examples: FakeKube, run_war: Run, args: list[str], code: int, out: str
+    examples: FakeKube, war_inproc: InProc, args: list[str], code: int, out: str
 ) -> None:
-    r = run_war("can-onboard", "-n", ex.NS, *args)
+    r = war_inproc("can-onboard", "-n", ex.NS, *args)
     assert (r.returncode, r.stdout, r.stderr) == (code, out, BROKEN)
     # Only reads: the policies in the namespace (and, for a no, in every namespace).
     assert {q.method for q in examples.requests} == {"GET"}
 
 
 def test_like_takes_the_identity_of_a_war_in_any_namespace(
-    examples: FakeKube, run_war: Run
+    examples: FakeKube, war_inproc: InProc
 ) -> None:
     name = f"web-aws-aws-{ex.ACCOUNT}-us-east-2b-ec2-i-0abc"
     examples.add(
@@ -132,11 +134,11 @@ def test_like_takes_the_identity_of_a_war_in_any_namespace(
             },
         }
     )
-    by_name = run_war("can-onboard", "-n", ex.NS, "ratings", "--like", name)
-    qualified = run_war(
+    by_name = war_inproc("can-onboard", "-n", ex.NS, "ratings", "--like", name)
+    qualified = war_inproc(
         "can-onboard", "-n", ex.NS, "ratings", "--like", f"web/{name}", "-o", "json"
     )
-    missing = run_war("can-onboard", "-n", ex.NS, "ratings", "--like", "web/nope")
+    missing = war_inproc("can-onboard", "-n", ex.NS, "ratings", "--like", "web/nope")
 
     assert (by_name.returncode, by_name.stdout) == (0, "yes\nAdmitted by: ratings-ec2 (rule 1)\n")
     doc = json.loads(qualified.stdout)
@@ -150,8 +152,10 @@ def test_like_takes_the_identity_of_a_war_in_any_namespace(
     )
 
 
-def test_json_gives_the_verdict_every_rule_and_each_miss(examples: FakeKube, run_war: Run) -> None:
-    r = run_war("can-onboard", "-n", ex.NS, "details", "--aws-account", "210987654321", "--ec2",
+def test_json_gives_the_verdict_every_rule_and_each_miss(
+    examples: FakeKube, war_inproc: InProc
+) -> None:
+    r = war_inproc("can-onboard", "-n", ex.NS, "details", "--aws-account", "210987654321", "--ec2",
                 "-o", "json")  # fmt: skip
     doc = json.loads(r.stdout)
 
@@ -197,9 +201,9 @@ def test_json_gives_the_verdict_every_rule_and_each_miss(examples: FakeKube, run
     ]
 
 
-def test_list_shows_what_each_group_admits(examples: FakeKube, run_war: Run) -> None:
-    r = run_war("can-onboard", "--list", "-n", ex.NS)
-    everywhere = run_war("can-onboard", "--list", "-A")
+def test_list_shows_what_each_group_admits(examples: FakeKube, war_inproc: InProc) -> None:
+    r = war_inproc("can-onboard", "--list", "-n", ex.NS)
+    everywhere = war_inproc("can-onboard", "--list", "-A")
 
     assert (r.returncode, r.stderr) == (0, BROKEN)
     assert r.stdout == (
@@ -211,7 +215,7 @@ def test_list_shows_what_each_group_admits(examples: FakeKube, run_war: Run) -> 
         "ratings   ratings-jwt       jwt        https://partner.example   <any>       <any>        vm007                     <any>\n"  # noqa: E501
         "reviews   <none>            <none>     <none>                    <none>      <none>       <none>                    <none>\n"  # noqa: E501
     )
-    doc = json.loads(run_war("can-onboard", "--list", "-n", ex.NS, "-o", "json").stdout)
+    doc = json.loads(war_inproc("can-onboard", "--list", "-n", ex.NS, "-o", "json").stdout)
     assert doc["kind"] == "OnboardingAdmissionList"
     assert doc["items"][0] == {
         "namespace": "bookinfo",
@@ -234,14 +238,16 @@ def test_list_shows_what_each_group_admits(examples: FakeKube, run_war: Run) -> 
     assert everywhere.stdout.splitlines()[1].startswith("bookinfo    details ")
 
 
-def test_an_unreadable_control_plane_is_one_warning(fake_kube: FakeKube, run_war: Run) -> None:
+def test_an_unreadable_control_plane_is_one_warning(
+    fake_kube: FakeKube, war_inproc: InProc
+) -> None:
     fake_kube.add_all([o for o in ex.cluster(fake_kube.clock()) if o["kind"] != "ControlPlane"])
     fake_kube.add(control_plane(fake_kube.clock(), [ex.ISSUER], namespace="tsb"))
     args = ["ratings", "--jwt-issuer", ex.ISSUER, "--jwt-attribute", "region=us-east"]
-    missing = run_war("can-onboard", "-n", ex.NS, *args)
-    elsewhere = run_war("can-onboard", "-n", ex.NS, *args, "--istio-namespace", "tsb")
+    missing = war_inproc("can-onboard", "-n", ex.NS, *args)
+    elsewhere = war_inproc("can-onboard", "-n", ex.NS, *args, "--istio-namespace", "tsb")
     fake_kube.forbid("list", "controlplanes")
-    refused = run_war("can-onboard", "-n", ex.NS, *args, "--istio-namespace", "tsb")
+    refused = war_inproc("can-onboard", "-n", ex.NS, *args, "--istio-namespace", "tsb")
 
     assert (missing.returncode, missing.stdout) == (0, "yes\nAdmitted by: ratings-jwt (rule 1)\n")
     assert missing.stderr == BROKEN + (
@@ -257,10 +263,10 @@ def test_an_unreadable_control_plane_is_one_warning(fake_kube: FakeKube, run_war
     )
 
 
-def test_forbidden_policies_are_the_rbac_error(examples: FakeKube, run_war: Run) -> None:
+def test_forbidden_policies_are_the_rbac_error(examples: FakeKube, war_inproc: InProc) -> None:
     examples.forbid("list", "onboardingpolicies", ex.NS)
-    r = run_war("can-onboard", "-n", ex.NS, "ratings", *AWS, "--ec2")
-    listing = run_war("can-onboard", "--list", "-n", ex.NS)
+    r = war_inproc("can-onboard", "-n", ex.NS, "ratings", *AWS, "--ec2")
+    listing = war_inproc("can-onboard", "--list", "-n", ex.NS)
 
     assert (r.returncode, r.stdout) == (1, "")
     group, res = "authorization.onboarding.tetrate.io", "onboardingpolicies"
@@ -348,9 +354,9 @@ def admitting(fake_kube: FakeKube) -> FakeKube:
     return fake_kube
 
 
-def test_status_reports_a_group_no_policy_selects(admitting: FakeKube, run_war: Run) -> None:
-    r = run_war("status", "-n", ex.NS, *NO_SOURCE)
-    doc = json.loads(run_war("status", "-n", ex.NS, *NO_SOURCE, "-o", "json").stdout)
+def test_status_reports_a_group_no_policy_selects(admitting: FakeKube, war_inproc: InProc) -> None:
+    r = war_inproc("status", "-n", ex.NS, *NO_SOURCE)
+    doc = json.loads(war_inproc("status", "-n", ex.NS, *NO_SOURCE, "-o", "json").stdout)
 
     assert (r.returncode, r.stderr) == (1, "")
     assert r.stdout.splitlines()[-1].split(None, 2) == [
@@ -369,10 +375,12 @@ def test_status_reports_a_group_no_policy_selects(admitting: FakeKube, run_war: 
     ]
 
 
-def test_status_says_nothing_of_policies_it_cannot_read(admitting: FakeKube, run_war: Run) -> None:
+def test_status_says_nothing_of_policies_it_cannot_read(
+    admitting: FakeKube, war_inproc: InProc
+) -> None:
     admitting.forbid("list", "onboardingpolicies")
-    doc = json.loads(run_war("status", "-n", ex.NS, *NO_SOURCE, "-o", "json").stdout)
-    r = run_war("status", "-n", ex.NS, *NO_SOURCE)
+    doc = json.loads(war_inproc("status", "-n", ex.NS, *NO_SOURCE, "-o", "json").stdout)
+    r = war_inproc("status", "-n", ex.NS, *NO_SOURCE)
 
     assert doc["groupProblems"] == []
     assert r.stderr == (
@@ -382,9 +390,9 @@ def test_status_says_nothing_of_policies_it_cannot_read(admitting: FakeKube, run
     )
 
 
-def test_describe_says_which_rule_admits_each_war(admitting: FakeKube, run_war: Run) -> None:
-    r = run_war("describe", "-n", ex.NS, KEEP, GONE, *NO_SOURCE)
-    doc = json.loads(run_war("describe", "-n", ex.NS, GONE, *NO_SOURCE, "-o", "json").stdout)
+def test_describe_says_which_rule_admits_each_war(admitting: FakeKube, war_inproc: InProc) -> None:
+    r = war_inproc("describe", "-n", ex.NS, KEEP, GONE, *NO_SOURCE)
+    doc = json.loads(war_inproc("describe", "-n", ex.NS, GONE, *NO_SOURCE, "-o", "json").stdout)
 
     assert r.returncode == 0, r.stderr
     assert [line for line in r.stdout.splitlines() if line.startswith("Admitted by:")] == [
@@ -418,12 +426,12 @@ def test_rollout_leaves_unadmitted_wars_blocked_unless_included(
 
 
 def test_rollout_status_counts_the_wars_a_rollout_leaves_blocked(
-    admitting: FakeKube, run_war: Run
+    admitting: FakeKube, war_inproc: InProc
 ) -> None:
-    r = run_war("rollout", "status", "ratings", "-n", ex.NS)
-    doc = json.loads(run_war("rollout", "status", "ratings", "-n", ex.NS, "-o", "json").stdout)
+    r = war_inproc("rollout", "status", "ratings", "-n", ex.NS)
+    doc = json.loads(war_inproc("rollout", "status", "ratings", "-n", ex.NS, "-o", "json").stdout)
     admitting.forbid("list", "onboardingpolicies")
-    refused = run_war("rollout", "status", "ratings", "-n", ex.NS)
+    refused = war_inproc("rollout", "status", "ratings", "-n", ex.NS)
 
     assert (r.returncode, r.stderr) == (1, "")
     assert r.stdout == (
@@ -444,9 +452,9 @@ def test_rollout_status_counts_the_wars_a_rollout_leaves_blocked(
 
 
 def test_delete_preview_marks_wars_that_will_not_come_back(
-    admitting: FakeKube, run_war: Run
+    admitting: FakeKube, war_inproc: InProc
 ) -> None:
-    r = run_war("delete", "-n", ex.NS, "--group", "ratings", "--dry-run=client")
+    r = war_inproc("delete", "-n", ex.NS, "--group", "ratings", "--dry-run=client")
 
     assert r.returncode == 0
     assert r.stderr == (
@@ -483,12 +491,12 @@ NO_POLICY_WORDS = "no OnboardingPolicy selects it: new machines cannot join"
 
 
 def test_status_reports_a_group_no_policy_selects_in_a_namespace_without_wars(
-    bare_groups: FakeKube, run_war: Run
+    bare_groups: FakeKube, war_inproc: InProc
 ) -> None:
-    alone = run_war("status", "-n", "inventory", *NO_SOURCE)
-    doc = json.loads(run_war("status", "-n", "inventory", *NO_SOURCE, "-o", "json").stdout)
-    everywhere = run_war("status", "-A", *NO_SOURCE)
-    fine = run_war("status", "-n", ex.NS, *NO_SOURCE)
+    alone = war_inproc("status", "-n", "inventory", *NO_SOURCE)
+    doc = json.loads(war_inproc("status", "-n", "inventory", *NO_SOURCE, "-o", "json").stdout)
+    everywhere = war_inproc("status", "-A", *NO_SOURCE)
+    fine = war_inproc("status", "-n", ex.NS, *NO_SOURCE)
 
     assert (alone.returncode, alone.stderr) == (1, "No resources found in inventory namespace.\n")
     assert alone.stdout == (
@@ -520,10 +528,10 @@ def test_status_reports_a_group_no_policy_selects_in_a_namespace_without_wars(
 
 
 def test_status_without_wars_says_so_when_workloadgroups_are_refused(
-    bare_groups: FakeKube, run_war: Run
+    bare_groups: FakeKube, war_inproc: InProc
 ) -> None:
     bare_groups.forbid("list", "workloadgroups", "inventory")
-    r = run_war("status", "-n", "inventory", *NO_SOURCE)
+    r = war_inproc("status", "-n", "inventory", *NO_SOURCE)
 
     # Nothing could be judged: no problem is claimed, and the warning says what is unknown.
     assert (r.returncode, r.stdout) == (0, "")
@@ -535,9 +543,11 @@ def test_status_without_wars_says_so_when_workloadgroups_are_refused(
     )
 
 
-def test_status_reports_groups_without_wars_in_each_context(fleet: Any, run_war: Run) -> None:
+def test_status_reports_groups_without_wars_in_each_context(fleet: Any, war_inproc: InProc) -> None:
     fleet.west.add(f.workload_group("legacy", "inventory"))
-    r = run_war("status", "-n", "inventory", "--contexts", "east,west", *NO_SOURCE, env=fleet.env)
+    r = war_inproc(
+        "status", "-n", "inventory", "--contexts", "east,west", *NO_SOURCE, env=fleet.env
+    )
 
     assert r.returncode == 1
     assert r.stdout == (
@@ -548,7 +558,7 @@ def test_status_reports_groups_without_wars_in_each_context(fleet: Any, run_war:
 
 
 def test_describe_maps_a_jwt_issuer_short_name_through_the_control_plane(
-    examples: FakeKube, run_war: Run
+    examples: FakeKube, war_inproc: InProc
 ) -> None:
     """The ControlPlane names https://corp.example `corp` and https://mycompany.corp
     `mycompany`; WARs named after those short names carry no spec.identity."""
@@ -564,9 +574,9 @@ def test_describe_maps_a_jwt_issuer_short_name_through_the_control_plane(
     owner = ratings[0]["metadata"]["uid"]
     for i, name in enumerate(names):
         examples.add(f.war(name, group="ratings", group_uid=owner, uid=f"uid-jwt-{i}"))
-    r = run_war("describe", "-n", ex.NS, *names, *NO_SOURCE)
+    r = war_inproc("describe", "-n", ex.NS, *names, *NO_SOURCE)
     examples.forbid("list", "controlplanes")
-    refused = run_war("describe", "-n", ex.NS, *names, *NO_SOURCE)
+    refused = war_inproc("describe", "-n", ex.NS, *names, *NO_SOURCE)
 
     assert (r.returncode, r.stderr) == (0, BROKEN)
     admitted = [line for line in r.stdout.splitlines() if line.startswith("Admitted by:")]

@@ -15,7 +15,7 @@ import pytest
 from kubectl_war.render import Table, terminal_safe
 from tests import factories as f
 from tests.conftest import FIXED_NOW
-from tests.factories import EC2, ECS, Run
+from tests.factories import EC2, ECS, InProc
 from tests.fakekube import FakeKube
 from tests.fakekube.istiod import FakeIstiod
 
@@ -96,8 +96,10 @@ NAME{" " * 84}GROUP     PLATFORM   INSTANCE                                    Z
 """  # noqa: E501
 
 
-def test_list_wide_escapes_what_the_agent_registered(hostile: FakeIstiod, run_war: Run) -> None:
-    r = run_war("list", "-n", "bookinfo", "-o", "wide", "--proxy-status", "none")
+def test_list_wide_escapes_what_the_agent_registered(
+    hostile: FakeIstiod, war_inproc: InProc
+) -> None:
+    r = war_inproc("list", "-n", "bookinfo", "-o", "wide", "--proxy-status", "none")
     assert (r.returncode, r.stderr) == (0, "")
     assert r.stdout == LIST_WIDE
 
@@ -173,9 +175,9 @@ Events:
 
 
 def test_describe_escapes_labels_registration_messages_and_events(
-    hostile: FakeIstiod, run_war: Run
+    hostile: FakeIstiod, war_inproc: InProc
 ) -> None:
-    r = run_war("describe", "-n", "bookinfo", EC2, "--proxy-status", "none")
+    r = war_inproc("describe", "-n", "bookinfo", EC2, "--proxy-status", "none")
     assert (r.returncode, r.stderr) == (0, "")
     # Exactly describe's own lines: nothing the cluster sent starts a line of its own.
     assert r.stdout == DESCRIBE
@@ -191,8 +193,10 @@ NAME{" " * 62}GROUP     PROBLEMS
 """  # noqa: E501
 
 
-def test_status_escapes_the_agent_and_istio_versions(hostile: FakeIstiod, run_war: Run) -> None:
-    r = run_war("status", "-n", "bookinfo", "--proxy-status", "none")
+def test_status_escapes_the_agent_and_istio_versions(
+    hostile: FakeIstiod, war_inproc: InProc
+) -> None:
+    r = war_inproc("status", "-n", "bookinfo", "--proxy-status", "none")
     assert (r.returncode, r.stderr) == (1, "")
     assert r.stdout == STATUS
 
@@ -204,22 +208,22 @@ NAME{" " * 84}GROUP     AGENT CONNECTED   SIDECAR   ISTIOD                   VER
 """  # noqa: E501
 
 
-def test_proxy_status_escapes_what_istiod_reported(hostile: FakeIstiod, run_war: Run) -> None:
-    r = run_war("proxy-status", "-n", "bookinfo", "-o", "wide", "--proxy-status", "istiod")
+def test_proxy_status_escapes_what_istiod_reported(hostile: FakeIstiod, war_inproc: InProc) -> None:
+    r = war_inproc("proxy-status", "-n", "bookinfo", "-o", "wide", "--proxy-status", "istiod")
     assert (r.returncode, r.stderr) == (1, "")
     assert r.stdout == PROXY_STATUS
 
 
-def test_json_keeps_the_servers_text_exactly(hostile: FakeIstiod, run_war: Run) -> None:
+def test_json_keeps_the_servers_text_exactly(hostile: FakeIstiod, war_inproc: InProc) -> None:
     war = _hostile_war()
-    r = run_war("list", "-n", "bookinfo", "-o", "json", "--proxy-status", "none")
+    r = war_inproc("list", "-n", "bookinfo", "-o", "json", "--proxy-status", "none")
     assert r.returncode == 0
     (listed,) = [i for i in json.loads(r.stdout)["items"] if i["metadata"]["name"] == EC2]
     assert listed["metadata"]["labels"] == war["metadata"]["labels"]
     assert listed["metadata"]["annotations"] == war["metadata"]["annotations"]
     assert listed["spec"]["registration"] == war["spec"]["registration"]
     assert listed["status"]["conditions"] == war["status"]["conditions"]
-    r = run_war("proxy-status", "-n", "bookinfo", "-o", "json", "--proxy-status", "istiod")
+    r = war_inproc("proxy-status", "-n", "bookinfo", "-o", "json", "--proxy-status", "istiod")
     (ecs,) = [e for e in json.loads(r.stdout)["items"] if e["name"] == ECS]
     assert (ecs["sidecar"]["istioVersion"], ecs["sidecar"]["cluster"]) == (
         f"1.24.1{RED}",
