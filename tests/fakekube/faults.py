@@ -66,6 +66,17 @@ class Faults:
     def __post_init__(self) -> None:
         self._random = random.Random(self.seed)
         self._lock = threading.Lock()
+        self._released = threading.Event()
+
+    def release_slow_answers(self) -> None:
+        """Send every answer held back now, and from now on hold none: a test that must
+        not depend on how long a client waits releases the answer after what it waited
+        for (the fake server's stop() releases them too, then drops them)."""
+        self._released.set()
+
+    def hold_answer(self, seconds: float) -> None:
+        """Wait out a held answer: ``seconds``, or until release_slow_answers()."""
+        self._released.wait(seconds)
 
     def slow_answer(
         self, seconds: float, method: str | None = None, path_prefix: str | None = None

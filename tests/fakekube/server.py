@@ -357,7 +357,8 @@ class FakeKube:
         self._conn_lock = threading.Lock()
         self._conns: set[socket.socket] = set()
         self._handlers: set[threading.Thread] = set()
-        self._holding: set[threading.Thread] = set()  # handlers holding an answer back
+        # Handlers holding an answer back, with the Faults that holds it.
+        self._holding: dict[threading.Thread, Any] = {}
         self._bookmarks = 0
         self._watch_epoch = 0
         self.url = ""
@@ -418,6 +419,11 @@ class FakeKube:
         if server is None:
             return
         self.stopping.set()
+        with self._conn_lock:
+            held = [*self._holding.values(), self.faults]
+        for faults in held:
+            if faults is not None:
+                faults.release_slow_answers()  # held answers end now, unanswered
         with self.store.lock:
             self.store.closed = True
             self.store.changed.notify_all()
@@ -446,7 +452,7 @@ class FakeKube:
         deadline = time.monotonic() + timeout
         while True:
             with self._conn_lock:
-                if self._handlers <= self._holding:
+                if self._handlers <= self._holding.keys():
                     return
             if time.monotonic() > deadline:
                 raise TimeoutError(f"fakekube: connections still open after {timeout:g}s")
@@ -1796,12 +1802,13 @@ class _Handler(BaseHTTPRequestHandler):
             faults.note("slow", self.command, req.path)
             # Carried out already; the answer waits, unless the server is stopping.
             with self.kube._conn_lock:
-                self.kube._holding.add(threading.current_thread())
+                self.kube._holding[threading.current_thread()] = faults
             try:
-                stopping = self.kube.stopping.wait(delay)
+                faults.hold_answer(delay)
+                stopping = self.kube.stopping.is_set()
             finally:
                 with self.kube._conn_lock:
-                    self.kube._holding.discard(threading.current_thread())
+                    self.kube._holding.pop(threading.current_thread(), None)
             if stopping:
                 self._drop()
                 return
