@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,10 +22,11 @@ CLIENT_USER = "cert-user"
 CLIENT_GROUP = "cert-group"
 
 
-def make_certs(directory: str | None = None) -> Certs:
+def make_certs(directory: str) -> Certs:
     """A CA, a server certificate it signed for 127.0.0.1 and localhost, and a client
-    certificate it signed for CLIENT_USER."""
-    d = Path(directory or tempfile.mkdtemp(prefix="fakekube-tls-"))
+    certificate it signed for CLIENT_USER, in `directory` (made if missing; the caller
+    removes it)."""
+    d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
 
     def run(*args: str) -> None:
