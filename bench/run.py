@@ -51,8 +51,12 @@ sys.path.insert(0, str(ROOT))
 
 from bench.harness import Run, Runner, Series, Server, ms  # noqa: E402
 from bench.report import (  # noqa: E402
+    FLOOR_IMPORTS,
+    FLOOR_RUNS,
+    FLOOR_SIZE,
     Batch,
     Command,
+    Floor,
     RolloutResult,
     SizeResult,
     Startup,
@@ -234,11 +238,20 @@ class Bench:
             if n >= BIG:
                 active = [c for c in active if result.series[c.key].median < SLOW]
         # Small lists are quick: more pairs there steady the medians the ratios use.
-        if n <= 1_000 and not quick:
-            for i in range(self.args.runs * 2):
+        floor = self._floor_runs() if n == FLOOR_SIZE else {}
+        if n == FLOOR_SIZE:
+            result.floor = Floor({key: Series() for key in floor})
+            for argv in floor.values():
+                self.runner.run(argv)  # warm-up
+        if (n <= 1_000 and not quick) or floor:
+            for i in range(1 if quick else self.args.runs * 2):
                 pair = [by_key["get"], by_key["list"]]
                 for cmd in pair if i % 2 == 0 else reversed(pair):
                     result.series[cmd.key].runs.append(self._once(cmd, n, fake))
+                # The floor's runs in the same rounds as the two lists they bound.
+                for key, argv in floor.items() if i % 2 else reversed(floor.items()):
+                    assert result.floor is not None
+                    result.floor.series[key].runs.append(self.runner.run(argv))
         if not quick:
             # Why kubectl's wall time exceeds its CPU time: its own rate limiter, by its log.
             result.throttle = self.runner.throttled(self.kubectl_cmd("get", "war", "-A"))
@@ -260,6 +273,20 @@ class Bench:
             if s.runs:
                 _progress(f"        {cmd.label}: {s.spread()}, {s.rss_mb:.0f} MB")
         return result
+
+    def _floor_runs(self) -> dict[str, list[str]]:
+        """The commands of Floor, by key (FLOOR_RUNS): the plugin's as it runs at every size
+        (without orjson), in a namespace the fleet does not use."""
+        empty = "bench-no-wars"
+        argvs = {
+            "via-kubectl": self.kubectl_cmd("war", "--help"),
+            "direct": [str(self.bin / "kubectl-war"), "--help"],
+            "imports": [sys.executable, "-c", FLOOR_IMPORTS],
+            "list-empty": self.kubectl_cmd("war", "list", "-n", empty),
+            "get-empty": self.kubectl_cmd("get", "war", "-n", empty),
+        }
+        assert list(argvs) == list(FLOOR_RUNS)
+        return argvs
 
     def _once(self, cmd: Command, n: int, fake: Server) -> Run:
         argv = self.kubectl_cmd(*cmd.args)

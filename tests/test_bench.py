@@ -179,3 +179,65 @@ def test_a_wall_ratio_says_what_it_measures_when_a_wait_dominates() -> None:
         "kubectl's own rate limiter held its requests back for 50% of its wall time: the "
         "wall ratio at this size measures that wait"
     )
+
+
+def _ms(cell: str) -> int:
+    match = re.fullmatch(r"\*{0,2}(-?\d+) ms\*{0,2}", cell.strip().rstrip("|").strip())
+    assert match, cell
+    return int(match.group(1))
+
+
+def test_the_floor_under_the_cpu_target_is_measured_and_added_up(tmp_path: Path) -> None:
+    """At 1,000 WARs the bench measures what every command pays before the plugin's own
+    code (kubectl's dispatch, the imports) and sets it against the target's budget."""
+    out = tmp_path / "BENCHMARKS.md"
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "run.py"), "--sizes", "1000", "--runs", "1",
+         "--quick", "--no-rollout", "--output", str(out)],
+        capture_output=True, text=True, env=dict(os.environ, PATH=path), timeout=300, cwd=ROOT,
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    text = out.read_text()
+    (verdict,) = [
+        line
+        for line in text.splitlines()
+        if line.startswith("| `list -A` CPU per WAR / `kubectl get war -A`'s at 1,000 WARs |")
+    ]
+    assert "the floor alone (kubectl's plugin dispatch and the imports every command needs) is" in (
+        verdict
+    )
+    section = text.split("## The floor under the CPU target at 1,000 WARs", 1)[1]
+    section = section.split("\n## ", 1)[0]
+    cells = {
+        line.split(" | ")[0][2:]: line.split(" | ")[1:]
+        for line in section.splitlines()
+        if line.startswith("| ") and not line.startswith("| run ")
+    }
+    runs = {
+        label: _ms(cells[label][0])
+        for label in (
+            "`kubectl war --help`",
+            "`kubectl-war --help` (no kubectl)",
+            "`python -c 'import click, yaml; <the client modules>'`",
+            "`kubectl war list -n <no WARs>`",
+            "`kubectl get war -n <no WARs>`",
+        )
+    }
+    dispatch = _ms(cells["kubectl's plugin dispatch"][0])
+    imports = _ms(cells["Python and the imports every cluster-reading command needs"][0])
+    floor = _ms(cells["**the floor**"][0])
+    # Each derived row is the sum or difference of the measured ones (to rounding).
+    assert (
+        abs(dispatch - (runs["`kubectl war --help`"] - runs["`kubectl-war --help` (no kubectl)"]))
+        <= 1
+    )
+    assert imports == runs["`python -c 'import click, yaml; <the client modules>'`"]
+    assert abs(floor - (dispatch + imports)) <= 1
+    own = _ms(cells["the plugin's own fixed cost (`list` of no WARs, less the floor)"][0])
+    assert abs(own - (runs["`kubectl war list -n <no WARs>`"] - floor)) <= 1
+    assert re.search(
+        r"^(The floor is over the budget by \d+ ms|Above the floor, the budget leaves \d+ ms)",
+        section,
+        re.M,
+    ), section
