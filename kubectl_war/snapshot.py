@@ -1,7 +1,8 @@
 """Flags in, a consistent picture of the cluster out: the WARs and what they refer to.
 
-This is the only place commands read the cluster from, so a run asks the API
-server for each thing once (one paged list of WARs, one list of WorkloadGroups).
+This and `policy_reads.py` (who may onboard: OnboardingPolicies and the control
+plane's JWT issuers) are the places commands read the cluster from, so a run asks the
+API server for each thing once (one paged list of WARs, one list of WorkloadGroups).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from kubectl_war.jsondata import child
 from kubectl_war.kube.decode import loads_without_managed_fields
 from kubectl_war.kube.errors import Forbidden, KubeError, NotFound
 from kubectl_war.notice import warn
-from kubectl_war.onboarding.admission import admission
-from kubectl_war.onboarding.policy import GROUP, parse_all
 from kubectl_war.war import GROUP as WAR_API_GROUP
 from kubectl_war.war import KIND as WAR_KIND
 from kubectl_war.war import CompactWar, War
@@ -25,7 +24,6 @@ from kubectl_war.war import CompactWar, War
 if TYPE_CHECKING:
     from kubectl_war.jsondata import JSON
     from kubectl_war.kube.client import Kube
-    from kubectl_war.onboarding.policy import Bad, Policy
 
 WAR_PLURAL = "workloadautoregistrations"
 
@@ -232,138 +230,3 @@ def events_by_uid(kube: Kube, namespace: str | None) -> dict[str, list[JSON]] | 
 def not_found(name: str) -> str:
     """kubectl's line for a WAR that does not exist."""
     return f'Error from server (NotFound): {WAR_PLURAL}.{WAR_API_GROUP} "{name}" not found'
-
-
-@dataclass
-class PolicyRead:
-    """The OnboardingPolicies of one namespace (or all), parsed.
-
-    Attributes:
-        served: False when the cluster serves no OnboardingPolicy API.
-        error: why they could not be read (a refusal), None when they were.
-    """
-
-    policies: list[Policy] = field(default_factory=list)
-    malformed: list[Bad] = field(default_factory=list)
-    served: bool = True
-    error: str | None = None
-
-    @property
-    def readable(self) -> bool:
-        return self.served and self.error is None
-
-
-def read_policies(kube: Kube, namespace: str | None, *, required: bool = False) -> PolicyRead:
-    """The OnboardingPolicies in `namespace` (None: every namespace), parsed; malformed
-    ones are kept apart by name.
-
-    Args:
-        required: the command's answer rests on them: a refusal or an unserved API is
-            an error instead of an unreadable `PolicyRead`.
-
-    Raises:
-        KubeError: any failure but a refusal; a refusal too when `required`.
-    """
-    res = kube.policy_resource()
-    if res is None:
-        if required:
-            raise KubeError(
-                f"the cluster does not serve {GROUP}: is TSB workload onboarding installed?"
-            )
-        return PolicyRead(served=False)
-    try:
-        listed = kube.list(res, namespace)
-    except (Forbidden, NotFound) as exc:
-        if required:
-            raise
-        return PolicyRead(error=exc.needs or exc.message)
-    good, bad = parse_all(listed.items)
-    return PolicyRead(good, bad)
-
-
-def policies_or_warn(kube: Kube, namespace: str | None, what: str) -> PolicyRead | None:
-    """`read_policies` for a command that shows them as decoration: None (with one
-    warning naming the permission) when they cannot be read, None silently when the
-    cluster does not serve them; each malformed policy is named in a warning."""
-    read = read_policies(kube, namespace)
-    if read.error is not None:
-        warn(f"{what} unknown: OnboardingPolicies cannot be read ({read.error})")
-        return None
-    if not read.served:
-        return None
-    for bad in read.malformed:
-        warn(f"OnboardingPolicy {bad.namespace}/{bad.name} skipped: {bad.problem}")
-    return read
-
-
-def _issuer_entries(kube: Kube, istio_namespace: str) -> tuple[list[JSON] | None, str | None]:
-    """The onboarding JWT issuer entries of every ControlPlane in the Istio namespace
-    (`spec.meshExpansion.onboarding.workloads.authentication.jwt.issuers[]`), or None
-    and why they cannot be read."""
-    res = kube.controlplane_resource()
-    if res is None:
-        return None, "the cluster serves no ControlPlane API"
-    try:
-        items = kube.list(res, istio_namespace).items
-    except (Forbidden, NotFound) as exc:
-        return None, exc.needs or exc.message
-    if not items:
-        return None, f"no ControlPlane in namespace {istio_namespace}"
-    out: list[JSON] = []
-    path = ("spec", "meshExpansion", "onboarding", "workloads", "authentication", "jwt")
-    for obj in items:
-        node: Any = obj
-        for key in path:
-            node = node.get(key) if isinstance(node, dict) else None
-        entries = node.get("issuers") if isinstance(node, dict) else None
-        out += [e for e in (entries if isinstance(entries, list) else []) if isinstance(e, dict)]
-    return out, None
-
-
-def trusted_issuers(kube: Kube, istio_namespace: str) -> tuple[list[str] | None, str | None]:
-    """The JWT issuers the control plane trusts for onboarding (every ControlPlane in
-    the Istio namespace), or None and why they cannot be known."""
-    entries, why = _issuer_entries(kube, istio_namespace)
-    if entries is None:
-        return None, why
-    issuers: list[str] = []
-    for entry in entries:
-        issuer = entry.get("issuer")
-        if isinstance(issuer, str) and issuer not in issuers:
-            issuers.append(issuer)
-    return issuers, None
-
-
-def issuer_short_names(
-    kube: Kube, istio_namespace: str
-) -> tuple[dict[str, str] | None, str | None]:
-    """The control plane's onboarding JWT issuers by `shortName` (the part of a JWT WAR's
-    name that names its issuer), or None and why they cannot be known. A short name two
-    issuers claim is left out: it cannot tell them apart."""
-    entries, why = _issuer_entries(kube, istio_namespace)
-    if entries is None:
-        return None, why
-    found: dict[str, set[str]] = {}
-    for entry in entries:
-        short, issuer = entry.get("shortName"), entry.get("issuer")
-        if isinstance(short, str) and isinstance(issuer, str):
-            found.setdefault(short, set()).add(issuer)
-    return {short: next(iter(i)) for short, i in found.items() if len(i) == 1}, None
-
-
-def unadmitted(kube: Kube, snap: Snapshot) -> frozenset[str]:
-    """The uids of the snapshot's WARs that no OnboardingPolicy of their namespace admits
-    now: deleted, their machines would be refused and not come back. Empty when that
-    cannot be told: policies unreadable (one warning) or not served, WorkloadGroups
-    unreadable, or a WAR's identity not known well enough."""
-    if snap.groups_error is not None or not snap.groups_served or not snap.wars:
-        return frozenset()
-    read = policies_or_warn(kube, snap.namespace, "which WARs could re-onboard")
-    if read is None:
-        return frozenset()
-    out = set()
-    for war in snap.wars:
-        found = admission(war, snap.group_of(war), read.policies)
-        if found is not None and not found.admitted:
-            out.add(war.uid)
-    return frozenset(out)

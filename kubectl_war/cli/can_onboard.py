@@ -22,14 +22,15 @@ from kubectl_war.jsondata import child
 from kubectl_war.kube.config import Connection
 from kubectl_war.notice import warn
 from kubectl_war.onboarding.verdict import LIST_COLUMNS, admits_per_group, evaluate, no_effect
+from kubectl_war.policy_reads import read_policies, trusted_issuers
 from kubectl_war.render import Table, use_colour, write
-from kubectl_war.snapshot import not_found, read_policies, trusted_issuers
+from kubectl_war.snapshot import not_found
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
     from kubectl_war.kube.client import Kube
     from kubectl_war.onboarding.verdict import Admits, Verdict
-    from kubectl_war.snapshot import PolicyRead
+    from kubectl_war.policy_reads import PolicyRead
 
 _ACCOUNT = re.compile(r"^[0-9]{12}$")
 _PARTITIONS = ("aws", "aws-cn", "aws-us-gov")

@@ -21,9 +21,10 @@ from kubectl_war.cli.prompt import confirm
 from kubectl_war.durations import human_duration
 from kubectl_war.errors import UsageError
 from kubectl_war.kube.config import Connection
+from kubectl_war.policy_reads import unadmitted
 from kubectl_war.render import Table, use_colour, write
 from kubectl_war.selectors import matches
-from kubectl_war.snapshot import not_found, unadmitted
+from kubectl_war.snapshot import not_found
 from kubectl_war.war import RESOURCE_NAME, War
 
 TYPE_CHECKING = False

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubectl_war import describe, listing, snapshot
+from kubectl_war import describe, listing, policy_reads, snapshot
 from kubectl_war.assess import assess, computed
 from kubectl_war.cli import connection_flags as cf
 from kubectl_war.cli import contexts
@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags
     from kubectl_war.kube.client import Kube
     from kubectl_war.onboarding.admission import Admission
+    from kubectl_war.policy_reads import PolicyRead
     from kubectl_war.sidecars.records import ProxySync
-    from kubectl_war.snapshot import PolicyRead, Snapshot
+    from kubectl_war.snapshot import Snapshot
     from kubectl_war.war import War
 
 
@@ -201,7 +202,7 @@ def _read(
         sources_refused(skipped)
     # Without the WorkloadGroups, no selector can be evaluated: policies are not read.
     policies = (
-        snapshot.policies_or_warn(client, snap.namespace, "who admits each workload")
+        policy_reads.policies_or_warn(client, snap.namespace, "who admits each workload")
         if wars and snap.groups_error is None and snap.groups_served
         else None
     )
@@ -232,7 +233,7 @@ def _issuers(client: Kube, wars: list[War], istio_namespace: str) -> dict[str, s
     )
     if not shorts:
         return None
-    found, why = snapshot.issuer_short_names(client, istio_namespace)
+    found, why = policy_reads.issuer_short_names(client, istio_namespace)
     if found is None:
         warn(
             f"who admits the workloads of JWT issuer {', '.join(shorts)} unknown: a WAR "

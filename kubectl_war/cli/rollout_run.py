@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING, Any, Callable, TextIO, cast
 import click
 
 import kubectl_war.kube
-from kubectl_war import gcpause, snapshot
+from kubectl_war import gcpause, policy_reads
 from kubectl_war.assess import assess
 from kubectl_war.cli import options as opt
 from kubectl_war.cli import rollout_args as ra
@@ -79,7 +79,7 @@ class Cluster:
     sidecar_check: Callable[[], CachedSidecars | None] | None
     versions: dict[tuple[str, str], str]
     facts: Callable[[War], Facts]
-    # The uids of the WARs no OnboardingPolicy admits now (snapshot.unadmitted).
+    # The uids of the WARs no OnboardingPolicy admits now (policy_reads.unadmitted).
     unadmitted: frozenset[str] = frozenset()
 
 
@@ -177,7 +177,7 @@ class RolloutOptions(Options):
 
         versions = pg.group_versions(snap)
         cluster = Cluster(client, namespace, snap, keys, objects, listed_at, check, versions, facts)
-        cluster.unadmitted = snapshot.unadmitted(client, snap)
+        cluster.unadmitted = policy_reads.unadmitted(client, snap)
         return cluster
 
     def _take(self, cluster: Cluster) -> Shared:

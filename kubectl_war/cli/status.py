@@ -20,8 +20,8 @@ from kubectl_war.cli.base import Options, execute
 from kubectl_war.jsondata import child
 from kubectl_war.kube.config import Connection
 from kubectl_war.notice import sidecars_unread
+from kubectl_war.policy_reads import policies_or_warn
 from kubectl_war.render import NONE, Cell, Table, use_colour, write
-from kubectl_war.snapshot import policies_or_warn
 
 if TYPE_CHECKING:
     from kubectl_war.cli.fleet import FleetFlags, Outcome

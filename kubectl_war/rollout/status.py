@@ -14,13 +14,14 @@ from kubectl_war.assess import Facts, assess
 from kubectl_war.freshness import Freshness
 from kubectl_war.kube import ListResult
 from kubectl_war.kube.watch import everything, until
+from kubectl_war.policy_reads import unadmitted
 from kubectl_war.render import Table
 from kubectl_war.rollout import journal, scope
 from kubectl_war.rollout.lease import describe_holder, holder_of, read_state, state_of
 from kubectl_war.rollout.progress import paused_dict
 from kubectl_war.rollout.progressive import current_pauses, group_versions
 from kubectl_war.rollout.shared import LeaseJournal
-from kubectl_war.snapshot import Snapshot, unadmitted
+from kubectl_war.snapshot import Snapshot
 from kubectl_war.war import War
 
 if TYPE_CHECKING:
@@ -164,7 +165,7 @@ class Read:
     missing: dict[tuple[str, str], list[str]]
     grace_seconds: float
     paused: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    # uids of the WARs no OnboardingPolicy admits now (`snapshot.unadmitted`).
+    # uids of the WARs no OnboardingPolicy admits now (`policy_reads.unadmitted`).
     unadmitted: frozenset[str] = frozenset()
     # Each group's Lease, as `lease_view` shows it.
     rollouts: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
