@@ -86,7 +86,7 @@ class Floor:
 FLOOR_RUNS = {
     "via-kubectl": "`kubectl war --help`",
     "direct": "`kubectl-war --help` (no kubectl)",
-    "imports": "`python -c 'import click, yaml; <the client modules>'`",
+    "imports": "`python -c 'import click, yaml; <the client modules>'` (collection off)",
     "list-empty": "`kubectl war list -n <no WARs>`",
     "get-empty": "`kubectl get war -n <no WARs>`",
 }
@@ -689,17 +689,15 @@ def _floor_section(sizes: dict[int, SizeResult]) -> list[str]:
         f"kubectl's own fixed cost (`kubectl get war` of no WARs) is {ms(get_empty)}; its work "
         f"for {FLOOR_SIZE:,} WARs {ms(r.kubectl.cpu - get_empty)} (the server builds its rows).",
     ]
+    own = r.plugin.cpu - f.total
     if f.total >= budget:
-        lines.append(
-            f"The floor is over the budget by {ms(f.total - budget)}: at {FLOOR_SIZE:,} WARs "
-            "no plugin run through kubectl on click, PyYAML and the official client can meet "
-            "the target, whatever its own code does."
-        )
+        room = f"is over it by {ms(f.total - budget)}"
     else:
-        lines.append(
-            f"Above the floor, the budget leaves {ms(budget - f.total)} for the plugin's own "
-            f"start and its {FLOOR_SIZE:,} rows; they take {ms(r.plugin.cpu - f.total)}."
-        )
+        room = f"leaves {ms(budget - f.total)}"
+    lines.append(
+        f"The floor takes {f.total / budget * 100:.0f}% of the target's budget and {room} for "
+        f"the plugin's own start and its {FLOOR_SIZE:,} rows, which take {ms(own)}."
+    )
     return lines
 
 
