@@ -239,10 +239,10 @@ class Bench:
                 active = [c for c in active if result.series[c.key].median < SLOW]
         # Small lists are quick: more pairs there steady the medians the ratios use.
         floor = self._floor_runs() if n == FLOOR_SIZE else {}
-        if n == FLOOR_SIZE:
-            result.floor = Floor({key: Series() for key in floor})
-            for argv in floor.values():
-                self.runner.run(argv)  # warm-up
+        floor_series = {key: Series() for key in floor}
+        result.floor = Floor(floor_series) if floor else None
+        for argv in floor.values():
+            self.runner.run(argv)  # warm-up
         if (n <= 1_000 and not quick) or floor:
             for i in range(1 if quick else self.args.runs * 2):
                 pair = [by_key["get"], by_key["list"]]
@@ -250,8 +250,7 @@ class Bench:
                     result.series[cmd.key].runs.append(self._once(cmd, n, fake))
                 # The floor's runs in the same rounds as the two lists they bound.
                 for key, argv in floor.items() if i % 2 else reversed(floor.items()):
-                    assert result.floor is not None
-                    result.floor.series[key].runs.append(self.runner.run(argv))
+                    floor_series[key].runs.append(self.runner.run(argv))
         if not quick:
             # Why kubectl's wall time exceeds its CPU time: its own rate limiter, by its log.
             result.throttle = self.runner.throttled(self.kubectl_cmd("get", "war", "-A"))

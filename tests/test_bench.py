@@ -244,3 +244,24 @@ def test_the_floor_under_the_cpu_target_is_measured_and_added_up(tmp_path: Path)
         section,
         re.M,
     ), section
+
+
+def test_the_floors_import_run_has_collection_off_as_its_label_says() -> None:
+    """The floor's import run is what its row names: the three dependencies imported with
+    the collector off from the first line, in a fresh interpreter."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bench.report import FLOOR_IMPORTS, FLOOR_RUNS
+    finally:
+        sys.path.remove(str(ROOT))
+    assert FLOOR_RUNS["imports"].endswith("(collection off)")
+    probe = FLOOR_IMPORTS + (
+        "import gc, sys\n"
+        "print(gc.isenabled(), 'click' in sys.modules, 'yaml' in sys.modules,"
+        " 'kubernetes.client.rest' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "False True True True\n"
