@@ -152,6 +152,8 @@ class Bench:
         env["PYTHONPATH"] = str(no_orjson)
         self.env = env
         self.runner = Runner(env, work)
+        # On PATH only for its own runs: every other run searches the same directories.
+        self.least_bin = str(least_plugin(work / "least-bin").parent)
 
     def kubectl_cmd(self, *args: str) -> list[str]:
         return [self.kubectl, *args]
@@ -241,8 +243,8 @@ class Bench:
         floor = self._floor_runs() if n == FLOOR_SIZE else {}
         floor_series = {key: Series() for key in floor}
         result.floor = Floor(floor_series) if floor else None
-        for argv in floor.values():
-            self.runner.run(argv)  # warm-up
+        for key in floor:
+            self._floor_once(key, floor[key], n)  # warm-up
         if (n <= 1_000 and not quick) or floor:
             for i in range(1 if quick else self.args.runs * 2):
                 pair = [by_key["get"], by_key["list"]]
@@ -250,7 +252,7 @@ class Bench:
                     result.series[cmd.key].runs.append(self._once(cmd, n, fake))
                 # The floor's runs in the same rounds as the two lists they bound.
                 for key, argv in floor.items() if i % 2 else reversed(floor.items()):
-                    floor_series[key].runs.append(self.runner.run(argv))
+                    floor_series[key].runs.append(self._floor_once(key, argv, n))
         if not quick:
             # Why kubectl's wall time exceeds its CPU time: its own rate limiter, by its log.
             result.throttle = self.runner.throttled(self.kubectl_cmd("get", "war", "-A"))
@@ -283,9 +285,17 @@ class Bench:
             "imports": [sys.executable, "-c", FLOOR_IMPORTS],
             "list-empty": self.kubectl_cmd("war", "list", "-n", empty),
             "get-empty": self.kubectl_cmd("get", "war", "-n", empty),
+            "least-list": self.kubectl_cmd("war-least", "-A"),
         }
         assert list(argvs) == list(FLOOR_RUNS)
         return argvs
+
+    def _floor_once(self, key: str, argv: list[str], n: int) -> Run:
+        if key == "least-list":
+            # Checked as the lists are: every WAR's line, or the run is void.
+            path = os.pathsep.join([self.least_bin, self.env["PATH"]])
+            return self.runner.run(argv, expect_lines=n + 1, env=dict(self.env, PATH=path))
+        return self.runner.run(argv)
 
     def _once(self, cmd: Command, n: int, fake: Server) -> Run:
         argv = self.kubectl_cmd(*cmd.args)
@@ -361,6 +371,16 @@ class Bench:
             with open(self.work / "prof.txt", "wb") as out:
                 subprocess.run([sys.executable, "-c", code], stdout=out, env=env, check=True)
         return _phases(stats)
+
+
+def least_plugin(directory: Path) -> Path:
+    """bench/least_list.py as a kubectl plugin in `directory` (`kubectl war-least`), run by
+    this interpreter as the plugin's entry point is."""
+    directory.mkdir(parents=True, exist_ok=True)
+    launcher = directory / "kubectl-war_least"
+    launcher.write_text(f"#!{sys.executable}\n" + (ROOT / "bench" / "least_list.py").read_text())
+    launcher.chmod(0o755)
+    return launcher
 
 
 def _batches(members: list[list[str]], record: dict[str, Any], started: float) -> list[Batch]:

@@ -13,6 +13,9 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
+
+from tests.fakekube import FakeKube
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -207,6 +210,8 @@ def test_the_floor_under_the_cpu_target_is_measured_and_added_up(tmp_path: Path)
     assert "the floor alone (kubectl's plugin dispatch and the imports every command needs) is" in (
         verdict
     )
+    assert re.search(r"and the least list of WARs this design allows \(`bench/least_list.py`\) "
+                     r"\d\.\d\d×\)", verdict), verdict  # fmt: skip
     section = text.split("## The floor under the CPU target at 1,000 WARs", 1)[1]
     section = section.split("\n## ", 1)[0]
     cells = {
@@ -222,6 +227,7 @@ def test_the_floor_under_the_cpu_target_is_measured_and_added_up(tmp_path: Path)
             "`python -c 'import click, yaml; <the client modules>'` (collection off)",
             "`kubectl war list -n <no WARs>`",
             "`kubectl get war -n <no WARs>`",
+            "`kubectl war-least -A` (`bench/least_list.py`: namespace and name of each WAR)",
         )
     }
     dispatch = _ms(cells["kubectl's plugin dispatch"][0])
@@ -244,6 +250,59 @@ def test_the_floor_under_the_cpu_target_is_measured_and_added_up(tmp_path: Path)
         section,
         re.M,
     ), section
+    least = _ms(
+        cells["the least list this design allows (`bench/least_list.py` through kubectl)"][0]
+    )
+    assert (
+        least
+        == runs["`kubectl war-least -A` (`bench/least_list.py`: namespace and name of each WAR)"]
+    )
+    assert re.search(
+        rf"^The least list this design allows \(.*\) takes {least} ms, \d\.\d\d× kubectl's CPU\. "
+        r"It (is over the target's budget by \d+ ms: in this run even a list|leaves \d+ ms of the "
+        r"target's budget for everything `kubectl war list -A` does beyond printing names)",
+        section,
+        re.M,
+    ), section
+
+
+def test_the_least_list_prints_every_war_of_every_page_and_asks_for_nothing_else(
+    fake_kube: FakeKube,
+    make_kubeconfig: Callable[..., str],
+    make_kube_env: Callable[[str], dict[str, str]],
+    kubectl_bin: str,
+    tmp_path: Path,
+) -> None:
+    """The lower bound the bench sets beside `list -A` (bench/least_list.py, run through
+    kubectl as the bench runs it) does the work any list must: every WAR of every
+    namespace, in the server's order, over paged requests for WARs and nothing else."""
+    sys.path.insert(0, str(ROOT))
+    try:
+        from bench.run import least_plugin
+    finally:
+        sys.path.remove(str(ROOT))
+    fake_kube.seed_large_fleet(1_201)  # three pages of 500
+    env = make_kube_env(make_kubeconfig(fake_kube))
+    plugin = least_plugin(tmp_path / "least-bin")
+    env["PATH"] = os.pathsep.join([str(plugin.parent), env["PATH"]])
+    fake_kube.requests.clear()
+    done = subprocess.run(
+        [kubectl_bin, "war-least", "-A"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    wars = [o["metadata"] for o in fake_kube.objects("workloadautoregistrations")]
+    assert len(wars) == 1_201
+    assert done.stdout.splitlines() == ["NAMESPACE   NAME"] + [
+        f"{m['namespace']}   {m['name']}" for m in wars
+    ]
+    asked = [(r.method, r.path, r.query.get("limit"), bool(r.query.get("continue")))
+             for r in fake_kube.requests]  # fmt: skip
+    path = "/apis/runtime.onboarding.tetrate.io/v1alpha1/workloadautoregistrations"
+    assert asked == [
+        ("GET", path, ["500"], False),
+        ("GET", path, ["500"], True),
+        ("GET", path, ["500"], True),
+    ]
 
 
 def test_the_floors_import_run_has_collection_off_as_its_label_says() -> None:
