@@ -25,6 +25,7 @@ gc.disable()
 
 import os  # noqa: E402
 import sys  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
 from typing import Any  # noqa: E402
 from urllib.parse import quote  # noqa: E402
 
@@ -37,7 +38,7 @@ WARS = "/apis/runtime.onboarding.tetrate.io/v1alpha1/workloadautoregistrations"
 PAGE = 500
 
 
-def pages(pool: Any, host: str) -> Any:
+def pages(pool: Any, host: str) -> Iterator[Any]:
     """Each page of WARs, decoded, following the continue token."""
     token = ""
     while True:
