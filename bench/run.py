@@ -44,7 +44,7 @@ import time
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -116,6 +116,11 @@ def commands(group: dict[str, Any], war: dict[str, str]) -> list[Command]:
         Command("describe", "`kubectl war describe -n NS NAME` (one WAR)",
                 ("war", "describe", "-n", war["namespace"], war["name"]), rss_target=True),
     ]  # fmt: skip
+
+
+# A run of the floor: its command, environment (None: the plugin's) and the lines it
+# must print (None: not checked).
+FloorRun = tuple[list[str], Optional[dict[str, str]], Optional[int]]
 
 
 class Bench:
@@ -240,19 +245,21 @@ class Bench:
             if n >= BIG:
                 active = [c for c in active if result.series[c.key].median < SLOW]
         # Small lists are quick: more pairs there steady the medians the ratios use.
-        floor = self._floor_runs() if n == FLOOR_SIZE else {}
+        floor = self._floor_runs(n) if n == FLOOR_SIZE else {}
         floor_series = {key: Series() for key in floor}
         result.floor = Floor(floor_series) if floor else None
-        for key in floor:
-            self._floor_once(key, floor[key], n)  # warm-up
+        for argv, env, lines in floor.values():
+            self.runner.run(argv, env=env, expect_lines=lines)  # warm-up
         if (n <= 1_000 and not quick) or floor:
             for i in range(1 if quick else self.args.runs * 2):
                 pair = [by_key["get"], by_key["list"]]
                 for cmd in pair if i % 2 == 0 else reversed(pair):
                     result.series[cmd.key].runs.append(self._once(cmd, n, fake))
                 # The floor's runs in the same rounds as the two lists they bound.
-                for key, argv in floor.items() if i % 2 else reversed(floor.items()):
-                    floor_series[key].runs.append(self._floor_once(key, argv, n))
+                for key, (argv, env, lines) in floor.items() if i % 2 else reversed(floor.items()):
+                    floor_series[key].runs.append(
+                        self.runner.run(argv, env=env, expect_lines=lines)
+                    )
         if not quick:
             # Why kubectl's wall time exceeds its CPU time: its own rate limiter, by its log.
             result.throttle = self.runner.throttled(self.kubectl_cmd("get", "war", "-A"))
@@ -275,27 +282,23 @@ class Bench:
                 _progress(f"        {cmd.label}: {s.spread()}, {s.rss_mb:.0f} MB")
         return result
 
-    def _floor_runs(self) -> dict[str, list[str]]:
-        """The commands of Floor, by key (FLOOR_RUNS): the plugin's as it runs at every size
-        (without orjson), in a namespace the fleet does not use."""
+    def _floor_runs(self, n: int) -> dict[str, FloorRun]:
+        """The runs of Floor, by key (FLOOR_RUNS), the plugin's as it runs at every size
+        (without orjson). The empty lists read a namespace the fleet does not use."""
         empty = "bench-no-wars"
-        argvs = {
-            "via-kubectl": self.kubectl_cmd("war", "--help"),
-            "direct": [str(self.bin / "kubectl-war"), "--help"],
-            "imports": [sys.executable, "-c", FLOOR_IMPORTS],
-            "list-empty": self.kubectl_cmd("war", "list", "-n", empty),
-            "get-empty": self.kubectl_cmd("get", "war", "-n", empty),
-            "least-list": self.kubectl_cmd("war-least", "-A"),
+        # The least list finds its plugin on PATH; it is checked as the lists are: every
+        # WAR's line, or the run is void.
+        least_env = dict(self.env, PATH=os.pathsep.join([self.least_bin, self.env["PATH"]]))
+        runs = {
+            "via-kubectl": (self.kubectl_cmd("war", "--help"), None, None),
+            "direct": ([str(self.bin / "kubectl-war"), "--help"], None, None),
+            "imports": ([sys.executable, "-c", FLOOR_IMPORTS], None, None),
+            "list-empty": (self.kubectl_cmd("war", "list", "-n", empty), None, None),
+            "get-empty": (self.kubectl_cmd("get", "war", "-n", empty), None, None),
+            "least-list": (self.kubectl_cmd("war-least", "-A"), least_env, n + 1),
         }
-        assert list(argvs) == list(FLOOR_RUNS)
-        return argvs
-
-    def _floor_once(self, key: str, argv: list[str], n: int) -> Run:
-        if key == "least-list":
-            # Checked as the lists are: every WAR's line, or the run is void.
-            path = os.pathsep.join([self.least_bin, self.env["PATH"]])
-            return self.runner.run(argv, expect_lines=n + 1, env=dict(self.env, PATH=path))
-        return self.runner.run(argv)
+        assert list(runs) == list(FLOOR_RUNS)
+        return runs
 
     def _once(self, cmd: Command, n: int, fake: Server) -> Run:
         argv = self.kubectl_cmd(*cmd.args)
